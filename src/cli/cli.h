@@ -1,0 +1,12 @@
+/* cli: one function per subcommand; each returns the process exit status. */
+#ifndef SLUICE_CLI_CLI_H
+#define SLUICE_CLI_CLI_H
+
+/* Exit statuses shared by the subcommands. */
+#define EXIT_ALL_DELIVERED 0
+#define EXIT_SOME_FAILED   1
+#define EXIT_USAGE         2
+
+int cli_send(int argc, char **argv);
+
+#endif

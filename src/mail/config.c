@@ -1,0 +1,597 @@
+/*
+ * config: see config.h. The schema is a table of scalar settings (section,
+ * key, type, where it goes) plus two lists (sources, policies); unknown keys
+ * are errors, so a typo never silently falls back to a default.
+ */
+#include "mail/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fnmatch.h>
+#include <libfyaml.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mail/address.h"
+#include "util/xmalloc.h"
+
+enum ftype { F_STR, F_INT, F_MS, F_SECONDS, F_TLS };
+
+struct field {
+	const char *section; /* NULL: top level */
+	const char *key;
+	enum ftype type;
+	size_t off;
+	int64_t min, max;
+};
+
+#define OFF(m) offsetof(struct config, m)
+#define DAY_S  (24 * 3600)
+
+static const struct field fields[] = {
+    {NULL, "state_dir", F_STR, OFF(state_dir), 0, 0},
+    {"dns", "timeout", F_MS, OFF(dns_timeout_ms), 100, 60000},
+    {"dns", "tries", F_INT, OFF(dns_tries), 1, 10},
+    {"sender", "envelope_from", F_STR, OFF(envelope_from), 0, 0},
+    {"sender", "from_domain", F_STR, OFF(from_domain), 0, 0},
+    {"delivery", "port", F_INT, OFF(port), 1, 65535},
+    {"delivery", "max_connections", F_INT, OFF(max_connections), 1, 100000},
+    {"delivery", "max_connections_per_site", F_INT, OFF(defaults.max_connections), 1, 10000},
+    {"delivery", "max_messages_per_connection", F_INT, OFF(defaults.max_messages_per_connection),
+     1, 1000000},
+    {"delivery", "idle_timeout", F_MS, OFF(idle_timeout_ms), 0, 600000},
+    {"delivery", "tls", F_TLS, OFF(defaults.tls), 0, 0},
+    {"retry", "min_backoff", F_SECONDS, OFF(min_backoff_s), 0, 30 * DAY_S},
+    {"retry", "max_backoff", F_SECONDS, OFF(max_backoff_s), 0, 30 * DAY_S},
+    {"retry", "max_lifetime", F_SECONDS, OFF(max_lifetime_s), 0, 365 * DAY_S},
+    {"timeouts", "connect", F_MS, OFF(timeouts.connect_ms), 1, 3600000},
+    {"timeouts", "banner", F_MS, OFF(timeouts.banner_ms), 1, 3600000},
+    {"timeouts", "ehlo", F_MS, OFF(timeouts.ehlo_ms), 1, 3600000},
+    {"timeouts", "starttls", F_MS, OFF(timeouts.starttls_ms), 1, 3600000},
+    {"timeouts", "mail", F_MS, OFF(timeouts.mail_ms), 1, 3600000},
+    {"timeouts", "rcpt", F_MS, OFF(timeouts.rcpt_ms), 1, 3600000},
+    {"timeouts", "data", F_MS, OFF(timeouts.data_ms), 1, 3600000},
+    {"timeouts", "data_block", F_MS, OFF(timeouts.data_block_ms), 1, 3600000},
+    {"timeouts", "dot", F_MS, OFF(timeouts.dot_ms), 1, 3600000},
+    {"timeouts", "rset", F_MS, OFF(timeouts.rset_ms), 1, 3600000},
+    {"timeouts", "quit", F_MS, OFF(timeouts.quit_ms), 1, 3600000},
+};
+
+static const char *const lists[] = {"sources", "policies"};
+static const char *const resolvers_key = "resolvers"; /* under dns */
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->dns_timeout_ms = 5000;
+	c->dns_tries = 2;
+	c->port = 25;
+	c->max_connections = 200;
+	c->idle_timeout_ms = 1000;
+	c->defaults.tls = TLS_OPPORTUNISTIC;
+	c->defaults.max_connections = 10;
+	c->defaults.max_messages_per_connection = 100;
+	c->min_backoff_s = 300; /* Postfix: minimal_backoff_time */
+	c->max_backoff_s = 4000; /* Postfix: maximal_backoff_time */
+	c->max_lifetime_s = 5 * DAY_S;
+	/* RFC 5321 4.5.3.2 */
+	c->timeouts = (struct timeouts){.connect_ms = 30000,
+					.banner_ms = 300000,
+					.ehlo_ms = 300000,
+					.starttls_ms = 120000,
+					.mail_ms = 300000,
+					.rcpt_ms = 300000,
+					.data_ms = 120000,
+					.data_block_ms = 180000,
+					.dot_ms = 600000,
+					.rset_ms = 120000,
+					.quit_ms = 10000};
+}
+
+/* ---- positions and scalars ---- */
+
+struct loader {
+	const char *path;
+	struct config *c;
+	struct err *e;
+};
+
+static void node_pos(struct fy_node *n, int *line, int *col)
+{
+	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+
+	*line = m ? m->line + 1 : 0;
+	*col = m ? m->column + 1 : 0;
+	if (!m && n && fy_node_is_mapping(n)) {
+		void *it = NULL;
+		struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+		if (p)
+			node_pos(fy_node_pair_key(p), line, col);
+	}
+}
+
+static int fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
+		   const char *b)
+{
+	int line, col;
+	char msg[300];
+
+	node_pos(n, &line, &col);
+	snprintf(msg, sizeof(msg), fmt, a, b ? b : "");
+	return err_set(l->e, "%s:%d:%d: %s", l->path, line, col, msg);
+}
+
+/* The scalar text of n, NUL-terminated and owned by the caller, or NULL. */
+static char *scalar_dup(struct fy_node *n)
+{
+	size_t len;
+	const char *s;
+
+	if (!n || !fy_node_is_scalar(n))
+		return NULL;
+	s = fy_node_get_scalar(n, &len);
+	return s ? xstrndup(s, len) : NULL;
+}
+
+int64_t config_parse_duration_ms(const char *s, size_t n)
+{
+	int64_t total = 0;
+	size_t i = 0;
+
+	if (n == 0)
+		return -1;
+	while (i < n) {
+		int64_t v = 0;
+		size_t start = i;
+		while (i < n && isdigit((unsigned char)s[i])) {
+			v = v * 10 + (s[i] - '0');
+			if (v > 1000000000)
+				return -1;
+			i++;
+		}
+		if (i == start)
+			return -1;
+		int64_t unit = 1000;
+		if (i == n && start == 0) {
+			unit = 1000; /* bare number: seconds */
+		} else if (n - i >= 2 && s[i] == 'm' && s[i + 1] == 's') {
+			unit = 1, i += 2;
+		} else if (i < n && strchr("smhd", s[i])) {
+			unit = s[i] == 's' ? 1000 : s[i] == 'm' ? 60000 : s[i] == 'h' ? 3600000 : 86400000;
+			i++;
+		} else {
+			return -1;
+		}
+		total += v * unit;
+	}
+	return total;
+}
+
+static int set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
+		      struct fy_node *val)
+{
+	char *s = scalar_dup(val);
+	char *base = (char *)l->c;
+	int64_t v;
+	char *end;
+
+	if (!s)
+		return fail_at(l, key, "'%s' takes a single value", f->key, NULL);
+	switch (f->type) {
+	case F_STR:
+		free(*(char **)(base + f->off));
+		*(char **)(base + f->off) = s;
+		return 0;
+	case F_INT:
+		v = strtoll(s, &end, 10);
+		if (*s == '\0' || *end != '\0' || v < f->min || v > f->max) {
+			char range[64];
+			snprintf(range, sizeof(range), "%lld to %lld", (long long)f->min,
+				 (long long)f->max);
+			fail_at(l, val, "'%s' must be a whole number from %s", f->key, range);
+			free(s);
+			return -1;
+		}
+		*(int *)(base + f->off) = (int)v;
+		break;
+	case F_MS:
+	case F_SECONDS:
+		v = config_parse_duration_ms(s, strlen(s));
+		if (f->type == F_SECONDS && v >= 0)
+			v /= 1000;
+		if (v < f->min || v > f->max) {
+			fail_at(l, val, "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
+				f->key, s);
+			free(s);
+			return -1;
+		}
+		if (f->type == F_MS)
+			*(int *)(base + f->off) = (int)v;
+		else
+			*(int64_t *)(base + f->off) = v;
+		break;
+	case F_TLS:
+		if (strcmp(s, "off") == 0)
+			v = TLS_OFF;
+		else if (strcmp(s, "opportunistic") == 0)
+			v = TLS_OPPORTUNISTIC;
+		else if (strcmp(s, "required") == 0)
+			v = TLS_REQUIRED;
+		else {
+			fail_at(l, val, "'%s' must be off, opportunistic or required, not '%s'", f->key,
+				s);
+			free(s);
+			return -1;
+		}
+		*(int *)(base + f->off) = (int)v;
+		break;
+	}
+	free(s);
+	return 0;
+}
+
+/* ---- lists ---- */
+
+static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node *seq)
+{
+	void *it = NULL;
+	struct fy_node *item;
+
+	if (!fy_node_is_sequence(seq))
+		return fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
+			       "resolvers", NULL);
+	while ((item = fy_node_sequence_iterate(seq, &it))) {
+		char *s = scalar_dup(item);
+		if (!s)
+			return fail_at(l, key, "'%s' entries must be addresses", "resolvers", NULL);
+		unsigned char buf[16];
+		char host[64];
+		const char *colon = strrchr(s, ':');
+		/* ip, ip:port, [v6] or [v6]:port */
+		if (s[0] == '[') {
+			const char *close = strchr(s, ']');
+			size_t hn = close ? (size_t)(close - s - 1) : 0;
+			snprintf(host, sizeof(host), "%.*s", (int)hn, s + 1);
+			colon = close && close[1] == ':' ? close + 1 : NULL;
+		} else if (colon && strchr(s, ':') == colon) {
+			snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+		} else {
+			snprintf(host, sizeof(host), "%s", s);
+			colon = NULL;
+		}
+		int ok = inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+		if (ok && colon) {
+			char *end;
+			long port = strtol(colon + 1, &end, 10);
+			ok = *end == '\0' && port > 0 && port < 65536;
+		}
+		if (!ok) {
+			fail_at(l, item, "resolver '%s' is not an IP address with an optional port", s,
+				NULL);
+			free(s);
+			return -1;
+		}
+		l->c->resolvers = xrealloc(l->c->resolvers, (l->c->nresolvers + 1) * sizeof(char *));
+		l->c->resolvers[l->c->nresolvers++] = s;
+	}
+	return 0;
+}
+
+/* Reads the keys of one list item (a mapping) through cb. */
+typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct fy_node *key,
+			   struct fy_node *val);
+
+static int load_mapping_items(struct loader *l, const char *name, struct fy_node *key,
+			      struct fy_node *seq, void **arr, size_t *count, size_t size,
+			      item_key_fn cb, int (*check)(struct loader *, void *, struct fy_node *))
+{
+	void *it = NULL;
+	struct fy_node *item;
+
+	if (!fy_node_is_sequence(seq))
+		return fail_at(l, key, "'%s' must be a list", name, NULL);
+	while ((item = fy_node_sequence_iterate(seq, &it))) {
+		if (!fy_node_is_mapping(item))
+			return fail_at(l, item, "each entry of '%s' must be a mapping", name, NULL);
+		*arr = xrealloc(*arr, (*count + 1) * size);
+		void *entry = (char *)*arr + *count * size;
+		memset(entry, 0, size);
+		(*count)++;
+		void *pit = NULL;
+		struct fy_node_pair *p;
+		while ((p = fy_node_mapping_iterate(item, &pit))) {
+			char *k = scalar_dup(fy_node_pair_key(p));
+			int rc = k ? cb(l, entry, k, fy_node_pair_key(p), fy_node_pair_value(p)) : -1;
+			free(k);
+			if (rc)
+				return rc;
+		}
+		if (check(l, entry, item))
+			return -1;
+	}
+	return 0;
+}
+
+static int source_key(struct loader *l, void *item, const char *k, struct fy_node *key,
+		      struct fy_node *val)
+{
+	struct source *s = item;
+	char **slot = strcmp(k, "ip") == 0 ? &s->ip : strcmp(k, "helo") == 0 ? &s->helo : NULL;
+
+	if (!slot)
+		return fail_at(l, key, "unknown setting '%s' in a source (known: ip, helo)", k, NULL);
+	free(*slot);
+	*slot = scalar_dup(val);
+	if (!*slot)
+		return fail_at(l, key, "'%s' takes a single value", k, NULL);
+	return 0;
+}
+
+static int source_check(struct loader *l, void *item, struct fy_node *where)
+{
+	struct source *s = item;
+	unsigned char buf[16];
+
+	if (!s->ip || !s->helo)
+		return fail_at(l, where, "a source needs both 'ip' and 'helo'", "", NULL);
+	if (inet_pton(AF_INET, s->ip, buf) != 1 && inet_pton(AF_INET6, s->ip, buf) != 1)
+		return fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
+	if (!domain_is_hostname(s->helo))
+		return fail_at(l, where,
+			       "source helo '%s' must be a fully qualified host name (the IP's PTR "
+			       "name), never a bare IP or a name without a dot",
+			       s->helo, NULL);
+	for (size_t i = 0; i + 1 < l->c->nsources; i++) {
+		if (strcmp(l->c->sources[i].ip, s->ip) == 0)
+			return fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
+		if (strcasecmp(l->c->sources[i].helo, s->helo) == 0)
+			return fail_at(l, where, "helo '%s' is used by two sources", s->helo, NULL);
+	}
+	return 0;
+}
+
+static int policy_key(struct loader *l, void *item, const char *k, struct fy_node *key,
+		      struct fy_node *val)
+{
+	static const struct field pf[] = {
+	    {"policies", "tls", F_TLS, offsetof(struct policy, tls), 0, 0},
+	    {"policies", "max_connections", F_INT, offsetof(struct policy, max_connections), 1,
+	     10000},
+	    {"policies", "max_messages_per_connection", F_INT,
+	     offsetof(struct policy, max_messages_per_connection), 1, 1000000},
+	};
+	struct policy *p = item;
+
+	if (strcmp(k, "domain") == 0 || strcmp(k, "mx") == 0) {
+		char **slot = k[0] == 'd' ? &p->domain : &p->mx;
+		free(*slot);
+		*slot = scalar_dup(val);
+		if (!*slot)
+			return fail_at(l, key, "'%s' takes a single pattern", k, NULL);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(pf) / sizeof(pf[0]); i++) {
+		if (strcmp(k, pf[i].key) == 0) {
+			/* set_scalar writes at an offset from l->c: point it at the policy. */
+			struct loader pl = *l;
+			pl.c = (struct config *)(void *)p;
+			return set_scalar(&pl, &pf[i], key, val);
+		}
+	}
+	return fail_at(l, key,
+		       "unknown setting '%s' in a policy (known: domain, mx, tls, max_connections, "
+		       "max_messages_per_connection)",
+		       k, NULL);
+}
+
+static int policy_check(struct loader *l, void *item, struct fy_node *where)
+{
+	struct policy *p = item;
+
+	if (!p->domain == !p->mx)
+		return fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
+			       NULL);
+	return 0;
+}
+
+/* ---- the document ---- */
+
+static const struct field *find_field(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *f = &fields[i];
+		if (((!section && !f->section) || (section && f->section &&
+						   strcmp(section, f->section) == 0)) &&
+		    strcmp(key, f->key) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static int is_section(const char *k)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].section && strcmp(fields[i].section, k) == 0)
+			return 1;
+	return 0;
+}
+
+static int load_section(struct loader *l, const char *section, struct fy_node *skey,
+			struct fy_node *map)
+{
+	void *it = NULL;
+	struct fy_node_pair *p;
+
+	if (!fy_node_is_mapping(map))
+		return fail_at(l, skey, "'%s' must be a mapping of settings", section, NULL);
+	while ((p = fy_node_mapping_iterate(map, &it))) {
+		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+		char *k = scalar_dup(key);
+		int rc;
+		if (!k)
+			return fail_at(l, key, "setting names must be plain words", "", NULL);
+		const struct field *f = find_field(section, k);
+		if (f)
+			rc = set_scalar(l, f, key, val);
+		else if (strcmp(section, "dns") == 0 && strcmp(k, resolvers_key) == 0)
+			rc = load_resolvers(l, key, val);
+		else
+			rc = fail_at(l, key, "unknown setting '%s' in '%s'", k, section);
+		free(k);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_top(struct loader *l, struct fy_node *root)
+{
+	void *it = NULL;
+	struct fy_node_pair *p;
+	struct config *c = l->c;
+
+	if (!root || !fy_node_is_mapping(root))
+		return err_set(l->e, "%s:1:1: the configuration must be a mapping of sections",
+			       l->path);
+	while ((p = fy_node_mapping_iterate(root, &it))) {
+		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+		char *k = scalar_dup(key);
+		const struct field *f;
+		int rc;
+		if (!k)
+			return fail_at(l, key, "section names must be plain words", "", NULL);
+		if ((f = find_field(NULL, k)))
+			rc = set_scalar(l, f, key, val);
+		else if (strcmp(k, lists[0]) == 0)
+			rc = load_mapping_items(l, k, key, val, (void **)&c->sources, &c->nsources,
+						sizeof(struct source), source_key, source_check);
+		else if (strcmp(k, lists[1]) == 0)
+			rc = load_mapping_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
+						sizeof(struct policy), policy_key, policy_check);
+		else if (is_section(k))
+			rc = load_section(l, k, key, val);
+		else
+			rc = fail_at(l, key,
+				     "unknown section '%s' (known: state_dir, dns, sources, sender, "
+				     "delivery, retry, timeouts, policies)",
+				     k, NULL);
+		free(k);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_whole(struct loader *l)
+{
+	struct config *c = l->c;
+	struct address a;
+	struct err ae;
+
+	if (c->nsources == 0)
+		return err_set(l->e, "%s: 'sources' is required: at least one (ip, helo)", l->path);
+	if (!c->envelope_from)
+		return err_set(l->e, "%s: 'sender.envelope_from' is required", l->path);
+	if (address_parse(c->envelope_from, strlen(c->envelope_from), &a, &ae) != 0)
+		return err_set(l->e, "%s: sender.envelope_from '%s': %s", l->path, c->envelope_from,
+			       ae.msg);
+	if (!c->from_domain)
+		c->from_domain = xstrdup(a.domain);
+	address_free(&a);
+	if (!domain_is_hostname(c->from_domain))
+		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
+			       c->from_domain);
+	if (c->max_backoff_s < c->min_backoff_s)
+		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
+			       l->path);
+	return 0;
+}
+
+static void diag_quiet(struct fy_diag *d, void *user, const char *buf, size_t len)
+{
+	(void)d, (void)user, (void)buf, (void)len;
+}
+
+int config_load(const char *path, struct config *c, struct err *e)
+{
+	struct fy_diag_cfg dcfg;
+	struct loader l = {path, c, e};
+
+	config_defaults(c);
+	c->path = xstrdup(path);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return err_set(e, "%s: cannot open: %m", path);
+	fclose(f);
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = diag_quiet;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag};
+	struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
+	int rc = 0;
+	if (!doc) {
+		void *it = NULL;
+		struct fy_diag_error *de = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
+		if (de)
+			rc = err_set(e, "%s:%d:%d: %s", path, de->line + 1, de->column + 1, de->msg);
+		else
+			rc = err_set(e, "%s: not a valid YAML document", path);
+	} else {
+		rc = load_top(&l, fy_document_root(doc));
+		if (rc == 0)
+			rc = check_whole(&l);
+		fy_document_destroy(doc);
+	}
+	if (diag)
+		fy_diag_destroy(diag);
+	return rc;
+}
+
+void config_free(struct config *c)
+{
+	free(c->path);
+	free(c->state_dir);
+	for (size_t i = 0; i < c->nresolvers; i++)
+		free(c->resolvers[i]);
+	free(c->resolvers);
+	for (size_t i = 0; i < c->nsources; i++) {
+		free(c->sources[i].ip);
+		free(c->sources[i].helo);
+	}
+	free(c->sources);
+	for (size_t i = 0; i < c->npolicies; i++) {
+		free(c->policies[i].domain);
+		free(c->policies[i].mx);
+	}
+	free(c->policies);
+	free(c->envelope_from);
+	free(c->from_domain);
+	memset(c, 0, sizeof(*c));
+}
+
+struct policy config_policy_for(const struct config *c, const char *domain, const char *mx)
+{
+	struct policy out = c->defaults;
+
+	out.domain = out.mx = NULL;
+	/* The first matching policy wins, field by field. */
+	int tls_set = 0, conn_set = 0, msgs_set = 0;
+	for (size_t i = 0; i < c->npolicies; i++) {
+		const struct policy *p = &c->policies[i];
+		int hit = (p->domain && domain && fnmatch(p->domain, domain, FNM_CASEFOLD) == 0) ||
+			  (p->mx && mx && fnmatch(p->mx, mx, FNM_CASEFOLD) == 0);
+		if (!hit)
+			continue;
+		if (!tls_set && p->tls != TLS_UNSET)
+			out.tls = p->tls, tls_set = 1;
+		if (!conn_set && p->max_connections)
+			out.max_connections = p->max_connections, conn_set = 1;
+		if (!msgs_set && p->max_messages_per_connection)
+			out.max_messages_per_connection = p->max_messages_per_connection,
+			msgs_set = 1;
+	}
+	return out;
+}

@@ -1,0 +1,78 @@
+/*
+ * config: the one YAML configuration file (libfyaml), checked whole at load.
+ * Every error names file:line:column. Defaults are set by config_defaults();
+ * docs/configuration.md documents each setting (keep the two in step).
+ */
+#ifndef SLUICE_MAIL_CONFIG_H
+#define SLUICE_MAIL_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+enum tls_policy { TLS_UNSET = 0, TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED };
+
+/* An egress identity: the source IP outbound connections bind, and the one
+ * HELO name used from it (a FQDN, the IP's PTR name). */
+struct source {
+	char *ip;
+	char *helo;
+};
+
+/* Limits and TLS for destinations. A policy matches a recipient domain or an
+ * MX host name (shell glob, case-insensitive); unset fields (0, TLS_UNSET)
+ * fall back to the delivery defaults. */
+struct policy {
+	char *domain;
+	char *mx;
+	int tls;
+	int max_connections;
+	int max_messages_per_connection;
+};
+
+struct timeouts {
+	int connect_ms, banner_ms, ehlo_ms, starttls_ms, mail_ms, rcpt_ms;
+	int data_ms, data_block_ms, dot_ms, rset_ms, quit_ms;
+};
+
+struct config {
+	char *path;
+	char *state_dir; /* NULL: the CLI's default */
+
+	char **resolvers; /* "ip" or "ip:port"; NULL/0: /etc/resolv.conf */
+	size_t nresolvers;
+	int dns_timeout_ms;
+	int dns_tries;
+
+	struct source *sources;
+	size_t nsources;
+
+	char *envelope_from;     /* bounces@domain: the envelope sender */
+	char *from_domain;       /* the sender's domain: Message-ID right side */
+
+	int port;                /* 25; other values are for test worlds */
+	int max_connections;     /* all destinations together */
+	int idle_timeout_ms;     /* how long an idle connection waits for work */
+	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
+	struct policy *policies;
+	size_t npolicies;
+
+	int64_t min_backoff_s, max_backoff_s, max_lifetime_s;
+	struct timeouts timeouts;
+};
+
+/* Loads and checks path; 0, or -1 with e naming file:line:column. */
+int config_load(const char *path, struct config *c, struct err *e);
+void config_defaults(struct config *c);
+void config_free(struct config *c);
+
+/* The policy for a recipient domain and its first MX host: fields resolved
+ * against the defaults (never unset). */
+struct policy config_policy_for(const struct config *c, const char *domain, const char *mx);
+
+/* Parses "250ms", "30s", "5m", "2h", "5d", "1h30m" or a bare number of
+ * seconds into milliseconds; -1 if malformed. */
+int64_t config_parse_duration_ms(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,339 @@
+/* store: see store.h. */
+#include "queue/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/xmalloc.h"
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS campaign("
+    " id TEXT PRIMARY KEY, template BLOB NOT NULL, template_path TEXT,"
+    " names BLOB NOT NULL, envelope_from TEXT NOT NULL, salt TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS recipient("
+    " id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, mailbox TEXT NOT NULL,"
+    " domain TEXT NOT NULL, fields BLOB NOT NULL, utf8 INTEGER NOT NULL DEFAULT 0,"
+    " state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt INTEGER NOT NULL DEFAULT 0, queued_at INTEGER NOT NULL,"
+    " last_code INTEGER, last_enhanced TEXT, last_reply TEXT, last_stage TEXT,"
+    " category TEXT, UNIQUE(campaign, mailbox));"
+    "CREATE INDEX IF NOT EXISTS recipient_ready"
+    " ON recipient(campaign, state, next_attempt, id);";
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_CAMPAIGN_GET,
+	ST_CAMPAIGN_ADD,
+	ST_RCPT_ADD,
+	ST_FETCH,
+	ST_NEXT_DUE,
+	ST_UPDATE,
+	ST_COUNTS,
+	ST_MAX
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created"
+			" FROM campaign WHERE id = ?1",
+    [ST_CAMPAIGN_ADD] = "INSERT INTO campaign(id, template, template_path, names,"
+			" envelope_from, salt, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
+		    " queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt"
+		 " FROM recipient WHERE campaign = ?1 AND state = 0 AND next_attempt <= ?2"
+		 " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
+    [ST_NEXT_DUE] = "SELECT min(next_attempt) FROM recipient WHERE campaign = ?1 AND state = 0",
+    [ST_UPDATE] = "UPDATE recipient SET state = ?2, attempts = ?3, next_attempt = ?4,"
+		  " last_code = ?5, last_enhanced = ?6, last_reply = ?7, last_stage = ?8,"
+		  " category = ?9 WHERE id = ?1",
+    [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_MAX];
+	int in_txn;
+	int64_t cursor_due, cursor_id; /* last handed out (next_attempt, id) */
+};
+
+static int db_err(struct store *s, struct err *e, const char *what)
+{
+	return err_set(e, "queue store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int begin(struct store *s, struct err *e)
+{
+	if (s->in_txn)
+		return 0;
+	sqlite3_stmt *st = s->st[ST_BEGIN];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, e, "begin");
+	s->in_txn = 1;
+	return 0;
+}
+
+int store_open(const char *dir, struct store **out, struct err *e)
+{
+	char path[4096];
+
+	*out = NULL;
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return err_set(e, "state directory %s: cannot create: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/queue.db", dir);
+	struct store *s = xcalloc(1, sizeof(*s));
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		err_set(e, "queue store %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+		store_close(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, "queue store %s: %s", path, msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		store_close(s);
+		return -1;
+	}
+	for (int i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL) != SQLITE_OK) {
+			err_set(e, "queue store: prepare: %s", sqlite3_errmsg(s->db));
+			store_close(s);
+			return -1;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+int store_commit(struct store *s, struct err *e)
+{
+	if (!s->in_txn)
+		return 0;
+	sqlite3_stmt *st = s->st[ST_COMMIT];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_err(s, e, "commit");
+		/* SQLite rolls back on a full disk; leave no transaction half-open. */
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		s->in_txn = 0;
+		return -1;
+	}
+	s->in_txn = 0;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->in_txn) {
+		struct err e;
+		store_commit(s, &e);
+	}
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	if (len)
+		*len = n;
+	return xstrndup(p ? p : "", n);
+}
+
+int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_CAMPAIGN_GET];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = xstrdup(id);
+		out->template_text = col_dup(st, 0, &out->template_len);
+		out->template_path = col_dup(st, 1, NULL);
+		out->names = col_dup(st, 2, &out->names_len);
+		out->envelope_from = col_dup(st, 3, NULL);
+		out->salt = col_dup(st, 4, NULL);
+		out->created_s = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "campaign lookup");
+}
+
+int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_CAMPAIGN_ADD];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, c->template_text, (int)c->template_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->template_path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, c->names, (int)c->names_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->envelope_from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->salt, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, c->created_s);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "add campaign");
+}
+
+void store_campaign_free(struct campaign_rec *c)
+{
+	free(c->id);
+	free(c->template_text);
+	free(c->template_path);
+	free(c->names);
+	free(c->envelope_from);
+	free(c->salt);
+	memset(c, 0, sizeof(*c));
+}
+
+int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
+		   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_RCPT_ADD];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, fields, (int)fields_len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, utf8);
+	sqlite3_bind_int64(st, 6, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, e, "queue recipient");
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
+		      store_rcpt_fn cb, void *arg, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_FETCH];
+	int n = 0, rc;
+
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_s);
+	sqlite3_bind_int64(st, 3, s->cursor_due);
+	sqlite3_bind_int64(st, 4, s->cursor_id);
+	sqlite3_bind_int(st, 5, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct queued_rcpt *r = xcalloc(1, sizeof(*r));
+		r->id = sqlite3_column_int64(st, 0);
+		r->mailbox = col_dup(st, 1, NULL);
+		r->domain = col_dup(st, 2, NULL);
+		r->fields = col_dup(st, 3, &r->fields_len);
+		r->utf8 = sqlite3_column_int(st, 4);
+		r->attempts = sqlite3_column_int(st, 5);
+		r->queued_at_s = sqlite3_column_int64(st, 6);
+		s->cursor_due = sqlite3_column_int64(st, 7);
+		s->cursor_id = r->id;
+		n++;
+		cb(arg, r);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? n : db_err(s, e, "fetch ready recipients");
+}
+
+void store_rewind(struct store *s)
+{
+	s->cursor_due = -1;
+	s->cursor_id = 0;
+}
+
+int64_t store_next_due(struct store *s, const char *campaign, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_NEXT_DUE];
+	int64_t due = -1;
+
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		due = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_err(s, e, "next due time");
+	return due;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_UPDATE];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, o->state);
+	sqlite3_bind_int(st, 3, o->attempts);
+	sqlite3_bind_int64(st, 4, o->next_attempt_s);
+	sqlite3_bind_int(st, 5, o->code);
+	bind_text_or_null(st, 6, o->enhanced);
+	bind_text_or_null(st, 7, o->text);
+	bind_text_or_null(st, 8, o->stage);
+	bind_text_or_null(st, 9, o->category);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "update recipient");
+}
+
+void queued_rcpt_free(struct queued_rcpt *r)
+{
+	if (!r)
+		return;
+	free(r->mailbox);
+	free(r->domain);
+	free(r->fields);
+	free(r);
+}
+
+int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_COUNTS];
+	int rc;
+
+	for (int i = 0; i < RS_COUNT; i++)
+		counts[i] = 0;
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int state = sqlite3_column_int(st, 0);
+		if (state >= 0 && state < RS_COUNT)
+			counts[state] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "count recipients");
+}

@@ -1,0 +1,91 @@
+/*
+ * store: the durable queue, SQLite in WAL mode in the state directory.
+ * Only this module speaks SQL. A campaign's template is stored once; each
+ * recipient is one row (address, packed fields, state, attempts, next
+ * attempt, last reply). Writes go into one open transaction that the caller
+ * commits every few milliseconds (group commit, store_commit); nothing is
+ * durable, and nothing may be acknowledged, before that commit returns.
+ */
+#ifndef SLUICE_QUEUE_STORE_H
+#define SLUICE_QUEUE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum rcpt_state { RS_QUEUED = 0, RS_DELIVERED = 1, RS_BOUNCED = 2, RS_EXPIRED = 3 };
+#define RS_COUNT 4
+
+struct store;
+
+struct campaign_rec {
+	char *id;
+	char *template_text; /* the template as given (bytes), owned */
+	size_t template_len;
+	char *template_path;
+	char *names; /* packed header names (mail/fields.h), owned */
+	size_t names_len;
+	char *envelope_from;
+	char *salt; /* makes Message-IDs unique across state directories */
+	int64_t created_s;
+};
+
+/* One queued recipient handed to the scheduler; all strings owned. */
+struct queued_rcpt {
+	int64_t id;
+	char *mailbox;
+	char *domain;
+	char *fields;
+	size_t fields_len;
+	int utf8;
+	int attempts;
+	int64_t queued_at_s;
+};
+
+/* The last reply of an attempt, as recorded in the row. */
+struct rcpt_outcome {
+	int state; /* enum rcpt_state */
+	int attempts;
+	int64_t next_attempt_s;
+	int code;
+	const char *enhanced;
+	const char *text;
+	const char *stage;
+	const char *category;
+};
+
+/* Creates dir if needed and opens (or creates) the queue in it. */
+int store_open(const char *dir, struct store **out, struct err *e);
+void store_close(struct store *s); /* commits what is pending */
+
+/* Commits the open transaction, if any (the group commit). */
+int store_commit(struct store *s, struct err *e);
+
+/* 1 and fills out (caller frees with store_campaign_free), 0 if absent, -1 on error. */
+int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out, struct err *e);
+int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e);
+void store_campaign_free(struct campaign_rec *c);
+
+/* 1 queued, 0 already there (a duplicate, or a resume), -1 error. */
+int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
+		   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e);
+
+/* Calls cb for up to limit recipients of campaign that are due at now_s and
+ * not handed out before at this due time (a cursor over (next_attempt, id)).
+ * The callback takes ownership of r. Returns the number handed out, or -1. */
+typedef void (*store_rcpt_fn)(void *arg, struct queued_rcpt *r);
+int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
+		      store_rcpt_fn cb, void *arg, struct err *e);
+/* Restarts the cursor (after everything handed out came back). */
+void store_rewind(struct store *s);
+/* The earliest next_attempt of a queued recipient, or -1 if none is queued. */
+int64_t store_next_due(struct store *s, const char *campaign, struct err *e);
+
+int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e);
+void queued_rcpt_free(struct queued_rcpt *r);
+
+/* Counts of the campaign's recipients by state (RS_COUNT entries). */
+int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e);
+
+#endif
