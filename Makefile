@@ -6,7 +6,8 @@ PKGS     := libevent libevent_openssl libcares openssl sqlite3 libfyaml jansson 
 BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2
-CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -g -Isrc \
+# -Wno-format-truncation: snprintf into bounded buffers truncates on purpose.
+CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation $(OPT) -g -Isrc \
             $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS  += $(EXTRA_LDFLAGS)

@@ -1,2 +1,465 @@
+/*
+ * sluice send: check a template and a recipient list, queue the campaign
+ * durably, deliver it, and report. Running the same command again resumes.
+ * Exit status: 0 all delivered; 1 some bounced or expired; 2 usage, config,
+ * input or state-directory error; 3 stopped by a signal (resumable).
+ */
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
-int cli_send(int argc, char **argv) { (void)argc; (void)argv; return 2; }
+#include "cli/report.h"
+#include "dns/mx.h"
+#include "dns/resolver.h"
+#include "list/recipients.h"
+#include "mail/config.h"
+#include "mail/fields.h"
+#include "msg/template.h"
+#include "queue/dlog.h"
+#include "queue/scheduler.h"
+#include "queue/store.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+#include "util/xmalloc.h"
+
+#define EXIT_INTERRUPTED    3
+#define ENQUEUE_COMMIT_ROWS 20000 /* rows per transaction while queueing */
+#define BAD_ROWS_SHOWN      20
+
+struct send_opts {
+	const char *config, *template, *recipients, *campaign, *state;
+	int dry_run;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sluice send --config FILE --template FILE --recipients FILE\n"
+		   "                   [--campaign ID] [--state DIR] [--dry-run]\n\n"
+		   "  --config FILE      the YAML configuration (docs/configuration.md)\n"
+		   "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
+		   "  --recipients FILE  CSV with a header row and an 'email' column\n"
+		   "  --campaign ID      names the campaign (default: derived from both files,\n"
+		   "                     so the same command resumes the same campaign)\n"
+		   "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
+		   "  --dry-run          check everything, print the first message, send nothing\n");
+}
+
+static int parse_args(int argc, char **argv, struct send_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},  {"template", required_argument, NULL, 't'},
+	    {"recipients", required_argument, NULL, 'r'}, {"campaign", required_argument, NULL, 'C'},
+	    {"state", required_argument, NULL, 's'},   {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "c:t:r:C:s:nh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 't':
+			o->template = optarg;
+			break;
+		case 'r':
+			o->recipients = optarg;
+			break;
+		case 'C':
+			o->campaign = optarg;
+			break;
+		case 's':
+			o->state = optarg;
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || !o->config || !o->template || !o->recipients) {
+		fprintf(stderr, "sluice send: --config, --template and --recipients are required\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The default campaign ID: a digest of the template and the list. */
+static int derive_campaign_id(const struct send_opts *o, char *out, size_t n, struct err *e)
+{
+	const char *files[2] = {o->template, o->recipients};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char buf[65536];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "rb");
+		size_t k;
+		if (!f) {
+			EVP_MD_CTX_free(ctx);
+			return err_set(e, "%s: cannot open: %m", files[i]);
+		}
+		while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+			EVP_DigestUpdate(ctx, buf, k);
+		fclose(f);
+		EVP_DigestUpdate(ctx, "\0", 1);
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	snprintf(out, n, "c-");
+	for (int i = 0; i < 6; i++)
+		snprintf(out + 2 + 2 * i, n - 2 - 2 * (size_t)i, "%02x", md[i]);
+	return 0;
+}
+
+static void report_bad_row(long *bad, const struct err *e)
+{
+	if (++*bad <= BAD_ROWS_SHOWN)
+		fprintf(stderr, "sluice: skipped: %s\n", e->msg);
+}
+
+/* Reads the whole list, prints the first message; nothing is queued. */
+static int dry_run(struct recipient_list *list, const struct template *tpl,
+		   const struct config *cfg)
+{
+	struct recipient_row row = {0};
+	struct strmap *seen = strmap_new();
+	struct err e;
+	long ok = 0, bad = 0, dups = 0;
+	int rc;
+
+	while ((rc = recipients_next(list, &row, &e)) != 0) {
+		if (rc < 0) {
+			report_bad_row(&bad, &e);
+			continue;
+		}
+		if (strmap_get(seen, row.addr.mailbox)) {
+			dups++;
+			continue;
+		}
+		strmap_put(seen, row.addr.mailbox, (void *)1);
+		if (ok++ > 0)
+			continue;
+		struct strbuf msg = STRBUF_INIT;
+		char msgid[300];
+		unsigned needs;
+		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
+		struct render_in in = {row.fields.data, row.fields.len, msgid,
+				       clock_wall_ms() / 1000};
+		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
+			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
+				e.msg);
+		} else {
+			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", cfg->envelope_from,
+			       row.addr.mailbox, needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
+			       needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
+			fwrite(msg.data, 1, msg.len, stdout);
+		}
+		strbuf_free(&msg);
+	}
+	recipient_row_free(&row);
+	strbuf_free(&row.fields);
+	strmap_free(seen, NULL);
+	if (bad > BAD_ROWS_SHOWN)
+		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
+	fprintf(stderr, "sluice: dry run: %ld recipients, %ld bad rows, %ld duplicates; nothing sent\n",
+		ok, bad, dups);
+	return ok > 0 ? EXIT_ALL_DELIVERED : EXIT_USAGE;
+}
+
+/* Queues the list's rows; rows already queued (a resume) are left alone. */
+static int enqueue(struct store *st, const char *campaign, struct recipient_list *list,
+		   int resumed, struct err *e)
+{
+	struct recipient_row row = {0};
+	struct err re;
+	long added = 0, dups = 0, bad = 0, rows = 0;
+	int64_t now_s = clock_wall_ms() / 1000;
+	int rc;
+
+	while ((rc = recipients_next(list, &row, &re)) != 0) {
+		if (rc < 0) {
+			report_bad_row(&bad, &re);
+			continue;
+		}
+		int r = store_rcpt_add(st, campaign, row.addr.mailbox, row.addr.domain,
+				       row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
+		if (r < 0)
+			break;
+		r ? added++ : dups++;
+		if (++rows % ENQUEUE_COMMIT_ROWS == 0) {
+			if (store_commit(st, e) != 0) {
+				rc = -2;
+				break;
+			}
+			if (isatty(2))
+				fprintf(stderr, "\rsluice: queueing... %ld", rows);
+		}
+	}
+	recipient_row_free(&row);
+	strbuf_free(&row.fields);
+	if (rc != 0 || store_commit(st, e) != 0)
+		return -1;
+	if (isatty(2) && rows >= ENQUEUE_COMMIT_ROWS)
+		fputc('\n', stderr);
+	if (bad > BAD_ROWS_SHOWN)
+		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
+	fprintf(stderr, "sluice: campaign %s: %ld queued, %ld %s, %ld bad rows skipped\n", campaign,
+		added, dups, resumed ? "already queued or duplicates" : "duplicates", bad);
+	return 0;
+}
+
+/* ---- the delivery run ---- */
+
+struct run {
+	struct event_base *base;
+	struct scheduler *sched;
+	struct progress progress;
+	int signals;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct run *r = arg;
+
+	(void)what;
+	if (r->signals++ == 0) {
+		fprintf(stderr, "\nsluice: %s: finishing open transactions, then stopping "
+				"(again to stop at once)\n",
+			sig == SIGINT ? "interrupted" : "terminated");
+		scheduler_stop(r->sched);
+	} else {
+		event_base_loopbreak(r->base);
+	}
+}
+
+static void on_progress(evutil_socket_t fd, short what, void *arg)
+{
+	struct run *r = arg;
+
+	(void)fd, (void)what;
+	progress_show(&r->progress, stderr, scheduler_stats(r->sched), 0);
+}
+
+static int open_campaign(struct store *st, const struct send_opts *o, const char *id,
+			 const struct template *tpl, struct recipient_list *list,
+			 const struct config *cfg, struct campaign_rec *rec, int *resumed,
+			 struct err *e)
+{
+	int found = store_campaign_get(st, id, rec, e);
+
+	if (found < 0)
+		return -1;
+	*resumed = found;
+	if (found) {
+		struct template stored;
+		struct err pe;
+		int same = template_parse(o->template, rec->template_text, rec->template_len,
+					  &stored, &pe) == 0 &&
+			   strcmp(stored.text, tpl->text) == 0;
+		template_free(&stored);
+		if (!same)
+			return err_set(e,
+				       "campaign %s was queued with a different template; name "
+				       "the new one with --campaign",
+				       id);
+		return 0;
+	}
+	struct strbuf names = STRBUF_INIT;
+	unsigned char rnd[6];
+	char salt[16];
+	recipients_names_blob(list, &names);
+	RAND_bytes(rnd, sizeof(rnd));
+	for (int i = 0; i < 6; i++)
+		snprintf(salt + 2 * i, sizeof(salt) - 2 * (size_t)i, "%02x", rnd[i]);
+	rec->id = xstrdup(id);
+	FILE *f = fopen(o->template, "rb");
+	struct strbuf raw = STRBUF_INIT;
+	char buf[65536];
+	size_t k;
+	while (f && (k = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&raw, buf, k);
+	if (f)
+		fclose(f);
+	rec->template_len = raw.len;
+	rec->template_text = strbuf_detach(&raw);
+	rec->template_path = xstrdup(o->template);
+	rec->names_len = names.len;
+	rec->names = strbuf_detach(&names);
+	rec->envelope_from = xstrdup(cfg->envelope_from);
+	rec->salt = xstrdup(salt);
+	rec->created_s = clock_wall_ms() / 1000;
+	return store_campaign_add(st, rec, e);
+}
+
+static int deliver(const struct config *cfg, struct store *st, const char *state_dir,
+		   const struct campaign_rec *rec, const struct template *tpl, struct err *e)
+{
+	struct run r = {0};
+	struct resolver *res = NULL;
+	struct dlog *log = NULL;
+	const struct source *src = &cfg->sources[0];
+	unsigned char tmp[16];
+	int family = inet_pton(AF_INET, src->ip, tmp) == 1 ? AF_INET : AF_INET6;
+	int64_t counts[RS_COUNT];
+
+	if (store_counts(st, rec->id, counts, e) != 0 || dlog_open(state_dir, &log, e) != 0)
+		return -1;
+	r.base = event_base_new();
+	if (resolver_new(r.base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms,
+			 cfg->dns_tries, &res, e) != 0) {
+		dlog_close(log);
+		event_base_free(r.base);
+		return -1;
+	}
+	struct mx_cache *mx = mx_cache_new(res, family);
+	SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
+	struct scheduler_params sp = {
+	    .base = r.base,
+	    .cfg = cfg,
+	    .store = st,
+	    .log = log,
+	    .mx = mx,
+	    .ssl_ctx = ssl,
+	    .source = src,
+	    .campaign = rec->id,
+	    .tpl = tpl,
+	    .envelope_from = rec->envelope_from,
+	    .salt = rec->salt,
+	};
+	r.sched = scheduler_new(&sp);
+	int64_t total = 0;
+	for (int i = 0; i < RS_COUNT; i++)
+		total += counts[i];
+	progress_init(&r.progress, stderr, total, counts);
+	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
+	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
+	struct event *tick = event_new(r.base, -1, EV_PERSIST, on_progress, &r);
+	struct timeval tv = {0, 100000};
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	event_add(tick, &tv);
+	scheduler_start(r.sched);
+	event_base_dispatch(r.base);
+	progress_show(&r.progress, stderr, scheduler_stats(r.sched), 1);
+	progress_end(&r.progress, stderr);
+	int rc = scheduler_error(r.sched, e);
+	struct err fe;
+	if (scheduler_free(r.sched, &fe) != 0 && rc == 0) {
+		*e = fe;
+		rc = -1;
+	}
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(tick);
+	mx_cache_free(mx);
+	resolver_free(res);
+	SSL_CTX_free(ssl);
+	dlog_close(log);
+	event_base_free(r.base);
+	if (rc == 0 && r.signals)
+		return 1;
+	return rc;
+}
+
+int cli_send(int argc, char **argv)
+{
+	struct send_opts o;
+	struct config cfg;
+	struct template tpl;
+	struct recipient_list list;
+	struct err e;
+	char idbuf[32];
+	int rc = EXIT_USAGE;
+
+	if (parse_args(argc, argv, &o) != 0)
+		return EXIT_USAGE;
+	signal(SIGPIPE, SIG_IGN);
+	memset(&tpl, 0, sizeof(tpl));
+	memset(&list, 0, sizeof(list));
+	if (config_load(o.config, &cfg, &e) != 0) {
+		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (template_load(o.template, &tpl, &e) != 0 ||
+	    recipients_open(&list, o.recipients, &e) != 0 ||
+	    template_bind(&tpl, list.names, list.nnames, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		goto out;
+	}
+	if (o.dry_run) {
+		rc = dry_run(&list, &tpl, &cfg);
+		goto out;
+	}
+	const char *id = o.campaign;
+	if (!id) {
+		if (derive_campaign_id(&o, idbuf, sizeof(idbuf), &e) != 0) {
+			fprintf(stderr, "sluice: %s\n", e.msg);
+			goto out;
+		}
+		id = idbuf;
+	}
+	const char *state_dir = o.state ? o.state : cfg.state_dir ? cfg.state_dir : "sluice-state";
+	struct store *st = NULL;
+	struct campaign_rec rec = {0};
+	int resumed = 0;
+	if (store_open(state_dir, &st, &e) != 0 ||
+	    open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0 ||
+	    enqueue(st, id, &list, resumed, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		store_campaign_free(&rec);
+		store_close(st);
+		goto out;
+	}
+	int d = deliver(&cfg, st, state_dir, &rec, &tpl, &e);
+	if (d < 0) {
+		fprintf(stderr, "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
+				"command again to resume\n",
+			e.msg, state_dir);
+		rc = EXIT_USAGE;
+	} else {
+		int64_t counts[RS_COUNT];
+		if (report_summary(stdout, st, id, &e) != 0 ||
+		    store_counts(st, id, counts, &e) != 0) {
+			fprintf(stderr, "sluice: %s\n", e.msg);
+			rc = EXIT_USAGE;
+		} else if (d == 1 && counts[RS_QUEUED] > 0) {
+			fprintf(stderr, "sluice: stopped with %lld queued; run the same command to "
+					"resume\n",
+				(long long)counts[RS_QUEUED]);
+			rc = EXIT_INTERRUPTED;
+		} else {
+			rc = counts[RS_BOUNCED] + counts[RS_EXPIRED] > 0 ? EXIT_SOME_FAILED
+									 : EXIT_ALL_DELIVERED;
+		}
+	}
+	store_campaign_free(&rec);
+	store_close(st);
+out:
+	recipients_close(&list);
+	template_free(&tpl);
+	config_free(&cfg);
+	return rc;
+}

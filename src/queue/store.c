@@ -115,6 +115,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 			return -1;
 		}
 	}
+	store_rewind(s);
 	*out = s;
 	return 0;
 }
@@ -268,19 +269,42 @@ void store_rewind(struct store *s)
 	s->cursor_id = 0;
 }
 
-int64_t store_next_due(struct store *s, const char *campaign, struct err *e)
+int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_NEXT_DUE];
-	int64_t due = -1;
 
+	*due = -1;
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		due = sqlite3_column_int64(st, 0);
+		*due = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_err(s, e, "next due time");
-	return due;
+	return rc == SQLITE_ROW ? 0 : db_err(s, e, "next due time");
+}
+
+int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
+		       void *arg, struct err *e)
+{
+	const char *sql;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (strcmp(by, "domain") == 0)
+		sql = "SELECT domain, state, count(*) AS n FROM recipient WHERE campaign = ?1"
+		      " GROUP BY domain, state ORDER BY n DESC";
+	else if (strcmp(by, "category") == 0)
+		sql = "SELECT coalesce(category, 'not tried yet'), state, count(*) AS n FROM recipient"
+		      " WHERE campaign = ?1 GROUP BY 1, state ORDER BY n DESC";
+	else
+		return err_set(e, "queue store: cannot group by %s", by);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "summary");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+		   sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "summary");
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)

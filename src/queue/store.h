@@ -79,13 +79,20 @@ int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int 
 		      store_rcpt_fn cb, void *arg, struct err *e);
 /* Restarts the cursor (after everything handed out came back). */
 void store_rewind(struct store *s);
-/* The earliest next_attempt of a queued recipient, or -1 if none is queued. */
-int64_t store_next_due(struct store *s, const char *campaign, struct err *e);
+/* Sets *due to the earliest next_attempt of a queued recipient, or -1 if
+ * none is queued; returns 0, or -1 on error. */
+int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e);
 
 int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e);
 void queued_rcpt_free(struct queued_rcpt *r);
 
 /* Counts of the campaign's recipients by state (RS_COUNT entries). */
 int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e);
+
+/* Calls cb for each (value of column, state) group of the campaign's
+ * recipients, biggest first; by is "domain" or "category". */
+typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);
+int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
+		       void *arg, struct err *e);
 
 #endif

@@ -1,0 +1,614 @@
+/*
+ * scheduler: see scheduler.h.
+ *
+ * Invariants:
+ * - A loaded recipient (a job) is in exactly one place: waiting for its MX
+ *   answer, in its site's queue, or in a session's transaction. It leaves
+ *   memory when its outcome is recorded (or, on stop, untouched in the store).
+ * - The store is only told an outcome after the receiver's reply; a job in
+ *   flight when the process dies is still queued there and is sent again
+ *   (at-least-once).
+ * - site->starting counts sessions that have not yet asked for work; a new
+ *   session is opened only while the site has more queued jobs than that,
+ *   so a handful of messages never fans out over many connections.
+ */
+#include "queue/scheduler.h"
+
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounce/classify.h"
+#include "dns/mx.h"
+#include "msg/template.h"
+#include "queue/dlog.h"
+#include "queue/store.h"
+#include "smtp/client.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+#include "util/xmalloc.h"
+
+#define COMMIT_INTERVAL_MS 5     /* group commit period */
+#define FETCH_BATCH        2000  /* recipients read from the store at once */
+#define LOADED_MAX         20000 /* recipients in memory at most */
+#define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
+
+struct site;
+
+struct job {
+	struct scheduler *s;
+	struct queued_rcpt *r;
+	struct site *site;
+	struct job *next;
+	struct smtp_msg msg;
+	struct strbuf data;
+	char msgid[200];
+};
+
+struct session {
+	struct scheduler *s;
+	struct site *site;
+	struct smtp_client *c;
+	int asked;
+	struct session *next, *prev;
+};
+
+struct site {
+	char *key;
+	struct mx_addr *addrs;
+	size_t naddrs;
+	struct policy pol;
+	struct job *head, *tail;
+	size_t queued;
+	int active, starting;
+	struct session *sessions;
+	int waiting; /* on the global-cap wait list */
+	struct site *wait_next;
+};
+
+struct scheduler {
+	struct scheduler_params p;
+	struct event *tick;
+	struct strmap *sites;
+	int64_t loaded;
+	int pending_dns;
+	int active; /* sessions, all sites */
+	int stopping, finished, failed;
+	struct err err;
+	int64_t next_fetch_ms;
+	int dirty;
+	struct site *wait_head, *wait_tail;
+	struct scheduler_stats st;
+};
+
+static const struct smtp_client_ops session_ops;
+
+int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
+{
+	int64_t b = min_s;
+
+	for (int i = 1; i < attempts && b < max_s; i++)
+		b *= 2;
+	return b > max_s ? max_s : b;
+}
+
+static void fail(struct scheduler *s, const struct err *e)
+{
+	if (!s->failed) {
+		s->failed = 1;
+		s->err = *e;
+	}
+	scheduler_stop(s);
+}
+
+static void job_free(struct job *j)
+{
+	queued_rcpt_free(j->r);
+	strbuf_free(&j->data);
+	free(j);
+}
+
+/* ---- outcomes ---- */
+
+struct attempt {
+	const char *stage;
+	const struct reply *reply;
+	const struct smtp_peer *peer;
+	int retry_now;
+};
+
+static void site_push_front(struct site *site, struct job *j);
+static void site_kick(struct site *site);
+
+/* Records what one attempt did; frees the job unless it goes round again. */
+static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
+{
+	const struct config *cfg = s->p.cfg;
+	struct queued_rcpt *r = j->r;
+	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
+	int cls = a->reply->code / 100;
+	struct rcpt_outcome o = {.state = RS_QUEUED, .attempts = r->attempts + 1};
+	const char *outcome;
+
+	if (cls == 2) {
+		o.state = RS_DELIVERED, outcome = "delivered";
+		s->st.delivered++;
+	} else if (cls == 5) {
+		o.state = RS_BOUNCED, outcome = "bounced";
+		s->st.bounced++;
+	} else if (now_s - r->queued_at_s >= cfg->max_lifetime_s) {
+		o.state = RS_EXPIRED, outcome = "expired";
+		s->st.expired++;
+	} else {
+		outcome = "deferred";
+		s->st.deferred++;
+		int64_t next = a->retry_now ? now_s
+					    : now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s,
+									  cfg->max_backoff_s);
+		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
+		o.next_attempt_s = next > last ? last : next;
+	}
+	o.code = a->reply->code;
+	o.enhanced = a->reply->enhanced;
+	o.text = a->reply->text;
+	o.stage = a->stage;
+	o.category = classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
+	struct err e;
+	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
+		fail(s, &e);
+	struct dlog_rec rec = {
+	    .time_ms = now_ms,
+	    .campaign = s->p.campaign,
+	    .recipient = r->mailbox,
+	    .domain = r->domain,
+	    .site = j->site ? j->site->key : NULL,
+	    .mx_host = a->peer ? a->peer->host : NULL,
+	    .mx_ip = a->peer ? a->peer->ip : NULL,
+	    .source_ip = s->p.source->ip,
+	    .helo = s->p.source->helo,
+	    .tls = a->peer ? a->peer->tls : NULL,
+	    .stage = a->stage,
+	    .code = a->reply->code,
+	    .enhanced = a->reply->enhanced,
+	    .text = a->reply->text,
+	    .outcome = outcome,
+	    .category = o.category,
+	    .attempt = o.attempts,
+	    .queue_time_s = now_s - r->queued_at_s,
+	    .message_id = j->msgid[0] ? j->msgid : NULL,
+	};
+	dlog_add(s->p.log, &rec);
+	s->dirty = 1;
+	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping) {
+		r->attempts = o.attempts;
+		site_push_front(j->site, j);
+		site_kick(j->site);
+		return;
+	}
+	s->loaded--;
+	job_free(j);
+}
+
+static void local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+			  const char *enh, const char *text)
+{
+	struct reply r;
+
+	reply_set_local(&r, code, enh, text);
+	struct attempt a = {.stage = stage, .reply = &r};
+	record_outcome(s, j, &a);
+}
+
+/* ---- sites ---- */
+
+static struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res)
+{
+	struct site *site = strmap_get(s->sites, res->site);
+
+	if (site)
+		return site;
+	site = xcalloc(1, sizeof(*site));
+	site->key = xstrdup(res->site);
+	site->naddrs = res->naddrs;
+	site->addrs = xcalloc(res->naddrs, sizeof(*site->addrs));
+	memcpy(site->addrs, res->addrs, res->naddrs * sizeof(*site->addrs));
+	/* Policies match the first recipient domain and MX host that made the site. */
+	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
+	strmap_put(s->sites, res->site, site);
+	return site;
+}
+
+static void site_free(void *p)
+{
+	struct site *site = p;
+	struct job *j = site->head;
+
+	while (j) {
+		struct job *next = j->next;
+		job_free(j);
+		j = next;
+	}
+	free(site->key);
+	free(site->addrs);
+	free(site);
+}
+
+static void site_push(struct site *site, struct job *j)
+{
+	j->next = NULL;
+	if (site->tail)
+		site->tail->next = j;
+	else
+		site->head = j;
+	site->tail = j;
+	site->queued++;
+}
+
+static void site_push_front(struct site *site, struct job *j)
+{
+	j->next = site->head;
+	site->head = j;
+	if (!site->tail)
+		site->tail = j;
+	site->queued++;
+}
+
+static struct job *site_pop(struct site *site)
+{
+	struct job *j = site->head;
+
+	if (!j)
+		return NULL;
+	site->head = j->next;
+	if (!site->head)
+		site->tail = NULL;
+	site->queued--;
+	j->next = NULL;
+	return j;
+}
+
+static void wait_for_capacity(struct scheduler *s, struct site *site)
+{
+	if (site->waiting)
+		return;
+	site->waiting = 1;
+	site->wait_next = NULL;
+	if (s->wait_tail)
+		s->wait_tail->wait_next = site;
+	else
+		s->wait_head = site;
+	s->wait_tail = site;
+}
+
+static void start_session(struct scheduler *s, struct site *site)
+{
+	const struct config *cfg = s->p.cfg;
+	struct session *sess = xcalloc(1, sizeof(*sess));
+	struct smtp_params sp = {
+	    .addrs = site->addrs,
+	    .naddrs = site->naddrs,
+	    .source_ip = s->p.source->ip,
+	    .helo = s->p.source->helo,
+	    .port = cfg->port,
+	    .tls = site->pol.tls,
+	    .timeouts = &cfg->timeouts,
+	    .max_messages = site->pol.max_messages_per_connection,
+	    .idle_ms = cfg->idle_timeout_ms,
+	    .ssl_ctx = s->p.ssl_ctx,
+	};
+
+	sess->s = s;
+	sess->site = site;
+	sess->next = site->sessions;
+	if (site->sessions)
+		site->sessions->prev = sess;
+	site->sessions = sess;
+	site->active++;
+	site->starting++;
+	s->active++;
+	s->st.connections = s->active;
+	sess->c = smtp_client_start(s->p.base, &sp, &session_ops, sess);
+}
+
+/* Gives queued work to the site's idle sessions. */
+static void site_kick(struct site *site)
+{
+	for (struct session *x = site->sessions; x && site->queued > 0; x = x->next)
+		if (smtp_client_is_idle(x->c))
+			smtp_client_wake(x->c);
+}
+
+static void site_open_sessions(struct scheduler *s, struct site *site)
+{
+	if (s->stopping)
+		return;
+	site_kick(site);
+	while (site->queued > (size_t)site->starting && site->active < site->pol.max_connections) {
+		if (s->active >= s->p.cfg->max_connections) {
+			wait_for_capacity(s, site);
+			return;
+		}
+		start_session(s, site);
+	}
+}
+
+/* ---- sessions (the SMTP client's owner) ---- */
+
+static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
+{
+	struct session *sess = arg;
+	struct scheduler *s = sess->s;
+	struct site *site = sess->site;
+	struct job *j;
+
+	(void)c;
+	if (!sess->asked) {
+		sess->asked = 1;
+		site->starting--;
+	}
+	while (!s->stopping && (j = site_pop(site)) != NULL) {
+		struct queued_rcpt *r = j->r;
+		struct render_in in = {
+		    .fields = r->fields,
+		    .fields_len = r->fields_len,
+		    .message_id = j->msgid,
+		    .date_s = clock_wall_ms() / 1000,
+		};
+		unsigned needs = 0;
+		struct err e;
+		snprintf(j->msgid, sizeof(j->msgid), "<%lld.%s@%s>", (long long)r->id, s->p.salt,
+			 s->p.cfg->from_domain);
+		strbuf_reset(&j->data);
+		if (template_render(s->p.tpl, &in, &j->data, &needs, &e) != 0) {
+			local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+			continue;
+		}
+		if (r->utf8)
+			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
+		j->msg.mail_from = s->p.envelope_from;
+		j->msg.rcpt = r->mailbox;
+		j->msg.data = j->data.data;
+		j->msg.len = j->data.len;
+		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
+			       (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
+		return &j->msg;
+	}
+	return NULL;
+}
+
+static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
+			 const struct smtp_result *res)
+{
+	struct session *sess = arg;
+	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
+	struct attempt a = {
+	    .stage = smtp_stage_name(res->stage),
+	    .reply = &res->reply,
+	    .peer = smtp_client_peer(c),
+	    .retry_now = res->retry_now,
+	};
+
+	record_outcome(sess->s, j, &a);
+}
+
+static void session_closed(void *arg, struct smtp_client *c, const struct smtp_result *failure)
+{
+	struct session *sess = arg;
+	struct scheduler *s = sess->s;
+	struct site *site = sess->site;
+
+	if (!sess->asked)
+		site->starting--;
+	site->active--;
+	s->active--;
+	s->st.connections = s->active;
+	if (sess->prev)
+		sess->prev->next = sess->next;
+	else
+		site->sessions = sess->next;
+	if (sess->next)
+		sess->next->prev = sess->prev;
+	/* No session of the site got through: what waits for it is deferred
+	 * (or bounced, if every address said 5xx), not retried in a tight loop. */
+	if (failure && site->active == 0) {
+		struct job *j;
+		struct attempt a = {
+		    .stage = smtp_stage_name(failure->stage),
+		    .reply = &failure->reply,
+		    .peer = smtp_client_peer(c),
+		};
+		while ((j = site_pop(site)) != NULL)
+			record_outcome(s, j, &a);
+	}
+	free(sess);
+	if (!failure)
+		site_open_sessions(s, site);
+	while (s->wait_head && s->active < s->p.cfg->max_connections) {
+		struct site *w = s->wait_head;
+		s->wait_head = w->wait_next;
+		if (!s->wait_head)
+			s->wait_tail = NULL;
+		w->waiting = 0;
+		site_open_sessions(s, w);
+	}
+}
+
+static const struct smtp_client_ops session_ops = {
+    .next = session_next,
+    .done = session_done,
+    .closed = session_closed,
+};
+
+/* ---- loading recipients ---- */
+
+static void on_mx(void *arg, const char *domain, const struct mx_result *res)
+{
+	struct job *j = arg;
+	struct scheduler *s = j->s;
+
+	s->pending_dns--;
+	if (s->stopping) {
+		s->loaded--;
+		job_free(j);
+		return;
+	}
+	switch (res->status) {
+	case MX_OK: {
+		struct site *site = site_get(s, domain, res);
+		j->site = site;
+		site_push(site, j);
+		site_open_sessions(s, site);
+		break;
+	}
+	case MX_NULL_MX:
+		local_outcome(s, j, "dns", 556, "5.1.10", res->error);
+		break;
+	case MX_NXDOMAIN:
+		local_outcome(s, j, "dns", 550, "5.1.2", res->error);
+		break;
+	case MX_NO_HOST:
+		local_outcome(s, j, "dns", 550, "5.4.4", res->error);
+		break;
+	case MX_TEMPFAIL:
+		local_outcome(s, j, "dns", 451, "4.4.3", res->error);
+		break;
+	}
+}
+
+static void on_fetched(void *arg, struct queued_rcpt *r)
+{
+	struct scheduler *s = arg;
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->r = r;
+	s->loaded++;
+	s->pending_dns++;
+	mx_lookup(s->p.mx, r->domain, on_mx, j);
+}
+
+static void fetch(struct scheduler *s, int64_t now_ms)
+{
+	struct err e;
+	int n = store_fetch_ready(s->p.store, s->p.campaign, now_ms / 1000, FETCH_BATCH, on_fetched,
+				  s, &e);
+	if (n < 0) {
+		fail(s, &e);
+		return;
+	}
+	s->next_fetch_ms = n < FETCH_BATCH ? now_ms + POLL_DUE_MS : 0;
+}
+
+static void finish(struct scheduler *s)
+{
+	s->finished = 1;
+	event_base_loopbreak(s->p.base);
+}
+
+static void check_finished(struct scheduler *s, int64_t now_ms)
+{
+	if (s->loaded > 0 || s->pending_dns > 0 || s->active > 0 || s->dirty)
+		return;
+	if (s->stopping) {
+		finish(s);
+		return;
+	}
+	struct err e;
+	int64_t due;
+	if (store_next_due(s->p.store, s->p.campaign, &due, &e) != 0) {
+		fail(s, &e);
+		return;
+	}
+	if (due == -1) {
+		finish(s); /* every recipient is final */
+		return;
+	}
+	if (due >= 0 && due * 1000 > now_ms)
+		s->next_fetch_ms = due * 1000;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	int64_t now_ms = clock_wall_ms();
+	struct err e;
+
+	(void)fd, (void)what;
+	if (s->dirty) {
+		s->dirty = 0;
+		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0)
+			fail(s, &e);
+	}
+	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX && now_ms >= s->next_fetch_ms)
+		fetch(s, now_ms);
+	check_finished(s, now_ms);
+}
+
+/* ---- the public face ---- */
+
+struct scheduler *scheduler_new(const struct scheduler_params *p)
+{
+	struct scheduler *s = xcalloc(1, sizeof(*s));
+
+	s->p = *p;
+	s->sites = strmap_new();
+	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
+	return s;
+}
+
+void scheduler_start(struct scheduler *s)
+{
+	struct timeval tv = {0, COMMIT_INTERVAL_MS * 1000};
+
+	event_add(s->tick, &tv);
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct job *j;
+		while ((j = site_pop(site)) != NULL) { /* still queued in the store */
+			s->loaded--;
+			job_free(j);
+		}
+		for (struct session *x = site->sessions; x; x = x->next)
+			smtp_client_finish(x->c);
+	}
+}
+
+int scheduler_error(const struct scheduler *s, struct err *e)
+{
+	if (!s->failed)
+		return 0;
+	*e = s->err;
+	return -1;
+}
+
+const struct scheduler_stats *scheduler_stats(const struct scheduler *s)
+{
+	((struct scheduler *)s)->st.in_flight = s->loaded;
+	return &s->st;
+}
+
+int scheduler_free(struct scheduler *s, struct err *e)
+{
+	int rc = 0;
+
+	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0)
+		rc = -1;
+	event_free(s->tick);
+	strmap_free(s->sites, site_free);
+	free(s);
+	return rc;
+}

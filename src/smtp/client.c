@@ -1,0 +1,842 @@
+/*
+ * client: see client.h.
+ *
+ * Pipelining (RFC 2920). A transaction is MAIL, RCPT and DATA. With
+ * PIPELINING the three go out in one write and the replies are matched to
+ * them in order: tx_sent counts commands written, tx_answered replies read.
+ * Without it each command waits for the previous reply. Rules that keep
+ * pipelining safe: nothing is ever pipelined after STARTTLS or after DATA
+ * (the body waits for 354); after a 220 to STARTTLS any byte already
+ * received is an injection attempt (CVE-2011-0411) and ends the session; if
+ * MAIL or RCPT was refused the body is never sent, even when a broken server
+ * says 354 to the DATA it then got (we end it with a lone "." and RSET).
+ *
+ * Freeing: a handler never frees the client. It sets CS_CLOSED; every entry
+ * point from the loop (read, event, timer, wake) ends with
+ * client_maybe_destroy(), which calls ops->closed and frees.
+ */
+#include "smtp/client.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/xmalloc.h"
+
+enum client_state {
+	CS_CONNECT,
+	CS_BANNER,
+	CS_EHLO,
+	CS_HELO,
+	CS_STARTTLS,
+	CS_TLS, /* handshake under way */
+	CS_READY,
+	CS_IDLE, /* no work: waiting up to idle_ms for more */
+	CS_TX,   /* MAIL/RCPT/DATA replies outstanding */
+	CS_DOT,  /* body sent, waiting for the final reply */
+	CS_ABORT_DOT,
+	CS_RSET,
+	CS_QUIT,
+	CS_CLOSED,
+};
+
+static const char *const state_names[] = {
+    "connect", "banner", "ehlo", "helo", "starttls", "tls", "ready", "idle",
+    "transaction", "dot", "abort-dot", "rset", "quit", "closed",
+};
+
+static const char *const stage_names[] = {
+    "connect", "banner", "ehlo", "starttls", "mail", "rcpt", "data", "dot", "rset", "quit",
+};
+
+const char *smtp_stage_name(enum smtp_stage s)
+{
+	return stage_names[s];
+}
+
+/* The server's extensions (from EHLO). */
+#define EXT_PIPELINING 0x01u
+#define EXT_SIZE       0x02u
+#define EXT_8BITMIME   0x04u
+#define EXT_SMTPUTF8   0x08u
+#define EXT_STARTTLS   0x10u
+#define EXT_ENHANCED   0x20u
+
+struct smtp_client {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct event *timer;
+	const struct smtp_client_ops *ops;
+	void *arg;
+
+	/* policy (what we were asked to do) */
+	struct smtp_params p;
+	struct mx_addr *addrs;
+	size_t addr_i;
+
+	enum client_state state;
+
+	/* server extensions, reset by every EHLO */
+	unsigned ext;
+	unsigned long size_max;
+
+	/* status */
+	int tls_active;
+	int tls_failed;  /* handshake failed: this address again, in plaintext */
+	int ready_once;  /* a message was taken on this client */
+	int nmsgs;       /* messages taken on this connection */
+	int ndelivered;  /* delivered on this connection */
+
+	struct reply reply;
+
+	/* the transaction in progress */
+	struct smtp_msg *msg;
+	int tx_sent, tx_answered;
+	int mail_ok, rcpt_ok;
+	struct smtp_result res;
+	int res_set;
+
+	struct smtp_result fail; /* the last connection-level failure */
+	struct smtp_peer peer;
+};
+
+static void trace(struct smtp_client *c, const char *fmt, const char *a)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("SLUICE_TRACE") != NULL;
+	if (!on)
+		return;
+	fprintf(stderr, "smtp %s[%s]: ", c->peer.host, c->peer.ip);
+	fprintf(stderr, fmt, a);
+	fputc('\n', stderr);
+}
+
+static void arm_timer(struct smtp_client *c, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(c->timer, &tv);
+}
+
+static void send_line(struct smtp_client *c, const char *line)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, line, strlen(line));
+	evbuffer_add(out, "\r\n", 2);
+	trace(c, "> %s", line);
+}
+
+static void drop_connection(struct smtp_client *c)
+{
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	evtimer_del(c->timer);
+}
+
+static void close_now(struct smtp_client *c)
+{
+	drop_connection(c);
+	c->state = CS_CLOSED;
+}
+
+/* Records the outcome of the message in flight (the first failure wins). */
+static void tx_result(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
+		      int local)
+{
+	if (c->res_set)
+		return;
+	c->res.stage = stage;
+	c->res.reply = *r;
+	c->res.local = local;
+	c->res.retry_now = 0;
+	c->res_set = 1;
+}
+
+/* Hands the message's outcome to the owner and forgets the message. */
+static void tx_finish(struct smtp_client *c)
+{
+	struct smtp_msg *m = c->msg;
+
+	if (!m)
+		return;
+	c->msg = NULL;
+	if (c->res.reply.code / 100 == 2)
+		c->ndelivered++;
+	c->ops->done(c->arg, c, m, &c->res);
+}
+
+static void enter_state(struct smtp_client *c, enum client_state s);
+static void try_connect(struct smtp_client *c);
+
+/* The current address did not get us a session: try the next one. */
+static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
+			int local)
+{
+	c->fail.stage = stage;
+	c->fail.reply = *r;
+	c->fail.local = local;
+	trace(c, "failed: %s", r->text);
+	drop_connection(c);
+	if (c->ready_once) { /* after work on it, the connection just ends */
+		c->state = CS_CLOSED;
+		return;
+	}
+	if (!c->tls_failed || c->p.tls != TLS_OPPORTUNISTIC || stage != STAGE_STARTTLS)
+		c->addr_i++;
+	try_connect(c);
+}
+
+static void conn_failed_local(struct smtp_client *c, enum smtp_stage stage, int code,
+			      const char *enh, const char *text)
+{
+	struct reply r;
+	reply_set_local(&r, code, enh, text);
+	conn_failed(c, stage, &r, 1);
+}
+
+static enum smtp_stage stage_of(const struct smtp_client *c)
+{
+	switch (c->state) {
+	case CS_CONNECT:
+		return STAGE_CONNECT;
+	case CS_BANNER:
+		return STAGE_BANNER;
+	case CS_EHLO:
+	case CS_HELO:
+		return STAGE_EHLO;
+	case CS_STARTTLS:
+	case CS_TLS:
+		return STAGE_STARTTLS;
+	case CS_TX:
+		return c->tx_answered == 0 ? STAGE_MAIL : c->tx_answered == 1 ? STAGE_RCPT
+									 : STAGE_DATA;
+	case CS_DOT:
+	case CS_ABORT_DOT:
+		return STAGE_DOT;
+	case CS_RSET:
+		return STAGE_RSET;
+	default:
+		return STAGE_QUIT;
+	}
+}
+
+/* The connection broke or timed out (why: text for the log). */
+static void connection_lost(struct smtp_client *c, const char *why)
+{
+	enum smtp_stage stage = stage_of(c);
+	char text[300];
+
+	snprintf(text, sizeof(text), "%s during %s with %s[%s]", why, stage_names[stage],
+		 c->peer.host, c->peer.ip);
+	if (c->state == CS_QUIT || c->state == CS_IDLE || c->state == CS_READY) {
+		close_now(c);
+		return;
+	}
+	if (!c->msg) {
+		conn_failed_local(c, stage, 421, "4.4.2", text);
+		return;
+	}
+	struct reply r;
+	reply_set_local(&r, 451, "4.4.2", text);
+	tx_result(c, stage, &r, 1);
+	/* Large providers close silently after N messages: retry at once. */
+	c->res.retry_now = c->ndelivered > 0;
+	close_now(c);
+	tx_finish(c);
+}
+
+/* ---- commands ---- */
+
+static void send_ehlo(struct smtp_client *c, const char *verb)
+{
+	char line[300];
+
+	c->ext = 0;
+	c->size_max = 0;
+	snprintf(line, sizeof(line), "%s %s", verb, c->p.helo);
+	send_line(c, line);
+}
+
+static void send_transaction(struct smtp_client *c)
+{
+	struct smtp_msg *m = c->msg;
+	char line[1100];
+	int n = snprintf(line, sizeof(line), "MAIL FROM:<%s>", m->mail_from);
+
+	if (c->ext & EXT_SIZE)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " SIZE=%zu", m->len);
+	if ((m->needs & SMTP_NEEDS_8BITMIME) && (c->ext & EXT_8BITMIME))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " BODY=8BITMIME");
+	if (m->needs & SMTP_NEEDS_SMTPUTF8)
+		snprintf(line + n, sizeof(line) - (size_t)n, " SMTPUTF8");
+	send_line(c, line);
+	c->tx_sent = 1;
+	if (c->ext & EXT_PIPELINING) {
+		snprintf(line, sizeof(line), "RCPT TO:<%s>", m->rcpt);
+		send_line(c, line);
+		send_line(c, "DATA");
+		c->tx_sent = 3;
+	}
+}
+
+/* Writes the body with dot-stuffing and the final ".". */
+static void send_body(struct smtp_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const char *p = c->msg->data, *end = p + c->msg->len;
+	const char *q;
+
+	if (p < end && *p == '.')
+		evbuffer_add(out, ".", 1);
+	while ((q = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
+		evbuffer_add(out, p, (size_t)(q + 1 - p));
+		evbuffer_add(out, ".", 1);
+		p = q + 1;
+	}
+	evbuffer_add(out, p, (size_t)(end - p));
+	if (c->msg->len < 2 || end[-2] != '\r' || end[-1] != '\n')
+		evbuffer_add(out, "\r\n", 2);
+	evbuffer_add(out, ".\r\n", 3);
+	trace(c, "> (body, %s)", "dot-stuffed");
+}
+
+/* A local verdict on a message the server cannot take as it is. */
+static int refuse_locally(struct smtp_client *c, struct smtp_msg *m)
+{
+	struct reply r;
+	char text[200];
+
+	if ((c->ext & EXT_SIZE) && c->size_max > 0 && m->len > c->size_max) {
+		snprintf(text, sizeof(text), "message of %zu octets exceeds %s's SIZE limit of %lu",
+			 m->len, c->peer.host, c->size_max);
+		reply_set_local(&r, 552, "5.3.4", text);
+	} else if ((m->needs & SMTP_NEEDS_SMTPUTF8) && !(c->ext & EXT_SMTPUTF8)) {
+		snprintf(text, sizeof(text),
+			 "the message needs SMTPUTF8 (UTF-8 address or header) and %s does not "
+			 "offer it",
+			 c->peer.host);
+		reply_set_local(&r, 553, "5.6.7", text);
+	} else if ((m->needs & SMTP_NEEDS_8BITMIME) && !(c->ext & EXT_8BITMIME)) {
+		snprintf(text, sizeof(text),
+			 "the message has 8-bit content and %s does not offer 8BITMIME",
+			 c->peer.host);
+		reply_set_local(&r, 554, "5.6.3", text);
+	} else {
+		return 0;
+	}
+	c->msg = m;
+	c->res_set = 0;
+	tx_result(c, STAGE_MAIL, &r, 1);
+	tx_finish(c);
+	return 1;
+}
+
+/* Takes the next message, or idles, or says QUIT. */
+static void ready(struct smtp_client *c)
+{
+	for (;;) {
+		if (c->nmsgs >= c->p.max_messages) {
+			enter_state(c, CS_QUIT);
+			return;
+		}
+		struct smtp_msg *m = c->ops->next(c->arg, c);
+		if (!m) {
+			enter_state(c, c->p.idle_ms > 0 ? CS_IDLE : CS_QUIT);
+			return;
+		}
+		c->ready_once = 1;
+		c->nmsgs++;
+		if (refuse_locally(c, m))
+			continue;
+		c->msg = m;
+		c->res_set = 0;
+		c->tx_answered = 0;
+		c->mail_ok = c->rcpt_ok = 0;
+		enter_state(c, CS_TX);
+		return;
+	}
+}
+
+static void enter_state(struct smtp_client *c, enum client_state s)
+{
+	const struct timeouts *t = c->p.timeouts;
+
+	if (c->state != s)
+		trace(c, "-> %s", state_names[s]);
+	c->state = s;
+	evtimer_del(c->timer);
+	switch (s) {
+	case CS_BANNER:
+		arm_timer(c, t->banner_ms);
+		break;
+	case CS_EHLO:
+		send_ehlo(c, "EHLO");
+		arm_timer(c, t->ehlo_ms);
+		break;
+	case CS_HELO:
+		send_ehlo(c, "HELO");
+		arm_timer(c, t->ehlo_ms);
+		break;
+	case CS_STARTTLS:
+		send_line(c, "STARTTLS");
+		arm_timer(c, t->starttls_ms);
+		break;
+	case CS_TLS:
+		arm_timer(c, t->starttls_ms);
+		break;
+	case CS_READY:
+		ready(c);
+		break;
+	case CS_IDLE:
+		arm_timer(c, c->p.idle_ms);
+		break;
+	case CS_TX:
+		send_transaction(c);
+		arm_timer(c, t->mail_ms);
+		break;
+	case CS_DOT:
+		send_body(c);
+		arm_timer(c, t->data_block_ms + t->dot_ms);
+		break;
+	case CS_ABORT_DOT:
+		send_line(c, ".");
+		arm_timer(c, t->dot_ms);
+		break;
+	case CS_RSET:
+		send_line(c, "RSET");
+		arm_timer(c, t->rset_ms);
+		break;
+	case CS_QUIT:
+		send_line(c, "QUIT");
+		arm_timer(c, t->quit_ms);
+		break;
+	case CS_CONNECT:
+		arm_timer(c, t->connect_ms);
+		break;
+	case CS_CLOSED:
+		drop_connection(c);
+		break;
+	}
+}
+
+/* ---- replies ---- */
+
+static void parse_ext_line(struct smtp_client *c, const char *line, size_t n)
+{
+	char kw[32];
+	size_t k = 0;
+
+	if (n < 4)
+		return;
+	line += 4, n -= 4;
+	while (k < n && k + 1 < sizeof(kw) && line[k] != ' ' && line[k] != '=') {
+		kw[k] = (char)toupper((unsigned char)line[k]);
+		k++;
+	}
+	kw[k] = '\0';
+	if (strcmp(kw, "PIPELINING") == 0)
+		c->ext |= EXT_PIPELINING;
+	else if (strcmp(kw, "8BITMIME") == 0)
+		c->ext |= EXT_8BITMIME;
+	else if (strcmp(kw, "SMTPUTF8") == 0)
+		c->ext |= EXT_SMTPUTF8;
+	else if (strcmp(kw, "STARTTLS") == 0)
+		c->ext |= EXT_STARTTLS;
+	else if (strcmp(kw, "ENHANCEDSTATUSCODES") == 0)
+		c->ext |= EXT_ENHANCED;
+	else if (strcmp(kw, "SIZE") == 0) {
+		c->ext |= EXT_SIZE;
+		c->size_max = k < n ? strtoul(line + k + 1, NULL, 10) : 0;
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+static void start_tls(struct smtp_client *c)
+{
+	SSL *ssl = SSL_new(c->p.ssl_ctx);
+
+	if (!ssl) {
+		conn_failed_local(c, STAGE_STARTTLS, 454, "4.7.0", "cannot create a TLS session");
+		return;
+	}
+	SSL_set_tlsext_host_name(ssl, c->peer.host);
+	struct bufferevent *tls = bufferevent_openssl_filter_new(
+	    c->base, c->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!tls) {
+		SSL_free(ssl);
+		conn_failed_local(c, STAGE_STARTTLS, 454, "4.7.0", "cannot start TLS");
+		return;
+	}
+	c->bev = tls;
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	enter_state(c, CS_TLS);
+}
+
+static void after_ehlo(struct smtp_client *c)
+{
+	if (!c->tls_active && c->p.tls != TLS_OFF && !c->tls_failed && (c->ext & EXT_STARTTLS)) {
+		enter_state(c, CS_STARTTLS);
+		return;
+	}
+	if (c->p.tls == TLS_REQUIRED && !c->tls_active) {
+		conn_failed_local(c, STAGE_STARTTLS, 451, "4.7.10",
+				  "TLS is required for this destination and the server does not "
+				  "offer STARTTLS");
+		return;
+	}
+	enter_state(c, CS_READY);
+}
+
+static void on_tx_reply(struct smtp_client *c)
+{
+	const struct reply *r = &c->reply;
+	int ok = r->code / 100 == 2;
+	int pipelined = (c->ext & EXT_PIPELINING) != 0;
+	int which = c->tx_answered++;
+
+	if (which == 0) {
+		c->mail_ok = ok;
+		if (!ok)
+			tx_result(c, STAGE_MAIL, r, 0);
+	} else if (which == 1) {
+		c->rcpt_ok = ok;
+		if (!ok)
+			tx_result(c, STAGE_RCPT, r, 0);
+	} else {
+		if (r->code == 354 && c->mail_ok && c->rcpt_ok) {
+			enter_state(c, CS_DOT);
+			return;
+		}
+		if (!c->res_set)
+			tx_result(c, STAGE_DATA, r, 0);
+		tx_finish(c);
+		enter_state(c, r->code == 354 ? CS_ABORT_DOT : CS_RSET);
+		return;
+	}
+	if (pipelined) {
+		arm_timer(c, which == 0 ? c->p.timeouts->rcpt_ms : c->p.timeouts->data_ms);
+		return;
+	}
+	if (!ok) { /* not pipelined: stop at the first refusal */
+		tx_finish(c);
+		enter_state(c, CS_RSET);
+		return;
+	}
+	char line[1100];
+	if (which == 0) {
+		snprintf(line, sizeof(line), "RCPT TO:<%s>", c->msg->rcpt);
+		send_line(c, line);
+		arm_timer(c, c->p.timeouts->rcpt_ms);
+	} else {
+		send_line(c, "DATA");
+		arm_timer(c, c->p.timeouts->data_ms);
+	}
+	c->tx_sent++;
+}
+
+static void on_reply(struct smtp_client *c)
+{
+	const struct reply *r = &c->reply;
+	int ok = r->code / 100 == 2;
+
+	trace(c, "< %s", r->text);
+	if (r->code == 421 && c->state != CS_QUIT) {
+		/* The server is closing the connection. */
+		if (c->msg) {
+			tx_result(c, stage_of(c), r, 0);
+			close_now(c);
+			tx_finish(c);
+		} else if (!c->ready_once) {
+			conn_failed(c, stage_of(c), r, 0);
+		} else {
+			close_now(c);
+		}
+		return;
+	}
+	switch (c->state) {
+	case CS_BANNER:
+		if (ok)
+			enter_state(c, CS_EHLO);
+		else
+			conn_failed(c, STAGE_BANNER, r, 0);
+		break;
+	case CS_EHLO:
+		if (ok)
+			after_ehlo(c);
+		else if (r->code / 100 == 5)
+			enter_state(c, CS_HELO); /* not an ESMTP server */
+		else
+			conn_failed(c, STAGE_EHLO, r, 0);
+		break;
+	case CS_HELO:
+		if (ok)
+			after_ehlo(c);
+		else
+			conn_failed(c, STAGE_EHLO, r, 0);
+		break;
+	case CS_STARTTLS:
+		if (r->code == 220) {
+			if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+				conn_failed_local(c, STAGE_STARTTLS, 421, "4.7.0",
+						  "data after the 220 reply to STARTTLS "
+						  "(command injection?)");
+			else
+				start_tls(c);
+		} else if (c->p.tls == TLS_REQUIRED) {
+			conn_failed(c, STAGE_STARTTLS, r, 0);
+		} else {
+			enter_state(c, CS_READY); /* opportunistic: go on in plaintext */
+		}
+		break;
+	case CS_TX:
+		on_tx_reply(c);
+		break;
+	case CS_DOT:
+		tx_result(c, STAGE_DOT, r, 0);
+		tx_finish(c);
+		enter_state(c, CS_READY);
+		break;
+	case CS_ABORT_DOT:
+		enter_state(c, CS_RSET);
+		break;
+	case CS_RSET:
+		if (ok)
+			enter_state(c, CS_READY);
+		else
+			enter_state(c, CS_QUIT);
+		break;
+	case CS_QUIT:
+		close_now(c);
+		break;
+	default:
+		/* A reply nobody asked for. */
+		connection_lost(c, "unexpected reply from the server");
+		break;
+	}
+}
+
+/* ---- loop callbacks ---- */
+
+static void client_maybe_destroy(struct smtp_client *c)
+{
+	if (c->state != CS_CLOSED)
+		return;
+	drop_connection(c);
+	c->ops->closed(c->arg, c, c->ready_once ? NULL : &c->fail);
+	event_free(c->timer);
+	free(c->addrs);
+	free((char *)c->p.source_ip);
+	free((char *)c->p.helo);
+	free(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct err e;
+	size_t n;
+	char *line;
+
+	while (c->state != CS_CLOSED && c->bev == bev &&
+	       (line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
+		if (n > REPLY_LINE_MAX) {
+			free(line);
+			connection_lost(c, "reply line too long");
+			break;
+		}
+		if (c->state == CS_EHLO && c->reply.nlines > 0)
+			parse_ext_line(c, line, n);
+		enum reply_status st = reply_feed_line(&c->reply, line, n, &e);
+		free(line);
+		if (st == REPLY_BAD) {
+			reply_reset(&c->reply);
+			connection_lost(c, e.msg);
+			break;
+		}
+		if (st == REPLY_DONE) {
+			on_reply(c);
+			reply_reset(&c->reply);
+		}
+	}
+	if (c->state != CS_CLOSED && c->bev == bev && evbuffer_get_length(in) > REPLY_LINE_MAX)
+		connection_lost(c, "reply line too long");
+	client_maybe_destroy(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->state == CS_CONNECT) {
+			enter_state(c, CS_BANNER);
+		} else if (c->state == CS_TLS) {
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+			snprintf(c->peer.tls, sizeof(c->peer.tls), "%s %s", SSL_get_version(ssl),
+				 SSL_get_cipher_name(ssl));
+			c->tls_active = 1;
+			enter_state(c, CS_EHLO); /* RFC 3207: forget what was said before */
+		}
+	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (c->state == CS_TLS) {
+			c->tls_failed = c->p.tls == TLS_OPPORTUNISTIC;
+			conn_failed_local(c, STAGE_STARTTLS, 421, "4.7.0", "TLS handshake failed");
+		} else if (c->state == CS_CONNECT) {
+			char text[300];
+			snprintf(text, sizeof(text), "cannot connect to %s[%s]: %s", c->peer.host,
+				 c->peer.ip, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			conn_failed_local(c, STAGE_CONNECT, 421, "4.4.1", text);
+		} else {
+			connection_lost(c, (what & BEV_EVENT_EOF) ? "connection closed by the server"
+								  : "connection error");
+		}
+	}
+	client_maybe_destroy(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	(void)fd, (void)what;
+	if (c->state == CS_CLOSED) {
+		/* closed before the loop ever ran for us (smtp_client_start) */
+	} else if (c->state == CS_IDLE) {
+		enter_state(c, CS_QUIT);
+	} else if (c->state == CS_QUIT) {
+		close_now(c);
+	} else if (c->state == CS_CONNECT) {
+		char text[300];
+		snprintf(text, sizeof(text), "timeout connecting to %s[%s]", c->peer.host,
+			 c->peer.ip);
+		conn_failed_local(c, STAGE_CONNECT, 421, "4.4.1", text);
+	} else {
+		connection_lost(c, "timeout waiting for the reply");
+	}
+	client_maybe_destroy(c);
+}
+
+static void try_connect(struct smtp_client *c)
+{
+	while (c->addr_i < c->p.naddrs) {
+		struct mx_addr *a = &c->addrs[c->addr_i];
+		struct sockaddr_storage src;
+		socklen_t srclen;
+		int family = a->sa.ss_family;
+
+		snprintf(c->peer.host, sizeof(c->peer.host), "%s", a->host);
+		snprintf(c->peer.ip, sizeof(c->peer.ip), "%s", a->ip);
+		c->peer.tls[0] = '\0';
+		c->tls_active = 0;
+		memset(&src, 0, sizeof(src));
+		if (family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+			s4->sin_family = AF_INET;
+			((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)c->p.port);
+			srclen = sizeof(*s4);
+			if (inet_pton(AF_INET, c->p.source_ip, &s4->sin_addr) != 1)
+				srclen = 0;
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+			s6->sin6_family = AF_INET6;
+			((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)c->p.port);
+			srclen = sizeof(*s6);
+			if (inet_pton(AF_INET6, c->p.source_ip, &s6->sin6_addr) != 1)
+				srclen = 0;
+		}
+		if (srclen == 0) { /* the source is of the other family: skip */
+			c->addr_i++;
+			continue;
+		}
+		int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&src, srclen) != 0) {
+			char text[300];
+			snprintf(text, sizeof(text), "cannot bind source address %s: %s",
+				 c->p.source_ip, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			reply_set_local(&c->fail.reply, 421, "4.4.1", text);
+			c->fail.stage = STAGE_CONNECT;
+			c->fail.local = 1;
+			break;
+		}
+		c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		reply_reset(&c->reply);
+		enter_state(c, CS_CONNECT);
+		if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&a->sa, a->salen) == 0)
+			return;
+		drop_connection(c);
+		c->addr_i++;
+	}
+	c->state = CS_CLOSED; /* no address left: the failure is in c->fail */
+}
+
+struct smtp_client *smtp_client_start(struct event_base *base, const struct smtp_params *p,
+				      const struct smtp_client_ops *ops, void *arg)
+{
+	struct smtp_client *c = xcalloc(1, sizeof(*c));
+
+	c->base = base;
+	c->ops = ops;
+	c->arg = arg;
+	c->p = *p;
+	c->p.source_ip = xstrdup(p->source_ip);
+	c->p.helo = xstrdup(p->helo);
+	c->addrs = xcalloc(p->naddrs ? p->naddrs : 1, sizeof(*c->addrs));
+	memcpy(c->addrs, p->addrs, p->naddrs * sizeof(*c->addrs));
+	c->timer = evtimer_new(base, on_timer, c);
+	reply_set_local(&c->fail.reply, 421, "4.4.4", "no address to connect to");
+	c->fail.local = 1;
+	try_connect(c);
+	if (c->state == CS_CLOSED) /* report from the loop, never from inside start */
+		event_active(c->timer, EV_TIMEOUT, 0);
+	return c;
+}
+
+void smtp_client_wake(struct smtp_client *c)
+{
+	if (c->state != CS_IDLE)
+		return;
+	enter_state(c, CS_READY);
+	client_maybe_destroy(c);
+}
+
+void smtp_client_finish(struct smtp_client *c)
+{
+	c->p.idle_ms = 0;
+	c->p.max_messages = c->nmsgs; /* ready() now says QUIT */
+	if (c->state == CS_IDLE)
+		enter_state(c, CS_QUIT);
+}
+
+const struct smtp_peer *smtp_client_peer(const struct smtp_client *c)
+{
+	return &c->peer;
+}
+
+int smtp_client_is_idle(const struct smtp_client *c)
+{
+	return c->state == CS_IDLE;
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""A scripted SMTP receiver (aiosmtpd) for the faults a real server won't do on demand.
+
+  fault_smtpd.py IP PORT MODE [LOGFILE]
+
+MODE is the listener's character:
+  esmtp     a normal ESMTP server with PIPELINING; faults chosen by recipient local part
+  noesmtp   answers EHLO with 502: the client must fall back to HELO
+  mail5xx   refuses every MAIL FROM with 550 5.7.1
+  mail4xx   answers every MAIL FROM with 451 4.7.1
+  cap3      closes the connection silently at the 4th MAIL FROM (large providers do)
+  banner421 greets with 421 and hangs up
+
+Recipient local parts (esmtp mode) that choose a fault:
+  rcpt451-*   451 4.3.0 at RCPT          rcpt550-*  550 5.1.1 at RCPT
+  data451-*   451 4.3.0 after the data   data554-*  554 5.7.1 after the data
+  drop-*      connection dropped after the data, before the reply
+  stall-*     no answer to RCPT for 30 s
+  multi550-*  a three-line 550 5.1.1 reply at RCPT
+  multi250-*  a three-line 250 reply after the data
+Anything else is accepted. Every transaction is logged as a JSON line to
+LOGFILE (default: stdout) with peer, helo, sender, recipients, outcome and data.
+Listens on loopback only.
+"""
+import asyncio
+import json
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+LOG = sys.stdout
+
+
+def log(session, envelope, outcome):
+    rec = {
+        "peer": session.peer[0] if session.peer else None,
+        "helo": session.host_name,
+        "mail_from": envelope.mail_from,
+        "mail_options": envelope.mail_options,
+        "rcpt_tos": envelope.rcpt_tos,
+        "outcome": outcome,
+        "data": envelope.original_content.decode("latin-1") if envelope.original_content else None,
+    }
+    LOG.write(json.dumps(rec) + "\n")
+    LOG.flush()
+
+
+def local_part(addr):
+    return addr.split("@", 1)[0].lower()
+
+
+class Handler:
+    def __init__(self, mode):
+        self.mode = mode
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        # advertise PIPELINING (aiosmtpd reads commands in order, so it is safe)
+        return responses[:1] + ["250-PIPELINING"] + responses[1:]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mode == "mail5xx":
+            return "550 5.7.1 Sender rejected by policy"
+        if self.mode == "mail4xx":
+            return "451 4.7.1 Sender temporarily rejected"
+        if self.mode == "cap3":
+            session.n_mail = getattr(session, "n_mail", 0) + 1
+            if session.n_mail > 3:
+                server.transport.abort()
+                return "421 not sent"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        lp = local_part(address)
+        if lp.startswith("rcpt451-"):
+            return "451 4.3.0 Temporary recipient failure"
+        if lp.startswith("rcpt550-"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if lp.startswith("multi550-"):
+            return ("550-5.1.1 The email account that you tried to reach does not exist.\r\n"
+                    "550-5.1.1 Please try double-checking the recipient's email address\r\n"
+                    "550 5.1.1 for typos or unnecessary spaces.")
+        if lp.startswith("stall-"):
+            await asyncio.sleep(30)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        lp = local_part(envelope.rcpt_tos[0]) if envelope.rcpt_tos else ""
+        if lp.startswith("drop-"):
+            log(session, envelope, "dropped")
+            server.transport.abort()
+            return "451 not sent"
+        if lp.startswith("data451-"):
+            log(session, envelope, "451")
+            return "451 4.3.0 Try again later"
+        if lp.startswith("data554-"):
+            log(session, envelope, "554")
+            return "554 5.7.1 Message content rejected"
+        log(session, envelope, "250")
+        if lp.startswith("multi250-"):
+            return "250-2.0.0 Ok\r\n250-queued as ABC123\r\n250 2.0.0 really"
+        return "250 2.0.0 Ok: queued"
+
+
+class NoEsmtp(SMTP):
+    async def smtp_EHLO(self, arg):
+        await self.push("502 5.5.2 Error: command not recognized")
+
+
+async def banner421(reader, writer):
+    writer.write(b"421 4.7.0 mx.faults.test Service not available, try later\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def main():
+    global LOG
+    ip, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    if not ip.startswith("127."):
+        sys.exit("fault_smtpd: loopback addresses only")
+    if len(sys.argv) > 4:
+        LOG = open(sys.argv[4], "a")
+    loop = asyncio.get_running_loop()
+    if mode == "banner421":
+        server = await asyncio.start_server(banner421, ip, port)
+    else:
+        cls = NoEsmtp if mode == "noesmtp" else SMTP
+        handler = Handler(mode)
+        server = await loop.create_server(
+            lambda: cls(handler, hostname="mx.faults.test", enable_SMTPUTF8=True), ip, port)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

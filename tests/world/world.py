@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""The test world: real peers for sluice, on loopback addresses only.
+
+Started by the e2e tests, the demo and the benchmark; stopped by PID.
+
+  unbound      127.0.53.1:53   test zones (MX, null MX, no MX, NXDOMAIN, REFUSED,
+                               a zone that never answers, A and PTR records)
+  postfix      127.0.1.1:25    receiver "mx.ok.test": virtual Maildirs, unknown users
+                               550 5.1.1, full@ 452 4.2.2 (access map), STARTTLS
+  smtp-sink    127.0.2.1:25    Postfix's sink, for speed
+  faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
+                               recipient, no ESMTP, MAIL refused, silent close after 3
+                               messages, 421 banner (see FAULT_LISTENERS)
+
+Nothing here sends or answers anything outside 127.0.0.0/8.
+Usage as a program: world.py start DIR | stop DIR
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DNS_IP = "127.0.53.1"
+POSTFIX_IP = "127.0.1.1"
+SINK_IP = "127.0.2.1"
+FAULTS_IP = "127.0.3.1"
+NOESMTP_IP = "127.0.3.2"
+# scripted receivers: domain -> (listener IP, mode of fault_smtpd.py)
+FAULT_LISTENERS = {
+    "faults.test": (FAULTS_IP, "esmtp"),
+    "noesmtp.test": (NOESMTP_IP, "noesmtp"),
+    "mail5xx.test": ("127.0.3.3", "mail5xx"),
+    "mail4xx.test": ("127.0.3.4", "mail4xx"),
+    "cap.test": ("127.0.3.5", "cap3"),
+    "banner.test": ("127.0.3.6", "banner421"),
+}
+DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
+SOURCE_IP = "127.0.0.10"
+SOURCE_HELO = "mta1.sluice.test"
+POSTFIX_DOMAINS = ["ok.test", "multi.test", "nomx.test", "idn.test", "xn--caf-dma.test"]
+POSTFIX_USERS = ["alice", "bob", "carol", "dave", "full", "tls"] + [f"user{i}" for i in range(300)]
+BENCH_DOMAINS = 1000
+PYTHON = "/usr/bin/python3"  # Debian's, which has aiosmtpd
+
+
+def zone_lines():
+    """unbound local-data for every test zone."""
+    L = []
+
+    def a(name, ip):
+        L.append(f'local-data: "{name}. 300 IN A {ip}"')
+
+    def mx(name, pref, host):
+        L.append(f'local-data: "{name}. 300 IN MX {pref} {host}."')
+
+    a("mx.ok.test", POSTFIX_IP)
+    mx("ok.test", 10, "mx.ok.test")
+    # two MX hosts: the preferred one refuses connections
+    a("mx-dead.multi.test", DEAD_IP)
+    mx("multi.test", 10, "mx-dead.multi.test")
+    mx("multi.test", 20, "mx.ok.test")
+    # no MX at all: the domain's own A record (RFC 5321 5.1)
+    a("nomx.test", POSTFIX_IP)
+    L.append('local-data: "nomx.test. 300 IN TXT \\"no mx here\\""')
+    # RFC 7505 null MX
+    L.append('local-data: "nullmx.test. 300 IN MX 0 ."')
+    # an MX host with no address
+    mx("noaddr.test", 10, "nothing.noaddr.test")
+    # IDN domain café.test in A-labels
+    mx("xn--caf-dma.test", 10, "mx.ok.test")
+    mx("idn.test", 10, "mx.ok.test")
+    a("mx.sink.test", SINK_IP)
+    mx("sink.test", 10, "mx.sink.test")
+    for dom, (ip, _mode) in FAULT_LISTENERS.items():
+        a(f"mx.{dom}", ip)
+        mx(dom, 10, f"mx.{dom}")
+    for i in range(BENCH_DOMAINS):
+        mx(f"d{i}.bench.test", 10, "mx.sink.test")
+    # the egress identity: forward and reverse agree
+    a(SOURCE_HELO, SOURCE_IP)
+    L.append(f'local-data-ptr: "{SOURCE_IP} {SOURCE_HELO}"')
+    return L
+
+
+def write_unbound_conf(d):
+    conf = os.path.join(d, "unbound.conf")
+    lines = [
+        "server:",
+        f"  interface: {DNS_IP}",
+        "  port: 53",
+        "  do-ip6: no",
+        "  do-daemonize: no",
+        '  chroot: ""',
+        '  username: ""',
+        f'  directory: "{d}"',
+        f'  pidfile: "{d}/unbound.pid"',
+        "  use-syslog: no",
+        f'  logfile: "{d}/unbound.log"',
+        "  access-control: 127.0.0.0/8 allow",
+        "  module-config: \"iterator\"",
+        "  do-not-query-localhost: no",
+        "  num-threads: 1",
+        "  verbosity: 1",
+        # everything is local: nothing is ever asked of the Internet
+        '  local-zone: "." static',
+        '  local-zone: "refused.test." refuse',
+        '  local-zone: "timeout.test." deny',
+    ] + ["  " + l for l in zone_lines()] + [
+        "remote-control:",
+        "  control-enable: no",
+    ]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return conf
+
+
+def wait_port(ip, port, timeout=15.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection((ip, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {ip}:{port} after {timeout}s")
+
+
+def wait_dns(timeout=15.0):
+    """Waits until unbound answers a query on DNS_IP:53 (UDP)."""
+    q = bytes.fromhex("12340100000100000000000002" "6f6b04746573740000010001")  # ok.test A
+    end = time.time() + timeout
+    while time.time() < end:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.3)
+        try:
+            s.sendto(q, (DNS_IP, 53))
+            s.recvfrom(512)
+            return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            s.close()
+    raise RuntimeError("unbound does not answer")
+
+
+def make_cert(d):
+    key, crt = os.path.join(d, "tls.key"), os.path.join(d, "tls.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=mx.ok.test", "-keyout", key, "-out", crt],
+                   check=True, capture_output=True)
+    return key, crt
+
+
+POSTFIX_MASTER_CF = """\
+{ip}:25   inet  n - n - - smtpd
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+local     unix  - n n - - local
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+
+def postfix_main_cf(d, ip, tls_key, tls_crt):
+    nobody = pwd.getpwnam("nobody")
+    return f"""\
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+inet_interfaces = loopback-only
+proxy_interfaces = {ip}
+inet_protocols = ipv4
+myhostname = mx.ok.test
+mydomain = ok.test
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_banner = $myhostname ESMTP
+smtpd_peername_lookup = no
+smtputf8_enable = yes
+biff = no
+virtual_mailbox_domains = {" ".join(POSTFIX_DOMAINS)}
+virtual_mailbox_base = {d}/mail
+virtual_mailbox_maps = texthash:{d}/etc/vmailbox
+virtual_uid_maps = static:{nobody.pw_uid}
+virtual_gid_maps = static:{nobody.pw_gid}
+smtpd_recipient_restrictions = check_recipient_access texthash:{d}/etc/rcpt_access,
+    reject_unauth_destination
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = {tls_crt}
+smtpd_tls_key_file = {tls_key}
+smtpd_tls_received_header = yes
+alias_maps =
+alias_database =
+local_recipient_maps =
+"""
+
+
+class World:
+    """Starts the peers in directory d; stop() kills them by PID."""
+
+    def __init__(self, d):
+        self.d = os.path.abspath(d)
+        self.procs = []  # (name, Popen)
+        self.postfix_dir = os.path.join(self.d, "postfix")
+
+    def start(self):
+        os.makedirs(self.d, exist_ok=True)
+        self._start_unbound()
+        self._start_postfix()
+        self._start_sink()
+        self._start_faults()
+        wait_dns()
+        for ip in [POSTFIX_IP, SINK_IP] + [ip for ip, _ in FAULT_LISTENERS.values()]:
+            wait_port(ip, 25)
+        with open(os.path.join(self.d, "world.pids"), "w") as f:
+            for name, p in self.procs:
+                f.write(f"{name} {p.pid}\n")
+        return self
+
+    def _spawn(self, name, argv, **kw):
+        log = open(os.path.join(self.d, f"{name}.out"), "w")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kw)
+        self.procs.append((name, p))
+        return p
+
+    def _start_unbound(self):
+        conf = write_unbound_conf(self.d)
+        self._spawn("unbound", ["unbound", "-d", "-c", conf])
+
+    def _start_postfix(self):
+        d = self.postfix_dir
+        if os.path.exists(d):
+            shutil.rmtree(d)
+        for sub in ("etc", "queue", "data", "mail"):
+            os.makedirs(os.path.join(d, sub))
+        nobody = pwd.getpwnam("nobody")
+        os.chown(os.path.join(d, "mail"), nobody.pw_uid, nobody.pw_gid)
+        pf = pwd.getpwnam("postfix")
+        os.chown(os.path.join(d, "data"), pf.pw_uid, pf.pw_gid)
+        key, crt = make_cert(d)
+        etc = os.path.join(d, "etc")
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write(postfix_main_cf(d, POSTFIX_IP, key, crt))
+        with open(os.path.join(etc, "master.cf"), "w") as f:
+            f.write(POSTFIX_MASTER_CF.format(ip=POSTFIX_IP))
+        with open(os.path.join(etc, "vmailbox"), "w") as f:
+            for dom in POSTFIX_DOMAINS:
+                for u in POSTFIX_USERS:
+                    f.write(f"{u}@{dom} {dom}/{u}/\n")
+        with open(os.path.join(etc, "rcpt_access"), "w") as f:
+            for dom in POSTFIX_DOMAINS:
+                f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
+        env = dict(os.environ, MAIL_CONFIG=etc)
+        subprocess.run(["postfix", "-c", etc, "start"], check=True, env=env,
+                       capture_output=True)
+        self.postfix_pidfile = os.path.join(d, "queue", "pid", "master.pid")
+        end = time.time() + 10
+        while not os.path.exists(self.postfix_pidfile) and time.time() < end:
+            time.sleep(0.05)
+
+    def _start_sink(self):
+        # -c: count; -u: run as postfix; backlog 1024
+        self._spawn("smtp-sink", ["smtp-sink", "-u", "postfix", f"{SINK_IP}:25", "1024"])
+
+    def _start_faults(self):
+        script = os.path.join(HERE, "fault_smtpd.py")
+        for dom, (ip, mode) in FAULT_LISTENERS.items():
+            self._spawn(f"faults-{mode}", [PYTHON, script, ip, "25", mode, self.fault_log(mode)])
+
+    def fault_log(self, mode):
+        """The JSON-lines transaction log of a scripted receiver."""
+        return os.path.join(self.d, f"faults-{mode}.jsonl")
+
+    def maildir(self, domain, user):
+        return os.path.join(self.postfix_dir, "mail", domain, user, "new")
+
+    def postfix_log(self):
+        try:
+            with open(os.path.join(self.postfix_dir, "maillog"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for name, p in self.procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = []
+        stop_postfix(self.postfix_dir)
+
+
+def kill_pid(pid, sig=signal.SIGTERM):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_postfix(d):
+    pidfile = os.path.join(d, "queue", "pid", "master.pid")
+    try:
+        pid = int(open(pidfile).read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    kill_pid(pid)
+    end = time.time() + 10
+    while time.time() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    kill_pid(pid, signal.SIGKILL)
+
+
+def stop_dir(d):
+    """Stops a world started by 'world.py start d' (another process)."""
+    pids = os.path.join(d, "world.pids")
+    if os.path.exists(pids):
+        for line in open(pids):
+            kill_pid(int(line.split()[1]))
+        os.remove(pids)
+    stop_postfix(os.path.join(d, "postfix"))
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("start", "stop"):
+        print(__doc__)
+        return 2
+    if argv[1] == "start":
+        w = World(argv[2]).start()
+        # The children outlive us; world.pids has their PIDs for 'stop'.
+        w.procs = []
+        print(f"world started in {w.d}")
+    else:
+        stop_dir(os.path.abspath(argv[2]))
+        print("world stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
