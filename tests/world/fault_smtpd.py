@@ -34,6 +34,7 @@ LOG = sys.stdout
 def log(session, envelope, outcome):
     rec = {
         "peer": session.peer[0] if session.peer else None,
+        "conn": id(session),
         "helo": session.host_name,
         "mail_from": envelope.mail_from,
         "mail_options": envelope.mail_options,

@@ -228,6 +228,7 @@ class World:
 
     def start(self):
         os.makedirs(self.d, exist_ok=True)
+        os.chmod(self.d, 0o755)  # Postfix's daemons run as postfix and nobody
         self._start_unbound()
         self._start_postfix()
         self._start_sink()
@@ -274,8 +275,12 @@ class World:
             for dom in POSTFIX_DOMAINS:
                 f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
         env = dict(os.environ, MAIL_CONFIG=etc)
-        subprocess.run(["postfix", "-c", etc, "start"], check=True, env=env,
-                       capture_output=True)
+        p = subprocess.run(["postfix", "-c", etc, "start"], env=env, capture_output=True)
+        if p.returncode != 0:
+            # Postfix tells why only to syslog or a terminal: ask again with one.
+            why = subprocess.run(["script", "-qc", f"postfix -c {etc} start", "/dev/null"],
+                                 env=env, capture_output=True, text=True).stdout
+            raise RuntimeError(f"postfix did not start: {why.strip()}")
         self.postfix_pidfile = os.path.join(d, "queue", "pid", "master.pid")
         end = time.time() + 10
         while not os.path.exists(self.postfix_pidfile) and time.time() < end:
