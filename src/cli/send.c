@@ -429,6 +429,9 @@ int cli_send(int argc, char **argv)
 	    open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0 ||
 	    enqueue(st, id, &list, resumed, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
+		if (st)
+			fprintf(stderr, "sluice: nothing committed was lost; fix the cause and run the "
+					"same command again\n");
 		store_campaign_free(&rec);
 		store_close(st);
 		goto out;

@@ -89,8 +89,14 @@ int csv_next(struct csv_reader *r, struct err *e)
 				strbuf_addc(&r->bytes, (char)c);
 			}
 			if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
-				err_set(e, "line %ld, column %ld: text after a closing quote", r->line,
-					col);
+				if (qline != r->line)
+					err_set(e,
+						"line %ld, column %ld: text after a closing quote (the "
+						"quoted field opened on line %ld, column %ld)",
+						r->line, col, qline, qcol);
+				else
+					err_set(e, "line %ld, column %ld: text after a closing quote",
+						r->line, col);
 				return skip_line(r, c);
 			}
 		} else {

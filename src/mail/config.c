@@ -509,9 +509,18 @@ static int check_whole(struct loader *l)
 	return 0;
 }
 
-static void diag_quiet(struct fy_diag *d, void *user, const char *buf, size_t len)
+/* libfyaml (0.7) reports parse errors only through its diagnostic output,
+ * as "file:line:column: error: message": keep the first such line. */
+static void diag_capture(struct fy_diag *d, void *user, const char *buf, size_t len)
 {
-	(void)d, (void)user, (void)buf, (void)len;
+	char *first = user;
+
+	(void)d;
+	if (first[0] || !memmem(buf, len, ": error: ", 9))
+		return;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	snprintf(first, ERR_MSG_MAX, "%.*s", (int)len, buf);
 }
 
 int config_load(const char *path, struct config *c, struct err *e)
@@ -525,18 +534,19 @@ int config_load(const char *path, struct config *c, struct err *e)
 	if (!f)
 		return err_set(e, "%s: cannot open: %m", path);
 	fclose(f);
+	char first_error[ERR_MSG_MAX] = "";
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
-	dcfg.output_fn = diag_quiet;
+	dcfg.output_fn = diag_capture;
+	dcfg.user = first_error;
+	dcfg.colorize = false;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
-	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag};
+	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
 	struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
 	int rc = 0;
 	if (!doc) {
-		void *it = NULL;
-		struct fy_diag_error *de = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
-		if (de)
-			rc = err_set(e, "%s:%d:%d: %s", path, de->line + 1, de->column + 1, de->msg);
+		if (first_error[0])
+			rc = err_set(e, "%s", first_error);
 		else
 			rc = err_set(e, "%s: not a valid YAML document", path);
 	} else {

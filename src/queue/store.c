@@ -89,8 +89,12 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	char path[4096];
 
 	*out = NULL;
+	struct stat sb;
+
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
 		return err_set(e, "state directory %s: cannot create: %s", dir, strerror(errno));
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return err_set(e, "state directory %s: not a directory", dir);
 	snprintf(path, sizeof(path), "%s/queue.db", dir);
 	struct store *s = xcalloc(1, sizeof(*s));
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
