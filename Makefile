@@ -54,10 +54,10 @@ test: unit e2e
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
+	ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(MAKE) BUILD=build-asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/sluice unit
-	SLUICE_BIN=$(CURDIR)/build-asan/sluice ASAN_OPTIONS=detect_leaks=1 tests/run-e2e
+	SLUICE_BIN=$(CURDIR)/build-asan/sluice ASAN_OPTIONS=detect_leaks=1:exitcode=86 tests/run-e2e
 
 fuzz:
 	$(MAKE) -f fuzz/Makefile

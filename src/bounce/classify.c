@@ -18,6 +18,7 @@ static const struct text_rule text_rules[] = {
     {"too many", "rate_limited"},
     {"unusual rate", "rate_limited"},
     {"too much mail", "rate_limited"},
+    {"unexpected volume", "rate_limited"},
     {"user unknown", "invalid_recipient"},
     {"unknown user", "invalid_recipient"},
     {"no such user", "invalid_recipient"},
@@ -50,7 +51,7 @@ const char *classify_reply(const char *stage, int code, const char *enhanced, co
 			return "invalid_recipient";
 		if (strcmp(sub, "1.2") == 0 || strncmp(sub, "4.", 2) == 0)
 			return strcmp(sub, "4.4") == 0 && code / 100 == 4 ? "temporary_unavailable"
-									 : "dns_or_routing";
+			                                                  : "dns_or_routing";
 		if (strcmp(sub, "2.2") == 0)
 			return "mailbox_full";
 		if (strcmp(sub, "2.1") == 0)

@@ -53,11 +53,11 @@ void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st
 	char eta[32];
 	fmt_eta(eta, sizeof(eta), rate > 0 ? (double)queued / rate : -1);
 	fprintf(f,
-		"%sdelivered %lld  deferred %lld  bounced %lld  expired %lld  queued %lld  "
-		"conns %lld  %.0f msg/s  ETA %s%s",
-		p->tty ? "\r\033[K" : "", (long long)delivered, (long long)st->deferred,
-		(long long)bounced, (long long)expired, (long long)queued,
-		(long long)st->connections, rate, eta, p->tty ? "" : "\n");
+	        "%sdelivered %lld  deferred %lld  bounced %lld  expired %lld  queued %lld  "
+	        "conns %lld  %.0f msg/s  ETA %s%s",
+	        p->tty ? "\r\033[K" : "", (long long)delivered, (long long)st->deferred,
+	        (long long)bounced, (long long)expired, (long long)queued,
+	        (long long)st->connections, rate, eta, p->tty ? "" : "\n");
 	fflush(f);
 }
 
@@ -112,13 +112,13 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
 	fprintf(f, "\n%-32s %10s %10s %10s %10s\n", title, "delivered", "queued", "bounced",
-		"expired");
+	        "expired");
 	for (size_t i = 0; i < t->nrows; i++) {
 		struct row *r = t->rows[i];
 		if (shown < max_rows) {
 			fprintf(f, "%-32.32s %10lld %10lld %10lld %10lld\n", r->key,
-				(long long)r->n[RS_DELIVERED], (long long)r->n[RS_QUEUED],
-				(long long)r->n[RS_BOUNCED], (long long)r->n[RS_EXPIRED]);
+			        (long long)r->n[RS_DELIVERED], (long long)r->n[RS_QUEUED],
+			        (long long)r->n[RS_BOUNCED], (long long)r->n[RS_EXPIRED]);
 			shown++;
 		} else {
 			for (int s = 0; s < RS_COUNT; s++)
@@ -127,8 +127,8 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 	}
 	if (t->nrows > shown)
 		fprintf(f, "%-32s %10lld %10lld %10lld %10lld\n", "(others)",
-			(long long)other[RS_DELIVERED], (long long)other[RS_QUEUED],
-			(long long)other[RS_BOUNCED], (long long)other[RS_EXPIRED]);
+		        (long long)other[RS_DELIVERED], (long long)other[RS_QUEUED],
+		        (long long)other[RS_BOUNCED], (long long)other[RS_EXPIRED]);
 }
 
 static void row_free(void *p)

@@ -44,24 +44,29 @@ struct send_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluice send --config FILE --template FILE --recipients FILE\n"
-		   "                   [--campaign ID] [--state DIR] [--dry-run]\n\n"
-		   "  --config FILE      the YAML configuration (docs/configuration.md)\n"
-		   "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
-		   "  --recipients FILE  CSV with a header row and an 'email' column\n"
-		   "  --campaign ID      names the campaign (default: derived from both files,\n"
-		   "                     so the same command resumes the same campaign)\n"
-		   "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
-		   "  --dry-run          check everything, print the first message, send nothing\n");
+	fprintf(f,
+	        "usage: sluice send --config FILE --template FILE --recipients FILE\n"
+	        "                   [--campaign ID] [--state DIR] [--dry-run]\n\n"
+	        "  --config FILE      the YAML configuration (docs/configuration.md)\n"
+	        "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
+	        "  --recipients FILE  CSV with a header row and an 'email' column\n"
+	        "  --campaign ID      names the campaign (default: derived from both files,\n"
+	        "                     so the same command resumes the same campaign)\n"
+	        "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
+	        "  --dry-run          check everything, print the first message, send nothing\n");
 }
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},  {"template", required_argument, NULL, 't'},
-	    {"recipients", required_argument, NULL, 'r'}, {"campaign", required_argument, NULL, 'C'},
-	    {"state", required_argument, NULL, 's'},   {"dry-run", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"template", required_argument, NULL, 't'},
+	    {"recipients", required_argument, NULL, 'r'},
+	    {"campaign", required_argument, NULL, 'C'},
+	    {"state", required_argument, NULL, 's'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -95,7 +100,8 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		}
 	}
 	if (optind < argc || !o->config || !o->template || !o->recipients) {
-		fprintf(stderr, "sluice send: --config, --template and --recipients are required\n");
+		fprintf(stderr,
+		        "sluice send: --config, --template and --recipients are required\n");
 		usage(stderr);
 		return -1;
 	}
@@ -140,7 +146,7 @@ static void report_bad_row(long *bad, const struct err *e)
 
 /* Reads the whole list, prints the first message; nothing is queued. */
 static int dry_run(struct recipient_list *list, const struct template *tpl,
-		   const struct config *cfg)
+                   const struct config *cfg)
 {
 	struct recipient_row row = {0};
 	struct strmap *seen = strmap_new();
@@ -165,10 +171,10 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		unsigned needs;
 		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
 		struct render_in in = {row.fields.data, row.fields.len, msgid,
-				       clock_wall_ms() / 1000};
+		                       clock_wall_ms() / 1000};
 		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
-				e.msg);
+			        e.msg);
 		} else {
 			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", cfg->envelope_from,
 			       row.addr.mailbox, needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
@@ -182,14 +188,15 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 	strmap_free(seen, NULL);
 	if (bad > BAD_ROWS_SHOWN)
 		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
-	fprintf(stderr, "sluice: dry run: %ld recipients, %ld bad rows, %ld duplicates; nothing sent\n",
-		ok, bad, dups);
+	fprintf(stderr,
+	        "sluice: dry run: %ld recipients, %ld bad rows, %ld duplicates; nothing sent\n", ok,
+	        bad, dups);
 	return ok > 0 ? EXIT_ALL_DELIVERED : EXIT_USAGE;
 }
 
 /* Queues the list's rows; rows already queued (a resume) are left alone. */
-static int enqueue(struct store *st, const char *campaign, struct recipient_list *list,
-		   int resumed, struct err *e)
+static int enqueue(struct store *st, const char *campaign, struct recipient_list *list, int resumed,
+                   struct err *e)
 {
 	struct recipient_row row = {0};
 	struct err re;
@@ -202,8 +209,9 @@ static int enqueue(struct store *st, const char *campaign, struct recipient_list
 			report_bad_row(&bad, &re);
 			continue;
 		}
-		int r = store_rcpt_add(st, campaign, row.addr.mailbox, row.addr.domain,
-				       row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
+		int r =
+		    store_rcpt_add(st, campaign, row.addr.mailbox, row.addr.domain, row.fields.data,
+		                   row.fields.len, row.addr.utf8_local, now_s, e);
 		if (r < 0)
 			break;
 		r ? added++ : dups++;
@@ -225,7 +233,7 @@ static int enqueue(struct store *st, const char *campaign, struct recipient_list
 	if (bad > BAD_ROWS_SHOWN)
 		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
 	fprintf(stderr, "sluice: campaign %s: %ld queued, %ld %s, %ld bad rows skipped\n", campaign,
-		added, dups, resumed ? "already queued or duplicates" : "duplicates", bad);
+	        added, dups, resumed ? "already queued or duplicates" : "duplicates", bad);
 	return 0;
 }
 
@@ -244,9 +252,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (r->signals++ == 0) {
-		fprintf(stderr, "\nsluice: %s: finishing open transactions, then stopping "
-				"(again to stop at once)\n",
-			sig == SIGINT ? "interrupted" : "terminated");
+		fprintf(stderr,
+		        "\nsluice: %s: finishing open transactions, then stopping "
+		        "(again to stop at once)\n",
+		        sig == SIGINT ? "interrupted" : "terminated");
 		scheduler_stop(r->sched);
 	} else {
 		event_base_loopbreak(r->base);
@@ -262,9 +271,9 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 }
 
 static int open_campaign(struct store *st, const struct send_opts *o, const char *id,
-			 const struct template *tpl, struct recipient_list *list,
-			 const struct config *cfg, struct campaign_rec *rec, int *resumed,
-			 struct err *e)
+                         const struct template *tpl, struct recipient_list *list,
+                         const struct config *cfg, struct campaign_rec *rec, int *resumed,
+                         struct err *e)
 {
 	int found = store_campaign_get(st, id, rec, e);
 
@@ -275,14 +284,14 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 		struct template stored;
 		struct err pe;
 		int same = template_parse(o->template, rec->template_text, rec->template_len,
-					  &stored, &pe) == 0 &&
-			   strcmp(stored.text, tpl->text) == 0;
+		                          &stored, &pe) == 0 &&
+		           strcmp(stored.text, tpl->text) == 0;
 		template_free(&stored);
 		if (!same)
 			return err_set(e,
-				       "campaign %s was queued with a different template; name "
-				       "the new one with --campaign",
-				       id);
+			               "campaign %s was queued with a different template; name "
+			               "the new one with --campaign",
+			               id);
 		return 0;
 	}
 	struct strbuf names = STRBUF_INIT;
@@ -313,7 +322,7 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 }
 
 static int deliver(const struct config *cfg, struct store *st, const char *state_dir,
-		   const struct campaign_rec *rec, const struct template *tpl, struct err *e)
+                   const struct campaign_rec *rec, const struct template *tpl, struct err *e)
 {
 	struct run r = {0};
 	struct resolver *res = NULL;
@@ -327,7 +336,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 		return -1;
 	r.base = event_base_new();
 	if (resolver_new(r.base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms,
-			 cfg->dns_tries, &res, e) != 0) {
+	                 cfg->dns_tries, &res, e) != 0) {
 		dlog_close(log);
 		event_base_free(r.base);
 		return -1;
@@ -430,17 +439,19 @@ int cli_send(int argc, char **argv)
 	    enqueue(st, id, &list, resumed, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		if (st)
-			fprintf(stderr, "sluice: nothing committed was lost; fix the cause and run the "
-					"same command again\n");
+			fprintf(stderr,
+			        "sluice: nothing committed was lost; fix the cause and run the "
+			        "same command again\n");
 		store_campaign_free(&rec);
 		store_close(st);
 		goto out;
 	}
 	int d = deliver(&cfg, st, state_dir, &rec, &tpl, &e);
 	if (d < 0) {
-		fprintf(stderr, "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
-				"command again to resume\n",
-			e.msg, state_dir);
+		fprintf(stderr,
+		        "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
+		        "command again to resume\n",
+		        e.msg, state_dir);
 		rc = EXIT_USAGE;
 	} else {
 		int64_t counts[RS_COUNT];
@@ -449,13 +460,14 @@ int cli_send(int argc, char **argv)
 			fprintf(stderr, "sluice: %s\n", e.msg);
 			rc = EXIT_USAGE;
 		} else if (d == 1 && counts[RS_QUEUED] > 0) {
-			fprintf(stderr, "sluice: stopped with %lld queued; run the same command to "
-					"resume\n",
-				(long long)counts[RS_QUEUED]);
+			fprintf(stderr,
+			        "sluice: stopped with %lld queued; run the same command to "
+			        "resume\n",
+			        (long long)counts[RS_QUEUED]);
 			rc = EXIT_INTERRUPTED;
 		} else {
 			rc = counts[RS_BOUNCED] + counts[RS_EXPIRED] > 0 ? EXIT_SOME_FAILED
-									 : EXIT_ALL_DELIVERED;
+			                                                 : EXIT_ALL_DELIVERED;
 		}
 	}
 	store_campaign_free(&rec);

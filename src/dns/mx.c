@@ -157,13 +157,14 @@ static void assemble(struct entry *e)
 	e->res.addrs = e->addrs;
 	e->res.naddrs = n;
 	if (n > 0) {
-		uint32_t ttl = e->ttl_s < MX_TTL_MIN_S	 ? MX_TTL_MIN_S
-			       : e->ttl_s > MX_TTL_MAX_S ? MX_TTL_MAX_S
-							 : e->ttl_s;
+		uint32_t ttl = e->ttl_s < MX_TTL_MIN_S   ? MX_TTL_MIN_S
+		               : e->ttl_s > MX_TTL_MAX_S ? MX_TTL_MAX_S
+		                                         : e->ttl_s;
 		e->error[0] = '\0';
 		finish(e, MX_OK, ttl);
 	} else if (tempfail) {
-		snprintf(e->error, sizeof(e->error), "temporary failure looking up MX host addresses");
+		snprintf(e->error, sizeof(e->error),
+		         "temporary failure looking up MX host addresses");
 		finish(e, MX_TEMPFAIL, MX_TEMPFAIL_TTL_S);
 	} else {
 		snprintf(e->error, sizeof(e->error), "no address for any MX host of %s", e->domain);
@@ -232,8 +233,8 @@ static void lookup_hosts(struct entry *e)
 		q->e = e;
 		q->host = i;
 		c->queries++;
-		resolver_query(c->resolver, e->hosts[i].name, c->family == AF_INET ? ns_t_a : ns_t_aaaa,
-			       on_host_answer, q);
+		resolver_query(c->resolver, e->hosts[i].name,
+		               c->family == AF_INET ? ns_t_a : ns_t_aaaa, on_host_answer, q);
 	}
 }
 
@@ -252,7 +253,7 @@ static void on_mx_answer(void *arg, int status, const unsigned char *abuf, int a
 	e->nhosts = 0;
 	if (status == ARES_ENOTFOUND) {
 		snprintf(e->error, sizeof(e->error), "domain %s does not exist (NXDOMAIN)",
-			 e->domain);
+		         e->domain);
 		finish(e, MX_NXDOMAIN, MX_NEGATIVE_TTL_S);
 		return;
 	}
@@ -265,7 +266,7 @@ static void on_mx_answer(void *arg, int status, const unsigned char *abuf, int a
 	if (status != ARES_SUCCESS ||
 	    (status = ares_parse_mx_reply((unsigned char *)abuf, alen, &mx)) != ARES_SUCCESS) {
 		snprintf(e->error, sizeof(e->error), "MX lookup for %s failed: %s", e->domain,
-			 ares_strerror(status));
+		         ares_strerror(status));
 		finish(e, MX_TEMPFAIL, MX_TEMPFAIL_TTL_S);
 		return;
 	}
@@ -275,7 +276,7 @@ static void on_mx_answer(void *arg, int status, const unsigned char *abuf, int a
 			if (mx->next == NULL) { /* RFC 7505: a single "MX 0 ." */
 				ares_free_data(mx);
 				snprintf(e->error, sizeof(e->error),
-					 "domain %s accepts no mail (null MX)", e->domain);
+				         "domain %s accepts no mail (null MX)", e->domain);
 				finish(e, MX_NULL_MX, MX_NEGATIVE_TTL_S);
 				return;
 			}

@@ -45,7 +45,7 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 	struct resolver *r = arg;
 
 	ares_process_fd(r->channel, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	                (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
 	reschedule(r);
 }
 
@@ -96,7 +96,7 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
 }
 
 int resolver_new(struct event_base *base, char *const *servers, size_t nservers, int timeout_ms,
-		 int tries, struct resolver **out, struct err *e)
+                 int tries, struct resolver **out, struct err *e)
 {
 	static int initialized;
 	struct ares_options opts;

@@ -18,7 +18,7 @@ struct resolver;
 typedef void (*resolver_cb)(void *arg, int status, const unsigned char *abuf, int alen);
 
 int resolver_new(struct event_base *base, char *const *servers, size_t nservers, int timeout_ms,
-		 int tries, struct resolver **out, struct err *e);
+                 int tries, struct resolver **out, struct err *e);
 /* Cancels pending queries (their callbacks run with ARES_EDESTRUCTION) and frees. */
 void resolver_free(struct resolver *r);
 /* Queries name for type (ns_t_mx, ns_t_a, ...) in class IN. */

@@ -68,8 +68,9 @@ int csv_next(struct csv_reader *r, struct err *e)
 				c = getc_unlocked(r->f);
 				col++;
 				if (c == EOF) {
-					err_set(e, "line %ld, column %ld: quoted field never closed",
-						qline, qcol);
+					err_set(e,
+					        "line %ld, column %ld: quoted field never closed",
+					        qline, qcol);
 					return -1;
 				}
 				if (c == '"') {
@@ -82,33 +83,39 @@ int csv_next(struct csv_reader *r, struct err *e)
 					col = 0;
 				}
 				if (r->bytes.len - start >= CSV_FIELD_MAX) {
-					err_set(e, "line %ld, column %ld: field longer than %d octets",
-						qline, qcol, CSV_FIELD_MAX);
+					err_set(e,
+					        "line %ld, column %ld: field longer than %d octets",
+					        qline, qcol, CSV_FIELD_MAX);
 					return skip_line(r, c);
 				}
 				strbuf_addc(&r->bytes, (char)c);
 			}
 			if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
 				if (qline != r->line)
-					err_set(e,
-						"line %ld, column %ld: text after a closing quote (the "
-						"quoted field opened on line %ld, column %ld)",
-						r->line, col, qline, qcol);
+					err_set(
+					    e,
+					    "line %ld, column %ld: text after a closing quote (the "
+					    "quoted field opened on line %ld, column %ld)",
+					    r->line, col, qline, qcol);
 				else
-					err_set(e, "line %ld, column %ld: text after a closing quote",
-						r->line, col);
+					err_set(e,
+					        "line %ld, column %ld: text after a closing quote",
+					        r->line, col);
 				return skip_line(r, c);
 			}
 		} else {
 			while (c != ',' && c != '\n' && c != '\r' && c != EOF) {
 				if (c == '"') {
-					err_set(e, "line %ld, column %ld: quote inside an unquoted field",
-						r->line, col);
+					err_set(
+					    e,
+					    "line %ld, column %ld: quote inside an unquoted field",
+					    r->line, col);
 					return skip_line(r, c);
 				}
 				if (r->bytes.len - start >= CSV_FIELD_MAX) {
-					err_set(e, "line %ld, column %ld: field longer than %d octets",
-						r->line, field_col, CSV_FIELD_MAX);
+					err_set(e,
+					        "line %ld, column %ld: field longer than %d octets",
+					        r->line, field_col, CSV_FIELD_MAX);
 					return skip_line(r, c);
 				}
 				strbuf_addc(&r->bytes, (char)c);
@@ -126,8 +133,9 @@ int csv_next(struct csv_reader *r, struct err *e)
 		if (c == '\r') {
 			c = getc_unlocked(r->f);
 			if (c != '\n' && c != EOF) {
-				err_set(e, "line %ld, column %ld: carriage return without line feed",
-					r->line, col);
+				err_set(e,
+				        "line %ld, column %ld: carriage return without line feed",
+				        r->line, col);
 				return skip_line(r, c);
 			}
 		}

@@ -25,8 +25,8 @@ struct csv_field {
 };
 
 struct csv_reader {
-	FILE *f;         /* not owned */
-	long line;       /* physical line the next record starts on (1-based) */
+	FILE *f;   /* not owned */
+	long line; /* physical line the next record starts on (1-based) */
 	struct strbuf bytes;
 	struct csv_field fields[CSV_FIELDS_MAX];
 	size_t nfields;

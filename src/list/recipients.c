@@ -34,8 +34,8 @@ int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 	csv_init(&l->csv, l->f);
 	int rc = csv_next(&l->csv, &ce);
 	if (rc == 0)
-		return err_set(e, "%s: empty file (a header row with an 'email' column is required)",
-			       path);
+		return err_set(
+		    e, "%s: empty file (a header row with an 'email' column is required)", path);
 	if (rc < 0)
 		return err_set(e, "%s: header row: %s", path, ce.msg);
 	int found = 0;
@@ -53,7 +53,7 @@ int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 		for (size_t j = 0; j < i; j++)
 			if (strcasecmp(l->names[j], l->names[i]) == 0)
 				return err_set(e, "%s:1: column name '%s' appears twice", path,
-					       l->names[i]);
+				               l->names[i]);
 		if (strcasecmp(l->names[i], "email") == 0) {
 			l->email_col = i;
 			found = 1;
@@ -82,17 +82,18 @@ int recipients_next(struct recipient_list *l, struct recipient_row *row, struct 
 			continue; /* a blank line */
 		if (l->csv.nfields != l->nnames)
 			return err_set(e, "%s:%ld: %zu fields, the header has %zu", l->path,
-				       row->line, l->csv.nfields, l->nnames);
+			               row->line, l->csv.nfields, l->nnames);
 		s = csv_field(&l->csv, l->email_col, &n);
 		s = trim(s, &n);
 		if (address_parse(s, n, &row->addr, &ce) != 0)
 			return err_set(e, "%s:%ld: address '%.*s': %s", l->path, row->line,
-				       (int)(n > 80 ? 80 : n), s, ce.msg);
+			               (int)(n > 80 ? 80 : n), s, ce.msg);
 		strbuf_reset(&row->fields);
 		for (size_t i = 0; i < l->csv.nfields; i++) {
 			s = csv_field(&l->csv, i, &n);
 			if (i == l->email_col)
-				fields_add(&row->fields, row->addr.mailbox, strlen(row->addr.mailbox));
+				fields_add(&row->fields, row->addr.mailbox,
+				           strlen(row->addr.mailbox));
 			else
 				fields_add(&row->fields, s, n);
 		}

@@ -38,8 +38,8 @@ static const struct field fields[] = {
     {"delivery", "port", F_INT, OFF(port), 1, 65535},
     {"delivery", "max_connections", F_INT, OFF(max_connections), 1, 100000},
     {"delivery", "max_connections_per_site", F_INT, OFF(defaults.max_connections), 1, 10000},
-    {"delivery", "max_messages_per_connection", F_INT, OFF(defaults.max_messages_per_connection),
-     1, 1000000},
+    {"delivery", "max_messages_per_connection", F_INT, OFF(defaults.max_messages_per_connection), 1,
+     1000000},
     {"delivery", "idle_timeout", F_MS, OFF(idle_timeout_ms), 0, 600000},
     {"delivery", "tls", F_TLS, OFF(defaults.tls), 0, 0},
     {"retry", "min_backoff", F_SECONDS, OFF(min_backoff_s), 0, 30 * DAY_S},
@@ -72,21 +72,21 @@ void config_defaults(struct config *c)
 	c->defaults.tls = TLS_OPPORTUNISTIC;
 	c->defaults.max_connections = 10;
 	c->defaults.max_messages_per_connection = 100;
-	c->min_backoff_s = 300; /* Postfix: minimal_backoff_time */
+	c->min_backoff_s = 300;  /* Postfix: minimal_backoff_time */
 	c->max_backoff_s = 4000; /* Postfix: maximal_backoff_time */
 	c->max_lifetime_s = 5 * DAY_S;
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
-					.banner_ms = 300000,
-					.ehlo_ms = 300000,
-					.starttls_ms = 120000,
-					.mail_ms = 300000,
-					.rcpt_ms = 300000,
-					.data_ms = 120000,
-					.data_block_ms = 180000,
-					.dot_ms = 600000,
-					.rset_ms = 120000,
-					.quit_ms = 10000};
+	                                .banner_ms = 300000,
+	                                .ehlo_ms = 300000,
+	                                .starttls_ms = 120000,
+	                                .mail_ms = 300000,
+	                                .rcpt_ms = 300000,
+	                                .data_ms = 120000,
+	                                .data_block_ms = 180000,
+	                                .dot_ms = 600000,
+	                                .rset_ms = 120000,
+	                                .quit_ms = 10000};
 }
 
 /* ---- positions and scalars ---- */
@@ -113,7 +113,7 @@ static void node_pos(struct fy_node *n, int *line, int *col)
 }
 
 static int fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
-		   const char *b)
+                   const char *b)
 {
 	int line, col;
 	char msg[300];
@@ -159,7 +159,10 @@ int64_t config_parse_duration_ms(const char *s, size_t n)
 		} else if (n - i >= 2 && s[i] == 'm' && s[i + 1] == 's') {
 			unit = 1, i += 2;
 		} else if (i < n && strchr("smhd", s[i])) {
-			unit = s[i] == 's' ? 1000 : s[i] == 'm' ? 60000 : s[i] == 'h' ? 3600000 : 86400000;
+			unit = s[i] == 's'   ? 1000
+			       : s[i] == 'm' ? 60000
+			       : s[i] == 'h' ? 3600000
+			                     : 86400000;
 			i++;
 		} else {
 			return -1;
@@ -170,7 +173,7 @@ int64_t config_parse_duration_ms(const char *s, size_t n)
 }
 
 static int set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
-		      struct fy_node *val)
+                      struct fy_node *val)
 {
 	char *s = scalar_dup(val);
 	char *base = (char *)l->c;
@@ -189,7 +192,7 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		if (*s == '\0' || *end != '\0' || v < f->min || v > f->max) {
 			char range[64];
 			snprintf(range, sizeof(range), "%lld to %lld", (long long)f->min,
-				 (long long)f->max);
+			         (long long)f->max);
 			fail_at(l, val, "'%s' must be a whole number from %s", f->key, range);
 			free(s);
 			return -1;
@@ -202,8 +205,9 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		if (f->type == F_SECONDS && v >= 0)
 			v /= 1000;
 		if (v < f->min || v > f->max) {
-			fail_at(l, val, "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
-				f->key, s);
+			fail_at(l, val,
+			        "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
+			        f->key, s);
 			free(s);
 			return -1;
 		}
@@ -220,8 +224,8 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		else if (strcmp(s, "required") == 0)
 			v = TLS_REQUIRED;
 		else {
-			fail_at(l, val, "'%s' must be off, opportunistic or required, not '%s'", f->key,
-				s);
+			fail_at(l, val, "'%s' must be off, opportunistic or required, not '%s'",
+			        f->key, s);
 			free(s);
 			return -1;
 		}
@@ -241,7 +245,7 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 
 	if (!fy_node_is_sequence(seq))
 		return fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
-			       "resolvers", NULL);
+		               "resolvers", NULL);
 	while ((item = fy_node_sequence_iterate(seq, &it))) {
 		char *s = scalar_dup(item);
 		if (!s)
@@ -268,12 +272,13 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 			ok = *end == '\0' && port > 0 && port < 65536;
 		}
 		if (!ok) {
-			fail_at(l, item, "resolver '%s' is not an IP address with an optional port", s,
-				NULL);
+			fail_at(l, item, "resolver '%s' is not an IP address with an optional port",
+			        s, NULL);
 			free(s);
 			return -1;
 		}
-		l->c->resolvers = xrealloc(l->c->resolvers, (l->c->nresolvers + 1) * sizeof(char *));
+		l->c->resolvers =
+		    xrealloc(l->c->resolvers, (l->c->nresolvers + 1) * sizeof(char *));
 		l->c->resolvers[l->c->nresolvers++] = s;
 	}
 	return 0;
@@ -281,11 +286,12 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 
 /* Reads the keys of one list item (a mapping) through cb. */
 typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct fy_node *key,
-			   struct fy_node *val);
+                           struct fy_node *val);
 
 static int load_mapping_items(struct loader *l, const char *name, struct fy_node *key,
-			      struct fy_node *seq, void **arr, size_t *count, size_t size,
-			      item_key_fn cb, int (*check)(struct loader *, void *, struct fy_node *))
+                              struct fy_node *seq, void **arr, size_t *count, size_t size,
+                              item_key_fn cb,
+                              int (*check)(struct loader *, void *, struct fy_node *))
 {
 	void *it = NULL;
 	struct fy_node *item;
@@ -303,7 +309,8 @@ static int load_mapping_items(struct loader *l, const char *name, struct fy_node
 		struct fy_node_pair *p;
 		while ((p = fy_node_mapping_iterate(item, &pit))) {
 			char *k = scalar_dup(fy_node_pair_key(p));
-			int rc = k ? cb(l, entry, k, fy_node_pair_key(p), fy_node_pair_value(p)) : -1;
+			int rc =
+			    k ? cb(l, entry, k, fy_node_pair_key(p), fy_node_pair_value(p)) : -1;
 			free(k);
 			if (rc)
 				return rc;
@@ -315,13 +322,14 @@ static int load_mapping_items(struct loader *l, const char *name, struct fy_node
 }
 
 static int source_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-		      struct fy_node *val)
+                      struct fy_node *val)
 {
 	struct source *s = item;
 	char **slot = strcmp(k, "ip") == 0 ? &s->ip : strcmp(k, "helo") == 0 ? &s->helo : NULL;
 
 	if (!slot)
-		return fail_at(l, key, "unknown setting '%s' in a source (known: ip, helo)", k, NULL);
+		return fail_at(l, key, "unknown setting '%s' in a source (known: ip, helo)", k,
+		               NULL);
 	free(*slot);
 	*slot = scalar_dup(val);
 	if (!*slot)
@@ -340,9 +348,9 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 		return fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
 	if (!domain_is_hostname(s->helo))
 		return fail_at(l, where,
-			       "source helo '%s' must be a fully qualified host name (the IP's PTR "
-			       "name), never a bare IP or a name without a dot",
-			       s->helo, NULL);
+		               "source helo '%s' must be a fully qualified host name (the IP's PTR "
+		               "name), never a bare IP or a name without a dot",
+		               s->helo, NULL);
 	for (size_t i = 0; i + 1 < l->c->nsources; i++) {
 		if (strcmp(l->c->sources[i].ip, s->ip) == 0)
 			return fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
@@ -353,7 +361,7 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 }
 
 static int policy_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-		      struct fy_node *val)
+                      struct fy_node *val)
 {
 	static const struct field pf[] = {
 	    {"policies", "tls", F_TLS, offsetof(struct policy, tls), 0, 0},
@@ -381,9 +389,9 @@ static int policy_key(struct loader *l, void *item, const char *k, struct fy_nod
 		}
 	}
 	return fail_at(l, key,
-		       "unknown setting '%s' in a policy (known: domain, mx, tls, max_connections, "
-		       "max_messages_per_connection)",
-		       k, NULL);
+	               "unknown setting '%s' in a policy (known: domain, mx, tls, max_connections, "
+	               "max_messages_per_connection)",
+	               k, NULL);
 }
 
 static int policy_check(struct loader *l, void *item, struct fy_node *where)
@@ -392,7 +400,7 @@ static int policy_check(struct loader *l, void *item, struct fy_node *where)
 
 	if (!p->domain == !p->mx)
 		return fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
-			       NULL);
+		               NULL);
 	return 0;
 }
 
@@ -402,8 +410,8 @@ static const struct field *find_field(const char *section, const char *key)
 {
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
-		if (((!section && !f->section) || (section && f->section &&
-						   strcmp(section, f->section) == 0)) &&
+		if (((!section && !f->section) ||
+		     (section && f->section && strcmp(section, f->section) == 0)) &&
 		    strcmp(key, f->key) == 0)
 			return f;
 	}
@@ -419,7 +427,7 @@ static int is_section(const char *k)
 }
 
 static int load_section(struct loader *l, const char *section, struct fy_node *skey,
-			struct fy_node *map)
+                        struct fy_node *map)
 {
 	void *it = NULL;
 	struct fy_node_pair *p;
@@ -454,7 +462,7 @@ static int load_top(struct loader *l, struct fy_node *root)
 
 	if (!root || !fy_node_is_mapping(root))
 		return err_set(l->e, "%s:1:1: the configuration must be a mapping of sections",
-			       l->path);
+		               l->path);
 	while ((p = fy_node_mapping_iterate(root, &it))) {
 		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
 		char *k = scalar_dup(key);
@@ -466,17 +474,19 @@ static int load_top(struct loader *l, struct fy_node *root)
 			rc = set_scalar(l, f, key, val);
 		else if (strcmp(k, lists[0]) == 0)
 			rc = load_mapping_items(l, k, key, val, (void **)&c->sources, &c->nsources,
-						sizeof(struct source), source_key, source_check);
+			                        sizeof(struct source), source_key, source_check);
 		else if (strcmp(k, lists[1]) == 0)
-			rc = load_mapping_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
-						sizeof(struct policy), policy_key, policy_check);
+			rc =
+			    load_mapping_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
+			                       sizeof(struct policy), policy_key, policy_check);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
-			rc = fail_at(l, key,
-				     "unknown section '%s' (known: state_dir, dns, sources, sender, "
-				     "delivery, retry, timeouts, policies)",
-				     k, NULL);
+			rc =
+			    fail_at(l, key,
+			            "unknown section '%s' (known: state_dir, dns, sources, sender, "
+			            "delivery, retry, timeouts, policies)",
+			            k, NULL);
 		free(k);
 		if (rc)
 			return rc;
@@ -496,16 +506,16 @@ static int check_whole(struct loader *l)
 		return err_set(l->e, "%s: 'sender.envelope_from' is required", l->path);
 	if (address_parse(c->envelope_from, strlen(c->envelope_from), &a, &ae) != 0)
 		return err_set(l->e, "%s: sender.envelope_from '%s': %s", l->path, c->envelope_from,
-			       ae.msg);
+		               ae.msg);
 	if (!c->from_domain)
 		c->from_domain = xstrdup(a.domain);
 	address_free(&a);
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
-			       c->from_domain);
+		               c->from_domain);
 	if (c->max_backoff_s < c->min_backoff_s)
 		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
-			       l->path);
+		               l->path);
 	return 0;
 }
 
@@ -592,7 +602,7 @@ struct policy config_policy_for(const struct config *c, const char *domain, cons
 	for (size_t i = 0; i < c->npolicies; i++) {
 		const struct policy *p = &c->policies[i];
 		int hit = (p->domain && domain && fnmatch(p->domain, domain, FNM_CASEFOLD) == 0) ||
-			  (p->mx && mx && fnmatch(p->mx, mx, FNM_CASEFOLD) == 0);
+		          (p->mx && mx && fnmatch(p->mx, mx, FNM_CASEFOLD) == 0);
 		if (!hit)
 			continue;
 		if (!tls_set && p->tls != TLS_UNSET)

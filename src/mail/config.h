@@ -48,13 +48,13 @@ struct config {
 	struct source *sources;
 	size_t nsources;
 
-	char *envelope_from;     /* bounces@domain: the envelope sender */
-	char *from_domain;       /* the sender's domain: Message-ID right side */
+	char *envelope_from; /* bounces@domain: the envelope sender */
+	char *from_domain;   /* the sender's domain: Message-ID right side */
 
-	int port;                /* 25; other values are for test worlds */
-	int max_connections;     /* all destinations together */
-	int idle_timeout_ms;     /* how long an idle connection waits for work */
-	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
+	int port;               /* 25; other values are for test worlds */
+	int max_connections;    /* all destinations together */
+	int idle_timeout_ms;    /* how long an idle connection waits for work */
+	struct policy defaults; /* tls, max_connections, max_messages_per_connection per site */
 	struct policy *policies;
 	size_t npolicies;
 

@@ -17,8 +17,8 @@
 #define REPLY_TEXT_MAX  4096 /* joined text kept for logs */
 
 struct reply {
-	int code;           /* 200..599 */
-	char enhanced[16];  /* "5.1.1", or "" when absent */
+	int code;                  /* 200..599 */
+	char enhanced[16];         /* "5.1.1", or "" when absent */
 	char text[REPLY_TEXT_MAX]; /* the lines' texts joined with " " */
 	size_t text_len;
 	int nlines;

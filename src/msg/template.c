@@ -31,7 +31,7 @@ struct parser {
 	int in_headers;
 	int top_level; /* reading the message's own headers */
 	int has_from;
-	int seen_header; /* a continuation needs a field before it */
+	int seen_header;          /* a continuation needs a field before it */
 	struct strbuf ctype, cte; /* the current entity's unfolded headers */
 	struct strbuf *current;   /* which of the two a continuation extends */
 	enum tpl_ctx body_ctx;
@@ -81,7 +81,7 @@ static int scan_placeholders(struct parser *p, size_t lo, size_t hi, enum tpl_ct
 			j++;
 		if (j + open > hi)
 			return perr(p, (long)(i - lo + 1), "placeholder '%s' is never closed",
-				    raw ? "{{{" : "{{");
+			            raw ? "{{{" : "{{");
 		size_t a = i + open, b = j;
 		while (a < b && s[a] == ' ')
 			a++;
@@ -92,12 +92,12 @@ static int scan_placeholders(struct parser *p, size_t lo, size_t hi, enum tpl_ct
 		for (size_t k = a; k < b; k++)
 			if (!name_char(s[k]))
 				return perr(p, (long)(k - lo + 1),
-					    "bad character in placeholder name%s", "");
+				            "bad character in placeholder name%s", "");
 		if (p->body_encoded && (ctx == TPL_TEXT || ctx == TPL_HTML))
 			return perr(p, (long)(i - lo + 1),
-				    "placeholder in a base64 or quoted-printable part: write "
-				    "that part as 8bit%s",
-				    "");
+			            "placeholder in a base64 or quoted-printable part: write "
+			            "that part as 8bit%s",
+			            "");
 		enum tpl_ctx fctx = raw ? TPL_RAW : ctx;
 		size_t lit_end = i, after = j + open;
 		if (ctx == TPL_HEADER && !raw && i > lo && s[i - 1] == '"' && after < hi &&
@@ -152,13 +152,13 @@ static int end_of_headers(struct parser *p)
 	if (p->top_level && !p->has_from)
 		return perr(p, 1, "the template has no From header%s", "");
 	parse_ctype(p->ctype.len ? p->ctype.data : "text/plain", type, sizeof(type), boundary,
-		    sizeof(boundary));
+	            sizeof(boundary));
 	p->body_ctx = strcmp(type, "text/html") == 0 ? TPL_HTML : TPL_TEXT;
 	const char *cte = p->cte.len ? p->cte.data : "";
 	while (*cte == ' ')
 		cte++;
-	p->body_encoded = strncasecmp(cte, "base64", 6) == 0 ||
-			  strncasecmp(cte, "quoted-printable", 16) == 0;
+	p->body_encoded =
+	    strncasecmp(cte, "base64", 6) == 0 || strncasecmp(cte, "quoted-printable", 16) == 0;
 	if (strncmp(type, "multipart/", 10) == 0) {
 		if (!boundary[0])
 			return perr(p, 1, "multipart entity without a boundary parameter%s", "");
@@ -193,7 +193,8 @@ static int header_line(struct parser *p, const char *s, size_t lo, size_t hi)
 	while (k < n && line[k] != ':' && line[k] > 32 && line[k] < 127)
 		k++;
 	if (k == 0 || k == n || line[k] != ':')
-		return perr(p, (long)k + 1, "malformed header field (expected 'Name: value')%s", "");
+		return perr(p, (long)k + 1, "malformed header field (expected 'Name: value')%s",
+		            "");
 	p->seen_header = 1;
 	p->current = NULL;
 	if (k == 12 && strncasecmp(line, "Content-Type", k) == 0)
@@ -276,7 +277,7 @@ static int normalize(struct parser *p, const char *data, size_t len)
 }
 
 int template_parse(const char *path, const char *data, size_t len, struct template *t,
-		   struct err *e)
+                   struct err *e)
 {
 	struct parser p = {.t = t, .e = e, .in_headers = 1, .top_level = 1};
 	int rc;
@@ -290,8 +291,8 @@ int template_parse(const char *path, const char *data, size_t len, struct templa
 	p.line = 1;
 	rc = 0;
 	for (size_t lo = 0; lo < t->len && rc == 0; p.line++) {
-		size_t hi = (size_t)((const char *)memmem(t->text + lo, t->len - lo, "\r\n", 2) -
-				     t->text);
+		size_t hi =
+		    (size_t)((const char *)memmem(t->text + lo, t->len - lo, "\r\n", 2) - t->text);
 		if (p.in_headers && hi == lo)
 			rc = end_of_headers(&p);
 		else if (p.in_headers)
@@ -304,7 +305,7 @@ int template_parse(const char *path, const char *data, size_t len, struct templa
 		rc = perr(&p, 1, "the template has no From header%s", "");
 	if (rc == 0 && p.depth > 0)
 		rc = err_set(e, "%s: multipart boundary '%s' is never closed", path,
-			     p.stack[p.depth - 1].boundary);
+		             p.stack[p.depth - 1].boundary);
 	if (rc == 0)
 		add_seg(&p, t->len, 0);
 	strbuf_free(&p.ctype);
@@ -350,9 +351,10 @@ int template_bind(struct template *t, char *const *names, size_t n, struct err *
 		while (k < n && strcasecmp(names[k], s->name) != 0)
 			k++;
 		if (k == n)
-			return err_set(e, "%s:%ld:%ld: unknown placeholder '%s' (not a column of "
-					  "the recipient list)",
-				       t->path, s->line, s->column, s->name);
+			return err_set(e,
+			               "%s:%ld:%ld: unknown placeholder '%s' (not a column of "
+			               "the recipient list)",
+			               t->path, s->line, s->column, s->name);
 		s->col = k;
 	}
 	return 0;
@@ -429,7 +431,7 @@ static void add_body_text(struct strbuf *out, const char *v, size_t n, int html)
 }
 
 static void add_field(const struct template *t, const struct tpl_seg *s, const char *v, size_t n,
-		      struct strbuf *out)
+                      struct strbuf *out)
 {
 	int eightbit = utf8_has_8bit(v, n);
 
@@ -485,7 +487,7 @@ static int check_rendered(const struct strbuf *out, size_t from, unsigned *needs
 }
 
 int template_render(const struct template *t, const struct render_in *in, struct strbuf *out,
-		    unsigned *needs, struct err *e)
+                    unsigned *needs, struct err *e)
 {
 	size_t start = out->len;
 
@@ -500,7 +502,7 @@ int template_render(const struct template *t, const struct render_in *in, struct
 		strbuf_add(out, "MIME-Version: 1.0\r\n", 19);
 	if (!(t->has_mime & 1))
 		strbuf_adds(out, "Content-Type: text/plain; charset=utf-8\r\n"
-				 "Content-Transfer-Encoding: 8bit\r\n");
+		                 "Content-Transfer-Encoding: 8bit\r\n");
 	for (size_t i = 0; i < t->nsegs; i++) {
 		const struct tpl_seg *s = &t->segs[i];
 		strbuf_add(out, t->text + s->off, s->len);

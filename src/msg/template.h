@@ -30,12 +30,13 @@ struct tpl_seg {
 	size_t off, len; /* literal bytes in text, before the field */
 	int has_field;   /* 0 for the closing literal */
 	enum tpl_ctx ctx;
-	char *name;   /* placeholder name, owned */
-	size_t col;   /* column index after template_bind */
+	char *name; /* placeholder name, owned */
+	size_t col; /* column index after template_bind */
 	long line, column;
 };
 
-struct template {
+struct template
+{
 	char *path;
 	char *text; /* the template with CRLF line endings, owned */
 	size_t len;
@@ -57,7 +58,7 @@ struct render_in {
 
 /* Parses data (len bytes; the name is for messages); 0, or -1 with e as "path:line:col: why". */
 int template_parse(const char *path, const char *data, size_t len, struct template *t,
-		   struct err *e);
+                   struct err *e);
 /* Reads and parses a file. */
 int template_load(const char *path, struct template *t, struct err *e);
 /* Resolves placeholder names against the list's columns (case-insensitive). */
@@ -65,7 +66,7 @@ int template_bind(struct template *t, char *const *names, size_t n, struct err *
 /* Appends the message for one recipient to out; *needs gets RENDER_* flags.
  * -1 with e set if a rendered line exceeds 998 octets or fields are missing. */
 int template_render(const struct template *t, const struct render_in *in, struct strbuf *out,
-		    unsigned *needs, struct err *e);
+                    unsigned *needs, struct err *e);
 void template_free(struct template *t);
 
 #endif

@@ -145,9 +145,10 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	} else {
 		outcome = "deferred";
 		s->st.deferred++;
-		int64_t next = a->retry_now ? now_s
-					    : now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s,
-									  cfg->max_backoff_s);
+		int64_t next = a->retry_now
+		                   ? now_s
+		                   : now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s,
+		                                                 cfg->max_backoff_s);
 		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
 		o.next_attempt_s = next > last ? last : next;
 	}
@@ -193,7 +194,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 }
 
 static void local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
-			  const char *enh, const char *text)
+                          const char *enh, const char *text)
 {
 	struct reply r;
 
@@ -360,7 +361,7 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		unsigned needs = 0;
 		struct err e;
 		snprintf(j->msgid, sizeof(j->msgid), "<%lld.%s@%s>", (long long)r->id, s->p.salt,
-			 s->p.cfg->from_domain);
+		         s->p.cfg->from_domain);
 		strbuf_reset(&j->data);
 		if (template_render(s->p.tpl, &in, &j->data, &needs, &e) != 0) {
 			local_outcome(s, j, "render", 554, "5.6.0", e.msg);
@@ -373,14 +374,14 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		j->msg.data = j->data.data;
 		j->msg.len = j->data.len;
 		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
-			       (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
+		               (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
 		return &j->msg;
 	}
 	return NULL;
 }
 
 static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
-			 const struct smtp_result *res)
+                         const struct smtp_result *res)
 {
 	struct session *sess = arg;
 	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
@@ -494,7 +495,7 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 {
 	struct err e;
 	int n = store_fetch_ready(s->p.store, s->p.campaign, now_ms / 1000, FETCH_BATCH, on_fetched,
-				  s, &e);
+	                          s, &e);
 	if (n < 0) {
 		fail(s, &e);
 		return;

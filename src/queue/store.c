@@ -44,18 +44,18 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created"
-			" FROM campaign WHERE id = ?1",
+                        " FROM campaign WHERE id = ?1",
     [ST_CAMPAIGN_ADD] = "INSERT INTO campaign(id, template, template_path, names,"
-			" envelope_from, salt, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        " envelope_from, salt, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
-		    " queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    " queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt"
-		 " FROM recipient WHERE campaign = ?1 AND state = 0 AND next_attempt <= ?2"
-		 " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
+                 " FROM recipient WHERE campaign = ?1 AND state = 0 AND next_attempt <= ?2"
+                 " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
     [ST_NEXT_DUE] = "SELECT min(next_attempt) FROM recipient WHERE campaign = ?1 AND state = 0",
     [ST_UPDATE] = "UPDATE recipient SET state = ?2, attempts = ?3, next_attempt = ?4,"
-		  " last_code = ?5, last_enhanced = ?6, last_reply = ?7, last_stage = ?8,"
-		  " category = ?9 WHERE id = ?1",
+                  " last_code = ?5, last_enhanced = ?6, last_reply = ?7, last_stage = ?8,"
+                  " category = ?9 WHERE id = ?1",
     [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
 };
 
@@ -113,7 +113,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	}
 	for (int i = 0; i < ST_MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-				       NULL) != SQLITE_OK) {
+		                       NULL) != SQLITE_OK) {
 			err_set(e, "queue store: prepare: %s", sqlite3_errmsg(s->db));
 			store_close(s);
 			return -1;
@@ -219,7 +219,7 @@ void store_campaign_free(struct campaign_rec *c)
 }
 
 int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
-		   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e)
+                   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_RCPT_ADD];
 
@@ -239,7 +239,7 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 }
 
 int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
-		      store_rcpt_fn cb, void *arg, struct err *e)
+                      store_rcpt_fn cb, void *arg, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_FETCH];
 	int n = 0, rc;
@@ -287,7 +287,7 @@ int store_next_due(struct store *s, const char *campaign, int64_t *due, struct e
 }
 
 int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
-		       void *arg, struct err *e)
+                       void *arg, struct err *e)
 {
 	const char *sql;
 	sqlite3_stmt *st;
@@ -297,7 +297,8 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 		sql = "SELECT domain, state, count(*) AS n FROM recipient WHERE campaign = ?1"
 		      " GROUP BY domain, state ORDER BY n DESC";
 	else if (strcmp(by, "category") == 0)
-		sql = "SELECT coalesce(category, 'not tried yet'), state, count(*) AS n FROM recipient"
+		sql = "SELECT coalesce(category, 'not tried yet'), state, count(*) AS n FROM "
+		      "recipient"
 		      " WHERE campaign = ?1 GROUP BY 1, state ORDER BY n DESC";
 	else
 		return err_set(e, "queue store: cannot group by %s", by);

@@ -69,14 +69,14 @@ void store_campaign_free(struct campaign_rec *c);
 
 /* 1 queued, 0 already there (a duplicate, or a resume), -1 error. */
 int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
-		   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e);
+                   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e);
 
 /* Calls cb for up to limit recipients of campaign that are due at now_s and
  * not handed out before at this due time (a cursor over (next_attempt, id)).
  * The callback takes ownership of r. Returns the number handed out, or -1. */
 typedef void (*store_rcpt_fn)(void *arg, struct queued_rcpt *r);
 int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
-		      store_rcpt_fn cb, void *arg, struct err *e);
+                      store_rcpt_fn cb, void *arg, struct err *e);
 /* Restarts the cursor (after everything handed out came back). */
 void store_rewind(struct store *s);
 /* Sets *due to the earliest next_attempt of a queued recipient, or -1 if
@@ -93,6 +93,6 @@ int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT]
  * recipients, biggest first; by is "domain" or "category". */
 typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);
 int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
-		       void *arg, struct err *e);
+                       void *arg, struct err *e);
 
 #endif

@@ -53,8 +53,8 @@ enum client_state {
 };
 
 static const char *const state_names[] = {
-    "connect", "banner", "ehlo", "helo", "starttls", "tls", "ready", "idle",
-    "transaction", "dot", "abort-dot", "rset", "quit", "closed",
+    "connect", "banner",      "ehlo", "helo",      "starttls", "tls",  "ready",
+    "idle",    "transaction", "dot",  "abort-dot", "rset",     "quit", "closed",
 };
 
 static const char *const stage_names[] = {
@@ -94,10 +94,10 @@ struct smtp_client {
 
 	/* status */
 	int tls_active;
-	int tls_failed;  /* handshake failed: this address again, in plaintext */
-	int ready_once;  /* a message was taken on this client */
-	int nmsgs;       /* messages taken on this connection */
-	int ndelivered;  /* delivered on this connection */
+	int tls_failed; /* handshake failed: this address again, in plaintext */
+	int ready_once; /* a message was taken on this client */
+	int nmsgs;      /* messages taken on this connection */
+	int ndelivered; /* delivered on this connection */
 
 	struct reply reply;
 
@@ -156,7 +156,7 @@ static void close_now(struct smtp_client *c)
 
 /* Records the outcome of the message in flight (the first failure wins). */
 static void tx_result(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
-		      int local)
+                      int local)
 {
 	if (c->res_set)
 		return;
@@ -185,7 +185,7 @@ static void try_connect(struct smtp_client *c);
 
 /* The current address did not get us a session: try the next one. */
 static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
-			int local)
+                        int local)
 {
 	c->fail.stage = stage;
 	c->fail.reply = *r;
@@ -202,7 +202,7 @@ static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const stru
 }
 
 static void conn_failed_local(struct smtp_client *c, enum smtp_stage stage, int code,
-			      const char *enh, const char *text)
+                              const char *enh, const char *text)
 {
 	struct reply r;
 	reply_set_local(&r, code, enh, text);
@@ -223,8 +223,9 @@ static enum smtp_stage stage_of(const struct smtp_client *c)
 	case CS_TLS:
 		return STAGE_STARTTLS;
 	case CS_TX:
-		return c->tx_answered == 0 ? STAGE_MAIL : c->tx_answered == 1 ? STAGE_RCPT
-									 : STAGE_DATA;
+		return c->tx_answered == 0   ? STAGE_MAIL
+		       : c->tx_answered == 1 ? STAGE_RCPT
+		                             : STAGE_DATA;
 	case CS_DOT:
 	case CS_ABORT_DOT:
 		return STAGE_DOT;
@@ -242,7 +243,7 @@ static void connection_lost(struct smtp_client *c, const char *why)
 	char text[300];
 
 	snprintf(text, sizeof(text), "%s during %s with %s[%s]", why, stage_names[stage],
-		 c->peer.host, c->peer.ip);
+	         c->peer.host, c->peer.ip);
 	if (c->state == CS_QUIT || c->state == CS_IDLE || c->state == CS_READY) {
 		close_now(c);
 		return;
@@ -323,18 +324,18 @@ static int refuse_locally(struct smtp_client *c, struct smtp_msg *m)
 
 	if ((c->ext & EXT_SIZE) && c->size_max > 0 && m->len > c->size_max) {
 		snprintf(text, sizeof(text), "message of %zu octets exceeds %s's SIZE limit of %lu",
-			 m->len, c->peer.host, c->size_max);
+		         m->len, c->peer.host, c->size_max);
 		reply_set_local(&r, 552, "5.3.4", text);
 	} else if ((m->needs & SMTP_NEEDS_SMTPUTF8) && !(c->ext & EXT_SMTPUTF8)) {
 		snprintf(text, sizeof(text),
-			 "the message needs SMTPUTF8 (UTF-8 address or header) and %s does not "
-			 "offer it",
-			 c->peer.host);
+		         "the message needs SMTPUTF8 (UTF-8 address or header) and %s does not "
+		         "offer it",
+		         c->peer.host);
 		reply_set_local(&r, 553, "5.6.7", text);
 	} else if ((m->needs & SMTP_NEEDS_8BITMIME) && !(c->ext & EXT_8BITMIME)) {
 		snprintf(text, sizeof(text),
-			 "the message has 8-bit content and %s does not offer 8BITMIME",
-			 c->peer.host);
+		         "the message has 8-bit content and %s does not offer 8BITMIME",
+		         c->peer.host);
 		reply_set_local(&r, 554, "5.6.3", text);
 	} else {
 		return 0;
@@ -498,8 +499,8 @@ static void after_ehlo(struct smtp_client *c)
 	}
 	if (c->p.tls == TLS_REQUIRED && !c->tls_active) {
 		conn_failed_local(c, STAGE_STARTTLS, 451, "4.7.10",
-				  "TLS is required for this destination and the server does not "
-				  "offer STARTTLS");
+		                  "TLS is required for this destination and the server does not "
+		                  "offer STARTTLS");
 		return;
 	}
 	enter_state(c, CS_READY);
@@ -596,8 +597,8 @@ static void on_reply(struct smtp_client *c)
 		if (r->code == 220) {
 			if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 				conn_failed_local(c, STAGE_STARTTLS, 421, "4.7.0",
-						  "data after the 220 reply to STARTTLS "
-						  "(command injection?)");
+				                  "data after the 220 reply to STARTTLS "
+				                  "(command injection?)");
 			else
 				start_tls(c);
 		} else if (c->p.tls == TLS_REQUIRED) {
@@ -693,7 +694,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		} else if (c->state == CS_TLS) {
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 			snprintf(c->peer.tls, sizeof(c->peer.tls), "%s %s", SSL_get_version(ssl),
-				 SSL_get_cipher_name(ssl));
+			         SSL_get_cipher_name(ssl));
 			c->tls_active = 1;
 			enter_state(c, CS_EHLO); /* RFC 3207: forget what was said before */
 		}
@@ -704,11 +705,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		} else if (c->state == CS_CONNECT) {
 			char text[300];
 			snprintf(text, sizeof(text), "cannot connect to %s[%s]: %s", c->peer.host,
-				 c->peer.ip, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			         c->peer.ip, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 			conn_failed_local(c, STAGE_CONNECT, 421, "4.4.1", text);
 		} else {
-			connection_lost(c, (what & BEV_EVENT_EOF) ? "connection closed by the server"
-								  : "connection error");
+			connection_lost(c, (what & BEV_EVENT_EOF)
+			                       ? "connection closed by the server"
+			                       : "connection error");
 		}
 	}
 	client_maybe_destroy(c);
@@ -728,7 +730,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	} else if (c->state == CS_CONNECT) {
 		char text[300];
 		snprintf(text, sizeof(text), "timeout connecting to %s[%s]", c->peer.host,
-			 c->peer.ip);
+		         c->peer.ip);
 		conn_failed_local(c, STAGE_CONNECT, 421, "4.4.1", text);
 	} else {
 		connection_lost(c, "timeout waiting for the reply");
@@ -772,7 +774,7 @@ static void try_connect(struct smtp_client *c)
 		if (fd < 0 || bind(fd, (struct sockaddr *)&src, srclen) != 0) {
 			char text[300];
 			snprintf(text, sizeof(text), "cannot bind source address %s: %s",
-				 c->p.source_ip, strerror(errno));
+			         c->p.source_ip, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			reply_set_local(&c->fail.reply, 421, "4.4.1", text);
@@ -794,7 +796,7 @@ static void try_connect(struct smtp_client *c)
 }
 
 struct smtp_client *smtp_client_start(struct event_base *base, const struct smtp_params *p,
-				      const struct smtp_client_ops *ops, void *arg)
+                                      const struct smtp_client_ops *ops, void *arg)
 {
 	struct smtp_client *c = xcalloc(1, sizeof(*c));
 

@@ -71,7 +71,7 @@ struct smtp_client_ops {
 	/* The next message for this connection, or NULL for none now. */
 	struct smtp_msg *(*next)(void *arg, struct smtp_client *c);
 	void (*done)(void *arg, struct smtp_client *c, struct smtp_msg *m,
-		     const struct smtp_result *r);
+	             const struct smtp_result *r);
 	/* Last call. failure is set when no message could be tried (all
 	 * addresses failed before the first MAIL FROM), else NULL. */
 	void (*closed)(void *arg, struct smtp_client *c, const struct smtp_result *failure);
@@ -91,7 +91,7 @@ struct smtp_params {
 };
 
 struct smtp_client *smtp_client_start(struct event_base *base, const struct smtp_params *p,
-				      const struct smtp_client_ops *ops, void *arg);
+                                      const struct smtp_client_ops *ops, void *arg);
 /* Work arrived: an idle client asks ops->next again now. */
 void smtp_client_wake(struct smtp_client *c);
 /* No more work will come: QUIT now if idle, else after the current transaction. */

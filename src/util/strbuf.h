@@ -13,7 +13,10 @@ struct strbuf {
 	size_t cap;
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void strbuf_reserve(struct strbuf *b, size_t extra); /* room for extra more bytes */
 void strbuf_add(struct strbuf *b, const void *p, size_t n);

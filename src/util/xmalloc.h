@@ -8,10 +8,10 @@
 
 #include <stddef.h>
 
-void *xmalloc(size_t n);               /* never NULL */
-void *xcalloc(size_t count, size_t n); /* zeroed, never NULL */
-void *xrealloc(void *p, size_t n);     /* never NULL */
-char *xstrdup(const char *s);          /* caller frees */
+void *xmalloc(size_t n);                 /* never NULL */
+void *xcalloc(size_t count, size_t n);   /* zeroed, never NULL */
+void *xrealloc(void *p, size_t n);       /* never NULL */
+char *xstrdup(const char *s);            /* caller frees */
 char *xstrndup(const char *s, size_t n); /* NUL-terminated copy of n bytes */
 
 #endif

@@ -1,0 +1,124 @@
+/* Unit tests for src/mail/config.c */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mail/config.h"
+#include "unit.h"
+
+static const char good[] = "dns:\n"
+                           "  resolvers: [127.0.0.1, \"127.0.0.2:5353\"]\n"
+                           "sources:\n"
+                           "  - ip: 192.0.2.10\n"
+                           "    helo: mta1.example.com\n"
+                           "sender:\n"
+                           "  envelope_from: bounces@news.example.com\n"
+                           "delivery:\n"
+                           "  max_connections_per_site: 4\n"
+                           "  tls: required\n"
+                           "retry:\n"
+                           "  min_backoff: 1m\n"
+                           "  max_lifetime: 2d\n"
+                           "timeouts:\n"
+                           "  rcpt: 250ms\n"
+                           "policies:\n"
+                           "  - mx: \"*.protection.outlook.com\"\n"
+                           "    max_connections: 2\n"
+                           "  - domain: example.org\n"
+                           "    tls: off\n";
+
+static int load(const char *text, struct config *c, struct err *e)
+{
+	char path[64];
+	unit_tmpfile(path, sizeof(path), ".yaml", text);
+	int rc = config_load(path, c, e);
+	unlink(path);
+	return rc;
+}
+
+static void test_good_config_and_defaults(void **state)
+{
+	struct config c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load(good, &c, &e), 0);
+	assert_int_equal(c.nresolvers, 2);
+	assert_string_equal(c.resolvers[1], "127.0.0.2:5353");
+	assert_string_equal(c.sources[0].helo, "mta1.example.com");
+	assert_string_equal(c.from_domain, "news.example.com"); /* from envelope_from */
+	assert_int_equal(c.defaults.max_connections, 4);
+	assert_int_equal(c.defaults.max_messages_per_connection, 100); /* default */
+	assert_int_equal(c.defaults.tls, TLS_REQUIRED);
+	assert_int_equal(c.min_backoff_s, 60);
+	assert_int_equal(c.max_lifetime_s, 2 * 86400);
+	assert_int_equal(c.timeouts.rcpt_ms, 250);
+	assert_int_equal(c.timeouts.dot_ms, 600000); /* RFC 5321 default */
+	assert_int_equal(c.port, 25);
+
+	struct policy p =
+	    config_policy_for(&c, "hotmail.com", "HOTMAIL-com.olc.protection.outlook.com");
+	assert_int_equal(p.max_connections, 2);
+	assert_int_equal(p.tls, TLS_REQUIRED);
+	p = config_policy_for(&c, "example.org", "mx.example.org");
+	assert_int_equal(p.tls, TLS_OFF);
+	assert_int_equal(p.max_connections, 4);
+	config_free(&c);
+}
+
+static void expect_error(const char *text, const char *where, const char *what)
+{
+	struct config c;
+	struct err e;
+
+	assert_int_equal(load(text, &c, &e), -1);
+	if (!strstr(e.msg, where) || !strstr(e.msg, what))
+		fail_msg("got '%s', expected '%s' and '%s'", e.msg, where, what);
+	config_free(&c);
+}
+
+static void test_errors_name_line_and_column(void **state)
+{
+	(void)state;
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: 192.0.2.1\nsender:\n  envelope_from: "
+	             "a@b.com\n",
+	             ".yaml:2:5:", "fully qualified host name");
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: mail\n",
+	             ".yaml:2:5:", "fully qualified");
+	expect_error("delivery:\n  max_connections: many\n", ".yaml:2:20:", "whole number");
+	expect_error("delivery:\n  tls: maybe\n", ".yaml:2:8:", "off, opportunistic or required");
+	expect_error("retry:\n  min_backoff: 5 minutes\n", ".yaml:2:16:", "bad duration");
+	expect_error("delivery:\n  colour: blue\n", ".yaml:2:3:", "unknown setting 'colour'");
+	expect_error("colour: blue\n", ".yaml:1:1:", "unknown section 'colour'");
+	expect_error("policies:\n  - domain: a.com\n    mx: b.com\n",
+	             ".yaml:2:5:", "exactly one of");
+	expect_error("dns:\n  resolvers: [not-an-ip]\n", ".yaml:2:15:", "not an IP address");
+	expect_error("a: [1, 2\n", ".yaml:", "error");
+	expect_error("sender:\n  envelope_from: b@x.com\n", ".yaml", "'sources' is required");
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n", ".yaml",
+	             "'sender.envelope_from' is required");
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	assert_int_equal(config_parse_duration_ms("250ms", 5), 250);
+	assert_int_equal(config_parse_duration_ms("30", 2), 30000);
+	assert_int_equal(config_parse_duration_ms("1h6m40s", 7), 4000000);
+	assert_int_equal(config_parse_duration_ms("5d", 2), 5LL * 86400000);
+	assert_int_equal(config_parse_duration_ms("5x", 2), -1);
+	assert_int_equal(config_parse_duration_ms("", 0), -1);
+	assert_int_equal(config_parse_duration_ms("m", 1), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_good_config_and_defaults),
+	    cmocka_unit_test(test_errors_name_line_and_column),
+	    cmocka_unit_test(test_durations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
