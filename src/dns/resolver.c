@@ -14,14 +14,28 @@
 #include "util/xmalloc.h"
 
 #define RESOLVER_SOCKS_MAX 64
+/* Queries outstanding at once; more wait in a FIFO. A burst of thousands of
+ * queries overflows a resolver's socket buffers and turns into timeouts. */
+#define RESOLVER_INFLIGHT_MAX 64
 
 struct watched {
 	ares_socket_t fd;
 	struct event *ev;
 };
 
+struct query {
+	struct resolver *r;
+	char *name;
+	int type;
+	resolver_cb cb;
+	void *arg;
+	struct query *next; /* in the waiting FIFO */
+};
+
 struct resolver {
 	struct event_base *base;
+	int inflight;
+	struct query *wait_head, *wait_tail;
 	ares_channel channel;
 	struct event *timer;
 	struct watched socks[RESOLVER_SOCKS_MAX];
@@ -143,6 +157,14 @@ void resolver_free(struct resolver *r)
 {
 	if (!r)
 		return;
+	/* Queries never sent are answered with ARES_EDESTRUCTION, like sent ones. */
+	while (r->wait_head) {
+		struct query *q = r->wait_head;
+		r->wait_head = q->next;
+		q->cb(q->arg, ARES_EDESTRUCTION, NULL, 0);
+		free(q->name);
+		free(q);
+	}
 	ares_destroy(r->channel);
 	for (size_t i = 0; i < r->nsocks; i++)
 		event_free(r->socks[i].ev);
@@ -152,26 +174,50 @@ void resolver_free(struct resolver *r)
 	free(r);
 }
 
-struct query {
-	resolver_cb cb;
-	void *arg;
-};
+static void send_query(struct query *q);
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct query *q = arg;
+	struct resolver *r = q->r;
 
 	(void)timeouts;
+	r->inflight--;
+	if (status != ARES_EDESTRUCTION && r->wait_head) {
+		struct query *next = r->wait_head;
+		r->wait_head = next->next;
+		if (!r->wait_head)
+			r->wait_tail = NULL;
+		send_query(next);
+	}
 	q->cb(q->arg, status, abuf, alen);
+	free(q->name);
 	free(q);
+}
+
+static void send_query(struct query *q)
+{
+	q->r->inflight++;
+	ares_query(q->r->channel, q->name, 1 /* C_IN */, q->type, on_answer, q);
+	reschedule(q->r);
 }
 
 void resolver_query(struct resolver *r, const char *name, int type, resolver_cb cb, void *arg)
 {
-	struct query *q = xmalloc(sizeof(*q));
+	struct query *q = xcalloc(1, sizeof(*q));
 
+	q->r = r;
+	q->name = xstrdup(name);
+	q->type = type;
 	q->cb = cb;
 	q->arg = arg;
-	ares_query(r->channel, name, 1 /* C_IN */, type, on_answer, q);
-	reschedule(r);
+	if (r->inflight < RESOLVER_INFLIGHT_MAX) {
+		send_query(q);
+		return;
+	}
+	if (r->wait_tail)
+		r->wait_tail->next = q;
+	else
+		r->wait_head = q;
+	r->wait_tail = q;
 }

@@ -145,12 +145,15 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	} else {
 		outcome = "deferred";
 		s->st.deferred++;
-		int64_t next = a->retry_now
-		                   ? now_s
-		                   : now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s,
-		                                                 cfg->max_backoff_s);
+		int64_t next =
+		    now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
 		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
 		o.next_attempt_s = next > last ? last : next;
+		/* Retried at once from memory: the row keeps the due time it was
+		 * fetched at, which is behind the store's cursor, so a later fetch
+		 * cannot hand it out a second time. */
+		if (a->retry_now && j->site && !s->stopping)
+			o.next_attempt_s = r->next_attempt_s;
 	}
 	o.code = a->reply->code;
 	o.enhanced = a->reply->enhanced;
@@ -509,8 +512,30 @@ static void finish(struct scheduler *s)
 	event_base_loopbreak(s->p.base);
 }
 
+/* Nothing in memory and nothing due in the store: idle sessions say QUIT now
+ * instead of waiting out idle_timeout. */
+static void finish_idle_sessions(struct scheduler *s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	while (strmap_next(s->sites, &pos, &key, &v))
+		for (struct session *x = ((struct site *)v)->sessions; x; x = x->next)
+			if (smtp_client_is_idle(x->c))
+				smtp_client_finish(x->c);
+}
+
 static void check_finished(struct scheduler *s, int64_t now_ms)
 {
+	if (s->loaded == 0 && s->pending_dns == 0 && s->active > 0 && !s->stopping &&
+	    now_ms >= s->next_fetch_ms - POLL_DUE_MS) {
+		struct err e;
+		int64_t due;
+		if (store_next_due(s->p.store, s->p.campaign, &due, &e) == 0 &&
+		    (due < 0 || due * 1000 > now_ms + s->p.cfg->idle_timeout_ms))
+			finish_idle_sessions(s);
+	}
 	if (s->loaded > 0 || s->pending_dns > 0 || s->active > 0 || s->dirty)
 		return;
 	if (s->stopping) {

@@ -258,7 +258,8 @@ int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int 
 		r->utf8 = sqlite3_column_int(st, 4);
 		r->attempts = sqlite3_column_int(st, 5);
 		r->queued_at_s = sqlite3_column_int64(st, 6);
-		s->cursor_due = sqlite3_column_int64(st, 7);
+		r->next_attempt_s = sqlite3_column_int64(st, 7);
+		s->cursor_due = r->next_attempt_s;
 		s->cursor_id = r->id;
 		n++;
 		cb(arg, r);

@@ -41,6 +41,7 @@ struct queued_rcpt {
 	int utf8;
 	int attempts;
 	int64_t queued_at_s;
+	int64_t next_attempt_s; /* the due time it was fetched at */
 };
 
 /* The last reply of an attempt, as recorded in the row. */

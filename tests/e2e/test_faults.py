@@ -49,6 +49,34 @@ def test_replies_at_every_stage(world, sender):
     assert got == {f"ok-{tag}@faults.test": 1, f"multi250-{tag}@faults.test": 1}
 
 
+def test_data_command_refused_and_deferred(world, sender):
+    sender.rows([["datacmd554-1@faults.test", "A", "1"], ["datacmd451-1@faults.test", "B", "2"]])
+    r = sender.run(config={"retry": {"max_lifetime": "1s"}})
+    o = outcomes(r)
+    assert o["datacmd554-1@faults.test"] == ("bounced", "data", 554)
+    assert o["datacmd451-1@faults.test"] == ("expired", "data", 451)
+
+
+def test_ehlo_421_and_refused_connections_defer(world, sender):
+    sender.rows([["x@ehlo.test", "E", "1"], ["y@dead.test", "D", "2"]])
+    r = sender.run(config={"retry": {"max_lifetime": "1s"}})
+    ehlo = attempts(r, "x@ehlo.test")
+    assert (ehlo[0]["stage"], ehlo[0]["code"]) == ("ehlo", 421)
+    dead = attempts(r, "y@dead.test")
+    assert (dead[0]["stage"], dead[0]["code"], dead[0]["enhanced"]) == ("connect", 421, "4.4.1")
+    assert "cannot connect to mx.dead.test[127.0.1.99]" in dead[0]["reply"]
+    assert ehlo[-1]["outcome"] == "expired" and dead[-1]["outcome"] == "expired"
+
+
+def test_tls_required_without_starttls_defers(world, sender):
+    sender.rows([["ok-tlsreq@faults.test", "T", "1"]])
+    r = sender.run(config={"delivery": {"tls": "required"}, "retry": {"max_lifetime": "1s"}})
+    recs = attempts(r, "ok-tlsreq@faults.test")
+    assert (recs[0]["stage"], recs[0]["enhanced"]) == ("starttls", "4.7.10")
+    assert recs[-1]["outcome"] == "expired"
+    assert not [x for x in fault_records(world) if x["rcpt_tos"] == ["ok-tlsreq@faults.test"]]
+
+
 def test_mail_from_refused_and_deferred(world, sender):
     sender.rows([["a@mail5xx.test", "A", "1"], ["b@mail4xx.test", "B", "2"]])
     r = sender.run()

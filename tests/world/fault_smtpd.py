@@ -10,6 +10,7 @@ MODE is the listener's character:
   mail4xx   answers every MAIL FROM with 451 4.7.1
   cap3      closes the connection silently at the 4th MAIL FROM (large providers do)
   banner421 greets with 421 and hangs up
+  ehlo421   answers EHLO (and HELO) with 421 and hangs up
 
 Recipient local parts (esmtp mode) that choose a fault:
   rcpt451-*   451 4.3.0 at RCPT          rcpt550-*  550 5.1.1 at RCPT
@@ -18,6 +19,7 @@ Recipient local parts (esmtp mode) that choose a fault:
   stall-*     no answer to RCPT for 30 s
   multi550-*  a three-line 550 5.1.1 reply at RCPT
   multi250-*  a three-line 250 reply after the data
+  datacmd554-*, datacmd451-*  the DATA command itself is refused (no 354)
 Anything else is accepted. Every transaction is logged as a JSON line to
 LOGFILE (default: stdout) with peer, helo, sender, recipients, outcome and data.
 Listens on loopback only.
@@ -106,9 +108,29 @@ class Handler:
         return "250 2.0.0 Ok: queued"
 
 
-class NoEsmtp(SMTP):
+class FaultSMTP(SMTP):
+    async def smtp_DATA(self, arg):
+        lp = local_part(self.envelope.rcpt_tos[0]) if self.envelope.rcpt_tos else ""
+        if lp.startswith("datacmd554-"):
+            await self.push("554 5.7.1 Not accepting data from you")
+            return
+        if lp.startswith("datacmd451-"):
+            await self.push("451 4.3.2 Not now")
+            return
+        await super().smtp_DATA(arg)
+
+
+class NoEsmtp(FaultSMTP):
     async def smtp_EHLO(self, arg):
         await self.push("502 5.5.2 Error: command not recognized")
+
+
+class Ehlo421(SMTP):
+    async def smtp_EHLO(self, arg):
+        await self.push("421 4.3.2 mx.faults.test shutting down")
+        self.transport.close()
+
+    smtp_HELO = smtp_EHLO
 
 
 async def banner421(reader, writer):
@@ -128,7 +150,7 @@ async def main():
     if mode == "banner421":
         server = await asyncio.start_server(banner421, ip, port)
     else:
-        cls = NoEsmtp if mode == "noesmtp" else SMTP
+        cls = {"noesmtp": NoEsmtp, "ehlo421": Ehlo421}.get(mode, FaultSMTP)
         handler = Handler(mode)
         server = await loop.create_server(
             lambda: cls(handler, hostname="mx.faults.test", enable_SMTPUTF8=True), ip, port)

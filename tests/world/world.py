@@ -38,6 +38,7 @@ FAULT_LISTENERS = {
     "mail4xx.test": ("127.0.3.4", "mail4xx"),
     "cap.test": ("127.0.3.5", "cap3"),
     "banner.test": ("127.0.3.6", "banner421"),
+    "ehlo.test": ("127.0.3.7", "ehlo421"),
 }
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 SOURCE_IP = "127.0.0.10"
@@ -64,6 +65,9 @@ def zone_lines():
     a("mx-dead.multi.test", DEAD_IP)
     mx("multi.test", 10, "mx-dead.multi.test")
     mx("multi.test", 20, "mx.ok.test")
+    # the only MX refuses connections
+    a("mx.dead.test", DEAD_IP)
+    mx("dead.test", 10, "mx.dead.test")
     # no MX at all: the domain's own A record (RFC 5321 5.1)
     a("nomx.test", POSTFIX_IP)
     L.append('local-data: "nomx.test. 300 IN TXT \\"no mx here\\""')
@@ -218,6 +222,66 @@ local_recipient_maps =
 """
 
 
+def start_postfix_dirs(d):
+    """Fresh directories for a Postfix instance in d; returns its TLS key and cert."""
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    for sub in ("etc", "queue", "data", "mail"):
+        os.makedirs(os.path.join(d, sub))
+    nobody = pwd.getpwnam("nobody")
+    os.chown(os.path.join(d, "mail"), nobody.pw_uid, nobody.pw_gid)
+    pf = pwd.getpwnam("postfix")
+    os.chown(os.path.join(d, "data"), pf.pw_uid, pf.pw_gid)
+    return make_cert(d)
+
+
+def start_postfix(d, ip):
+    """Starts the instance whose main.cf is in d/etc, listening on ip:25."""
+    etc = os.path.join(d, "etc")
+    with open(os.path.join(etc, "master.cf"), "w") as f:
+        f.write(POSTFIX_MASTER_CF.format(ip=ip))
+    env = dict(os.environ, MAIL_CONFIG=etc)
+    p = subprocess.run(["postfix", "-c", etc, "start"], env=env, capture_output=True)
+    if p.returncode != 0:
+        # Postfix tells why only to syslog or a terminal: ask again with one.
+        why = subprocess.run(["script", "-qc", f"postfix -c {etc} start", "/dev/null"],
+                             env=env, capture_output=True, text=True).stdout
+        raise RuntimeError(f"postfix did not start: {why.strip()}")
+    pidfile = os.path.join(d, "queue", "pid", "master.pid")
+    end = time.time() + 10
+    while not os.path.exists(pidfile) and time.time() < end:
+        time.sleep(0.05)
+    wait_port(ip, 25)
+
+
+def start_postfix_relay(d, ip, relayhost):
+    """A Postfix instance that relays everything from loopback to relayhost
+    (the benchmark's peer). Returns nothing; stop it with stop_postfix(d)."""
+    start_postfix_dirs(d)
+    with open(os.path.join(d, "etc", "main.cf"), "w") as f:
+        f.write(f"""\
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+inet_interfaces = loopback-only
+proxy_interfaces = {ip}
+inet_protocols = ipv4
+myhostname = relay.sluice.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [{relayhost}]:25
+smtpd_peername_lookup = no
+smtp_tls_security_level = none
+biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+""")
+    start_postfix(d, ip)
+
+
 class World:
     """Starts the peers in directory d; stop() kills them by PID."""
 
@@ -253,20 +317,10 @@ class World:
 
     def _start_postfix(self):
         d = self.postfix_dir
-        if os.path.exists(d):
-            shutil.rmtree(d)
-        for sub in ("etc", "queue", "data", "mail"):
-            os.makedirs(os.path.join(d, sub))
-        nobody = pwd.getpwnam("nobody")
-        os.chown(os.path.join(d, "mail"), nobody.pw_uid, nobody.pw_gid)
-        pf = pwd.getpwnam("postfix")
-        os.chown(os.path.join(d, "data"), pf.pw_uid, pf.pw_gid)
-        key, crt = make_cert(d)
+        key, crt = start_postfix_dirs(d)
         etc = os.path.join(d, "etc")
         with open(os.path.join(etc, "main.cf"), "w") as f:
             f.write(postfix_main_cf(d, POSTFIX_IP, key, crt))
-        with open(os.path.join(etc, "master.cf"), "w") as f:
-            f.write(POSTFIX_MASTER_CF.format(ip=POSTFIX_IP))
         with open(os.path.join(etc, "vmailbox"), "w") as f:
             for dom in POSTFIX_DOMAINS:
                 for u in POSTFIX_USERS:
@@ -274,17 +328,7 @@ class World:
         with open(os.path.join(etc, "rcpt_access"), "w") as f:
             for dom in POSTFIX_DOMAINS:
                 f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
-        env = dict(os.environ, MAIL_CONFIG=etc)
-        p = subprocess.run(["postfix", "-c", etc, "start"], env=env, capture_output=True)
-        if p.returncode != 0:
-            # Postfix tells why only to syslog or a terminal: ask again with one.
-            why = subprocess.run(["script", "-qc", f"postfix -c {etc} start", "/dev/null"],
-                                 env=env, capture_output=True, text=True).stdout
-            raise RuntimeError(f"postfix did not start: {why.strip()}")
-        self.postfix_pidfile = os.path.join(d, "queue", "pid", "master.pid")
-        end = time.time() + 10
-        while not os.path.exists(self.postfix_pidfile) and time.time() < end:
-            time.sleep(0.05)
+        start_postfix(d, POSTFIX_IP)
 
     def _start_sink(self):
         # -c: count; -u: run as postfix; backlog 1024

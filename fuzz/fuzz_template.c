@@ -1,0 +1,29 @@
+/* libFuzzer target: template parsing, binding and rendering. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mail/fields.h"
+#include "msg/template.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char *names[] = {"email", "name", "code"};
+	struct template t;
+	struct err e;
+
+	if (template_parse("fuzz.eml", (const char *)data, size, &t, &e) == 0 &&
+	    template_bind(&t, names, 3, &e) == 0) {
+		struct strbuf f = STRBUF_INIT, out = STRBUF_INIT;
+		fields_add(&f, "u@x.test", 8);
+		fields_add(&f, "Zo\xc3\xab \"<&>\"\r\nX", 15);
+		fields_add(&f, "1", 1);
+		struct render_in in = {f.data, f.len, "<id@x.test>", 0};
+		unsigned needs;
+		template_render(&t, &in, &out, &needs, &e);
+		strbuf_free(&f);
+		strbuf_free(&out);
+	}
+	template_free(&t);
+	return 0;
+}
