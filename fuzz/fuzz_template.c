@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    template_bind(&t, names, 3, &e) == 0) {
 		struct strbuf f = STRBUF_INIT, out = STRBUF_INIT;
 		fields_add(&f, "u@x.test", 8);
-		fields_add(&f, "Zo\xc3\xab \"<&>\"\r\nX", 15);
+		static const char name[] = "Zo\xc3\xab \"<&>\"\r\nX";
+		fields_add(&f, name, sizeof(name) - 1);
 		fields_add(&f, "1", 1);
 		struct render_in in = {f.data, f.len, "<id@x.test>", 0};
 		unsigned needs;

@@ -14,7 +14,11 @@
 #include <string.h>
 
 #include "mail/address.h"
+#include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
+
+#define CONFIG_SIZE_MAX (1024 * 1024)
 
 enum ftype { F_STR, F_INT, F_MS, F_SECONDS, F_TLS };
 
@@ -533,6 +537,42 @@ static void diag_capture(struct fy_diag *d, void *user, const char *buf, size_t 
 	snprintf(first, ERR_MSG_MAX, "%.*s", (int)len, buf);
 }
 
+/* The file must be UTF-8 text. Checked before libfyaml sees it: libfyaml
+ * 0.7.12 loops forever on some invalid UTF-8 (": \n%\xa4", found by
+ * fuzz_config), and a binary file deserves a clearer message anyway. */
+static int check_text(const char *path, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	struct strbuf b = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+	int rc = 0;
+
+	if (!f)
+		return err_set(e, "%s: cannot open: %m", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && b.len <= CONFIG_SIZE_MAX)
+		strbuf_add(&b, buf, n);
+	fclose(f);
+	if (b.len > CONFIG_SIZE_MAX)
+		rc = err_set(e, "%s: larger than %d bytes", path, CONFIG_SIZE_MAX);
+	long line = 1, col = 1;
+	for (size_t i = 0; rc == 0 && i < b.len; i++) {
+		size_t k = i, len = 1;
+		unsigned char c = (unsigned char)b.data[i];
+		if (c >= 0x80)
+			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (c == 0 || (c >= 0x80 && (i + len > b.len || !utf8_valid(b.data + k, len))))
+			rc = err_set(e, "%s:%ld:%ld: not UTF-8 text", path, line, col);
+		i += len - 1;
+		if (c == '\n')
+			line++, col = 1;
+		else
+			col++;
+	}
+	strbuf_free(&b);
+	return rc;
+}
+
 int config_load(const char *path, struct config *c, struct err *e)
 {
 	struct fy_diag_cfg dcfg;
@@ -540,10 +580,8 @@ int config_load(const char *path, struct config *c, struct err *e)
 
 	config_defaults(c);
 	c->path = xstrdup(path);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return err_set(e, "%s: cannot open: %m", path);
-	fclose(f);
+	if (check_text(path, e) != 0)
+		return -1;
 	char first_error[ERR_MSG_MAX] = "";
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;

@@ -100,8 +100,10 @@ static int scan_placeholders(struct parser *p, size_t lo, size_t hi, enum tpl_ct
 			            "");
 		enum tpl_ctx fctx = raw ? TPL_RAW : ctx;
 		size_t lit_end = i, after = j + open;
-		if (ctx == TPL_HEADER && !raw && i > lo && s[i - 1] == '"' && after < hi &&
-		    s[after] == '"') {
+		/* The opening quote must not be the closing quote of the placeholder
+		 * before ("{{a}}"{{b}}"): that one has consumed it already. */
+		if (ctx == TPL_HEADER && !raw && i > lo && i - 1 >= p->cursor && s[i - 1] == '"' &&
+		    after < hi && s[after] == '"') {
 			fctx = TPL_HEADER_QUOTED;
 			lit_end = i - 1;
 			after++;

@@ -96,6 +96,7 @@ static void test_errors_name_line_and_column(void **state)
 	             ".yaml:2:5:", "exactly one of");
 	expect_error("dns:\n  resolvers: [not-an-ip]\n", ".yaml:2:15:", "not an IP address");
 	expect_error("a: [1, 2\n", ".yaml:", "error");
+	expect_error(": \n%\xa4", ".yaml:2:2:", "not UTF-8 text"); /* hung libfyaml */
 	expect_error("sender:\n  envelope_from: b@x.com\n", ".yaml", "'sources' is required");
 	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n", ".yaml",
 	             "'sender.envelope_from' is required");

@@ -59,6 +59,20 @@ static void test_headers_encoding_and_added_fields(void **state)
 	strbuf_free(&out);
 }
 
+static void test_adjacent_quoted_placeholders(void **state)
+{
+	struct strbuf out = STRBUF_INIT;
+	unsigned needs;
+
+	(void)state;
+	/* found by fuzz_template: the second placeholder must not reuse the
+	 * closing quote of the first as its opening quote */
+	render("From: a@x.test\nTo: \"{{name}}\"{{name}}\" <{{email}}>\n\nx\n", "u@x.test", "N",
+	       "1", &out, &needs);
+	assert_non_null(strstr(out.data, "To: \"N\"N\" <u@x.test>\r\n"));
+	strbuf_free(&out);
+}
+
 static void test_long_values_fold_into_several_encoded_words(void **state)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -189,6 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_headers_encoding_and_added_fields),
+	    cmocka_unit_test(test_adjacent_quoted_placeholders),
 	    cmocka_unit_test(test_long_values_fold_into_several_encoded_words),
 	    cmocka_unit_test(test_html_escaping_raw_and_newlines),
 	    cmocka_unit_test(test_needs_8bitmime_and_smtputf8),
