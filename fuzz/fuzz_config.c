@@ -1,6 +1,7 @@
 /* libFuzzer target: the YAML configuration loader. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "mail/config.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "util/xmalloc.h"
 
@@ -60,15 +61,27 @@ static const char *const stmt_sql[ST_MAX] = {
 };
 
 struct store {
+	char *dir;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
 	int in_txn;
 	int64_t cursor_due, cursor_id; /* last handed out (next_attempt, id) */
 };
 
+/* SQLite says "disk I/O error" for several causes; name the likely one. */
+static const char *fs_hint(const char *dir)
+{
+	struct statvfs vfs;
+
+	if (dir && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 64 * 1024)
+		return " (the state directory's filesystem is full)";
+	return "";
+}
+
 static int db_err(struct store *s, struct err *e, const char *what)
 {
-	return err_set(e, "queue store: %s: %s", what, sqlite3_errmsg(s->db));
+	return err_set(e, "queue store %s: %s: %s%s", s->dir, what, sqlite3_errmsg(s->db),
+	               fs_hint(s->dir));
 }
 
 static int begin(struct store *s, struct err *e)
@@ -97,16 +110,18 @@ int store_open(const char *dir, struct store **out, struct err *e)
 		return err_set(e, "state directory %s: not a directory", dir);
 	snprintf(path, sizeof(path), "%s/queue.db", dir);
 	struct store *s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		err_set(e, "queue store %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+		err_set(e, "queue store %s: %s%s", path,
+		        s->db ? sqlite3_errmsg(s->db) : "no memory", fs_hint(dir));
 		store_close(s);
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "queue store %s: %s", path, msg ? msg : "schema failed");
+		err_set(e, "queue store %s: %s%s", path, msg ? msg : "schema failed", fs_hint(dir));
 		sqlite3_free(msg);
 		store_close(s);
 		return -1;
@@ -154,6 +169,7 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->dir);
 	free(s);
 }
 

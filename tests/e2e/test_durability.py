@@ -84,6 +84,39 @@ def test_full_disk_is_a_clear_error_and_resumable(world, sender, small_fs):
     assert len(counts) == n and set(counts.values()) == {1}
 
 
+def test_full_disk_during_delivery_stops_cleanly_and_resumes(world, sender, small_fs):
+    tag = "fullrun"
+    n = 300
+    sender.rows([[f"ok-{tag}-{i}@faults.test", "F", str(i)] for i in range(n)])
+    sender.state = str(small_fs / "state")
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_fs)], check=True)
+    # queue everything while the receiver is unreachable, then stop
+    p = sender.start(config={"delivery": {"port": 2525}, "retry": {"max_lifetime": "1h"}})
+    assert wait_for(lambda: os.path.exists(os.path.join(sender.state, "delivery.log")))
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == 3
+    # fill the disk but for a little (SQLite's shared memory file must fit),
+    # then deliver: writing the log or committing outcomes fails
+    filler = small_fs / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+    os.truncate(filler, os.path.getsize(filler) - 96 * 1024)
+    r = sender.run(config={"retry": {"min_backoff": "0s", "max_lifetime": "1h"}})
+    assert r.rc == 2, r.err
+    assert "disk is full" in r.err or "No space left" in r.err or "filesystem is full" in r.err, \
+        r.err
+    assert "run the same command again to resume" in r.err
+    assert "delivery log" in r.err or "commit" in r.err, r.err  # it failed while delivering
+    filler.unlink()
+    r = sender.run(config={"retry": {"min_backoff": "0s", "max_lifetime": "1h"}}, timeout=120)
+    assert r.rc == 0, r.err
+    counts = delivered_counts(world, tag)
+    assert set(counts) == {f"ok-{tag}-{i}@faults.test" for i in range(n)}
+    # what reached the receiver before the failed commit goes again: at most
+    # the messages of one commit interval and the open transactions
+    assert sum(counts.values()) - n <= 60
+
+
 def test_state_directory_that_is_a_file_is_a_clear_error(sender):
     sender.rows([["ok-x@faults.test", "X", "1"]])
     sender.state = sender.write("not-a-dir", "x")

@@ -153,6 +153,32 @@ def test_connections_are_reused_within_limits(world, sender):
     assert len(per_conn) <= 4  # 30 messages at up to 10 per connection
 
 
+def test_concurrency_caps_seen_at_the_receiver(world, sender):
+    tag = "caps"
+    sender.rows([[f"ok-{tag}-{i}@faults.test", "C", str(i)] for i in range(120)])
+    r = sender.run(config={"delivery": {"max_connections_per_site": 3,
+                                        "max_messages_per_connection": 10}})
+    assert r.rc == 0, r.err
+    recs = [x for x in fault_records(world) if tag in x["rcpt_tos"][0]]
+    assert len(recs) == 120
+    assert max(x["open"] for x in recs) <= 3      # the per-site cap
+    assert max(x["open"] for x in recs) >= 2      # and the site was served in parallel
+
+
+def test_global_cap_across_sites(world, sender):
+    tag = "global"
+    sender.rows([[f"ok-{tag}-{i}@{dom}", "G", str(i)] for i in range(40)
+                 for dom in ("faults.test", "faults2.test")])
+    r = sender.run(config={"delivery": {"max_connections": 2, "max_connections_per_site": 5,
+                                        "max_messages_per_connection": 5}})
+    assert r.rc == 0, r.err
+    recs = [x for x in fault_records(world) if tag in x["rcpt_tos"][0]]
+    assert len(recs) == 80
+    assert max(x["open"] for x in recs) <= 2  # both sites together
+    sites = {x["site"] for x in r.log()}
+    assert sites == {"mx.faults.test", "mx2.faults.test"}
+
+
 def test_silent_close_after_n_messages_retries_only_the_one_in_flight(world, sender):
     sender.rows([[f"cap-{i}@cap.test", "C", str(i)] for i in range(10)])
     r = sender.run(config={"delivery": {"max_connections_per_site": 1}})

@@ -21,7 +21,8 @@ Recipient local parts (esmtp mode) that choose a fault:
   multi250-*  a three-line 250 reply after the data
   datacmd554-*, datacmd451-*  the DATA command itself is refused (no 354)
 Anything else is accepted. Every transaction is logged as a JSON line to
-LOGFILE (default: stdout) with peer, helo, sender, recipients, outcome and data.
+LOGFILE (default: stdout) with peer, connection id, connections open at that
+moment, helo, sender, recipients, outcome and data.
 Listens on loopback only.
 """
 import asyncio
@@ -31,12 +32,14 @@ import sys
 from aiosmtpd.smtp import SMTP
 
 LOG = sys.stdout
+OPEN = 0  # connections open now: the client's concurrency, seen from here
 
 
 def log(session, envelope, outcome):
     rec = {
         "peer": session.peer[0] if session.peer else None,
         "conn": id(session),
+        "open": OPEN,
         "helo": session.host_name,
         "mail_from": envelope.mail_from,
         "mail_options": envelope.mail_options,
@@ -109,6 +112,16 @@ class Handler:
 
 
 class FaultSMTP(SMTP):
+    def connection_made(self, transport):
+        global OPEN
+        OPEN += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        global OPEN
+        OPEN -= 1
+        super().connection_lost(exc)
+
     async def smtp_DATA(self, arg):
         lp = local_part(self.envelope.rcpt_tos[0]) if self.envelope.rcpt_tos else ""
         if lp.startswith("datacmd554-"):

@@ -83,6 +83,9 @@ def zone_lines():
     for dom, (ip, _mode) in FAULT_LISTENERS.items():
         a(f"mx.{dom}", ip)
         mx(dom, 10, f"mx.{dom}")
+    # a second site on the same scripted receiver (another MX host name)
+    a("mx2.faults.test", FAULTS_IP)
+    mx("faults2.test", 10, "mx2.faults.test")
     for i in range(BENCH_DOMAINS):
         mx(f"d{i}.bench.test", 10, "mx.sink.test")
     # the egress identity: forward and reverse agree

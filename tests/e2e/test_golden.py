@@ -1,0 +1,39 @@
+"""Golden files for the template renderer: tests/golden/template/NAME.eml with
+NAME.csv renders (sluice send --dry-run) to NAME.ref, the Date line and the
+dry-run Message-ID aside. Regenerate after a reviewed change with
+SLUICE_GOLDEN_UPDATE=1 and read the diff before committing it."""
+import glob
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import SLUICE
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "template")
+CASES = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(GOLDEN, "*.eml")))
+CONFIG = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n"
+          "sender:\n  envelope_from: bounces@news.sluice.test\n")
+
+
+def render(name, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG)
+    p = subprocess.run([SLUICE, "send", "--dry-run", "--config", str(cfg), "--template",
+                        os.path.join(GOLDEN, name + ".eml"), "--recipients",
+                        os.path.join(GOLDEN, name + ".csv"), "--state", str(tmp_path / "s")],
+                       capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()
+    return re.sub(rb"^Date: .*\r\n", b"Date: (normalized)\r\n", p.stdout, count=1, flags=re.M)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_render(name, tmp_path):
+    got = render(name, tmp_path)
+    ref = os.path.join(GOLDEN, name + ".ref")
+    if os.environ.get("SLUICE_GOLDEN_UPDATE"):
+        with open(ref, "wb") as f:
+            f.write(got)
+    with open(ref, "rb") as f:
+        assert got == f.read()
