@@ -172,50 +172,48 @@ static void assemble(struct entry *e)
 	}
 }
 
+/* Adds one address of host h (family AF_INET or AF_INET6) with its TTL. */
+static void host_add(struct entry *e, struct host *h, int family, const void *ip, uint32_t ttl)
+{
+	struct mx_addr *a = &h->addrs[h->naddrs++];
+
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a->sa;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, ip, 4);
+		a->salen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->sa;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, ip, 16);
+		a->salen = sizeof(*sin6);
+	}
+	inet_ntop(family, ip, a->ip, sizeof(a->ip));
+	memcpy(a->host, h->name, strlen(h->name) + 1);
+	if (e->ttl_s == 0 || ttl < e->ttl_s)
+		e->ttl_s = ttl;
+}
+
 static void on_host_answer(void *arg, int status, const unsigned char *abuf, int alen)
 {
 	struct host_query *q = arg;
 	struct entry *e = q->e;
 	struct host *h = &e->hosts[q->host];
-	struct mx_cache *c = e->cache;
+	int family = e->cache->family, n = MX_HOST_ADDRS_MAX;
 
 	free(q);
 	h->status = status;
-	if (status == ARES_SUCCESS) {
-		int naddr = MX_HOST_ADDRS_MAX;
-		if (c->family == AF_INET) {
-			struct ares_addrttl ttls[MX_HOST_ADDRS_MAX];
-			if (ares_parse_a_reply(abuf, alen, NULL, ttls, &naddr) == ARES_SUCCESS) {
-				for (int i = 0; i < naddr; i++) {
-					struct mx_addr *a = &h->addrs[h->naddrs++];
-					struct sockaddr_in *sin = (struct sockaddr_in *)&a->sa;
-					memset(a, 0, sizeof(*a));
-					sin->sin_family = AF_INET;
-					sin->sin_addr = ttls[i].ipaddr;
-					a->salen = sizeof(*sin);
-					inet_ntop(AF_INET, &sin->sin_addr, a->ip, sizeof(a->ip));
-					memcpy(a->host, h->name, strlen(h->name) + 1);
-					if (e->ttl_s == 0 || (uint32_t)ttls[i].ttl < e->ttl_s)
-						e->ttl_s = (uint32_t)ttls[i].ttl;
-				}
-			}
-		} else {
-			struct ares_addr6ttl ttls[MX_HOST_ADDRS_MAX];
-			if (ares_parse_aaaa_reply(abuf, alen, NULL, ttls, &naddr) == ARES_SUCCESS) {
-				for (int i = 0; i < naddr; i++) {
-					struct mx_addr *a = &h->addrs[h->naddrs++];
-					struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->sa;
-					memset(a, 0, sizeof(*a));
-					sin6->sin6_family = AF_INET6;
-					memcpy(&sin6->sin6_addr, &ttls[i].ip6addr, 16);
-					a->salen = sizeof(*sin6);
-					inet_ntop(AF_INET6, &sin6->sin6_addr, a->ip, sizeof(a->ip));
-					memcpy(a->host, h->name, strlen(h->name) + 1);
-					if (e->ttl_s == 0 || (uint32_t)ttls[i].ttl < e->ttl_s)
-						e->ttl_s = (uint32_t)ttls[i].ttl;
-				}
-			}
-		}
+	if (status == ARES_SUCCESS && family == AF_INET) {
+		struct ares_addrttl ttls[MX_HOST_ADDRS_MAX];
+		if (ares_parse_a_reply(abuf, alen, NULL, ttls, &n) == ARES_SUCCESS)
+			for (int i = 0; i < n; i++)
+				host_add(e, h, family, &ttls[i].ipaddr, (uint32_t)ttls[i].ttl);
+	} else if (status == ARES_SUCCESS) {
+		struct ares_addr6ttl ttls[MX_HOST_ADDRS_MAX];
+		if (ares_parse_aaaa_reply(abuf, alen, NULL, ttls, &n) == ARES_SUCCESS)
+			for (int i = 0; i < n; i++)
+				host_add(e, h, family, &ttls[i].ip6addr, (uint32_t)ttls[i].ttl);
 	}
 	if (++e->answered == e->nhosts)
 		assemble(e);

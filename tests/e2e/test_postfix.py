@@ -3,6 +3,7 @@ byte for byte, and what the log says for every outcome."""
 import glob
 import os
 import re
+import subprocess
 
 from conftest import TEMPLATE
 
@@ -183,3 +184,15 @@ def test_summary_tables_and_exit_status(world, sender):
     assert re.search(r"^ok.test\s+1\s+0\s+1\s+0$", r.out, re.M)
     # without a terminal: plain status lines
     assert "delivered 1" in r.err and "msg/s" in r.err
+
+
+def test_live_progress_line_on_a_terminal(world, sender):
+    sender.rows([[f"user{i}@ok.test", "T", f"tty-{i}"] for i in range(40, 45)])
+    argv = sender.args()
+    cmd = " ".join(f"'{a}'" for a in argv)
+    # script(1) gives sluice a terminal; its output is what a person would see
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=60)
+    out = p.stdout.decode("utf-8", "replace")
+    assert p.returncode == 0, out
+    assert "\r\x1b[K" in out  # the progress line redraws itself in place
+    assert re.search(r"delivered 5 .* queued 0 .* msg/s +ETA", out)

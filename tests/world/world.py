@@ -189,8 +189,9 @@ postlog   unix-dgram n - n - 1 postlogd
 """
 
 
-def postfix_main_cf(d, ip, tls_key, tls_crt):
-    nobody = pwd.getpwnam("nobody")
+def postfix_common_cf(d, ip, hostname):
+    """main.cf lines every test instance shares: its own directories and log,
+    listening on ip only, no local delivery, no DNS lookups of clients."""
     return f"""\
 compatibility_level = 3.6
 queue_directory = {d}/queue
@@ -200,14 +201,23 @@ maillog_file_prefixes = {d}
 inet_interfaces = loopback-only
 proxy_interfaces = {ip}
 inet_protocols = ipv4
-myhostname = mx.ok.test
-mydomain = ok.test
+myhostname = {hostname}
 mydestination =
 mynetworks = 127.0.0.0/8
-smtpd_banner = $myhostname ESMTP
 smtpd_peername_lookup = no
-smtputf8_enable = yes
 biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+"""
+
+
+def postfix_main_cf(d, ip, tls_key, tls_crt):
+    nobody = pwd.getpwnam("nobody")
+    return postfix_common_cf(d, ip, "mx.ok.test") + f"""\
+mydomain = ok.test
+smtpd_banner = $myhostname ESMTP
+smtputf8_enable = yes
 virtual_mailbox_domains = {" ".join(POSTFIX_DOMAINS)}
 virtual_mailbox_base = {d}/mail
 virtual_mailbox_maps = texthash:{d}/etc/vmailbox
@@ -219,9 +229,6 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {tls_crt}
 smtpd_tls_key_file = {tls_key}
 smtpd_tls_received_header = yes
-alias_maps =
-alias_database =
-local_recipient_maps =
 """
 
 
@@ -262,25 +269,9 @@ def start_postfix_relay(d, ip, relayhost):
     (the benchmark's peer). Returns nothing; stop it with stop_postfix(d)."""
     start_postfix_dirs(d)
     with open(os.path.join(d, "etc", "main.cf"), "w") as f:
-        f.write(f"""\
-compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
-inet_interfaces = loopback-only
-proxy_interfaces = {ip}
-inet_protocols = ipv4
-myhostname = relay.sluice.test
-mydestination =
-mynetworks = 127.0.0.0/8
+        f.write(postfix_common_cf(d, ip, "relay.sluice.test") + f"""\
 relayhost = [{relayhost}]:25
-smtpd_peername_lookup = no
 smtp_tls_security_level = none
-biff = no
-alias_maps =
-alias_database =
-local_recipient_maps =
 """)
     start_postfix(d, ip)
 
