@@ -28,6 +28,7 @@
 #include "queue/dlog.h"
 #include "queue/scheduler.h"
 #include "queue/store.h"
+#include "shape/rules.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -341,6 +342,13 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 		event_base_free(r.base);
 		return -1;
 	}
+	struct rules *rules = NULL;
+	if (rules_new(cfg, &rules, e) != 0) {
+		resolver_free(res);
+		dlog_close(log);
+		event_base_free(r.base);
+		return -1;
+	}
 	struct mx_cache *mx = mx_cache_new(res, family);
 	SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
@@ -356,6 +364,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	    .tpl = tpl,
 	    .envelope_from = rec->envelope_from,
 	    .salt = rec->salt,
+	    .rules = rules,
 	};
 	r.sched = scheduler_new(&sp);
 	int64_t total = 0;
@@ -383,6 +392,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	event_free(sigterm);
 	event_free(tick);
 	mx_cache_free(mx);
+	rules_free(rules);
 	resolver_free(res);
 	SSL_CTX_free(ssl);
 	dlog_close(log);

@@ -20,7 +20,7 @@
 
 #define CONFIG_SIZE_MAX (1024 * 1024)
 
-enum ftype { F_STR, F_INT, F_MS, F_SECONDS, F_TLS };
+enum ftype { F_STR, F_INT, F_MS, F_SECONDS, F_TLS, F_RATE, F_FACTOR, F_STAGE, F_REGEX };
 
 struct field {
 	const char *section; /* NULL: top level */
@@ -49,6 +49,9 @@ static const struct field fields[] = {
     {"retry", "min_backoff", F_SECONDS, OFF(min_backoff_s), 0, 30 * DAY_S},
     {"retry", "max_backoff", F_SECONDS, OFF(max_backoff_s), 0, 30 * DAY_S},
     {"retry", "max_lifetime", F_SECONDS, OFF(max_lifetime_s), 0, 365 * DAY_S},
+    {"retry", "greylist_delay", F_SECONDS, OFF(greylist_delay_s), 0, DAY_S},
+    {"delivery", "message_rate", F_RATE, OFF(defaults.message_rate), 0, 0},
+    {"delivery", "connection_rate", F_RATE, OFF(defaults.connection_rate), 0, 0},
     {"timeouts", "connect", F_MS, OFF(timeouts.connect_ms), 1, 3600000},
     {"timeouts", "banner", F_MS, OFF(timeouts.banner_ms), 1, 3600000},
     {"timeouts", "ehlo", F_MS, OFF(timeouts.ehlo_ms), 1, 3600000},
@@ -62,7 +65,7 @@ static const struct field fields[] = {
     {"timeouts", "quit", F_MS, OFF(timeouts.quit_ms), 1, 3600000},
 };
 
-static const char *const lists[] = {"sources", "policies"};
+static const char *const lists[] = {"sources", "policies", "rules"};
 static const char *const resolvers_key = "resolvers"; /* under dns */
 
 void config_defaults(struct config *c)
@@ -79,6 +82,7 @@ void config_defaults(struct config *c)
 	c->min_backoff_s = 300;  /* Postfix: minimal_backoff_time */
 	c->max_backoff_s = 4000; /* Postfix: maximal_backoff_time */
 	c->max_lifetime_s = 5 * DAY_S;
+	c->greylist_delay_s = 360; /* greylisting servers commonly ask for 5 minutes */
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
 	                                .banner_ms = 300000,
@@ -220,6 +224,62 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		else
 			*(int64_t *)(base + f->off) = v;
 		break;
+	case F_RATE: {
+		double rate = config_parse_rate(s);
+		if (rate < 0) {
+			fail_at(l, val, "'%s': bad rate '%s' (examples: 600/min, 20000/h, 10/s)",
+			        f->key, s);
+			free(s);
+			return -1;
+		}
+		*(double *)(base + f->off) = rate;
+		break;
+	}
+	case F_FACTOR: {
+		double d = strtod(s, &end);
+		if (*s == '\0' || *end != '\0' || d < RULE_FACTOR_MIN || d > 1.0) {
+			fail_at(l, val, "'%s' must be a number from 0.05 to 1, not '%s'", f->key,
+			        s);
+			free(s);
+			return -1;
+		}
+		*(double *)(base + f->off) = d;
+		break;
+	}
+	case F_STAGE: {
+		static const char *const stages[] = {"connect", "banner", "ehlo", "starttls",
+		                                     "mail",    "rcpt",   "data", "dot"};
+		size_t k = 0;
+		while (k < 8 && strcmp(s, stages[k]) != 0)
+			k++;
+		if (k == 8) {
+			fail_at(
+			    l, val,
+			    "'%s' must be a stage (connect, banner, ehlo, starttls, mail, rcpt, "
+			    "data, dot), not '%s'",
+			    f->key, s);
+			free(s);
+			return -1;
+		}
+		free(*(char **)(base + f->off));
+		*(char **)(base + f->off) = s;
+		return 0;
+	}
+	case F_REGEX: {
+		struct reply_rule *r = (struct reply_rule *)(void *)base;
+		struct err re;
+		if (r->text) {
+			regfree(&r->text_re);
+			free(r->text);
+		}
+		r->text = s;
+		if (config_rule_compile(r, &re) != 0) {
+			free(r->text);
+			r->text = NULL;
+			return fail_at(l, val, "'text': %s", re.msg, NULL);
+		}
+		return 0;
+	}
 	case F_TLS:
 		if (strcmp(s, "off") == 0)
 			v = TLS_OFF;
@@ -373,6 +433,8 @@ static int policy_key(struct loader *l, void *item, const char *k, struct fy_nod
 	     10000},
 	    {"policies", "max_messages_per_connection", F_INT,
 	     offsetof(struct policy, max_messages_per_connection), 1, 1000000},
+	    {"policies", "message_rate", F_RATE, offsetof(struct policy, message_rate), 0, 0},
+	    {"policies", "connection_rate", F_RATE, offsetof(struct policy, connection_rate), 0, 0},
 	};
 	struct policy *p = item;
 
@@ -406,6 +468,106 @@ static int policy_check(struct loader *l, void *item, struct fy_node *where)
 		return fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
 		               NULL);
 	return 0;
+}
+
+static int rule_key(struct loader *l, void *item, const char *k, struct fy_node *key,
+                    struct fy_node *val)
+{
+#define ROFF(m) offsetof(struct reply_rule, m)
+	static const struct field rf[] = {
+	    {"rules", "name", F_STR, ROFF(name), 0, 0},
+	    {"rules", "code", F_INT, ROFF(code), 200, 599},
+	    {"rules", "enhanced", F_STR, ROFF(enhanced), 0, 0},
+	    {"rules", "text", F_REGEX, ROFF(text), 0, 0},
+	    {"rules", "stage", F_STAGE, ROFF(stage), 0, 0},
+	    {"rules", "site", F_STR, ROFF(site), 0, 0},
+	    {"rules", "suspend", F_MS, ROFF(suspend_ms), 0, 0},
+	    {"rules", "scale", F_FACTOR, ROFF(factor), 0, 0},
+	    {"rules", "duration", F_MS, ROFF(duration_ms), 0, 0},
+	};
+#undef ROFF
+	struct reply_rule *r = item;
+	struct loader rl = *l;
+
+	rl.c = (struct config *)(void *)r;
+	for (size_t i = 0; i < sizeof(rf) / sizeof(rf[0]); i++) {
+		if (strcmp(k, rf[i].key) != 0)
+			continue;
+		if (rf[i].type != F_MS)
+			return set_scalar(&rl, &rf[i], key, val);
+		/* durations of rules are 64-bit and bounded: never a limit of zero forever */
+		char *s = scalar_dup(val);
+		int64_t ms = s ? config_parse_duration_ms(s, strlen(s)) : -1;
+		free(s);
+		if (ms < 0 || ms > RULE_SUSPEND_MAX_MS)
+			return fail_at(l, val,
+			               "'%s': bad duration (at most 24h; examples: 30s, 15m, 2h)",
+			               k, NULL);
+		*(int64_t *)((char *)r + rf[i].off) = ms;
+		return 0;
+	}
+	return fail_at(l, key,
+	               "unknown setting '%s' in a rule (known: name, code, enhanced, text, stage, "
+	               "site, suspend, scale, duration)",
+	               k, NULL);
+}
+
+static int rule_check(struct loader *l, void *item, struct fy_node *where)
+{
+	struct reply_rule *r = item;
+
+	if (!r->code && !r->enhanced && !r->text)
+		return fail_at(l, where, "a rule needs at least one of code, enhanced or text", "",
+		               NULL);
+	if (!r->suspend_ms && !r->factor)
+		return fail_at(l, where, "a rule needs an action: suspend, scale or both", "",
+		               NULL);
+	if (!r->duration_ms)
+		r->duration_ms = 15 * 60 * 1000;
+	if (!r->name)
+		r->name = xstrdup(r->text ? r->text : r->enhanced ? r->enhanced : "rule");
+	return 0;
+}
+
+double config_parse_rate(const char *s)
+{
+	char *end;
+	double n = strtod(s, &end);
+
+	if (end == s || n < 0 || *end != '/')
+		return -1;
+	const char *u = end + 1;
+	if (!strcmp(u, "s") || !strcmp(u, "sec") || !strcmp(u, "second"))
+		return n;
+	if (!strcmp(u, "m") || !strcmp(u, "min") || !strcmp(u, "minute"))
+		return n / 60.0;
+	if (!strcmp(u, "h") || !strcmp(u, "hour"))
+		return n / 3600.0;
+	if (!strcmp(u, "d") || !strcmp(u, "day"))
+		return n / 86400.0;
+	return -1;
+}
+
+int config_rule_compile(struct reply_rule *r, struct err *e)
+{
+	int rc = regcomp(&r->text_re, r->text, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+	if (rc != 0) {
+		char buf[200];
+		regerror(rc, &r->text_re, buf, sizeof(buf));
+		return err_set(e, "bad regular expression '%s': %s", r->text, buf);
+	}
+	return 0;
+}
+
+void config_rule_free(struct reply_rule *r)
+{
+	if (r->text)
+		regfree(&r->text_re);
+	free(r->name);
+	free(r->enhanced);
+	free(r->text);
+	free(r->stage);
+	free(r->site);
 }
 
 /* ---- the document ---- */
@@ -483,6 +645,9 @@ static int load_top(struct loader *l, struct fy_node *root)
 			rc =
 			    load_mapping_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
 			                       sizeof(struct policy), policy_key, policy_check);
+		else if (strcmp(k, lists[2]) == 0)
+			rc = load_mapping_items(l, k, key, val, (void **)&c->rules, &c->nrules,
+			                        sizeof(struct reply_rule), rule_key, rule_check);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
@@ -625,6 +790,9 @@ void config_free(struct config *c)
 		free(c->policies[i].mx);
 	}
 	free(c->policies);
+	for (size_t i = 0; i < c->nrules; i++)
+		config_rule_free(&c->rules[i]);
+	free(c->rules);
 	free(c->envelope_from);
 	free(c->from_domain);
 	memset(c, 0, sizeof(*c));
@@ -636,7 +804,7 @@ struct policy config_policy_for(const struct config *c, const char *domain, cons
 
 	out.domain = out.mx = NULL;
 	/* The first matching policy wins, field by field. */
-	int tls_set = 0, conn_set = 0, msgs_set = 0;
+	int tls_set = 0, conn_set = 0, msgs_set = 0, rate_set = 0, crate_set = 0;
 	for (size_t i = 0; i < c->npolicies; i++) {
 		const struct policy *p = &c->policies[i];
 		int hit = (p->domain && domain && fnmatch(p->domain, domain, FNM_CASEFOLD) == 0) ||
@@ -650,6 +818,10 @@ struct policy config_policy_for(const struct config *c, const char *domain, cons
 		if (!msgs_set && p->max_messages_per_connection)
 			out.max_messages_per_connection = p->max_messages_per_connection,
 			msgs_set = 1;
+		if (!rate_set && p->message_rate > 0)
+			out.message_rate = p->message_rate, rate_set = 1;
+		if (!crate_set && p->connection_rate > 0)
+			out.connection_rate = p->connection_rate, crate_set = 1;
 	}
 	return out;
 }

@@ -6,6 +6,7 @@
 #ifndef SLUICE_MAIL_CONFIG_H
 #define SLUICE_MAIL_CONFIG_H
 
+#include <regex.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -29,7 +30,29 @@ struct policy {
 	int tls;
 	int max_connections;
 	int max_messages_per_connection;
+	double message_rate;    /* messages per second; 0: unlimited */
+	double connection_rate; /* new connections per second; 0: unlimited */
 };
+
+/* A reply rule (shaping is data): when a reply matches every matcher that
+ * is set, the site is suspended for suspend_ms and/or its message rate and
+ * connection cap are scaled by factor; without new matches for duration_ms
+ * the factor doubles back towards 1, one step per duration. */
+struct reply_rule {
+	char *name;
+	int code;        /* 0: any */
+	char *enhanced;  /* prefix of the enhanced code ("4.7.5"); NULL: any */
+	char *text;      /* extended regex, case-insensitive; NULL: any */
+	regex_t text_re; /* compiled when text is set */
+	char *stage;     /* NULL: any */
+	char *site;      /* glob on an MX host name; NULL: any */
+	int64_t suspend_ms;
+	double factor; /* 0: no scaling */
+	int64_t duration_ms;
+};
+
+#define RULE_SUSPEND_MAX_MS (24LL * 3600 * 1000) /* suspensions are bounded */
+#define RULE_FACTOR_MIN     0.05
 
 struct timeouts {
 	int connect_ms, banner_ms, ehlo_ms, starttls_ms, mail_ms, rcpt_ms;
@@ -58,7 +81,11 @@ struct config {
 	struct policy *policies;
 	size_t npolicies;
 
+	struct reply_rule *rules; /* checked before the built-in ones */
+	size_t nrules;
+
 	int64_t min_backoff_s, max_backoff_s, max_lifetime_s;
+	int64_t greylist_delay_s; /* a greylisted recipient's retry, instead of the backoff */
 	struct timeouts timeouts;
 };
 
@@ -70,6 +97,13 @@ void config_free(struct config *c);
 /* The policy for a recipient domain and its first MX host: fields resolved
  * against the defaults (never unset). */
 struct policy config_policy_for(const struct config *c, const char *domain, const char *mx);
+
+/* Parses "600/min", "20000/h", "10/s" (also /sec, /second, /minute, /hour,
+ * /day) into a rate per second; -1 if malformed. */
+double config_parse_rate(const char *s);
+/* Compiles a rule's text regex; 0, or -1 with the regex error in e. */
+int config_rule_compile(struct reply_rule *r, struct err *e);
+void config_rule_free(struct reply_rule *r);
 
 /* Parses "250ms", "30s", "5m", "2h", "5d", "1h30m" or a bare number of
  * seconds into milliseconds; -1 if malformed. */

@@ -59,6 +59,7 @@ void dlog_add(struct dlog *l, const struct dlog_rec *r)
 	set_str(o, "reply", r->text);
 	set_str(o, "outcome", r->outcome);
 	set_str(o, "category", r->category);
+	set_str(o, "rule", r->rule);
 	json_object_set_new_nocheck(o, "attempt", json_integer(r->attempt));
 	json_object_set_new_nocheck(o, "queue_time_s", json_integer(r->queue_time_s));
 	set_str(o, "message_id", r->message_id);

@@ -23,6 +23,7 @@ struct dlog_rec {
 	const char *enhanced, *text;
 	const char *outcome; /* delivered, deferred, bounced, expired */
 	const char *category;
+	const char *rule; /* the reply rule that fired on this reply, or NULL */
 	int attempt;
 	int64_t queue_time_s;
 	const char *message_id;

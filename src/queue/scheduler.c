@@ -25,6 +25,8 @@
 #include "msg/template.h"
 #include "queue/dlog.h"
 #include "queue/store.h"
+#include "shape/rules.h"
+#include "shape/throttle.h"
 #include "smtp/client.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -35,6 +37,8 @@
 #define FETCH_BATCH        2000  /* recipients read from the store at once */
 #define LOADED_MAX         20000 /* recipients in memory at most */
 #define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
+#define BACKLOG_SECONDS    60    /* a rate-limited site keeps this much work in memory */
+#define BACKLOG_MIN        100
 
 struct site;
 
@@ -57,6 +61,7 @@ struct session {
 };
 
 struct site {
+	struct scheduler *s;
 	char *key;
 	struct mx_addr *addrs;
 	size_t naddrs;
@@ -67,6 +72,8 @@ struct site {
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
 	struct site *wait_next;
+	struct throttle thr; /* pacing and the state reply rules put it in */
+	struct event *timer; /* wakes the site when the throttle allows more */
 };
 
 struct scheduler {
@@ -82,9 +89,11 @@ struct scheduler {
 	int dirty;
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
+	const struct rules *rules;
 };
 
 static const struct smtp_client_ops session_ops;
+static void on_site_timer(evutil_socket_t fd, short what, void *arg);
 
 int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 {
@@ -145,8 +154,14 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	} else {
 		outcome = "deferred";
 		s->st.deferred++;
-		int64_t next =
-		    now_s + scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
+		int64_t wait =
+		    scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
+		/* a greylisting server wants the same retry soon, not a long backoff */
+		const char *cat =
+		    classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
+		if (strcmp(cat, "greylisted") == 0)
+			wait = cfg->greylist_delay_s;
+		int64_t next = now_s + wait;
 		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
 		o.next_attempt_s = next > last ? last : next;
 		/* Retried at once from memory: the row keeps the due time it was
@@ -160,6 +175,15 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	o.text = a->reply->text;
 	o.stage = a->stage;
 	o.category = classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
+	const struct reply_rule *rule = NULL;
+	if (j->site && cls != 2)
+		rule = rules_match(s->rules, a->stage, a->reply, a->peer ? a->peer->host : NULL);
+	if (rule)
+		throttle_apply(&j->site->thr, rule, a->reply->text, clock_mono_ms());
+	else if (j->site && cls == 2) {
+		throttle_connection_worked(&j->site->thr);
+		throttle_delivered(&j->site->thr, clock_mono_ms());
+	}
 	struct err e;
 	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
 		fail(s, &e);
@@ -180,6 +204,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .text = a->reply->text,
 	    .outcome = outcome,
 	    .category = o.category,
+	    .rule = rule ? rule->name : NULL,
 	    .attempt = o.attempts,
 	    .queue_time_s = now_s - r->queued_at_s,
 	    .message_id = j->msgid[0] ? j->msgid : NULL,
@@ -221,6 +246,9 @@ static struct site *site_get(struct scheduler *s, const char *domain, const stru
 	memcpy(site->addrs, res->addrs, res->naddrs * sizeof(*site->addrs));
 	/* Policies match the first recipient domain and MX host that made the site. */
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
+	site->s = s;
+	throttle_init(&site->thr, &site->pol, clock_mono_ms());
+	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	strmap_put(s->sites, res->site, site);
 	return site;
 }
@@ -235,6 +263,8 @@ static void site_free(void *p)
 		job_free(j);
 		j = next;
 	}
+	if (site->timer)
+		event_free(site->timer);
 	free(site->key);
 	free(site->addrs);
 	free(site);
@@ -287,6 +317,62 @@ static void wait_for_capacity(struct scheduler *s, struct site *site)
 	s->wait_tail = site;
 }
 
+/* Puts a loaded job back in the store, due at due_s, without an attempt:
+ * memory is for work that can go now, not for a suspended or slow site. */
+static void park(struct scheduler *s, struct job *j, int64_t due_s)
+{
+	struct err e;
+
+	if (store_rcpt_postpone(s->p.store, j->r->id, due_s, &e) != 0)
+		fail(s, &e);
+	s->dirty = 1;
+	s->loaded--;
+	job_free(j);
+}
+
+/* Seconds since the epoch when the site's suspension ends. */
+static int64_t suspension_end_s(const struct site *site, int64_t mono_ms)
+{
+	return clock_wall_ms() / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
+}
+
+static void park_site(struct scheduler *s, struct site *site, int64_t mono_ms)
+{
+	int64_t due = suspension_end_s(site, mono_ms);
+	struct job *j;
+
+	while ((j = site_pop(site)) != NULL)
+		park(s, j, due);
+}
+
+/* The most a rate-limited site keeps in memory; 0: no limit (not rate-limited). */
+static size_t backlog_max(const struct site *site)
+{
+	double rate = throttle_message_rate(&site->thr);
+	if (rate <= 0)
+		return 0;
+	size_t n = (size_t)(rate * BACKLOG_SECONDS);
+	return n < BACKLOG_MIN ? BACKLOG_MIN : n;
+}
+
+static void site_arm(struct site *site, int64_t wait_ms)
+{
+	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+
+	if (!evtimer_pending(site->timer, NULL))
+		evtimer_add(site->timer, &tv);
+}
+
+static void site_open_sessions(struct scheduler *s, struct site *site);
+
+static void on_site_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct site *site = arg;
+
+	(void)fd, (void)what;
+	site_open_sessions(site->s, site);
+}
+
 static void start_session(struct scheduler *s, struct site *site)
 {
 	const struct config *cfg = s->p.cfg;
@@ -327,12 +413,24 @@ static void site_kick(struct site *site)
 
 static void site_open_sessions(struct scheduler *s, struct site *site)
 {
+	int64_t now = clock_mono_ms();
+
 	if (s->stopping)
 		return;
+	if (throttle_suspended(&site->thr, now)) {
+		park_site(s, site, now);
+		return;
+	}
 	site_kick(site);
-	while (site->queued > (size_t)site->starting && site->active < site->pol.max_connections) {
+	while (site->queued > (size_t)site->starting &&
+	       site->active < throttle_max_connections(&site->thr, now)) {
 		if (s->active >= s->p.cfg->max_connections) {
 			wait_for_capacity(s, site);
+			return;
+		}
+		int64_t wait = throttle_wait_connection(&site->thr, now);
+		if (wait > 0) {
+			site_arm(site, wait);
 			return;
 		}
 		start_session(s, site);
@@ -348,12 +446,23 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 	struct site *site = sess->site;
 	struct job *j;
 
-	(void)c;
 	if (!sess->asked) {
 		sess->asked = 1;
 		site->starting--;
 	}
-	while (!s->stopping && (j = site_pop(site)) != NULL) {
+	int64_t now = clock_mono_ms();
+	if (throttle_suspended(&site->thr, now)) {
+		smtp_client_finish(c); /* the current transaction is over: QUIT */
+		park_site(s, site, now);
+		return NULL;
+	}
+	while (!s->stopping && site->queued > 0) {
+		int64_t wait = throttle_wait_message(&site->thr, now);
+		if (wait > 0) {
+			site_arm(site, wait); /* idle until then, or QUIT after idle_timeout */
+			return NULL;
+		}
+		j = site_pop(site);
 		struct queued_rcpt *r = j->r;
 		struct render_in in = {
 		    .fields = r->fields,
@@ -417,6 +526,8 @@ static void session_closed(void *arg, struct smtp_client *c, const struct smtp_r
 		sess->next->prev = sess->prev;
 	/* No session of the site got through: what waits for it is deferred
 	 * (or bounced, if every address said 5xx), not retried in a tight loop. */
+	if (failure)
+		throttle_connection_failed(&site->thr, failure->reply.text, clock_mono_ms());
 	if (failure && site->active == 0) {
 		struct job *j;
 		struct attempt a = {
@@ -462,7 +573,19 @@ static void on_mx(void *arg, const char *domain, const struct mx_result *res)
 	switch (res->status) {
 	case MX_OK: {
 		struct site *site = site_get(s, domain, res);
+		int64_t now = clock_mono_ms();
+		size_t max = backlog_max(site);
 		j->site = site;
+		if (throttle_suspended(&site->thr, now)) {
+			park(s, j, suspension_end_s(site, now));
+			break;
+		}
+		if (max && site->queued >= max) {
+			double rate = throttle_message_rate(&site->thr);
+			park(s, j,
+			     clock_wall_ms() / 1000 + 1 + (int64_t)((double)site->queued / rate));
+			break;
+		}
 		site_push(site, j);
 		site_open_sessions(s, site);
 		break;
@@ -580,6 +703,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	struct scheduler *s = xcalloc(1, sizeof(*s));
 
 	s->p = *p;
+	s->rules = p->rules;
 	s->sites = strmap_new();
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
 	return s;

@@ -21,6 +21,7 @@ struct store;
 struct dlog;
 struct mx_cache;
 struct template;
+struct rules;
 struct scheduler;
 
 struct scheduler_params {
@@ -34,7 +35,8 @@ struct scheduler_params {
 	const char *campaign;
 	const struct template *tpl; /* bound to the campaign's columns */
 	const char *envelope_from;
-	const char *salt; /* Message-ID uniqueness */
+	const char *salt;          /* Message-ID uniqueness */
+	const struct rules *rules; /* reply rules (shape/rules.h) */
 };
 
 /* Counters since start (this run only). */

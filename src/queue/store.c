@@ -38,6 +38,7 @@ enum stmt_id {
 	ST_NEXT_DUE,
 	ST_UPDATE,
 	ST_COUNTS,
+	ST_POSTPONE,
 	ST_MAX
 };
 
@@ -58,6 +59,7 @@ static const char *const stmt_sql[ST_MAX] = {
                   " last_code = ?5, last_enhanced = ?6, last_reply = ?7, last_stage = ?8,"
                   " category = ?9 WHERE id = ?1",
     [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
+    [ST_POSTPONE] = "UPDATE recipient SET next_attempt = ?2 WHERE id = ?1 AND state = 0",
 };
 
 struct store {
@@ -355,6 +357,19 @@ int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o,
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "update recipient");
+}
+
+int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_POSTPONE];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, due_s);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "postpone recipient");
 }
 
 void queued_rcpt_free(struct queued_rcpt *r)

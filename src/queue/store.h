@@ -85,6 +85,9 @@ void store_rewind(struct store *s);
 int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e);
 
 int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e);
+/* Moves a queued recipient's next attempt to due_s without counting an
+ * attempt (its site is suspended or has a backlog). */
+int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *e);
 void queued_rcpt_free(struct queued_rcpt *r);
 
 /* Counts of the campaign's recipients by state (RS_COUNT entries). */

@@ -94,10 +94,11 @@ struct smtp_client {
 
 	/* status */
 	int tls_active;
-	int tls_failed; /* handshake failed: this address again, in plaintext */
-	int ready_once; /* a message was taken on this client */
-	int nmsgs;      /* messages taken on this connection */
-	int ndelivered; /* delivered on this connection */
+	int tls_failed;  /* handshake failed: this address again, in plaintext */
+	int established; /* the session got to READY once (greeted, EHLO done) */
+	int ready_once;  /* a message was taken on this client */
+	int nmsgs;       /* messages taken on this connection */
+	int ndelivered;  /* delivered on this connection */
 
 	struct reply reply;
 
@@ -192,7 +193,7 @@ static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const stru
 	c->fail.local = local;
 	trace(c, "failed: %s", r->text);
 	drop_connection(c);
-	if (c->ready_once) { /* after work on it, the connection just ends */
+	if (c->established) { /* after a session, the connection just ends */
 		c->state = CS_CLOSED;
 		return;
 	}
@@ -401,6 +402,7 @@ static void enter_state(struct smtp_client *c, enum client_state s)
 		arm_timer(c, t->starttls_ms);
 		break;
 	case CS_READY:
+		c->established = 1;
 		ready(c);
 		break;
 	case CS_IDLE:
@@ -565,7 +567,7 @@ static void on_reply(struct smtp_client *c)
 			tx_result(c, stage_of(c), r, 0);
 			close_now(c);
 			tx_finish(c);
-		} else if (!c->ready_once) {
+		} else if (!c->established) {
 			conn_failed(c, stage_of(c), r, 0);
 		} else {
 			close_now(c);
@@ -641,7 +643,7 @@ static void client_maybe_destroy(struct smtp_client *c)
 	if (c->state != CS_CLOSED)
 		return;
 	drop_connection(c);
-	c->ops->closed(c->arg, c, c->ready_once ? NULL : &c->fail);
+	c->ops->closed(c->arg, c, c->established ? NULL : &c->fail);
 	event_free(c->timer);
 	free(c->addrs);
 	free((char *)c->p.source_ip);

@@ -72,8 +72,8 @@ struct smtp_client_ops {
 	struct smtp_msg *(*next)(void *arg, struct smtp_client *c);
 	void (*done)(void *arg, struct smtp_client *c, struct smtp_msg *m,
 	             const struct smtp_result *r);
-	/* Last call. failure is set when no message could be tried (all
-	 * addresses failed before the first MAIL FROM), else NULL. */
+	/* Last call. failure is set when no session could be established (every
+	 * address failed before EHLO was done), else NULL. */
 	void (*closed)(void *arg, struct smtp_client *c, const struct smtp_result *failure);
 };
 

@@ -90,8 +90,9 @@ def test_full_disk_during_delivery_stops_cleanly_and_resumes(world, sender, smal
     sender.rows([[f"ok-{tag}-{i}@faults.test", "F", str(i)] for i in range(n)])
     sender.state = str(small_fs / "state")
     subprocess.run(["mount", "-o", "remount,size=16m", str(small_fs)], check=True)
-    # queue everything while the receiver is unreachable, then stop
-    p = sender.start(config={"delivery": {"port": 2525}, "retry": {"max_lifetime": "1h"}})
+    # queue everything while DNS does not answer (nothing is tried), then stop
+    p = sender.start(config={"dns": {"resolvers": "[127.0.53.99]", "timeout": "1s"},
+                             "retry": {"max_lifetime": "1h"}})
     assert wait_for(lambda: os.path.exists(os.path.join(sender.state, "delivery.log")))
     p.send_signal(signal.SIGTERM)
     p.communicate(timeout=30)

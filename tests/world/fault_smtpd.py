@@ -11,6 +11,9 @@ MODE is the listener's character:
   cap3      closes the connection silently at the 4th MAIL FROM (large providers do)
   banner421 greets with 421 and hangs up
   ehlo421   answers EHLO (and HELO) with 421 and hangs up
+  rp001     a webmail-style throttler: past RP_LIMIT accepted messages per client IP
+            in RP_WINDOW seconds, RCPT gets Outlook's "421 RP-001 ..." and the
+            connection is closed (each refusal is logged with outcome "refused")
 
 Recipient local parts (esmtp mode) that choose a fault:
   rcpt451-*   451 4.3.0 at RCPT          rcpt550-*  550 5.1.1 at RCPT
@@ -28,10 +31,13 @@ Listens on loopback only.
 import asyncio
 import json
 import sys
+import time
 
 from aiosmtpd.smtp import SMTP
 
 LOG = sys.stdout
+RP_LIMIT, RP_WINDOW = 20, 5.0
+ACCEPTED = {}  # client IP -> times of accepted messages (rp001 mode)
 OPEN = 0  # connections open now: the client's concurrency, seen from here
 
 
@@ -80,6 +86,17 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         lp = local_part(address)
+        if self.mode == "rp001":
+            now = time.monotonic()
+            seen = [t for t in ACCEPTED.get(session.peer[0], []) if now - t < RP_WINDOW]
+            ACCEPTED[session.peer[0]] = seen
+            if len(seen) >= RP_LIMIT:
+                envelope.rcpt_tos.append(address)
+                log(session, envelope, "refused")
+                asyncio.get_running_loop().call_later(0.05, server.transport.close)
+                return ("421 RP-001 (BAY004-MC1F24) Unfortunately, some messages from %s "
+                        "weren't sent. Please try again. We have limits for how many "
+                        "messages can be sent per hour and per day." % session.peer[0])
         if lp.startswith("rcpt451-"):
             return "451 4.3.0 Temporary recipient failure"
         if lp.startswith("rcpt550-"):
@@ -106,6 +123,8 @@ class Handler:
             log(session, envelope, "554")
             return "554 5.7.1 Message content rejected"
         log(session, envelope, "250")
+        if self.mode == "rp001":
+            ACCEPTED.setdefault(session.peer[0], []).append(time.monotonic())
         if lp.startswith("multi250-"):
             return "250-2.0.0 Ok\r\n250-queued as ABC123\r\n250 2.0.0 really"
         return "250 2.0.0 Ok: queued"

@@ -39,6 +39,7 @@ FAULT_LISTENERS = {
     "cap.test": ("127.0.3.5", "cap3"),
     "banner.test": ("127.0.3.6", "banner421"),
     "ehlo.test": ("127.0.3.7", "ehlo421"),
+    "throttle.test": ("127.0.3.8", "rp001"),
 }
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 SOURCE_IP = "127.0.0.10"

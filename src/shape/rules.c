@@ -1,0 +1,114 @@
+/* rules: see rules.h. */
+#include "shape/rules.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
+
+#define MIN_MS (60 * 1000)
+
+/* The shipped defaults: conservative, overridable by a config rule that
+ * matches first. Sources: the providers' published postmaster pages. */
+static const struct {
+	const char *name, *text, *enhanced, *site;
+	int code;
+	int64_t suspend_ms;
+	double factor;
+	int64_t duration_ms;
+} builtin[] = {
+    {"outlook-rp", "RP-00[123]", NULL, NULL, 0, 15 * MIN_MS, 0.5, 15 * MIN_MS},
+    {"outlook-s3140", "S3140", NULL, NULL, 0, 30 * MIN_MS, 0.5, 30 * MIN_MS},
+    {"outlook-4.7.5xx", NULL, "4.7.5", "*.outlook.com", 0, 15 * MIN_MS, 0.5, 15 * MIN_MS},
+    {"outlook-4.7.6xx", NULL, "4.7.6", "*.outlook.com", 0, 15 * MIN_MS, 0.5, 15 * MIN_MS},
+    {"yahoo-tss04", "TSS04", NULL, NULL, 0, 30 * MIN_MS, 0.5, 30 * MIN_MS},
+    {"yahoo-ts0x", "\\bTS0[123]\\b", NULL, NULL, 0, 60 * MIN_MS, 0.25, 60 * MIN_MS},
+    {"gmail-4.7.28", NULL, "4.7.28", NULL, 0, 30 * MIN_MS, 0.5, 30 * MIN_MS},
+    {"unusual-rate", "unusual rate", NULL, NULL, 0, 30 * MIN_MS, 0.5, 30 * MIN_MS},
+    {"too-many-connections", "too many (concurrent )?connections|too many sessions", NULL, NULL, 0,
+     0, 0.5, 10 * MIN_MS},
+    {"too-much-mail", "too much mail|rate limit|too many messages", NULL, NULL, 0, 10 * MIN_MS, 0.5,
+     15 * MIN_MS},
+};
+
+#define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
+
+struct rules {
+	const struct reply_rule *conf;
+	size_t nconf;
+	struct reply_rule built[NBUILTIN];
+};
+
+size_t rules_builtin_count(void)
+{
+	return NBUILTIN;
+}
+
+int rules_new(const struct config *c, struct rules **out, struct err *e)
+{
+	struct rules *r = xcalloc(1, sizeof(*r));
+
+	r->conf = c->rules;
+	r->nconf = c->nrules;
+	for (size_t i = 0; i < NBUILTIN; i++) {
+		struct reply_rule *b = &r->built[i];
+		b->name = xstrdup(builtin[i].name);
+		b->enhanced = builtin[i].enhanced ? xstrdup(builtin[i].enhanced) : NULL;
+		b->site = builtin[i].site ? xstrdup(builtin[i].site) : NULL;
+		b->code = builtin[i].code;
+		b->suspend_ms = builtin[i].suspend_ms;
+		b->factor = builtin[i].factor;
+		b->duration_ms = builtin[i].duration_ms;
+		if (builtin[i].text) {
+			b->text = xstrdup(builtin[i].text);
+			if (config_rule_compile(b, e) != 0) {
+				free(b->text);
+				b->text = NULL;
+				rules_free(r);
+				return -1;
+			}
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+void rules_free(struct rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < NBUILTIN; i++)
+		config_rule_free(&r->built[i]);
+	free(r);
+}
+
+static int matches(const struct reply_rule *rule, const char *stage, const struct reply *reply,
+                   const char *mx_host)
+{
+	if (rule->code && rule->code != reply->code)
+		return 0;
+	if (rule->enhanced && strncmp(reply->enhanced, rule->enhanced, strlen(rule->enhanced)))
+		return 0;
+	if (rule->stage && strcmp(rule->stage, stage) != 0)
+		return 0;
+	if (rule->site && (!mx_host || fnmatch(rule->site, mx_host, FNM_CASEFOLD) != 0))
+		return 0;
+	if (rule->text && regexec(&rule->text_re, reply->text, 0, NULL, 0) != 0)
+		return 0;
+	return 1;
+}
+
+const struct reply_rule *rules_match(const struct rules *r, const char *stage,
+                                     const struct reply *reply, const char *mx_host)
+{
+	if (reply->code / 100 == 2)
+		return NULL;
+	for (size_t i = 0; i < r->nconf; i++)
+		if (matches(&r->conf[i], stage, reply, mx_host))
+			return &r->conf[i];
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (matches(&r->built[i], stage, reply, mx_host))
+			return &r->built[i];
+	return NULL;
+}

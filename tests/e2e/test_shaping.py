@@ -1,0 +1,59 @@
+"""Traffic shaping against a scripted webmail-style throttler (aiosmtpd,
+mode rp001: at most 20 accepted messages per client IP in 5 s, then
+"421 RP-001"). The receiver's own log counts the refusals."""
+import collections
+import time
+
+from conftest import fault_records
+
+RP_LIMIT, RP_WINDOW = 20, 5.0
+
+
+def refusals(world, tag):
+    return [x for x in fault_records(world, "rp001") if x["outcome"] == "refused"
+            and tag in x["rcpt_tos"][-1]]
+
+
+def accepted(world, tag):
+    return [x for x in fault_records(world, "rp001") if x["outcome"] == "250"
+            and tag in x["rcpt_tos"][0]]
+
+
+def test_a_matching_rate_policy_never_trips_the_limit(world, sender):
+    tag = "policy"
+    sender.rows([[f"{tag}-{i}@throttle.test", "P", str(i)] for i in range(30)])
+    r = sender.run(config={"retry": {"max_lifetime": "60s"}},
+                   extra_yaml="policies:\n  - domain: throttle.test\n    message_rate: 3/s\n",
+                   timeout=90)
+    assert r.rc == 0, r.err
+    assert refusals(world, tag) == []
+    assert len(accepted(world, tag)) == 30
+
+
+def test_throttling_replies_slow_the_site_and_spare_the_others(world, sender):
+    tag = "adapt"
+    sender.rows([[f"{tag}-{i}@throttle.test", "T", str(i)] for i in range(60)] +
+                [[f"ok-{tag}-{i}@faults.test", "F", str(i)] for i in range(200)])
+    rule = ("rules:\n  - name: test-rp001\n    text: \"RP-00[123]\"\n"
+            "    suspend: 2s\n    scale: 0.5\n    duration: 60s\n")
+    t0 = time.time()
+    r = sender.run(config={"retry": {"min_backoff": "1s", "max_lifetime": "120s"}},
+                   extra_yaml=rule, timeout=150)
+    assert r.rc == 0, r.err
+    # everything arrives, each message once
+    got = collections.Counter(x["rcpt_tos"][0] for x in accepted(world, tag))
+    assert got == {f"{tag}-{i}@throttle.test": 1 for i in range(60)}
+    # the rule fired and is in the log, with the reply that fired it
+    fired = [x for x in r.log() if x.get("rule") == "test-rp001"]
+    assert fired and "RP-001" in fired[0]["reply"]
+    # sluice adapted: few refusals (each one halves the site's rate), far
+    # fewer than the messages it had to hold back
+    n_refused = len(refusals(world, tag))
+    assert 1 <= n_refused <= 15, n_refused
+    # the other site was not held back by the throttled one
+    other = [x for x in r.log() if x["domain"] == "faults.test"]
+    assert all(x["outcome"] == "delivered" for x in other) and len(other) == 200
+    last_other = max(x["time"] for x in other)
+    last_throttled = max(x["time"] for x in r.log() if x["domain"] == "throttle.test")
+    assert last_other < last_throttled
+    assert time.time() - t0 < 150
