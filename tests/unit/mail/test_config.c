@@ -102,6 +102,44 @@ static void test_errors_name_line_and_column(void **state)
 	             "'sender.envelope_from' is required");
 }
 
+static void test_rules_and_rates(void **state)
+{
+	struct config c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+	                      "sender:\n  envelope_from: b@example.com\n"
+	                      "delivery:\n  message_rate: 600/min\n"
+	                      "policies:\n  - mx: \"*.yahoodns.net\"\n    message_rate: 20000/h\n"
+	                      "rules:\n  - text: \"TS0[1-3]\"\n    code: 421\n    stage: mail\n"
+	                      "    suspend: 1h\n    scale: 0.25\n",
+	                      &c, &e),
+	                 0);
+	assert_true(c.defaults.message_rate > 9.99 && c.defaults.message_rate < 10.01);
+	assert_int_equal(c.nrules, 1);
+	assert_int_equal(c.rules[0].suspend_ms, 3600000);
+	assert_int_equal(c.rules[0].duration_ms, 15 * 60000); /* default */
+	assert_string_equal(c.rules[0].name, "TS0[1-3]");
+	struct policy p = config_policy_for(&c, "yahoo.com", "mta6.am0.yahoodns.net");
+	assert_true(p.message_rate > 5.55 && p.message_rate < 5.56);
+	config_free(&c);
+	assert_true(config_parse_rate("5/m") > 0.083 && config_parse_rate("5/m") < 0.084);
+	assert_true(config_parse_rate("10 per second") < 0);
+	assert_true(config_parse_rate("10/fortnight") < 0);
+	expect_error("delivery:\n  message_rate: fast\n", ".yaml:2:17:", "bad rate 'fast'");
+	expect_error("rules:\n  - text: \"([unclosed\"\n    suspend: 1m\n",
+	             ".yaml:2:12:", "bad regular expression");
+	expect_error("rules:\n  - text: x\n    scale: 2\n", ".yaml:3:12:", "from 0.05 to 1");
+	expect_error("rules:\n  - text: x\n    suspend: 2d\n", ".yaml:3:14:", "at most 24h");
+	expect_error("rules:\n  - text: x\n    stage: lunch\n    suspend: 1m\n",
+	             ".yaml:3:12:", "must be a stage");
+	expect_error("rules:\n  - suspend: 1m\n", ".yaml:2:5:", "at least one of code");
+	expect_error("rules:\n  - code: 421\n", ".yaml:2:5:", "needs an action");
+	expect_error("rules:\n  - code: 421\n    pause: 1m\n",
+	             ".yaml:3:5:", "unknown setting 'pause' in a rule");
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -119,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_config_and_defaults),
 	    cmocka_unit_test(test_errors_name_line_and_column),
+	    cmocka_unit_test(test_rules_and_rates),
 	    cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,153 @@
+/* Unit tests for src/shape: token buckets, throttle state, reply rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shape/bucket.h"
+#include "shape/rules.h"
+#include "shape/throttle.h"
+
+static void test_bucket(void **state)
+{
+	struct bucket b;
+
+	(void)state;
+	bucket_init(&b, 0, 0); /* unlimited */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(bucket_take(&b, 0), 0);
+	bucket_init(&b, 10.0 / 60, 0); /* 10/min: burst 1 */
+	assert_int_equal(bucket_take(&b, 0), 0);
+	int64_t wait = bucket_take(&b, 0);
+	assert_true(wait > 5900 && wait <= 6001);
+	assert_int_equal(bucket_take(&b, 6001), 0);
+	bucket_init(&b, 5, 0); /* 5/s: a burst of 5, then one per 200 ms */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(bucket_take(&b, 0), 0);
+	assert_true(bucket_take(&b, 0) > 0);
+	assert_int_equal(bucket_take(&b, 201), 0);
+}
+
+static struct reply_rule rule(double factor, int64_t suspend_ms, int64_t duration_ms)
+{
+	struct reply_rule r;
+	memset(&r, 0, sizeof(r));
+	r.name = "test";
+	r.factor = factor;
+	r.suspend_ms = suspend_ms;
+	r.duration_ms = duration_ms;
+	return r;
+}
+
+static void test_throttle_suspend_scale_restore(void **state)
+{
+	struct policy p = {.max_connections = 8, .message_rate = 100};
+	struct throttle t;
+
+	(void)state;
+	throttle_init(&t, &p, 0);
+	assert_int_equal(throttle_max_connections(&t, 0), 8);
+	struct reply_rule r = rule(0.5, 1000, 10000);
+	throttle_apply(&t, &r, "421 RP-001", 0);
+	assert_true(throttle_suspended(&t, 500));
+	assert_int_equal(throttle_wait_message(&t, 500), 500);
+	assert_false(throttle_suspended(&t, 1000));
+	assert_int_equal(throttle_max_connections(&t, 1000), 4);
+	assert_true(strstr(t.reason, "rule test: 421 RP-001") != NULL);
+	/* quiet for a duration after the suspension: back to full */
+	assert_int_equal(throttle_max_connections(&t, 11001), 8);
+	/* the factor never drops below the floor, the cap never below one */
+	r = rule(0.01, 0, 10000);
+	for (int i = 0; i < 10; i++)
+		throttle_apply(&t, &r, "x", 20000);
+	assert_true(t.factor >= RULE_FACTOR_MIN);
+	assert_int_equal(throttle_max_connections(&t, 20000), 1);
+	/* suspensions are bounded */
+	r = rule(0, 7LL * 24 * 3600 * 1000, 0);
+	throttle_apply(&t, &r, "x", 0);
+	assert_true(t.suspended_until_ms <= RULE_SUSPEND_MAX_MS);
+}
+
+static void test_throttle_learns_a_rate_when_none_is_set(void **state)
+{
+	struct policy p = {.max_connections = 10};
+	struct throttle t;
+
+	(void)state;
+	throttle_init(&t, &p, 1);
+	for (int i = 0; i < 100; i++)
+		throttle_delivered(&t, 1 + i * 10); /* 100 messages a second */
+	struct reply_rule r = rule(0.5, 0, 60000);
+	throttle_apply(&t, &r, "421 too much mail", 1000);
+	double rate = throttle_message_rate(&t);
+	assert_true(rate > 40 && rate < 60);
+}
+
+static void test_connection_failures_back_off(void **state)
+{
+	struct policy p = {.max_connections = 10};
+	struct throttle t;
+
+	(void)state;
+	throttle_init(&t, &p, 0);
+	throttle_connection_failed(&t, "refused", 0);
+	throttle_connection_failed(&t, "refused", 0);
+	assert_false(throttle_suspended(&t, 0));
+	throttle_connection_failed(&t, "refused", 0);
+	assert_true(throttle_suspended(&t, 59000));
+	assert_false(throttle_suspended(&t, 60001));
+	throttle_connection_failed(&t, "refused", 60001);
+	assert_true(throttle_suspended(&t, 60001 + 119000)); /* doubled */
+	throttle_connection_worked(&t);
+	assert_int_equal(t.conn_failures, 0);
+}
+
+static void test_builtin_rules_match_known_replies(void **state)
+{
+	struct config c;
+	struct rules *rs;
+	struct err e;
+	struct reply r;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(rules_new(&c, &rs, &e), 0);
+	reply_set_local(&r, 421, "",
+	                "RP-001 (BAY004-MC1F24) Unfortunately, some messages from 192.0.2.1 "
+	                "weren't sent.");
+	assert_string_equal(rules_match(rs, "rcpt", &r, "mx.hotmail.com")->name, "outlook-rp");
+	reply_set_local(&r, 421, "4.7.0",
+	                "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "
+	                "volume or user complaints");
+	assert_string_equal(rules_match(rs, "mail", &r, "mta5.am0.yahoodns.net")->name,
+	                    "yahoo-tss04");
+	reply_set_local(&r, 421, "4.7.28", "Our system has detected an unusual rate");
+	assert_string_equal(rules_match(rs, "dot", &r, "gmail-smtp-in.l.google.com")->name,
+	                    "gmail-4.7.28");
+	reply_set_local(&r, 451, "4.7.500", "Server busy");
+	assert_string_equal(rules_match(rs, "rcpt", &r, "x.mail.protection.outlook.com")->name,
+	                    "outlook-4.7.5xx");
+	assert_null(rules_match(rs, "rcpt", &r, "mx.example.com")); /* not Outlook */
+	reply_set_local(&r, 421, "4.7.0", "Too many concurrent connections from your IP");
+	assert_string_equal(rules_match(rs, "banner", &r, "mx.example.com")->name,
+	                    "too-many-connections");
+	reply_set_local(&r, 550, "5.1.1", "User unknown");
+	assert_null(rules_match(rs, "rcpt", &r, "mx.example.com"));
+	reply_set_local(&r, 250, "2.0.0", "RP-001 in a 250 is fine");
+	assert_null(rules_match(rs, "dot", &r, "mx.example.com"));
+	rules_free(rs);
+	config_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_throttle_suspend_scale_restore),
+	    cmocka_unit_test(test_throttle_learns_a_rate_when_none_is_set),
+	    cmocka_unit_test(test_connection_failures_back_off),
+	    cmocka_unit_test(test_builtin_rules_match_known_replies),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
