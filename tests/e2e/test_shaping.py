@@ -2,6 +2,8 @@
 mode rp001: at most 20 accepted messages per client IP in 5 s, then
 "421 RP-001"). The receiver's own log counts the refusals."""
 import collections
+import glob
+import os
 import time
 
 from conftest import fault_records
@@ -57,3 +59,27 @@ def test_throttling_replies_slow_the_site_and_spare_the_others(world, sender):
     last_throttled = max(x["time"] for x in r.log() if x["domain"] == "throttle.test")
     assert last_other < last_throttled
     assert time.time() - t0 < 150
+
+
+def test_greylisting_by_postgrey_is_retried_after_the_greylist_delay(world, sender):
+    users = [f"user{i}" for i in range(50, 55)]
+    sender.rows([[f"{u}@grey.test", "G", u] for u in users])
+    t0 = time.time()
+    r = sender.run(config={"retry": {"min_backoff": "5m", "max_backoff": "5m", "greylist_delay": "3s",
+                                     "max_lifetime": "1h"}}, timeout=60)
+    assert r.rc == 0, r.err
+    log = r.log()
+    for u in users:
+        recs = [x for x in log if x["recipient"] == f"{u}@grey.test"]
+        first, last = recs[0], recs[-1]
+        assert (first["outcome"], first["stage"], first["category"]) == \
+            ("deferred", "rcpt", "greylisted"), first
+        assert "Greylisted" in first["reply"]
+        assert last["outcome"] == "delivered"
+        assert len(world_maildir(world, u)) == 1
+    # delivered after the greylist delay (3 s), not after min_backoff (5 m)
+    assert time.time() - t0 < 30
+
+
+def world_maildir(world, user):
+    return glob.glob(os.path.join(world.maildir("grey.test", user), "*"))

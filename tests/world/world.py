@@ -7,6 +7,8 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
                                a zone that never answers, A and PTR records)
   postfix      127.0.1.1:25    receiver "mx.ok.test": virtual Maildirs, unknown users
                                550 5.1.1, full@ 452 4.2.2 (access map), STARTTLS
+  postfix      127.0.1.2:25    receiver "mx.grey.test" for grey.test, asking
+  + postgrey   127.0.5.1:10023 postgrey (real greylisting, 2 s delay) about every recipient
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
@@ -42,6 +44,9 @@ FAULT_LISTENERS = {
     "throttle.test": ("127.0.3.8", "rp001"),
 }
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
+GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
+POSTGREY_IP = "127.0.5.1"
+POSTGREY_DELAY_S = 2
 SOURCE_IP = "127.0.0.10"
 SOURCE_HELO = "mta1.sluice.test"
 POSTFIX_DOMAINS = ["ok.test", "multi.test", "nomx.test", "idn.test", "xn--caf-dma.test"]
@@ -79,6 +84,8 @@ def zone_lines():
     # IDN domain café.test in A-labels
     mx("xn--caf-dma.test", 10, "mx.ok.test")
     mx("idn.test", 10, "mx.ok.test")
+    a("mx.grey.test", GREY_IP)
+    mx("grey.test", 10, "mx.grey.test")
     a("mx.sink.test", SINK_IP)
     mx("sink.test", 10, "mx.sink.test")
     for dom, (ip, _mode) in FAULT_LISTENERS.items():
@@ -213,19 +220,21 @@ local_recipient_maps =
 """
 
 
-def postfix_main_cf(d, ip, tls_key, tls_crt):
+def postfix_main_cf(d, ip, tls_key, tls_crt, hostname="mx.ok.test", domains=None,
+                    policy=""):
     nobody = pwd.getpwnam("nobody")
-    return postfix_common_cf(d, ip, "mx.ok.test") + f"""\
-mydomain = ok.test
+    domains = domains or POSTFIX_DOMAINS
+    return postfix_common_cf(d, ip, hostname) + f"""\
+mydomain = {hostname.split(".", 1)[1]}
 smtpd_banner = $myhostname ESMTP
 smtputf8_enable = yes
-virtual_mailbox_domains = {" ".join(POSTFIX_DOMAINS)}
+virtual_mailbox_domains = {" ".join(domains)}
 virtual_mailbox_base = {d}/mail
 virtual_mailbox_maps = texthash:{d}/etc/vmailbox
 virtual_uid_maps = static:{nobody.pw_uid}
 virtual_gid_maps = static:{nobody.pw_gid}
 smtpd_recipient_restrictions = check_recipient_access texthash:{d}/etc/rcpt_access,
-    reject_unauth_destination
+    {policy} reject_unauth_destination
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {tls_crt}
 smtpd_tls_key_file = {tls_key}
@@ -284,12 +293,14 @@ class World:
         self.d = os.path.abspath(d)
         self.procs = []  # (name, Popen)
         self.postfix_dir = os.path.join(self.d, "postfix")
+        self.grey_dir = os.path.join(self.d, "postfix-grey")
 
     def start(self):
         os.makedirs(self.d, exist_ok=True)
         os.chmod(self.d, 0o755)  # Postfix's daemons run as postfix and nobody
         self._start_unbound()
         self._start_postfix()
+        self._start_greylisting()
         self._start_sink()
         self._start_faults()
         wait_dns()
@@ -310,20 +321,33 @@ class World:
         conf = write_unbound_conf(self.d)
         self._spawn("unbound", ["unbound", "-d", "-c", conf])
 
-    def _start_postfix(self):
-        d = self.postfix_dir
+    def _start_postfix(self, d=None, ip=POSTFIX_IP, hostname="mx.ok.test",
+                       domains=POSTFIX_DOMAINS, policy=""):
+        d = d or self.postfix_dir
         key, crt = start_postfix_dirs(d)
         etc = os.path.join(d, "etc")
         with open(os.path.join(etc, "main.cf"), "w") as f:
-            f.write(postfix_main_cf(d, POSTFIX_IP, key, crt))
+            f.write(postfix_main_cf(d, ip, key, crt, hostname, domains, policy))
         with open(os.path.join(etc, "vmailbox"), "w") as f:
-            for dom in POSTFIX_DOMAINS:
+            for dom in domains:
                 for u in POSTFIX_USERS:
                     f.write(f"{u}@{dom} {dom}/{u}/\n")
         with open(os.path.join(etc, "rcpt_access"), "w") as f:
-            for dom in POSTFIX_DOMAINS:
+            for dom in domains:
                 f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
-        start_postfix(d, POSTFIX_IP)
+        start_postfix(d, ip)
+
+    def _start_greylisting(self):
+        db = os.path.join(self.d, "postgrey")
+        os.makedirs(db, exist_ok=True)
+        pg = pwd.getpwnam("postgrey")
+        os.chown(db, pg.pw_uid, pg.pw_gid)
+        self._spawn("postgrey", ["postgrey", f"--inet={POSTGREY_IP}:10023", f"--dbdir={db}",
+                                 f"--delay={POSTGREY_DELAY_S}", "--max-age=1",
+                                 "--user=postgrey", "--group=postgrey"])
+        wait_port(POSTGREY_IP, 10023)
+        self._start_postfix(self.grey_dir, GREY_IP, "mx.grey.test", ["grey.test"],
+                            f"check_policy_service inet:{POSTGREY_IP}:10023,")
 
     def _start_sink(self):
         # -c: count; -u: run as postfix; backlog 1024
@@ -339,7 +363,8 @@ class World:
         return os.path.join(self.d, f"faults-{mode}.jsonl")
 
     def maildir(self, domain, user):
-        return os.path.join(self.postfix_dir, "mail", domain, user, "new")
+        base = self.grey_dir if domain == "grey.test" else self.postfix_dir
+        return os.path.join(base, "mail", domain, user, "new")
 
     def postfix_log(self):
         try:
@@ -359,6 +384,7 @@ class World:
                 p.kill()
         self.procs = []
         stop_postfix(self.postfix_dir)
+        stop_postfix(self.grey_dir)
 
 
 def kill_pid(pid, sig=signal.SIGTERM):
@@ -393,6 +419,7 @@ def stop_dir(d):
             kill_pid(int(line.split()[1]))
         os.remove(pids)
     stop_postfix(os.path.join(d, "postfix"))
+    stop_postfix(os.path.join(d, "postfix-grey"))
 
 
 def main(argv):
