@@ -2,6 +2,7 @@
 #include "shape/throttle.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define CONN_FAILURES_BEFORE_SUSPEND 3
 #define CONN_SUSPEND_FIRST_MS        (60 * 1000)
@@ -23,13 +24,9 @@ static void set_rates(struct throttle *t, int64_t now_ms)
 
 void throttle_init(struct throttle *t, const struct policy *p, int64_t now_ms)
 {
+	memset(t, 0, sizeof(*t));
 	t->base = *p;
 	t->factor = 1.0;
-	t->suspended_until_ms = 0;
-	t->restore_at_ms = 0;
-	t->step_ms = 0;
-	t->conn_failures = 0;
-	t->reason[0] = '\0';
 	bucket_init(&t->messages, p->message_rate, now_ms);
 	bucket_init(&t->connections, p->connection_rate, now_ms);
 }
