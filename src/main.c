@@ -10,6 +10,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"send", cli_send, "queue a campaign (template + recipient list) and deliver it"},
+    {"queue", cli_queue, "show what is queued and what each destination site is doing"},
 };
 
 static int usage(FILE *f)

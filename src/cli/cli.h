@@ -8,5 +8,6 @@
 #define EXIT_USAGE         2
 
 int cli_send(int argc, char **argv);
+int cli_queue(int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@
 #define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
 #define BACKLOG_SECONDS    60    /* a rate-limited site keeps this much work in memory */
 #define BACKLOG_MIN        100
+#define SNAPSHOT_MS        1000 /* how often sites are written for `sluice queue` */
 
 struct site;
 
@@ -68,6 +69,7 @@ struct site {
 	struct policy pol;
 	struct job *head, *tail;
 	size_t queued;
+	int64_t in_flight; /* messages handed to sessions, outcome not yet known */
 	int active, starting;
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
@@ -90,6 +92,7 @@ struct scheduler {
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
 	const struct rules *rules;
+	int64_t next_snapshot_ms;
 };
 
 static const struct smtp_client_ops session_ops;
@@ -485,6 +488,7 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		j->msg.rcpt = r->mailbox;
 		j->msg.data = j->data.data;
 		j->msg.len = j->data.len;
+		site->in_flight++;
 		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
 		               (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
 		return &j->msg;
@@ -497,6 +501,7 @@ static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
 {
 	struct session *sess = arg;
 	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
+	sess->site->in_flight--;
 	struct attempt a = {
 	    .stage = smtp_stage_name(res->stage),
 	    .reply = &res->reply,
@@ -679,6 +684,41 @@ static void check_finished(struct scheduler *s, int64_t now_ms)
 		s->next_fetch_ms = due * 1000;
 }
 
+/* Writes every site's state for `sluice queue` (in the group commit). */
+static void snapshot_sites(struct scheduler *s)
+{
+	int64_t now_mono = clock_mono_ms(), now_s = clock_wall_ms() / 1000;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	struct err e;
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct throttle *t = &site->thr;
+		int suspended = throttle_suspended(t, now_mono);
+		struct site_snapshot snap = {
+		    .site = site->key,
+		    .campaign = s->p.campaign,
+		    .queued = (int64_t)site->queued,
+		    .in_flight = site->in_flight,
+		    .conns = site->active,
+		    .conn_limit = throttle_max_connections(t, now_mono),
+		    .rate = t->observed_rate,
+		    .rate_limit = throttle_message_rate(t),
+		    .suspended_until_s =
+		        suspended ? now_s + (t->suspended_until_ms - now_mono) / 1000 + 1 : 0,
+		    .reason = t->reason,
+		    .updated_s = now_s,
+		};
+		if (store_site_snapshot(s->p.store, &snap, &e) != 0) {
+			fail(s, &e);
+			return;
+		}
+	}
+	s->dirty = 1;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
@@ -686,6 +726,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct err e;
 
 	(void)fd, (void)what;
+	if (now_ms >= s->next_snapshot_ms && !s->failed) {
+		snapshot_sites(s);
+		s->next_snapshot_ms = now_ms + SNAPSHOT_MS;
+	}
 	if (s->dirty) {
 		s->dirty = 0;
 		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0)
@@ -755,6 +799,8 @@ int scheduler_free(struct scheduler *s, struct err *e)
 {
 	int rc = 0;
 
+	if (!s->failed)
+		snapshot_sites(s); /* the final state: connections closed */
 	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0)
 		rc = -1;
 	event_free(s->tick);

@@ -26,7 +26,11 @@ static const char schema[] =
     " last_code INTEGER, last_enhanced TEXT, last_reply TEXT, last_stage TEXT,"
     " category TEXT, UNIQUE(campaign, mailbox));"
     "CREATE INDEX IF NOT EXISTS recipient_ready"
-    " ON recipient(campaign, state, next_attempt, id);";
+    " ON recipient(campaign, state, next_attempt, id);"
+    "CREATE TABLE IF NOT EXISTS site_state("
+    " site TEXT PRIMARY KEY, campaign TEXT, queued INTEGER, in_flight INTEGER,"
+    " conns INTEGER, conn_limit INTEGER, rate REAL, rate_limit REAL,"
+    " suspended_until INTEGER, reason TEXT, updated INTEGER);";
 
 enum stmt_id {
 	ST_BEGIN,
@@ -39,6 +43,7 @@ enum stmt_id {
 	ST_UPDATE,
 	ST_COUNTS,
 	ST_POSTPONE,
+	ST_SITE_SNAPSHOT,
 	ST_MAX
 };
 
@@ -60,6 +65,9 @@ static const char *const stmt_sql[ST_MAX] = {
                   " category = ?9 WHERE id = ?1",
     [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
     [ST_POSTPONE] = "UPDATE recipient SET next_attempt = ?2 WHERE id = ?1 AND state = 0",
+    [ST_SITE_SNAPSHOT] = "INSERT OR REPLACE INTO site_state(site, campaign, queued, in_flight,"
+                         " conns, conn_limit, rate, rate_limit, suspended_until, reason, updated)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 };
 
 struct store {
@@ -84,6 +92,14 @@ static int db_err(struct store *s, struct err *e, const char *what)
 {
 	return err_set(e, "queue store %s: %s: %s%s", s->dir, what, sqlite3_errmsg(s->db),
 	               fs_hint(s->dir));
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
 }
 
 static int begin(struct store *s, struct err *e)
@@ -331,14 +347,6 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "summary");
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_UPDATE];
@@ -370,6 +378,122 @@ int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "postpone recipient");
+}
+
+int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_SITE_SNAPSHOT];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_text(st, 1, snap->site, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, snap->campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, snap->queued);
+	sqlite3_bind_int64(st, 4, snap->in_flight);
+	sqlite3_bind_int(st, 5, snap->conns);
+	sqlite3_bind_int(st, 6, snap->conn_limit);
+	sqlite3_bind_double(st, 7, snap->rate);
+	sqlite3_bind_double(st, 8, snap->rate_limit);
+	sqlite3_bind_int64(st, 9, snap->suspended_until_s);
+	bind_text_or_null(st, 10, snap->reason && snap->reason[0] ? snap->reason : NULL);
+	sqlite3_bind_int64(st, 11, snap->updated_s);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "site snapshot");
+}
+
+/* Runs a one-off read query, calling row for each row. */
+static int each_row(struct store *s, const char *sql, const char *bind1, int64_t bind2,
+                    void (*row)(sqlite3_stmt *st, void *arg), void *arg, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "query");
+	if (bind1)
+		sqlite3_bind_text(st, 1, bind1, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, bind2);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row(st, arg);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "query");
+}
+
+struct cb_pair {
+	void *cb;
+	void *arg;
+};
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+static void site_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	struct site_snapshot snap = {
+	    .site = col_text(st, 0),
+	    .campaign = col_text(st, 1),
+	    .queued = sqlite3_column_int64(st, 2),
+	    .in_flight = sqlite3_column_int64(st, 3),
+	    .conns = sqlite3_column_int(st, 4),
+	    .conn_limit = sqlite3_column_int(st, 5),
+	    .rate = sqlite3_column_double(st, 6),
+	    .rate_limit = sqlite3_column_double(st, 7),
+	    .suspended_until_s = sqlite3_column_int64(st, 8),
+	    .reason = col_text(st, 9),
+	    .updated_s = sqlite3_column_int64(st, 10),
+	};
+	((store_site_fn)p->cb)(p->arg, &snap);
+}
+
+int store_site_snapshots(struct store *s, store_site_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return each_row(s,
+	                "SELECT site, campaign, queued, in_flight, conns, conn_limit, rate,"
+	                " rate_limit, suspended_until, reason, updated FROM site_state"
+	                " ORDER BY updated DESC, queued DESC, site",
+	                NULL, 0, site_row, &p, e);
+}
+
+static void campaign_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_campaign_fn)p->cb)(p->arg, col_text(st, 0), sqlite3_column_int64(st, 1));
+}
+
+int store_campaigns(struct store *s, store_campaign_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return each_row(s, "SELECT id, created FROM campaign ORDER BY created", NULL, 0,
+	                campaign_row, &p, e);
+}
+
+struct ready_counts {
+	int64_t *ready, *later;
+};
+
+static void ready_row(sqlite3_stmt *st, void *arg)
+{
+	struct ready_counts *c = arg;
+	*c->ready = sqlite3_column_int64(st, 0);
+	*c->later = sqlite3_column_int64(st, 1);
+}
+
+int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int64_t *ready,
+                       int64_t *later, struct err *e)
+{
+	struct ready_counts c = {ready, later};
+	*ready = *later = 0;
+	return each_row(
+	    s,
+	    "SELECT coalesce(sum(next_attempt <= ?2), 0), coalesce(sum(next_attempt > ?2), 0)"
+	    " FROM recipient WHERE campaign = ?1 AND state = 0",
+	    campaign, now_s, ready_row, &c, e);
 }
 
 void queued_rcpt_free(struct queued_rcpt *r)

@@ -93,6 +93,30 @@ void queued_rcpt_free(struct queued_rcpt *r);
 /* Counts of the campaign's recipients by state (RS_COUNT entries). */
 int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e);
 
+/* What a running scheduler says of one site (written every second, for
+ * `sluice queue`). Rates are per second; a limit of 0 means none. */
+struct site_snapshot {
+	const char *site;
+	const char *campaign;
+	int64_t queued, in_flight;
+	int conns, conn_limit;
+	double rate, rate_limit;
+	int64_t suspended_until_s; /* 0: not suspended */
+	const char *reason;        /* the rule or failure behind the state */
+	int64_t updated_s;
+};
+
+int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struct err *e);
+/* Calls cb for every site snapshot, most recently updated first. */
+typedef void (*store_site_fn)(void *arg, const struct site_snapshot *snap);
+int store_site_snapshots(struct store *s, store_site_fn cb, void *arg, struct err *e);
+/* Lists the campaigns in the store (id, created). */
+typedef void (*store_campaign_fn)(void *arg, const char *id, int64_t created_s);
+int store_campaigns(struct store *s, store_campaign_fn cb, void *arg, struct err *e);
+/* Queued recipients of a campaign due by now_s (ready) and later. */
+int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int64_t *ready,
+                       int64_t *later, struct err *e);
+
 /* Calls cb for each (value of column, state) group of the campaign's
  * recipients, biggest first; by is "domain" or "category". */
 typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);

@@ -4,9 +4,11 @@ mode rp001: at most 20 accepted messages per client IP in 5 s, then
 import collections
 import glob
 import os
+import re
+import subprocess
 import time
 
-from conftest import fault_records
+from conftest import SLUICE, fault_records, wait_for
 
 RP_LIMIT, RP_WINDOW = 20, 5.0
 
@@ -83,3 +85,37 @@ def test_greylisting_by_postgrey_is_retried_after_the_greylist_delay(world, send
 
 def world_maildir(world, user):
     return glob.glob(os.path.join(world.maildir("grey.test", user), "*"))
+
+
+def test_sluice_queue_shows_each_site_while_sending(world, sender):
+    tag = "qview"
+    sender.rows([[f"{tag}-{i}@throttle.test", "Q", str(i)] for i in range(40)])
+    rule = ("rules:\n  - name: test-rp001\n    text: \"RP-00[123]\"\n"
+            "    suspend: 4s\n    scale: 0.5\n    duration: 60s\n")
+    p = sender.start(config={"retry": {"min_backoff": "1s", "max_lifetime": "120s"}},
+                     extra_yaml=rule)
+    try:
+        def fired():
+            path = os.path.join(sender.state, "delivery.log")
+            return os.path.exists(path) and "test-rp001" in open(path).read()
+        assert wait_for(fired, timeout=30)
+        time.sleep(1.2)  # sites are written every second
+        q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True,
+                           text=True)
+        assert q.returncode == 0, q.stderr
+        row = [line for line in q.stdout.splitlines() if line.startswith("mx.throttle.test")]
+        assert row, q.stdout
+        assert "live" in row[0] and "rule test-rp001: RP-001" in row[0], row[0]
+        assert re.search(r"for \d+s", row[0]), row[0]  # suspended, and for how long
+        assert re.search(r"^c-\w+ .* 40$", q.stdout, re.M)  # the campaign line, total 40
+    finally:
+        p.wait(timeout=150)
+    assert p.returncode == 0
+    q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True, text=True)
+    row = [line for line in q.stdout.splitlines() if line.startswith("mx.throttle.test")][0]
+    assert " 0/" in row  # no connection open any more
+
+
+def test_sluice_queue_without_a_queue_is_a_clear_error(sender):
+    q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True, text=True)
+    assert q.returncode == 2 and "no queue in" in q.stderr

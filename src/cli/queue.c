@@ -1,0 +1,119 @@
+/*
+ * sluice queue: what is queued, and what each destination site is doing, as
+ * the running (or last) `sluice send` wrote it to the state directory.
+ * Exit status: 0, or 2 on a usage or state-directory error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "queue/store.h"
+#include "util/clock.h"
+
+#define STALE_S 5 /* a snapshot older than this is from a run that has ended */
+
+struct queue_opts {
+	const char *state;
+};
+
+static void print_campaign(void *arg, const char *id, int64_t created_s)
+{
+	struct store *st = arg;
+	int64_t counts[RS_COUNT], ready, later;
+	struct err e;
+	char when[64];
+	time_t t = (time_t)created_s;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	if (store_counts(st, id, counts, &e) != 0 ||
+	    store_ready_counts(st, id, clock_wall_ms() / 1000, &ready, &later, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		return;
+	}
+	printf("%-20s %-16s %9lld %9lld %9lld %10lld %9lld %9lld\n", id, when, (long long)ready,
+	       (long long)later, (long long)counts[RS_DELIVERED], (long long)counts[RS_BOUNCED],
+	       (long long)counts[RS_EXPIRED],
+	       (long long)(counts[0] + counts[1] + counts[2] + counts[3]));
+}
+
+static void fmt_rate(char *buf, size_t n, double per_s)
+{
+	if (per_s <= 0)
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.1f", per_s * 60);
+}
+
+static void print_site(void *arg, const struct site_snapshot *sn)
+{
+	int64_t now = *(int64_t *)arg;
+	char rate[16], limit[16], susp[32], age[24];
+
+	fmt_rate(rate, sizeof(rate), sn->rate);
+	fmt_rate(limit, sizeof(limit), sn->rate_limit);
+	if (sn->suspended_until_s > now)
+		snprintf(susp, sizeof(susp), "for %llds", (long long)(sn->suspended_until_s - now));
+	else
+		snprintf(susp, sizeof(susp), "-");
+	if (now - sn->updated_s > STALE_S)
+		snprintf(age, sizeof(age), "%llds ago (ended)", (long long)(now - sn->updated_s));
+	else
+		snprintf(age, sizeof(age), "live");
+	printf("%-30.30s %7lld %7lld %6d/%-4d %9s/%-9s %-10s %-18s %.70s\n", sn->site,
+	       (long long)sn->queued, (long long)sn->in_flight, sn->conns, sn->conn_limit, rate,
+	       limit, susp, age, sn->reason && sn->reason[0] ? sn->reason : "");
+}
+
+int cli_queue(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct queue_opts o = {"sluice-state"};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		if (ch == 's') {
+			o.state = optarg;
+		} else {
+			fprintf(ch == 'h' ? stdout : stderr,
+			        "usage: sluice queue [--state DIR]\n\n"
+			        "  --state DIR  the state directory (default ./sluice-state)\n");
+			return ch == 'h' ? 0 : EXIT_USAGE;
+		}
+	}
+	struct store *st;
+	struct err e;
+	char dbpath[4096];
+	snprintf(dbpath, sizeof(dbpath), "%s/queue.db", o.state);
+	FILE *probe = fopen(dbpath, "r");
+	if (!probe) {
+		fprintf(stderr, "sluice: no queue in %s (nothing was ever queued there)\n",
+		        o.state);
+		return EXIT_USAGE;
+	}
+	fclose(probe);
+	if (store_open(o.state, &st, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	int64_t now = clock_wall_ms() / 1000;
+	printf("%-20s %-16s %9s %9s %9s %10s %9s %9s\n", "campaign", "created", "ready", "later",
+	       "delivered", "bounced", "expired", "total");
+	int rc = store_campaigns(st, print_campaign, st, &e);
+	if (rc == 0) {
+		printf("\n%-30s %7s %7s %11s %19s %-10s %-18s %s\n", "site", "queued", "sending",
+		       "conns/limit", "msg/min now/limit", "suspended", "updated", "why");
+		rc = store_site_snapshots(st, print_site, &now, &e);
+	}
+	if (rc != 0)
+		fprintf(stderr, "sluice: %s\n", e.msg);
+	store_close(st);
+	return rc == 0 ? 0 : EXIT_USAGE;
+}
