@@ -531,8 +531,19 @@ static void session_closed(void *arg, struct smtp_client *c, const struct smtp_r
 		sess->next->prev = sess->prev;
 	/* No session of the site got through: what waits for it is deferred
 	 * (or bounced, if every address said 5xx), not retried in a tight loop. */
-	if (failure)
-		throttle_connection_failed(&site->thr, failure->reply.text, clock_mono_ms());
+	if (failure) {
+		/* "421 too many connections" at the greeting is a throttle, not an
+		 * unreachable host: a matching rule decides, else it counts as a
+		 * failure towards backing the site off */
+		const struct reply_rule *rule =
+		    rules_match(s->rules, smtp_stage_name(failure->stage), &failure->reply,
+		                smtp_client_peer(c)->host);
+		if (rule && !failure->local)
+			throttle_apply(&site->thr, rule, failure->reply.text, clock_mono_ms());
+		else
+			throttle_connection_failed(&site->thr, failure->reply.text,
+			                           clock_mono_ms());
+	}
 	if (failure && site->active == 0) {
 		struct job *j;
 		struct attempt a = {

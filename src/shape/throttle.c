@@ -96,7 +96,10 @@ void throttle_apply(struct throttle *t, const struct reply_rule *r, const char *
 			if (cur > seen)
 				seen = cur;
 		}
-		t->base.message_rate = seen > LEARNED_RATE_MIN ? seen : LEARNED_RATE_MIN;
+		/* Nothing accepted yet (a refusal at the greeting): there is no rate
+		 * to learn, only the connection cap is scaled. */
+		if (seen > 0)
+			t->base.message_rate = seen > LEARNED_RATE_MIN ? seen : LEARNED_RATE_MIN;
 	}
 	if (r->factor > 0) {
 		double f = t->factor * r->factor;

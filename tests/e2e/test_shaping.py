@@ -119,3 +119,44 @@ def test_sluice_queue_shows_each_site_while_sending(world, sender):
 def test_sluice_queue_without_a_queue_is_a_clear_error(sender):
     q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True, text=True)
     assert q.returncode == 2 and "no queue in" in q.stderr
+
+
+def anvil_refusals(world, since):
+    """Refusals counted in the receiver's own log (Postfix's anvil warnings)."""
+    text = world.postfix_log(world.anvil_dir)[since:]
+    return (text.count("Connection concurrency limit exceeded"),
+            text.count("Message delivery request rate limit exceeded"))
+
+
+def test_postfix_anvil_limits_with_a_matching_policy_are_never_tripped(world, sender):
+    since = len(world.postfix_log(world.anvil_dir))
+    users = [f"user{i}" for i in range(100, 140)]
+    sender.rows([[f"{u}@anvil.test", "A", u] for u in users])
+    policy = ("policies:\n  - domain: anvil.test\n    max_connections: 2\n"
+              "    message_rate: 4/s\n")
+    r = sender.run(config={"retry": {"min_backoff": "1s", "max_lifetime": "60s"}},
+                   extra_yaml=policy, timeout=90)
+    assert r.rc == 0, r.err
+    assert anvil_refusals(world, since) == (0, 0)
+    assert all(len(glob.glob(os.path.join(world.maildir("anvil.test", u), "*"))) == 1
+               for u in users)
+
+
+def test_postfix_anvil_limits_without_a_policy_sluice_adapts(world, sender):
+    since = len(world.postfix_log(world.anvil_dir))
+    users = [f"user{i}" for i in range(140, 240)]
+    sender.rows([[f"{u}@anvil.test", "A", u] for u in users])
+    rules = ("rules:\n  - name: test-too-much-mail\n    text: \"too much mail\"\n"
+             "    suspend: 3s\n    scale: 0.5\n    duration: 60s\n")
+    r = sender.run(config={"retry": {"min_backoff": "1s", "max_lifetime": "120s"}},
+                   extra_yaml=rules, timeout=150)
+    assert r.rc == 0, r.err
+    assert all(len(glob.glob(os.path.join(world.maildir("anvil.test", u), "*"))) == 1
+               for u in users)
+    conns, rate = anvil_refusals(world, since)
+    # it adapted after the first refusals instead of hammering: each refusal
+    # halves the site's connections or rate
+    assert conns + rate >= 1
+    assert conns <= 10 and rate <= 10, (conns, rate)
+    fired = {x["rule"] for x in r.log() if x.get("rule")}
+    assert fired & {"too-many-connections", "test-too-much-mail"}, fired

@@ -9,6 +9,8 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
                                550 5.1.1, full@ 452 4.2.2 (access map), STARTTLS
   postfix      127.0.1.2:25    receiver "mx.grey.test" for grey.test, asking
   + postgrey   127.0.5.1:10023 postgrey (real greylisting, 2 s delay) about every recipient
+  postfix      127.0.1.3:25    receiver "mx.anvil.test" for anvil.test with anvil limits
+                               (2 connections, 50 messages per 10 s per client IP)
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
@@ -45,6 +47,9 @@ FAULT_LISTENERS = {
 }
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
+ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clients
+ANVIL_CONNECTIONS = 2
+ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
 POSTGREY_IP = "127.0.5.1"
 POSTGREY_DELAY_S = 2
 SOURCE_IP = "127.0.0.10"
@@ -84,6 +89,8 @@ def zone_lines():
     # IDN domain café.test in A-labels
     mx("xn--caf-dma.test", 10, "mx.ok.test")
     mx("idn.test", 10, "mx.ok.test")
+    a("mx.anvil.test", ANVIL_IP)
+    mx("anvil.test", 10, "mx.anvil.test")
     a("mx.grey.test", GREY_IP)
     mx("grey.test", 10, "mx.grey.test")
     a("mx.sink.test", SINK_IP)
@@ -221,7 +228,7 @@ local_recipient_maps =
 
 
 def postfix_main_cf(d, ip, tls_key, tls_crt, hostname="mx.ok.test", domains=None,
-                    policy=""):
+                    policy="", extra=""):
     nobody = pwd.getpwnam("nobody")
     domains = domains or POSTFIX_DOMAINS
     return postfix_common_cf(d, ip, hostname) + f"""\
@@ -239,7 +246,7 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {tls_crt}
 smtpd_tls_key_file = {tls_key}
 smtpd_tls_received_header = yes
-"""
+""" + extra
 
 
 def start_postfix_dirs(d):
@@ -294,6 +301,7 @@ class World:
         self.procs = []  # (name, Popen)
         self.postfix_dir = os.path.join(self.d, "postfix")
         self.grey_dir = os.path.join(self.d, "postfix-grey")
+        self.anvil_dir = os.path.join(self.d, "postfix-anvil")
 
     def start(self):
         os.makedirs(self.d, exist_ok=True)
@@ -301,6 +309,12 @@ class World:
         self._start_unbound()
         self._start_postfix()
         self._start_greylisting()
+        # anvil limits loopback clients too once the exceptions list is empty
+        self._start_postfix(self.anvil_dir, ANVIL_IP, "mx.anvil.test", ["anvil.test"], extra=(
+            f"smtpd_client_connection_count_limit = {ANVIL_CONNECTIONS}\n"
+            f"smtpd_client_message_rate_limit = {ANVIL_MESSAGES}\n"
+            f"anvil_rate_time_unit = {ANVIL_UNIT_S}s\n"
+            "smtpd_client_event_limit_exceptions =\n"))
         self._start_sink()
         self._start_faults()
         wait_dns()
@@ -322,12 +336,12 @@ class World:
         self._spawn("unbound", ["unbound", "-d", "-c", conf])
 
     def _start_postfix(self, d=None, ip=POSTFIX_IP, hostname="mx.ok.test",
-                       domains=POSTFIX_DOMAINS, policy=""):
+                       domains=POSTFIX_DOMAINS, policy="", extra=""):
         d = d or self.postfix_dir
         key, crt = start_postfix_dirs(d)
         etc = os.path.join(d, "etc")
         with open(os.path.join(etc, "main.cf"), "w") as f:
-            f.write(postfix_main_cf(d, ip, key, crt, hostname, domains, policy))
+            f.write(postfix_main_cf(d, ip, key, crt, hostname, domains, policy, extra))
         with open(os.path.join(etc, "vmailbox"), "w") as f:
             for dom in domains:
                 for u in POSTFIX_USERS:
@@ -363,12 +377,13 @@ class World:
         return os.path.join(self.d, f"faults-{mode}.jsonl")
 
     def maildir(self, domain, user):
-        base = self.grey_dir if domain == "grey.test" else self.postfix_dir
+        base = {"grey.test": self.grey_dir, "anvil.test": self.anvil_dir}.get(domain,
+                                                                            self.postfix_dir)
         return os.path.join(base, "mail", domain, user, "new")
 
-    def postfix_log(self):
+    def postfix_log(self, d=None):
         try:
-            with open(os.path.join(self.postfix_dir, "maillog"), errors="replace") as f:
+            with open(os.path.join(d or self.postfix_dir, "maillog"), errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
@@ -385,6 +400,7 @@ class World:
         self.procs = []
         stop_postfix(self.postfix_dir)
         stop_postfix(self.grey_dir)
+        stop_postfix(self.anvil_dir)
 
 
 def kill_pid(pid, sig=signal.SIGTERM):
@@ -420,6 +436,7 @@ def stop_dir(d):
         os.remove(pids)
     stop_postfix(os.path.join(d, "postfix"))
     stop_postfix(os.path.join(d, "postfix-grey"))
+    stop_postfix(os.path.join(d, "postfix-anvil"))
 
 
 def main(argv):
