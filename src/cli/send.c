@@ -328,9 +328,10 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	struct run r = {0};
 	struct resolver *res = NULL;
 	struct dlog *log = NULL;
-	const struct source *src = &cfg->sources[0];
+	const struct source *pool[64];
+	size_t npool = config_pool_sources(cfg, cfg->pool, pool, 64);
 	unsigned char tmp[16];
-	int family = inet_pton(AF_INET, src->ip, tmp) == 1 ? AF_INET : AF_INET6;
+	int family = inet_pton(AF_INET, pool[0]->ip, tmp) == 1 ? AF_INET : AF_INET6;
 	int64_t counts[RS_COUNT];
 
 	if (store_counts(st, rec->id, counts, e) != 0 || dlog_open(state_dir, &log, e) != 0)
@@ -359,7 +360,9 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	    .log = log,
 	    .mx = mx,
 	    .ssl_ctx = ssl,
-	    .source = src,
+	    .sources = pool,
+	    .nsources = npool,
+	    .campaign_size = counts[0] + counts[1] + counts[2] + counts[3],
 	    .campaign = rec->id,
 	    .tpl = tpl,
 	    .envelope_from = rec->envelope_from,

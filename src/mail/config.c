@@ -20,7 +20,7 @@
 
 #define CONFIG_SIZE_MAX (1024 * 1024)
 
-enum ftype { F_STR, F_INT, F_MS, F_SECONDS, F_TLS, F_RATE, F_FACTOR, F_STAGE, F_REGEX };
+enum ftype { F_STR, F_INT, F_INT64, F_MS, F_SECONDS, F_TLS, F_RATE, F_FACTOR, F_STAGE, F_REGEX };
 
 struct field {
 	const char *section; /* NULL: top level */
@@ -39,6 +39,8 @@ static const struct field fields[] = {
     {"dns", "tries", F_INT, OFF(dns_tries), 1, 10},
     {"sender", "envelope_from", F_STR, OFF(envelope_from), 0, 0},
     {"sender", "from_domain", F_STR, OFF(from_domain), 0, 0},
+    {"sender", "pool", F_STR, OFF(pool), 0, 0},
+    {"delivery", "spread_threshold", F_INT64, OFF(spread_threshold), 0, 1000000000},
     {"delivery", "port", F_INT, OFF(port), 1, 65535},
     {"delivery", "max_connections", F_INT, OFF(max_connections), 1, 100000},
     {"delivery", "max_connections_per_site", F_INT, OFF(defaults.max_connections), 1, 10000},
@@ -82,6 +84,7 @@ void config_defaults(struct config *c)
 	c->min_backoff_s = 300;  /* Postfix: minimal_backoff_time */
 	c->max_backoff_s = 4000; /* Postfix: maximal_backoff_time */
 	c->max_lifetime_s = 5 * DAY_S;
+	c->spread_threshold = 10000;
 	c->greylist_delay_s = 360; /* greylisting servers commonly ask for 5 minutes */
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
@@ -196,6 +199,7 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		*(char **)(base + f->off) = s;
 		return 0;
 	case F_INT:
+	case F_INT64:
 		v = strtoll(s, &end, 10);
 		if (*s == '\0' || *end != '\0' || v < f->min || v > f->max) {
 			char range[64];
@@ -205,7 +209,10 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 			free(s);
 			return -1;
 		}
-		*(int *)(base + f->off) = (int)v;
+		if (f->type == F_INT64)
+			*(int64_t *)(base + f->off) = v;
+		else
+			*(int *)(base + f->off) = (int)v;
 		break;
 	case F_MS:
 	case F_SECONDS:
@@ -389,11 +396,22 @@ static int source_key(struct loader *l, void *item, const char *k, struct fy_nod
                       struct fy_node *val)
 {
 	struct source *s = item;
-	char **slot = strcmp(k, "ip") == 0 ? &s->ip : strcmp(k, "helo") == 0 ? &s->helo : NULL;
+	char **slot = strcmp(k, "ip") == 0     ? &s->ip
+	              : strcmp(k, "helo") == 0 ? &s->helo
+	              : strcmp(k, "pool") == 0 ? &s->pool
+	                                       : NULL;
 
+	if (strcmp(k, "weight") == 0) {
+		static const struct field wf = {
+		    "sources", "weight", F_INT, offsetof(struct source, weight), 1, 1000};
+		struct loader wl = *l;
+		wl.c = (struct config *)(void *)s;
+		return set_scalar(&wl, &wf, key, val);
+	}
 	if (!slot)
-		return fail_at(l, key, "unknown setting '%s' in a source (known: ip, helo)", k,
-		               NULL);
+		return fail_at(l, key,
+		               "unknown setting '%s' in a source (known: ip, helo, pool, weight)",
+		               k, NULL);
 	free(*slot);
 	*slot = scalar_dup(val);
 	if (!*slot)
@@ -408,6 +426,10 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 
 	if (!s->ip || !s->helo)
 		return fail_at(l, where, "a source needs both 'ip' and 'helo'", "", NULL);
+	if (!s->pool)
+		s->pool = xstrdup("default");
+	if (!s->weight)
+		s->weight = 1;
 	if (inet_pton(AF_INET, s->ip, buf) != 1 && inet_pton(AF_INET6, s->ip, buf) != 1)
 		return fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
 	if (!domain_is_hostname(s->helo))
@@ -678,6 +700,24 @@ static int check_whole(struct loader *l)
 		               ae.msg);
 	if (!c->from_domain)
 		c->from_domain = xstrdup(a.domain);
+	if (!c->pool)
+		c->pool = xstrdup(c->sources[0].pool);
+	const struct source *pool[64];
+	size_t n = config_pool_sources(c, c->pool, pool, 64);
+	if (n == 0) {
+		address_free(&a);
+		return err_set(l->e, "%s: sender.pool '%s' names no source's pool", l->path,
+		               c->pool);
+	}
+	for (size_t i = 1; i < n; i++) {
+		unsigned char buf[16];
+		if ((inet_pton(AF_INET, pool[i]->ip, buf) == 1) !=
+		    (inet_pton(AF_INET, pool[0]->ip, buf) == 1)) {
+			address_free(&a);
+			return err_set(l->e, "%s: pool '%s' mixes IPv4 and IPv6 sources", l->path,
+			               c->pool);
+		}
+	}
 	address_free(&a);
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
@@ -783,6 +823,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->nsources; i++) {
 		free(c->sources[i].ip);
 		free(c->sources[i].helo);
+		free(c->sources[i].pool);
 	}
 	free(c->sources);
 	for (size_t i = 0; i < c->npolicies; i++) {
@@ -795,7 +836,26 @@ void config_free(struct config *c)
 	free(c->rules);
 	free(c->envelope_from);
 	free(c->from_domain);
+	free(c->pool);
 	memset(c, 0, sizeof(*c));
+}
+
+size_t config_pool_sources(const struct config *c, const char *pool, const struct source **out,
+                           size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nsources && n < max; i++)
+		if (strcmp(c->sources[i].pool, pool) == 0)
+			out[n++] = &c->sources[i];
+	/* heaviest first; insertion sort keeps config order among equals */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && out[j]->weight > out[j - 1]->weight; j--) {
+			const struct source *t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
 }
 
 struct policy config_policy_for(const struct config *c, const char *domain, const char *mx)

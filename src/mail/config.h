@@ -19,6 +19,8 @@ enum tls_policy { TLS_UNSET = 0, TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED };
 struct source {
 	char *ip;
 	char *helo;
+	char *pool; /* the pool it belongs to ("default" when not named) */
+	int weight; /* its share of the pool's sites (default 1) */
 };
 
 /* Limits and TLS for destinations. A policy matches a recipient domain or an
@@ -72,7 +74,9 @@ struct config {
 	size_t nsources;
 
 	char *envelope_from; /* bounces@domain: the envelope sender */
-	char *from_domain;   /* the sender's domain: Message-ID right side */
+	char *pool;          /* the sources campaigns are sent from (default: the first source's) */
+	int64_t spread_threshold; /* a campaign smaller than this uses one source of its pool */
+	char *from_domain;        /* the sender's domain: Message-ID right side */
 
 	int port;               /* 25; other values are for test worlds */
 	int max_connections;    /* all destinations together */
@@ -88,6 +92,11 @@ struct config {
 	int64_t greylist_delay_s; /* a greylisted recipient's retry, instead of the backoff */
 	struct timeouts timeouts;
 };
+
+/* The sources of pool (pointers into c->sources), heaviest first, ties in
+ * config order; returns how many (at most max). */
+size_t config_pool_sources(const struct config *c, const char *pool, const struct source **out,
+                           size_t max);
 
 /* Loads and checks path; 0, or -1 with e naming file:line:column. */
 int config_load(const char *path, struct config *c, struct err *e);

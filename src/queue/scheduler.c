@@ -63,6 +63,7 @@ struct session {
 
 struct site {
 	struct scheduler *s;
+	const struct source *source; /* the egress identity this site always sees */
 	char *key;
 	struct mx_addr *addrs;
 	size_t naddrs;
@@ -198,8 +199,8 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .site = j->site ? j->site->key : NULL,
 	    .mx_host = a->peer ? a->peer->host : NULL,
 	    .mx_ip = a->peer ? a->peer->ip : NULL,
-	    .source_ip = s->p.source->ip,
-	    .helo = s->p.source->helo,
+	    .source_ip = j->site ? j->site->source->ip : NULL,
+	    .helo = j->site ? j->site->source->helo : NULL,
 	    .tls = a->peer ? a->peer->tls : NULL,
 	    .stage = a->stage,
 	    .code = a->reply->code,
@@ -236,6 +237,30 @@ static void local_outcome(struct scheduler *s, struct job *j, const char *stage,
 
 /* ---- sites ---- */
 
+/* The source a site is sent from: by weight, from a hash of the campaign and
+ * the site, so the same site sees the same IP on every run of a campaign. */
+static const struct source *pick_source(const struct scheduler *s, const char *site)
+{
+	const struct scheduler_params *p = &s->p;
+	uint32_t h = 2166136261u, total = 0;
+
+	if (p->nsources == 1 || p->campaign_size < p->cfg->spread_threshold)
+		return p->sources[0];
+	for (const char *k = p->campaign; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	for (const char *k = site; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	for (size_t i = 0; i < p->nsources; i++)
+		total += (uint32_t)p->sources[i]->weight;
+	uint32_t pick = h % total;
+	for (size_t i = 0; i < p->nsources; i++) {
+		if (pick < (uint32_t)p->sources[i]->weight)
+			return p->sources[i];
+		pick -= (uint32_t)p->sources[i]->weight;
+	}
+	return p->sources[0];
+}
+
 static struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res)
 {
 	struct site *site = strmap_get(s->sites, res->site);
@@ -250,6 +275,7 @@ static struct site *site_get(struct scheduler *s, const char *domain, const stru
 	/* Policies match the first recipient domain and MX host that made the site. */
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
+	site->source = pick_source(s, res->site);
 	throttle_init(&site->thr, &site->pol, clock_mono_ms());
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	strmap_put(s->sites, res->site, site);
@@ -383,8 +409,8 @@ static void start_session(struct scheduler *s, struct site *site)
 	struct smtp_params sp = {
 	    .addrs = site->addrs,
 	    .naddrs = site->naddrs,
-	    .source_ip = s->p.source->ip,
-	    .helo = s->p.source->helo,
+	    .source_ip = site->source->ip,
+	    .helo = site->source->helo,
 	    .port = cfg->port,
 	    .tls = site->pol.tls,
 	    .timeouts = &cfg->timeouts,

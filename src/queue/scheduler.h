@@ -31,7 +31,12 @@ struct scheduler_params {
 	struct dlog *log;
 	struct mx_cache *mx;
 	struct ssl_ctx_st *ssl_ctx;
-	const struct source *source; /* the egress identity */
+	/* the campaign's pool, heaviest first: each site sticks to one of them,
+	 * chosen by weight; a campaign smaller than cfg->spread_threshold uses
+	 * only the first */
+	const struct source *const *sources;
+	size_t nsources;
+	int64_t campaign_size;
 	const char *campaign;
 	const struct template *tpl; /* bound to the campaign's columns */
 	const char *envelope_from;

@@ -160,3 +160,46 @@ def test_postfix_anvil_limits_without_a_policy_sluice_adapts(world, sender):
     assert conns <= 10 and rate <= 10, (conns, rate)
     fired = {x["rule"] for x in r.log() if x.get("rule")}
     assert fired & {"too-many-connections", "test-too-much-mail"}, fired
+
+
+POOL = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n    pool: bulk\n"
+        "  - ip: 127.0.0.11\n    helo: mta2.sluice.test\n    pool: bulk\n")
+
+
+def pool_args(sender, threshold, rows):
+    sender.rows(rows)
+    cfg_text = open(sender.args()[3]).read()  # the generated config
+    cfg_text = cfg_text.split("\n", 3)[3]     # drop the default single source
+    path = sender.write("pool.yaml", POOL + cfg_text.replace(
+        "delivery:\n", f"delivery:\n  spread_threshold: {threshold}\n"))
+    argv = sender.args()
+    argv[argv.index("--config") + 1] = path
+    return argv
+
+
+def test_a_pool_spreads_sites_over_its_sources_each_site_always_one(world, sender):
+    tag = "pool"
+    rows = [[f"ok-{tag}-{i}@faults{n}.test" if n > 1 else f"ok-{tag}-{i}@faults.test", "P",
+             str(i)] for i in range(10) for n in range(1, 7)]
+    argv = pool_args(sender, 10, rows)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    recs = [x for x in fault_records(world) if f"-{tag}-" in x["rcpt_tos"][0]]
+    assert len(recs) == 60
+    per_site = collections.defaultdict(set)
+    for x in recs:
+        per_site[x["rcpt_tos"][0].split("@")[1]].add((x["peer"], x["helo"]))
+    assert all(len(v) == 1 for v in per_site.values()), per_site  # sticky
+    used = set().union(*per_site.values())
+    assert used == {("127.0.0.10", "mta1.sluice.test"), ("127.0.0.11", "mta2.sluice.test")}
+
+
+def test_a_small_campaign_uses_one_source(world, sender):
+    tag = "smallpool"
+    rows = [[f"ok-{tag}-{i}@faults{n}.test" if n > 1 else f"ok-{tag}-{i}@faults.test", "S",
+             str(i)] for i in range(3) for n in range(1, 7)]
+    argv = pool_args(sender, 1000, rows)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    recs = [x for x in fault_records(world) if f"-{tag}-" in x["rcpt_tos"][0]]
+    assert len(recs) == 18 and {x["peer"] for x in recs} == {"127.0.0.10"}

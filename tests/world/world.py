@@ -54,6 +54,8 @@ POSTGREY_IP = "127.0.5.1"
 POSTGREY_DELAY_S = 2
 SOURCE_IP = "127.0.0.10"
 SOURCE_HELO = "mta1.sluice.test"
+SOURCE2_IP = "127.0.0.11"  # a second egress identity, for pools
+SOURCE2_HELO = "mta2.sluice.test"
 POSTFIX_DOMAINS = ["ok.test", "multi.test", "nomx.test", "idn.test", "xn--caf-dma.test"]
 POSTFIX_USERS = ["alice", "bob", "carol", "dave", "full", "tls"] + [f"user{i}" for i in range(300)]
 BENCH_DOMAINS = 1000
@@ -98,14 +100,16 @@ def zone_lines():
     for dom, (ip, _mode) in FAULT_LISTENERS.items():
         a(f"mx.{dom}", ip)
         mx(dom, 10, f"mx.{dom}")
-    # a second site on the same scripted receiver (another MX host name)
-    a("mx2.faults.test", FAULTS_IP)
-    mx("faults2.test", 10, "mx2.faults.test")
+    # more sites on the same scripted receiver (other MX host names)
+    for n in range(2, 7):
+        a(f"mx{n}.faults.test", FAULTS_IP)
+        mx(f"faults{n}.test", 10, f"mx{n}.faults.test")
     for i in range(BENCH_DOMAINS):
         mx(f"d{i}.bench.test", 10, "mx.sink.test")
     # the egress identity: forward and reverse agree
-    a(SOURCE_HELO, SOURCE_IP)
-    L.append(f'local-data-ptr: "{SOURCE_IP} {SOURCE_HELO}"')
+    for ip, helo in ((SOURCE_IP, SOURCE_HELO), (SOURCE2_IP, SOURCE2_HELO)):
+        a(helo, ip)
+        L.append(f'local-data-ptr: "{ip} {helo}"')
     return L
 
 

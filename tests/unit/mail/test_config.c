@@ -140,6 +140,37 @@ static void test_rules_and_rates(void **state)
 	             ".yaml:3:5:", "unknown setting 'pause' in a rule");
 }
 
+static void test_pools(void **state)
+{
+	struct config c;
+	struct err e;
+	const struct source *pool[8];
+
+	(void)state;
+	assert_int_equal(load("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+	                      "  - ip: 192.0.2.2\n    helo: b.example.com\n    pool: bulk\n"
+	                      "  - ip: 192.0.2.3\n    helo: c.example.com\n    pool: bulk\n"
+	                      "    weight: 3\n"
+	                      "sender:\n  envelope_from: b@example.com\n  pool: bulk\n",
+	                      &c, &e),
+	                 0);
+	assert_string_equal(c.sources[0].pool, "default");
+	assert_int_equal(c.sources[0].weight, 1);
+	assert_int_equal(config_pool_sources(&c, "bulk", pool, 8), 2);
+	assert_string_equal(pool[0]->ip, "192.0.2.3"); /* heaviest first */
+	assert_int_equal(c.spread_threshold, 10000);
+	config_free(&c);
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+	             "sender:\n  envelope_from: b@example.com\n  pool: nope\n",
+	             ".yaml", "sender.pool 'nope' names no source's pool");
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+	             "  - ip: \"2001:db8::1\"\n    helo: b.example.com\n"
+	             "sender:\n  envelope_from: b@example.com\n",
+	             ".yaml", "mixes IPv4 and IPv6");
+	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n    weight: 0\n",
+	             ".yaml:4:13:", "whole number from 1 to 1000");
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -158,6 +189,7 @@ int main(void)
 	    cmocka_unit_test(test_good_config_and_defaults),
 	    cmocka_unit_test(test_errors_name_line_and_column),
 	    cmocka_unit_test(test_rules_and_rates),
+	    cmocka_unit_test(test_pools),
 	    cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
