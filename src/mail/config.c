@@ -44,6 +44,7 @@ static const struct field fields[] = {
     {"delivery", "port", F_INT, OFF(port), 1, 65535},
     {"delivery", "max_connections", F_INT, OFF(max_connections), 1, 100000},
     {"delivery", "max_connections_per_site", F_INT, OFF(defaults.max_connections), 1, 10000},
+    {"delivery", "initial_connections_per_site", F_INT, OFF(initial_connections), 1, 10000},
     {"delivery", "max_messages_per_connection", F_INT, OFF(defaults.max_messages_per_connection), 1,
      1000000},
     {"delivery", "idle_timeout", F_MS, OFF(idle_timeout_ms), 0, 600000},
@@ -77,6 +78,7 @@ void config_defaults(struct config *c)
 	c->dns_tries = 2;
 	c->port = 25;
 	c->max_connections = 200;
+	c->initial_connections = 5; /* Postfix: initial_destination_concurrency */
 	c->idle_timeout_ms = 1000;
 	c->defaults.tls = TLS_OPPORTUNISTIC;
 	c->defaults.max_connections = 10;

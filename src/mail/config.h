@@ -78,10 +78,11 @@ struct config {
 	int64_t spread_threshold; /* a campaign smaller than this uses one source of its pool */
 	char *from_domain;        /* the sender's domain: Message-ID right side */
 
-	int port;               /* 25; other values are for test worlds */
-	int max_connections;    /* all destinations together */
-	int idle_timeout_ms;    /* how long an idle connection waits for work */
-	struct policy defaults; /* tls, max_connections, max_messages_per_connection per site */
+	int port;                /* 25; other values are for test worlds */
+	int max_connections;     /* all destinations together */
+	int initial_connections; /* per site at first; one more per delivery, up to its cap */
+	int idle_timeout_ms;     /* how long an idle connection waits for work */
+	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
 	struct policy *policies;
 	size_t npolicies;
 

@@ -276,7 +276,7 @@ static struct site *site_get(struct scheduler *s, const char *domain, const stru
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
 	site->source = pick_source(s, res->site);
-	throttle_init(&site->thr, &site->pol, clock_mono_ms());
+	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, clock_mono_ms());
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	strmap_put(s->sites, res->site, site);
 	return site;

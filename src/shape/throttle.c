@@ -22,11 +22,12 @@ static void set_rates(struct throttle *t, int64_t now_ms)
 	bucket_set_rate(&t->connections, t->base.connection_rate * t->factor, now_ms);
 }
 
-void throttle_init(struct throttle *t, const struct policy *p, int64_t now_ms)
+void throttle_init(struct throttle *t, const struct policy *p, int initial, int64_t now_ms)
 {
 	memset(t, 0, sizeof(*t));
 	t->base = *p;
 	t->factor = 1.0;
+	t->ramp = initial > 0 ? initial : p->max_connections;
 	bucket_init(&t->messages, p->message_rate, now_ms);
 	bucket_init(&t->connections, p->connection_rate, now_ms);
 }
@@ -55,6 +56,8 @@ int throttle_max_connections(struct throttle *t, int64_t now_ms)
 {
 	restore(t, now_ms);
 	int n = (int)(t->base.max_connections * t->factor);
+	if (t->ramp < n)
+		n = t->ramp;
 	/* A rate-limited site needs no more sessions than the rate can feed
 	 * (a session sends a few messages a second): never idle connections. */
 	double rate = throttle_message_rate(t);
@@ -134,6 +137,8 @@ void throttle_connection_worked(struct throttle *t)
 
 void throttle_delivered(struct throttle *t, int64_t now_ms)
 {
+	if (t->ramp < t->base.max_connections)
+		t->ramp++;
 	if (t->window_start_ms == 0)
 		t->window_start_ms = now_ms;
 	if (now_ms - t->window_start_ms >= RATE_WINDOW_MS) {

@@ -25,6 +25,7 @@ struct throttle {
 	int64_t restore_at_ms;      /* when the factor next steps back up */
 	int64_t step_ms;            /* the duration of the rule that fired last */
 	int conn_failures;          /* consecutive sessions that got nowhere */
+	int ramp;                   /* slow start: the connection cap earned so far */
 	/* the rate the site accepted lately, so that a rule can scale a site
 	 * that has no configured rate: counts per window, the last full one */
 	int64_t window_start_ms;
@@ -33,7 +34,9 @@ struct throttle {
 	char reason[THROTTLE_REASON_MAX]; /* the rule and reply behind the state */
 };
 
-void throttle_init(struct throttle *t, const struct policy *p, int64_t now_ms);
+/* initial: the connection cap at first (slow start), growing by one per
+ * delivery up to the policy's max_connections. */
+void throttle_init(struct throttle *t, const struct policy *p, int initial, int64_t now_ms);
 /* The connection cap now (at least one). */
 int throttle_max_connections(struct throttle *t, int64_t now_ms);
 /* 0: go ahead (a token was taken); else milliseconds to wait. */

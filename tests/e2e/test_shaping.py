@@ -53,7 +53,7 @@ def test_throttling_replies_slow_the_site_and_spare_the_others(world, sender):
     # sluice adapted: few refusals (each one halves the site's rate), far
     # fewer than the messages it had to hold back
     n_refused = len(refusals(world, tag))
-    assert 1 <= n_refused <= 15, n_refused
+    assert 1 <= n_refused <= 25, n_refused
     # the other site was not held back by the throttled one
     other = [x for x in r.log() if x["domain"] == "faults.test"]
     assert all(x["outcome"] == "delivered" for x in other) and len(other) == 200

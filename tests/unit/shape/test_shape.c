@@ -46,7 +46,7 @@ static void test_throttle_suspend_scale_restore(void **state)
 	struct throttle t;
 
 	(void)state;
-	throttle_init(&t, &p, 0);
+	throttle_init(&t, &p, 0, 0);
 	assert_int_equal(throttle_max_connections(&t, 0), 8);
 	struct reply_rule r = rule(0.5, 1000, 10000);
 	throttle_apply(&t, &r, "421 RP-001", 0);
@@ -75,7 +75,7 @@ static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 	struct throttle t;
 
 	(void)state;
-	throttle_init(&t, &p, 1);
+	throttle_init(&t, &p, 0, 1);
 	for (int i = 0; i < 100; i++)
 		throttle_delivered(&t, 1 + i * 10); /* 100 messages a second */
 	struct reply_rule r = rule(0.5, 0, 60000);
@@ -84,13 +84,28 @@ static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 	assert_true(rate > 40 && rate < 60);
 }
 
+static void test_slow_start(void **state)
+{
+	struct policy p = {.max_connections = 4};
+	struct throttle t;
+
+	(void)state;
+	throttle_init(&t, &p, 2, 0);
+	assert_int_equal(throttle_max_connections(&t, 0), 2);
+	throttle_delivered(&t, 1);
+	assert_int_equal(throttle_max_connections(&t, 1), 3);
+	for (int i = 0; i < 10; i++)
+		throttle_delivered(&t, 2);
+	assert_int_equal(throttle_max_connections(&t, 2), 4); /* never past the policy */
+}
+
 static void test_connection_failures_back_off(void **state)
 {
 	struct policy p = {.max_connections = 10};
 	struct throttle t;
 
 	(void)state;
-	throttle_init(&t, &p, 0);
+	throttle_init(&t, &p, 0, 0);
 	throttle_connection_failed(&t, "refused", 0);
 	throttle_connection_failed(&t, "refused", 0);
 	assert_false(throttle_suspended(&t, 0));
@@ -146,6 +161,7 @@ int main(void)
 	    cmocka_unit_test(test_bucket),
 	    cmocka_unit_test(test_throttle_suspend_scale_restore),
 	    cmocka_unit_test(test_throttle_learns_a_rate_when_none_is_set),
+	    cmocka_unit_test(test_slow_start),
 	    cmocka_unit_test(test_connection_failures_back_off),
 	    cmocka_unit_test(test_builtin_rules_match_known_replies),
 	};
