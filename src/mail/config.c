@@ -20,7 +20,19 @@
 
 #define CONFIG_SIZE_MAX (1024 * 1024)
 
-enum ftype { F_STR, F_INT, F_INT64, F_MS, F_SECONDS, F_TLS, F_RATE, F_FACTOR, F_STAGE, F_REGEX };
+enum ftype {
+	F_STR,
+	F_INT,
+	F_INT64,
+	F_MS,
+	F_RULE_MS,
+	F_SECONDS,
+	F_TLS,
+	F_RATE,
+	F_FACTOR,
+	F_STAGE,
+	F_REGEX
+};
 
 struct field {
 	const char *section; /* NULL: top level */
@@ -216,6 +228,17 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		else
 			*(int *)(base + f->off) = (int)v;
 		break;
+	case F_RULE_MS: /* 64-bit, bounded: a rule never stops a site forever */
+		v = config_parse_duration_ms(s, strlen(s));
+		if (v < 0 || v > RULE_SUSPEND_MAX_MS) {
+			fail_at(l, val,
+			        "'%s': bad duration '%s' (at most 24h; examples: 30s, 15m, 2h)",
+			        f->key, s);
+			free(s);
+			return -1;
+		}
+		*(int64_t *)(base + f->off) = v;
+		break;
 	case F_MS:
 	case F_SECONDS:
 		v = config_parse_duration_ms(s, strlen(s));
@@ -394,31 +417,43 @@ static int load_mapping_items(struct loader *l, const char *name, struct fy_node
 	return 0;
 }
 
+/* Sets setting k of a list item (a source, policy or rule) from its table of
+ * fields; an unknown name is an error that lists the known ones. */
+static int set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
+                          const char *what, const char *k, struct fy_node *key, struct fy_node *val)
+{
+	char known[400] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(k, tab[i].key) == 0) {
+			/* set_scalar writes at an offset from l->c: point it at the item */
+			struct loader il = *l;
+			il.c = (struct config *)item;
+			return set_scalar(&il, &tab[i], key, val);
+		}
+		len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%s", i ? ", " : "",
+		                        tab[i].key);
+		if (len >= sizeof(known))
+			len = sizeof(known) - 1;
+	}
+	char msg[200];
+	snprintf(msg, sizeof(msg), "unknown setting '%s' in %s", k, what);
+	return fail_at(l, key, "%s (known: %s)", msg, known);
+}
+
 static int source_key(struct loader *l, void *item, const char *k, struct fy_node *key,
                       struct fy_node *val)
 {
-	struct source *s = item;
-	char **slot = strcmp(k, "ip") == 0     ? &s->ip
-	              : strcmp(k, "helo") == 0 ? &s->helo
-	              : strcmp(k, "pool") == 0 ? &s->pool
-	                                       : NULL;
-
-	if (strcmp(k, "weight") == 0) {
-		static const struct field wf = {
-		    "sources", "weight", F_INT, offsetof(struct source, weight), 1, 1000};
-		struct loader wl = *l;
-		wl.c = (struct config *)(void *)s;
-		return set_scalar(&wl, &wf, key, val);
-	}
-	if (!slot)
-		return fail_at(l, key,
-		               "unknown setting '%s' in a source (known: ip, helo, pool, weight)",
-		               k, NULL);
-	free(*slot);
-	*slot = scalar_dup(val);
-	if (!*slot)
-		return fail_at(l, key, "'%s' takes a single value", k, NULL);
-	return 0;
+#define SOFF(m) offsetof(struct source, m)
+	static const struct field sf[] = {
+	    {"sources", "ip", F_STR, SOFF(ip), 0, 0},
+	    {"sources", "helo", F_STR, SOFF(helo), 0, 0},
+	    {"sources", "pool", F_STR, SOFF(pool), 0, 0},
+	    {"sources", "weight", F_INT, SOFF(weight), 1, 1000},
+	};
+#undef SOFF
+	return set_item_field(l, item, sf, sizeof(sf) / sizeof(sf[0]), "a source", k, key, val);
 }
 
 static int source_check(struct loader *l, void *item, struct fy_node *where)
@@ -451,37 +486,19 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 static int policy_key(struct loader *l, void *item, const char *k, struct fy_node *key,
                       struct fy_node *val)
 {
+#define POFF(m) offsetof(struct policy, m)
 	static const struct field pf[] = {
-	    {"policies", "tls", F_TLS, offsetof(struct policy, tls), 0, 0},
-	    {"policies", "max_connections", F_INT, offsetof(struct policy, max_connections), 1,
-	     10000},
-	    {"policies", "max_messages_per_connection", F_INT,
-	     offsetof(struct policy, max_messages_per_connection), 1, 1000000},
-	    {"policies", "message_rate", F_RATE, offsetof(struct policy, message_rate), 0, 0},
-	    {"policies", "connection_rate", F_RATE, offsetof(struct policy, connection_rate), 0, 0},
+	    {"policies", "domain", F_STR, POFF(domain), 0, 0},
+	    {"policies", "mx", F_STR, POFF(mx), 0, 0},
+	    {"policies", "tls", F_TLS, POFF(tls), 0, 0},
+	    {"policies", "max_connections", F_INT, POFF(max_connections), 1, 10000},
+	    {"policies", "max_messages_per_connection", F_INT, POFF(max_messages_per_connection), 1,
+	     1000000},
+	    {"policies", "message_rate", F_RATE, POFF(message_rate), 0, 0},
+	    {"policies", "connection_rate", F_RATE, POFF(connection_rate), 0, 0},
 	};
-	struct policy *p = item;
-
-	if (strcmp(k, "domain") == 0 || strcmp(k, "mx") == 0) {
-		char **slot = k[0] == 'd' ? &p->domain : &p->mx;
-		free(*slot);
-		*slot = scalar_dup(val);
-		if (!*slot)
-			return fail_at(l, key, "'%s' takes a single pattern", k, NULL);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(pf) / sizeof(pf[0]); i++) {
-		if (strcmp(k, pf[i].key) == 0) {
-			/* set_scalar writes at an offset from l->c: point it at the policy. */
-			struct loader pl = *l;
-			pl.c = (struct config *)(void *)p;
-			return set_scalar(&pl, &pf[i], key, val);
-		}
-	}
-	return fail_at(l, key,
-	               "unknown setting '%s' in a policy (known: domain, mx, tls, max_connections, "
-	               "max_messages_per_connection)",
-	               k, NULL);
+#undef POFF
+	return set_item_field(l, item, pf, sizeof(pf) / sizeof(pf[0]), "a policy", k, key, val);
 }
 
 static int policy_check(struct loader *l, void *item, struct fy_node *where)
@@ -505,35 +522,12 @@ static int rule_key(struct loader *l, void *item, const char *k, struct fy_node 
 	    {"rules", "text", F_REGEX, ROFF(text), 0, 0},
 	    {"rules", "stage", F_STAGE, ROFF(stage), 0, 0},
 	    {"rules", "site", F_STR, ROFF(site), 0, 0},
-	    {"rules", "suspend", F_MS, ROFF(suspend_ms), 0, 0},
+	    {"rules", "suspend", F_RULE_MS, ROFF(suspend_ms), 0, 0},
 	    {"rules", "scale", F_FACTOR, ROFF(factor), 0, 0},
-	    {"rules", "duration", F_MS, ROFF(duration_ms), 0, 0},
+	    {"rules", "duration", F_RULE_MS, ROFF(duration_ms), 0, 0},
 	};
 #undef ROFF
-	struct reply_rule *r = item;
-	struct loader rl = *l;
-
-	rl.c = (struct config *)(void *)r;
-	for (size_t i = 0; i < sizeof(rf) / sizeof(rf[0]); i++) {
-		if (strcmp(k, rf[i].key) != 0)
-			continue;
-		if (rf[i].type != F_MS)
-			return set_scalar(&rl, &rf[i], key, val);
-		/* durations of rules are 64-bit and bounded: never a limit of zero forever */
-		char *s = scalar_dup(val);
-		int64_t ms = s ? config_parse_duration_ms(s, strlen(s)) : -1;
-		free(s);
-		if (ms < 0 || ms > RULE_SUSPEND_MAX_MS)
-			return fail_at(l, val,
-			               "'%s': bad duration (at most 24h; examples: 30s, 15m, 2h)",
-			               k, NULL);
-		*(int64_t *)((char *)r + rf[i].off) = ms;
-		return 0;
-	}
-	return fail_at(l, key,
-	               "unknown setting '%s' in a rule (known: name, code, enhanced, text, stage, "
-	               "site, suspend, scale, duration)",
-	               k, NULL);
+	return set_item_field(l, item, rf, sizeof(rf) / sizeof(rf[0]), "a rule", k, key, val);
 }
 
 static int rule_check(struct loader *l, void *item, struct fy_node *where)
