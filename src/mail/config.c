@@ -24,6 +24,7 @@ enum ftype {
 	F_STR,
 	F_INT,
 	F_INT64,
+	F_GROWTH,
 	F_MS,
 	F_RULE_MS,
 	F_SECONDS,
@@ -267,6 +268,16 @@ static int set_scalar(struct loader *l, const struct field *f, struct fy_node *k
 		*(double *)(base + f->off) = rate;
 		break;
 	}
+	case F_GROWTH: {
+		double d = strtod(s, &end);
+		if (*s == '\0' || *end != '\0' || d < 1.0 || d > 10.0) {
+			fail_at(l, val, "'%s' must be a number from 1 to 10, not '%s'", f->key, s);
+			free(s);
+			return -1;
+		}
+		*(double *)(base + f->off) = d;
+		break;
+	}
 	case F_FACTOR: {
 		double d = strtod(s, &end);
 		if (*s == '\0' || *end != '\0' || d < RULE_FACTOR_MIN || d > 1.0) {
@@ -451,6 +462,10 @@ static int source_key(struct loader *l, void *item, const char *k, struct fy_nod
 	    {"sources", "helo", F_STR, SOFF(helo), 0, 0},
 	    {"sources", "pool", F_STR, SOFF(pool), 0, 0},
 	    {"sources", "weight", F_INT, SOFF(weight), 1, 1000},
+	    {"sources", "warmup_day1", F_INT64, SOFF(warmup_day1), 1, 100000000},
+	    {"sources", "warmup_site_day1", F_INT64, SOFF(warmup_site_day1), 1, 100000000},
+	    {"sources", "warmup_growth", F_GROWTH, SOFF(warmup_growth), 0, 0},
+	    {"sources", "warmup_until", F_INT64, SOFF(warmup_until), 1, 1000000000},
 	};
 #undef SOFF
 	return set_item_field(l, item, sf, sizeof(sf) / sizeof(sf[0]), "a source", k, key, val);
@@ -467,6 +482,13 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 		s->pool = xstrdup("default");
 	if (!s->weight)
 		s->weight = 1;
+	if (!s->warmup_growth)
+		s->warmup_growth = 2.0;
+	if (!s->warmup_until)
+		s->warmup_until = 1000000;
+	if (s->warmup_site_day1 && !s->warmup_day1)
+		return fail_at(l, where, "warmup_site_day1 needs warmup_day1 for source '%s'",
+		               s->ip, NULL);
 	if (inet_pton(AF_INET, s->ip, buf) != 1 && inet_pton(AF_INET6, s->ip, buf) != 1)
 		return fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
 	if (!domain_is_hostname(s->helo))

@@ -21,6 +21,11 @@ struct source {
 	char *helo;
 	char *pool; /* the pool it belongs to ("default" when not named) */
 	int weight; /* its share of the pool's sites (default 1) */
+	/* IP warm-up, per day since the source's first use (0: no warm-up):
+	 * day n allows day1 * growth^(n-1) messages in all and site_day1 *
+	 * growth^(n-1) per site; caps end once the daily cap passes until. */
+	int64_t warmup_day1, warmup_site_day1, warmup_until;
+	double warmup_growth;
 };
 
 /* Limits and TLS for destinations. A policy matches a recipient domain or an

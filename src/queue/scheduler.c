@@ -27,6 +27,7 @@
 #include "queue/store.h"
 #include "shape/rules.h"
 #include "shape/throttle.h"
+#include "shape/warmup.h"
 #include "smtp/client.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -76,6 +77,7 @@ struct site {
 	int waiting; /* on the global-cap wait list */
 	struct site *wait_next;
 	struct throttle thr; /* pacing and the state reply rules put it in */
+	int64_t warm_sent;   /* delivered today from its source (warm-up) */
 	struct event *timer; /* wakes the site when the throttle allows more */
 };
 
@@ -94,10 +96,17 @@ struct scheduler {
 	struct scheduler_stats st;
 	const struct rules *rules;
 	int64_t next_snapshot_ms;
+	/* warm-up, per source of the pool (same index as p.sources) */
+	int64_t warm_today;
+	int64_t warm_first_day[64];
+	int64_t warm_sent[64];
+	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
 };
 
 static const struct smtp_client_ops session_ops;
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
+static size_t source_index(const struct scheduler *s, const struct source *src);
+static void warm_count(struct scheduler *s, struct site *site);
 
 int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 {
@@ -185,6 +194,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	if (rule)
 		throttle_apply(&j->site->thr, rule, a->reply->text, clock_mono_ms());
 	else if (j->site && cls == 2) {
+		warm_count(s, j->site);
 		throttle_connection_worked(&j->site->thr);
 		throttle_delivered(&j->site->thr, clock_mono_ms());
 	}
@@ -276,6 +286,9 @@ static struct site *site_get(struct scheduler *s, const char *domain, const stru
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
 	site->source = pick_source(s, res->site);
+	size_t wi = source_index(s, site->source);
+	site->warm_sent =
+	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, clock_mono_ms());
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	strmap_put(s->sites, res->site, site);
@@ -384,6 +397,132 @@ static size_t backlog_max(const struct site *site)
 	return n < BACKLOG_MIN ? BACKLOG_MIN : n;
 }
 
+/* ---- warm-up ---- */
+
+static size_t source_index(const struct scheduler *s, const struct source *src)
+{
+	for (size_t i = 0; i < s->p.nsources; i++)
+		if (s->p.sources[i] == src)
+			return i;
+	return 0;
+}
+
+static void warm_site_row(void *arg, const char *site, int64_t sent)
+{
+	strmap_put(arg, site, (void *)(intptr_t)sent);
+}
+
+/* Loads today's counts (at start, and when the UTC day changes). */
+static void warm_load(struct scheduler *s, int64_t today)
+{
+	struct err e;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	s->warm_today = today;
+	for (size_t i = 0; i < s->p.nsources && i < 64; i++) {
+		const struct source *src = s->p.sources[i];
+		if (!warmup_enabled(src))
+			continue;
+		strmap_free(s->warm_site_sent[i], NULL);
+		s->warm_site_sent[i] = strmap_new();
+		if (store_warmup_first_day(s->p.store, src->ip, today, &s->warm_first_day[i], &e) !=
+		        0 ||
+		    store_warmup_counts(s->p.store, src->ip, today, warm_site_row,
+		                        s->warm_site_sent[i], &e) != 0) {
+			fail(s, &e);
+			return;
+		}
+		s->warm_sent[i] = (intptr_t)strmap_get(s->warm_site_sent[i], "");
+	}
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		size_t i = source_index(s, site->source);
+		site->warm_sent =
+		    s->warm_site_sent[i] ? (intptr_t)strmap_get(s->warm_site_sent[i], key) : 0;
+	}
+	s->dirty = 1;
+}
+
+/* Whether the site's source may send it one more message today. */
+static int warm_allows(struct scheduler *s, struct site *site, char *why, size_t n)
+{
+	const struct source *src = site->source;
+	size_t i = source_index(s, src);
+	int64_t overall, per_site, in_flight = 0;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	if (!warmup_enabled(src))
+		return 1;
+	int64_t day = s->warm_today - s->warm_first_day[i] + 1;
+	warmup_caps(src, day, &overall, &per_site);
+	while (strmap_next(s->sites, &pos, &key, &v))
+		if (((struct site *)v)->source == src)
+			in_flight += ((struct site *)v)->in_flight;
+	if (per_site != WARMUP_NO_CAP && site->warm_sent + site->in_flight >= per_site) {
+		snprintf(why, n, "warm-up: day %lld cap of %lld messages per site from %s reached",
+		         (long long)day, (long long)per_site, src->ip);
+		return 0;
+	}
+	if (overall != WARMUP_NO_CAP && s->warm_sent[i] + in_flight >= overall) {
+		snprintf(why, n, "warm-up: day %lld cap of %lld messages from %s reached",
+		         (long long)day, (long long)overall, src->ip);
+		return 0;
+	}
+	return 1;
+}
+
+/* Everything queued for the site waits for the next day: logged as deferred
+ * (stage "warmup"), never bounced, no attempt counted. */
+static void park_warmup(struct scheduler *s, struct site *site, const char *why)
+{
+	int64_t now_ms = clock_wall_ms(), due = warmup_next_day_s(now_ms / 1000);
+	struct job *j;
+	struct reply r;
+
+	reply_set_local(&r, 451, "4.7.0", why);
+	while ((j = site_pop(site)) != NULL) {
+		struct dlog_rec rec = {
+		    .time_ms = now_ms,
+		    .campaign = s->p.campaign,
+		    .recipient = j->r->mailbox,
+		    .domain = j->r->domain,
+		    .site = site->key,
+		    .source_ip = site->source->ip,
+		    .helo = site->source->helo,
+		    .stage = "warmup",
+		    .code = r.code,
+		    .enhanced = r.enhanced,
+		    .text = r.text,
+		    .outcome = "deferred",
+		    .category = "rate_limited",
+		    .rule = "warm-up",
+		    .attempt = j->r->attempts,
+		    .queue_time_s = now_ms / 1000 - j->r->queued_at_s,
+		};
+		dlog_add(s->p.log, &rec);
+		s->st.deferred++;
+		park(s, j, due);
+	}
+}
+
+static void warm_count(struct scheduler *s, struct site *site)
+{
+	struct err e;
+	size_t i = source_index(s, site->source);
+
+	if (!warmup_enabled(site->source))
+		return;
+	site->warm_sent++;
+	s->warm_sent[i]++;
+	if (store_warmup_add(s->p.store, site->source->ip, s->warm_today, site->key, &e) != 0 ||
+	    store_warmup_add(s->p.store, site->source->ip, s->warm_today, "", &e) != 0)
+		fail(s, &e);
+}
+
 static void site_arm(struct site *site, int64_t wait_ms)
 {
 	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
@@ -450,6 +589,11 @@ static void site_open_sessions(struct scheduler *s, struct site *site)
 		park_site(s, site, now);
 		return;
 	}
+	char why[200];
+	if (site->queued > 0 && !warm_allows(s, site, why, sizeof(why))) {
+		park_warmup(s, site, why);
+		return;
+	}
 	site_kick(site);
 	while (site->queued > (size_t)site->starting &&
 	       site->active < throttle_max_connections(&site->thr, now)) {
@@ -483,6 +627,12 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 	if (throttle_suspended(&site->thr, now)) {
 		smtp_client_finish(c); /* the current transaction is over: QUIT */
 		park_site(s, site, now);
+		return NULL;
+	}
+	char why[200];
+	if (site->queued > 0 && !warm_allows(s, site, why, sizeof(why))) {
+		smtp_client_finish(c);
+		park_warmup(s, site, why);
 		return NULL;
 	}
 	while (!s->stopping && site->queued > 0) {
@@ -763,6 +913,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct err e;
 
 	(void)fd, (void)what;
+	if (warmup_day_of(now_ms / 1000) != s->warm_today && !s->failed)
+		warm_load(s, warmup_day_of(now_ms / 1000));
 	if (now_ms >= s->next_snapshot_ms && !s->failed) {
 		snapshot_sites(s);
 		s->next_snapshot_ms = now_ms + SNAPSHOT_MS;
@@ -787,6 +939,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->rules = p->rules;
 	s->sites = strmap_new();
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
+	warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
 	return s;
 }
 
@@ -842,6 +995,8 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		rc = -1;
 	event_free(s->tick);
 	strmap_free(s->sites, site_free);
+	for (size_t i = 0; i < 64; i++)
+		strmap_free(s->warm_site_sent[i], NULL);
 	free(s);
 	return rc;
 }

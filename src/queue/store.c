@@ -30,7 +30,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS site_state("
     " site TEXT PRIMARY KEY, campaign TEXT, queued INTEGER, in_flight INTEGER,"
     " conns INTEGER, conn_limit INTEGER, rate REAL, rate_limit REAL,"
-    " suspended_until INTEGER, reason TEXT, updated INTEGER);";
+    " suspended_until INTEGER, reason TEXT, updated INTEGER);"
+    "CREATE TABLE IF NOT EXISTS warmup_source(ip TEXT PRIMARY KEY, first_day INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS warmup_count(ip TEXT NOT NULL, day INTEGER NOT NULL,"
+    " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
 
 enum stmt_id {
 	ST_BEGIN,
@@ -44,6 +47,7 @@ enum stmt_id {
 	ST_COUNTS,
 	ST_POSTPONE,
 	ST_SITE_SNAPSHOT,
+	ST_WARMUP_ADD,
 	ST_MAX
 };
 
@@ -65,6 +69,8 @@ static const char *const stmt_sql[ST_MAX] = {
                   " category = ?9 WHERE id = ?1",
     [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
     [ST_POSTPONE] = "UPDATE recipient SET next_attempt = ?2 WHERE id = ?1 AND state = 0",
+    [ST_WARMUP_ADD] = "INSERT INTO warmup_count(ip, day, site, sent) VALUES (?1, ?2, ?3, 1)"
+                      " ON CONFLICT(ip, day, site) DO UPDATE SET sent = sent + 1",
     [ST_SITE_SNAPSHOT] = "INSERT OR REPLACE INTO site_state(site, campaign, queued, in_flight,"
                          " conns, conn_limit, rate, rate_limit, suspended_until, reason, updated)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -494,6 +500,57 @@ int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int
 	    "SELECT coalesce(sum(next_attempt <= ?2), 0), coalesce(sum(next_attempt > ?2), 0)"
 	    " FROM recipient WHERE campaign = ?1 AND state = 0",
 	    campaign, now_s, ready_row, &c, e);
+}
+
+static void first_day_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+int store_warmup_first_day(struct store *s, const char *ip, int64_t today, int64_t *first,
+                           struct err *e)
+{
+	if (begin(s, e))
+		return -1;
+	*first = today;
+	if (each_row(s, "INSERT OR IGNORE INTO warmup_source(ip, first_day) VALUES (?1, ?2)", ip,
+	             today, first_day_row, first, e) != 0)
+		return -1;
+	return each_row(s, "SELECT first_day FROM warmup_source WHERE ip = ?1", ip, 0,
+	                first_day_row, first, e);
+}
+
+struct warmup_cb {
+	store_warmup_fn cb;
+	void *arg;
+};
+
+static void warmup_row(sqlite3_stmt *st, void *arg)
+{
+	struct warmup_cb *w = arg;
+	w->cb(w->arg, col_text(st, 0), sqlite3_column_int64(st, 1));
+}
+
+int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+                        struct err *e)
+{
+	struct warmup_cb w = {cb, arg};
+	return each_row(s, "SELECT site, sent FROM warmup_count WHERE ip = ?1 AND day = ?2", ip,
+	                day, warmup_row, &w, e);
+}
+
+int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_WARMUP_ADD];
+
+	if (begin(s, e))
+		return -1;
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "warm-up count");
 }
 
 void queued_rcpt_free(struct queued_rcpt *r)

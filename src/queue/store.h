@@ -117,6 +117,15 @@ int store_campaigns(struct store *s, store_campaign_fn cb, void *arg, struct err
 int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int64_t *ready,
                        int64_t *later, struct err *e);
 
+/* Warm-up: a source's first day of use (set to today the first time), and
+ * its counts of delivered messages per day and site ("" for all sites). */
+int store_warmup_first_day(struct store *s, const char *ip, int64_t today, int64_t *first,
+                           struct err *e);
+typedef void (*store_warmup_fn)(void *arg, const char *site, int64_t sent);
+int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+                        struct err *e);
+int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e);
+
 /* Calls cb for each (value of column, state) group of the campaign's
  * recipients, biggest first; by is "domain" or "category". */
 typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);

@@ -2,6 +2,7 @@
 #include "util/clock.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static int64_t ts_ms(clockid_t id)
@@ -12,9 +13,24 @@ static int64_t ts_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* SLUICE_TEST_NOW_OFFSET_S moves the wall clock (test-only: warm-up days,
+ * retry dates); monotonic time is never moved. */
+static int64_t wall_offset_ms(void)
+{
+	static int64_t offset = -1;
+
+	if (offset < 0) {
+		const char *env = getenv("SLUICE_TEST_NOW_OFFSET_S");
+		offset = env ? strtoll(env, NULL, 10) * 1000 : 0;
+		if (offset < 0)
+			offset = 0;
+	}
+	return offset;
+}
+
 int64_t clock_wall_ms(void)
 {
-	return ts_ms(CLOCK_REALTIME);
+	return ts_ms(CLOCK_REALTIME) + wall_offset_ms();
 }
 
 int64_t clock_mono_ms(void)

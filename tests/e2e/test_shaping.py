@@ -3,8 +3,10 @@ mode rp001: at most 20 accepted messages per client IP in 5 s, then
 "421 RP-001"). The receiver's own log counts the refusals."""
 import collections
 import glob
+import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -203,3 +205,59 @@ def test_a_small_campaign_uses_one_source(world, sender):
     assert r.returncode == 0, r.stderr
     recs = [x for x in fault_records(world) if f"-{tag}-" in x["rcpt_tos"][0]]
     assert len(recs) == 18 and {x["peer"] for x in recs} == {"127.0.0.10"}
+
+
+WARM = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n"
+        "    warmup_day1: 5\n    warmup_site_day1: 3\n    warmup_growth: 2\n")
+
+
+def warm_argv(sender, rows):
+    sender.rows(rows)
+    cfg_text = open(sender.args()[3]).read().split("\n", 3)[3]  # without the default source
+    path = sender.write("warm.yaml", WARM + cfg_text)
+    argv = sender.args()
+    argv[argv.index("--config") + 1] = path
+    return argv
+
+
+def test_warm_up_caps_day_1_then_day_2_continues_across_restarts(world, sender):
+    tag = "warm"
+    rows = [[f"ok-{tag}-{i}@faults.test", "W", str(i)] for i in range(8)] + \
+           [[f"ok-{tag}-{i}@faults2.test", "W", str(i)] for i in range(4)]
+    argv = warm_argv(sender, rows)
+
+    def got():
+        return [x for x in fault_records(world) if f"-{tag}-" in x["rcpt_tos"][0]]
+
+    def log():
+        path = os.path.join(sender.state, "delivery.log")
+        return [json.loads(x) for x in open(path)] if os.path.exists(path) else []
+
+    # day 1: 5 in all, at most 3 per site; the rest waits for tomorrow
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: len([x for x in log() if x["stage"] == "warmup"]) == 7, timeout=30)
+    time.sleep(1)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == 3
+    day1 = got()
+    assert len(day1) == 5
+    per_site = collections.Counter(x["rcpt_tos"][0].split("@")[1] for x in day1)
+    assert max(per_site.values()) <= 3
+    warm = [x for x in log() if x["stage"] == "warmup"]
+    assert all(x["outcome"] == "deferred" and x["rule"] == "warm-up" for x in warm)
+    assert "warm-up: day 1 cap" in warm[0]["reply"]
+
+    # a restart the same day sends nothing more: the counts were kept
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert len(got()) == 5
+
+    # day 2 (a test-only clock offset): caps doubled, everything goes
+    env = dict(os.environ, SLUICE_TEST_NOW_OFFSET_S="86400")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    final = collections.Counter(x["rcpt_tos"][0] for x in got())
+    assert len(final) == 12 and set(final.values()) == {1}  # each once, none bounced

@@ -8,6 +8,7 @@
 #include "shape/bucket.h"
 #include "shape/rules.h"
 #include "shape/throttle.h"
+#include "shape/warmup.h"
 
 static void test_bucket(void **state)
 {
@@ -99,6 +100,29 @@ static void test_slow_start(void **state)
 	assert_int_equal(throttle_max_connections(&t, 2), 4); /* never past the policy */
 }
 
+static void test_warmup_caps(void **state)
+{
+	struct source src = {
+	    .warmup_day1 = 50, .warmup_site_day1 = 20, .warmup_growth = 2, .warmup_until = 1000};
+	int64_t all, site;
+
+	(void)state;
+	warmup_caps(&src, 1, &all, &site);
+	assert_int_equal(all, 50);
+	assert_int_equal(site, 20);
+	warmup_caps(&src, 3, &all, &site);
+	assert_int_equal(all, 200);
+	assert_int_equal(site, 80);
+	warmup_caps(&src, 6, &all, &site); /* 1600 > until: warm-up is over */
+	assert_int_equal(all, WARMUP_NO_CAP);
+	assert_int_equal(site, WARMUP_NO_CAP);
+	src.warmup_day1 = 0;
+	warmup_caps(&src, 1, &all, &site);
+	assert_int_equal(all, WARMUP_NO_CAP);
+	assert_int_equal(warmup_day_of(86400 * 3 + 5), 3);
+	assert_int_equal(warmup_next_day_s(86400 * 3 + 5), 86400 * 4);
+}
+
 static void test_connection_failures_back_off(void **state)
 {
 	struct policy p = {.max_connections = 10};
@@ -162,6 +186,7 @@ int main(void)
 	    cmocka_unit_test(test_throttle_suspend_scale_restore),
 	    cmocka_unit_test(test_throttle_learns_a_rate_when_none_is_set),
 	    cmocka_unit_test(test_slow_start),
+	    cmocka_unit_test(test_warmup_caps),
 	    cmocka_unit_test(test_connection_failures_back_off),
 	    cmocka_unit_test(test_builtin_rules_match_known_replies),
 	};
