@@ -133,6 +133,15 @@ def fault_records(world, mode="esmtp"):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def maildir_files(world, domain, user, at_least=1, timeout=10.0):
+    """The files of a Maildir, waiting up to timeout for at_least of them:
+    Postfix delivers to the Maildir a moment after its 250, not before."""
+    import glob as _glob
+    pattern = os.path.join(world.maildir(domain, user), "*")
+    wait_for(lambda: len(_glob.glob(pattern)) >= at_least, timeout=timeout)
+    return sorted(_glob.glob(pattern))
+
+
 def wait_for(pred, timeout=20.0, step=0.05):
     end = time.time() + timeout
     while time.time() < end:

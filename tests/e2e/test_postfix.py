@@ -1,16 +1,15 @@
 """sluice send against a real Postfix receiver (and real DNS): what arrives,
 byte for byte, and what the log says for every outcome."""
-import glob
 import os
 import re
 import subprocess
 
-from conftest import TEMPLATE
+from conftest import TEMPLATE, maildir_files
 
 
-def maildir_messages(world, domain, user):
+def maildir_messages(world, domain, user, at_least=1):
     out = []
-    for path in sorted(glob.glob(os.path.join(world.maildir(domain, user), "*"))):
+    for path in maildir_files(world, domain, user, at_least):
         with open(path, "rb") as f:
             out.append(f.read().decode("utf-8", "replace"))
     return out

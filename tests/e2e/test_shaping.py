@@ -2,7 +2,6 @@
 mode rp001: at most 20 accepted messages per client IP in 5 s, then
 "421 RP-001"). The receiver's own log counts the refusals."""
 import collections
-import glob
 import json
 import os
 import re
@@ -10,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from conftest import SLUICE, fault_records, wait_for
+from conftest import SLUICE, fault_records, maildir_files, wait_for
 
 RP_LIMIT, RP_WINDOW = 20, 5.0
 
@@ -86,7 +85,7 @@ def test_greylisting_by_postgrey_is_retried_after_the_greylist_delay(world, send
 
 
 def world_maildir(world, user):
-    return glob.glob(os.path.join(world.maildir("grey.test", user), "*"))
+    return maildir_files(world, "grey.test", user)
 
 
 def test_sluice_queue_shows_each_site_while_sending(world, sender):
@@ -140,8 +139,7 @@ def test_postfix_anvil_limits_with_a_matching_policy_are_never_tripped(world, se
                    extra_yaml=policy, timeout=90)
     assert r.rc == 0, r.err
     assert anvil_refusals(world, since) == (0, 0)
-    assert all(len(glob.glob(os.path.join(world.maildir("anvil.test", u), "*"))) == 1
-               for u in users)
+    assert all(len(maildir_files(world, "anvil.test", u)) == 1 for u in users)
 
 
 def test_postfix_anvil_limits_without_a_policy_sluice_adapts(world, sender):
@@ -153,8 +151,7 @@ def test_postfix_anvil_limits_without_a_policy_sluice_adapts(world, sender):
     r = sender.run(config={"retry": {"min_backoff": "1s", "max_lifetime": "120s"}},
                    extra_yaml=rules, timeout=150)
     assert r.rc == 0, r.err
-    assert all(len(glob.glob(os.path.join(world.maildir("anvil.test", u), "*"))) == 1
-               for u in users)
+    assert all(len(maildir_files(world, "anvil.test", u)) == 1 for u in users)
     conns, rate = anvil_refusals(world, since)
     # it adapted after the first refusals instead of hammering: each refusal
     # halves the site's connections or rate
