@@ -165,15 +165,19 @@ POOL = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n    pool: bul
         "  - ip: 127.0.0.11\n    helo: mta2.sluice.test\n    pool: bulk\n")
 
 
-def pool_args(sender, threshold, rows):
+def argv_with_sources(sender, sources_yaml, rows, delivery_extra=""):
+    """The send command with a config whose sources are sources_yaml."""
     sender.rows(rows)
-    cfg_text = open(sender.args()[3]).read()  # the generated config
-    cfg_text = cfg_text.split("\n", 3)[3]     # drop the default single source
-    path = sender.write("pool.yaml", POOL + cfg_text.replace(
-        "delivery:\n", f"delivery:\n  spread_threshold: {threshold}\n"))
+    cfg_text = open(sender.args()[3]).read().split("\n", 3)[3]  # without the default source
+    cfg_text = cfg_text.replace("delivery:\n", "delivery:\n" + delivery_extra)
+    path = sender.write("sources.yaml", sources_yaml + cfg_text)
     argv = sender.args()
     argv[argv.index("--config") + 1] = path
     return argv
+
+
+def pool_args(sender, threshold, rows):
+    return argv_with_sources(sender, POOL, rows, f"  spread_threshold: {threshold}\n")
 
 
 def test_a_pool_spreads_sites_over_its_sources_each_site_always_one(world, sender):
@@ -209,12 +213,7 @@ WARM = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n"
 
 
 def warm_argv(sender, rows):
-    sender.rows(rows)
-    cfg_text = open(sender.args()[3]).read().split("\n", 3)[3]  # without the default source
-    path = sender.write("warm.yaml", WARM + cfg_text)
-    argv = sender.args()
-    argv[argv.index("--config") + 1] = path
-    return argv
+    return argv_with_sources(sender, WARM, rows)
 
 
 def test_warm_up_caps_day_1_then_day_2_continues_across_restarts(world, sender):
