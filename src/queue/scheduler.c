@@ -13,6 +13,7 @@
  *   so a handful of messages never fans out over many connections.
  */
 #include "queue/scheduler.h"
+#include "queue/scheduler_int.h"
 
 #include <event2/event.h>
 #include <stddef.h>
@@ -38,75 +39,9 @@
 #define FETCH_BATCH        2000  /* recipients read from the store at once */
 #define LOADED_MAX         20000 /* recipients in memory at most */
 #define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
-#define BACKLOG_SECONDS    60    /* a rate-limited site keeps this much work in memory */
-#define BACKLOG_MIN        100
-#define SNAPSHOT_MS        1000 /* how often sites are written for `sluice queue` */
-
-struct site;
-
-struct job {
-	struct scheduler *s;
-	struct queued_rcpt *r;
-	struct site *site;
-	struct job *next;
-	struct smtp_msg msg;
-	struct strbuf data;
-	char msgid[200];
-};
-
-struct session {
-	struct scheduler *s;
-	struct site *site;
-	struct smtp_client *c;
-	int asked;
-	struct session *next, *prev;
-};
-
-struct site {
-	struct scheduler *s;
-	const struct source *source; /* the egress identity this site always sees */
-	char *key;
-	struct mx_addr *addrs;
-	size_t naddrs;
-	struct policy pol;
-	struct job *head, *tail;
-	size_t queued;
-	int64_t in_flight; /* messages handed to sessions, outcome not yet known */
-	int active, starting;
-	struct session *sessions;
-	int waiting; /* on the global-cap wait list */
-	struct site *wait_next;
-	struct throttle thr; /* pacing and the state reply rules put it in */
-	int64_t warm_sent;   /* delivered today from its source (warm-up) */
-	struct event *timer; /* wakes the site when the throttle allows more */
-};
-
-struct scheduler {
-	struct scheduler_params p;
-	struct event *tick;
-	struct strmap *sites;
-	int64_t loaded;
-	int pending_dns;
-	int active; /* sessions, all sites */
-	int stopping, finished, failed;
-	struct err err;
-	int64_t next_fetch_ms;
-	int dirty;
-	struct site *wait_head, *wait_tail;
-	struct scheduler_stats st;
-	const struct rules *rules;
-	int64_t next_snapshot_ms;
-	/* warm-up, per source of the pool (same index as p.sources) */
-	int64_t warm_today;
-	int64_t warm_first_day[64];
-	int64_t warm_sent[64];
-	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
-};
+#define SNAPSHOT_MS        1000  /* how often sites are written for `sluice queue` */
 
 static const struct smtp_client_ops session_ops;
-static void on_site_timer(evutil_socket_t fd, short what, void *arg);
-static size_t source_index(const struct scheduler *s, const struct source *src);
-static void warm_count(struct scheduler *s, struct site *site);
 
 int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 {
@@ -117,7 +52,7 @@ int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 	return b > max_s ? max_s : b;
 }
 
-static void fail(struct scheduler *s, const struct err *e)
+void sched_fail(struct scheduler *s, const struct err *e)
 {
 	if (!s->failed) {
 		s->failed = 1;
@@ -126,7 +61,7 @@ static void fail(struct scheduler *s, const struct err *e)
 	scheduler_stop(s);
 }
 
-static void job_free(struct job *j)
+void job_free(struct job *j)
 {
 	queued_rcpt_free(j->r);
 	strbuf_free(&j->data);
@@ -142,8 +77,8 @@ struct attempt {
 	int retry_now;
 };
 
-static void site_push_front(struct site *site, struct job *j);
-static void site_kick(struct site *site);
+void site_push_front(struct site *site, struct job *j);
+void site_kick(struct site *site);
 
 /* Records what one attempt did; frees the job unless it goes round again. */
 static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
@@ -194,13 +129,13 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	if (rule)
 		throttle_apply(&j->site->thr, rule, a->reply->text, clock_mono_ms());
 	else if (j->site && cls == 2) {
-		warm_count(s, j->site);
+		site_warm_count(s, j->site);
 		throttle_connection_worked(&j->site->thr);
 		throttle_delivered(&j->site->thr, clock_mono_ms());
 	}
 	struct err e;
 	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
-		fail(s, &e);
+		sched_fail(s, &e);
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
 	    .campaign = s->p.campaign,
@@ -245,302 +180,6 @@ static void local_outcome(struct scheduler *s, struct job *j, const char *stage,
 	record_outcome(s, j, &a);
 }
 
-/* ---- sites ---- */
-
-/* The source a site is sent from: by weight, from a hash of the campaign and
- * the site, so the same site sees the same IP on every run of a campaign. */
-static const struct source *pick_source(const struct scheduler *s, const char *site)
-{
-	const struct scheduler_params *p = &s->p;
-	uint32_t h = 2166136261u, total = 0;
-
-	if (p->nsources == 1 || p->campaign_size < p->cfg->spread_threshold)
-		return p->sources[0];
-	for (const char *k = p->campaign; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	for (const char *k = site; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	for (size_t i = 0; i < p->nsources; i++)
-		total += (uint32_t)p->sources[i]->weight;
-	uint32_t pick = h % total;
-	for (size_t i = 0; i < p->nsources; i++) {
-		if (pick < (uint32_t)p->sources[i]->weight)
-			return p->sources[i];
-		pick -= (uint32_t)p->sources[i]->weight;
-	}
-	return p->sources[0];
-}
-
-static struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res)
-{
-	struct site *site = strmap_get(s->sites, res->site);
-
-	if (site)
-		return site;
-	site = xcalloc(1, sizeof(*site));
-	site->key = xstrdup(res->site);
-	site->naddrs = res->naddrs;
-	site->addrs = xcalloc(res->naddrs, sizeof(*site->addrs));
-	memcpy(site->addrs, res->addrs, res->naddrs * sizeof(*site->addrs));
-	/* Policies match the first recipient domain and MX host that made the site. */
-	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
-	site->s = s;
-	site->source = pick_source(s, res->site);
-	size_t wi = source_index(s, site->source);
-	site->warm_sent =
-	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
-	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, clock_mono_ms());
-	site->timer = evtimer_new(s->p.base, on_site_timer, site);
-	strmap_put(s->sites, res->site, site);
-	return site;
-}
-
-static void site_free(void *p)
-{
-	struct site *site = p;
-	struct job *j = site->head;
-
-	while (j) {
-		struct job *next = j->next;
-		job_free(j);
-		j = next;
-	}
-	if (site->timer)
-		event_free(site->timer);
-	free(site->key);
-	free(site->addrs);
-	free(site);
-}
-
-static void site_push(struct site *site, struct job *j)
-{
-	j->next = NULL;
-	if (site->tail)
-		site->tail->next = j;
-	else
-		site->head = j;
-	site->tail = j;
-	site->queued++;
-}
-
-static void site_push_front(struct site *site, struct job *j)
-{
-	j->next = site->head;
-	site->head = j;
-	if (!site->tail)
-		site->tail = j;
-	site->queued++;
-}
-
-static struct job *site_pop(struct site *site)
-{
-	struct job *j = site->head;
-
-	if (!j)
-		return NULL;
-	site->head = j->next;
-	if (!site->head)
-		site->tail = NULL;
-	site->queued--;
-	j->next = NULL;
-	return j;
-}
-
-static void wait_for_capacity(struct scheduler *s, struct site *site)
-{
-	if (site->waiting)
-		return;
-	site->waiting = 1;
-	site->wait_next = NULL;
-	if (s->wait_tail)
-		s->wait_tail->wait_next = site;
-	else
-		s->wait_head = site;
-	s->wait_tail = site;
-}
-
-/* Puts a loaded job back in the store, due at due_s, without an attempt:
- * memory is for work that can go now, not for a suspended or slow site. */
-static void park(struct scheduler *s, struct job *j, int64_t due_s)
-{
-	struct err e;
-
-	if (store_rcpt_postpone(s->p.store, j->r->id, due_s, &e) != 0)
-		fail(s, &e);
-	s->dirty = 1;
-	s->loaded--;
-	job_free(j);
-}
-
-/* Seconds since the epoch when the site's suspension ends. */
-static int64_t suspension_end_s(const struct site *site, int64_t mono_ms)
-{
-	return clock_wall_ms() / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
-}
-
-static void park_site(struct scheduler *s, struct site *site, int64_t mono_ms)
-{
-	int64_t due = suspension_end_s(site, mono_ms);
-	struct job *j;
-
-	while ((j = site_pop(site)) != NULL)
-		park(s, j, due);
-}
-
-/* The most a rate-limited site keeps in memory; 0: no limit (not rate-limited). */
-static size_t backlog_max(const struct site *site)
-{
-	double rate = throttle_message_rate(&site->thr);
-	if (rate <= 0)
-		return 0;
-	size_t n = (size_t)(rate * BACKLOG_SECONDS);
-	return n < BACKLOG_MIN ? BACKLOG_MIN : n;
-}
-
-/* ---- warm-up ---- */
-
-static size_t source_index(const struct scheduler *s, const struct source *src)
-{
-	for (size_t i = 0; i < s->p.nsources; i++)
-		if (s->p.sources[i] == src)
-			return i;
-	return 0;
-}
-
-static void warm_site_row(void *arg, const char *site, int64_t sent)
-{
-	strmap_put(arg, site, (void *)(intptr_t)sent);
-}
-
-/* Loads today's counts (at start, and when the UTC day changes). */
-static void warm_load(struct scheduler *s, int64_t today)
-{
-	struct err e;
-	size_t pos = 0;
-	const char *key;
-	void *v;
-
-	s->warm_today = today;
-	for (size_t i = 0; i < s->p.nsources && i < 64; i++) {
-		const struct source *src = s->p.sources[i];
-		if (!warmup_enabled(src))
-			continue;
-		strmap_free(s->warm_site_sent[i], NULL);
-		s->warm_site_sent[i] = strmap_new();
-		if (store_warmup_first_day(s->p.store, src->ip, today, &s->warm_first_day[i], &e) !=
-		        0 ||
-		    store_warmup_counts(s->p.store, src->ip, today, warm_site_row,
-		                        s->warm_site_sent[i], &e) != 0) {
-			fail(s, &e);
-			return;
-		}
-		s->warm_sent[i] = (intptr_t)strmap_get(s->warm_site_sent[i], "");
-	}
-	while (strmap_next(s->sites, &pos, &key, &v)) {
-		struct site *site = v;
-		size_t i = source_index(s, site->source);
-		site->warm_sent =
-		    s->warm_site_sent[i] ? (intptr_t)strmap_get(s->warm_site_sent[i], key) : 0;
-	}
-	s->dirty = 1;
-}
-
-/* Whether the site's source may send it one more message today. */
-static int warm_allows(struct scheduler *s, struct site *site, char *why, size_t n)
-{
-	const struct source *src = site->source;
-	size_t i = source_index(s, src);
-	int64_t overall, per_site, in_flight = 0;
-	size_t pos = 0;
-	const char *key;
-	void *v;
-
-	if (!warmup_enabled(src))
-		return 1;
-	int64_t day = s->warm_today - s->warm_first_day[i] + 1;
-	warmup_caps(src, day, &overall, &per_site);
-	while (strmap_next(s->sites, &pos, &key, &v))
-		if (((struct site *)v)->source == src)
-			in_flight += ((struct site *)v)->in_flight;
-	if (per_site != WARMUP_NO_CAP && site->warm_sent + site->in_flight >= per_site) {
-		snprintf(why, n, "warm-up: day %lld cap of %lld messages per site from %s reached",
-		         (long long)day, (long long)per_site, src->ip);
-		return 0;
-	}
-	if (overall != WARMUP_NO_CAP && s->warm_sent[i] + in_flight >= overall) {
-		snprintf(why, n, "warm-up: day %lld cap of %lld messages from %s reached",
-		         (long long)day, (long long)overall, src->ip);
-		return 0;
-	}
-	return 1;
-}
-
-/* Everything queued for the site waits for the next day: logged as deferred
- * (stage "warmup"), never bounced, no attempt counted. */
-static void park_warmup(struct scheduler *s, struct site *site, const char *why)
-{
-	int64_t now_ms = clock_wall_ms(), due = warmup_next_day_s(now_ms / 1000);
-	struct job *j;
-	struct reply r;
-
-	reply_set_local(&r, 451, "4.7.0", why);
-	while ((j = site_pop(site)) != NULL) {
-		struct dlog_rec rec = {
-		    .time_ms = now_ms,
-		    .campaign = s->p.campaign,
-		    .recipient = j->r->mailbox,
-		    .domain = j->r->domain,
-		    .site = site->key,
-		    .source_ip = site->source->ip,
-		    .helo = site->source->helo,
-		    .stage = "warmup",
-		    .code = r.code,
-		    .enhanced = r.enhanced,
-		    .text = r.text,
-		    .outcome = "deferred",
-		    .category = "rate_limited",
-		    .rule = "warm-up",
-		    .attempt = j->r->attempts,
-		    .queue_time_s = now_ms / 1000 - j->r->queued_at_s,
-		};
-		dlog_add(s->p.log, &rec);
-		s->st.deferred++;
-		park(s, j, due);
-	}
-}
-
-static void warm_count(struct scheduler *s, struct site *site)
-{
-	struct err e;
-	size_t i = source_index(s, site->source);
-
-	if (!warmup_enabled(site->source))
-		return;
-	site->warm_sent++;
-	s->warm_sent[i]++;
-	if (store_warmup_add(s->p.store, site->source->ip, s->warm_today, site->key, &e) != 0 ||
-	    store_warmup_add(s->p.store, site->source->ip, s->warm_today, "", &e) != 0)
-		fail(s, &e);
-}
-
-static void site_arm(struct site *site, int64_t wait_ms)
-{
-	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
-
-	if (!evtimer_pending(site->timer, NULL))
-		evtimer_add(site->timer, &tv);
-}
-
-static void site_open_sessions(struct scheduler *s, struct site *site);
-
-static void on_site_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct site *site = arg;
-
-	(void)fd, (void)what;
-	site_open_sessions(site->s, site);
-}
-
 static void start_session(struct scheduler *s, struct site *site)
 {
 	const struct config *cfg = s->p.cfg;
@@ -572,33 +211,33 @@ static void start_session(struct scheduler *s, struct site *site)
 }
 
 /* Gives queued work to the site's idle sessions. */
-static void site_kick(struct site *site)
+void site_kick(struct site *site)
 {
 	for (struct session *x = site->sessions; x && site->queued > 0; x = x->next)
 		if (smtp_client_is_idle(x->c))
 			smtp_client_wake(x->c);
 }
 
-static void site_open_sessions(struct scheduler *s, struct site *site)
+void site_open_sessions(struct scheduler *s, struct site *site)
 {
 	int64_t now = clock_mono_ms();
 
 	if (s->stopping)
 		return;
 	if (throttle_suspended(&site->thr, now)) {
-		park_site(s, site, now);
+		site_park_suspended(s, site, now);
 		return;
 	}
 	char why[200];
-	if (site->queued > 0 && !warm_allows(s, site, why, sizeof(why))) {
-		park_warmup(s, site, why);
+	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
+		site_park_warmup(s, site, why);
 		return;
 	}
 	site_kick(site);
 	while (site->queued > (size_t)site->starting &&
 	       site->active < throttle_max_connections(&site->thr, now)) {
 		if (s->active >= s->p.cfg->max_connections) {
-			wait_for_capacity(s, site);
+			site_wait_for_capacity(s, site);
 			return;
 		}
 		int64_t wait = throttle_wait_connection(&site->thr, now);
@@ -626,13 +265,13 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 	int64_t now = clock_mono_ms();
 	if (throttle_suspended(&site->thr, now)) {
 		smtp_client_finish(c); /* the current transaction is over: QUIT */
-		park_site(s, site, now);
+		site_park_suspended(s, site, now);
 		return NULL;
 	}
 	char why[200];
-	if (site->queued > 0 && !warm_allows(s, site, why, sizeof(why))) {
+	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
 		smtp_client_finish(c);
-		park_warmup(s, site, why);
+		site_park_warmup(s, site, why);
 		return NULL;
 	}
 	while (!s->stopping && site->queued > 0) {
@@ -766,16 +405,17 @@ static void on_mx(void *arg, const char *domain, const struct mx_result *res)
 	case MX_OK: {
 		struct site *site = site_get(s, domain, res);
 		int64_t now = clock_mono_ms();
-		size_t max = backlog_max(site);
+		size_t max = site_backlog_max(site);
 		j->site = site;
 		if (throttle_suspended(&site->thr, now)) {
-			park(s, j, suspension_end_s(site, now));
+			sched_park(s, j, site_suspension_end_s(site, now));
 			break;
 		}
 		if (max && site->queued >= max) {
 			double rate = throttle_message_rate(&site->thr);
-			park(s, j,
-			     clock_wall_ms() / 1000 + 1 + (int64_t)((double)site->queued / rate));
+			sched_park(s, j,
+			           clock_wall_ms() / 1000 + 1 +
+			               (int64_t)((double)site->queued / rate));
 			break;
 		}
 		site_push(site, j);
@@ -815,7 +455,7 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 	int n = store_fetch_ready(s->p.store, s->p.campaign, now_ms / 1000, FETCH_BATCH, on_fetched,
 	                          s, &e);
 	if (n < 0) {
-		fail(s, &e);
+		sched_fail(s, &e);
 		return;
 	}
 	s->next_fetch_ms = n < FETCH_BATCH ? now_ms + POLL_DUE_MS : 0;
@@ -860,7 +500,7 @@ static void check_finished(struct scheduler *s, int64_t now_ms)
 	struct err e;
 	int64_t due;
 	if (store_next_due(s->p.store, s->p.campaign, &due, &e) != 0) {
-		fail(s, &e);
+		sched_fail(s, &e);
 		return;
 	}
 	if (due == -1) {
@@ -871,41 +511,6 @@ static void check_finished(struct scheduler *s, int64_t now_ms)
 		s->next_fetch_ms = due * 1000;
 }
 
-/* Writes every site's state for `sluice queue` (in the group commit). */
-static void snapshot_sites(struct scheduler *s)
-{
-	int64_t now_mono = clock_mono_ms(), now_s = clock_wall_ms() / 1000;
-	size_t pos = 0;
-	const char *key;
-	void *v;
-	struct err e;
-
-	while (strmap_next(s->sites, &pos, &key, &v)) {
-		struct site *site = v;
-		struct throttle *t = &site->thr;
-		int suspended = throttle_suspended(t, now_mono);
-		struct site_snapshot snap = {
-		    .site = site->key,
-		    .campaign = s->p.campaign,
-		    .queued = (int64_t)site->queued,
-		    .in_flight = site->in_flight,
-		    .conns = site->active,
-		    .conn_limit = throttle_max_connections(t, now_mono),
-		    .rate = t->observed_rate,
-		    .rate_limit = throttle_message_rate(t),
-		    .suspended_until_s =
-		        suspended ? now_s + (t->suspended_until_ms - now_mono) / 1000 + 1 : 0,
-		    .reason = t->reason,
-		    .updated_s = now_s,
-		};
-		if (store_site_snapshot(s->p.store, &snap, &e) != 0) {
-			fail(s, &e);
-			return;
-		}
-	}
-	s->dirty = 1;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
@@ -914,15 +519,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	if (warmup_day_of(now_ms / 1000) != s->warm_today && !s->failed)
-		warm_load(s, warmup_day_of(now_ms / 1000));
+		sched_warm_load(s, warmup_day_of(now_ms / 1000));
 	if (now_ms >= s->next_snapshot_ms && !s->failed) {
-		snapshot_sites(s);
+		sched_snapshot_sites(s);
 		s->next_snapshot_ms = now_ms + SNAPSHOT_MS;
 	}
 	if (s->dirty) {
 		s->dirty = 0;
 		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0)
-			fail(s, &e);
+			sched_fail(s, &e);
 	}
 	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX && now_ms >= s->next_fetch_ms)
 		fetch(s, now_ms);
@@ -939,7 +544,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->rules = p->rules;
 	s->sites = strmap_new();
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
-	warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
+	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
 	return s;
 }
 
@@ -990,7 +595,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	int rc = 0;
 
 	if (!s->failed)
-		snapshot_sites(s); /* the final state: connections closed */
+		sched_snapshot_sites(s); /* the final state: connections closed */
 	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0)
 		rc = -1;
 	event_free(s->tick);

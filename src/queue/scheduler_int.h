@@ -1,0 +1,110 @@
+/*
+ * scheduler_int: the scheduler's private types, shared by scheduler.c (loading,
+ * sessions, outcomes, the tick) and site.c (sites: their queues, sources,
+ * parking, warm-up counts and snapshots). Nothing outside src/queue includes it.
+ */
+#ifndef SLUICE_QUEUE_SCHEDULER_INT_H
+#define SLUICE_QUEUE_SCHEDULER_INT_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "dns/mx.h"
+#include "mail/config.h"
+#include "queue/scheduler.h"
+#include "queue/store.h"
+#include "shape/throttle.h"
+#include "smtp/client.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+
+#define BACKLOG_SECONDS 60 /* a rate-limited site keeps this much work in memory */
+#define BACKLOG_MIN     100
+
+struct site;
+
+struct job {
+	struct scheduler *s;
+	struct queued_rcpt *r;
+	struct site *site;
+	struct job *next;
+	struct smtp_msg msg;
+	struct strbuf data;
+	char msgid[200];
+};
+
+struct session {
+	struct scheduler *s;
+	struct site *site;
+	struct smtp_client *c;
+	int asked;
+	struct session *next, *prev;
+};
+
+struct site {
+	struct scheduler *s;
+	const struct source *source; /* the egress identity this site always sees */
+	char *key;
+	struct mx_addr *addrs;
+	size_t naddrs;
+	struct policy pol;
+	struct job *head, *tail;
+	size_t queued;
+	int64_t in_flight; /* messages handed to sessions, outcome not yet known */
+	int active, starting;
+	struct session *sessions;
+	int waiting; /* on the global-cap wait list */
+	struct site *wait_next;
+	struct throttle thr; /* pacing and the state reply rules put it in */
+	int64_t warm_sent;   /* delivered today from its source (warm-up) */
+	struct event *timer; /* wakes the site when the throttle allows more */
+};
+
+struct scheduler {
+	struct scheduler_params p;
+	struct event *tick;
+	struct strmap *sites;
+	int64_t loaded;
+	int pending_dns;
+	int active; /* sessions, all sites */
+	int stopping, finished, failed;
+	struct err err;
+	int64_t next_fetch_ms;
+	int dirty;
+	struct site *wait_head, *wait_tail;
+	struct scheduler_stats st;
+	const struct rules *rules;
+	int64_t next_snapshot_ms;
+	/* warm-up, per source of the pool (same index as p.sources) */
+	int64_t warm_today;
+	int64_t warm_first_day[64];
+	int64_t warm_sent[64];
+	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
+};
+
+/* scheduler.c */
+void sched_fail(struct scheduler *s, const struct err *e);
+void job_free(struct job *j);
+void site_open_sessions(struct scheduler *s, struct site *site);
+void site_kick(struct site *site);
+
+/* site.c */
+struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res);
+void site_free(void *p);
+void site_push(struct site *site, struct job *j);
+void site_push_front(struct site *site, struct job *j);
+struct job *site_pop(struct site *site);
+void site_wait_for_capacity(struct scheduler *s, struct site *site);
+void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
+int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);
+void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms);
+size_t site_backlog_max(const struct site *site);
+void sched_warm_load(struct scheduler *s, int64_t today);
+int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n);
+void site_park_warmup(struct scheduler *s, struct site *site, const char *why);
+void site_warm_count(struct scheduler *s, struct site *site);
+void site_arm(struct site *site, int64_t wait_ms);
+void sched_snapshot_sites(struct scheduler *s);
+
+#endif
