@@ -268,7 +268,10 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	struct run *r = arg;
 
 	(void)fd, (void)what;
-	progress_show(&r->progress, stderr, scheduler_stats(r->sched), 0);
+	struct scheduler_stats st;
+
+	scheduler_stats(r->sched, &st);
+	progress_show(&r->progress, stderr, &st, 0);
 }
 
 static int open_campaign(struct store *st, const struct send_opts *o, const char *id,
@@ -383,7 +386,9 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	event_add(tick, &tv);
 	scheduler_start(r.sched);
 	event_base_dispatch(r.base);
-	progress_show(&r.progress, stderr, scheduler_stats(r.sched), 1);
+	struct scheduler_stats last;
+	scheduler_stats(r.sched, &last);
+	progress_show(&r.progress, stderr, &last, 1);
 	progress_end(&r.progress, stderr);
 	int rc = scheduler_error(r.sched, e);
 	struct err fe;

@@ -89,6 +89,8 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	int cls = a->reply->code / 100;
 	struct rcpt_outcome o = {.state = RS_QUEUED, .attempts = r->attempts + 1};
 	const char *outcome;
+	const char *category =
+	    classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
 
 	if (cls == 2) {
 		o.state = RS_DELIVERED, outcome = "delivered";
@@ -105,9 +107,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 		int64_t wait =
 		    scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
 		/* a greylisting server wants the same retry soon, not a long backoff */
-		const char *cat =
-		    classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
-		if (strcmp(cat, "greylisted") == 0)
+		if (strcmp(category, "greylisted") == 0)
 			wait = cfg->greylist_delay_s;
 		int64_t next = now_s + wait;
 		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
@@ -122,7 +122,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	o.enhanced = a->reply->enhanced;
 	o.text = a->reply->text;
 	o.stage = a->stage;
-	o.category = classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
+	o.category = category;
 	const struct reply_rule *rule = NULL;
 	if (j->site && cls != 2)
 		rule = rules_match(s->rules, a->stage, a->reply, a->peer ? a->peer->host : NULL);
@@ -584,10 +584,10 @@ int scheduler_error(const struct scheduler *s, struct err *e)
 	return -1;
 }
 
-const struct scheduler_stats *scheduler_stats(const struct scheduler *s)
+void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out)
 {
-	((struct scheduler *)s)->st.in_flight = s->loaded;
-	return &s->st;
+	*out = s->st;
+	out->in_flight = s->loaded;
 }
 
 int scheduler_free(struct scheduler *s, struct err *e)

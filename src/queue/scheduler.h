@@ -60,7 +60,7 @@ void scheduler_start(struct scheduler *s);
 void scheduler_stop(struct scheduler *s);
 /* 0 while fine; -1 with e set once the store or log failed (the run ends). */
 int scheduler_error(const struct scheduler *s, struct err *e);
-const struct scheduler_stats *scheduler_stats(const struct scheduler *s);
+void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);
 /* Commits pending changes and frees (call after the loop returned). */
 int scheduler_free(struct scheduler *s, struct err *e);
 
