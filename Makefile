@@ -13,7 +13,7 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/classify_table.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 
@@ -31,6 +31,14 @@ $(BUILD)/sluice: $(BUILD)/src/main.o $(BUILD)/libsluice.a
 $(BUILD)/libsluice.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+# The shipped classification table is data (data/classify.yaml), built in.
+$(BUILD)/gen/classify_table.c: data/classify.yaml scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed classify_table_yaml $< > $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

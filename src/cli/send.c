@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bounce/classify.h"
 #include "cli/cli.h"
 #include "cli/report.h"
 #include "dns/mx.h"
@@ -353,6 +354,14 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 		event_base_free(r.base);
 		return -1;
 	}
+	struct classifier *cls = NULL;
+	if (classifier_new(cfg->classify, cfg->nclassify, &cls, e) != 0) {
+		rules_free(rules);
+		resolver_free(res);
+		dlog_close(log);
+		event_base_free(r.base);
+		return -1;
+	}
 	struct mx_cache *mx = mx_cache_new(res, family);
 	SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
@@ -371,6 +380,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	    .envelope_from = rec->envelope_from,
 	    .salt = rec->salt,
 	    .rules = rules,
+	    .classifier = cls,
 	};
 	r.sched = scheduler_new(&sp);
 	int64_t total = 0;
@@ -401,6 +411,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	event_free(tick);
 	mx_cache_free(mx);
 	rules_free(rules);
+	classifier_free(cls);
 	resolver_free(res);
 	SSL_CTX_free(ssl);
 	dlog_close(log);

@@ -8,40 +8,16 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fnmatch.h>
-#include <libfyaml.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail/address.h"
+#include "mail/config_yaml.h"
+#include "mail/reply.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
-
-#define CONFIG_SIZE_MAX (1024 * 1024)
-
-enum ftype {
-	F_STR,
-	F_INT,
-	F_INT64,
-	F_GROWTH,
-	F_MS,
-	F_RULE_MS,
-	F_SECONDS,
-	F_TLS,
-	F_RATE,
-	F_FACTOR,
-	F_STAGE,
-	F_REGEX
-};
-
-struct field {
-	const char *section; /* NULL: top level */
-	const char *key;
-	enum ftype type;
-	size_t off;
-	int64_t min, max;
-};
 
 #define OFF(m) offsetof(struct config, m)
 #define DAY_S  (24 * 3600)
@@ -79,9 +55,27 @@ static const struct field fields[] = {
     {"timeouts", "dot", F_MS, OFF(timeouts.dot_ms), 1, 3600000},
     {"timeouts", "rset", F_MS, OFF(timeouts.rset_ms), 1, 3600000},
     {"timeouts", "quit", F_MS, OFF(timeouts.quit_ms), 1, 3600000},
+    {"bounce", "domain", F_STR, OFF(bounce_domain), 0, 0},
+    {"bounce", "prefix", F_STR, OFF(verp_prefix), 0, 0},
+    {"bounce", "secret", F_STR, OFF(secret), 0, 0},
+    {"bounce", "feedback_address", F_STR, OFF(feedback_address), 0, 0},
+    {"inbound", "listen", F_STR, OFF(inbound_listen), 0, 0},
+    {"inbound", "http_listen", F_STR, OFF(http_listen), 0, 0},
+    {"inbound", "hostname", F_STR, OFF(inbound_hostname), 0, 0},
+    {"inbound", "max_message_size", F_BYTES, OFF(inbound_max_size), 1024, 100 * 1024 * 1024},
+    {"inbound", "max_connections", F_INT, OFF(inbound_max_connections), 1, 100000},
+    {"inbound", "max_connections_per_ip", F_INT, OFF(inbound_max_per_ip), 1, 100000},
+    {"unsubscribe", "url", F_STR, OFF(unsubscribe_url), 0, 0},
+    {"unsubscribe", "mailto", F_BOOL, OFF(unsubscribe_mailto), 0, 0},
+    {"suppression", "scope", F_SCOPE, OFF(suppression.scope), 0, 0},
+    {"suppression", "rcpt_strikes", F_INT, OFF(suppression.rcpt_strikes), 1, 100},
+    {"suppression", "soft_bounces", F_INT, OFF(suppression.soft_bounces), 1, 100},
+    {"suppression", "soft_span", F_SECONDS, OFF(suppression.soft_span_s), 0, 365 * DAY_S},
+    {"hygiene", "skip_typos", F_BOOL, OFF(skip_typos), 0, 0},
+    {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
 };
 
-static const char *const lists[] = {"sources", "policies", "rules"};
+static const char *const lists[] = {"sources", "policies", "rules", "classify"};
 static const char *const resolvers_key = "resolvers"; /* under dns */
 
 void config_defaults(struct config *c)
@@ -101,6 +95,16 @@ void config_defaults(struct config *c)
 	c->max_lifetime_s = 5 * DAY_S;
 	c->spread_threshold = 10000;
 	c->greylist_delay_s = 360; /* greylisting servers commonly ask for 5 minutes */
+	c->inbound_max_size = 10 * 1024 * 1024;
+	c->inbound_max_connections = 100;
+	c->inbound_max_per_ip = 10;
+	c->unsubscribe_mailto = 1;
+	c->suppression = (struct suppression_policy){.scope = SCOPE_GLOBAL,
+	                                             .rcpt_strikes = 3,
+	                                             .soft_bounces = 4,
+	                                             .soft_span_s = 15 * DAY_S};
+	c->skip_typos = 1;
+	c->skip_role_accounts = 1;
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
 	                                .banner_ms = 300000,
@@ -115,234 +119,6 @@ void config_defaults(struct config *c)
 	                                .quit_ms = 10000};
 }
 
-/* ---- positions and scalars ---- */
-
-struct loader {
-	const char *path;
-	struct config *c;
-	struct err *e;
-};
-
-static void node_pos(struct fy_node *n, int *line, int *col)
-{
-	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
-	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-
-	*line = m ? m->line + 1 : 0;
-	*col = m ? m->column + 1 : 0;
-	if (!m && n && fy_node_is_mapping(n)) {
-		void *it = NULL;
-		struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-		if (p)
-			node_pos(fy_node_pair_key(p), line, col);
-	}
-}
-
-static int fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
-                   const char *b)
-{
-	int line, col;
-	char msg[300];
-
-	node_pos(n, &line, &col);
-	snprintf(msg, sizeof(msg), fmt, a, b ? b : "");
-	return err_set(l->e, "%s:%d:%d: %s", l->path, line, col, msg);
-}
-
-/* The scalar text of n, NUL-terminated and owned by the caller, or NULL. */
-static char *scalar_dup(struct fy_node *n)
-{
-	size_t len;
-	const char *s;
-
-	if (!n || !fy_node_is_scalar(n))
-		return NULL;
-	s = fy_node_get_scalar(n, &len);
-	return s ? xstrndup(s, len) : NULL;
-}
-
-int64_t config_parse_duration_ms(const char *s, size_t n)
-{
-	int64_t total = 0;
-	size_t i = 0;
-
-	if (n == 0)
-		return -1;
-	while (i < n) {
-		int64_t v = 0;
-		size_t start = i;
-		while (i < n && isdigit((unsigned char)s[i])) {
-			v = v * 10 + (s[i] - '0');
-			if (v > 1000000000)
-				return -1;
-			i++;
-		}
-		if (i == start)
-			return -1;
-		int64_t unit = 1000;
-		if (i == n && start == 0) {
-			unit = 1000; /* bare number: seconds */
-		} else if (n - i >= 2 && s[i] == 'm' && s[i + 1] == 's') {
-			unit = 1, i += 2;
-		} else if (i < n && strchr("smhd", s[i])) {
-			unit = s[i] == 's'   ? 1000
-			       : s[i] == 'm' ? 60000
-			       : s[i] == 'h' ? 3600000
-			                     : 86400000;
-			i++;
-		} else {
-			return -1;
-		}
-		total += v * unit;
-	}
-	return total;
-}
-
-static int set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
-                      struct fy_node *val)
-{
-	char *s = scalar_dup(val);
-	char *base = (char *)l->c;
-	int64_t v;
-	char *end;
-
-	if (!s)
-		return fail_at(l, key, "'%s' takes a single value", f->key, NULL);
-	switch (f->type) {
-	case F_STR:
-		free(*(char **)(base + f->off));
-		*(char **)(base + f->off) = s;
-		return 0;
-	case F_INT:
-	case F_INT64:
-		v = strtoll(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || v < f->min || v > f->max) {
-			char range[64];
-			snprintf(range, sizeof(range), "%lld to %lld", (long long)f->min,
-			         (long long)f->max);
-			fail_at(l, val, "'%s' must be a whole number from %s", f->key, range);
-			free(s);
-			return -1;
-		}
-		if (f->type == F_INT64)
-			*(int64_t *)(base + f->off) = v;
-		else
-			*(int *)(base + f->off) = (int)v;
-		break;
-	case F_RULE_MS: /* 64-bit, bounded: a rule never stops a site forever */
-		v = config_parse_duration_ms(s, strlen(s));
-		if (v < 0 || v > RULE_SUSPEND_MAX_MS) {
-			fail_at(l, val,
-			        "'%s': bad duration '%s' (at most 24h; examples: 30s, 15m, 2h)",
-			        f->key, s);
-			free(s);
-			return -1;
-		}
-		*(int64_t *)(base + f->off) = v;
-		break;
-	case F_MS:
-	case F_SECONDS:
-		v = config_parse_duration_ms(s, strlen(s));
-		if (f->type == F_SECONDS && v >= 0)
-			v /= 1000;
-		if (v < f->min || v > f->max) {
-			fail_at(l, val,
-			        "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
-			        f->key, s);
-			free(s);
-			return -1;
-		}
-		if (f->type == F_MS)
-			*(int *)(base + f->off) = (int)v;
-		else
-			*(int64_t *)(base + f->off) = v;
-		break;
-	case F_RATE: {
-		double rate = config_parse_rate(s);
-		if (rate < 0) {
-			fail_at(l, val, "'%s': bad rate '%s' (examples: 600/min, 20000/h, 10/s)",
-			        f->key, s);
-			free(s);
-			return -1;
-		}
-		*(double *)(base + f->off) = rate;
-		break;
-	}
-	case F_GROWTH: {
-		double d = strtod(s, &end);
-		if (*s == '\0' || *end != '\0' || d < 1.0 || d > 10.0) {
-			fail_at(l, val, "'%s' must be a number from 1 to 10, not '%s'", f->key, s);
-			free(s);
-			return -1;
-		}
-		*(double *)(base + f->off) = d;
-		break;
-	}
-	case F_FACTOR: {
-		double d = strtod(s, &end);
-		if (*s == '\0' || *end != '\0' || d < RULE_FACTOR_MIN || d > 1.0) {
-			fail_at(l, val, "'%s' must be a number from 0.05 to 1, not '%s'", f->key,
-			        s);
-			free(s);
-			return -1;
-		}
-		*(double *)(base + f->off) = d;
-		break;
-	}
-	case F_STAGE: {
-		static const char *const stages[] = {"connect", "banner", "ehlo", "starttls",
-		                                     "mail",    "rcpt",   "data", "dot"};
-		size_t k = 0;
-		while (k < 8 && strcmp(s, stages[k]) != 0)
-			k++;
-		if (k == 8) {
-			fail_at(
-			    l, val,
-			    "'%s' must be a stage (connect, banner, ehlo, starttls, mail, rcpt, "
-			    "data, dot), not '%s'",
-			    f->key, s);
-			free(s);
-			return -1;
-		}
-		free(*(char **)(base + f->off));
-		*(char **)(base + f->off) = s;
-		return 0;
-	}
-	case F_REGEX: {
-		struct reply_rule *r = (struct reply_rule *)(void *)base;
-		struct err re;
-		if (r->text) {
-			regfree(&r->text_re);
-			free(r->text);
-		}
-		r->text = s;
-		if (config_rule_compile(r, &re) != 0) {
-			free(r->text);
-			r->text = NULL;
-			return fail_at(l, val, "'text': %s", re.msg, NULL);
-		}
-		return 0;
-	}
-	case F_TLS:
-		if (strcmp(s, "off") == 0)
-			v = TLS_OFF;
-		else if (strcmp(s, "opportunistic") == 0)
-			v = TLS_OPPORTUNISTIC;
-		else if (strcmp(s, "required") == 0)
-			v = TLS_REQUIRED;
-		else {
-			fail_at(l, val, "'%s' must be off, opportunistic or required, not '%s'",
-			        f->key, s);
-			free(s);
-			return -1;
-		}
-		*(int *)(base + f->off) = (int)v;
-		break;
-	}
-	free(s);
-	return 0;
-}
-
 /* ---- lists ---- */
 
 static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node *seq)
@@ -351,12 +127,12 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 	struct fy_node *item;
 
 	if (!fy_node_is_sequence(seq))
-		return fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
+		return cfg_fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
 		               "resolvers", NULL);
 	while ((item = fy_node_sequence_iterate(seq, &it))) {
-		char *s = scalar_dup(item);
+		char *s = cfg_scalar_dup(item);
 		if (!s)
-			return fail_at(l, key, "'%s' entries must be addresses", "resolvers", NULL);
+			return cfg_fail_at(l, key, "'%s' entries must be addresses", "resolvers", NULL);
 		unsigned char buf[16];
 		char host[64];
 		const char *colon = strrchr(s, ':');
@@ -379,80 +155,19 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 			ok = *end == '\0' && port > 0 && port < 65536;
 		}
 		if (!ok) {
-			fail_at(l, item, "resolver '%s' is not an IP address with an optional port",
+			cfg_fail_at(l, item, "resolver '%s' is not an IP address with an optional port",
 			        s, NULL);
 			free(s);
 			return -1;
 		}
-		l->c->resolvers =
-		    xrealloc(l->c->resolvers, (l->c->nresolvers + 1) * sizeof(char *));
-		l->c->resolvers[l->c->nresolvers++] = s;
+		struct config *c = l->c;
+		c->resolvers = xrealloc(c->resolvers, (c->nresolvers + 1) * sizeof(char *));
+		c->resolvers[c->nresolvers++] = s;
 	}
 	return 0;
 }
 
 /* Reads the keys of one list item (a mapping) through cb. */
-typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct fy_node *key,
-                           struct fy_node *val);
-
-static int load_mapping_items(struct loader *l, const char *name, struct fy_node *key,
-                              struct fy_node *seq, void **arr, size_t *count, size_t size,
-                              item_key_fn cb,
-                              int (*check)(struct loader *, void *, struct fy_node *))
-{
-	void *it = NULL;
-	struct fy_node *item;
-
-	if (!fy_node_is_sequence(seq))
-		return fail_at(l, key, "'%s' must be a list", name, NULL);
-	while ((item = fy_node_sequence_iterate(seq, &it))) {
-		if (!fy_node_is_mapping(item))
-			return fail_at(l, item, "each entry of '%s' must be a mapping", name, NULL);
-		*arr = xrealloc(*arr, (*count + 1) * size);
-		void *entry = (char *)*arr + *count * size;
-		memset(entry, 0, size);
-		(*count)++;
-		void *pit = NULL;
-		struct fy_node_pair *p;
-		while ((p = fy_node_mapping_iterate(item, &pit))) {
-			char *k = scalar_dup(fy_node_pair_key(p));
-			int rc =
-			    k ? cb(l, entry, k, fy_node_pair_key(p), fy_node_pair_value(p)) : -1;
-			free(k);
-			if (rc)
-				return rc;
-		}
-		if (check(l, entry, item))
-			return -1;
-	}
-	return 0;
-}
-
-/* Sets setting k of a list item (a source, policy or rule) from its table of
- * fields; an unknown name is an error that lists the known ones. */
-static int set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
-                          const char *what, const char *k, struct fy_node *key, struct fy_node *val)
-{
-	char known[400] = "";
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(k, tab[i].key) == 0) {
-			/* set_scalar writes at an offset from l->c: point it at the item */
-			struct loader il = *l;
-			il.c = (struct config *)item;
-			return set_scalar(&il, &tab[i], key, val);
-		}
-		len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%s", i ? ", " : "",
-		                        tab[i].key);
-		if (len >= sizeof(known))
-			len = sizeof(known) - 1;
-	}
-	char msg[200];
-	snprintf(msg, sizeof(msg), "unknown setting '%s' in %s", k, what);
-	return fail_at(l, key, "%s (known: %s)", msg, known);
-}
-
 static int source_key(struct loader *l, void *item, const char *k, struct fy_node *key,
                       struct fy_node *val)
 {
@@ -468,7 +183,7 @@ static int source_key(struct loader *l, void *item, const char *k, struct fy_nod
 	    {"sources", "warmup_until", F_INT64, SOFF(warmup_until), 1, 1000000000},
 	};
 #undef SOFF
-	return set_item_field(l, item, sf, sizeof(sf) / sizeof(sf[0]), "a source", k, key, val);
+	return cfg_set_item_field(l, item, sf, sizeof(sf) / sizeof(sf[0]), "a source", k, key, val);
 }
 
 static int source_check(struct loader *l, void *item, struct fy_node *where)
@@ -477,7 +192,7 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 	unsigned char buf[16];
 
 	if (!s->ip || !s->helo)
-		return fail_at(l, where, "a source needs both 'ip' and 'helo'", "", NULL);
+		return cfg_fail_at(l, where, "a source needs both 'ip' and 'helo'", "", NULL);
 	if (!s->pool)
 		s->pool = xstrdup("default");
 	if (!s->weight)
@@ -487,20 +202,21 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 	if (!s->warmup_until)
 		s->warmup_until = 1000000;
 	if (s->warmup_site_day1 && !s->warmup_day1)
-		return fail_at(l, where, "warmup_site_day1 needs warmup_day1 for source '%s'",
+		return cfg_fail_at(l, where, "warmup_site_day1 needs warmup_day1 for source '%s'",
 		               s->ip, NULL);
 	if (inet_pton(AF_INET, s->ip, buf) != 1 && inet_pton(AF_INET6, s->ip, buf) != 1)
-		return fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
+		return cfg_fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
 	if (!domain_is_hostname(s->helo))
-		return fail_at(l, where,
+		return cfg_fail_at(l, where,
 		               "source helo '%s' must be a fully qualified host name (the IP's PTR "
 		               "name), never a bare IP or a name without a dot",
 		               s->helo, NULL);
-	for (size_t i = 0; i + 1 < l->c->nsources; i++) {
-		if (strcmp(l->c->sources[i].ip, s->ip) == 0)
-			return fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
-		if (strcasecmp(l->c->sources[i].helo, s->helo) == 0)
-			return fail_at(l, where, "helo '%s' is used by two sources", s->helo, NULL);
+	const struct config *c = l->c;
+	for (size_t i = 0; i + 1 < c->nsources; i++) {
+		if (strcmp(c->sources[i].ip, s->ip) == 0)
+			return cfg_fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
+		if (strcasecmp(c->sources[i].helo, s->helo) == 0)
+			return cfg_fail_at(l, where, "helo '%s' is used by two sources", s->helo, NULL);
 	}
 	return 0;
 }
@@ -520,7 +236,7 @@ static int policy_key(struct loader *l, void *item, const char *k, struct fy_nod
 	    {"policies", "connection_rate", F_RATE, POFF(connection_rate), 0, 0},
 	};
 #undef POFF
-	return set_item_field(l, item, pf, sizeof(pf) / sizeof(pf[0]), "a policy", k, key, val);
+	return cfg_set_item_field(l, item, pf, sizeof(pf) / sizeof(pf[0]), "a policy", k, key, val);
 }
 
 static int policy_check(struct loader *l, void *item, struct fy_node *where)
@@ -528,7 +244,7 @@ static int policy_check(struct loader *l, void *item, struct fy_node *where)
 	struct policy *p = item;
 
 	if (!p->domain == !p->mx)
-		return fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
+		return cfg_fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
 		               NULL);
 	return 0;
 }
@@ -549,63 +265,97 @@ static int rule_key(struct loader *l, void *item, const char *k, struct fy_node 
 	    {"rules", "duration", F_RULE_MS, ROFF(duration_ms), 0, 0},
 	};
 #undef ROFF
-	return set_item_field(l, item, rf, sizeof(rf) / sizeof(rf[0]), "a rule", k, key, val);
+	return cfg_set_item_field(l, item, rf, sizeof(rf) / sizeof(rf[0]), "a rule", k, key, val);
 }
 
 static int rule_check(struct loader *l, void *item, struct fy_node *where)
 {
 	struct reply_rule *r = item;
 
-	if (!r->code && !r->enhanced && !r->text)
-		return fail_at(l, where, "a rule needs at least one of code, enhanced or text", "",
+	if (!r->code && !r->enhanced && !r->text.text)
+		return cfg_fail_at(l, where, "a rule needs at least one of code, enhanced or text", "",
 		               NULL);
 	if (!r->suspend_ms && !r->factor)
-		return fail_at(l, where, "a rule needs an action: suspend, scale or both", "",
+		return cfg_fail_at(l, where, "a rule needs an action: suspend, scale or both", "",
 		               NULL);
 	if (!r->duration_ms)
 		r->duration_ms = 15 * 60 * 1000;
 	if (!r->name)
-		r->name = xstrdup(r->text ? r->text : r->enhanced ? r->enhanced : "rule");
+		r->name = xstrdup(r->text.text ? r->text.text : r->enhanced ? r->enhanced : "rule");
 	return 0;
 }
 
-double config_parse_rate(const char *s)
+/* A classification rule: (stage, code, enhanced, text) -> category. */
+static int classify_key(struct loader *l, void *item, const char *k, struct fy_node *key,
+                        struct fy_node *val)
 {
-	char *end;
-	double n = strtod(s, &end);
+#define COFF(m) offsetof(struct classify_rule, m)
+	static const struct field cf[] = {
+	    {"classify", "stage", F_STAGE, COFF(stage), 0, 0},
+	    {"classify", "code", F_CODE, COFF(code), 0, 0},
+	    {"classify", "enhanced", F_ENHANCED, COFF(enhanced), 0, 0},
+	    {"classify", "text", F_REGEX, COFF(text), 0, 0},
+	    {"classify", "category", F_CATEGORY, COFF(category), 0, 0},
+	    {"classify", "permanence", F_PERMANENCE, COFF(permanence), 0, 0},
+	};
+#undef COFF
+	return cfg_set_item_field(l, item, cf, sizeof(cf) / sizeof(cf[0]), "a classify rule", k,
+	                          key, val);
+}
 
-	if (end == s || n < 0 || *end != '/')
+static int classify_check(struct loader *l, void *item, struct fy_node *where)
+{
+	struct classify_rule *r = item;
+	int line = 0, col = 0;
+
+	(void)col;
+	if (!r->category)
+		return cfg_fail_at(l, where, "a classify rule needs a 'category'", "", NULL);
+	cfg_node_pos(where, &line, &col);
+	r->origin = l->path;
+	r->line = line;
+	return 0;
+}
+
+int config_classify_parse(const char *name, const char *text, size_t len,
+                          struct classify_rule **out, size_t *n, struct err *e)
+{
+	struct fy_document *doc = cfg_doc_parse(name, text, len, e);
+	struct loader l = {name, NULL, NULL, e};
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (!doc)
 		return -1;
-	const char *u = end + 1;
-	if (!strcmp(u, "s") || !strcmp(u, "sec") || !strcmp(u, "second"))
-		return n;
-	if (!strcmp(u, "m") || !strcmp(u, "min") || !strcmp(u, "minute"))
-		return n / 60.0;
-	if (!strcmp(u, "h") || !strcmp(u, "hour"))
-		return n / 3600.0;
-	if (!strcmp(u, "d") || !strcmp(u, "day"))
-		return n / 86400.0;
-	return -1;
+	struct fy_node *root = fy_document_root(doc);
+	struct fy_node *seq = root && fy_node_is_mapping(root)
+	                          ? fy_node_mapping_lookup_by_string(root, "classify", -1)
+	                          : NULL;
+	if (!seq)
+		err_set(e, "%s:1:1: expected a mapping with a 'classify' list", name);
+	else
+		rc = cfg_load_items(&l, "classify", root, seq, (void **)out, n,
+		                    sizeof(struct classify_rule), classify_key, classify_check);
+	fy_document_destroy(doc);
+	return rc;
 }
 
-int config_rule_compile(struct reply_rule *r, struct err *e)
+void config_classify_free(struct classify_rule *r, size_t n)
 {
-	int rc = regcomp(&r->text_re, r->text, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-	if (rc != 0) {
-		char buf[200];
-		regerror(rc, &r->text_re, buf, sizeof(buf));
-		return err_set(e, "bad regular expression '%s': %s", r->text, buf);
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].stage);
+		free(r[i].enhanced);
+		pattern_free(&r[i].text);
 	}
-	return 0;
+	free(r);
 }
 
 void config_rule_free(struct reply_rule *r)
 {
-	if (r->text)
-		regfree(&r->text_re);
+	pattern_free(&r->text);
 	free(r->name);
 	free(r->enhanced);
-	free(r->text);
 	free(r->stage);
 	free(r->site);
 }
@@ -639,20 +389,20 @@ static int load_section(struct loader *l, const char *section, struct fy_node *s
 	struct fy_node_pair *p;
 
 	if (!fy_node_is_mapping(map))
-		return fail_at(l, skey, "'%s' must be a mapping of settings", section, NULL);
+		return cfg_fail_at(l, skey, "'%s' must be a mapping of settings", section, NULL);
 	while ((p = fy_node_mapping_iterate(map, &it))) {
 		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
-		char *k = scalar_dup(key);
+		char *k = cfg_scalar_dup(key);
 		int rc;
 		if (!k)
-			return fail_at(l, key, "setting names must be plain words", "", NULL);
+			return cfg_fail_at(l, key, "setting names must be plain words", "", NULL);
 		const struct field *f = find_field(section, k);
 		if (f)
-			rc = set_scalar(l, f, key, val);
+			rc = cfg_set_scalar(l, f, key, val);
 		else if (strcmp(section, "dns") == 0 && strcmp(k, resolvers_key) == 0)
 			rc = load_resolvers(l, key, val);
 		else
-			rc = fail_at(l, key, "unknown setting '%s' in '%s'", k, section);
+			rc = cfg_fail_at(l, key, "unknown setting '%s' in '%s'", k, section);
 		free(k);
 		if (rc)
 			return rc;
@@ -671,35 +421,71 @@ static int load_top(struct loader *l, struct fy_node *root)
 		               l->path);
 	while ((p = fy_node_mapping_iterate(root, &it))) {
 		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
-		char *k = scalar_dup(key);
+		char *k = cfg_scalar_dup(key);
 		const struct field *f;
 		int rc;
 		if (!k)
-			return fail_at(l, key, "section names must be plain words", "", NULL);
+			return cfg_fail_at(l, key, "section names must be plain words", "", NULL);
 		if ((f = find_field(NULL, k)))
-			rc = set_scalar(l, f, key, val);
+			rc = cfg_set_scalar(l, f, key, val);
 		else if (strcmp(k, lists[0]) == 0)
-			rc = load_mapping_items(l, k, key, val, (void **)&c->sources, &c->nsources,
+			rc = cfg_load_items(l, k, key, val, (void **)&c->sources, &c->nsources,
 			                        sizeof(struct source), source_key, source_check);
 		else if (strcmp(k, lists[1]) == 0)
 			rc =
-			    load_mapping_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
+			    cfg_load_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
 			                       sizeof(struct policy), policy_key, policy_check);
 		else if (strcmp(k, lists[2]) == 0)
-			rc = load_mapping_items(l, k, key, val, (void **)&c->rules, &c->nrules,
-			                        sizeof(struct reply_rule), rule_key, rule_check);
+			rc = cfg_load_items(l, k, key, val, (void **)&c->rules, &c->nrules,
+			                    sizeof(struct reply_rule), rule_key, rule_check);
+		else if (strcmp(k, lists[3]) == 0)
+			rc = cfg_load_items(l, k, key, val, (void **)&c->classify, &c->nclassify,
+			                    sizeof(struct classify_rule), classify_key, classify_check);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
 			rc =
-			    fail_at(l, key,
+			    cfg_fail_at(l, key,
 			            "unknown section '%s' (known: state_dir, dns, sources, sender, "
-			            "delivery, retry, timeouts, policies)",
+			            "delivery, retry, timeouts, policies, rules, classify, bounce, "
+			            "inbound, unsubscribe, suppression, hygiene)",
 			            k, NULL);
 		free(k);
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+/* bounce, inbound and unsubscribe hang together: VERP needs a domain and a
+ * secret; unsubscribe links need the secret too. */
+static int check_bounce(struct loader *l)
+{
+	struct config *c = l->c;
+
+	if (c->bounce_domain && !domain_is_hostname(c->bounce_domain))
+		return err_set(l->e, "%s: bounce.domain '%s' is not a domain name", l->path,
+		               c->bounce_domain);
+	if ((c->bounce_domain || c->unsubscribe_url) && (!c->secret || strlen(c->secret) < 16))
+		return err_set(l->e,
+		               "%s: bounce.secret is required (at least 16 characters) with "
+		               "bounce.domain or unsubscribe.url: it signs VERP and unsubscribe "
+		               "tokens",
+		               l->path);
+	if (c->unsubscribe_url && strncmp(c->unsubscribe_url, "https://", 8) != 0 &&
+	    strncmp(c->unsubscribe_url, "http://", 7) != 0)
+		return err_set(l->e, "%s: unsubscribe.url '%s' must be an http(s) URL", l->path,
+		               c->unsubscribe_url);
+	if (!c->verp_prefix) {
+		const char *at = strrchr(c->envelope_from, '@');
+		c->verp_prefix = xstrndup(c->envelope_from, (size_t)(at - c->envelope_from));
+	}
+	if (strchr(c->verp_prefix, '+') || strchr(c->verp_prefix, '@') || !c->verp_prefix[0])
+		return err_set(l->e, "%s: bounce.prefix '%s' must be a plain local part", l->path,
+		               c->verp_prefix);
+	if (c->feedback_address && !strchr(c->feedback_address, '@'))
+		return err_set(l->e, "%s: bounce.feedback_address '%s' is not an address", l->path,
+		               c->feedback_address);
 	return 0;
 }
 
@@ -740,94 +526,27 @@ static int check_whole(struct loader *l)
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
 		               c->from_domain);
+	if (check_bounce(l) != 0)
+		return -1;
 	if (c->max_backoff_s < c->min_backoff_s)
 		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
 		               l->path);
 	return 0;
 }
 
-/* libfyaml (0.7) reports parse errors only through its diagnostic output,
- * as "file:line:column: error: message": keep the first such line. */
-static void diag_capture(struct fy_diag *d, void *user, const char *buf, size_t len)
-{
-	char *first = user;
-
-	(void)d;
-	if (first[0] || !memmem(buf, len, ": error: ", 9))
-		return;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		len--;
-	snprintf(first, ERR_MSG_MAX, "%.*s", (int)len, buf);
-}
-
-/* The file must be UTF-8 text. Checked before libfyaml sees it: libfyaml
- * 0.7.12 loops forever on some invalid UTF-8 (": \n%\xa4", found by
- * fuzz_config), and a binary file deserves a clearer message anyway. */
-static int check_text(const char *path, struct err *e)
-{
-	FILE *f = fopen(path, "rb");
-	struct strbuf b = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
-	int rc = 0;
-
-	if (!f)
-		return err_set(e, "%s: cannot open: %m", path);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && b.len <= CONFIG_SIZE_MAX)
-		strbuf_add(&b, buf, n);
-	fclose(f);
-	if (b.len > CONFIG_SIZE_MAX)
-		rc = err_set(e, "%s: larger than %d bytes", path, CONFIG_SIZE_MAX);
-	long line = 1, col = 1;
-	for (size_t i = 0; rc == 0 && i < b.len; i++) {
-		size_t k = i, len = 1;
-		unsigned char c = (unsigned char)b.data[i];
-		if (c >= 0x80)
-			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-		if (c == 0 || (c >= 0x80 && (i + len > b.len || !utf8_valid(b.data + k, len))))
-			rc = err_set(e, "%s:%ld:%ld: not UTF-8 text", path, line, col);
-		i += len - 1;
-		if (c == '\n')
-			line++, col = 1;
-		else
-			col++;
-	}
-	strbuf_free(&b);
-	return rc;
-}
-
 int config_load(const char *path, struct config *c, struct err *e)
 {
-	struct fy_diag_cfg dcfg;
-	struct loader l = {path, c, e};
+	struct loader l = {path, c, c, e};
 
 	config_defaults(c);
 	c->path = xstrdup(path);
-	if (check_text(path, e) != 0)
+	struct fy_document *doc = cfg_doc_load(path, e);
+	if (!doc)
 		return -1;
-	char first_error[ERR_MSG_MAX] = "";
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = diag_capture;
-	dcfg.user = first_error;
-	dcfg.colorize = false;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
-	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
-	struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
-	int rc = 0;
-	if (!doc) {
-		if (first_error[0])
-			rc = err_set(e, "%s", first_error);
-		else
-			rc = err_set(e, "%s: not a valid YAML document", path);
-	} else {
-		rc = load_top(&l, fy_document_root(doc));
-		if (rc == 0)
-			rc = check_whole(&l);
-		fy_document_destroy(doc);
-	}
-	if (diag)
-		fy_diag_destroy(diag);
+	int rc = load_top(&l, fy_document_root(doc));
+	if (rc == 0)
+		rc = check_whole(&l);
+	fy_document_destroy(doc);
 	return rc;
 }
 
@@ -852,6 +571,15 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->nrules; i++)
 		config_rule_free(&c->rules[i]);
 	free(c->rules);
+	config_classify_free(c->classify, c->nclassify);
+	free(c->bounce_domain);
+	free(c->verp_prefix);
+	free(c->secret);
+	free(c->feedback_address);
+	free(c->inbound_listen);
+	free(c->http_listen);
+	free(c->inbound_hostname);
+	free(c->unsubscribe_url);
 	free(c->envelope_from);
 	free(c->from_domain);
 	free(c->pool);

@@ -14,6 +14,18 @@
 
 enum tls_policy { TLS_UNSET = 0, TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED };
 
+/* A case-insensitive extended regular expression and its source text. */
+struct pattern {
+	char *text; /* NULL: unset (matches anything) */
+	regex_t re;
+};
+
+/* Compiles text into p; 0, or -1 with the regex error in e. */
+int pattern_compile(struct pattern *p, const char *text, struct err *e);
+/* 1 if p is unset or matches s. */
+int pattern_match(const struct pattern *p, const char *s);
+void pattern_free(struct pattern *p);
+
 /* An egress identity: the source IP outbound connections bind, and the one
  * HELO name used from it (a FQDN, the IP's PTR name). */
 struct source {
@@ -49,8 +61,7 @@ struct reply_rule {
 	char *name;
 	int code;        /* 0: any */
 	char *enhanced;  /* prefix of the enhanced code ("4.7.5"); NULL: any */
-	char *text;      /* extended regex, case-insensitive; NULL: any */
-	regex_t text_re; /* compiled when text is set */
+	struct pattern text; /* unset: any */
 	char *stage;     /* NULL: any */
 	char *site;      /* glob on an MX host name; NULL: any */
 	int64_t suspend_ms;
@@ -60,6 +71,31 @@ struct reply_rule {
 
 #define RULE_SUSPEND_MAX_MS (24LL * 3600 * 1000) /* suspensions are bounded */
 #define RULE_FACTOR_MIN     0.05
+
+/* A classification rule (bounce/classify.h): the first rule whose matchers
+ * all hold gives the reply's category and permanence. */
+enum permanence { PERM_UNSET = 0, PERM_PERMANENT, PERM_TRANSIENT };
+
+struct classify_rule {
+	char *stage;         /* NULL: any */
+	int code;            /* 0: any; 4 or 5: that class; else that code */
+	char *enhanced;      /* "5.1.1", "x.1.1", "5.7" (prefix by parts); NULL: any */
+	struct pattern text; /* unset: any */
+	const char *category; /* static (reply_category_name) */
+	int permanence;       /* PERM_UNSET: from the code's class */
+	const char *origin;   /* file it came from, for the log */
+	int line;
+};
+
+enum suppression_scope { SCOPE_GLOBAL = 0, SCOPE_SENDER_DOMAIN };
+
+/* When list hygiene suppresses a recipient (list/suppress.h). */
+struct suppression_policy {
+	int scope;
+	int rcpt_strikes;    /* ambiguous 5xx at RCPT, on different days */
+	int soft_bounces;    /* mailbox full / expired, with no success between... */
+	int64_t soft_span_s; /* ...spread over at least this long */
+};
 
 struct timeouts {
 	int connect_ms, banner_ms, ehlo_ms, starttls_ms, mail_ms, rcpt_ms;
@@ -97,6 +133,23 @@ struct config {
 	int64_t min_backoff_s, max_backoff_s, max_lifetime_s;
 	int64_t greylist_delay_s; /* a greylisted recipient's retry, instead of the backoff */
 	struct timeouts timeouts;
+
+	struct classify_rule *classify; /* checked before the shipped table */
+	size_t nclassify;
+
+	char *bounce_domain;    /* VERP return paths under it; NULL: envelope_from as is */
+	char *verp_prefix;      /* local part before '+' (default: envelope_from's) */
+	char *secret;           /* HMAC key of VERP and unsubscribe tokens */
+	char *feedback_address; /* where feedback loops send ARF reports */
+	char *inbound_listen;   /* serve's SMTP listener, "ip:port" */
+	char *http_listen;      /* serve's HTTP listener (unsubscribe), "ip:port" */
+	char *inbound_hostname; /* serve's greeting name (default: the first source's helo) */
+	int64_t inbound_max_size;
+	int inbound_max_connections, inbound_max_per_ip;
+	char *unsubscribe_url; /* one-click base URL; the token is appended */
+	int unsubscribe_mailto;
+	struct suppression_policy suppression;
+	int skip_typos, skip_role_accounts;
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in
@@ -116,9 +169,14 @@ struct policy config_policy_for(const struct config *c, const char *domain, cons
 /* Parses "600/min", "20000/h", "10/s" (also /sec, /second, /minute, /hour,
  * /day) into a rate per second; -1 if malformed. */
 double config_parse_rate(const char *s);
-/* Compiles a rule's text regex; 0, or -1 with the regex error in e. */
-int config_rule_compile(struct reply_rule *r, struct err *e);
 void config_rule_free(struct reply_rule *r);
+
+/* Parses a classification table (YAML text with a top-level 'classify'
+ * list; name is used in errors and as the rules' origin, and must outlive
+ * them); 0, or -1 with e naming name:line:column. */
+int config_classify_parse(const char *name, const char *text, size_t len,
+                          struct classify_rule **out, size_t *n, struct err *e);
+void config_classify_free(struct classify_rule *r, size_t n);
 
 /* Parses "250ms", "30s", "5m", "2h", "5d", "1h30m" or a bare number of
  * seconds into milliseconds; -1 if malformed. */

@@ -89,8 +89,10 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	int cls = a->reply->code / 100;
 	struct rcpt_outcome o = {.state = RS_QUEUED, .attempts = r->attempts + 1};
 	const char *outcome;
-	const char *category =
-	    classify_reply(a->stage, a->reply->code, a->reply->enhanced, a->reply->text);
+	struct classification c;
+	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text,
+	         &c);
+	const char *category = c.category;
 
 	if (cls == 2) {
 		o.state = RS_DELIVERED, outcome = "delivered";

@@ -22,6 +22,7 @@ struct dlog;
 struct mx_cache;
 struct template;
 struct rules;
+struct classifier;
 struct scheduler;
 
 struct scheduler_params {
@@ -42,6 +43,7 @@ struct scheduler_params {
 	const char *envelope_from;
 	const char *salt;          /* Message-ID uniqueness */
 	const struct rules *rules; /* reply rules (shape/rules.h) */
+	const struct classifier *classifier;
 };
 
 /* Counters since start (this run only). */

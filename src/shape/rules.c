@@ -60,14 +60,9 @@ int rules_new(const struct config *c, struct rules **out, struct err *e)
 		b->suspend_ms = builtin[i].suspend_ms;
 		b->factor = builtin[i].factor;
 		b->duration_ms = builtin[i].duration_ms;
-		if (builtin[i].text) {
-			b->text = xstrdup(builtin[i].text);
-			if (config_rule_compile(b, e) != 0) {
-				free(b->text);
-				b->text = NULL;
-				rules_free(r);
-				return -1;
-			}
+		if (builtin[i].text && pattern_compile(&b->text, builtin[i].text, e) != 0) {
+			rules_free(r);
+			return -1;
 		}
 	}
 	*out = r;
@@ -94,7 +89,7 @@ static int matches(const struct reply_rule *rule, const char *stage, const struc
 		return 0;
 	if (rule->site && (!mx_host || fnmatch(rule->site, mx_host, FNM_CASEFOLD) != 0))
 		return 0;
-	if (rule->text && regexec(&rule->text_re, reply->text, 0, NULL, 0) != 0)
+	if (!pattern_match(&rule->text, reply->text))
 		return 0;
 	return 1;
 }

@@ -1,0 +1,88 @@
+/*
+ * config_yaml: the YAML side of the configuration loader (private to
+ * src/mail). A schema is a table of fields (section, key, type, offset,
+ * bounds); these helpers read scalars and lists of mappings through such
+ * tables, and every error they raise names file:line:column. config.c holds
+ * sluice's schema; the classifier's rule file uses the same machinery.
+ */
+#ifndef SLUICE_MAIL_CONFIG_YAML_H
+#define SLUICE_MAIL_CONFIG_YAML_H
+
+#include <libfyaml.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CONFIG_SIZE_MAX (1024 * 1024)
+
+enum ftype {
+	F_STR,
+	F_INT,
+	F_INT64,
+	F_GROWTH,
+	F_MS,
+	F_RULE_MS,
+	F_SECONDS,
+	F_TLS,
+	F_RATE,
+	F_FACTOR,
+	F_STAGE,
+	F_REGEX,    /* a struct pattern */
+	F_CODE,     /* "550", or a class "5xx"/"4xx" (stored as 5, 4) */
+	F_ENHANCED, /* "5.1.1", "x.1.1", "5.7" */
+	F_CATEGORY, /* a reply category name */
+	F_PERMANENCE,
+	F_BOOL,
+	F_BYTES, /* "10MB", "512KB", "1000" */
+	F_SCOPE, /* global | sender_domain */
+};
+
+struct field {
+	const char *section; /* NULL: top level */
+	const char *key;
+	enum ftype type;
+	size_t off;
+	int64_t min, max;
+};
+
+/* The file being read and where its values go (base: the struct a field's
+ * offset is relative to). */
+struct loader {
+	const char *path;
+	void *base;
+	void *c; /* the struct config (for checks across items), or NULL */
+	struct err *e;
+};
+
+/* The 1-based line and column where n starts (0, 0 if unknown). */
+void cfg_node_pos(struct fy_node *n, int *line, int *col);
+/* Sets e to "path:line:col: " + fmt (with a and b) at n; returns -1. */
+int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
+                const char *b);
+/* The scalar text of n, NUL-terminated and owned by the caller, or NULL. */
+char *cfg_scalar_dup(struct fy_node *n);
+/* Checks val against f's type and bounds and stores it at l->base + f->off. */
+int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
+                   struct fy_node *val);
+
+/* Reads a list of mappings into a growing array of size-byte items: each key
+ * through key_fn, then each item through check. */
+typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct fy_node *key,
+                           struct fy_node *val);
+typedef int (*item_check_fn)(struct loader *l, void *item, struct fy_node *where);
+int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, struct fy_node *seq,
+                   void **arr, size_t *count, size_t size, item_key_fn key_fn,
+                   item_check_fn check);
+/* Sets setting k of a list item from its table of fields; an unknown name
+ * is an error that lists the known ones. */
+int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
+                       const char *what, const char *k, struct fy_node *key, struct fy_node *val);
+
+/* Parses UTF-8 YAML text (named path in errors) into a document, or NULL
+ * with e set to the first error at its line and column. */
+struct fy_document *cfg_doc_parse(const char *path, const char *text, size_t len, struct err *e);
+/* Reads a file (at most CONFIG_SIZE_MAX bytes) and parses it as above. */
+struct fy_document *cfg_doc_load(const char *path, struct err *e);
+
+#endif
