@@ -26,6 +26,7 @@
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
+#include "msg/verp.h"
 #include "queue/dlog.h"
 #include "queue/scheduler.h"
 #include "queue/store.h"
@@ -172,13 +173,26 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		char msgid[300];
 		unsigned needs;
 		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
-		struct render_in in = {row.fields.data, row.fields.len, msgid,
-		                       clock_wall_ms() / 1000};
+		/* the first recipient's return path and unsubscribe headers, as
+		 * they will look (a real campaign has its own salt and row ids) */
+		char mail_from[300], unsub[600];
+		snprintf(mail_from, sizeof(mail_from), "%s", cfg->envelope_from);
+		if (cfg->bounce_domain)
+			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, "0", 1,
+			             mail_from, sizeof(mail_from));
+		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
+		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL, "0", 1,
+		                         unsub, sizeof(unsub));
+		struct render_in in = {.fields = row.fields.data,
+		                       .fields_len = row.fields.len,
+		                       .message_id = msgid,
+		                       .date_s = clock_wall_ms() / 1000,
+		                       .extra_headers = unsub[0] ? unsub : NULL};
 		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
 			        e.msg);
 		} else {
-			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", cfg->envelope_from,
+			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", mail_from,
 			       row.addr.mailbox, needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
 			       needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
 			fwrite(msg.data, 1, msg.len, stdout);

@@ -218,6 +218,8 @@ static int header_line(struct parser *p, const char *s, size_t lo, size_t hi)
 			p->t->has_mime |= 1;
 		else if (k == 12 && strncasecmp(line, "MIME-Version", 12) == 0)
 			p->t->has_mime |= 2;
+		else if (k == 16 && strncasecmp(line, "List-Unsubscribe", 16) == 0)
+			p->t->has_list_unsubscribe = 1;
 	}
 	return scan_placeholders(p, lo, hi, TPL_HEADER);
 }
@@ -500,6 +502,8 @@ int template_render(const struct template *t, const struct render_in *in, struct
 		clock_rfc5322_date(in->date_s, date, sizeof(date));
 		strbuf_addf(out, "Date: %s\r\n", date);
 	}
+	if (in->extra_headers && !t->has_list_unsubscribe)
+		strbuf_adds(out, in->extra_headers);
 	if (!(t->has_mime & 2))
 		strbuf_add(out, "MIME-Version: 1.0\r\n", 19);
 	if (!(t->has_mime & 1))

@@ -43,6 +43,7 @@ struct template
 	struct tpl_seg *segs;
 	size_t nsegs;
 	int has_message_id, has_date, has_mime;
+	int has_list_unsubscribe; /* the template sets its own: sluice adds none */
 	size_t email_col; /* after bind: the 'email' column (raw in headers) */
 };
 
@@ -54,6 +55,7 @@ struct render_in {
 	size_t fields_len;
 	const char *message_id; /* "<...>", used when the template has none */
 	int64_t date_s;         /* for the Date header when the template has none */
+	const char *extra_headers; /* CRLF-terminated lines (List-Unsubscribe), or NULL */
 };
 
 /* Parses data (len bytes; the name is for messages); 0, or -1 with e as "path:line:col: why". */

@@ -24,6 +24,7 @@
 #include "bounce/classify.h"
 #include "dns/mx.h"
 #include "msg/template.h"
+#include "msg/verp.h"
 #include "queue/dlog.h"
 #include "queue/store.h"
 #include "shape/rules.h"
@@ -284,11 +285,17 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		}
 		j = site_pop(site);
 		struct queued_rcpt *r = j->r;
+		const struct config *cfg = s->p.cfg;
+		char unsub[600];
+		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
+		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL,
+		                         s->p.salt, r->id, unsub, sizeof(unsub));
 		struct render_in in = {
 		    .fields = r->fields,
 		    .fields_len = r->fields_len,
 		    .message_id = j->msgid,
 		    .date_s = clock_wall_ms() / 1000,
+		    .extra_headers = unsub[0] ? unsub : NULL,
 		};
 		unsigned needs = 0;
 		struct err e;
@@ -301,7 +308,12 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		}
 		if (r->utf8)
 			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
-		j->msg.mail_from = s->p.envelope_from;
+		if (cfg->bounce_domain)
+			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, s->p.salt,
+			             r->id, j->mail_from, sizeof(j->mail_from));
+		else
+			snprintf(j->mail_from, sizeof(j->mail_from), "%s", s->p.envelope_from);
+		j->msg.mail_from = j->mail_from;
 		j->msg.rcpt = r->mailbox;
 		j->msg.data = j->data.data;
 		j->msg.len = j->data.len;

@@ -32,6 +32,7 @@ struct job {
 	struct smtp_msg msg;
 	struct strbuf data;
 	char msgid[200];
+	char mail_from[300]; /* the envelope sender (VERP when configured) */
 };
 
 struct session {
