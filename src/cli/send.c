@@ -22,7 +22,10 @@
 #include "cli/report.h"
 #include "dns/mx.h"
 #include "dns/resolver.h"
+#include "list/csv.h"
+#include "list/hygiene.h"
 #include "list/recipients.h"
+#include "list/suppress.h"
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
@@ -181,8 +184,8 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, "0", 1,
 			             mail_from, sizeof(mail_from));
 		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
-		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL, "0", 1,
-		                         unsub, sizeof(unsub));
+		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL, "0",
+		                         1, unsub, sizeof(unsub));
 		struct render_in in = {.fields = row.fields.data,
 		                       .fields_len = row.fields.len,
 		                       .message_id = msgid,
@@ -192,8 +195,8 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
 			        e.msg);
 		} else {
-			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", mail_from,
-			       row.addr.mailbox, needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
+			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", mail_from, row.addr.mailbox,
+			       needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
 			       needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
 			fwrite(msg.data, 1, msg.len, stdout);
 		}
@@ -210,19 +213,61 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 	return ok > 0 ? EXIT_ALL_DELIVERED : EXIT_USAGE;
 }
 
-/* Queues the list's rows; rows already queued (a resume) are left alone. */
-static int enqueue(struct store *st, const char *campaign, struct recipient_list *list, int resumed,
-                   struct err *e)
+/* What was skipped before queueing, by reason, and where it is listed. */
+struct skips {
+	FILE *csv; /* STATE/skipped-CAMPAIGN.csv, opened at the first skip */
+	char path[4200];
+	long typo, role, suppressed;
+};
+
+static void skip_row(struct skips *sk, const char *state_dir, const char *campaign,
+                     const struct recipient_row *row, const char *reason, const char *detail)
+{
+	char line[32];
+
+	if (strcmp(reason, "typo") == 0)
+		sk->typo++;
+	else if (strcmp(reason, "role_account") == 0)
+		sk->role++;
+	else
+		sk->suppressed++;
+	if (!sk->csv) {
+		snprintf(sk->path, sizeof(sk->path), "%s/skipped-%s.csv", state_dir, campaign);
+		if (!(sk->csv = fopen(sk->path, "w")))
+			return;
+		const char *head[] = {"line", "email", "reason", "detail"};
+		csv_write(sk->csv, head, 4);
+	}
+	snprintf(line, sizeof(line), "%ld", row->line);
+	const char *f[] = {line, row->addr.mailbox, reason, detail};
+	csv_write(sk->csv, f, 4);
+}
+
+/* Queues the list's rows; rows already queued (a resume) are left alone.
+ * Typos, role accounts and suppressed addresses are skipped (hygiene.h). */
+static int enqueue(struct store *st, struct suppress *sp, const struct config *cfg,
+                   const char *state_dir, const char *campaign, struct recipient_list *list,
+                   int resumed, struct err *e)
 {
 	struct recipient_row row = {0};
 	struct err re;
+	struct skips sk = {0};
 	long added = 0, dups = 0, bad = 0, rows = 0;
 	int64_t now_s = clock_wall_ms() / 1000;
-	int rc;
+	int rc, failed = 0;
 
 	while ((rc = recipients_next(list, &row, &re)) != 0) {
 		if (rc < 0) {
 			report_bad_row(&bad, &re);
+			continue;
+		}
+		char detail[200];
+		const char *why =
+		    hygiene_screen(cfg, sp, &row.addr, detail, sizeof(detail), &failed, e);
+		if (failed)
+			break;
+		if (why) {
+			skip_row(&sk, state_dir, campaign, &row, why, detail);
 			continue;
 		}
 		int r =
@@ -242,6 +287,8 @@ static int enqueue(struct store *st, const char *campaign, struct recipient_list
 	}
 	recipient_row_free(&row);
 	strbuf_free(&row.fields);
+	if (sk.csv)
+		fclose(sk.csv);
 	if (rc != 0 || store_commit(st, e) != 0)
 		return -1;
 	if (isatty(2) && rows >= ENQUEUE_COMMIT_ROWS)
@@ -250,6 +297,11 @@ static int enqueue(struct store *st, const char *campaign, struct recipient_list
 		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
 	fprintf(stderr, "sluice: campaign %s: %ld queued, %ld %s, %ld bad rows skipped\n", campaign,
 	        added, dups, resumed ? "already queued or duplicates" : "duplicates", bad);
+	if (sk.typo + sk.role + sk.suppressed > 0)
+		fprintf(stderr,
+		        "sluice: skipped %ld suppressed, %ld typo domains, %ld role accounts "
+		        "(listed in %s)\n",
+		        sk.suppressed, sk.typo, sk.role, sk.path);
 	return 0;
 }
 
@@ -340,8 +392,9 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 	return store_campaign_add(st, rec, e);
 }
 
-static int deliver(const struct config *cfg, struct store *st, const char *state_dir,
-                   const struct campaign_rec *rec, const struct template *tpl, struct err *e)
+static int deliver(const struct config *cfg, struct store *st, struct suppress *sp,
+                   const char *state_dir, const struct campaign_rec *rec,
+                   const struct template *tpl, struct err *e)
 {
 	struct run r = {0};
 	struct resolver *res = NULL;
@@ -379,7 +432,7 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	struct mx_cache *mx = mx_cache_new(res, family);
 	SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
-	struct scheduler_params sp = {
+	struct scheduler_params params = {
 	    .base = r.base,
 	    .cfg = cfg,
 	    .store = st,
@@ -395,8 +448,9 @@ static int deliver(const struct config *cfg, struct store *st, const char *state
 	    .salt = rec->salt,
 	    .rules = rules,
 	    .classifier = cls,
+	    .suppress = sp,
 	};
-	r.sched = scheduler_new(&sp);
+	r.sched = scheduler_new(&params);
 	int64_t total = 0;
 	for (int i = 0; i < RS_COUNT; i++)
 		total += counts[i];
@@ -475,21 +529,23 @@ int cli_send(int argc, char **argv)
 	}
 	const char *state_dir = o.state ? o.state : cfg.state_dir ? cfg.state_dir : "sluice-state";
 	struct store *st = NULL;
+	struct suppress *sp = NULL;
 	struct campaign_rec rec = {0};
 	int resumed = 0;
-	if (store_open(state_dir, &st, &e) != 0 ||
+	if (store_open(state_dir, &st, &e) != 0 || suppress_open(state_dir, &sp, &e) != 0 ||
 	    open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0 ||
-	    enqueue(st, id, &list, resumed, &e) != 0) {
+	    enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		if (st)
 			fprintf(stderr,
 			        "sluice: nothing committed was lost; fix the cause and run the "
 			        "same command again\n");
 		store_campaign_free(&rec);
+		suppress_close(sp);
 		store_close(st);
 		goto out;
 	}
-	int d = deliver(&cfg, st, state_dir, &rec, &tpl, &e);
+	int d = deliver(&cfg, st, sp, state_dir, &rec, &tpl, &e);
 	if (d < 0) {
 		fprintf(stderr,
 		        "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
@@ -514,6 +570,7 @@ int cli_send(int argc, char **argv)
 		}
 	}
 	store_campaign_free(&rec);
+	suppress_close(sp);
 	store_close(st);
 out:
 	recipients_close(&list);

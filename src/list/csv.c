@@ -144,3 +144,24 @@ int csv_next(struct csv_reader *r, struct err *e)
 		return 1;
 	}
 }
+
+void csv_write(FILE *f, const char *const *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *s = fields[i] ? fields[i] : "";
+		if (i)
+			fputc(',', f);
+		if (!s[strcspn(s, ",\"\r\n")]) {
+			fputs(s, f);
+			continue;
+		}
+		fputc('"', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+	}
+	fputs("\r\n", f);
+}

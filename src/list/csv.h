@@ -41,4 +41,7 @@ int csv_next(struct csv_reader *r, struct err *e);
 /* Field i of the current record as a pointer into r->bytes (NUL-terminated). */
 const char *csv_field(const struct csv_reader *r, size_t i, size_t *len);
 
+/* Writes one record of n fields to f, quoting the fields that need it. */
+void csv_write(FILE *f, const char *const *fields, size_t n);
+
 #endif

@@ -99,10 +99,8 @@ void config_defaults(struct config *c)
 	c->inbound_max_connections = 100;
 	c->inbound_max_per_ip = 10;
 	c->unsubscribe_mailto = 1;
-	c->suppression = (struct suppression_policy){.scope = SCOPE_GLOBAL,
-	                                             .rcpt_strikes = 3,
-	                                             .soft_bounces = 4,
-	                                             .soft_span_s = 15 * DAY_S};
+	c->suppression = (struct suppression_policy){
+	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 4, .soft_span_s = 15 * DAY_S};
 	c->skip_typos = 1;
 	c->skip_role_accounts = 1;
 	/* RFC 5321 4.5.3.2 */
@@ -128,11 +126,12 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 
 	if (!fy_node_is_sequence(seq))
 		return cfg_fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
-		               "resolvers", NULL);
+		                   "resolvers", NULL);
 	while ((item = fy_node_sequence_iterate(seq, &it))) {
 		char *s = cfg_scalar_dup(item);
 		if (!s)
-			return cfg_fail_at(l, key, "'%s' entries must be addresses", "resolvers", NULL);
+			return cfg_fail_at(l, key, "'%s' entries must be addresses", "resolvers",
+			                   NULL);
 		unsigned char buf[16];
 		char host[64];
 		const char *colon = strrchr(s, ':');
@@ -155,8 +154,9 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 			ok = *end == '\0' && port > 0 && port < 65536;
 		}
 		if (!ok) {
-			cfg_fail_at(l, item, "resolver '%s' is not an IP address with an optional port",
-			        s, NULL);
+			cfg_fail_at(l, item,
+			            "resolver '%s' is not an IP address with an optional port", s,
+			            NULL);
 			free(s);
 			return -1;
 		}
@@ -203,20 +203,22 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 		s->warmup_until = 1000000;
 	if (s->warmup_site_day1 && !s->warmup_day1)
 		return cfg_fail_at(l, where, "warmup_site_day1 needs warmup_day1 for source '%s'",
-		               s->ip, NULL);
+		                   s->ip, NULL);
 	if (inet_pton(AF_INET, s->ip, buf) != 1 && inet_pton(AF_INET6, s->ip, buf) != 1)
 		return cfg_fail_at(l, where, "source ip '%s' is not an IP address", s->ip, NULL);
 	if (!domain_is_hostname(s->helo))
-		return cfg_fail_at(l, where,
-		               "source helo '%s' must be a fully qualified host name (the IP's PTR "
-		               "name), never a bare IP or a name without a dot",
-		               s->helo, NULL);
+		return cfg_fail_at(
+		    l, where,
+		    "source helo '%s' must be a fully qualified host name (the IP's PTR "
+		    "name), never a bare IP or a name without a dot",
+		    s->helo, NULL);
 	const struct config *c = l->c;
 	for (size_t i = 0; i + 1 < c->nsources; i++) {
 		if (strcmp(c->sources[i].ip, s->ip) == 0)
 			return cfg_fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
 		if (strcasecmp(c->sources[i].helo, s->helo) == 0)
-			return cfg_fail_at(l, where, "helo '%s' is used by two sources", s->helo, NULL);
+			return cfg_fail_at(l, where, "helo '%s' is used by two sources", s->helo,
+			                   NULL);
 	}
 	return 0;
 }
@@ -245,7 +247,7 @@ static int policy_check(struct loader *l, void *item, struct fy_node *where)
 
 	if (!p->domain == !p->mx)
 		return cfg_fail_at(l, where, "a policy matches exactly one of 'domain' or 'mx'", "",
-		               NULL);
+		                   NULL);
 	return 0;
 }
 
@@ -273,11 +275,11 @@ static int rule_check(struct loader *l, void *item, struct fy_node *where)
 	struct reply_rule *r = item;
 
 	if (!r->code && !r->enhanced && !r->text.text)
-		return cfg_fail_at(l, where, "a rule needs at least one of code, enhanced or text", "",
-		               NULL);
+		return cfg_fail_at(l, where, "a rule needs at least one of code, enhanced or text",
+		                   "", NULL);
 	if (!r->suspend_ms && !r->factor)
 		return cfg_fail_at(l, where, "a rule needs an action: suspend, scale or both", "",
-		               NULL);
+		                   NULL);
 	if (!r->duration_ms)
 		r->duration_ms = 15 * 60 * 1000;
 	if (!r->name)
@@ -430,26 +432,26 @@ static int load_top(struct loader *l, struct fy_node *root)
 			rc = cfg_set_scalar(l, f, key, val);
 		else if (strcmp(k, lists[0]) == 0)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->sources, &c->nsources,
-			                        sizeof(struct source), source_key, source_check);
+			                    sizeof(struct source), source_key, source_check);
 		else if (strcmp(k, lists[1]) == 0)
-			rc =
-			    cfg_load_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
-			                       sizeof(struct policy), policy_key, policy_check);
+			rc = cfg_load_items(l, k, key, val, (void **)&c->policies, &c->npolicies,
+			                    sizeof(struct policy), policy_key, policy_check);
 		else if (strcmp(k, lists[2]) == 0)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->rules, &c->nrules,
 			                    sizeof(struct reply_rule), rule_key, rule_check);
 		else if (strcmp(k, lists[3]) == 0)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->classify, &c->nclassify,
-			                    sizeof(struct classify_rule), classify_key, classify_check);
+			                    sizeof(struct classify_rule), classify_key,
+			                    classify_check);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
-			rc =
-			    cfg_fail_at(l, key,
-			            "unknown section '%s' (known: state_dir, dns, sources, sender, "
-			            "delivery, retry, timeouts, policies, rules, classify, bounce, "
-			            "inbound, unsubscribe, suppression, hygiene)",
-			            k, NULL);
+			rc = cfg_fail_at(
+			    l, key,
+			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
+			    "delivery, retry, timeouts, policies, rules, classify, bounce, "
+			    "inbound, unsubscribe, suppression, hygiene)",
+			    k, NULL);
 		free(k);
 		if (rc)
 			return rc;

@@ -59,11 +59,11 @@ struct policy {
  * the factor doubles back towards 1, one step per duration. */
 struct reply_rule {
 	char *name;
-	int code;        /* 0: any */
-	char *enhanced;  /* prefix of the enhanced code ("4.7.5"); NULL: any */
+	int code;            /* 0: any */
+	char *enhanced;      /* prefix of the enhanced code ("4.7.5"); NULL: any */
 	struct pattern text; /* unset: any */
-	char *stage;     /* NULL: any */
-	char *site;      /* glob on an MX host name; NULL: any */
+	char *stage;         /* NULL: any */
+	char *site;          /* glob on an MX host name; NULL: any */
 	int64_t suspend_ms;
 	double factor; /* 0: no scaling */
 	int64_t duration_ms;
@@ -77,10 +77,10 @@ struct reply_rule {
 enum permanence { PERM_UNSET = 0, PERM_PERMANENT, PERM_TRANSIENT };
 
 struct classify_rule {
-	char *stage;         /* NULL: any */
-	int code;            /* 0: any; 4 or 5: that class; else that code */
-	char *enhanced;      /* "5.1.1", "x.1.1", "5.7" (prefix by parts); NULL: any */
-	struct pattern text; /* unset: any */
+	char *stage;          /* NULL: any */
+	int code;             /* 0: any; 4 or 5: that class; else that code */
+	char *enhanced;       /* "5.1.1", "x.1.1", "5.7" (prefix by parts); NULL: any */
+	struct pattern text;  /* unset: any */
 	const char *category; /* static (reply_category_name) */
 	int permanence;       /* PERM_UNSET: from the code's class */
 	const char *origin;   /* file it came from, for the log */

@@ -31,8 +31,7 @@ void cfg_node_pos(struct fy_node *n, int *line, int *col)
 	}
 }
 
-int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
-                const char *b)
+int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a, const char *b)
 {
 	int line, col;
 	char msg[300];
@@ -143,16 +142,18 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 		else if (*end == '\0' && v >= 200 && v <= 599)
 			*(int *)at = (int)v;
 		else
-			rc = cfg_fail_at(l, val, "'%s' must be a reply code (550) or class (5xx), not '%s'",
+			rc = cfg_fail_at(l, val,
+			                 "'%s' must be a reply code (550) or class (5xx), not '%s'",
 			                 f->key, s);
 		break;
 	}
 	case F_ENHANCED:
 		if (!enhanced_pattern_ok(s))
-			rc = cfg_fail_at(l, val,
-			                 "'%s' must be an enhanced code or its prefix (5.1.1, x.1.1, "
-			                 "5.7), not '%s'",
-			                 f->key, s);
+			rc = cfg_fail_at(
+			    l, val,
+			    "'%s' must be an enhanced code or its prefix (5.1.1, x.1.1, "
+			    "5.7), not '%s'",
+			    f->key, s);
 		else {
 			free(*(char **)at);
 			*(char **)at = s;
@@ -161,7 +162,8 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 		break;
 	case F_CATEGORY:
 		if (!(*(const char **)at = reply_category_name(s)))
-			rc = cfg_fail_at(l, val, "'%s': unknown category '%s' (see docs/configuration.md)",
+			rc = cfg_fail_at(l, val,
+			                 "'%s': unknown category '%s' (see docs/configuration.md)",
 			                 f->key, s);
 		break;
 	case F_PERMANENCE:
@@ -170,8 +172,8 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 		else if (strcmp(s, "transient") == 0)
 			*(int *)at = PERM_TRANSIENT;
 		else
-			rc = cfg_fail_at(l, val, "'%s' must be permanent or transient, not '%s'", f->key,
-			                 s);
+			rc = cfg_fail_at(l, val, "'%s' must be permanent or transient, not '%s'",
+			                 f->key, s);
 		break;
 	case F_BOOL:
 		if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
@@ -184,8 +186,8 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 	case F_BYTES: {
 		int64_t v = parse_bytes(s);
 		if (v < f->min || v > f->max)
-			rc = cfg_fail_at(l, val, "'%s': bad size '%s' (examples: 512KB, 10MB)", f->key,
-			                 s);
+			rc = cfg_fail_at(l, val, "'%s': bad size '%s' (examples: 512KB, 10MB)",
+			                 f->key, s);
 		else
 			*(int64_t *)at = v;
 		break;
@@ -241,8 +243,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 		v = config_parse_duration_ms(s, strlen(s));
 		if (v < 0 || v > RULE_SUSPEND_MAX_MS) {
 			cfg_fail_at(l, val,
-			        "'%s': bad duration '%s' (at most 24h; examples: 30s, 15m, 2h)",
-			        f->key, s);
+			            "'%s': bad duration '%s' (at most 24h; examples: 30s, 15m, 2h)",
+			            f->key, s);
 			free(s);
 			return -1;
 		}
@@ -255,8 +257,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 			v /= 1000;
 		if (v < f->min || v > f->max) {
 			cfg_fail_at(l, val,
-			        "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
-			        f->key, s);
+			            "'%s': bad duration '%s' (examples: 250ms, 30s, 5m, 2h, 5d)",
+			            f->key, s);
 			free(s);
 			return -1;
 		}
@@ -268,8 +270,9 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 	case F_RATE: {
 		double rate = config_parse_rate(s);
 		if (rate < 0) {
-			cfg_fail_at(l, val, "'%s': bad rate '%s' (examples: 600/min, 20000/h, 10/s)",
-			        f->key, s);
+			cfg_fail_at(l, val,
+			            "'%s': bad rate '%s' (examples: 600/min, 20000/h, 10/s)",
+			            f->key, s);
 			free(s);
 			return -1;
 		}
@@ -279,7 +282,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 	case F_GROWTH: {
 		double d = strtod(s, &end);
 		if (*s == '\0' || *end != '\0' || d < 1.0 || d > 10.0) {
-			cfg_fail_at(l, val, "'%s' must be a number from 1 to 10, not '%s'", f->key, s);
+			cfg_fail_at(l, val, "'%s' must be a number from 1 to 10, not '%s'", f->key,
+			            s);
 			free(s);
 			return -1;
 		}
@@ -289,8 +293,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 	case F_FACTOR: {
 		double d = strtod(s, &end);
 		if (*s == '\0' || *end != '\0' || d < RULE_FACTOR_MIN || d > 1.0) {
-			cfg_fail_at(l, val, "'%s' must be a number from 0.05 to 1, not '%s'", f->key,
-			        s);
+			cfg_fail_at(l, val, "'%s' must be a number from 0.05 to 1, not '%s'",
+			            f->key, s);
 			free(s);
 			return -1;
 		}
@@ -344,7 +348,7 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 			v = TLS_REQUIRED;
 		else {
 			cfg_fail_at(l, val, "'%s' must be off, opportunistic or required, not '%s'",
-			        f->key, s);
+			            f->key, s);
 			free(s);
 			return -1;
 		}
@@ -365,7 +369,8 @@ int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, stru
 		return cfg_fail_at(l, key, "'%s' must be a list", name, NULL);
 	while ((item = fy_node_sequence_iterate(seq, &it))) {
 		if (!fy_node_is_mapping(item))
-			return cfg_fail_at(l, item, "each entry of '%s' must be a mapping", name, NULL);
+			return cfg_fail_at(l, item, "each entry of '%s' must be a mapping", name,
+			                   NULL);
 		*arr = xrealloc(*arr, (*count + 1) * size);
 		void *entry = (char *)*arr + *count * size;
 		memset(entry, 0, size);
@@ -493,8 +498,8 @@ static int check_text(const char *path, const char *text, size_t len, struct err
 }
 
 /* Builds the document from a file (path set) or from text (path NULL). */
-static struct fy_document *build(const char *name, const char *path, const char *text,
-                                 size_t len, struct err *e)
+static struct fy_document *build(const char *name, const char *path, const char *text, size_t len,
+                                 struct err *e)
 {
 	struct fy_diag_cfg dcfg;
 	char first_error[ERR_MSG_MAX] = "";

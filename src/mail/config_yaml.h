@@ -58,8 +58,7 @@ struct loader {
 /* The 1-based line and column where n starts (0, 0 if unknown). */
 void cfg_node_pos(struct fy_node *n, int *line, int *col);
 /* Sets e to "path:line:col: " + fmt (with a and b) at n; returns -1. */
-int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a,
-                const char *b);
+int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a, const char *b);
 /* The scalar text of n, NUL-terminated and owned by the caller, or NULL. */
 char *cfg_scalar_dup(struct fy_node *n);
 /* Checks val against f's type and bounds and stores it at l->base + f->off. */
@@ -72,8 +71,7 @@ typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct f
                            struct fy_node *val);
 typedef int (*item_check_fn)(struct loader *l, void *item, struct fy_node *where);
 int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, struct fy_node *seq,
-                   void **arr, size_t *count, size_t size, item_key_fn key_fn,
-                   item_check_fn check);
+                   void **arr, size_t *count, size_t size, item_key_fn key_fn, item_check_fn check);
 /* Sets setting k of a list item from its table of fields; an unknown name
  * is an error that lists the known ones. */
 int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,

@@ -44,7 +44,7 @@ struct template
 	size_t nsegs;
 	int has_message_id, has_date, has_mime;
 	int has_list_unsubscribe; /* the template sets its own: sluice adds none */
-	size_t email_col; /* after bind: the 'email' column (raw in headers) */
+	size_t email_col;         /* after bind: the 'email' column (raw in headers) */
 };
 
 #define RENDER_8BITMIME 1u /* the body has octets >= 0x80 */
@@ -53,8 +53,8 @@ struct template
 struct render_in {
 	const char *fields; /* packed, mail/fields.h */
 	size_t fields_len;
-	const char *message_id; /* "<...>", used when the template has none */
-	int64_t date_s;         /* for the Date header when the template has none */
+	const char *message_id;    /* "<...>", used when the template has none */
+	int64_t date_s;            /* for the Date header when the template has none */
 	const char *extra_headers; /* CRLF-terminated lines (List-Unsubscribe), or NULL */
 };
 

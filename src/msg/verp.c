@@ -76,8 +76,7 @@ void verp_address(const char *secret, const char *prefix, const char *domain, co
 	snprintf(out, n, "%s+%s@%s", prefix, tok, domain);
 }
 
-int verp_split(const char *prefix, const char *local, size_t len, const char **tok,
-               size_t *toklen)
+int verp_split(const char *prefix, const char *local, size_t len, const char **tok, size_t *toklen)
 {
 	size_t pl = strlen(prefix);
 

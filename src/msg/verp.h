@@ -30,8 +30,7 @@ void verp_address(const char *secret, const char *prefix, const char *domain, co
                   int64_t id, char *out, size_t n);
 /* If local (len bytes) is "prefix+TOKEN" (prefix case-insensitive), sets
  * *tok and *toklen to the token and returns 1; else 0. */
-int verp_split(const char *prefix, const char *local, size_t len, const char **tok,
-               size_t *toklen);
+int verp_split(const char *prefix, const char *local, size_t len, const char **tok, size_t *toklen);
 
 /* The List-Unsubscribe header lines (RFC 2369, RFC 8058) for one recipient
  * as configured: an http(s) one-click URL (url + "/" + token) with

@@ -21,9 +21,12 @@ struct dlog_rec {
 	const char *stage;
 	int code;
 	const char *enhanced, *text;
-	const char *outcome; /* delivered, deferred, bounced, expired */
+	const char
+	    *outcome; /* delivered, deferred, bounced, expired; inbound: dsn, complaint, ... */
 	const char *category;
-	const char *rule; /* the reply rule that fired on this reply, or NULL */
+	const char *rule;        /* the reply rule that fired on this reply, or NULL */
+	const char *list_action; /* what list hygiene did (list/suppress.h), or NULL */
+	const char *return_path; /* the envelope sender used (VERP), or NULL */
 	int attempt;
 	int64_t queue_time_s;
 	const char *message_id;

@@ -23,6 +23,7 @@
 
 #include "bounce/classify.h"
 #include "dns/mx.h"
+#include "list/suppress.h"
 #include "msg/template.h"
 #include "msg/verp.h"
 #include "queue/dlog.h"
@@ -91,8 +92,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	struct rcpt_outcome o = {.state = RS_QUEUED, .attempts = r->attempts + 1};
 	const char *outcome;
 	struct classification c;
-	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text,
-	         &c);
+	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, &c);
 	const char *category = c.category;
 
 	if (cls == 2) {
@@ -139,6 +139,22 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	struct err e;
 	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
 		sched_fail(s, &e);
+	const char *list_action = NULL;
+	if (s->p.suppress && (cls == 2 || o.state != RS_QUEUED)) {
+		struct suppress_event ev = {
+		    .address = r->mailbox,
+		    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
+		    .stage = a->stage,
+		    .code = a->reply->code,
+		    .cls = &c,
+		    .delivered = cls == 2,
+		    .expired = o.state == RS_EXPIRED,
+		    .evidence = a->reply->text,
+		    .now_s = now_s,
+		};
+		if (suppress_outcome(s->p.suppress, &cfg->suppression, &ev, &list_action, &e) != 0)
+			sched_fail(s, &e);
+	}
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
 	    .campaign = s->p.campaign,
@@ -157,6 +173,8 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .outcome = outcome,
 	    .category = o.category,
 	    .rule = rule ? rule->name : NULL,
+	    .list_action = list_action,
+	    .return_path = cls == 2 || !j->mail_from[0] ? NULL : j->mail_from,
 	    .attempt = o.attempts,
 	    .queue_time_s = now_s - r->queued_at_s,
 	    .message_id = j->msgid[0] ? j->msgid : NULL,
@@ -540,7 +558,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->dirty) {
 		s->dirty = 0;
-		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0)
+		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0 ||
+		    suppress_commit(s->p.suppress, &e) != 0)
 			sched_fail(s, &e);
 	}
 	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX && now_ms >= s->next_fetch_ms)
@@ -610,7 +629,8 @@ int scheduler_free(struct scheduler *s, struct err *e)
 
 	if (!s->failed)
 		sched_snapshot_sites(s); /* the final state: connections closed */
-	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0)
+	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0 ||
+	    suppress_commit(s->p.suppress, e) != 0)
 		rc = -1;
 	event_free(s->tick);
 	strmap_free(s->sites, site_free);

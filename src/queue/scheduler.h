@@ -23,6 +23,7 @@ struct mx_cache;
 struct template;
 struct rules;
 struct classifier;
+struct suppress;
 struct scheduler;
 
 struct scheduler_params {
@@ -44,6 +45,7 @@ struct scheduler_params {
 	const char *salt;          /* Message-ID uniqueness */
 	const struct rules *rules; /* reply rules (shape/rules.h) */
 	const struct classifier *classifier;
+	struct suppress *suppress; /* list hygiene from outcomes; NULL: none */
 };
 
 /* Counters since start (this run only). */

@@ -101,24 +101,36 @@ def test_tls_policy_off_sends_in_plaintext(world, sender):
 
 
 def test_unknown_user_bounces_and_full_mailbox_defers_then_expires(world, sender):
-    sender.rows([["user10@ok.test", "U", "1"], ["nobody@ok.test", "N", "2"],
+    sender.rows([["user10@ok.test", "U", "1"], ["ghost@ok.test", "N", "2"],
                  ["full@ok.test", "F", "3"]])
     r = sender.run()
     assert r.rc == 1, r.err  # some bounced or expired
     log = r.log()
     last = r.last_by_recipient()
     assert last["user10@ok.test"]["outcome"] == "delivered"
-    nobody = last["nobody@ok.test"]
+    nobody = last["ghost@ok.test"]
     assert (nobody["outcome"], nobody["stage"], nobody["code"], nobody["enhanced"]) == \
         ("bounced", "rcpt", 550, "5.1.1")
     assert "User unknown" in nobody["reply"]
     assert nobody["category"] == "invalid_recipient"
+    assert nobody["list_action"] == "hard_bounce"  # unambiguous: suppressed at once
     full = [x for x in log if x["recipient"] == "full@ok.test"]
     assert [x["outcome"] for x in full][-1] == "expired"
     assert all(x["code"] == 452 and x["enhanced"] == "4.2.2" for x in full)
     assert len(full) >= 2 and full[0]["outcome"] == "deferred"
     assert full[-1]["category"] == "mailbox_full"
+    assert full[-1]["list_action"] == "soft_bounce"  # one soft bounce: counted, not suppressed
     assert "bounced" in r.out and "expired" in r.out  # the summary table
+
+    # the next campaign skips the suppressed address and says why
+    sender.rows([["user10@ok.test", "U", "1"], ["ghost@ok.test", "N", "2"],
+                 ["full@ok.test", "F", "3"]])
+    r2 = sender.run(extra_args=("--campaign", "second"))
+    assert "skipped 1 suppressed" in r2.err, r2.err
+    with open(os.path.join(sender.state, "skipped-second.csv")) as f:
+        skipped = f.read()
+    assert "ghost@ok.test,suppressed,hard_bounce" in skipped
+    assert "full@ok.test" not in skipped
 
 
 def test_mx_fallback_and_implicit_mx(world, sender):

@@ -33,20 +33,28 @@ static void test_forgeries(void **state)
 	int64_t id;
 	verp_token(SECRET, "bounce", "a1b2c3d4e5f6", 42, tok, sizeof(tok));
 	/* another key, another purpose, another recipient: all forged */
-	assert_int_equal(verp_token_check("another-secret-xyz", "bounce", tok, strlen(tok), salt, &id),
+	assert_int_equal(
+	    verp_token_check("another-secret-xyz", "bounce", tok, strlen(tok), salt, &id),
+	    VERP_FORGED);
+	assert_int_equal(verp_token_check(SECRET, "unsub", tok, strlen(tok), salt, &id),
 	                 VERP_FORGED);
-	assert_int_equal(verp_token_check(SECRET, "unsub", tok, strlen(tok), salt, &id), VERP_FORGED);
 	char other[VERP_TOKEN_MAX + 1];
 	strcpy(other, tok);
 	char *dot = strchr(other, '.');
 	dot[1] = dot[1] == '9' ? '8' : '9';
 	assert_int_equal(verp_token_check(SECRET, "bounce", other, strlen(other), salt, &id),
 	                 VERP_FORGED);
-	const char *bad[] = {"", "abc", "zz.1.0011223344556677", "ab..0011223344556677",
-	                     "ab.1.00112233", "ab.-1.0011223344556677", "ab.1x.0011223344556677"};
+	const char *bad[] = {"",
+	                     "abc",
+	                     "zz.1.0011223344556677",
+	                     "ab..0011223344556677",
+	                     "ab.1.00112233",
+	                     "ab.-1.0011223344556677",
+	                     "ab.1x.0011223344556677"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(verp_token_check(SECRET, "bounce", bad[i], strlen(bad[i]), salt, &id),
-		                 VERP_MALFORMED);
+		assert_int_equal(
+		    verp_token_check(SECRET, "bounce", bad[i], strlen(bad[i]), salt, &id),
+		    VERP_MALFORMED);
 }
 
 static void test_address_and_headers(void **state)
@@ -61,8 +69,8 @@ static void test_address_and_headers(void **state)
 	size_t n;
 	assert_int_equal(verp_split("B", addr, (size_t)(strchr(addr, '@') - addr), &tok, &n), 1);
 	assert_int_equal(verp_split("bb", addr, (size_t)(strchr(addr, '@') - addr), &tok, &n), 0);
-	verp_unsubscribe_headers(SECRET, "https://u.example.com/unsub", "bounce.example.com", "00ff",
-	                         7, hdr, sizeof(hdr));
+	verp_unsubscribe_headers(SECRET, "https://u.example.com/unsub", "bounce.example.com",
+	                         "00ff", 7, hdr, sizeof(hdr));
 	assert_non_null(strstr(hdr, "List-Unsubscribe: <https://u.example.com/unsub/00ff.7."));
 	assert_non_null(strstr(hdr, "<mailto:unsubscribe+00ff.7."));
 	assert_non_null(strstr(hdr, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));

@@ -1,0 +1,294 @@
+/* report: see report.h. */
+#include "bounce/report.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounce/mime.h"
+
+const char *report_kind_name(enum report_kind k)
+{
+	static const char *const names[] = {"unknown", "dsn", "arf", "autoreply", "bounce"};
+	return names[k];
+}
+
+static void field(const struct mime_entity *m, const char *name, char *out, size_t n)
+{
+	struct strbuf v = STRBUF_INIT;
+	if (mime_header(m, name, &v))
+		snprintf(out, n, "%s", v.data);
+	strbuf_free(&v);
+}
+
+/* "rfc822; a@b" -> "a@b" (also without the type, and with <>). */
+static void address_field(const struct mime_entity *m, const char *name, char *out, size_t n)
+{
+	char raw[REPORT_FIELD_MAX] = "";
+	field(m, name, raw, sizeof(raw));
+	const char *p = strchr(raw, ';') ? strchr(raw, ';') + 1 : raw;
+	while (*p == ' ' || *p == '<')
+		p++;
+	size_t k = strcspn(p, "> \t");
+	snprintf(out, n, "%.*s", (int)k, p);
+}
+
+static int is_enhanced(const char *p, int cls)
+{
+	if (p[0] != '0' + cls || p[1] != '.' || !isdigit((unsigned char)p[2]))
+		return 0;
+	const char *q = p + 2;
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q != '.' || !isdigit((unsigned char)q[1]))
+		return 0;
+	return 1;
+}
+
+int report_reply_in(const char *diag, char enhanced[16], const char **text)
+{
+	enhanced[0] = '\0';
+	*text = diag;
+	for (const char *p = diag; *p; p++) {
+		if (!(p[0] >= '2' && p[0] <= '5') || !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+			continue;
+		if (p > diag && !(p[-1] == ' ' || p[-1] == ';' || p[-1] == ':' || p[-1] == '\''))
+			continue;
+		int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		const char *t = p[3] ? p + 4 : p + 3;
+		if (is_enhanced(t, p[0] - '0')) {
+			size_t k = strcspn(t, " ");
+			snprintf(enhanced, 16, "%.*s", (int)(k < 15 ? k : 15), t);
+		}
+		*text = p;
+		return code;
+	}
+	return 0;
+}
+
+/* The per-recipient groups of a message/delivery-status body. */
+static void read_status(struct report *r, const char *p, size_t len)
+{
+	const char *end = p + len;
+	int first = 1;
+
+	while (p < end && r->nrcpts < REPORT_RCPTS_MAX) {
+		while (p < end && (*p == '\r' || *p == '\n'))
+			p++; /* blank lines between groups */
+		if (p >= end)
+			break;
+		struct mime_entity g;
+		mime_entity(p, (size_t)(end - p), &g);
+		if (first) {
+			address_field(&g, "Reporting-MTA", r->reporting_mta,
+			              sizeof(r->reporting_mta));
+			first = 0;
+		} else {
+			struct report_rcpt *x = &r->rcpts[r->nrcpts];
+			memset(x, 0, sizeof(*x));
+			address_field(&g, "Original-Recipient", x->original, sizeof(x->original));
+			address_field(&g, "Final-Recipient", x->final, sizeof(x->final));
+			if (!x->final[0])
+				address_field(&g, "X-Actual-Recipient", x->final, sizeof(x->final));
+			field(&g, "Action", x->action, sizeof(x->action));
+			for (char *c = x->action; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			field(&g, "Status", x->status, sizeof(x->status));
+			x->status[strcspn(x->status, " (")] = '\0';
+			char diag[1024] = "";
+			field(&g, "Diagnostic-Code", diag, sizeof(diag));
+			const char *d = strchr(diag, ';') ? strchr(diag, ';') + 1 : diag;
+			while (*d == ' ')
+				d++;
+			snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", d);
+			address_field(&g, "Remote-MTA", x->remote_mta, sizeof(x->remote_mta));
+			const char *t;
+			x->code = report_reply_in(x->diagnostic, x->enhanced, &t);
+			if (!x->enhanced[0] &&
+			    (is_enhanced(x->status, 4) || is_enhanced(x->status, 5) ||
+			     is_enhanced(x->status, 2)))
+				memcpy(x->enhanced, x->status,
+				       strnlen(x->status, sizeof(x->enhanced) - 1) + 1),
+				    x->enhanced[sizeof(x->enhanced) - 1] = '\0';
+			if (x->final[0] || x->action[0])
+				r->nrcpts++;
+		}
+		if (g.body <= p)
+			break;
+		p = g.body;
+	}
+}
+
+/* The attached original (message/rfc822 or text/rfc822-headers). */
+static void read_original(struct report *r, const struct mime_entity *part)
+{
+	struct strbuf body = STRBUF_INIT;
+	struct mime_entity o;
+
+	mime_decoded_body(part, &body);
+	mime_entity(body.data ? body.data : "", body.len, &o);
+	field(&o, "Message-ID", r->orig_message_id, sizeof(r->orig_message_id));
+	address_field(&o, "Return-Path", r->orig_return_path, sizeof(r->orig_return_path));
+	field(&o, "To", r->orig_to, sizeof(r->orig_to));
+	field(&o, "List-Unsubscribe", r->orig_list_unsubscribe, sizeof(r->orig_list_unsubscribe));
+	strbuf_free(&body);
+}
+
+static void read_feedback(struct report *r, const struct mime_entity *part)
+{
+	struct strbuf body = STRBUF_INIT;
+	struct mime_entity g;
+
+	mime_decoded_body(part, &body);
+	mime_entity(body.data ? body.data : "", body.len, &g);
+	field(&g, "Feedback-Type", r->feedback_type, sizeof(r->feedback_type));
+	for (char *c = r->feedback_type; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	field(&g, "User-Agent", r->user_agent, sizeof(r->user_agent));
+	field(&g, "Auth-Failure", r->auth_failure, sizeof(r->auth_failure));
+	address_field(&g, "Original-Rcpt-To", r->original_rcpt, sizeof(r->original_rcpt));
+	address_field(&g, "Original-Mail-From", r->original_mail_from,
+	              sizeof(r->original_mail_from));
+	field(&g, "Source-IP", r->source_ip, sizeof(r->source_ip));
+	strbuf_free(&body);
+}
+
+/* Walks the entity tree, reading the parts reports are made of. */
+static void walk(struct report *r, const struct mime_entity *m, int depth)
+{
+	char type[128];
+	struct mime_entity parts[MIME_PARTS_MAX];
+
+	if (depth > MIME_DEPTH_MAX)
+		return;
+	mime_type(m, type, sizeof(type));
+	if (strcmp(type, "message/delivery-status") == 0 ||
+	    strcmp(type, "message/global-delivery-status") == 0) {
+		struct strbuf body = STRBUF_INIT;
+		mime_decoded_body(m, &body);
+		if (r->kind != RK_ARF)
+			r->kind = RK_DSN;
+		read_status(r, body.data ? body.data : "", body.len);
+		strbuf_free(&body);
+	} else if (strcmp(type, "message/feedback-report") == 0) {
+		r->kind = RK_ARF;
+		read_feedback(r, m);
+	} else if (strcmp(type, "message/rfc822") == 0 ||
+	           strcmp(type, "text/rfc822-headers") == 0 ||
+	           strcmp(type, "message/global") == 0 ||
+	           strcmp(type, "message/global-headers") == 0) {
+		if (!r->orig_message_id[0] && !r->orig_return_path[0])
+			read_original(r, m);
+	} else if (strncmp(type, "multipart/", 10) == 0) {
+		size_t n = mime_parts(m, parts, MIME_PARTS_MAX);
+		for (size_t i = 0; i < n; i++)
+			walk(r, &parts[i], depth + 1);
+	}
+}
+
+static int has_word(const char *s, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcasestr(s, *words))
+			return 1;
+	return 0;
+}
+
+/* RFC 3834 and the common vacation forms. */
+static int auto_reply(const struct mime_entity *m, struct report *r)
+{
+	static const char *const subjects[] = {
+	    "out of office", "out of the office",    "auto-reply",
+	    "autoreply",     "automatic reply",      "auto reply",
+	    "vacation",      "abwesenheit",          "absence",
+	    "autosvar",      "respuesta automática", NULL};
+	char v[REPORT_FIELD_MAX] = "";
+
+	field(m, "Auto-Submitted", v, sizeof(v));
+	if (v[0] && strncasecmp(v, "no", 2) != 0 && !strcasestr(r->from, "mailer-daemon")) {
+		snprintf(r->why, sizeof(r->why), "Auto-Submitted: %s", v);
+		return 1;
+	}
+	const char *hdrs[] = {"X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", NULL};
+	for (int i = 0; hdrs[i]; i++) {
+		v[0] = '\0';
+		field(m, hdrs[i], v, sizeof(v));
+		if (v[0] && i < 2) {
+			snprintf(r->why, sizeof(r->why), "%s: %s", hdrs[i], v);
+			return 1;
+		}
+	}
+	v[0] = '\0';
+	field(m, "Precedence", v, sizeof(v));
+	if (strcasecmp(v, "auto_reply") == 0 || has_word(r->subject, subjects)) {
+		snprintf(r->why, sizeof(r->why), "%s",
+		         v[0] ? "Precedence: auto_reply" : r->subject);
+		return 1;
+	}
+	return 0;
+}
+
+/* A bounce that is not a DSN: from a mailer-daemon, or with a bounce-like
+ * subject, and an SMTP reply somewhere in its text. */
+static void guess_bounce(const struct mime_entity *m, struct report *r)
+{
+	static const char *const subjects[] = {
+	    "undeliver",           "delivery status", "delivery failure",
+	    "returned mail",       "failure notice",  "mail delivery failed",
+	    "delivery has failed", "non remis",       NULL};
+	if (!strcasestr(r->from, "mailer-daemon") && !strcasestr(r->from, "postmaster") &&
+	    !has_word(r->subject, subjects)) {
+		snprintf(r->why, sizeof(r->why), "not a report, an auto-reply or a bounce");
+		return;
+	}
+	struct strbuf body = STRBUF_INIT;
+	mime_decoded_body(m, &body);
+	const char *text;
+	char enh[16];
+	/* the first line with a 4xx/5xx reply in it */
+	const char *p = body.data ? body.data : "", *end = p + body.len;
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)(n < 1023 ? n : 1023), p);
+		line[strcspn(line, "\r")] = '\0';
+		int code = report_reply_in(line, enh, &text);
+		if (code >= 400) {
+			struct report_rcpt *x = &r->rcpts[0];
+			memset(x, 0, sizeof(*x));
+			x->code = code;
+			snprintf(x->enhanced, sizeof(x->enhanced), "%s", enh);
+			snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", text);
+			snprintf(x->action, sizeof(x->action), "failed");
+			r->nrcpts = 1;
+			break;
+		}
+		p = e ? e + 1 : end;
+	}
+	strbuf_free(&body);
+	r->kind = RK_BOUNCE_GUESS;
+	snprintf(r->why, sizeof(r->why), "%s",
+	         r->nrcpts ? "non-standard bounce with a reply"
+	                   : "non-standard bounce, no reply found");
+}
+
+void report_parse(const char *msg, size_t len, struct report *out)
+{
+	struct mime_entity m;
+
+	memset(out, 0, sizeof(*out));
+	mime_entity(msg, len, &m);
+	field(&m, "From", out->from, sizeof(out->from));
+	field(&m, "Subject", out->subject, sizeof(out->subject));
+	walk(out, &m, 0);
+	if (out->kind == RK_DSN || out->kind == RK_ARF)
+		return;
+	if (auto_reply(&m, out)) {
+		out->kind = RK_AUTOREPLY;
+		return;
+	}
+	guess_bounce(&m, out);
+}
