@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"send", cli_send, "queue a campaign (template + recipient list) and deliver it"},
     {"queue", cli_queue, "show what is queued and what each destination site is doing"},
+    {"bounces", cli_bounces, "read bounces and feedback reports (parse, import a mailbox)"},
 };
 
 static int usage(FILE *f)

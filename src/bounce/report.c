@@ -68,6 +68,40 @@ int report_reply_in(const char *diag, char enhanced[16], const char **text)
 	return 0;
 }
 
+/* Collapses whitespace runs, and drops the "550-5.1.1 " prefixes of a
+ * multiline reply's continuation lines that folding left inside the text. */
+static void tidy_reply(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++)
+		if (!(isspace((unsigned char)*r) && (w == s || w[-1] == ' ')))
+			*w++ = isspace((unsigned char)*r) ? ' ' : *r;
+	if (w > s && w[-1] == ' ')
+		w--;
+	*w = '\0';
+	char enh[16];
+	const char *text;
+	int code = report_reply_in(s, enh, &text);
+	if (!code)
+		return;
+	char pre[40];
+	int pl = snprintf(pre, sizeof(pre), " %d-", code);
+	char *start = (char *)text + 4;
+	for (int pass = 0; pass < 2; pass++) {
+		char *p;
+		while (start < w && (p = strstr(start, pre))) {
+			char *q = p + pl; /* after " 550-" or " 550 " */
+			size_t el = strlen(enh);
+			if (el && strncmp(q, enh, el) == 0 && q[el] == ' ')
+				q += el + 1;
+			memmove(p + 1, q, strlen(q) + 1);
+			start = p + 1;
+		}
+		pre[pl - 1] = ' '; /* then the last line's "550 5.1.1 " */
+		start = (char *)text + 4;
+	}
+}
+
 /* The per-recipient groups of a message/delivery-status body. */
 static void read_status(struct report *r, const char *p, size_t len)
 {
@@ -103,6 +137,7 @@ static void read_status(struct report *r, const char *p, size_t len)
 			while (*d == ' ')
 				d++;
 			snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", d);
+			tidy_reply(x->diagnostic);
 			address_field(&g, "Remote-MTA", x->remote_mta, sizeof(x->remote_mta));
 			const char *t;
 			x->code = report_reply_in(x->diagnostic, x->enhanced, &t);

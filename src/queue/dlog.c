@@ -62,6 +62,7 @@ void dlog_add(struct dlog *l, const struct dlog_rec *r)
 	set_str(o, "rule", r->rule);
 	set_str(o, "list_action", r->list_action);
 	set_str(o, "return_path", r->return_path);
+	set_str(o, "evidence", r->evidence);
 	json_object_set_new_nocheck(o, "attempt", json_integer(r->attempt));
 	json_object_set_new_nocheck(o, "queue_time_s", json_integer(r->queue_time_s));
 	set_str(o, "message_id", r->message_id);

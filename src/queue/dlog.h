@@ -27,6 +27,7 @@ struct dlog_rec {
 	const char *rule;        /* the reply rule that fired on this reply, or NULL */
 	const char *list_action; /* what list hygiene did (list/suppress.h), or NULL */
 	const char *return_path; /* the envelope sender used (VERP), or NULL */
+	const char *evidence;    /* inbound: how the report was read and matched */
 	int attempt;
 	int64_t queue_time_s;
 	const char *message_id;

@@ -48,12 +48,15 @@ enum stmt_id {
 	ST_POSTPONE,
 	ST_SITE_SNAPSHOT,
 	ST_WARMUP_ADD,
+	ST_RCPT_BY_SALT,
 	ST_MAX
 };
 
 static const char *const stmt_sql[ST_MAX] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
+    [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"
+                        " ON r.campaign = c.id WHERE c.salt = ?1 AND r.id = ?2",
     [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created"
                         " FROM campaign WHERE id = ?1",
     [ST_CAMPAIGN_ADD] = "INSERT INTO campaign(id, template, template_path, names,"
@@ -227,6 +230,24 @@ int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "campaign lookup");
+}
+
+int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mailbox, size_t mn,
+                       char *campaign, size_t cn, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_RCPT_BY_SALT];
+
+	sqlite3_bind_text(st, 1, salt, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(mailbox, mn, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(campaign, cn, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "recipient lookup");
 }
 
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e)

@@ -65,6 +65,10 @@ int store_commit(struct store *s, struct err *e);
 
 /* 1 and fills out (caller frees with store_campaign_free), 0 if absent, -1 on error. */
 int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out, struct err *e);
+/* The recipient named by a campaign salt and row id (VERP and unsubscribe
+ * tokens, Message-IDs): 1 and its mailbox and campaign, 0 if unknown, -1. */
+int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mailbox, size_t mn,
+                       char *campaign, size_t cn, struct err *e);
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e);
 void store_campaign_free(struct campaign_rec *c);
 

@@ -37,3 +37,22 @@ def test_golden_render(name, tmp_path):
             f.write(got)
     with open(ref, "rb") as f:
         assert got == f.read()
+
+
+REPORTS = os.path.join(os.path.dirname(__file__), "..", "golden", "reports")
+REPORT_CASES = sorted(os.path.basename(p)[:-4]
+                      for p in glob.glob(os.path.join(REPORTS, "*.eml")))
+
+
+@pytest.mark.parametrize("name", REPORT_CASES)
+def test_golden_report(name):
+    """`sluice bounces parse` on real DSN and ARF samples (tests/golden/reports)."""
+    p = subprocess.run([SLUICE, "bounces", "parse", os.path.join(REPORTS, name + ".eml")],
+                       capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()
+    ref = os.path.join(REPORTS, name + ".ref")
+    if os.environ.get("SLUICE_GOLDEN_UPDATE"):
+        with open(ref, "wb") as f:
+            f.write(p.stdout)
+    with open(ref, "rb") as f:
+        assert p.stdout == f.read()

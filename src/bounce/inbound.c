@@ -1,0 +1,361 @@
+/* inbound: see inbound.h. */
+#include "bounce/inbound.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounce/classify.h"
+#include "bounce/report.h"
+#include "list/suppress.h"
+#include "mail/config.h"
+#include "msg/verp.h"
+#include "queue/dlog.h"
+#include "queue/store.h"
+#include "util/clock.h"
+
+#define UNSUB_LOCAL "unsubscribe"
+
+/* A recipient found from a token: who, and how. */
+struct found {
+	char mailbox[256], campaign[128];
+	const char *via;
+};
+
+static const char *scope_of(const struct inbound *in)
+{
+	return in->cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? in->cfg->from_domain : "";
+}
+
+/* Looks the token up: 1 found, 0 forged/unknown (why set), -1 error. */
+static int by_token(const struct inbound *in, const char *purpose, const char *tok, size_t len,
+                    struct found *f, const char *via, char *why, size_t wn, struct err *e)
+{
+	char salt[VERP_SALT_MAX];
+	int64_t id;
+	enum verp_check c = in->cfg->secret
+	                        ? verp_token_check(in->cfg->secret, purpose, tok, len, salt, &id)
+	                        : VERP_MALFORMED;
+
+	if (c != VERP_OK) {
+		snprintf(why, wn, "%s: %s token", via, c == VERP_FORGED ? "forged" : "malformed");
+		return 0;
+	}
+	int r = store_rcpt_by_salt(in->store, salt, id, f->mailbox, sizeof(f->mailbox), f->campaign,
+	                           sizeof(f->campaign), e);
+	if (r == 0)
+		snprintf(why, wn, "%s: no such campaign or recipient", via);
+	if (r == 1)
+		f->via = via;
+	return r;
+}
+
+/* Splits addr at its last '@'; returns the local part's length or -1. */
+static int local_len(const char *addr, const char **domain)
+{
+	const char *at = strrchr(addr, '@');
+	if (!at)
+		return -1;
+	*domain = at + 1;
+	return (int)(at - addr);
+}
+
+int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
+{
+	const struct config *cfg = in->cfg;
+	const char *domain, *tok;
+	size_t toklen;
+	int ll = local_len(addr, &domain);
+	struct found f;
+
+	if (ll < 0) {
+		snprintf(why, n, "5.1.3 not an address");
+		return IR_REJECT;
+	}
+	if (strncasecmp(addr, "postmaster", (size_t)ll) == 0 && ll == 10)
+		return IR_POSTMASTER;
+	if (cfg->feedback_address && strcasecmp(addr, cfg->feedback_address) == 0)
+		return IR_FEEDBACK;
+	if (!cfg->bounce_domain || strcasecmp(domain, cfg->bounce_domain) != 0) {
+		snprintf(why, n, "5.7.1 relay access denied: not a domain of this server");
+		return IR_REJECT;
+	}
+	int kind = IR_REJECT;
+	const char *purpose = NULL;
+	if (verp_split(cfg->verp_prefix, addr, (size_t)ll, &tok, &toklen))
+		kind = IR_BOUNCE, purpose = "bounce";
+	else if (verp_split(UNSUB_LOCAL, addr, (size_t)ll, &tok, &toklen))
+		kind = IR_UNSUBSCRIBE, purpose = "unsub";
+	if (!purpose) {
+		snprintf(why, n, "5.1.1 no such address");
+		return IR_REJECT;
+	}
+	char reason[120];
+	int r = by_token(in, purpose, tok, toklen, &f, "envelope", reason, sizeof(reason), e);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		snprintf(why, n, "5.1.1 %s", reason);
+		return IR_REJECT;
+	}
+	return kind;
+}
+
+/* Tries an address that may carry a VERP bounce token. */
+static int try_verp_addr(const struct inbound *in, const char *addr, const char *via,
+                         struct found *f, char *notes, size_t nn, struct err *e)
+{
+	const char *domain, *tok;
+	size_t toklen;
+	int ll = addr[0] ? local_len(addr, &domain) : -1;
+	char why[120];
+
+	if (ll < 0 || !verp_split(in->cfg->verp_prefix, addr, (size_t)ll, &tok, &toklen))
+		return 0;
+	int r = by_token(in, "bounce", tok, toklen, f, via, why, sizeof(why), e);
+	if (r == 0)
+		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
+	return r;
+}
+
+/* The List-Unsubscribe of the original: "unsubscribe+TOKEN@" or ".../TOKEN>". */
+static int try_list_unsub(const struct inbound *in, const char *lu, struct found *f, char *notes,
+                          size_t nn, struct err *e)
+{
+	const char *p = strcasestr(lu, UNSUB_LOCAL "+");
+	size_t len = 0;
+	char why[120];
+
+	if (p) {
+		p += strlen(UNSUB_LOCAL) + 1;
+		len = strcspn(p, "@>");
+	} else if ((p = strchr(lu, '<')) && strncasecmp(p + 1, "http", 4) == 0) {
+		const char *close = strchr(p, '>');
+		const char *slash = close ? memrchr(p, '/', (size_t)(close - p)) : NULL;
+		if (!slash)
+			return 0;
+		p = slash + 1;
+		len = (size_t)(close - p);
+	} else {
+		return 0;
+	}
+	int r = by_token(in, "unsub", p, len, f, "list-unsubscribe", why, sizeof(why), e);
+	if (r == 0)
+		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
+	return r;
+}
+
+/* "<ID.SALT@domain>" as sluice writes Message-IDs (not signed: 48 random
+ * bits of salt are what a forger would have to guess). */
+static int try_message_id(const struct inbound *in, const char *mid, struct found *f, struct err *e)
+{
+	long long id;
+	char salt[VERP_SALT_MAX];
+	int used = 0;
+
+	if (sscanf(mid, " <%lld.%23[0-9a-f]@%n", &id, salt, &used) < 2 || !used || id <= 0)
+		return 0;
+	int r = store_rcpt_by_salt(in->store, salt, id, f->mailbox, sizeof(f->mailbox), f->campaign,
+	                           sizeof(f->campaign), e);
+	if (r == 1)
+		f->via = "message-id";
+	return r;
+}
+
+static int find_recipient(const struct inbound *in, const char *rcpt, const struct report *rep,
+                          struct found *f, char *notes, size_t nn, struct err *e)
+{
+	int r = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (rcpt && (r = try_verp_addr(in, rcpt, "envelope", f, notes, nn, e)) != 0)
+		return r;
+	if ((r = try_verp_addr(in, rep->orig_return_path, "original return-path", f, notes, nn,
+	                       e)) != 0)
+		return r;
+	if ((r = try_verp_addr(in, rep->original_mail_from, "original-mail-from", f, notes, nn,
+	                       e)) != 0)
+		return r;
+	if (rep->orig_list_unsubscribe[0] &&
+	    (r = try_list_unsub(in, rep->orig_list_unsubscribe, f, notes, nn, e)) != 0)
+		return r;
+	if (rep->orig_message_id[0])
+		return try_message_id(in, rep->orig_message_id, f, e);
+	return 0;
+}
+
+static void log_result(const struct inbound *in, const struct inbound_result *res,
+                       const struct classification *c, int code, const char *enh, const char *text)
+{
+	struct dlog_rec rec = {
+	    .time_ms = clock_wall_ms(),
+	    .campaign = res->campaign[0] ? res->campaign : NULL,
+	    .recipient = res->recipient[0] ? res->recipient : NULL,
+	    .stage = "inbound",
+	    .code = code,
+	    .enhanced = enh && enh[0] ? enh : NULL,
+	    .text = text && text[0] ? text : NULL,
+	    .outcome = res->kind,
+	    .category = c ? c->category : NULL,
+	    .list_action = res->action,
+	    .evidence = res->evidence,
+	};
+	dlog_add(in->log, &rec);
+}
+
+/* A failed delivery reported by a DSN or a non-standard bounce. */
+static int failed_delivery(const struct inbound *in, const struct report_rcpt *x,
+                           struct inbound_result *res, struct classification *c, int *code,
+                           struct err *e)
+{
+	*code = x->code ? x->code : x->status[0] == '4' ? 450 : 550;
+	const char *text = x->diagnostic[0] ? x->diagnostic : x->status;
+	classify(in->cls, "dsn", *code, x->enhanced, text, c);
+	if (!res->recipient[0])
+		return 0;
+	struct suppress_event ev = {
+	    .address = res->recipient,
+	    .scope = scope_of(in),
+	    .stage = "dsn",
+	    .code = *code,
+	    .cls = c,
+	    .expired = *code / 100 == 4, /* a 4xx in a failed DSN: the relay gave up */
+	    .evidence = text,
+	    .now_s = clock_wall_ms() / 1000,
+	};
+	return suppress_outcome(in->sp, &in->cfg->suppression, &ev, &res->action, e);
+}
+
+static int act(const struct inbound *in, const struct report *rep, struct inbound_result *res,
+               struct err *e)
+{
+	struct classification c, *cp = NULL;
+	int code = 0, rc = 0;
+	const char *enh = NULL, *text = NULL;
+	size_t el = strlen(res->evidence);
+	char *ev = res->evidence + el;
+	size_t en = sizeof(res->evidence) - el;
+
+	res->kind = report_kind_name(rep->kind);
+	if (rep->kind == RK_DSN || (rep->kind == RK_BOUNCE_GUESS && rep->nrcpts)) {
+		const struct report_rcpt *x = &rep->rcpts[0];
+		for (size_t i = 0; i < rep->nrcpts; i++)
+			if (strcmp(rep->rcpts[i].action, "failed") == 0) {
+				x = &rep->rcpts[i];
+				break;
+			}
+		snprintf(ev, en, "action %s, status %s, remote-mta %s, reporting-mta %s",
+		         rep->nrcpts ? x->action : "-", x->status[0] ? x->status : "-",
+		         x->remote_mta[0] ? x->remote_mta : "-",
+		         rep->reporting_mta[0] ? rep->reporting_mta : "-");
+		if (rep->nrcpts &&
+		    (strcmp(x->action, "failed") == 0 || rep->kind == RK_BOUNCE_GUESS)) {
+			rc = failed_delivery(in, x, res, &c, &code, e);
+			cp = &c;
+		}
+		enh = x->enhanced;
+		text = x->diagnostic;
+	} else if (rep->kind == RK_ARF) {
+		snprintf(ev, en, "feedback-type %s, user-agent %s, source-ip %s",
+		         rep->feedback_type[0] ? rep->feedback_type : "-",
+		         rep->user_agent[0] ? rep->user_agent : "-",
+		         rep->source_ip[0] ? rep->source_ip : "-");
+		if (strcmp(rep->feedback_type, "auth-failure") == 0) {
+			res->kind = "auth_failure_report"; /* RFC 6591: not a complaint */
+		} else if (strcmp(rep->feedback_type, "abuse") == 0 ||
+		           strcmp(rep->feedback_type, "fraud") == 0) {
+			res->kind = "complaint";
+			if (res->recipient[0] &&
+			    suppress_add(in->sp, res->recipient, scope_of(in), "complaint",
+			                 res->evidence, clock_wall_ms() / 1000, e) >= 0)
+				res->action = "complaint";
+			else if (res->recipient[0])
+				rc = -1;
+		} else {
+			res->kind = "feedback";
+		}
+	} else {
+		snprintf(ev, en, "%s", rep->why);
+	}
+	if (rc == 0)
+		log_result(in, res, cp, code, enh, text);
+	return rc;
+}
+
+int inbound_process(const struct inbound *in, const char *rcpt, const char *mail_from,
+                    const char *msg, size_t len, struct inbound_result *res, struct err *e)
+{
+	struct report *rep = calloc(1, sizeof(*rep));
+	struct found f;
+	char notes[300] = "";
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!rep)
+		return err_set(e, "out of memory");
+	report_parse(msg, len, rep);
+	int kind = IR_BOUNCE;
+	if (rcpt) {
+		char why[200];
+		kind = inbound_accepts(in, rcpt, why, sizeof(why), e);
+	}
+	if (kind == IR_UNSUBSCRIBE) {
+		const char *domain, *tok;
+		size_t toklen;
+		int ll = local_len(rcpt, &domain);
+		verp_split(UNSUB_LOCAL, rcpt, (size_t)ll, &tok, &toklen);
+		free(rep);
+		char via[300];
+		snprintf(via, sizeof(via), "mailto from <%s>", mail_from ? mail_from : "");
+		return inbound_unsubscribe(in, tok, toklen, via, res, e) < 0 ? -1 : 0;
+	}
+	int r = find_recipient(in, rcpt, rep, &f, notes, sizeof(notes), e);
+	if (r < 0) {
+		free(rep);
+		return -1;
+	}
+	if (r == 1) {
+		snprintf(res->recipient, sizeof(res->recipient), "%s", f.mailbox);
+		snprintf(res->campaign, sizeof(res->campaign), "%s", f.campaign);
+	}
+	snprintf(res->evidence, sizeof(res->evidence), "%s%s%s; ", notes,
+	         r == 1 ? "recipient from " : "recipient not found", r == 1 ? f.via : "");
+	rc = act(in, rep, res, e);
+	free(rep);
+	if (rc == 0 && (suppress_commit(in->sp, e) != 0 || dlog_flush(in->log, e) != 0))
+		rc = -1;
+	return rc;
+}
+
+int inbound_unsubscribe(const struct inbound *in, const char *token, size_t len, const char *via,
+                        struct inbound_result *res, struct err *e)
+{
+	struct found f;
+	char why[120];
+
+	memset(res, 0, sizeof(*res));
+	res->kind = "unsubscribe";
+	int r = by_token(in, "unsub", token, len, &f, via, why, sizeof(why), e);
+	if (r <= 0) {
+		if (r == 0) {
+			snprintf(res->evidence, sizeof(res->evidence), "%s", why);
+			log_result(in, res, NULL, 0, NULL, NULL);
+			if (dlog_flush(in->log, e) != 0)
+				return -1;
+		}
+		return r;
+	}
+	snprintf(res->recipient, sizeof(res->recipient), "%s", f.mailbox);
+	snprintf(res->campaign, sizeof(res->campaign), "%s", f.campaign);
+	snprintf(res->evidence, sizeof(res->evidence), "%s", via);
+	int a = suppress_add(in->sp, f.mailbox, scope_of(in), "unsubscribe", via,
+	                     clock_wall_ms() / 1000, e);
+	if (a < 0)
+		return -1;
+	res->action = a ? "unsubscribe" : "already suppressed";
+	log_result(in, res, NULL, 0, NULL, NULL);
+	if (suppress_commit(in->sp, e) != 0 || dlog_flush(in->log, e) != 0)
+		return -1;
+	return 1;
+}
