@@ -10,6 +10,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"send", cli_send, "queue a campaign (template + recipient list) and deliver it"},
+    {"serve", cli_serve, "run the bounce/feedback listener, unsubscribe endpoint and delivery"},
     {"queue", cli_queue, "show what is queued and what each destination site is doing"},
     {"bounces", cli_bounces, "read bounces and feedback reports (parse, import a mailbox)"},
 };

@@ -10,5 +10,6 @@
 int cli_send(int argc, char **argv);
 int cli_queue(int argc, char **argv);
 int cli_bounces(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 #endif

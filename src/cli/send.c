@@ -2,26 +2,22 @@
  * sluice send: check a template and a recipient list, queue the campaign
  * durably, deliver it, and report. Running the same command again resumes.
  * Exit status: 0 all delivered; 1 some bounced or expired; 2 usage, config,
- * input or state-directory error; 3 stopped by a signal (resumable).
+ * input or state-directory error; 3 stopped by a signal (resumable); 4 queued
+ * for the `sluice serve` that runs on the same state directory.
  */
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "bounce/classify.h"
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "cli/report.h"
-#include "dns/mx.h"
-#include "dns/resolver.h"
 #include "list/csv.h"
 #include "list/hygiene.h"
 #include "list/recipients.h"
@@ -33,13 +29,13 @@
 #include "queue/dlog.h"
 #include "queue/scheduler.h"
 #include "queue/store.h"
-#include "shape/rules.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
 #define EXIT_INTERRUPTED    3
+#define EXIT_HANDED_OFF     4     /* queued; a running `sluice serve` delivers it */
 #define ENQUEUE_COMMIT_ROWS 20000 /* rows per transaction while queueing */
 #define BAD_ROWS_SHOWN      20
 
@@ -397,63 +393,21 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
                    const struct template *tpl, struct err *e)
 {
 	struct run r = {0};
-	struct resolver *res = NULL;
-	struct dlog *log = NULL;
-	const struct source *pool[64];
-	size_t npool = config_pool_sources(cfg, cfg->pool, pool, 64);
-	unsigned char tmp[16];
-	int family = inet_pton(AF_INET, pool[0]->ip, tmp) == 1 ? AF_INET : AF_INET6;
-	int64_t counts[RS_COUNT];
+	struct delivery_env env;
+	int64_t counts[RS_COUNT], total = 0;
 
-	if (store_counts(st, rec->id, counts, e) != 0 || dlog_open(state_dir, &log, e) != 0)
+	if (store_counts(st, rec->id, counts, e) != 0)
 		return -1;
-	r.base = event_base_new();
-	if (resolver_new(r.base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms,
-	                 cfg->dns_tries, &res, e) != 0) {
-		dlog_close(log);
-		event_base_free(r.base);
-		return -1;
-	}
-	struct rules *rules = NULL;
-	if (rules_new(cfg, &rules, e) != 0) {
-		resolver_free(res);
-		dlog_close(log);
-		event_base_free(r.base);
-		return -1;
-	}
-	struct classifier *cls = NULL;
-	if (classifier_new(cfg->classify, cfg->nclassify, &cls, e) != 0) {
-		rules_free(rules);
-		resolver_free(res);
-		dlog_close(log);
-		event_base_free(r.base);
-		return -1;
-	}
-	struct mx_cache *mx = mx_cache_new(res, family);
-	SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
-	struct scheduler_params params = {
-	    .base = r.base,
-	    .cfg = cfg,
-	    .store = st,
-	    .log = log,
-	    .mx = mx,
-	    .ssl_ctx = ssl,
-	    .sources = pool,
-	    .nsources = npool,
-	    .campaign_size = counts[0] + counts[1] + counts[2] + counts[3],
-	    .campaign = rec->id,
-	    .tpl = tpl,
-	    .envelope_from = rec->envelope_from,
-	    .salt = rec->salt,
-	    .rules = rules,
-	    .classifier = cls,
-	    .suppress = sp,
-	};
-	r.sched = scheduler_new(&params);
-	int64_t total = 0;
 	for (int i = 0; i < RS_COUNT; i++)
 		total += counts[i];
+	r.base = event_base_new();
+	if (delivery_env_open(cfg, r.base, state_dir, &env, e) != 0) {
+		event_base_free(r.base);
+		return -1;
+	}
+	struct scheduler_params params;
+	delivery_env_params(&env, cfg, st, sp, rec, tpl, total, &params);
+	r.sched = scheduler_new(&params);
 	progress_init(&r.progress, stderr, total, counts);
 	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
 	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
@@ -477,12 +431,7 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(tick);
-	mx_cache_free(mx);
-	rules_free(rules);
-	classifier_free(cls);
-	resolver_free(res);
-	SSL_CTX_free(ssl);
-	dlog_close(log);
+	delivery_env_close(&env);
 	event_base_free(r.base);
 	if (rc == 0 && r.signals)
 		return 1;
@@ -545,8 +494,15 @@ int cli_send(int argc, char **argv)
 		store_close(st);
 		goto out;
 	}
-	int d = deliver(&cfg, st, sp, state_dir, &rec, &tpl, &e);
-	if (d < 0) {
+	long holder = 0;
+	int locked = store_lock_delivery(st, &holder, &e);
+	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, &e) : locked;
+	if (locked == 0) {
+		fprintf(stderr,
+		        "sluice: campaign %s is queued; the running serve (pid %ld) delivers it\n",
+		        id, holder);
+		rc = EXIT_HANDED_OFF;
+	} else if (d < 0) {
 		fprintf(stderr,
 		        "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
 		        "command again to resume\n",

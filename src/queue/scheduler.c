@@ -174,7 +174,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .category = o.category,
 	    .rule = rule ? rule->name : NULL,
 	    .list_action = list_action,
-	    .return_path = cls == 2 || !j->mail_from[0] ? NULL : j->mail_from,
+	    .return_path = j->mail_from[0] ? j->mail_from : NULL,
 	    .attempt = o.attempts,
 	    .queue_time_s = now_s - r->queued_at_s,
 	    .message_id = j->msgid[0] ? j->msgid : NULL,
@@ -493,10 +493,18 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 	s->next_fetch_ms = n < FETCH_BATCH ? now_ms + POLL_DUE_MS : 0;
 }
 
+int scheduler_done(const struct scheduler *s)
+{
+	return s->finished;
+}
+
 static void finish(struct scheduler *s)
 {
 	s->finished = 1;
-	event_base_loopbreak(s->p.base);
+	if (s->p.on_done)
+		s->p.on_done(s->p.done_arg);
+	else
+		event_base_loopbreak(s->p.base);
 }
 
 /* Nothing in memory and nothing due in the store: idle sessions say QUIT now
@@ -537,6 +545,10 @@ static void check_finished(struct scheduler *s, int64_t now_ms)
 	}
 	if (due == -1) {
 		finish(s); /* every recipient is final */
+		return;
+	}
+	if (s->p.yield_when_idle_s > 0 && due * 1000 > now_ms + s->p.yield_when_idle_s * 1000) {
+		finish(s); /* nothing due soon: give the loop to other work */
 		return;
 	}
 	if (due >= 0 && due * 1000 > now_ms)

@@ -46,6 +46,13 @@ struct scheduler_params {
 	const struct rules *rules; /* reply rules (shape/rules.h) */
 	const struct classifier *classifier;
 	struct suppress *suppress; /* list hygiene from outcomes; NULL: none */
+	/* when the work is done: on_done(done_arg) if set (call scheduler_free
+	 * later, not from inside it), else the event loop breaks */
+	void (*on_done)(void *arg);
+	void *done_arg;
+	/* > 0: also done when nothing is due within this many seconds (serve
+	 * turns to the next campaign) */
+	int64_t yield_when_idle_s;
 };
 
 /* Counters since start (this run only). */
@@ -62,6 +69,8 @@ void scheduler_start(struct scheduler *s);
 /* Graceful stop: no new sessions or fetches; open sessions QUIT after their
  * current transaction; nothing queued is touched. */
 void scheduler_stop(struct scheduler *s);
+/* 1 once the work is done (after on_done was called). */
+int scheduler_done(const struct scheduler *s);
 /* 0 while fine; -1 with e set once the store or log failed (the run ends). */
 int scheduler_error(const struct scheduler *s, struct err *e);
 void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);

@@ -2,12 +2,15 @@
 #include "queue/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "util/xmalloc.h"
 
@@ -85,6 +88,7 @@ struct store {
 	sqlite3_stmt *st[ST_MAX];
 	int in_txn;
 	int64_t cursor_due, cursor_id; /* last handed out (next_attempt, id) */
+	int lock_fd;                   /* deliver.lock, or -1 */
 };
 
 /* SQLite says "disk I/O error" for several causes; name the likely one. */
@@ -138,6 +142,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	snprintf(path, sizeof(path), "%s/queue.db", dir);
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
+	s->lock_fd = -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		err_set(e, "queue store %s: %s%s", path,
@@ -164,6 +169,30 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	store_rewind(s);
 	*out = s;
 	return 0;
+}
+
+int store_lock_delivery(struct store *s, long *holder, struct err *e)
+{
+	char path[4096], buf[32];
+
+	*holder = 0;
+	snprintf(path, sizeof(path), "%s/deliver.lock", s->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		*holder = strtol(buf, NULL, 10);
+		close(fd);
+		return 0;
+	}
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		/* the pid is for messages only; the lock is what counts */
+	}
+	s->lock_fd = fd;
+	return 1;
 }
 
 int store_commit(struct store *s, struct err *e)
@@ -196,6 +225,8 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* releases the flock */
 	free(s->dir);
 	free(s);
 }

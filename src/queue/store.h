@@ -60,6 +60,11 @@ struct rcpt_outcome {
 int store_open(const char *dir, struct store **out, struct err *e);
 void store_close(struct store *s); /* commits what is pending */
 
+/* Takes the state directory's delivery lock (deliver.lock, flock): only one
+ * process delivers from a queue. 1 taken (held until store_close), 0 held by
+ * another process (its pid in *holder, or 0), -1 error. */
+int store_lock_delivery(struct store *s, long *holder, struct err *e);
+
 /* Commits the open transaction, if any (the group commit). */
 int store_commit(struct store *s, struct err *e);
 

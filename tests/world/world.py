@@ -11,6 +11,11 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
   + postgrey   127.0.5.1:10023 postgrey (real greylisting, 2 s delay) about every recipient
   postfix      127.0.1.3:25    receiver "mx.anvil.test" for anvil.test with anvil limits
                                (2 connections, 50 messages per 10 s per client IP)
+  postfix      127.0.1.4:25    "mx.later.test": accepts anything for later.test, then
+                               forwards it to mx.ok.test as user@ok.test; unknown users
+                               there make it send a real DSN to the envelope sender,
+                               and mail for bounce.sluice.test goes to 127.0.4.1:25
+                               (where the tests run `sluice serve`)
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
@@ -48,6 +53,9 @@ FAULT_LISTENERS = {
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
 ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clients
+LATER_IP = "127.0.1.4"  # a Postfix that accepts, forwards, and bounces later (real DSNs)
+INBOUND_IP = "127.0.4.1"  # where the tests run sluice serve (bounce domain's MX)
+BOUNCE_DOMAIN = "bounce.sluice.test"
 ANVIL_CONNECTIONS = 2
 ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
 POSTGREY_IP = "127.0.5.1"
@@ -95,6 +103,10 @@ def zone_lines():
     mx("anvil.test", 10, "mx.anvil.test")
     a("mx.grey.test", GREY_IP)
     mx("grey.test", 10, "mx.grey.test")
+    a("mx.later.test", LATER_IP)
+    mx("later.test", 10, "mx.later.test")
+    a(f"mx.{BOUNCE_DOMAIN}", INBOUND_IP)
+    mx(BOUNCE_DOMAIN, 10, f"mx.{BOUNCE_DOMAIN}")
     a("mx.sink.test", SINK_IP)
     mx("sink.test", 10, "mx.sink.test")
     for dom, (ip, _mode) in FAULT_LISTENERS.items():
@@ -306,6 +318,7 @@ class World:
         self.postfix_dir = os.path.join(self.d, "postfix")
         self.grey_dir = os.path.join(self.d, "postfix-grey")
         self.anvil_dir = os.path.join(self.d, "postfix-anvil")
+        self.later_dir = os.path.join(self.d, "postfix-later")
 
     def start(self):
         os.makedirs(self.d, exist_ok=True)
@@ -319,6 +332,7 @@ class World:
             f"smtpd_client_message_rate_limit = {ANVIL_MESSAGES}\n"
             f"anvil_rate_time_unit = {ANVIL_UNIT_S}s\n"
             "smtpd_client_event_limit_exceptions =\n"))
+        self._start_later()
         self._start_sink()
         self._start_faults()
         wait_dns()
@@ -367,6 +381,29 @@ class World:
         self._start_postfix(self.grey_dir, GREY_IP, "mx.grey.test", ["grey.test"],
                             f"check_policy_service inet:{POSTGREY_IP}:10023,")
 
+    def _start_later(self):
+        """Accepts any later.test recipient, then relays it to mx.ok.test
+        renamed to @ok.test: unknown users bounce there, after acceptance, so
+        this Postfix writes a real DSN to the envelope sender."""
+        d = self.later_dir
+        start_postfix_dirs(d)
+        etc = os.path.join(d, "etc")
+        with open(os.path.join(etc, "valias"), "w") as f:
+            f.write("/^(.*)@later\\.test$/ ${1}@ok.test\n")
+        with open(os.path.join(etc, "transport"), "w") as f:
+            f.write(f"ok.test smtp:[{POSTFIX_IP}]:25\n{BOUNCE_DOMAIN} smtp:[{INBOUND_IP}]:25\n")
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write(postfix_common_cf(d, LATER_IP, "mx.later.test") + f"""\
+relay_domains = later.test
+virtual_alias_maps = regexp:{etc}/valias
+transport_maps = texthash:{etc}/transport
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+smtp_tls_security_level = none
+bounce_queue_lifetime = 0
+delay_warning_time = 0
+""")
+        start_postfix(d, LATER_IP)
+
     def _start_sink(self):
         # -c: count; -u: run as postfix; backlog 1024
         self._spawn("smtp-sink", ["smtp-sink", "-u", "postfix", f"{SINK_IP}:25", "1024"])
@@ -405,6 +442,7 @@ class World:
         stop_postfix(self.postfix_dir)
         stop_postfix(self.grey_dir)
         stop_postfix(self.anvil_dir)
+        stop_postfix(self.later_dir)
 
 
 def kill_pid(pid, sig=signal.SIGTERM):

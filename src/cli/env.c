@@ -1,0 +1,76 @@
+/* env: see env.h. */
+#include "cli/env.h"
+
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bounce/classify.h"
+#include "dns/mx.h"
+#include "dns/resolver.h"
+#include "queue/dlog.h"
+#include "queue/store.h"
+#include "shape/rules.h"
+
+int delivery_env_open(const struct config *cfg, struct event_base *base, const char *state_dir,
+                      struct delivery_env *env, struct err *e)
+{
+	unsigned char tmp[16];
+
+	memset(env, 0, sizeof(*env));
+	env->base = base;
+	env->npool = config_pool_sources(cfg, cfg->pool, env->pool, 64);
+	int family = inet_pton(AF_INET, env->pool[0]->ip, tmp) == 1 ? AF_INET : AF_INET6;
+	if (dlog_open(state_dir, &env->log, e) != 0 ||
+	    resolver_new(base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries,
+	                 &env->res, e) != 0 ||
+	    rules_new(cfg, &env->rules, e) != 0 ||
+	    classifier_new(cfg->classify, cfg->nclassify, &env->cls, e) != 0) {
+		delivery_env_close(env);
+		return -1;
+	}
+	env->mx = mx_cache_new(env->res, family);
+	env->ssl = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_verify(env->ssl, SSL_VERIFY_NONE, NULL); /* opportunistic, like Postfix "may" */
+	return 0;
+}
+
+void delivery_env_close(struct delivery_env *env)
+{
+	if (env->mx)
+		mx_cache_free(env->mx);
+	rules_free(env->rules);
+	classifier_free(env->cls);
+	if (env->res)
+		resolver_free(env->res);
+	if (env->ssl)
+		SSL_CTX_free(env->ssl);
+	if (env->log)
+		dlog_close(env->log);
+	memset(env, 0, sizeof(*env));
+}
+
+void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
+                         struct suppress *sp, const struct campaign_rec *rec,
+                         const struct template *tpl, int64_t size, struct scheduler_params *out)
+{
+	*out = (struct scheduler_params){
+	    .base = env->base,
+	    .cfg = cfg,
+	    .store = st,
+	    .log = env->log,
+	    .mx = env->mx,
+	    .ssl_ctx = env->ssl,
+	    .sources = env->pool,
+	    .nsources = env->npool,
+	    .campaign_size = size,
+	    .campaign = rec->id,
+	    .tpl = tpl,
+	    .envelope_from = rec->envelope_from,
+	    .salt = rec->salt,
+	    .rules = env->rules,
+	    .classifier = env->cls,
+	    .suppress = sp,
+	};
+}

@@ -1,0 +1,43 @@
+/*
+ * env: what every delivering command (send, serve) sets up around a
+ * scheduler: resolver and MX cache, reply rules, classifier, TLS context,
+ * the delivery log and the sending pool; and the scheduler parameters for
+ * one campaign.
+ */
+#ifndef SLUICE_CLI_ENV_H
+#define SLUICE_CLI_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mail/config.h"
+#include "queue/scheduler.h"
+#include "util/err.h"
+
+struct event_base;
+struct store;
+struct suppress;
+struct campaign_rec;
+struct template;
+
+struct delivery_env {
+	struct event_base *base;
+	struct resolver *res;
+	struct mx_cache *mx;
+	struct rules *rules;
+	struct classifier *cls;
+	struct ssl_ctx_st *ssl;
+	struct dlog *log;
+	const struct source *pool[64];
+	size_t npool;
+};
+
+int delivery_env_open(const struct config *cfg, struct event_base *base, const char *state_dir,
+                      struct delivery_env *env, struct err *e);
+void delivery_env_close(struct delivery_env *env);
+/* The scheduler parameters for one campaign (size: its recipients). */
+void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
+                         struct suppress *sp, const struct campaign_rec *rec,
+                         const struct template *tpl, int64_t size, struct scheduler_params *out);
+
+#endif

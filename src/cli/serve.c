@@ -1,0 +1,381 @@
+/*
+ * sluice serve: the long-running server. One event loop runs
+ *  - the inbound SMTP listener for the bounce domain, the feedback address
+ *    and unsubscribe mail (smtp/server.h, bounce/inbound.h),
+ *  - the one-click unsubscribe endpoint (http/unsubscribe.h), and
+ *  - delivery of whatever is queued in the state directory: campaigns
+ *    queued by `sluice send` while serve runs, and anything left from
+ *    before. Campaigns take turns: one runs until it has nothing due in the
+ *    next minute, then the next one with due work (the store has one writer).
+ * SIGTERM/SIGINT: stop listening, let open transactions finish, exit 0.
+ * Exit status: 0 stopped by a signal; 2 config or state error.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounce/inbound.h"
+#include "cli/cli.h"
+#include "cli/env.h"
+#include "http/unsubscribe.h"
+#include "list/suppress.h"
+#include "mail/config.h"
+#include "mail/fields.h"
+#include "msg/template.h"
+#include "queue/scheduler.h"
+#include "queue/store.h"
+#include "smtp/server.h"
+#include "util/clock.h"
+#include "util/xmalloc.h"
+
+#define CAMPAIGNS_POLL_MS 2000
+#define YIELD_WHEN_IDLE_S 60
+#define CAMPAIGNS_MAX     4096
+
+struct serve {
+	const struct config *cfg;
+	struct event_base *base;
+	struct store *st;
+	struct suppress *sp;
+	struct delivery_env env;
+	struct inbound in;
+	struct smtp_server *smtp;
+	struct unsub_http *http;
+	/* delivery: one campaign at a time */
+	struct scheduler *sched;
+	struct campaign_rec rec;
+	struct template tpl;
+	char last[256]; /* the campaign that ran last (turns go round) */
+	struct event *poll;
+	int stopping, failed;
+};
+
+/* ---- inbound ---- */
+
+static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt, char *reply,
+                   size_t n)
+{
+	struct serve *sv = arg;
+	char why[200];
+	struct err e;
+
+	(void)ip, (void)from;
+	int k = inbound_accepts(&sv->in, rcpt, why, sizeof(why), &e);
+	if (k < 0) {
+		fprintf(stderr, "sluice: inbound: %s\n", e.msg);
+		snprintf(reply, n, "451 4.3.0 temporary failure, try again later");
+		return -1;
+	}
+	if (k == IR_REJECT) {
+		snprintf(reply, n, "550 %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_message(void *arg, const char *ip, const char *from, char *const *rcpts,
+                      size_t nrcpts, const char *data, size_t len, char *reply, size_t n)
+{
+	struct serve *sv = arg;
+
+	for (size_t i = 0; i < nrcpts; i++) {
+		struct inbound_result res;
+		struct err e;
+		if (inbound_process(&sv->in, rcpts[i], from, data, len, &res, &e) != 0) {
+			fprintf(stderr, "sluice: inbound from %s: %s\n", ip, e.msg);
+			snprintf(reply, n,
+			         "451 4.3.0 could not record this message, try again later");
+			return -1;
+		}
+		fprintf(stderr, "sluice: inbound from %s to <%s>: %s%s%s%s%s\n", ip, rcpts[i],
+		        res.kind, res.recipient[0] ? " for " : "", res.recipient,
+		        res.action ? ": " : "", res.action ? res.action : "");
+	}
+	return 0;
+}
+
+static int on_unsubscribe(void *arg, const char *token, size_t len, const char *via, char *who,
+                          size_t n)
+{
+	struct serve *sv = arg;
+	struct inbound_result res;
+	struct err e;
+
+	int r = inbound_unsubscribe(&sv->in, token, len, via, &res, &e);
+	if (r < 0)
+		fprintf(stderr, "sluice: unsubscribe: %s\n", e.msg);
+	if (r == 1) {
+		snprintf(who, n, "%s", res.recipient);
+		fprintf(stderr, "sluice: unsubscribed %s (%s)\n", res.recipient, via);
+	}
+	return r;
+}
+
+/* ---- delivery ---- */
+
+static void poll_soon(struct serve *sv, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(sv->poll, &tv);
+}
+
+static void campaign_end(struct serve *sv)
+{
+	struct err e;
+	if (scheduler_error(sv->sched, &e) != 0 || scheduler_free(sv->sched, &e) != 0) {
+		fprintf(stderr, "sluice: delivery of %s: %s\n", sv->rec.id, e.msg);
+		sv->failed = 1;
+	}
+	sv->sched = NULL;
+	template_free(&sv->tpl);
+	store_campaign_free(&sv->rec);
+}
+
+static void on_campaign_done(void *arg)
+{
+	struct serve *sv = arg;
+	poll_soon(sv, 0); /* freed from the poll callback, not from inside the scheduler */
+}
+
+struct pick {
+	char *ids[CAMPAIGNS_MAX];
+	size_t n;
+};
+
+static void collect(void *arg, const char *id, int64_t created)
+{
+	struct pick *p = arg;
+	(void)created;
+	if (p->n < CAMPAIGNS_MAX)
+		p->ids[p->n++] = xstrdup(id);
+}
+
+/* Loads a queued campaign's stored template, bound to its stored columns. */
+static int load_campaign(struct serve *sv, const char *id, struct err *e)
+{
+	if (store_campaign_get(sv->st, id, &sv->rec, e) != 1)
+		return -1;
+	char *names[1024];
+	size_t nn = 0, len;
+	const char *v;
+	while (nn < 1024 && (v = fields_get(sv->rec.names, sv->rec.names_len, nn, &len)))
+		names[nn++] = xstrndup(v, len);
+	int rc = template_parse(sv->rec.template_path, sv->rec.template_text, sv->rec.template_len,
+	                        &sv->tpl, e) != 0 ||
+	         template_bind(&sv->tpl, names, nn, e) != 0;
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	if (rc) {
+		template_free(&sv->tpl);
+		store_campaign_free(&sv->rec);
+	}
+	return rc ? -1 : 0;
+}
+
+/* Starts the next campaign (after the one that ran last) with work due. */
+static void next_campaign(struct serve *sv)
+{
+	struct pick p = {.n = 0};
+	struct err e;
+	int64_t now = clock_wall_ms() / 1000, due;
+
+	if (store_campaigns(sv->st, collect, &p, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		sv->failed = 1;
+		return;
+	}
+	size_t start = 0;
+	for (size_t i = 0; i < p.n; i++)
+		if (strcmp(p.ids[i], sv->last) == 0)
+			start = i + 1;
+	for (size_t k = 0; k < p.n && !sv->sched; k++) {
+		const char *id = p.ids[(start + k) % p.n];
+		if (store_next_due(sv->st, id, &due, &e) != 0 || due < 0 || due > now)
+			continue;
+		if (load_campaign(sv, id, &e) != 0) {
+			fprintf(stderr, "sluice: campaign %s: %s\n", id, e.msg);
+			continue;
+		}
+		int64_t counts[RS_COUNT], total = 0;
+		if (store_counts(sv->st, id, counts, &e) == 0)
+			for (int i = 0; i < RS_COUNT; i++)
+				total += counts[i];
+		struct scheduler_params params;
+		delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &sv->rec, &sv->tpl, total,
+		                    &params);
+		params.on_done = on_campaign_done;
+		params.done_arg = sv;
+		params.yield_when_idle_s = YIELD_WHEN_IDLE_S;
+		snprintf(sv->last, sizeof(sv->last), "%s", id);
+		fprintf(stderr, "sluice: delivering campaign %s (%lld queued)\n", id,
+		        (long long)counts[RS_QUEUED]);
+		sv->sched = scheduler_new(&params);
+		scheduler_start(sv->sched);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.ids[i]);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd, (void)what;
+	if (sv->sched && scheduler_done(sv->sched))
+		campaign_end(sv);
+	if (sv->stopping) {
+		if (!sv->sched)
+			event_base_loopbreak(sv->base);
+		return;
+	}
+	if (!sv->sched && !sv->failed)
+		next_campaign(sv);
+	if (sv->failed) {
+		event_base_loopbreak(sv->base);
+		return;
+	}
+	poll_soon(sv, CAMPAIGNS_POLL_MS);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)what;
+	if (sv->stopping++) {
+		event_base_loopbreak(sv->base);
+		return;
+	}
+	fprintf(stderr, "sluice: %s: stopping (open transactions finish first)\n",
+	        sig == SIGINT ? "interrupted" : "terminated");
+	smtp_server_free(sv->smtp);
+	sv->smtp = NULL;
+	unsub_http_free(sv->http);
+	sv->http = NULL;
+	if (sv->sched)
+		scheduler_stop(sv->sched);
+	poll_soon(sv, 0);
+}
+
+/* ---- setup ---- */
+
+static int start_listeners(struct serve *sv, struct err *e)
+{
+	const struct config *cfg = sv->cfg;
+	struct smtp_server_params sp = {
+	    .base = sv->base,
+	    .listen = cfg->inbound_listen,
+	    .hostname = cfg->inbound_hostname ? cfg->inbound_hostname : cfg->sources[0].helo,
+	    .max_size = cfg->inbound_max_size,
+	    .max_sessions = cfg->inbound_max_connections,
+	    .max_per_ip = cfg->inbound_max_per_ip,
+	};
+	static const struct smtp_server_ops ops = {on_rcpt, on_message};
+
+	if (smtp_server_new(&sp, &ops, sv, &sv->smtp, e) != 0)
+		return -1;
+	fprintf(stderr, "sluice: inbound SMTP on %s\n", cfg->inbound_listen);
+	if (cfg->http_listen) {
+		if (unsub_http_new(sv->base, cfg->http_listen, on_unsubscribe, sv, &sv->http, e) !=
+		    0)
+			return -1;
+		fprintf(stderr, "sluice: unsubscribe HTTP on %s\n", cfg->http_listen);
+	}
+	return 0;
+}
+
+static int run(struct serve *sv, const char *state_dir, struct err *e)
+{
+	long holder;
+	int got = store_lock_delivery(sv->st, &holder, e);
+
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return err_set(e,
+		               "another sluice (pid %ld) delivers from %s; one serve per state "
+		               "directory",
+		               holder, state_dir);
+	if (delivery_env_open(sv->cfg, sv->base, state_dir, &sv->env, e) != 0)
+		return -1;
+	sv->in = (struct inbound){sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls};
+	if (start_listeners(sv, e) != 0)
+		return -1;
+	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
+	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
+	sv->poll = event_new(sv->base, -1, 0, on_poll, sv);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	poll_soon(sv, 0);
+	event_base_dispatch(sv->base);
+	if (sv->sched) { /* a second signal: stop at once; the queue keeps the rest */
+		scheduler_stop(sv->sched);
+		campaign_end(sv);
+	}
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sv->poll);
+	return sv->failed ? err_set(e, "stopped after a delivery error") : 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"state", required_argument, NULL, 's'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *config = NULL, *state = NULL;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		if (ch == 'c')
+			config = optarg;
+		else if (ch == 's')
+			state = optarg;
+		else {
+			fprintf(ch == 'h' ? stdout : stderr,
+			        "usage: sluice serve --config FILE [--state DIR]\n");
+			return ch == 'h' ? 0 : EXIT_USAGE;
+		}
+	}
+	if (!config) {
+		fprintf(stderr, "usage: sluice serve --config FILE [--state DIR]\n");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	struct err e;
+	if (config_load(config, &cfg, &e) != 0) {
+		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (!cfg.inbound_listen) {
+		fprintf(stderr, "sluice: config: %s: serve needs inbound.listen (ip:port)\n",
+		        config);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	const char *dir = state ? state : cfg.state_dir ? cfg.state_dir : "sluice-state";
+	struct serve sv = {.cfg = &cfg};
+	int rc = 0;
+	sv.base = event_base_new();
+	if (store_open(dir, &sv.st, &e) != 0 || suppress_open(dir, &sv.sp, &e) != 0 ||
+	    run(&sv, dir, &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		rc = EXIT_USAGE;
+	}
+	smtp_server_free(sv.smtp);
+	unsub_http_free(sv.http);
+	delivery_env_close(&sv.env);
+	suppress_close(sv.sp);
+	store_close(sv.st);
+	event_base_free(sv.base);
+	config_free(&cfg);
+	if (rc == 0)
+		fprintf(stderr, "sluice: stopped\n");
+	return rc;
+}
