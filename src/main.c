@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
     {"send", cli_send, "queue a campaign (template + recipient list) and deliver it"},
     {"serve", cli_serve, "run the bounce/feedback listener, unsubscribe endpoint and delivery"},
+    {"suppress", cli_suppress, "the suppression list: add, remove, list, import, export"},
+    {"list", cli_list, "check a recipient list before sending (list check FILE)"},
     {"queue", cli_queue, "show what is queued and what each destination site is doing"},
     {"bounces", cli_bounces, "read bounces and feedback reports (parse, import a mailbox)"},
 };

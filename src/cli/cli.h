@@ -11,5 +11,7 @@ int cli_send(int argc, char **argv);
 int cli_queue(int argc, char **argv);
 int cli_bounces(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_suppress(int argc, char **argv);
+int cli_list(int argc, char **argv);
 
 #endif

@@ -221,3 +221,32 @@ def test_hostile_input_to_the_listener(world, sender, serve):
     s3.quit()
     assert serve.suppressed() == {}
     assert serve.p.poll() is None
+
+
+def test_bounces_import_from_a_maildir(world, sender, tmp_path):
+    r = send(sender, [["user42@ok.test", "A", "1"]])
+    assert r.rc == 0, r.err
+    db = sqlite3.connect(os.path.join(sender.state, "queue.db"))
+    salt, rid = db.execute("SELECT c.salt, r.id FROM recipient r JOIN campaign c"
+                           " ON r.campaign = c.id").fetchone()
+    db.close()
+    dsn = open(os.path.join(os.path.dirname(__file__), "..", "golden", "reports",
+                            "real-postfix-gmail-5.1.1-nosuchuser.eml"), "rb").read()
+    verp = f"bounces+{token('bounce', salt, rid)}@{W.BOUNCE_DOMAIN}"
+    dsn = dsn.replace(b"Return-Path: <sironeko@neko.example.com>",
+                      f"Return-Path: <{verp}>".encode())
+    md = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (md / sub).mkdir(parents=True)
+    (md / "new" / "1.eml").write_bytes(dsn)
+    (md / "cur" / "2.eml").write_bytes(b"From: someone@example.test\r\nSubject: Out of Office"
+                                       b"\r\nAuto-Submitted: auto-replied\r\n\r\naway\r\n")
+    cfg = sender.write("imp.yaml", yaml_text(merged(INBOUND)))
+    p = subprocess.run([SLUICE, "bounces", "import", "--config", cfg, "--state", sender.state,
+                        str(md)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert "autoreply" in p.stdout and "dsn" in p.stdout
+    db = sqlite3.connect(os.path.join(sender.state, "suppress.db"))
+    assert db.execute("SELECT address, reason FROM suppression").fetchall() == \
+        [("user42@ok.test", "hard_bounce")]
+    db.close()
