@@ -272,6 +272,7 @@ static int start_listeners(struct serve *sv, struct err *e)
 	    .max_size = cfg->inbound_max_size,
 	    .max_sessions = cfg->inbound_max_connections,
 	    .max_per_ip = cfg->inbound_max_per_ip,
+	    .message_rate_per_ip = cfg->inbound_rate_per_ip,
 	};
 	static const struct smtp_server_ops ops = {on_rcpt, on_message};
 

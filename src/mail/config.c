@@ -65,6 +65,7 @@ static const struct field fields[] = {
     {"inbound", "max_message_size", F_BYTES, OFF(inbound_max_size), 1024, 100 * 1024 * 1024},
     {"inbound", "max_connections", F_INT, OFF(inbound_max_connections), 1, 100000},
     {"inbound", "max_connections_per_ip", F_INT, OFF(inbound_max_per_ip), 1, 100000},
+    {"inbound", "message_rate_per_ip", F_RATE, OFF(inbound_rate_per_ip), 0, 0},
     {"unsubscribe", "url", F_STR, OFF(unsubscribe_url), 0, 0},
     {"unsubscribe", "mailto", F_BOOL, OFF(unsubscribe_mailto), 0, 0},
     {"suppression", "scope", F_SCOPE, OFF(suppression.scope), 0, 0},
@@ -98,6 +99,7 @@ void config_defaults(struct config *c)
 	c->inbound_max_size = 10 * 1024 * 1024;
 	c->inbound_max_connections = 100;
 	c->inbound_max_per_ip = 10;
+	c->inbound_rate_per_ip = 3000.0 / 60; /* 3000/min */
 	c->unsubscribe_mailto = 1;
 	c->suppression = (struct suppression_policy){
 	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 4, .soft_span_s = 15 * DAY_S};
@@ -340,6 +342,11 @@ int config_classify_parse(const char *name, const char *text, size_t len,
 		rc = cfg_load_items(&l, "classify", root, seq, (void **)out, n,
 		                    sizeof(struct classify_rule), classify_key, classify_check);
 	fy_document_destroy(doc);
+	if (rc != 0) { /* nothing half-built is handed out */
+		config_classify_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 

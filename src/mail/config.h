@@ -146,7 +146,8 @@ struct config {
 	char *inbound_hostname; /* serve's greeting name (default: the first source's helo) */
 	int64_t inbound_max_size;
 	int inbound_max_connections, inbound_max_per_ip;
-	char *unsubscribe_url; /* one-click base URL; the token is appended */
+	double inbound_rate_per_ip; /* messages per second from one client IP */
+	char *unsubscribe_url;      /* one-click base URL; the token is appended */
 	int unsubscribe_mailto;
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "shape/bucket.h"
+#include "util/clock.h"
 #include "util/sockaddr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -43,7 +45,33 @@ struct smtp_server {
 	struct session *sessions;
 	int nsessions;
 	struct strmap *per_ip; /* ip -> sessions (as intptr_t) */
+	struct strmap *rates;  /* ip -> struct bucket (messages per IP) */
+	size_t nrates;
 };
+
+/* 1 if ip may start another message now. The map of buckets is emptied
+ * when it tracks SMTP_SERVER_RATE_IPS addresses: memory stays bounded, and
+ * a flood from many addresses is the session caps' to stop. */
+static int rate_allows(struct smtp_server *srv, const char *ip)
+{
+	int64_t now = clock_mono_ms();
+
+	if (srv->p.message_rate_per_ip <= 0)
+		return 1;
+	struct bucket *b = strmap_get(srv->rates, ip);
+	if (!b) {
+		if (srv->nrates >= SMTP_SERVER_RATE_IPS) {
+			strmap_free(srv->rates, free);
+			srv->rates = strmap_new();
+			srv->nrates = 0;
+		}
+		b = xmalloc(sizeof(*b));
+		bucket_init(b, srv->p.message_rate_per_ip, now);
+		strmap_put(srv->rates, ip, b);
+		srv->nrates++;
+	}
+	return bucket_take(b, now) == 0;
+}
 
 static void reply(struct session *s, const char *fmt, ...)
 {
@@ -150,6 +178,10 @@ static void cmd_mail(struct session *s, const char *arg)
 	if (size && strtoll(size + 5, NULL, 10) > s->srv->p.max_size) {
 		reply(s, "552 5.3.4 message size exceeds the limit of %lld bytes",
 		      (long long)s->srv->p.max_size);
+		return;
+	}
+	if (!rate_allows(s->srv, s->ip)) {
+		reply(s, "451 4.7.1 too many messages from %s, slow down", s->ip);
 		return;
 	}
 	s->mail_from = xstrdup(addr);
@@ -391,6 +423,7 @@ int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server
 	s->ops = ops;
 	s->arg = arg;
 	s->per_ip = strmap_new();
+	s->rates = strmap_new();
 	s->listener = evconnlistener_new_bind(p->base, on_accept, s,
 	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
 	                                      (struct sockaddr *)&ss, (int)len);
@@ -412,6 +445,7 @@ void smtp_server_free(struct smtp_server *s)
 	while (s->sessions)
 		session_free(s->sessions);
 	strmap_free(s->per_ip, NULL);
+	strmap_free(s->rates, free);
 	free(s->hostname);
 	free(s);
 }

@@ -8,8 +8,9 @@
  *
  * Limits, all enforced here: line length, message size (SIZE, then counted
  * while reading; a bigger message is read to its end and refused with 552),
- * recipients per message, sessions in all and per client IP, bad commands
- * per session, and an idle timeout. No STARTTLS and no AUTH: the listener
+ * recipients per message, sessions in all and per client IP, messages per
+ * client IP per unit of time (a token bucket per IP; MAIL gets 451 past it),
+ * bad commands per session, and an idle timeout. No STARTTLS and no AUTH: the listener
  * accepts only mail for addresses sluice signed itself.
  */
 #ifndef SLUICE_SMTP_SERVER_H
@@ -27,6 +28,7 @@ struct smtp_server;
 #define SMTP_SERVER_RCPTS_MAX 100
 #define SMTP_SERVER_BAD_MAX   10
 #define SMTP_SERVER_IDLE_MS   300000
+#define SMTP_SERVER_RATE_IPS  10000 /* client IPs whose rate is tracked at once */
 
 struct smtp_server_ops {
 	/* 0 to accept rcpt, else writes a whole reply line ("550 5.1.1 ...") */
@@ -44,7 +46,8 @@ struct smtp_server_params {
 	const char *hostname;
 	int64_t max_size;
 	int max_sessions, max_per_ip;
-	int idle_ms; /* 0: SMTP_SERVER_IDLE_MS */
+	double message_rate_per_ip; /* messages per second from one client IP; 0: unlimited */
+	int idle_ms;                /* 0: SMTP_SERVER_IDLE_MS */
 };
 
 int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server_ops *ops,

@@ -25,7 +25,7 @@ INBOUND = {
     "bounce": {"domain": W.BOUNCE_DOMAIN, "secret": SECRET,
                "feedback_address": f"fbl@{W.BOUNCE_DOMAIN}"},
     "inbound": {"listen": f"{W.INBOUND_IP}:25", "http_listen": HTTP,
-                "max_message_size": "64KB"},
+                "max_message_size": "64KB", "message_rate_per_ip": "5/s"},
     "unsubscribe": {"url": f"http://{HTTP}/u"},
 }
 
@@ -135,6 +135,11 @@ def test_one_click_unsubscribe(world, sender, serve):
     assert p.stdout == "200"
     assert time.time() - t0 < 1.0
     assert serve.suppressed() == {"user33@ok.test": "unsubscribe"}
+    # the next campaign skips that address and says why
+    r2 = send(sender, [["user33@ok.test", "A", "1"]], extra_args=("--campaign", "again"))
+    assert r2.rc == 4 and "skipped 1 suppressed" in r2.err, r2.err
+    with open(os.path.join(sender.state, "skipped-again.csv")) as f:
+        assert "user33@ok.test,suppressed,unsubscribe" in f.read()
     # a tampered token is refused
     bad = url[:-1] + ("0" if url[-1] != "0" else "1")
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -215,6 +220,14 @@ def test_hostile_input_to_the_listener(world, sender, serve):
         except smtplib.SMTPServerDisconnected:
             break
     s.quit()
+    # past inbound.message_rate_per_ip, MAIL gets 451 (the sender retries)
+    s4 = smtp_to_serve()
+    codes = []
+    for _ in range(12):
+        codes.append(s4.mail("")[0])
+        s4.rset()
+    assert 451 in codes and codes[0] == 250, codes
+    s4.quit()
     # the server keeps serving
     s3 = smtp_to_serve()
     assert s3.noop()[0] == 250
@@ -235,6 +248,10 @@ def test_bounces_import_from_a_maildir(world, sender, tmp_path):
     verp = f"bounces+{token('bounce', salt, rid)}@{W.BOUNCE_DOMAIN}"
     dsn = dsn.replace(b"Return-Path: <sironeko@neko.example.com>",
                       f"Return-Path: <{verp}>".encode())
+    mbox = tmp_path / "bounces.mbox"  # the same DSN in an mbox, with an auto-reply
+    mbox.write_bytes(b"From MAILER-DAEMON Fri Nov 27 02:00:00 2026\n" + dsn.replace(b"\r\n", b"\n")
+                     + b"\nFrom someone@example.test Fri Nov 27 02:00:01 2026\n"
+                     b"Subject: Automatic reply\nAuto-Submitted: auto-replied\n\naway\n")
     md = tmp_path / "Maildir"
     for sub in ("new", "cur", "tmp"):
         (md / sub).mkdir(parents=True)
@@ -246,6 +263,10 @@ def test_bounces_import_from_a_maildir(world, sender, tmp_path):
                         str(md)], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert "autoreply" in p.stdout and "dsn" in p.stdout
+    p = subprocess.run([SLUICE, "bounces", "import", "--config", cfg, "--state", sender.state,
+                        str(mbox)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert [l.split() for l in p.stdout.splitlines()[1:3]] == [["dsn", "1"], ["autoreply", "1"]]
     db = sqlite3.connect(os.path.join(sender.state, "suppress.db"))
     assert db.execute("SELECT address, reason FROM suppression").fetchall() == \
         [("user42@ok.test", "hard_bounce")]

@@ -14,7 +14,7 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
   postfix      127.0.1.4:25    "mx.later.test": accepts anything for later.test, then
                                forwards it to mx.ok.test as user@ok.test; unknown users
                                there make it send a real DSN to the envelope sender,
-                               and mail for bounce.sluice.test goes to 127.0.4.1:25
+                               and mail for bounce.sluice.test goes to 127.0.6.1:25
                                (where the tests run `sluice serve`)
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
@@ -54,7 +54,7 @@ DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
 ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clients
 LATER_IP = "127.0.1.4"  # a Postfix that accepts, forwards, and bounces later (real DSNs)
-INBOUND_IP = "127.0.4.1"  # where the tests run sluice serve (bounce domain's MX)
+INBOUND_IP = "127.0.6.1"  # where the tests run sluice serve (bounce domain MX)
 BOUNCE_DOMAIN = "bounce.sluice.test"
 ANVIL_CONNECTIONS = 2
 ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
