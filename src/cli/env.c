@@ -52,8 +52,7 @@ void delivery_env_close(struct delivery_env *env)
 }
 
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
-                         struct suppress *sp, const struct campaign_rec *rec,
-                         const struct template *tpl, int64_t size, struct scheduler_params *out)
+                         struct suppress *sp, struct scheduler_params *out)
 {
 	*out = (struct scheduler_params){
 	    .base = env->base,
@@ -64,13 +63,22 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 	    .ssl_ctx = env->ssl,
 	    .sources = env->pool,
 	    .nsources = env->npool,
-	    .campaign_size = size,
-	    .campaign = rec->id,
-	    .tpl = tpl,
-	    .envelope_from = rec->envelope_from,
-	    .salt = rec->salt,
 	    .rules = env->rules,
 	    .classifier = env->cls,
 	    .suppress = sp,
 	};
+}
+
+void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
+                               const struct template *tpl, int64_t size)
+{
+	struct sched_campaign_desc d = {
+	    .id = rec->id,
+	    .salt = rec->salt,
+	    .envelope_from = rec->envelope_from,
+	    .tpl = tpl,
+	    .priority = rec->priority,
+	    .size = size,
+	};
+	scheduler_add_campaign(sched, &d);
 }

@@ -35,9 +35,11 @@ struct delivery_env {
 int delivery_env_open(const struct config *cfg, struct event_base *base, const char *state_dir,
                       struct delivery_env *env, struct err *e);
 void delivery_env_close(struct delivery_env *env);
-/* The scheduler parameters for one campaign (size: its recipients). */
+/* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
-                         struct suppress *sp, const struct campaign_rec *rec,
-                         const struct template *tpl, int64_t size, struct scheduler_params *out);
+                         struct suppress *sp, struct scheduler_params *out);
+/* Adds a stored campaign to the scheduler (tpl: its template, bound). */
+void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
+                               const struct template *tpl, int64_t size);
 
 #endif

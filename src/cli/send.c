@@ -42,19 +42,22 @@
 struct send_opts {
 	const char *config, *template, *recipients, *campaign, *state;
 	int dry_run;
+	int priority;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: sluice send --config FILE --template FILE --recipients FILE\n"
-	        "                   [--campaign ID] [--state DIR] [--dry-run]\n\n"
+	        "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run]\n\n"
 	        "  --config FILE      the YAML configuration (docs/configuration.md)\n"
 	        "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
 	        "  --recipients FILE  CSV with a header row and an 'email' column\n"
 	        "  --campaign ID      names the campaign (default: derived from both files,\n"
 	        "                     so the same command resumes the same campaign)\n"
 	        "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
+	        "  --priority P       bulk (0, the default), transactional (10) or a number:\n"
+	        "                     higher goes first to a site other campaigns also use\n"
 	        "  --dry-run          check everything, print the first message, send nothing\n");
 }
 
@@ -67,13 +70,14 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 	    {"campaign", required_argument, NULL, 'C'},
 	    {"state", required_argument, NULL, 's'},
 	    {"dry-run", no_argument, NULL, 'n'},
+	    {"priority", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "c:t:r:C:s:nh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:r:C:s:np:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -93,6 +97,24 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		case 'n':
 			o->dry_run = 1;
 			break;
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (strcmp(optarg, "bulk") == 0)
+				o->priority = 0;
+			else if (strcmp(optarg, "transactional") == 0)
+				o->priority = 10;
+			else if (*optarg && !*end && v >= -100 && v <= 100)
+				o->priority = (int)v;
+			else {
+				fprintf(stderr,
+				        "sluice send: --priority: bulk, transactional or a "
+				        "number from -100 to 100, not '%s'\n",
+				        optarg);
+				return -1;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -385,6 +407,7 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 	rec->envelope_from = xstrdup(cfg->envelope_from);
 	rec->salt = xstrdup(salt);
 	rec->created_s = clock_wall_ms() / 1000;
+	rec->priority = o->priority;
 	return store_campaign_add(st, rec, e);
 }
 
@@ -406,8 +429,9 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 		return -1;
 	}
 	struct scheduler_params params;
-	delivery_env_params(&env, cfg, st, sp, rec, tpl, total, &params);
+	delivery_env_params(&env, cfg, st, sp, &params);
 	r.sched = scheduler_new(&params);
+	delivery_env_add_campaign(r.sched, rec, tpl, total);
 	progress_init(&r.progress, stderr, total, counts);
 	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
 	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);

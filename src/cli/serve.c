@@ -4,10 +4,11 @@
  *    and unsubscribe mail (smtp/server.h, bounce/inbound.h),
  *  - the one-click unsubscribe endpoint (http/unsubscribe.h), and
  *  - delivery of whatever is queued in the state directory: campaigns
- *    queued by `sluice send` while serve runs, and anything left from
- *    before. Campaigns take turns: one runs until it has nothing due in the
- *    next minute, then the next one with due work (the store has one writer).
- * SIGTERM/SIGINT: stop listening, let open transactions finish, exit 0.
+ *    queued by `sluice send` while serve runs (found within
+ *    CAMPAIGNS_POLL_MS), and anything left from before, all in one
+ *    scheduler: campaigns share each site's budget, higher priority first.
+ * SIGTERM/SIGINT: stop listening, let open transactions finish, exit 0; a
+ * second signal stops at once (the queue keeps the rest).
  * Exit status: 0 stopped by a signal; 2 config or state error.
  */
 #include <event2/event.h>
@@ -44,13 +45,11 @@ struct serve {
 	struct inbound in;
 	struct smtp_server *smtp;
 	struct unsub_http *http;
-	/* delivery: one campaign at a time */
+	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
-	struct campaign_rec rec;
-	struct template tpl;
-	char last[256]; /* the campaign that ran last (turns go round) */
+	struct loaded *loaded;
 	struct event *poll;
-	int stopping, failed;
+	int stopping;
 };
 
 /* ---- inbound ---- */
@@ -116,28 +115,18 @@ static int on_unsubscribe(void *arg, const char *token, size_t len, const char *
 
 /* ---- delivery ---- */
 
+/* A campaign loaded into the scheduler: its record and bound template,
+ * kept until serve exits (the scheduler borrows the template). */
+struct loaded {
+	struct campaign_rec rec;
+	struct template tpl;
+	struct loaded *next;
+};
+
 static void poll_soon(struct serve *sv, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	event_add(sv->poll, &tv);
-}
-
-static void campaign_end(struct serve *sv)
-{
-	struct err e;
-	if (scheduler_error(sv->sched, &e) != 0 || scheduler_free(sv->sched, &e) != 0) {
-		fprintf(stderr, "sluice: delivery of %s: %s\n", sv->rec.id, e.msg);
-		sv->failed = 1;
-	}
-	sv->sched = NULL;
-	template_free(&sv->tpl);
-	store_campaign_free(&sv->rec);
-}
-
-static void on_campaign_done(void *arg)
-{
-	struct serve *sv = arg;
-	poll_soon(sv, 0); /* freed from the poll callback, not from inside the scheduler */
 }
 
 struct pick {
@@ -153,49 +142,62 @@ static void collect(void *arg, const char *id, int64_t created)
 		p->ids[p->n++] = xstrdup(id);
 }
 
-/* Loads a queued campaign's stored template, bound to its stored columns. */
-static int load_campaign(struct serve *sv, const char *id, struct err *e)
+static struct loaded *find_loaded(struct serve *sv, const char *id)
 {
-	if (store_campaign_get(sv->st, id, &sv->rec, e) != 1)
-		return -1;
+	for (struct loaded *l = sv->loaded; l; l = l->next)
+		if (strcmp(l->rec.id, id) == 0)
+			return l;
+	return NULL;
+}
+
+/* Loads a queued campaign's stored template, bound to its stored columns. */
+static struct loaded *load_campaign(struct serve *sv, const char *id, struct err *e)
+{
+	struct loaded *l = xcalloc(1, sizeof(*l));
+	if (store_campaign_get(sv->st, id, &l->rec, e) != 1) {
+		free(l);
+		return NULL;
+	}
 	char *names[1024];
 	size_t nn = 0, len;
 	const char *v;
-	while (nn < 1024 && (v = fields_get(sv->rec.names, sv->rec.names_len, nn, &len)))
+	while (nn < 1024 && (v = fields_get(l->rec.names, l->rec.names_len, nn, &len)))
 		names[nn++] = xstrndup(v, len);
-	int rc = template_parse(sv->rec.template_path, sv->rec.template_text, sv->rec.template_len,
-	                        &sv->tpl, e) != 0 ||
-	         template_bind(&sv->tpl, names, nn, e) != 0;
+	int rc = template_parse(l->rec.template_path, l->rec.template_text, l->rec.template_len,
+	                        &l->tpl, e) != 0 ||
+	         template_bind(&l->tpl, names, nn, e) != 0;
 	for (size_t i = 0; i < nn; i++)
 		free(names[i]);
 	if (rc) {
-		template_free(&sv->tpl);
-		store_campaign_free(&sv->rec);
+		template_free(&l->tpl);
+		store_campaign_free(&l->rec);
+		free(l);
+		return NULL;
 	}
-	return rc ? -1 : 0;
+	l->next = sv->loaded;
+	sv->loaded = l;
+	return l;
 }
 
-/* Starts the next campaign (after the one that ran last) with work due. */
-static void next_campaign(struct serve *sv)
+/* Hands the scheduler every campaign with queued work it does not have:
+ * campaigns queued by `sluice send` since, or more rows of an old one. */
+static void add_campaigns(struct serve *sv)
 {
 	struct pick p = {.n = 0};
 	struct err e;
-	int64_t now = clock_wall_ms() / 1000, due;
+	int64_t due;
 
 	if (store_campaigns(sv->st, collect, &p, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
-		sv->failed = 1;
 		return;
 	}
-	size_t start = 0;
-	for (size_t i = 0; i < p.n; i++)
-		if (strcmp(p.ids[i], sv->last) == 0)
-			start = i + 1;
-	for (size_t k = 0; k < p.n && !sv->sched; k++) {
-		const char *id = p.ids[(start + k) % p.n];
-		if (store_next_due(sv->st, id, &due, &e) != 0 || due < 0 || due > now)
+	for (size_t k = 0; k < p.n; k++) {
+		const char *id = p.ids[k];
+		if (scheduler_has_campaign(sv->sched, id) ||
+		    store_next_due(sv->st, id, &due, &e) != 0 || due < 0)
 			continue;
-		if (load_campaign(sv, id, &e) != 0) {
+		struct loaded *l = find_loaded(sv, id);
+		if (!l && !(l = load_campaign(sv, id, &e))) {
 			fprintf(stderr, "sluice: campaign %s: %s\n", id, e.msg);
 			continue;
 		}
@@ -203,17 +205,9 @@ static void next_campaign(struct serve *sv)
 		if (store_counts(sv->st, id, counts, &e) == 0)
 			for (int i = 0; i < RS_COUNT; i++)
 				total += counts[i];
-		struct scheduler_params params;
-		delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &sv->rec, &sv->tpl, total,
-		                    &params);
-		params.on_done = on_campaign_done;
-		params.done_arg = sv;
-		params.yield_when_idle_s = YIELD_WHEN_IDLE_S;
-		snprintf(sv->last, sizeof(sv->last), "%s", id);
-		fprintf(stderr, "sluice: delivering campaign %s (%lld queued)\n", id,
-		        (long long)counts[RS_QUEUED]);
-		sv->sched = scheduler_new(&params);
-		scheduler_start(sv->sched);
+		fprintf(stderr, "sluice: delivering campaign %s (%lld queued, priority %d)\n", id,
+		        (long long)counts[RS_QUEUED], l->rec.priority);
+		delivery_env_add_campaign(sv->sched, &l->rec, &l->tpl, total);
 	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.ids[i]);
@@ -224,19 +218,9 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	struct serve *sv = arg;
 
 	(void)fd, (void)what;
-	if (sv->sched && scheduler_done(sv->sched))
-		campaign_end(sv);
-	if (sv->stopping) {
-		if (!sv->sched)
-			event_base_loopbreak(sv->base);
+	if (sv->stopping)
 		return;
-	}
-	if (!sv->sched && !sv->failed)
-		next_campaign(sv);
-	if (sv->failed) {
-		event_base_loopbreak(sv->base);
-		return;
-	}
+	add_campaigns(sv);
 	poll_soon(sv, CAMPAIGNS_POLL_MS);
 }
 
@@ -255,9 +239,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sv->smtp = NULL;
 	unsub_http_free(sv->http);
 	sv->http = NULL;
-	if (sv->sched)
-		scheduler_stop(sv->sched);
-	poll_soon(sv, 0);
+	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
 
 /* ---- setup ---- */
@@ -305,6 +287,11 @@ static int run(struct serve *sv, const char *state_dir, struct err *e)
 	sv->in = (struct inbound){sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls};
 	if (start_listeners(sv, e) != 0)
 		return -1;
+	struct scheduler_params params;
+	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
+	params.keep_running = 1;
+	sv->sched = scheduler_new(&params);
+	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
 	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
 	sv->poll = event_new(sv->base, -1, 0, on_poll, sv);
@@ -312,14 +299,17 @@ static int run(struct serve *sv, const char *state_dir, struct err *e)
 	event_add(sigterm, NULL);
 	poll_soon(sv, 0);
 	event_base_dispatch(sv->base);
-	if (sv->sched) { /* a second signal: stop at once; the queue keeps the rest */
-		scheduler_stop(sv->sched);
-		campaign_end(sv);
+	int rc = scheduler_error(sv->sched, e);
+	struct err fe;
+	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
+		*e = fe;
+		rc = -1;
 	}
+	sv->sched = NULL;
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sv->poll);
-	return sv->failed ? err_set(e, "stopped after a delivery error") : 0;
+	return rc;
 }
 
 int cli_serve(int argc, char **argv)
@@ -371,6 +361,13 @@ int cli_serve(int argc, char **argv)
 	}
 	smtp_server_free(sv.smtp);
 	unsub_http_free(sv.http);
+	while (sv.loaded) {
+		struct loaded *l = sv.loaded;
+		sv.loaded = l->next;
+		template_free(&l->tpl);
+		store_campaign_free(&l->rec);
+		free(l);
+	}
 	delivery_env_close(&sv.env);
 	suppress_close(sv.sp);
 	store_close(sv.st);

@@ -16,6 +16,7 @@
 #include "queue/scheduler_int.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ void sched_fail(struct scheduler *s, const struct err *e)
 
 void job_free(struct job *j)
 {
+	if (j->camp)
+		j->camp->loaded--;
 	queued_rcpt_free(j->r);
 	strbuf_free(&j->data);
 	free(j);
@@ -157,7 +160,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	}
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
-	    .campaign = s->p.campaign,
+	    .campaign = j->camp->id,
 	    .recipient = r->mailbox,
 	    .domain = r->domain,
 	    .site = j->site ? j->site->key : NULL,
@@ -304,10 +307,11 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		j = site_pop(site);
 		struct queued_rcpt *r = j->r;
 		const struct config *cfg = s->p.cfg;
+		const struct sched_campaign *camp = j->camp;
 		char unsub[600];
 		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
 		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL,
-		                         s->p.salt, r->id, unsub, sizeof(unsub));
+		                         camp->salt, r->id, unsub, sizeof(unsub));
 		struct render_in in = {
 		    .fields = r->fields,
 		    .fields_len = r->fields_len,
@@ -317,20 +321,20 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 		};
 		unsigned needs = 0;
 		struct err e;
-		snprintf(j->msgid, sizeof(j->msgid), "<%lld.%s@%s>", (long long)r->id, s->p.salt,
+		snprintf(j->msgid, sizeof(j->msgid), "<%lld.%s@%s>", (long long)r->id, camp->salt,
 		         s->p.cfg->from_domain);
 		strbuf_reset(&j->data);
-		if (template_render(s->p.tpl, &in, &j->data, &needs, &e) != 0) {
+		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
 			local_outcome(s, j, "render", 554, "5.6.0", e.msg);
 			continue;
 		}
 		if (r->utf8)
 			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
 		if (cfg->bounce_domain)
-			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, s->p.salt,
+			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, camp->salt,
 			             r->id, j->mail_from, sizeof(j->mail_from));
 		else
-			snprintf(j->mail_from, sizeof(j->mail_from), "%s", s->p.envelope_from);
+			snprintf(j->mail_from, sizeof(j->mail_from), "%s", camp->envelope_from);
 		j->msg.mail_from = j->mail_from;
 		j->msg.rcpt = r->mailbox;
 		j->msg.data = j->data.data;
@@ -435,7 +439,7 @@ static void on_mx(void *arg, const char *domain, const struct mx_result *res)
 	}
 	switch (res->status) {
 	case MX_OK: {
-		struct site *site = site_get(s, domain, res);
+		struct site *site = site_get(s, j->camp, domain, res);
 		int64_t now = clock_mono_ms();
 		size_t max = site_backlog_max(site);
 		j->site = site;
@@ -471,40 +475,69 @@ static void on_mx(void *arg, const char *domain, const struct mx_result *res)
 
 static void on_fetched(void *arg, struct queued_rcpt *r)
 {
-	struct scheduler *s = arg;
+	struct sched_campaign *c = arg;
+	struct scheduler *s = c->s;
 	struct job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
+	j->camp = c;
 	j->r = r;
 	s->loaded++;
+	c->loaded++;
 	s->pending_dns++;
 	mx_lookup(s->p.mx, r->domain, on_mx, j);
 }
 
+/* Reads due recipients into memory, the highest priority first; campaigns
+ * share the room (at most LOADED_MAX in all): each may hold its share, so a
+ * big campaign never keeps a later one out of memory. */
 static void fetch(struct scheduler *s, int64_t now_ms)
 {
+	size_t active = 0;
 	struct err e;
-	int n = store_fetch_ready(s->p.store, s->p.campaign, now_ms / 1000, FETCH_BATCH, on_fetched,
-	                          s, &e);
-	if (n < 0) {
-		sched_fail(s, &e);
-		return;
-	}
-	s->next_fetch_ms = n < FETCH_BATCH ? now_ms + POLL_DUE_MS : 0;
-}
 
-int scheduler_done(const struct scheduler *s)
-{
-	return s->finished;
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		active += !c->finished;
+	if (!active)
+		return;
+	int64_t share = LOADED_MAX / (int64_t)active;
+	if (share < FETCH_BATCH)
+		share = FETCH_BATCH;
+	for (int prio = INT_MAX, done = 0; !done && !s->failed;) {
+		int next = INT_MIN;
+		for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+			if (!c->finished && c->priority < prio && c->priority > next)
+				next = c->priority;
+		if (next == INT_MIN)
+			break;
+		prio = next;
+		for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
+			int64_t n = FETCH_BATCH, room = LOADED_MAX - s->loaded;
+			if (c->finished || c->priority != prio || now_ms < c->next_fetch_ms)
+				continue;
+			n = n < room ? n : room;
+			n = n < share - c->loaded ? n : share - c->loaded;
+			if (room <= 0) {
+				done = 1;
+				break;
+			}
+			if (n <= 0)
+				continue;
+			int got = store_fetch_ready(s->p.store, c->id, &c->cur, now_ms / 1000,
+			                            (int)n, on_fetched, c, &e);
+			if (got < 0) {
+				sched_fail(s, &e);
+				return;
+			}
+			c->next_fetch_ms = got < n ? now_ms + POLL_DUE_MS : 0;
+		}
+	}
 }
 
 static void finish(struct scheduler *s)
 {
 	s->finished = 1;
-	if (s->p.on_done)
-		s->p.on_done(s->p.done_arg);
-	else
-		event_base_loopbreak(s->p.base);
+	event_base_loopbreak(s->p.base);
 }
 
 /* Nothing in memory and nothing due in the store: idle sessions say QUIT now
@@ -521,38 +554,55 @@ static void finish_idle_sessions(struct scheduler *s)
 				smtp_client_finish(x->c);
 }
 
+/* The earliest due time of the unfinished campaigns (-1: nothing queued);
+ * marks the campaigns with nothing queued and nothing in memory finished. */
+static int next_due(struct scheduler *s, int64_t now_ms, int64_t *earliest)
+{
+	struct err e;
+
+	*earliest = -1;
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
+		int64_t due;
+		if (c->finished)
+			continue;
+		if (store_next_due(s->p.store, c->id, &due, &e) != 0) {
+			sched_fail(s, &e);
+			return -1;
+		}
+		if (due == -1 && c->loaded == 0) {
+			c->finished = 1; /* every recipient is final */
+			continue;
+		}
+		if (due >= 0 && due * 1000 > now_ms)
+			c->next_fetch_ms = due * 1000;
+		else if (due >= 0 && c->loaded == 0 && c->next_fetch_ms)
+			/* due now but behind the cursor (queued after it passed):
+			 * nothing of it is in memory, so reading it again is safe */
+			c->cur = STORE_CURSOR_START;
+		if (due >= 0 && (*earliest < 0 || due < *earliest))
+			*earliest = due;
+	}
+	return 0;
+}
+
 static void check_finished(struct scheduler *s, int64_t now_ms)
 {
+	int64_t due;
+
 	if (s->loaded == 0 && s->pending_dns == 0 && s->active > 0 && !s->stopping &&
-	    now_ms >= s->next_fetch_ms - POLL_DUE_MS) {
-		struct err e;
-		int64_t due;
-		if (store_next_due(s->p.store, s->p.campaign, &due, &e) == 0 &&
-		    (due < 0 || due * 1000 > now_ms + s->p.cfg->idle_timeout_ms))
-			finish_idle_sessions(s);
-	}
+	    next_due(s, now_ms, &due) == 0 &&
+	    (due < 0 || due * 1000 > now_ms + s->p.cfg->idle_timeout_ms))
+		finish_idle_sessions(s);
 	if (s->loaded > 0 || s->pending_dns > 0 || s->active > 0 || s->dirty)
 		return;
 	if (s->stopping) {
 		finish(s);
 		return;
 	}
-	struct err e;
-	int64_t due;
-	if (store_next_due(s->p.store, s->p.campaign, &due, &e) != 0) {
-		sched_fail(s, &e);
+	if (next_due(s, now_ms, &due) != 0)
 		return;
-	}
-	if (due == -1) {
-		finish(s); /* every recipient is final */
-		return;
-	}
-	if (s->p.yield_when_idle_s > 0 && due * 1000 > now_ms + s->p.yield_when_idle_s * 1000) {
-		finish(s); /* nothing due soon: give the loop to other work */
-		return;
-	}
-	if (due >= 0 && due * 1000 > now_ms)
-		s->next_fetch_ms = due * 1000;
+	if (due == -1 && !s->p.keep_running)
+		finish(s); /* every recipient of every campaign is final */
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -574,7 +624,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		    suppress_commit(s->p.suppress, &e) != 0)
 			sched_fail(s, &e);
 	}
-	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX && now_ms >= s->next_fetch_ms)
+	if (!s->stopping && s->loaded < LOADED_MAX)
 		fetch(s, now_ms);
 	check_finished(s, now_ms);
 }
@@ -591,6 +641,42 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
 	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
 	return s;
+}
+
+void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d)
+{
+	struct sched_campaign *c, **tail = &s->campaigns;
+
+	for (c = s->campaigns; c; c = c->next) {
+		if (strcmp(c->id, d->id) == 0) {
+			if (c->finished) { /* more was queued: start over */
+				c->finished = 0;
+				c->cur = STORE_CURSOR_START;
+				c->next_fetch_ms = 0;
+			}
+			return;
+		}
+		tail = &c->next;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->id = xstrdup(d->id);
+	c->salt = xstrdup(d->salt);
+	c->envelope_from = xstrdup(d->envelope_from);
+	c->tpl = d->tpl;
+	c->priority = d->priority;
+	c->size = d->size;
+	c->cur = STORE_CURSOR_START;
+	*tail = c;
+	s->ncampaigns++;
+}
+
+int scheduler_has_campaign(const struct scheduler *s, const char *id)
+{
+	for (const struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return !c->finished;
+	return 0;
 }
 
 void scheduler_start(struct scheduler *s)
@@ -646,6 +732,14 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		rc = -1;
 	event_free(s->tick);
 	strmap_free(s->sites, site_free);
+	while (s->campaigns) {
+		struct sched_campaign *c = s->campaigns;
+		s->campaigns = c->next;
+		free(c->id);
+		free(c->salt);
+		free(c->envelope_from);
+		free(c);
+	}
 	for (size_t i = 0; i < 64; i++)
 		strmap_free(s->warm_site_sent[i], NULL);
 	free(s);

@@ -33,26 +33,17 @@ struct scheduler_params {
 	struct dlog *log;
 	struct mx_cache *mx;
 	struct ssl_ctx_st *ssl_ctx;
-	/* the campaign's pool, heaviest first: each site sticks to one of them,
-	 * chosen by weight; a campaign smaller than cfg->spread_threshold uses
-	 * only the first */
+	/* the pool, heaviest first: each site sticks to one of them, chosen by
+	 * weight from the site's name; a site first reached by a campaign
+	 * smaller than cfg->spread_threshold uses only the first */
 	const struct source *const *sources;
 	size_t nsources;
-	int64_t campaign_size;
-	const char *campaign;
-	const struct template *tpl; /* bound to the campaign's columns */
-	const char *envelope_from;
-	const char *salt;          /* Message-ID uniqueness */
 	const struct rules *rules; /* reply rules (shape/rules.h) */
 	const struct classifier *classifier;
 	struct suppress *suppress; /* list hygiene from outcomes; NULL: none */
-	/* when the work is done: on_done(done_arg) if set (call scheduler_free
-	 * later, not from inside it), else the event loop breaks */
-	void (*on_done)(void *arg);
-	void *done_arg;
-	/* > 0: also done when nothing is due within this many seconds (serve
-	 * turns to the next campaign) */
-	int64_t yield_when_idle_s;
+	/* 1: keep running when every campaign is done (serve adds more);
+	 * 0: break the event loop then */
+	int keep_running;
 };
 
 /* Counters since start (this run only). */
@@ -62,15 +53,28 @@ struct scheduler_stats {
 	int64_t connections;                           /* open now */
 };
 
+/* One campaign to deliver. Campaigns share the sites, their connections
+ * and their rates: at a site, jobs of a higher priority go first, and
+ * campaigns of equal priority take turns, one message each. */
+struct sched_campaign_desc {
+	const char *id, *salt, *envelope_from; /* copied */
+	const struct template *tpl; /* bound to its columns; must outlive the scheduler */
+	int priority;
+	int64_t size; /* its recipients (the source spread threshold) */
+};
+
 struct scheduler *scheduler_new(const struct scheduler_params *p);
-/* Starts work; when every recipient is final (or after scheduler_stop, when the
- * sessions have finished), breaks the event loop. */
+/* Adds a campaign (again: wakes it up, e.g. after more was queued). */
+void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d);
+/* 1 if the scheduler has campaign id and it is not finished. */
+int scheduler_has_campaign(const struct scheduler *s, const char *id);
+/* Starts work; when every recipient of every campaign is final (unless
+ * keep_running), or after scheduler_stop when the sessions have finished,
+ * breaks the event loop. */
 void scheduler_start(struct scheduler *s);
 /* Graceful stop: no new sessions or fetches; open sessions QUIT after their
  * current transaction; nothing queued is touched. */
 void scheduler_stop(struct scheduler *s);
-/* 1 once the work is done (after on_done was called). */
-int scheduler_done(const struct scheduler *s);
 /* 0 while fine; -1 with e set once the store or log failed (the run ends). */
 int scheduler_error(const struct scheduler *s, struct err *e);
 void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);

@@ -24,8 +24,31 @@
 
 struct site;
 
+/* A campaign the scheduler delivers (scheduler_add_campaign). */
+struct sched_campaign {
+	struct scheduler *s;
+	char *id, *salt, *envelope_from;
+	const struct template *tpl; /* the caller's, outliving the scheduler */
+	int priority;
+	int64_t size;
+	struct store_cursor cur; /* where fetching from the store got to */
+	int64_t next_fetch_ms;   /* 0: fetch again as soon as there is room */
+	int64_t loaded;          /* its jobs in memory */
+	int finished;            /* nothing queued in the store, nothing in memory */
+	struct sched_campaign *next;
+};
+
+/* A site's queue for one campaign (lane.c). */
+struct lane {
+	struct sched_campaign *camp;
+	struct job *head, *tail;
+	size_t n;
+	struct lane *next;
+};
+
 struct job {
 	struct scheduler *s;
+	struct sched_campaign *camp;
 	struct queued_rcpt *r;
 	struct site *site;
 	struct job *next;
@@ -50,9 +73,10 @@ struct site {
 	struct mx_addr *addrs;
 	size_t naddrs;
 	struct policy pol;
-	struct job *head, *tail;
-	size_t queued;
-	int64_t in_flight; /* messages handed to sessions, outcome not yet known */
+	struct lane *lanes; /* one per campaign with work here (lane.c) */
+	struct lane *turn;  /* the lane served last */
+	size_t queued;      /* jobs in all lanes */
+	int64_t in_flight;  /* messages handed to sessions, outcome not yet known */
 	int active, starting;
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
@@ -71,7 +95,8 @@ struct scheduler {
 	int active; /* sessions, all sites */
 	int stopping, finished, failed;
 	struct err err;
-	int64_t next_fetch_ms;
+	struct sched_campaign *campaigns; /* in the order added */
+	size_t ncampaigns;
 	int dirty;
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
@@ -90,8 +115,12 @@ void job_free(struct job *j);
 void site_open_sessions(struct scheduler *s, struct site *site);
 void site_kick(struct site *site);
 
+/* lane.c */
+void site_free_lanes(struct site *site);
+
 /* site.c */
-struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res);
+struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
+                      const struct mx_result *res);
 void site_free(void *p);
 void site_push(struct site *site, struct job *j);
 void site_push_front(struct site *site, struct job *j);

@@ -20,17 +20,18 @@
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
 static size_t source_index(const struct scheduler *s, const struct source *src);
 
-/* The source a site is sent from: by weight, from a hash of the campaign and
- * the site, so the same site sees the same IP on every run of a campaign. */
-static const struct source *pick_source(const struct scheduler *s, const char *site)
+/* The source a site is sent from: by weight, from a hash of the site, so
+ * the same site sees the same IP on every run and from every campaign. A
+ * site first reached by a campaign below the spread threshold gets the
+ * first (heaviest) source. */
+static const struct source *pick_source(const struct scheduler *s, const struct sched_campaign *c,
+                                        const char *site)
 {
 	const struct scheduler_params *p = &s->p;
 	uint32_t h = 2166136261u, total = 0;
 
-	if (p->nsources == 1 || p->campaign_size < p->cfg->spread_threshold)
+	if (p->nsources == 1 || c->size < p->cfg->spread_threshold)
 		return p->sources[0];
-	for (const char *k = p->campaign; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
 	for (const char *k = site; *k; k++)
 		h = (h ^ (unsigned char)*k) * 16777619u;
 	for (size_t i = 0; i < p->nsources; i++)
@@ -44,7 +45,8 @@ static const struct source *pick_source(const struct scheduler *s, const char *s
 	return p->sources[0];
 }
 
-struct site *site_get(struct scheduler *s, const char *domain, const struct mx_result *res)
+struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
+                      const struct mx_result *res)
 {
 	struct site *site = strmap_get(s->sites, res->site);
 
@@ -58,7 +60,7 @@ struct site *site_get(struct scheduler *s, const char *domain, const struct mx_r
 	/* Policies match the first recipient domain and MX host that made the site. */
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
-	site->source = pick_source(s, res->site);
+	site->source = pick_source(s, c, res->site);
 	size_t wi = source_index(s, site->source);
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
@@ -71,52 +73,13 @@ struct site *site_get(struct scheduler *s, const char *domain, const struct mx_r
 void site_free(void *p)
 {
 	struct site *site = p;
-	struct job *j = site->head;
 
-	while (j) {
-		struct job *next = j->next;
-		job_free(j);
-		j = next;
-	}
+	site_free_lanes(site);
 	if (site->timer)
 		event_free(site->timer);
 	free(site->key);
 	free(site->addrs);
 	free(site);
-}
-
-void site_push(struct site *site, struct job *j)
-{
-	j->next = NULL;
-	if (site->tail)
-		site->tail->next = j;
-	else
-		site->head = j;
-	site->tail = j;
-	site->queued++;
-}
-
-void site_push_front(struct site *site, struct job *j)
-{
-	j->next = site->head;
-	site->head = j;
-	if (!site->tail)
-		site->tail = j;
-	site->queued++;
-}
-
-struct job *site_pop(struct site *site)
-{
-	struct job *j = site->head;
-
-	if (!j)
-		return NULL;
-	site->head = j->next;
-	if (!site->head)
-		site->tail = NULL;
-	site->queued--;
-	j->next = NULL;
-	return j;
 }
 
 void site_wait_for_capacity(struct scheduler *s, struct site *site)
@@ -260,7 +223,7 @@ void site_park_warmup(struct scheduler *s, struct site *site, const char *why)
 	while ((j = site_pop(site)) != NULL) {
 		struct dlog_rec rec = {
 		    .time_ms = now_ms,
-		    .campaign = s->p.campaign,
+		    .campaign = j->camp->id,
 		    .recipient = j->r->mailbox,
 		    .domain = j->r->domain,
 		    .site = site->key,
@@ -327,7 +290,9 @@ void sched_snapshot_sites(struct scheduler *s)
 		int suspended = throttle_suspended(t, now_mono);
 		struct site_snapshot snap = {
 		    .site = site->key,
-		    .campaign = s->p.campaign,
+		    .campaign = site->turn    ? site->turn->camp->id
+		                : site->lanes ? site->lanes->camp->id
+		                              : NULL,
 		    .queued = (int64_t)site->queued,
 		    .in_flight = site->in_flight,
 		    .conns = site->active,

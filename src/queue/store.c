@@ -20,7 +20,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS campaign("
     " id TEXT PRIMARY KEY, template BLOB NOT NULL, template_path TEXT,"
     " names BLOB NOT NULL, envelope_from TEXT NOT NULL, salt TEXT NOT NULL,"
-    " created INTEGER NOT NULL);"
+    " created INTEGER NOT NULL, priority INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS recipient("
     " id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, mailbox TEXT NOT NULL,"
     " domain TEXT NOT NULL, fields BLOB NOT NULL, utf8 INTEGER NOT NULL DEFAULT 0,"
@@ -60,10 +60,11 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_COMMIT] = "COMMIT",
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"
                         " ON r.campaign = c.id WHERE c.salt = ?1 AND r.id = ?2",
-    [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created"
-                        " FROM campaign WHERE id = ?1",
+    [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created,"
+                        " priority FROM campaign WHERE id = ?1",
     [ST_CAMPAIGN_ADD] = "INSERT INTO campaign(id, template, template_path, names,"
-                        " envelope_from, salt, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        " envelope_from, salt, created, priority)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
                     " queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt"
@@ -87,8 +88,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
 	int in_txn;
-	int64_t cursor_due, cursor_id; /* last handed out (next_attempt, id) */
-	int lock_fd;                   /* deliver.lock, or -1 */
+	int lock_fd; /* deliver.lock, or -1 */
 };
 
 /* SQLite says "disk I/O error" for several causes; name the likely one. */
@@ -158,6 +158,10 @@ int store_open(const char *dir, struct store **out, struct err *e)
 		store_close(s);
 		return -1;
 	}
+	/* queues made before campaign priorities: add the column (an error
+	 * here means it is there already) */
+	sqlite3_exec(s->db, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+	             NULL, NULL, NULL);
 	for (int i = 0; i < ST_MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		                       NULL) != SQLITE_OK) {
@@ -166,7 +170,6 @@ int store_open(const char *dir, struct store **out, struct err *e)
 			return -1;
 		}
 	}
-	store_rewind(s);
 	*out = s;
 	return 0;
 }
@@ -256,6 +259,7 @@ int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out
 		out->envelope_from = col_dup(st, 3, NULL);
 		out->salt = col_dup(st, 4, NULL);
 		out->created_s = sqlite3_column_int64(st, 5);
+		out->priority = sqlite3_column_int(st, 6);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -294,6 +298,7 @@ int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err
 	sqlite3_bind_text(st, 5, c->envelope_from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, c->salt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, c->created_s);
+	sqlite3_bind_int(st, 8, c->priority);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "add campaign");
@@ -330,16 +335,16 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 	return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
-int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
-                      store_rcpt_fn cb, void *arg, struct err *e)
+int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor *cur,
+                      int64_t now_s, int limit, store_rcpt_fn cb, void *arg, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_FETCH];
 	int n = 0, rc;
 
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_s);
-	sqlite3_bind_int64(st, 3, s->cursor_due);
-	sqlite3_bind_int64(st, 4, s->cursor_id);
+	sqlite3_bind_int64(st, 3, cur->due);
+	sqlite3_bind_int64(st, 4, cur->id);
 	sqlite3_bind_int(st, 5, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct queued_rcpt *r = xcalloc(1, sizeof(*r));
@@ -351,19 +356,13 @@ int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int 
 		r->attempts = sqlite3_column_int(st, 5);
 		r->queued_at_s = sqlite3_column_int64(st, 6);
 		r->next_attempt_s = sqlite3_column_int64(st, 7);
-		s->cursor_due = r->next_attempt_s;
-		s->cursor_id = r->id;
+		cur->due = r->next_attempt_s;
+		cur->id = r->id;
 		n++;
 		cb(arg, r);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? n : db_err(s, e, "fetch ready recipients");
-}
-
-void store_rewind(struct store *s)
-{
-	s->cursor_due = -1;
-	s->cursor_id = 0;
 }
 
 int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e)

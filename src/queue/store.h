@@ -29,7 +29,15 @@ struct campaign_rec {
 	char *envelope_from;
 	char *salt; /* makes Message-IDs unique across state directories */
 	int64_t created_s;
+	int priority; /* higher goes first to a shared site (0: bulk) */
 };
+
+/* Where a fetch stream got to in a campaign: (next_attempt, id) of the last
+ * recipient handed out. Each reader keeps its own. */
+struct store_cursor {
+	int64_t due, id;
+};
+#define STORE_CURSOR_START ((struct store_cursor){-1, 0})
 
 /* One queued recipient handed to the scheduler; all strings owned. */
 struct queued_rcpt {
@@ -82,13 +90,11 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
                    const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e);
 
 /* Calls cb for up to limit recipients of campaign that are due at now_s and
- * not handed out before at this due time (a cursor over (next_attempt, id)).
- * The callback takes ownership of r. Returns the number handed out, or -1. */
+ * past the cursor (which it advances). The callback takes ownership of r.
+ * Returns the number handed out, or -1. */
 typedef void (*store_rcpt_fn)(void *arg, struct queued_rcpt *r);
-int store_fetch_ready(struct store *s, const char *campaign, int64_t now_s, int limit,
-                      store_rcpt_fn cb, void *arg, struct err *e);
-/* Restarts the cursor (after everything handed out came back). */
-void store_rewind(struct store *s);
+int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor *cur,
+                      int64_t now_s, int limit, store_rcpt_fn cb, void *arg, struct err *e);
 /* Sets *due to the earliest next_attempt of a queued recipient, or -1 if
  * none is queued; returns 0, or -1 on error. */
 int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e);

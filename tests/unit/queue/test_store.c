@@ -63,10 +63,15 @@ static void test_queue_fetch_update_reopen(void **state)
 	assert_int_equal(store_commit(s, &e), 0);
 
 	struct fetched f = {0};
-	assert_int_equal(store_fetch_ready(s, "c1", 1000, 2, collect, &f, &e), 2);
-	assert_int_equal(store_fetch_ready(s, "c1", 1000, 10, collect, &f, &e), 1);
-	assert_int_equal(store_fetch_ready(s, "c1", 1000, 10, collect, &f, &e), 0); /* cursor */
+	struct store_cursor cur = STORE_CURSOR_START;
+	assert_int_equal(store_fetch_ready(s, "c1", &cur, 1000, 2, collect, &f, &e), 2);
+	assert_int_equal(store_fetch_ready(s, "c1", &cur, 1000, 10, collect, &f, &e), 1);
+	assert_int_equal(store_fetch_ready(s, "c1", &cur, 1000, 10, collect, &f, &e), 0);
 	assert_int_equal(f.n, 3);
+	/* each reader has its own cursor */
+	struct store_cursor other = STORE_CURSOR_START;
+	struct fetched g = {0};
+	assert_int_equal(store_fetch_ready(s, "c1", &other, 1000, 10, collect, &g, &e), 3);
 
 	struct rcpt_outcome delivered = {.state = RS_DELIVERED, .attempts = 1, .code = 250};
 	struct rcpt_outcome deferred = {.state = RS_QUEUED,
@@ -83,16 +88,18 @@ static void test_queue_fetch_update_reopen(void **state)
 	assert_int_equal(due, 0); /* c@ was never tried */
 	store_close(s);
 
-	/* reopen: the cursor starts over and only queued, due recipients come */
+	/* reopen: a new cursor, and only queued, due recipients come */
 	assert_int_equal(store_open(dir, &s, &e), 0);
 	struct campaign_rec got;
 	assert_int_equal(store_campaign_get(s, "c1", &got, &e), 1);
 	assert_int_equal(got.template_len, 18);
 	store_campaign_free(&got);
+	assert_int_equal(got.priority, 0);
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(store_fetch_ready(s, "c1", 1000, 10, collect, &f, &e), 1);
+	cur = STORE_CURSOR_START;
+	assert_int_equal(store_fetch_ready(s, "c1", &cur, 1000, 10, collect, &f, &e), 1);
 	assert_int_equal(f.ids[0], 3);
-	assert_int_equal(store_fetch_ready(s, "c1", 2000, 10, collect, &f, &e), 1); /* now due */
+	assert_int_equal(store_fetch_ready(s, "c1", &cur, 2000, 10, collect, &f, &e), 1); /* due */
 	int64_t counts[RS_COUNT];
 	assert_int_equal(store_counts(s, "c1", counts, &e), 0);
 	assert_int_equal(counts[RS_QUEUED], 2);
