@@ -446,6 +446,9 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	scheduler_stats(r.sched, &last);
 	progress_show(&r.progress, stderr, &last, 1);
 	progress_end(&r.progress, stderr);
+	if (last.cpu_ns && last.delivered)
+		fprintf(stderr, "sluice: scheduler CPU: %.1f us per delivered message\n",
+		        (double)last.cpu_ns / 1000.0 / (double)last.delivered);
 	int rc = scheduler_error(r.sched, e);
 	struct err fe;
 	if (scheduler_free(r.sched, &fe) != 0 && rc == 0) {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounce/classify.h"
 #include "dns/mx.h"
@@ -45,6 +46,31 @@
 #define SNAPSHOT_MS        1000  /* how often sites are written for `sluice queue` */
 
 static const struct smtp_client_ops session_ops;
+static void on_mx(void *arg, const char *domain, const struct mx_result *res);
+
+/* Scheduler CPU accounting (SLUICE_SCHED_CPU=1, for the benchmark): the
+ * thread CPU time spent in the scheduler's callbacks (loading, queues,
+ * rendering, outcomes, the group commit), outermost call only; the SMTP
+ * client's own I/O and libevent's are outside. */
+static int64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t cpu_enter(struct scheduler *s)
+{
+	if (!s->cpu_on || s->cpu_depth++ > 0)
+		return 0;
+	return cpu_now_ns();
+}
+
+static void cpu_leave(struct scheduler *s, int64_t t0)
+{
+	if (s->cpu_on && --s->cpu_depth == 0)
+		s->st.cpu_ns += cpu_now_ns() - t0;
+}
 
 int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 {
@@ -275,7 +301,7 @@ void site_open_sessions(struct scheduler *s, struct site *site)
 
 /* ---- sessions (the SMTP client's owner) ---- */
 
-static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
+static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 {
 	struct session *sess = arg;
 	struct scheduler *s = sess->s;
@@ -347,8 +373,8 @@ static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 	return NULL;
 }
 
-static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
-                         const struct smtp_result *res)
+static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg *m,
+                              const struct smtp_result *res)
 {
 	struct session *sess = arg;
 	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
@@ -363,7 +389,7 @@ static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
 	record_outcome(sess->s, j, &a);
 }
 
-static void session_closed(void *arg, struct smtp_client *c, const struct smtp_result *failure)
+static void session_closed_work(void *arg, struct smtp_client *c, const struct smtp_result *failure)
 {
 	struct session *sess = arg;
 	struct scheduler *s = sess->s;
@@ -418,6 +444,32 @@ static void session_closed(void *arg, struct smtp_client *c, const struct smtp_r
 	}
 }
 
+static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = cpu_enter(s);
+	struct smtp_msg *m = session_next_work(arg, c);
+	cpu_leave(s, t0);
+	return m;
+}
+
+static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
+                         const struct smtp_result *res)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = cpu_enter(s);
+	session_done_work(arg, c, m, res);
+	cpu_leave(s, t0);
+}
+
+static void session_closed(void *arg, struct smtp_client *c, const struct smtp_result *failure)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = cpu_enter(s);
+	session_closed_work(arg, c, failure); /* frees the session */
+	cpu_leave(s, t0);
+}
+
 static const struct smtp_client_ops session_ops = {
     .next = session_next,
     .done = session_done,
@@ -426,7 +478,7 @@ static const struct smtp_client_ops session_ops = {
 
 /* ---- loading recipients ---- */
 
-static void on_mx(void *arg, const char *domain, const struct mx_result *res)
+static void on_mx_work(void *arg, const char *domain, const struct mx_result *res)
 {
 	struct job *j = arg;
 	struct scheduler *s = j->s;
@@ -471,6 +523,14 @@ static void on_mx(void *arg, const char *domain, const struct mx_result *res)
 		local_outcome(s, j, "dns", 451, "4.4.3", res->error);
 		break;
 	}
+}
+
+static void on_mx(void *arg, const char *domain, const struct mx_result *res)
+{
+	struct scheduler *s = ((struct job *)arg)->s;
+	int64_t t0 = cpu_enter(s);
+	on_mx_work(arg, domain, res); /* may free the job */
+	cpu_leave(s, t0);
 }
 
 static void on_fetched(void *arg, struct queued_rcpt *r)
@@ -605,7 +665,7 @@ static void check_finished(struct scheduler *s, int64_t now_ms)
 		finish(s); /* every recipient of every campaign is final */
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
 	int64_t now_ms = clock_wall_ms();
@@ -629,6 +689,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	check_finished(s, now_ms);
 }
 
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	int64_t t0 = cpu_enter(s);
+	on_tick_work(fd, what, arg);
+	cpu_leave(s, t0);
+}
+
 /* ---- the public face ---- */
 
 struct scheduler *scheduler_new(const struct scheduler_params *p)
@@ -638,6 +706,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->p = *p;
 	s->rules = p->rules;
 	s->sites = strmap_new();
+	s->cpu_on = getenv("SLUICE_SCHED_CPU") != NULL;
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
 	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
 	return s;

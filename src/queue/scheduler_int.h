@@ -98,6 +98,7 @@ struct scheduler {
 	struct sched_campaign *campaigns; /* in the order added */
 	size_t ncampaigns;
 	int dirty;
+	int cpu_on, cpu_depth; /* SLUICE_SCHED_CPU accounting */
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
 	const struct rules *rules;
