@@ -41,6 +41,7 @@
 
 #define COMMIT_INTERVAL_MS 5     /* group commit period */
 #define FETCH_BATCH        2000  /* recipients read from the store at once */
+#define FETCH_MIN          500   /* no smaller reads (see on_tick) */
 #define LOADED_MAX         20000 /* recipients in memory at most */
 #define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
 #define SNAPSHOT_MS        1000  /* how often sites are written for `sluice queue` */
@@ -577,11 +578,11 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 				continue;
 			n = n < room ? n : room;
 			n = n < share - c->loaded ? n : share - c->loaded;
-			if (room <= 0) {
+			if (room < FETCH_MIN) {
 				done = 1;
 				break;
 			}
-			if (n <= 0)
+			if (n < FETCH_MIN)
 				continue;
 			int got = store_fetch_ready(s->p.store, c->id, &c->cur, now_ms / 1000,
 			                            (int)n, on_fetched, c, &e);
@@ -684,7 +685,9 @@ static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 		    suppress_commit(s->p.suppress, &e) != 0)
 			sched_fail(s, &e);
 	}
-	if (!s->stopping && s->loaded < LOADED_MAX)
+	/* in batches: each read of the store costs a walk of its index past
+	 * what is already loaded, so a trickle of small reads costs more */
+	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX)
 		fetch(s, now_ms);
 	check_finished(s, now_ms);
 }
