@@ -143,10 +143,11 @@ static void read_status(struct report *r, const char *p, size_t len)
 			x->code = report_reply_in(x->diagnostic, x->enhanced, &t);
 			if (!x->enhanced[0] &&
 			    (is_enhanced(x->status, 4) || is_enhanced(x->status, 5) ||
-			     is_enhanced(x->status, 2)))
-				memcpy(x->enhanced, x->status,
-				       strnlen(x->status, sizeof(x->enhanced) - 1) + 1),
-				    x->enhanced[sizeof(x->enhanced) - 1] = '\0';
+			     is_enhanced(x->status, 2))) {
+				size_t k = strnlen(x->status, sizeof(x->enhanced) - 1);
+				memcpy(x->enhanced, x->status, k);
+				x->enhanced[k] = '\0';
+			}
 			if (x->final[0] || x->action[0])
 				r->nrcpts++;
 		}

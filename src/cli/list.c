@@ -132,6 +132,7 @@ static int lookups(struct check *c, struct err *e)
 		return -1;
 	}
 	struct mx_cache *mx = mx_cache_new(res, AF_INET);
+	/* the names are copied first: answers update the map being walked */
 	size_t n = 0;
 	while (strmap_next(c->domains, &pos, &d, &v))
 		n++;
@@ -231,7 +232,6 @@ int cli_list(int argc, char **argv)
 	struct config cfg;
 	struct err e;
 	config_defaults(&cfg);
-	cfg.from_domain = NULL;
 	if (config && config_load(config, &cfg, &e) != 0) {
 		fprintf(stderr, "sluice: config: %s\n", e.msg);
 		config_free(&cfg);
