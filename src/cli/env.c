@@ -9,6 +9,7 @@
 #include "bounce/classify.h"
 #include "dns/mx.h"
 #include "dns/resolver.h"
+#include "msg/dkim.h"
 #include "queue/dlog.h"
 #include "queue/store.h"
 #include "shape/rules.h"
@@ -26,7 +27,8 @@ int delivery_env_open(const struct config *cfg, struct event_base *base, const c
 	    resolver_new(base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries,
 	                 &env->res, e) != 0 ||
 	    rules_new(cfg, &env->rules, e) != 0 ||
-	    classifier_new(cfg->classify, cfg->nclassify, &env->cls, e) != 0) {
+	    classifier_new(cfg->classify, cfg->nclassify, &env->cls, e) != 0 ||
+	    dkim_signer_new(cfg, &env->dkim, e) != 0) {
 		delivery_env_close(env);
 		return -1;
 	}
@@ -42,6 +44,7 @@ void delivery_env_close(struct delivery_env *env)
 		mx_cache_free(env->mx);
 	rules_free(env->rules);
 	classifier_free(env->cls);
+	dkim_signer_free(env->dkim);
 	if (env->res)
 		resolver_free(env->res);
 	if (env->ssl)
@@ -65,6 +68,7 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 	    .nsources = env->npool,
 	    .rules = env->rules,
 	    .classifier = env->cls,
+	    .dkim = env->dkim,
 	    .suppress = sp,
 	};
 }

@@ -26,6 +26,7 @@ struct delivery_env {
 	struct mx_cache *mx;
 	struct rules *rules;
 	struct classifier *cls;
+	struct dkim_signer *dkim;
 	struct ssl_ctx_st *ssl;
 	struct dlog *log;
 	const struct source *pool[64];

@@ -24,6 +24,7 @@
 #include "list/suppress.h"
 #include "mail/config.h"
 #include "mail/fields.h"
+#include "msg/dkim.h"
 #include "msg/template.h"
 #include "msg/verp.h"
 #include "queue/dlog.h"
@@ -209,15 +210,20 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		                       .message_id = msgid,
 		                       .date_s = clock_wall_ms() / 1000,
 		                       .extra_headers = unsub[0] ? unsub : NULL};
+		struct dkim_signer *dk = NULL;
 		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
 			        e.msg);
+		} else if (dkim_signer_new(cfg, &dk, &e) != 0 ||
+		           dkim_sign(dk, &msg, in.date_s, &e) != 0) {
+			fprintf(stderr, "sluice: %s\n", e.msg);
 		} else {
 			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", mail_from, row.addr.mailbox,
 			       needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
 			       needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
 			fwrite(msg.data, 1, msg.len, stdout);
 		}
+		dkim_signer_free(dk);
 		strbuf_free(&msg);
 	}
 	recipient_row_free(&row);

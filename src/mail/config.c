@@ -76,7 +76,7 @@ static const struct field fields[] = {
     {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
 };
 
-static const char *const lists[] = {"sources", "policies", "rules", "classify"};
+static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
 static const char *const resolvers_key = "resolvers"; /* under dns */
 
 void config_defaults(struct config *c)
@@ -289,6 +289,57 @@ static int rule_check(struct loader *l, void *item, struct fy_node *where)
 	return 0;
 }
 
+/* A DKIM key: domain, selector, key file, canonicalization. */
+static int dkim_key(struct loader *l, void *item, const char *k, struct fy_node *key,
+                    struct fy_node *val)
+{
+#define DOFF(m) offsetof(struct dkim_conf, m)
+	static const struct field df[] = {
+	    {"dkim", "domain", F_STR, DOFF(domain), 0, 0},
+	    {"dkim", "selector", F_STR, DOFF(selector), 0, 0},
+	    {"dkim", "key", F_STR, DOFF(key), 0, 0},
+	    {"dkim", "canonicalization", F_STR, DOFF(canonicalization), 0, 0},
+	};
+#undef DOFF
+	return cfg_set_item_field(l, item, df, sizeof(df) / sizeof(df[0]), "a dkim key", k, key,
+	                          val);
+}
+
+static int dkim_check(struct loader *l, void *item, struct fy_node *where)
+{
+	struct dkim_conf *d = item;
+	const char *c = d->canonicalization ? d->canonicalization : "relaxed/relaxed";
+
+	if (!d->domain || !d->selector || !d->key)
+		return cfg_fail_at(l, where, "a dkim key needs 'domain', 'selector' and 'key'", "",
+		                   NULL);
+	if (!domain_is_hostname(d->domain))
+		return cfg_fail_at(l, where, "dkim domain '%s' is not a domain name", d->domain,
+		                   NULL);
+	for (const char *p = d->domain; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return cfg_fail_at(l, where, "dkim domain '%s': write it in lower case",
+			                   d->domain, NULL);
+	if (!*d->selector ||
+	    strspn(d->selector, "abcdefghijklmnopqrstuvwxyz"
+	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != strlen(d->selector))
+		return cfg_fail_at(l, where, "dkim selector '%s' is not a DNS label", d->selector,
+		                   NULL);
+	const char *slash = strchr(c, '/');
+	const char *hb = slash ? slash + 1 : "simple"; /* RFC 6376: "relaxed" = relaxed/simple */
+	size_t hl = slash ? (size_t)(slash - c) : strlen(c);
+	int hr = hl == 7 && strncmp(c, "relaxed", 7) == 0, hs = hl == 6 && !strncmp(c, "simple", 6);
+	int br = strcmp(hb, "relaxed") == 0, bs = strcmp(hb, "simple") == 0;
+	if (!(hr || hs) || !(br || bs))
+		return cfg_fail_at(l, where,
+		                   "dkim canonicalization '%s': relaxed/relaxed, relaxed/simple, "
+		                   "simple/relaxed or simple/simple",
+		                   c, NULL);
+	d->relaxed_header = hr;
+	d->relaxed_body = br;
+	return 0;
+}
+
 /* A classification rule: (stage, code, enhanced, text) -> category. */
 static int classify_key(struct loader *l, void *item, const char *k, struct fy_node *key,
                         struct fy_node *val)
@@ -446,6 +497,9 @@ static int load_top(struct loader *l, struct fy_node *root)
 		else if (strcmp(k, lists[2]) == 0)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->rules, &c->nrules,
 			                    sizeof(struct reply_rule), rule_key, rule_check);
+		else if (strcmp(k, lists[4]) == 0)
+			rc = cfg_load_items(l, k, key, val, (void **)&c->dkim, &c->ndkim,
+			                    sizeof(struct dkim_conf), dkim_key, dkim_check);
 		else if (strcmp(k, lists[3]) == 0)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->classify, &c->nclassify,
 			                    sizeof(struct classify_rule), classify_key,
@@ -456,7 +510,7 @@ static int load_top(struct loader *l, struct fy_node *root)
 			rc = cfg_fail_at(
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
-			    "delivery, retry, timeouts, policies, rules, classify, bounce, "
+			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
 			    "inbound, unsubscribe, suppression, hygiene)",
 			    k, NULL);
 		free(k);
@@ -581,6 +635,13 @@ void config_free(struct config *c)
 		config_rule_free(&c->rules[i]);
 	free(c->rules);
 	config_classify_free(c->classify, c->nclassify);
+	for (size_t i = 0; i < c->ndkim; i++) {
+		free(c->dkim[i].domain);
+		free(c->dkim[i].selector);
+		free(c->dkim[i].key);
+		free(c->dkim[i].canonicalization);
+	}
+	free(c->dkim);
 	free(c->bounce_domain);
 	free(c->verp_prefix);
 	free(c->secret);

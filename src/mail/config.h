@@ -89,6 +89,14 @@ struct classify_rule {
 
 enum suppression_scope { SCOPE_GLOBAL = 0, SCOPE_SENDER_DOMAIN };
 
+/* A DKIM key (msg/dkim.h): messages whose From domain is `domain` are
+ * signed with it. */
+struct dkim_conf {
+	char *domain, *selector, *key;
+	char *canonicalization; /* "relaxed/relaxed" (default), "simple/simple", ... */
+	int relaxed_header, relaxed_body;
+};
+
 /* When list hygiene suppresses a recipient (list/suppress.h). */
 struct suppression_policy {
 	int scope;
@@ -136,6 +144,9 @@ struct config {
 
 	struct classify_rule *classify; /* checked before the shipped table */
 	size_t nclassify;
+
+	struct dkim_conf *dkim;
+	size_t ndkim;
 
 	char *bounce_domain;    /* VERP return paths under it; NULL: envelope_from as is */
 	char *verp_prefix;      /* local part before '+' (default: envelope_from's) */

@@ -26,6 +26,7 @@
 #include "bounce/classify.h"
 #include "dns/mx.h"
 #include "list/suppress.h"
+#include "msg/dkim.h"
 #include "msg/template.h"
 #include "msg/verp.h"
 #include "queue/dlog.h"
@@ -353,6 +354,10 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		strbuf_reset(&j->data);
 		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
 			local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+			continue;
+		}
+		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
+			local_outcome(s, j, "render", 451, "4.3.0", e.msg); /* retried later */
 			continue;
 		}
 		if (r->utf8)

@@ -24,6 +24,7 @@ struct template;
 struct rules;
 struct classifier;
 struct suppress;
+struct dkim_signer;
 struct scheduler;
 
 struct scheduler_params {
@@ -40,7 +41,8 @@ struct scheduler_params {
 	size_t nsources;
 	const struct rules *rules; /* reply rules (shape/rules.h) */
 	const struct classifier *classifier;
-	struct suppress *suppress; /* list hygiene from outcomes; NULL: none */
+	struct suppress *suppress;      /* list hygiene from outcomes; NULL: none */
+	const struct dkim_signer *dkim; /* signs each rendered message; NULL: none */
 	/* 1: keep running when every campaign is done (serve adds more);
 	 * 0: break the event loop then */
 	int keep_running;

@@ -24,6 +24,7 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
 Nothing here sends or answers anything outside 127.0.0.0/8.
 Usage as a program: world.py start DIR | stop DIR
 """
+import base64
 import os
 import pwd
 import shutil
@@ -125,7 +126,31 @@ def zone_lines():
     return L
 
 
-def write_unbound_conf(d):
+DKIM_DOMAIN = "news.sluice.test"
+DKIM_SELECTORS = {"rsa2048": "RSA", "ed": "ED25519"}
+
+
+def make_dkim_keys(d):
+    """A DKIM key pair per selector of DKIM_DOMAIN, made fresh for each world:
+    {selector: private key file}, and the TXT records that publish them."""
+    keys, lines = {}, []
+    for sel, alg in DKIM_SELECTORS.items():
+        key = os.path.join(d, f"dkim-{sel}.pem")
+        opts = ["-pkeyopt", "rsa_keygen_bits:2048"] if alg == "RSA" else []
+        subprocess.run(["openssl", "genpkey", "-algorithm", alg, *opts, "-out", key],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        # RSA: the SubjectPublicKeyInfo; Ed25519 (RFC 8463): the raw 32 bytes
+        pub = base64.b64encode(der if alg == "RSA" else der[-32:]).decode()
+        txt = f"v=DKIM1; k={'rsa' if alg == 'RSA' else 'ed25519'}; p={pub}"
+        parts = " ".join(f'"{txt[i:i + 200]}"' for i in range(0, len(txt), 200))
+        lines.append(f"local-data: '{sel}._domainkey.{DKIM_DOMAIN}. 300 IN TXT {parts}'")
+        keys[sel] = key
+    return keys, lines
+
+
+def write_unbound_conf(d, extra=()):
     conf = os.path.join(d, "unbound.conf")
     lines = [
         "server:",
@@ -148,7 +173,7 @@ def write_unbound_conf(d):
         '  local-zone: "." static',
         '  local-zone: "refused.test." refuse',
         '  local-zone: "timeout.test." deny',
-    ] + ["  " + l for l in zone_lines()] + [
+    ] + ["  " + l for l in zone_lines() + list(extra)] + [
         "remote-control:",
         "  control-enable: no",
     ]
@@ -350,7 +375,8 @@ class World:
         return p
 
     def _start_unbound(self):
-        conf = write_unbound_conf(self.d)
+        self.dkim_keys, txt = make_dkim_keys(self.d)
+        conf = write_unbound_conf(self.d, txt)
         self._spawn("unbound", ["unbound", "-d", "-c", conf])
 
     def _start_postfix(self, d=None, ip=POSTFIX_IP, hostname="mx.ok.test",

@@ -100,6 +100,15 @@ static void test_errors_name_line_and_column(void **state)
 	expect_error("sender:\n  envelope_from: b@x.com\n", ".yaml", "'sources' is required");
 	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n", ".yaml",
 	             "'sender.envelope_from' is required");
+	/* the issue-4 and issue-5 sections */
+	expect_error("dkim:\n  - domain: x.com\n    key: k.pem\n",
+	             ".yaml:2:5:", "needs 'domain', 'selector' and 'key'");
+	expect_error("dkim:\n  - {domain: x.com, selector: s, key: k, canonicalization: loose}\n",
+	             ".yaml:2:6:", "relaxed/relaxed");
+	expect_error("classify:\n  - {code: 5xx, category: gone}\n",
+	             ".yaml:2:", "unknown category");
+	expect_error("inbound:\n  max_message_size: huge\n", ".yaml:2:21:", "bad size");
+	expect_error("suppression:\n  scope: everyone\n", ".yaml:2:10:", "global or sender_domain");
 }
 
 static void test_rules_and_rates(void **state)
