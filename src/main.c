@@ -10,6 +10,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"send", cli_send, "queue a campaign (template + recipient list) and deliver it"},
+    {"check", cli_check, "preflight: PTR, HELO, SPF, DKIM, DMARC, blocklists, unsubscribe"},
     {"serve", cli_serve, "run the bounce/feedback listener, unsubscribe endpoint and delivery"},
     {"suppress", cli_suppress, "the suppression list: add, remove, list, import, export"},
     {"list", cli_list, "check a recipient list before sending (list check FILE)"},

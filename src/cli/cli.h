@@ -13,5 +13,6 @@ int cli_bounces(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_suppress(int argc, char **argv);
 int cli_list(int argc, char **argv);
+int cli_check(int argc, char **argv);
 
 #endif

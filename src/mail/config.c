@@ -74,6 +74,7 @@ static const struct field fields[] = {
     {"suppression", "soft_span", F_SECONDS, OFF(suppression.soft_span_s), 0, 365 * DAY_S},
     {"hygiene", "skip_typos", F_BOOL, OFF(skip_typos), 0, 0},
     {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
+    {"check", "dnsbl", F_STR, OFF(check_dnsbl), 0, 0},
 };
 
 static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
@@ -511,7 +512,7 @@ static int load_top(struct loader *l, struct fy_node *root)
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
 			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
-			    "inbound, unsubscribe, suppression, hygiene)",
+			    "inbound, unsubscribe, suppression, hygiene, check)",
 			    k, NULL);
 		free(k);
 		if (rc)
@@ -650,6 +651,7 @@ void config_free(struct config *c)
 	free(c->http_listen);
 	free(c->inbound_hostname);
 	free(c->unsubscribe_url);
+	free(c->check_dnsbl);
 	free(c->envelope_from);
 	free(c->from_domain);
 	free(c->pool);

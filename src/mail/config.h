@@ -162,6 +162,7 @@ struct config {
 	int unsubscribe_mailto;
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;
+	char *check_dnsbl; /* blocklist zones for `sluice check`, comma-separated */
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in

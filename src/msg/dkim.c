@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,30 @@ void dkim_signer_free(struct dkim_signer *s)
 	}
 	free(s->keys);
 	free(s);
+}
+
+int dkim_key_public(const char *path, char *out, size_t n, int *ed25519, struct err *e)
+{
+	FILE *f = fopen(path, "r");
+	unsigned char raw[8192], *p = raw;
+	size_t len = sizeof(raw);
+
+	if (!f)
+		return err_set(e, "dkim key %s: cannot open: %m", path);
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k)
+		return err_set(e, "dkim key %s: not a PEM private key", path);
+	*ed25519 = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519;
+	int need = *ed25519 ? 0 : i2d_PUBKEY(k, NULL); /* measured before it is written */
+	int ok = *ed25519 ? EVP_PKEY_get_raw_public_key(k, raw, &len) == 1
+	                  : need > 0 && (size_t)need <= sizeof(raw) &&
+	                        (len = (size_t)i2d_PUBKEY(k, &p)) == (size_t)need;
+	EVP_PKEY_free(k);
+	if (!ok || 4 * ((len + 2) / 3) + 1 > n)
+		return err_set(e, "dkim key %s: cannot write its public key", path);
+	EVP_EncodeBlock((unsigned char *)out, raw, (int)len);
+	return 0;
 }
 
 /* ---- canonicalization (RFC 6376 3.4) ---- */

@@ -28,6 +28,11 @@ void dkim_signer_free(struct dkim_signer *s);
  * with e set. */
 int dkim_sign(const struct dkim_signer *s, struct strbuf *msg, int64_t now_s, struct err *e);
 
+/* The public key of a private key file as DNS publishes it (p=): base64 of
+ * the SubjectPublicKeyInfo for RSA, of the raw 32 bytes for Ed25519 (RFC
+ * 8463); *ed25519 says which. 0, or -1 with e naming the file. */
+int dkim_key_public(const char *path, char *out, size_t n, int *ed25519, struct err *e);
+
 /* Canonicalization, exposed for the tests (RFC 6376 3.4): body[len] into
  * out, relaxed or simple. */
 void dkim_canon_body(const char *body, size_t len, int relaxed, struct strbuf *out);

@@ -57,6 +57,8 @@ ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clie
 LATER_IP = "127.0.1.4"  # a Postfix that accepts, forwards, and bounces later (real DSNs)
 INBOUND_IP = "127.0.6.1"  # where the tests run sluice serve (bounce domain MX)
 BOUNCE_DOMAIN = "bounce.sluice.test"
+BAD_SOURCE_IP = "127.0.0.12"  # only for `sluice check`: everything about it is wrong
+DNSBL_ZONE = "bl.sluice.test"
 ANVIL_CONNECTIONS = 2
 ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
 POSTGREY_IP = "127.0.5.1"
@@ -123,6 +125,21 @@ def zone_lines():
     for ip, helo in ((SOURCE_IP, SOURCE_HELO), (SOURCE2_IP, SOURCE2_HELO)):
         a(helo, ip)
         L.append(f'local-data-ptr: "{ip} {helo}"')
+        L.append(f"local-data: '{helo}. 300 IN TXT \"v=spf1 a -all\"'")
+    # the sender's domains as `sluice check` wants them: SPF for both
+    # sources, DMARC (the DKIM keys are added by make_dkim_keys)
+    spf = f"v=spf1 ip4:{SOURCE_IP} ip4:{SOURCE2_IP} -all"
+    for dom in ("news.sluice.test", BOUNCE_DOMAIN):
+        L.append(f"local-data: '{dom}. 300 IN TXT \"{spf}\"'")
+    L.append("local-data: '_dmarc.news.sluice.test. 300 IN TXT "
+             "\"v=DMARC1; p=quarantine; rua=mailto:dmarc@news.sluice.test\"'")
+    mx("news.sluice.test", 10, "mx.ok.test")
+    # a bad source: a dynamic-looking PTR that does not resolve back, not in
+    # SPF, and listed on the test blocklist
+    L.append(f'local-data-ptr: "{BAD_SOURCE_IP} 127-0-0-12.dyn.pool.example.test"')
+    rev = ".".join(reversed(BAD_SOURCE_IP.split(".")))
+    a(f"{rev}.{DNSBL_ZONE}", "127.0.0.2")
+    L.append(f"local-data: '{rev}.{DNSBL_ZONE}. 300 IN TXT \"listed: seen sending spam\"'")
     return L
 
 

@@ -1,0 +1,415 @@
+/*
+ * sluice check --config FILE [--json]: the preflight report on the sending
+ * identity, as receivers will see it, through the configured resolvers.
+ *   per source: PTR, forward-confirmed reverse DNS, HELO = PTR name and a
+ *     FQDN, PTR not dynamic-looking, not on the configured DNS blocklists;
+ *   per sending domain (From, envelope/bounce, and each HELO): SPF present,
+ *     valid, within 10 lookups, passing for every source of the pool;
+ *   DKIM: a key for the From domain, and each key's DNS record matches it;
+ *   DMARC: a record with its policy, and From aligned with DKIM or SPF;
+ *   the bounce domain's MX, the From domain can receive (postmaster@,
+ *   abuse@), List-Unsubscribe configured.
+ * Prints a table (PASS, WARN, FAIL, each with what to fix) or JSON.
+ * Exit status: 0 no FAIL; 1 some FAIL; 2 usage or config error.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "dns/lookup.h"
+#include "dns/spf.h"
+#include "mail/config.h"
+#include "msg/dkim.h"
+
+#define ROWS_MAX 256
+
+enum level { PASS, WARN, FAIL };
+static const char *const level_names[] = {"PASS", "WARN", "FAIL"};
+
+struct row {
+	const char *check;
+	char subject[128];
+	enum level level;
+	char detail[400];
+};
+
+struct report {
+	struct row rows[ROWS_MAX];
+	size_t n;
+	struct lookup *l;
+	const struct config *cfg;
+};
+
+static void add(struct report *r, const char *check, const char *subject, enum level lv,
+                const char *fmt, ...)
+{
+	if (r->n >= ROWS_MAX)
+		return;
+	struct row *x = &r->rows[r->n++];
+	va_list ap;
+	x->check = check;
+	snprintf(x->subject, sizeof(x->subject), "%s", subject);
+	x->level = lv;
+	va_start(ap, fmt);
+	vsnprintf(x->detail, sizeof(x->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* A PTR name made of the IP's digits, or with the words of consumer pools. */
+static int looks_generic(const char *name, const char *ip)
+{
+	static const char *const words[] = {"dyn",  "dhcp",  "pool", "cust", "broadband",
+	                                    "dsl",  "cable", "dial", "ppp",  "client",
+	                                    "user", "host-", "ip-",  NULL};
+	unsigned char b[4];
+	char form[4][32];
+
+	for (int i = 0; words[i]; i++)
+		if (strcasestr(name, words[i]))
+			return 1;
+	if (inet_pton(AF_INET, ip, b) != 1)
+		return 0;
+	snprintf(form[0], 32, "%u-%u-%u-%u", b[0], b[1], b[2], b[3]);
+	snprintf(form[1], 32, "%u-%u-%u-%u", b[3], b[2], b[1], b[0]);
+	snprintf(form[2], 32, "%u.%u.%u.%u.", b[3], b[2], b[1], b[0]);
+	snprintf(form[3], 32, "%u%u%u%u", b[0], b[1], b[2], b[3]);
+	for (int i = 0; i < 4; i++)
+		if (strstr(name, form[i]))
+			return 1;
+	return 0;
+}
+
+static int has(const struct lookup_answers *a, const char *s)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcasecmp(a->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void check_source(struct report *r, const struct source *src)
+{
+	struct lookup_answers ptr, fwd;
+	enum lookup_status st = lookup_ptr(r->l, src->ip, &ptr);
+
+	if (st == LK_TEMPFAIL) {
+		add(r, "ptr", src->ip, FAIL, "the PTR query got no answer: check dns.resolvers");
+		return;
+	}
+	if (st != LK_OK) {
+		add(r, "ptr", src->ip, FAIL,
+		    "no PTR record: ask the IP's owner to point it at %s (receivers refuse mail "
+		    "from IPs without reverse DNS)",
+		    src->helo);
+		lookup_answers_free(&ptr);
+		return;
+	}
+	const char *name = ptr.v[0];
+	add(r, "ptr", src->ip, PASS, "%s", name);
+	lookup_a(r->l, name, &fwd);
+	if (has(&fwd, src->ip))
+		add(r, "fcrdns", src->ip, PASS, "%s resolves back to %s", name, src->ip);
+	else
+		add(r, "fcrdns", src->ip, FAIL,
+		    "%s does not resolve back to %s: add an A record %s -> %s", name, src->ip, name,
+		    src->ip);
+	lookup_answers_free(&fwd);
+	if (strcasecmp(src->helo, name) == 0)
+		add(r, "helo", src->ip, PASS, "HELO %s is the PTR name", src->helo);
+	else
+		add(r, "helo", src->ip, FAIL, "HELO %s differs from the PTR name %s: make them one",
+		    src->helo, name);
+	if (looks_generic(name, src->ip))
+		add(r, "ptr-generic", src->ip, FAIL,
+		    "%s looks like a dynamic or generic address: set a PTR that names your mail "
+		    "server",
+		    name);
+	else
+		add(r, "ptr-generic", src->ip, PASS, "%s names a server", name);
+	lookup_answers_free(&ptr);
+}
+
+static void check_dnsbl(struct report *r, const struct source *src)
+{
+	const char *zones = r->cfg->check_dnsbl;
+	unsigned char b[4];
+	char zone[256], q[300];
+
+	if (!zones || inet_pton(AF_INET, src->ip, b) != 1)
+		return;
+	for (const char *p = zones; *p;) {
+		size_t k = strcspn(p, ", ");
+		if (k) {
+			snprintf(zone, sizeof(zone), "%.*s", (int)k, p);
+			snprintf(q, sizeof(q), "%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], zone);
+			struct lookup_answers a, why;
+			enum lookup_status st = lookup_a(r->l, q, &a);
+			char subj[300];
+			snprintf(subj, sizeof(subj), "%s in %s", src->ip, zone);
+			if (st == LK_OK) {
+				lookup_txt(r->l, q, &why);
+				add(r, "blocklist", subj, FAIL, "listed (%s): %s", a.v[0],
+				    why.n ? why.v[0] : "no reason given");
+				lookup_answers_free(&why);
+			} else if (st == LK_TEMPFAIL) {
+				add(r, "blocklist", subj, WARN, "the blocklist did not answer");
+			} else {
+				add(r, "blocklist", subj, PASS, "not listed");
+			}
+			lookup_answers_free(&a);
+		}
+		p += k;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+}
+
+static void check_spf(struct report *r, const char *domain, const char *role,
+                      const struct source *const *pool, size_t npool, enum level bad)
+{
+	char subj[300];
+	snprintf(subj, sizeof(subj), "%s (%s)", domain, role);
+	for (size_t i = 0; i < npool; i++) {
+		struct spf_eval ev;
+		spf_check(r->l, domain, pool[i]->ip, &ev);
+		if (ev.result == SPF_PASS)
+			add(r, "spf", subj, PASS, "%s passes (%s; %d of %d DNS lookups)",
+			    pool[i]->ip, ev.why, ev.lookups, SPF_LOOKUPS_MAX);
+		else
+			add(r, "spf", subj, bad, "%s: %s (%s)%s", pool[i]->ip,
+			    spf_result_name(ev.result), ev.why,
+			    ev.record[0] ? "" : ": publish \"v=spf1 ip4:<each source> -all\"");
+	}
+}
+
+/* relaxed alignment (RFC 7489 3.1): one name is the other or a subdomain of
+ * it, within the same registered domain (approximated: the last two labels). */
+static int aligned(const char *a, const char *b)
+{
+	const char *pa = a + strlen(a), *pb = b + strlen(b);
+	int dots = 0;
+	while (pa > a && pb > b &&
+	       tolower((unsigned char)pa[-1]) == tolower((unsigned char)pb[-1])) {
+		pa--, pb--;
+		if (*pa == '.' && ++dots == 2)
+			return 1;
+	}
+	return (pa == a && (pb == b || pb[-1] == '.')) || (pb == b && pa[-1] == '.');
+}
+
+static void check_dkim(struct report *r, const char *from, int *dkim_aligned)
+{
+	const struct config *cfg = r->cfg;
+	int any = 0;
+	for (size_t i = 0; i < cfg->ndkim; i++) {
+		const struct dkim_conf *d = &cfg->dkim[i];
+		char name[300], pub[2048];
+		int ed;
+		struct err e;
+		snprintf(name, sizeof(name), "%s._domainkey.%s", d->selector, d->domain);
+		if (strcasecmp(d->domain, from) == 0)
+			any = 1;
+		if (dkim_key_public(d->key, pub, sizeof(pub), &ed, &e) != 0) {
+			add(r, "dkim", name, FAIL, "%s", e.msg);
+			continue;
+		}
+		struct lookup_answers a;
+		enum lookup_status st = lookup_txt(r->l, name, &a);
+		const char *p = NULL;
+		for (size_t k = 0; k < a.n && !p; k++)
+			if ((p = strstr(a.v[k], "p=")))
+				p += 2;
+		char dnsp[2048] = "";
+		for (size_t k = 0; p && *p && *p != ';' && k + 1 < sizeof(dnsp); p++)
+			if (!isspace((unsigned char)*p))
+				dnsp[k++] = *p, dnsp[k] = '\0';
+		if (st != LK_OK || !dnsp[0])
+			add(r, "dkim", name, FAIL,
+			    "no key published: add TXT \"v=DKIM1; k=%s; p=%s\"",
+			    ed ? "ed25519" : "rsa", pub);
+		else if (strcmp(dnsp, pub) != 0)
+			add(r, "dkim", name, FAIL,
+			    "the published key is not the configured one (%s): publish p=%s",
+			    d->key, pub);
+		else
+			add(r, "dkim", name, PASS, "the published %s key matches %s",
+			    ed ? "ed25519" : "rsa", d->key);
+		if (aligned(d->domain, from))
+			*dkim_aligned = 1;
+		lookup_answers_free(&a);
+	}
+	if (!any)
+		add(r, "dkim", from, FAIL,
+		    "no dkim key for the From domain: messages go out unsigned (add one under "
+		    "'dkim')");
+}
+
+static void check_dmarc(struct report *r, const char *from, const char *envelope, int dkim_aligned)
+{
+	char name[300];
+	struct lookup_answers a;
+	snprintf(name, sizeof(name), "_dmarc.%s", from);
+	lookup_txt(r->l, name, &a);
+	const char *rec = NULL;
+	for (size_t i = 0; i < a.n && !rec; i++)
+		if (strncasecmp(a.v[i], "v=DMARC1", 8) == 0)
+			rec = a.v[i];
+	if (!rec) {
+		add(r, "dmarc", from, FAIL,
+		    "no DMARC record: publish TXT at %s, e.g. \"v=DMARC1; p=none; rua=mailto:...\"",
+		    name);
+	} else {
+		const char *p = strstr(rec, "p=");
+		char pol[32] = "?";
+		if (p)
+			snprintf(pol, sizeof(pol), "%.*s", (int)strcspn(p + 2, "; "), p + 2);
+		add(r, "dmarc", from, PASS, "policy p=%s", pol);
+	}
+	int spf_aligned = aligned(envelope, from);
+	if (dkim_aligned || spf_aligned)
+		add(r, "alignment", from, PASS, "From aligns with %s%s%s",
+		    dkim_aligned ? "the DKIM d=" : "", dkim_aligned && spf_aligned ? " and " : "",
+		    spf_aligned ? "the envelope domain" : "");
+	else
+		add(r, "alignment", from, FAIL,
+		    "From aligns with neither the DKIM d= nor the envelope domain %s: DMARC fails",
+		    envelope);
+	lookup_answers_free(&a);
+}
+
+static void check_routing(struct report *r, const char *from)
+{
+	const struct config *cfg = r->cfg;
+	struct lookup_answers mx;
+
+	if (lookup_mx(r->l, from, &mx) == LK_OK && strcmp(mx.v[0], ".") != 0)
+		add(r, "postmaster", from, PASS, "postmaster@ and abuse@ have an MX (%s)", mx.v[0]);
+	else
+		add(r, "postmaster", from, FAIL,
+		    "%s has no MX: postmaster@ and abuse@ must receive mail", from);
+	lookup_answers_free(&mx);
+	if (!cfg->bounce_domain) {
+		add(r, "bounces", "bounce.domain", WARN,
+		    "no VERP: set bounce.domain (and its MX to `sluice serve`) so bounces and "
+		    "complaints find their recipient");
+	} else if (lookup_mx(r->l, cfg->bounce_domain, &mx) != LK_OK) {
+		add(r, "bounces", cfg->bounce_domain, FAIL,
+		    "no MX: point it at the host running `sluice serve`");
+		lookup_answers_free(&mx);
+	} else {
+		add(r, "bounces", cfg->bounce_domain, PASS, "MX %s", mx.v[0]);
+		lookup_answers_free(&mx);
+	}
+	if (cfg->unsubscribe_url && strncmp(cfg->unsubscribe_url, "https://", 8) == 0)
+		add(r, "unsubscribe", "List-Unsubscribe", PASS, "one-click %s",
+		    cfg->unsubscribe_url);
+	else if (cfg->unsubscribe_url)
+		add(r, "unsubscribe", "List-Unsubscribe", WARN,
+		    "%s is not https: RFC 8058 one-click needs an https URL", cfg->unsubscribe_url);
+	else if (cfg->bounce_domain && cfg->unsubscribe_mailto)
+		add(r, "unsubscribe", "List-Unsubscribe", WARN,
+		    "mailto only: large providers want one-click (set unsubscribe.url)");
+	else
+		add(r, "unsubscribe", "List-Unsubscribe", FAIL,
+		    "campaign mail carries no List-Unsubscribe: set unsubscribe.url");
+}
+
+static int print(const struct report *r, int json)
+{
+	int fails = 0;
+	json_t *arr = json ? json_array() : NULL;
+
+	if (!json)
+		printf("%-5s %-12s %-34s %s\n", "", "check", "subject", "detail");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct row *x = &r->rows[i];
+		fails += x->level == FAIL;
+		if (json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "check", json_string(x->check));
+			json_object_set_new(o, "subject", json_string(x->subject));
+			json_object_set_new(o, "result", json_string(level_names[x->level]));
+			json_object_set_new(o, "detail", json_string(x->detail));
+			json_array_append_new(arr, o);
+		} else {
+			printf("%-5s %-12s %-34s %s\n", level_names[x->level], x->check, x->subject,
+			       x->detail);
+		}
+	}
+	if (json) {
+		char *s = json_dumps(arr, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(arr);
+	} else {
+		printf("\n%d FAIL\n", fails);
+	}
+	return fails;
+}
+
+int cli_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *config = NULL;
+	int ch, json = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:j", longopts, NULL)) != -1) {
+		if (ch == 'c')
+			config = optarg;
+		else if (ch == 'j')
+			json = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (!config) {
+		fprintf(stderr, "usage: sluice check --config FILE [--json]\n");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	struct err e;
+	if (config_load(config, &cfg, &e) != 0) {
+		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	struct report *r = calloc(1, sizeof(*r));
+	r->cfg = &cfg;
+	if (lookup_new(cfg.resolvers, cfg.nresolvers, cfg.dns_timeout_ms, cfg.dns_tries, &r->l,
+	               &e) != 0) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		free(r);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	const struct source *pool[64];
+	size_t npool = config_pool_sources(&cfg, cfg.pool, pool, 64);
+	const char *env =
+	    cfg.bounce_domain ? cfg.bounce_domain : strrchr(cfg.envelope_from, '@') + 1;
+	for (size_t i = 0; i < npool; i++) {
+		check_source(r, pool[i]);
+		check_dnsbl(r, pool[i]);
+	}
+	check_spf(r, cfg.from_domain, "From", pool, npool, FAIL);
+	if (strcasecmp(env, cfg.from_domain) != 0)
+		check_spf(r, env, "envelope", pool, npool, FAIL);
+	for (size_t i = 0; i < npool; i++) /* with an empty envelope sender, SPF checks HELO */
+		check_spf(r, pool[i]->helo, "HELO", &pool[i], 1, WARN);
+	int dkim_aligned = 0;
+	check_dkim(r, cfg.from_domain, &dkim_aligned);
+	check_dmarc(r, cfg.from_domain, env, dkim_aligned);
+	check_routing(r, cfg.from_domain);
+	int fails = print(r, json);
+	lookup_free(r->l);
+	free(r);
+	config_free(&cfg);
+	return fails ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+"""sluice check against the test DNS server: a well set-up identity passes,
+and a bad one (dynamic-looking PTR that does not resolve back, HELO not the
+PTR name, not in SPF, on a blocklist, a DKIM record that is not the key, no
+List-Unsubscribe) fails with the right reasons."""
+import json
+import subprocess
+
+import world as W
+from conftest import SLUICE
+
+
+def config(world, source_ip, helo, dkim_key_for_rsa, unsubscribe=True):
+    return f"""\
+dns:
+  resolvers: [{W.DNS_IP}]
+  timeout: 1s
+sources:
+  - ip: {source_ip}
+    helo: {helo}
+sender:
+  envelope_from: bounces@news.sluice.test
+  from_domain: news.sluice.test
+bounce:
+  domain: {W.BOUNCE_DOMAIN}
+  secret: check-secret-0123456789
+{"unsubscribe:" + chr(10) + "  url: https://news.sluice.test/u" if unsubscribe else ""}
+dkim:
+  - {{domain: news.sluice.test, selector: rsa2048, key: {dkim_key_for_rsa}}}
+  - {{domain: news.sluice.test, selector: ed, key: {world.dkim_keys["ed"]}}}
+check:
+  dnsbl: {W.DNSBL_ZONE}
+"""
+
+
+def run_check(tmp_path, text, *args):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    return subprocess.run([SLUICE, "check", "--config", str(cfg), *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def results(p):
+    return {(r["check"], r["subject"]): r for r in json.loads(p.stdout)}
+
+
+def test_good_identity_passes(world, tmp_path):
+    p = run_check(tmp_path, config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"]))
+    assert p.returncode == 0, p.stdout
+    assert "0 FAIL" in p.stdout
+    p = run_check(tmp_path, config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"]),
+                  "--json")
+    r = results(p)
+    assert r[("ptr", W.SOURCE_IP)]["detail"] == W.SOURCE_HELO
+    for key in (("fcrdns", W.SOURCE_IP), ("helo", W.SOURCE_IP), ("ptr-generic", W.SOURCE_IP),
+                ("spf", "news.sluice.test (From)"), ("spf", f"{W.BOUNCE_DOMAIN} (envelope)"),
+                ("spf", f"{W.SOURCE_HELO} (HELO)"), ("dkim", "rsa2048._domainkey.news.sluice.test"),
+                ("dkim", "ed._domainkey.news.sluice.test"), ("dmarc", "news.sluice.test"),
+                ("alignment", "news.sluice.test"), ("blocklist", f"{W.SOURCE_IP} in {W.DNSBL_ZONE}"),
+                ("bounces", W.BOUNCE_DOMAIN), ("unsubscribe", "List-Unsubscribe")):
+        assert r[key]["result"] == "PASS", (key, r[key])
+    assert "p=quarantine" in r[("dmarc", "news.sluice.test")]["detail"]
+
+
+def test_bad_identity_fails_with_reasons(world, tmp_path):
+    # the RSA selector configured with the Ed25519 key: DNS has another key
+    text = config(world, W.BAD_SOURCE_IP, "mail.sluice.test", world.dkim_keys["ed"],
+                  unsubscribe=False)
+    p = run_check(tmp_path, text, "--json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    r = results(p)
+    ip = W.BAD_SOURCE_IP
+    fails = {k for k, v in r.items() if v["result"] == "FAIL"}
+    assert ("fcrdns", ip) in fails
+    assert ("helo", ip) in fails and "differs from the PTR name" in r[("helo", ip)]["detail"]
+    assert ("ptr-generic", ip) in fails
+    assert ("spf", "news.sluice.test (From)") in fails
+    assert "fail" in r[("spf", "news.sluice.test (From)")]["detail"]
+    assert ("blocklist", f"{ip} in {W.DNSBL_ZONE}") in fails
+    assert "seen sending spam" in r[("blocklist", f"{ip} in {W.DNSBL_ZONE}")]["detail"]
+    assert ("dkim", "rsa2048._domainkey.news.sluice.test") in fails
+    # the bounce domain still gives a mailto List-Unsubscribe: a warning
+    assert r[("unsubscribe", "List-Unsubscribe")]["result"] == "WARN"
+    assert "one-click" in r[("unsubscribe", "List-Unsubscribe")]["detail"]
+    # what still holds is still said
+    assert r[("dkim", "ed._domainkey.news.sluice.test")]["result"] == "PASS"
+    assert r[("dmarc", "news.sluice.test")]["result"] == "PASS"
