@@ -14,5 +14,7 @@ int cli_serve(int argc, char **argv);
 int cli_suppress(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_campaign(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 #endif

@@ -3,7 +3,8 @@
  * durably, deliver it, and report. Running the same command again resumes.
  * Exit status: 0 all delivered; 1 some bounced or expired; 2 usage, config,
  * input or state-directory error; 3 stopped by a signal (resumable); 4 queued
- * for the `sluice serve` that runs on the same state directory.
+ * for the `sluice serve` that runs on the same state directory; 5 the campaign
+ * is paused (by the danger-sign monitor, until `sluice campaign resume`).
  */
 #include <event2/event.h>
 #include <getopt.h>
@@ -37,6 +38,7 @@
 
 #define EXIT_INTERRUPTED    3
 #define EXIT_HANDED_OFF     4     /* queued; a running `sluice serve` delivers it */
+#define EXIT_PAUSED         5     /* the danger-sign monitor paused the campaign */
 #define ENQUEUE_COMMIT_ROWS 20000 /* rows per transaction while queueing */
 #define BAD_ROWS_SHOWN      20
 
@@ -527,6 +529,19 @@ int cli_send(int argc, char **argv)
 		store_close(st);
 		goto out;
 	}
+	char paused[256];
+	if (store_campaign_paused(st, id, paused, &e) == 1) {
+		fprintf(stderr,
+		        "sluice: campaign %s is paused: %s\nsluice: read `sluice report --campaign "
+		        "%s`, "
+		        "fix the cause, then `sluice campaign resume %s`\n",
+		        id, paused, id, id);
+		store_campaign_free(&rec);
+		suppress_close(sp);
+		store_close(st);
+		rc = EXIT_PAUSED;
+		goto out;
+	}
 	long holder = 0;
 	int locked = store_lock_delivery(st, &holder, &e);
 	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, &e) : locked;
@@ -547,6 +562,14 @@ int cli_send(int argc, char **argv)
 		    store_counts(st, id, counts, &e) != 0) {
 			fprintf(stderr, "sluice: %s\n", e.msg);
 			rc = EXIT_USAGE;
+		} else if (store_campaign_paused(st, id, paused, &e) == 1) {
+			fprintf(
+			    stderr,
+			    "sluice: campaign %s paused itself: %s\nsluice: %lld still queued; fix "
+			    "the cause, then `sluice campaign resume %s` and run the same "
+			    "command\n",
+			    id, paused, (long long)counts[RS_QUEUED], id);
+			rc = EXIT_PAUSED;
 		} else if (d == 1 && counts[RS_QUEUED] > 0) {
 			fprintf(stderr,
 			        "sluice: stopped with %lld queued; run the same command to "

@@ -75,6 +75,11 @@ static const struct field fields[] = {
     {"hygiene", "skip_typos", F_BOOL, OFF(skip_typos), 0, 0},
     {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
     {"check", "dnsbl", F_STR, OFF(check_dnsbl), 0, 0},
+    {"monitor", "pause_after_sender_rejections", F_INT, OFF(monitor.pause_after_sender_rejections),
+     0, 1000000},
+    {"monitor", "rcpt_failure_warn", F_PERCENT, OFF(monitor.rcpt_failure_warn), 0, 0},
+    {"monitor", "rcpt_failure_pause", F_PERCENT, OFF(monitor.rcpt_failure_pause), 0, 0},
+    {"monitor", "min_messages", F_INT, OFF(monitor.min_messages), 1, 100000000},
 };
 
 static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
@@ -105,6 +110,10 @@ void config_defaults(struct config *c)
 	c->suppression = (struct suppression_policy){
 	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 4, .soft_span_s = 15 * DAY_S};
 	c->skip_typos = 1;
+	c->monitor = (struct monitor_policy){.pause_after_sender_rejections = 5,
+	                                     .rcpt_failure_warn = 0.10,
+	                                     .rcpt_failure_pause = 0,
+	                                     .min_messages = 100};
 	c->skip_role_accounts = 1;
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
@@ -512,7 +521,7 @@ static int load_top(struct loader *l, struct fy_node *root)
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
 			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
-			    "inbound, unsubscribe, suppression, hygiene, check)",
+			    "inbound, unsubscribe, suppression, hygiene, check, monitor)",
 			    k, NULL);
 		free(k);
 		if (rc)

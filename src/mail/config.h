@@ -97,6 +97,15 @@ struct dkim_conf {
 	int relaxed_header, relaxed_body;
 };
 
+/* The danger-sign monitor (queue/monitor.c): when a campaign is warned
+ * about, and when it pauses itself. */
+struct monitor_policy {
+	int pause_after_sender_rejections; /* permanent MAIL FROM/DATA rejections; 0: never */
+	double rcpt_failure_warn;          /* fraction of RCPT TO refused; 0: off */
+	double rcpt_failure_pause;         /* 0: never pause for it */
+	int min_messages;                  /* rates are judged after this many */
+};
+
 /* When list hygiene suppresses a recipient (list/suppress.h). */
 struct suppression_policy {
 	int scope;
@@ -163,6 +172,7 @@ struct config {
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;
 	char *check_dnsbl; /* blocklist zones for `sluice check`, comma-separated */
+	struct monitor_policy monitor;
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in

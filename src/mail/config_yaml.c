@@ -201,6 +201,19 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 			rc = cfg_fail_at(l, val, "'%s' must be global or sender_domain, not '%s'",
 			                 f->key, s);
 		break;
+	case F_PERCENT: {
+		char *end;
+		double v = strtod(s, &end);
+		if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
+			*(double *)at = 0;
+		else if (end != s && strcmp(end, "%") == 0 && v >= 0 && v <= 100)
+			*(double *)at = v / 100.0;
+		else
+			rc = cfg_fail_at(l, val,
+			                 "'%s' must be a percentage (0.3%%, 10%%) or off, not '%s'",
+			                 f->key, s);
+		break;
+	}
 	default:
 		rc = cfg_fail_at(l, val, "'%s': internal: unknown type", f->key, NULL);
 	}
@@ -338,6 +351,7 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 	case F_BOOL:
 	case F_BYTES:
 	case F_SCOPE:
+	case F_PERCENT:
 		return set_word(l, f, val, s);
 	case F_TLS:
 		if (strcmp(s, "off") == 0)

@@ -34,8 +34,9 @@ enum ftype {
 	F_CATEGORY, /* a reply category name */
 	F_PERMANENCE,
 	F_BOOL,
-	F_BYTES, /* "10MB", "512KB", "1000" */
-	F_SCOPE, /* global | sender_domain */
+	F_BYTES,   /* "10MB", "512KB", "1000" */
+	F_SCOPE,   /* global | sender_domain */
+	F_PERCENT, /* "10%", "0.3%" (stored as a fraction); "0" or "off": 0 */
 };
 
 struct field {

@@ -103,3 +103,23 @@ void site_free_lanes(struct site *site)
 	}
 	site->lanes = NULL;
 }
+
+size_t site_drop_campaign(struct site *site, const struct sched_campaign *c)
+{
+	size_t n = 0;
+
+	for (struct lane *l = site->lanes; l; l = l->next) {
+		if (l->camp != c)
+			continue;
+		while (l->head) {
+			struct job *j = l->head;
+			l->head = j->next;
+			job_free(j);
+			n++;
+		}
+		l->tail = NULL;
+		site->queued -= l->n;
+		l->n = 0;
+	}
+	return n;
+}

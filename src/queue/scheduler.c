@@ -212,7 +212,9 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	};
 	dlog_add(s->p.log, &rec);
 	s->dirty = 1;
-	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping) {
+	monitor_outcome(s, j->camp, a->stage, a->reply->code, o.category, a->reply->text,
+	                a->peer ? a->peer->host : NULL);
+	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping && !j->camp->paused) {
 		r->attempts = o.attempts;
 		site_push_front(j->site, j);
 		site_kick(j->site);
@@ -490,7 +492,7 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 	struct scheduler *s = j->s;
 
 	s->pending_dns--;
-	if (s->stopping) {
+	if (s->stopping || j->camp->paused) { /* still queued in the store */
 		s->loaded--;
 		job_free(j);
 		return;
@@ -563,7 +565,7 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 	struct err e;
 
 	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
-		active += !c->finished;
+		active += !c->finished && !c->paused;
 	if (!active)
 		return;
 	int64_t share = LOADED_MAX / (int64_t)active;
@@ -579,7 +581,8 @@ static void fetch(struct scheduler *s, int64_t now_ms)
 		prio = next;
 		for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
 			int64_t n = FETCH_BATCH, room = LOADED_MAX - s->loaded;
-			if (c->finished || c->priority != prio || now_ms < c->next_fetch_ms)
+			if (c->finished || c->paused || c->priority != prio ||
+			    now_ms < c->next_fetch_ms)
 				continue;
 			n = n < room ? n : room;
 			n = n < share - c->loaded ? n : share - c->loaded;
@@ -629,7 +632,7 @@ static int next_due(struct scheduler *s, int64_t now_ms, int64_t *earliest)
 	*earliest = -1;
 	for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
 		int64_t due;
-		if (c->finished)
+		if (c->finished || (c->paused && c->loaded == 0))
 			continue;
 		if (store_next_due(s->p.store, c->id, &due, &e) != 0) {
 			sched_fail(s, &e);
@@ -726,8 +729,9 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 
 	for (c = s->campaigns; c; c = c->next) {
 		if (strcmp(c->id, d->id) == 0) {
-			if (c->finished) { /* more was queued: start over */
+			if (c->finished || c->paused) { /* more queued, or resumed: start over */
 				c->finished = 0;
+				c->paused = 0;
 				c->cur = STORE_CURSOR_START;
 				c->next_fetch_ms = 0;
 			}
@@ -752,7 +756,7 @@ int scheduler_has_campaign(const struct scheduler *s, const char *id)
 {
 	for (const struct sched_campaign *c = s->campaigns; c; c = c->next)
 		if (strcmp(c->id, id) == 0)
-			return !c->finished;
+			return !c->finished && !c->paused;
 	return 0;
 }
 

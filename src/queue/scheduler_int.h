@@ -35,6 +35,9 @@ struct sched_campaign {
 	int64_t next_fetch_ms;   /* 0: fetch again as soon as there is room */
 	int64_t loaded;          /* its jobs in memory */
 	int finished;            /* nothing queued in the store, nothing in memory */
+	int paused;              /* by the monitor (monitor.c), until resumed */
+	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
+	int mon_warned_rcpt;
 	struct sched_campaign *next;
 };
 
@@ -118,6 +121,12 @@ void site_kick(struct site *site);
 
 /* lane.c */
 void site_free_lanes(struct site *site);
+/* Frees the campaign's jobs queued at the site; returns how many. */
+size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
+
+/* monitor.c */
+void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *stage, int code,
+                     const char *category, const char *text, const char *mx);
 
 /* site.c */
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,

@@ -34,6 +34,10 @@ static const char schema[] =
     " site TEXT PRIMARY KEY, campaign TEXT, queued INTEGER, in_flight INTEGER,"
     " conns INTEGER, conn_limit INTEGER, rate REAL, rate_limit REAL,"
     " suspended_until INTEGER, reason TEXT, updated INTEGER);"
+    "CREATE TABLE IF NOT EXISTS sign(campaign TEXT NOT NULL, time INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS campaign_pause(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
+    " time INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS warmup_source(ip TEXT PRIMARY KEY, first_day INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS warmup_count(ip TEXT NOT NULL, day INTEGER NOT NULL,"
     " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
@@ -629,4 +633,91 @@ int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT]
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "count recipients");
+}
+
+/* ---- danger signs and pauses (the monitor's) ---- */
+
+/* One write with up to two texts and a number, in the open transaction. */
+static int write_sql(struct store *s, const char *sql, const char *a, const char *b, int64_t n,
+                     const char *what, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, what);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, what);
+}
+
+int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
+                   const char *detail, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO sign(campaign, time, kind, detail)"
+	                       " VALUES (?1, ?2, ?3, ?4)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "record a danger sign");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, time_s);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "record a danger sign");
+}
+
+static void sign_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_sign_fn)p->cb)(p->arg, sqlite3_column_int64(st, 0), col_text(st, 1),
+	                       col_text(st, 2));
+}
+
+int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return each_row(s, "SELECT time, kind, detail FROM sign WHERE campaign = ?1 ORDER BY rowid",
+	                campaign, 0, sign_row, &p, e);
+}
+
+int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                         struct err *e)
+{
+	return write_sql(s,
+	                 "INSERT OR REPLACE INTO campaign_pause(campaign, reason, time)"
+	                 " VALUES (?1, ?2, ?3)",
+	                 campaign, reason, now_s, "pause a campaign", e);
+}
+
+int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
+{
+	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1 AND ?3 = ?3", campaign,
+	              NULL, 0, "resume a campaign", e) != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+static void pause_row(sqlite3_stmt *st, void *arg)
+{
+	snprintf(arg, 256, "%s", col_text(st, 0));
+}
+
+int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e)
+{
+	reason[0] = '\0';
+	if (each_row(s, "SELECT reason FROM campaign_pause WHERE campaign = ?1", campaign, 0,
+	             pause_row, reason, e) != 0)
+		return -1;
+	return reason[0] != '\0';
 }

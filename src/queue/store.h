@@ -147,4 +147,16 @@ typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t 
 int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
                        void *arg, struct err *e);
 
+/* Danger signs (the monitor's): what fired, when, on a campaign. */
+int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
+                   const char *detail, struct err *e);
+typedef void (*store_sign_fn)(void *arg, int64_t time_s, const char *kind, const char *detail);
+int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e);
+/* A paused campaign is not delivered until resumed. resume: 1 it was
+ * paused, 0 it was not, -1 error. paused: 1 (reason set), 0, -1. */
+int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                         struct err *e);
+int store_campaign_resume(struct store *s, const char *campaign, struct err *e);
+int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e);
+
 #endif

@@ -16,6 +16,9 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
                                there make it send a real DSN to the envelope sender,
                                and mail for bounce.sluice.test goes to 127.0.6.1:25
                                (where the tests run `sluice serve`)
+  postfix      127.0.1.5:25    "mx.picky.test": rejects the sender blocked@news.sluice.test at
+                               MAIL FROM (smtpd_delay_reject=no) and a Subject with FREE
+                               MONEY at the end of DATA (header_checks)
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
@@ -55,6 +58,9 @@ DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
 ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clients
 LATER_IP = "127.0.1.4"  # a Postfix that accepts, forwards, and bounces later (real DSNs)
+PICKY_IP = "127.0.1.5"  # a Postfix that rejects a sender at MAIL FROM and content at DATA
+PICKY_BLOCKED_SENDER = "blocked@news.sluice.test"
+PICKY_BLOCKED_SUBJECT = "FREE MONEY"
 INBOUND_IP = "127.0.6.1"  # where the tests run sluice serve (bounce domain MX)
 BOUNCE_DOMAIN = "bounce.sluice.test"
 BAD_SOURCE_IP = "127.0.0.12"  # only for `sluice check`: everything about it is wrong
@@ -106,6 +112,8 @@ def zone_lines():
     mx("anvil.test", 10, "mx.anvil.test")
     a("mx.grey.test", GREY_IP)
     mx("grey.test", 10, "mx.grey.test")
+    a("mx.picky.test", PICKY_IP)
+    mx("picky.test", 10, "mx.picky.test")
     a("mx.later.test", LATER_IP)
     mx("later.test", 10, "mx.later.test")
     a(f"mx.{BOUNCE_DOMAIN}", INBOUND_IP)
@@ -361,6 +369,7 @@ class World:
         self.grey_dir = os.path.join(self.d, "postfix-grey")
         self.anvil_dir = os.path.join(self.d, "postfix-anvil")
         self.later_dir = os.path.join(self.d, "postfix-later")
+        self.picky_dir = os.path.join(self.d, "postfix-picky")
 
     def start(self):
         os.makedirs(self.d, exist_ok=True)
@@ -375,6 +384,15 @@ class World:
             f"anvil_rate_time_unit = {ANVIL_UNIT_S}s\n"
             "smtpd_client_event_limit_exceptions =\n"))
         self._start_later()
+        pd = self.picky_dir
+        self._start_postfix(pd, PICKY_IP, "mx.picky.test", ["picky.test"], extra=(
+            "smtpd_delay_reject = no\n"
+            f"smtpd_sender_restrictions = check_sender_access texthash:{pd}/etc/senders\n"
+            f"header_checks = regexp:{pd}/etc/header_checks\n"), files={
+            "senders": f"{PICKY_BLOCKED_SENDER} REJECT 5.7.1 Sender address rejected: "
+                       "blocked by local policy\n",
+            "header_checks": f"/^Subject:.*{PICKY_BLOCKED_SUBJECT}/ REJECT 5.7.1 Message "
+                             "content rejected as spam\n"})
         self._start_sink()
         self._start_faults()
         wait_dns()
@@ -397,7 +415,7 @@ class World:
         self._spawn("unbound", ["unbound", "-d", "-c", conf])
 
     def _start_postfix(self, d=None, ip=POSTFIX_IP, hostname="mx.ok.test",
-                       domains=POSTFIX_DOMAINS, policy="", extra=""):
+                       domains=POSTFIX_DOMAINS, policy="", extra="", files=None):
         d = d or self.postfix_dir
         key, crt = start_postfix_dirs(d)
         etc = os.path.join(d, "etc")
@@ -410,6 +428,9 @@ class World:
         with open(os.path.join(etc, "rcpt_access"), "w") as f:
             for dom in domains:
                 f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
+        for name, text in (files or {}).items():
+            with open(os.path.join(etc, name), "w") as f:
+                f.write(text)
         start_postfix(d, ip)
 
     def _start_greylisting(self):
@@ -461,7 +482,8 @@ delay_warning_time = 0
         return os.path.join(self.d, f"faults-{mode}.jsonl")
 
     def maildir(self, domain, user):
-        base = {"grey.test": self.grey_dir, "anvil.test": self.anvil_dir}.get(domain,
+        base = {"grey.test": self.grey_dir, "anvil.test": self.anvil_dir,
+                "picky.test": self.picky_dir}.get(domain,
                                                                             self.postfix_dir)
         return os.path.join(base, "mail", domain, user, "new")
 
@@ -486,6 +508,7 @@ delay_warning_time = 0
         stop_postfix(self.grey_dir)
         stop_postfix(self.anvil_dir)
         stop_postfix(self.later_dir)
+        stop_postfix(self.picky_dir)
 
 
 def kill_pid(pid, sig=signal.SIGTERM):

@@ -1,0 +1,80 @@
+"""The danger-sign monitor against a real Postfix (mx.picky.test) that
+rejects our sender at MAIL FROM (smtpd_delay_reject=no with a sender
+restriction) and our content at the end of DATA (header_checks): the sign
+is reported at once, the campaign pauses itself after the configured number
+of rejections, the rest stays queued, nobody is suppressed, and `sluice
+campaign resume` lets it go on."""
+import os
+import sqlite3
+import subprocess
+
+import world as W
+from conftest import SLUICE, TEMPLATE
+
+MONITOR = {"monitor": {"pause_after_sender_rejections": "3"},
+           "delivery": {"idle_timeout": "100ms", "initial_connections_per_site": "1",
+                        "max_connections_per_site": "1"}}
+
+
+def suppressed(state):
+    path = os.path.join(state, "suppress.db")
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT address FROM suppression").fetchall()
+    db.close()
+    return rows
+
+
+def report(state, campaign):
+    return subprocess.run([SLUICE, "report", "--campaign", campaign, "--state", state],
+                          capture_output=True, text=True, timeout=30)
+
+
+def check_paused(sender, r, stage):
+    assert r.rc == 5, r.err
+    assert "danger: campaign c1: sender_rejected" in r.err
+    assert "paused itself" in r.err
+    log = r.log()
+    rejected = [x for x in log if x.get("stage") == stage and x.get("outcome") == "bounced"]
+    assert len(rejected) >= 3
+    assert all(x["code"] == 554 or x["code"] == 550 for x in rejected), rejected
+    signs = [x for x in log if x.get("outcome") == "danger"]
+    assert [x["category"] for x in signs][:1] == ["sender_rejected"]
+    assert "paused" in [x["category"] for x in signs]
+    # the rest is still queued, and nobody was suppressed for the sender's fault
+    db = sqlite3.connect(os.path.join(sender.state, "queue.db"))
+    queued = db.execute("SELECT count(*) FROM recipient WHERE state = 0").fetchone()[0]
+    db.close()
+    assert queued >= 1
+    assert suppressed(sender.state) == []
+    p = report(sender.state, "c1")
+    assert p.returncode == 0, p.stderr
+    assert "sender_rejected" in p.stdout and "PAUSED" in p.stdout
+    return queued
+
+
+def test_sender_rejected_at_mail_from_pauses_the_campaign(world, sender):
+    sender.rows([[f"user{i}@picky.test", "P", str(i)] for i in range(1, 9)])
+    cfg = dict(MONITOR, sender={"envelope_from": W.PICKY_BLOCKED_SENDER,
+                                "from_domain": "news.sluice.test"})
+    r = sender.run(config=cfg, extra_args=("--campaign", "c1"))
+    check_paused(sender, r, "mail")
+    before = len([x for x in r.log() if x.get("stage") == "mail"])
+    # a paused campaign is not sent until resumed
+    again = sender.run(config=cfg, extra_args=("--campaign", "c1"))
+    assert again.rc == 5 and "is paused" in again.err
+    p = subprocess.run([SLUICE, "campaign", "resume", "c1", "--state", sender.state],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "resumed" in p.stdout, p.stderr
+    r3 = sender.run(config=cfg, extra_args=("--campaign", "c1"))
+    assert r3.rc in (1, 5), r3.err  # it goes on (and meets the same receiver)
+    assert len([x for x in r3.log() if x.get("stage") == "mail"]) > before
+
+
+def test_content_rejected_at_data_pauses_the_campaign(world, sender):
+    sender.rows([[f"user{i}@picky.test", "P", str(i)] for i in range(10, 18)])
+    tpl = TEMPLATE.replace("Subject: Hello {{name}}",
+                           f"Subject: {W.PICKY_BLOCKED_SUBJECT} for {{{{name}}}}")
+    r = sender.run(config=MONITOR, template=tpl, extra_args=("--campaign", "c1"))
+    check_paused(sender, r, "dot")
