@@ -354,6 +354,73 @@ static int print(const struct report *r, int json)
 	return fails;
 }
 
+/* Runs every check of cfg; fills *out (caller frees with free()). 0 or -1. */
+static int run_checks(const struct config *cfg, struct report **out, struct err *e)
+{
+	struct report *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return err_set(e, "out of memory");
+	r->cfg = cfg;
+	if (lookup_new(cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries, &r->l,
+	               e) != 0) {
+		free(r);
+		return -1;
+	}
+	const struct source *pool[64];
+	size_t npool = config_pool_sources(cfg, cfg->pool, pool, 64);
+	const char *env =
+	    cfg->bounce_domain ? cfg->bounce_domain : strrchr(cfg->envelope_from, '@') + 1;
+	for (size_t i = 0; i < npool; i++) {
+		check_source(r, pool[i]);
+		check_dnsbl(r, pool[i]);
+	}
+	check_spf(r, cfg->from_domain, "From", pool, npool, FAIL);
+	if (strcasecmp(env, cfg->from_domain) != 0)
+		check_spf(r, env, "envelope", pool, npool, FAIL);
+	for (size_t i = 0; i < npool; i++) /* with an empty envelope sender, SPF checks HELO */
+		check_spf(r, pool[i]->helo, "HELO", &pool[i], 1, WARN);
+	int dkim_aligned = 0;
+	check_dkim(r, cfg->from_domain, &dkim_aligned);
+	check_dmarc(r, cfg->from_domain, env, dkim_aligned);
+	check_routing(r, cfg->from_domain);
+	lookup_free(r->l);
+	r->l = NULL;
+	*out = r;
+	return 0;
+}
+
+int check_before_sending(const struct config *cfg, int force, FILE *f)
+{
+	struct report *r;
+	struct err e;
+	int fails = 0;
+
+	if (force) {
+		fprintf(f, "sluice: preflight check skipped (--force)\n");
+		return 0;
+	}
+	if (run_checks(cfg, &r, &e) != 0) {
+		fprintf(f, "sluice: check: %s\n", e.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rows[i].level == FAIL) {
+			fails++;
+			fprintf(f, "sluice: check: FAIL %s %s: %s\n", r->rows[i].check,
+			        r->rows[i].subject, r->rows[i].detail);
+		}
+	free(r);
+	if (fails)
+		fprintf(
+		    f,
+		    "sluice: check: %d FAIL: receivers will treat this identity as suspect; fix "
+		    "them (sluice check --config ...) or give --force\n",
+		    fails);
+	return fails ? -1 : 0;
+}
+
 int cli_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -376,39 +443,13 @@ int cli_check(int argc, char **argv)
 	}
 	struct config cfg;
 	struct err e;
-	if (config_load(config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
-		config_free(&cfg);
-		return EXIT_USAGE;
-	}
-	struct report *r = calloc(1, sizeof(*r));
-	r->cfg = &cfg;
-	if (lookup_new(cfg.resolvers, cfg.nresolvers, cfg.dns_timeout_ms, cfg.dns_tries, &r->l,
-	               &e) != 0) {
+	struct report *r;
+	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, &r, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
-		free(r);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	const struct source *pool[64];
-	size_t npool = config_pool_sources(&cfg, cfg.pool, pool, 64);
-	const char *env =
-	    cfg.bounce_domain ? cfg.bounce_domain : strrchr(cfg.envelope_from, '@') + 1;
-	for (size_t i = 0; i < npool; i++) {
-		check_source(r, pool[i]);
-		check_dnsbl(r, pool[i]);
-	}
-	check_spf(r, cfg.from_domain, "From", pool, npool, FAIL);
-	if (strcasecmp(env, cfg.from_domain) != 0)
-		check_spf(r, env, "envelope", pool, npool, FAIL);
-	for (size_t i = 0; i < npool; i++) /* with an empty envelope sender, SPF checks HELO */
-		check_spf(r, pool[i]->helo, "HELO", &pool[i], 1, WARN);
-	int dkim_aligned = 0;
-	check_dkim(r, cfg.from_domain, &dkim_aligned);
-	check_dmarc(r, cfg.from_domain, env, dkim_aligned);
-	check_routing(r, cfg.from_domain);
 	int fails = print(r, json);
-	lookup_free(r->l);
 	free(r);
 	config_free(&cfg);
 	return fails ? 1 : 0;

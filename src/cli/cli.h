@@ -2,6 +2,8 @@
 #ifndef SLUICE_CLI_CLI_H
 #define SLUICE_CLI_CLI_H
 
+#include <stdio.h>
+
 /* Exit statuses shared by the subcommands. */
 #define EXIT_ALL_DELIVERED 0
 #define EXIT_SOME_FAILED   1
@@ -14,6 +16,11 @@ int cli_serve(int argc, char **argv);
 int cli_suppress(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_check(int argc, char **argv);
+
+struct config;
+/* The preflight checks (sluice check) before delivering, unless force:
+ * prints each FAIL to f; -1 when one FAILs (the caller refuses to send). */
+int check_before_sending(const struct config *cfg, int force, FILE *f);
 int cli_campaign(int argc, char **argv);
 int cli_report(int argc, char **argv);
 

@@ -46,13 +46,15 @@ struct send_opts {
 	const char *config, *template, *recipients, *campaign, *state;
 	int dry_run;
 	int priority;
+	int force;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: sluice send --config FILE --template FILE --recipients FILE\n"
-	        "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run]\n\n"
+	        "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run] "
+	        "[--force]\n\n"
 	        "  --config FILE      the YAML configuration (docs/configuration.md)\n"
 	        "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
 	        "  --recipients FILE  CSV with a header row and an 'email' column\n"
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 	        "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
 	        "  --priority P       bulk (0, the default), transactional (10) or a number:\n"
 	        "                     higher goes first to a site other campaigns also use\n"
-	        "  --dry-run          check everything, print the first message, send nothing\n");
+	        "  --dry-run          check everything, print the first message, send nothing\n"
+	        "  --force            send even when the preflight check (sluice check) FAILs\n");
 }
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
@@ -74,13 +77,14 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 	    {"state", required_argument, NULL, 's'},
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"priority", required_argument, NULL, 'p'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "c:t:r:C:s:np:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:r:C:s:np:fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -99,6 +103,9 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 			break;
 		case 'n':
 			o->dry_run = 1;
+			break;
+		case 'f':
+			o->force = 1;
 			break;
 		case 'p': {
 			char *end;
@@ -503,6 +510,8 @@ int cli_send(int argc, char **argv)
 		rc = dry_run(&list, &tpl, &cfg);
 		goto out;
 	}
+	if (check_before_sending(&cfg, o.force, stderr) != 0)
+		goto out; /* EXIT_USAGE: the identity would look like a bot's */
 	const char *id = o.campaign;
 	if (!id) {
 		if (derive_campaign_id(&o, idbuf, sizeof(idbuf), &e) != 0) {

@@ -318,24 +318,27 @@ int cli_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
 	                                         {"state", required_argument, NULL, 's'},
+	                                         {"force", no_argument, NULL, 'f'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *config = NULL, *state = NULL;
-	int ch;
+	int ch, force = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:s:fh", longopts, NULL)) != -1) {
 		if (ch == 'c')
 			config = optarg;
 		else if (ch == 's')
 			state = optarg;
+		else if (ch == 'f')
+			force = 1;
 		else {
 			fprintf(ch == 'h' ? stdout : stderr,
-			        "usage: sluice serve --config FILE [--state DIR]\n");
+			        "usage: sluice serve --config FILE [--state DIR] [--force]\n");
 			return ch == 'h' ? 0 : EXIT_USAGE;
 		}
 	}
 	if (!config) {
-		fprintf(stderr, "usage: sluice serve --config FILE [--state DIR]\n");
+		fprintf(stderr, "usage: sluice serve --config FILE [--state DIR] [--force]\n");
 		return EXIT_USAGE;
 	}
 	struct config cfg;
@@ -348,6 +351,10 @@ int cli_serve(int argc, char **argv)
 	if (!cfg.inbound_listen) {
 		fprintf(stderr, "sluice: config: %s: serve needs inbound.listen (ip:port)\n",
 		        config);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (check_before_sending(&cfg, force, stderr) != 0) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}

@@ -21,7 +21,7 @@ POLICY = """policies:
 
 def start_serve(sender):
     cfg = sender.write("serve.yaml", yaml_text(merged(CONFIG), POLICY))
-    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state],
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert W.wait_port(W.INBOUND_IP, 25) is not False
     return p

@@ -3,6 +3,7 @@ and a bad one (dynamic-looking PTR that does not resolve back, HELO not the
 PTR name, not in SPF, on a blocklist, a DKIM record that is not the key, no
 List-Unsubscribe) fails with the right reasons."""
 import json
+import os
 import subprocess
 
 import world as W
@@ -84,3 +85,20 @@ def test_bad_identity_fails_with_reasons(world, tmp_path):
     # what still holds is still said
     assert r[("dkim", "ed._domainkey.news.sluice.test")]["result"] == "PASS"
     assert r[("dmarc", "news.sluice.test")]["result"] == "PASS"
+
+
+def test_send_refuses_a_failing_identity_unless_forced(world, sender, tmp_path):
+    text = config(world, W.BAD_SOURCE_IP, "mail.sluice.test", world.dkim_keys["ed"],
+                  unsubscribe=False)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    sender.rows([["user80@ok.test", "A", "1"]])
+    tpl = sender.write("t.eml", "From: n@news.sluice.test\nSubject: x\n\nhi\n")
+    argv = [SLUICE, "send", "--config", str(cfg), "--template", tpl, "--recipients",
+            sender.d + "/list.csv", "--state", sender.state]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "check: FAIL helo" in p.stderr and "--force" in p.stderr
+    assert not os.path.exists(os.path.join(sender.state, "queue.db"))  # nothing queued
+    p = subprocess.run(argv + ["--force", "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr

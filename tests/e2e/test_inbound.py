@@ -40,7 +40,7 @@ class Serve:
         self.sender = sender
         self.cfg = sender.write("serve.yaml", yaml_text(merged(INBOUND)))
         self.p = subprocess.Popen([SLUICE, "serve", "--config", self.cfg, "--state",
-                                   sender.state], stdout=subprocess.PIPE,
+                                   sender.state, "--force"], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         assert W.wait_port(W.INBOUND_IP, 25) is not False
 
