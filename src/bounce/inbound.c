@@ -227,6 +227,44 @@ static int failed_delivery(const struct inbound *in, const struct report_rcpt *x
 	return suppress_outcome(in->sp, &in->cfg->suppression, &ev, &res->action, e);
 }
 
+/* A complaint is a danger sign of its campaign: past monitor.complaint_warn
+ * complaints per delivered message a warning, past monitor.complaint_pause
+ * the campaign pauses (a running serve stops it within seconds). */
+static int complaint_sign(const struct inbound *in, const char *campaign, const char *recipient,
+                          struct err *e)
+{
+	const struct monitor_policy *m = &in->cfg->monitor;
+	int64_t now = clock_wall_ms() / 1000, counts[RS_COUNT], complaints, warned;
+	char detail[300];
+
+	if (store_sign_add(in->store, campaign, now, "complaint", recipient, e) != 0 ||
+	    store_sign_count(in->store, campaign, "complaint", &complaints, e) != 0 ||
+	    store_sign_count(in->store, campaign, "complaint_rate", &warned, e) != 0 ||
+	    store_counts(in->store, campaign, counts, e) != 0)
+		return -1;
+	int64_t delivered = counts[RS_DELIVERED];
+	if (delivered < m->min_messages)
+		return 0;
+	double rate = (double)complaints / (double)delivered;
+	snprintf(detail, sizeof(detail), "%.2f%% complaints (%lld for %lld delivered)", rate * 100,
+	         (long long)complaints, (long long)delivered);
+	if (m->complaint_pause > 0 && rate > m->complaint_pause) {
+		char paused[256];
+		if (store_campaign_paused(in->store, campaign, paused, e) != 0)
+			return 0; /* already paused (or -1, reported by the commit) */
+		if (store_campaign_pause(in->store, campaign, detail, now, e) != 0 ||
+		    store_sign_add(in->store, campaign, now, "paused", detail, e) != 0)
+			return -1;
+		fprintf(stderr, "sluice: danger: campaign %s: paused: %s\n", campaign, detail);
+	} else if (m->complaint_warn > 0 && rate > m->complaint_warn && !warned) {
+		if (store_sign_add(in->store, campaign, now, "complaint_rate", detail, e) != 0)
+			return -1;
+		fprintf(stderr, "sluice: danger: campaign %s: complaint_rate: %s\n", campaign,
+		        detail);
+	}
+	return 0;
+}
+
 static int act(const struct inbound *in, const struct report *rep, struct inbound_result *res,
                struct err *e)
 {
@@ -268,7 +306,8 @@ static int act(const struct inbound *in, const struct report *rep, struct inboun
 			res->kind = "complaint";
 			if (res->recipient[0] &&
 			    suppress_add(in->sp, res->recipient, scope_of(in), "complaint",
-			                 res->evidence, clock_wall_ms() / 1000, e) >= 0)
+			                 res->evidence, clock_wall_ms() / 1000, e) >= 0 &&
+			    complaint_sign(in, res->campaign, res->recipient, e) == 0)
 				res->action = "complaint";
 			else if (res->recipient[0])
 				rc = -1;
@@ -323,7 +362,8 @@ int inbound_process(const struct inbound *in, const char *rcpt, const char *mail
 	         r == 1 ? "recipient from " : "recipient not found", r == 1 ? f.via : "");
 	rc = act(in, rep, res, e);
 	free(rep);
-	if (rc == 0 && (suppress_commit(in->sp, e) != 0 || dlog_flush(in->log, e) != 0))
+	if (rc == 0 && (suppress_commit(in->sp, e) != 0 || store_commit(in->store, e) != 0 ||
+	                dlog_flush(in->log, e) != 0))
 		rc = -1;
 	return rc;
 }

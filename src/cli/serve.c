@@ -194,9 +194,12 @@ static void add_campaigns(struct serve *sv)
 	for (size_t k = 0; k < p.n; k++) {
 		const char *id = p.ids[k];
 		char paused[256];
-		if (scheduler_has_campaign(sv->sched, id) ||
-		    store_next_due(sv->st, id, &due, &e) != 0 || due < 0 ||
-		    store_campaign_paused(sv->st, id, paused, &e) != 0)
+		int running = scheduler_has_campaign(sv->sched, id);
+		int is_paused = store_campaign_paused(sv->st, id, paused, &e);
+		if (running && is_paused == 1) /* paused by a complaint rate (inbound) */
+			scheduler_pause_campaign(sv->sched, id);
+		if (running || is_paused != 0 || store_next_due(sv->st, id, &due, &e) != 0 ||
+		    due < 0)
 			continue; /* running, done, or paused until `sluice campaign resume` */
 		struct loaded *l = find_loaded(sv, id);
 		if (!l && !(l = load_campaign(sv, id, &e))) {

@@ -80,6 +80,8 @@ static const struct field fields[] = {
     {"monitor", "rcpt_failure_warn", F_PERCENT, OFF(monitor.rcpt_failure_warn), 0, 0},
     {"monitor", "rcpt_failure_pause", F_PERCENT, OFF(monitor.rcpt_failure_pause), 0, 0},
     {"monitor", "min_messages", F_INT, OFF(monitor.min_messages), 1, 100000000},
+    {"monitor", "complaint_warn", F_PERCENT, OFF(monitor.complaint_warn), 0, 0},
+    {"monitor", "complaint_pause", F_PERCENT, OFF(monitor.complaint_pause), 0, 0},
 };
 
 static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
@@ -113,7 +115,9 @@ void config_defaults(struct config *c)
 	c->monitor = (struct monitor_policy){.pause_after_sender_rejections = 5,
 	                                     .rcpt_failure_warn = 0.10,
 	                                     .rcpt_failure_pause = 0,
-	                                     .min_messages = 100};
+	                                     .min_messages = 100,
+	                                     .complaint_warn = 0.001,
+	                                     .complaint_pause = 0.003};
 	c->skip_role_accounts = 1;
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,

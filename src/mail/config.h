@@ -100,10 +100,11 @@ struct dkim_conf {
 /* The danger-sign monitor (queue/monitor.c): when a campaign is warned
  * about, and when it pauses itself. */
 struct monitor_policy {
-	int pause_after_sender_rejections; /* permanent MAIL FROM/DATA rejections; 0: never */
-	double rcpt_failure_warn;          /* fraction of RCPT TO refused; 0: off */
-	double rcpt_failure_pause;         /* 0: never pause for it */
-	int min_messages;                  /* rates are judged after this many */
+	int pause_after_sender_rejections;      /* permanent MAIL FROM/DATA rejections; 0: never */
+	double rcpt_failure_warn;               /* fraction of RCPT TO refused; 0: off */
+	double rcpt_failure_pause;              /* 0: never pause for it */
+	int min_messages;                       /* rates are judged after this many */
+	double complaint_warn, complaint_pause; /* complaints per delivered message */
 };
 
 /* When list hygiene suppresses a recipient (list/suppress.h). */

@@ -40,22 +40,28 @@ static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind
 	s->dirty = 1;
 }
 
-static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const char *why)
+void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c)
 {
-	struct err e;
 	size_t pos = 0;
 	const char *key;
 	void *v;
 
 	c->paused = 1;
+	/* what waits at the sites leaves memory, still queued in the store */
+	while (strmap_next(s->sites, &pos, &key, &v))
+		s->loaded -= (int64_t)site_drop_campaign(v, c);
+}
+
+static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const char *why)
+{
+	struct err e;
+
 	if (store_campaign_pause(s->p.store, c->id, why, clock_wall_ms() / 1000, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}
 	sign(s, c, "paused", why);
-	/* what waits at the sites leaves memory, still queued in the store */
-	while (strmap_next(s->sites, &pos, &key, &v))
-		s->loaded -= (int64_t)site_drop_campaign(v, c);
+	monitor_stop_campaign(s, c);
 }
 
 static int sender_rejection(const char *stage, int code, const char *category)

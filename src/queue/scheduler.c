@@ -752,6 +752,13 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	s->ncampaigns++;
 }
 
+void scheduler_pause_campaign(struct scheduler *s, const char *id)
+{
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (strcmp(c->id, id) == 0 && !c->paused && !c->finished)
+			monitor_stop_campaign(s, c);
+}
+
 int scheduler_has_campaign(const struct scheduler *s, const char *id)
 {
 	for (const struct sched_campaign *c = s->campaigns; c; c = c->next)

@@ -69,6 +69,9 @@ struct sched_campaign_desc {
 struct scheduler *scheduler_new(const struct scheduler_params *p);
 /* Adds a campaign (again: wakes it up, e.g. after more was queued). */
 void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d);
+/* Stops delivering campaign id (paused in the store by someone else): what
+ * waits in memory goes back to waiting in the store. */
+void scheduler_pause_campaign(struct scheduler *s, const char *id);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
 /* Starts work; when every recipient of every campaign is final (unless

@@ -125,6 +125,7 @@ void site_free_lanes(struct site *site);
 size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
 
 /* monitor.c */
+void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *stage, int code,
                      const char *category, const char *text, const char *mx);
 

@@ -721,3 +721,26 @@ int store_campaign_paused(struct store *s, const char *campaign, char reason[256
 		return -1;
 	return reason[0] != '\0';
 }
+
+static void count_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
+                     struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sign WHERE campaign = ?1 AND kind = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "count danger signs");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		count_row(st, n);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_err(s, e, "count danger signs");
+}

@@ -152,6 +152,8 @@ int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const 
                    const char *detail, struct err *e);
 typedef void (*store_sign_fn)(void *arg, int64_t time_s, const char *kind, const char *detail);
 int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e);
+int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
+                     struct err *e);
 /* A paused campaign is not delivered until resumed. resume: 1 it was
  * paused, 0 it was not, -1 error. paused: 1 (reason set), 0, -1. */
 int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,

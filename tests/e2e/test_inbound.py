@@ -36,9 +36,12 @@ def token(purpose, salt, rid):
 
 
 class Serve:
-    def __init__(self, sender):
+    def __init__(self, sender, extra=None, extra_yaml=""):
         self.sender = sender
-        self.cfg = sender.write("serve.yaml", yaml_text(merged(INBOUND)))
+        cfg = merged(INBOUND)
+        for k, v in (extra or {}).items():
+            cfg.setdefault(k, {}).update(v)
+        self.cfg = sender.write("serve.yaml", yaml_text(cfg, extra_yaml))
         self.p = subprocess.Popen([SLUICE, "serve", "--config", self.cfg, "--state",
                                    sender.state, "--force"], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
@@ -271,3 +274,41 @@ def test_bounces_import_from_a_maildir(world, sender, tmp_path):
     assert db.execute("SELECT address, reason FROM suppression").fetchall() == \
         [("user42@ok.test", "hard_bounce")]
     db.close()
+
+
+PACED = """policies:
+  - domain: ok.test
+    message_rate: 5/s
+    max_connections: 1
+"""
+
+
+def test_complaint_rate_pauses_a_running_campaign(world, sender):
+    monitor = {"monitor": {"min_messages": "1", "complaint_pause": "10%"}}
+    serve = Serve(sender, monitor, PACED)
+    try:
+        sender.rows([[f"user{u}@ok.test", "C", str(u)] for u in range(100, 140)])
+        cfg = dict(INBOUND, **monitor)
+        r = sender.run(config=cfg, extra_yaml=PACED, extra_args=("--campaign", "news"))
+        assert r.rc == 4, r.err
+        delivered = lambda: [x for x in serve.log() if x.get("outcome") == "delivered"]
+        assert wait_for(lambda: len(delivered()) >= 3, timeout=20)
+        salt, rid = serve.rcpt(delivered()[0]["recipient"])
+        arf = open(os.path.join(os.path.dirname(__file__), "..", "golden", "reports",
+                                "real-yahoo-fbl-v1.eml"), "rb").read()
+        verp = f"bounces+{token('bounce', salt, rid)}@{W.BOUNCE_DOMAIN}"
+        arf = arf.replace(b"Original-Mail-From: <shironeko@example.com>",
+                          f"Original-Mail-From: <{verp}>".encode())
+        s = smtp_to_serve()
+        s.sendmail("", [f"fbl@{W.BOUNCE_DOMAIN}"], arf)
+        s.quit()
+        # serve stops the campaign within its poll interval; what is left stays queued
+        time.sleep(4)
+        n = len(delivered())
+        time.sleep(2)
+        assert len(delivered()) == n < 40
+    finally:
+        serve.stop()
+    p = subprocess.run([SLUICE, "report", "--campaign", "news", "--state", sender.state],
+                       capture_output=True, text=True, timeout=30)
+    assert "complaint" in p.stdout and "PAUSED" in p.stdout, p.stdout
