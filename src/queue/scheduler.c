@@ -40,15 +40,10 @@
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
-#define COMMIT_INTERVAL_MS 5     /* group commit period */
-#define FETCH_BATCH        2000  /* recipients read from the store at once */
-#define FETCH_MIN          500   /* no smaller reads (see on_tick) */
-#define LOADED_MAX         20000 /* recipients in memory at most */
-#define POLL_DUE_MS        1000  /* how often to look for recipients coming due */
-#define SNAPSHOT_MS        1000  /* how often sites are written for `sluice queue` */
+#define COMMIT_INTERVAL_MS 5    /* group commit period */
+#define SNAPSHOT_MS        1000 /* how often sites are written for `sluice queue` */
 
 static const struct smtp_client_ops session_ops;
-static void on_mx(void *arg, const char *domain, const struct mx_result *res);
 
 /* Scheduler CPU accounting (SLUICE_SCHED_CPU=1, for the benchmark): the
  * thread CPU time spent in the scheduler's callbacks (loading, queues,
@@ -61,14 +56,14 @@ static int64_t cpu_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t cpu_enter(struct scheduler *s)
+int64_t sched_cpu_enter(struct scheduler *s)
 {
 	if (!s->cpu_on || s->cpu_depth++ > 0)
 		return 0;
 	return cpu_now_ns();
 }
 
-static void cpu_leave(struct scheduler *s, int64_t t0)
+void sched_cpu_leave(struct scheduler *s, int64_t t0)
 {
 	if (s->cpu_on && --s->cpu_depth == 0)
 		s->st.cpu_ns += cpu_now_ns() - t0;
@@ -224,8 +219,8 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	job_free(j);
 }
 
-static void local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
-                          const char *enh, const char *text)
+void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+                         const char *enh, const char *text)
 {
 	struct reply r;
 
@@ -355,11 +350,12 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		         s->p.cfg->from_domain);
 		strbuf_reset(&j->data);
 		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
-			local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+			sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
 			continue;
 		}
 		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
-			local_outcome(s, j, "render", 451, "4.3.0", e.msg); /* retried later */
+			sched_local_outcome(s, j, "render", 451, "4.3.0",
+			                    e.msg); /* retried later */
 			continue;
 		}
 		if (r->utf8)
@@ -455,9 +451,9 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
 {
 	struct scheduler *s = ((struct session *)arg)->s;
-	int64_t t0 = cpu_enter(s);
+	int64_t t0 = sched_cpu_enter(s);
 	struct smtp_msg *m = session_next_work(arg, c);
-	cpu_leave(s, t0);
+	sched_cpu_leave(s, t0);
 	return m;
 }
 
@@ -465,17 +461,17 @@ static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
                          const struct smtp_result *res)
 {
 	struct scheduler *s = ((struct session *)arg)->s;
-	int64_t t0 = cpu_enter(s);
+	int64_t t0 = sched_cpu_enter(s);
 	session_done_work(arg, c, m, res);
-	cpu_leave(s, t0);
+	sched_cpu_leave(s, t0);
 }
 
 static void session_closed(void *arg, struct smtp_client *c, const struct smtp_result *failure)
 {
 	struct scheduler *s = ((struct session *)arg)->s;
-	int64_t t0 = cpu_enter(s);
+	int64_t t0 = sched_cpu_enter(s);
 	session_closed_work(arg, c, failure); /* frees the session */
-	cpu_leave(s, t0);
+	sched_cpu_leave(s, t0);
 }
 
 static const struct smtp_client_ops session_ops = {
@@ -483,196 +479,6 @@ static const struct smtp_client_ops session_ops = {
     .done = session_done,
     .closed = session_closed,
 };
-
-/* ---- loading recipients ---- */
-
-static void on_mx_work(void *arg, const char *domain, const struct mx_result *res)
-{
-	struct job *j = arg;
-	struct scheduler *s = j->s;
-
-	s->pending_dns--;
-	if (s->stopping || j->camp->paused) { /* still queued in the store */
-		s->loaded--;
-		job_free(j);
-		return;
-	}
-	switch (res->status) {
-	case MX_OK: {
-		struct site *site = site_get(s, j->camp, domain, res);
-		int64_t now = clock_mono_ms();
-		size_t max = site_backlog_max(site);
-		j->site = site;
-		if (throttle_suspended(&site->thr, now)) {
-			sched_park(s, j, site_suspension_end_s(site, now));
-			break;
-		}
-		if (max && site->queued >= max) {
-			double rate = throttle_message_rate(&site->thr);
-			sched_park(s, j,
-			           clock_wall_ms() / 1000 + 1 +
-			               (int64_t)((double)site->queued / rate));
-			break;
-		}
-		site_push(site, j);
-		site_open_sessions(s, site);
-		break;
-	}
-	case MX_NULL_MX:
-		local_outcome(s, j, "dns", 556, "5.1.10", res->error);
-		break;
-	case MX_NXDOMAIN:
-		local_outcome(s, j, "dns", 550, "5.1.2", res->error);
-		break;
-	case MX_NO_HOST:
-		local_outcome(s, j, "dns", 550, "5.4.4", res->error);
-		break;
-	case MX_TEMPFAIL:
-		local_outcome(s, j, "dns", 451, "4.4.3", res->error);
-		break;
-	}
-}
-
-static void on_mx(void *arg, const char *domain, const struct mx_result *res)
-{
-	struct scheduler *s = ((struct job *)arg)->s;
-	int64_t t0 = cpu_enter(s);
-	on_mx_work(arg, domain, res); /* may free the job */
-	cpu_leave(s, t0);
-}
-
-static void on_fetched(void *arg, struct queued_rcpt *r)
-{
-	struct sched_campaign *c = arg;
-	struct scheduler *s = c->s;
-	struct job *j = xcalloc(1, sizeof(*j));
-
-	j->s = s;
-	j->camp = c;
-	j->r = r;
-	s->loaded++;
-	c->loaded++;
-	s->pending_dns++;
-	mx_lookup(s->p.mx, r->domain, on_mx, j);
-}
-
-/* Reads due recipients into memory, the highest priority first; campaigns
- * share the room (at most LOADED_MAX in all): each may hold its share, so a
- * big campaign never keeps a later one out of memory. */
-static void fetch(struct scheduler *s, int64_t now_ms)
-{
-	size_t active = 0;
-	struct err e;
-
-	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
-		active += !c->finished && !c->paused;
-	if (!active)
-		return;
-	int64_t share = LOADED_MAX / (int64_t)active;
-	if (share < FETCH_BATCH)
-		share = FETCH_BATCH;
-	for (int prio = INT_MAX, done = 0; !done && !s->failed;) {
-		int next = INT_MIN;
-		for (struct sched_campaign *c = s->campaigns; c; c = c->next)
-			if (!c->finished && c->priority < prio && c->priority > next)
-				next = c->priority;
-		if (next == INT_MIN)
-			break;
-		prio = next;
-		for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
-			int64_t n = FETCH_BATCH, room = LOADED_MAX - s->loaded;
-			if (c->finished || c->paused || c->priority != prio ||
-			    now_ms < c->next_fetch_ms)
-				continue;
-			n = n < room ? n : room;
-			n = n < share - c->loaded ? n : share - c->loaded;
-			if (room < FETCH_MIN) {
-				done = 1;
-				break;
-			}
-			if (n < FETCH_MIN)
-				continue;
-			int got = store_fetch_ready(s->p.store, c->id, &c->cur, now_ms / 1000,
-			                            (int)n, on_fetched, c, &e);
-			if (got < 0) {
-				sched_fail(s, &e);
-				return;
-			}
-			c->next_fetch_ms = got < n ? now_ms + POLL_DUE_MS : 0;
-		}
-	}
-}
-
-static void finish(struct scheduler *s)
-{
-	s->finished = 1;
-	event_base_loopbreak(s->p.base);
-}
-
-/* Nothing in memory and nothing due in the store: idle sessions say QUIT now
- * instead of waiting out idle_timeout. */
-static void finish_idle_sessions(struct scheduler *s)
-{
-	size_t pos = 0;
-	const char *key;
-	void *v;
-
-	while (strmap_next(s->sites, &pos, &key, &v))
-		for (struct session *x = ((struct site *)v)->sessions; x; x = x->next)
-			if (smtp_client_is_idle(x->c))
-				smtp_client_finish(x->c);
-}
-
-/* The earliest due time of the unfinished campaigns (-1: nothing queued);
- * marks the campaigns with nothing queued and nothing in memory finished. */
-static int next_due(struct scheduler *s, int64_t now_ms, int64_t *earliest)
-{
-	struct err e;
-
-	*earliest = -1;
-	for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
-		int64_t due;
-		if (c->finished || (c->paused && c->loaded == 0))
-			continue;
-		if (store_next_due(s->p.store, c->id, &due, &e) != 0) {
-			sched_fail(s, &e);
-			return -1;
-		}
-		if (due == -1 && c->loaded == 0) {
-			c->finished = 1; /* every recipient is final */
-			continue;
-		}
-		if (due >= 0 && due * 1000 > now_ms)
-			c->next_fetch_ms = due * 1000;
-		else if (due >= 0 && c->loaded == 0 && c->next_fetch_ms)
-			/* due now but behind the cursor (queued after it passed):
-			 * nothing of it is in memory, so reading it again is safe */
-			c->cur = STORE_CURSOR_START;
-		if (due >= 0 && (*earliest < 0 || due < *earliest))
-			*earliest = due;
-	}
-	return 0;
-}
-
-static void check_finished(struct scheduler *s, int64_t now_ms)
-{
-	int64_t due;
-
-	if (s->loaded == 0 && s->pending_dns == 0 && s->active > 0 && !s->stopping &&
-	    next_due(s, now_ms, &due) == 0 &&
-	    (due < 0 || due * 1000 > now_ms + s->p.cfg->idle_timeout_ms))
-		finish_idle_sessions(s);
-	if (s->loaded > 0 || s->pending_dns > 0 || s->active > 0 || s->dirty)
-		return;
-	if (s->stopping) {
-		finish(s);
-		return;
-	}
-	if (next_due(s, now_ms, &due) != 0)
-		return;
-	if (due == -1 && !s->p.keep_running)
-		finish(s); /* every recipient of every campaign is final */
-}
 
 static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 {
@@ -696,16 +502,16 @@ static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 	/* in batches: each read of the store costs a walk of its index past
 	 * what is already loaded, so a trickle of small reads costs more */
 	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX)
-		fetch(s, now_ms);
-	check_finished(s, now_ms);
+		sched_fetch(s, now_ms);
+	sched_check_finished(s, now_ms);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
-	int64_t t0 = cpu_enter(s);
+	int64_t t0 = sched_cpu_enter(s);
 	on_tick_work(fd, what, arg);
-	cpu_leave(s, t0);
+	sched_cpu_leave(s, t0);
 }
 
 /* ---- the public face ---- */

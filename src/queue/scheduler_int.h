@@ -1,7 +1,9 @@
 /*
- * scheduler_int: the scheduler's private types, shared by scheduler.c (loading,
- * sessions, outcomes, the tick) and site.c (sites: their queues, sources,
- * parking, warm-up counts and snapshots). Nothing outside src/queue includes it.
+ * scheduler_int: the scheduler's private types, shared by scheduler.c
+ * (campaigns, sessions, outcomes, the tick), load.c (reading the store,
+ * MX answers, finishing), site.c (sites: sources, parking, warm-up counts,
+ * snapshots), lane.c (a site's queue per campaign) and monitor.c (danger
+ * signs). Nothing outside src/queue includes it (but its unit tests).
  */
 #ifndef SLUICE_QUEUE_SCHEDULER_INT_H
 #define SLUICE_QUEUE_SCHEDULER_INT_H
@@ -19,7 +21,11 @@
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
-#define BACKLOG_SECONDS 60 /* a rate-limited site keeps this much work in memory */
+#define BACKLOG_SECONDS 60    /* a rate-limited site keeps this much work in memory */
+#define FETCH_BATCH     2000  /* recipients read from the store at once */
+#define FETCH_MIN       500   /* no smaller reads (see on_tick) */
+#define LOADED_MAX      20000 /* recipients in memory at most */
+#define POLL_DUE_MS     1000  /* how often to look for recipients coming due */
 #define BACKLOG_MIN     100
 
 struct site;
@@ -115,6 +121,16 @@ struct scheduler {
 
 /* scheduler.c */
 void sched_fail(struct scheduler *s, const struct err *e);
+/* an outcome sluice makes itself (DNS, rendering) */
+void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+                         const char *enh, const char *text);
+/* SLUICE_SCHED_CPU accounting around a callback */
+int64_t sched_cpu_enter(struct scheduler *s);
+void sched_cpu_leave(struct scheduler *s, int64_t t0);
+
+/* load.c */
+void sched_fetch(struct scheduler *s, int64_t now_ms);
+void sched_check_finished(struct scheduler *s, int64_t now_ms);
 void job_free(struct job *j);
 void site_open_sessions(struct scheduler *s, struct site *site);
 void site_kick(struct site *site);
