@@ -250,8 +250,9 @@ static int complaint_sign(const struct inbound *in, const char *campaign, const 
 	         (long long)complaints, (long long)delivered);
 	if (m->complaint_pause > 0 && rate > m->complaint_pause) {
 		char paused[256];
-		if (store_campaign_paused(in->store, campaign, paused, e) != 0)
-			return 0; /* already paused (or -1, reported by the commit) */
+		int already = store_campaign_paused(in->store, campaign, paused, e);
+		if (already != 0)
+			return already < 0 ? -1 : 0;
 		if (store_campaign_pause(in->store, campaign, detail, now, e) != 0 ||
 		    store_sign_add(in->store, campaign, now, "paused", detail, e) != 0)
 			return -1;

@@ -247,11 +247,11 @@ static int auto_reply(const struct mime_entity *m, struct report *r)
 		snprintf(r->why, sizeof(r->why), "Auto-Submitted: %s", v);
 		return 1;
 	}
-	const char *hdrs[] = {"X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", NULL};
+	static const char *const hdrs[] = {"X-Autoreply", "X-Autorespond", NULL};
 	for (int i = 0; hdrs[i]; i++) {
 		v[0] = '\0';
 		field(m, hdrs[i], v, sizeof(v));
-		if (v[0] && i < 2) {
+		if (v[0]) {
 			snprintf(r->why, sizeof(r->why), "%s: %s", hdrs[i], v);
 			return 1;
 		}

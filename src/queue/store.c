@@ -637,7 +637,8 @@ int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT]
 
 /* ---- danger signs and pauses (the monitor's) ---- */
 
-/* One write with up to two texts and a number, in the open transaction. */
+/* One write with up to two texts (?1, ?2) and a number (?3), in the open
+ * transaction; parameters the statement does not use are ignored. */
 static int write_sql(struct store *s, const char *sql, const char *a, const char *b, int64_t n,
                      const char *what, struct err *e)
 {
@@ -702,8 +703,8 @@ int store_campaign_pause(struct store *s, const char *campaign, const char *reas
 
 int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
 {
-	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1 AND ?3 = ?3", campaign,
-	              NULL, 0, "resume a campaign", e) != 0)
+	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1", campaign, NULL, 0,
+	              "resume a campaign", e) != 0)
 		return -1;
 	return sqlite3_changes(s->db) > 0;
 }
