@@ -2,14 +2,14 @@
 # `make asan` runs them under ASan+UBSan; `make fuzz` builds the fuzzers;
 # `make bench` runs the benchmarks against Postfix; `make format` formats.
 
-PKGS     := libevent libevent_openssl libcares openssl sqlite3 libfyaml jansson libidn2
+PKGS     := libevent libevent_openssl libcares openssl sqlite3 yaml-0.1 jansson libidn2
 BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2
 # -Wno-format-truncation: snprintf into bounded buffers truncates on purpose.
-CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation $(OPT) -g -Isrc \
+CFLAGS   := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-format-truncation $(OPT) -g -Isrc \
             $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))

@@ -37,6 +37,7 @@ static const struct field fields[] = {
     {"delivery", "max_messages_per_connection", F_INT, OFF(defaults.max_messages_per_connection), 1,
      1000000},
     {"delivery", "idle_timeout", F_MS, OFF(idle_timeout_ms), 0, 600000},
+    {"delivery", "signing_threads", F_INT, OFF(signing_threads), 0, 64},
     {"delivery", "tls", F_TLS, OFF(defaults.tls), 0, 0},
     {"retry", "min_backoff", F_SECONDS, OFF(min_backoff_s), 0, 30 * DAY_S},
     {"retry", "max_backoff", F_SECONDS, OFF(max_backoff_s), 0, 30 * DAY_S},
@@ -96,6 +97,7 @@ void config_defaults(struct config *c)
 	c->max_connections = 200;
 	c->initial_connections = 5; /* Postfix: initial_destination_concurrency */
 	c->idle_timeout_ms = 1000;
+	c->signing_threads = -1;
 	c->defaults.tls = TLS_OPPORTUNISTIC;
 	c->defaults.max_connections = 10;
 	c->defaults.max_messages_per_connection = 100;
@@ -135,16 +137,13 @@ void config_defaults(struct config *c)
 
 /* ---- lists ---- */
 
-static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node *seq)
+static int load_resolvers(struct loader *l, struct ynode *key, struct ynode *seq)
 {
-	void *it = NULL;
-	struct fy_node *item;
-
-	if (!fy_node_is_sequence(seq))
+	if (seq->kind != YN_SEQUENCE)
 		return cfg_fail_at(l, key, "'%s' must be a list of addresses (ip or ip:port)",
 		                   "resolvers", NULL);
-	while ((item = fy_node_sequence_iterate(seq, &it))) {
-		char *s = cfg_scalar_dup(item);
+	for (size_t i = 0; i < seq->nkids; i++) {
+		char *s = cfg_scalar_dup(seq->kids[i]);
 		if (!s)
 			return cfg_fail_at(l, key, "'%s' entries must be addresses", "resolvers",
 			                   NULL);
@@ -170,7 +169,7 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 			ok = *end == '\0' && port > 0 && port < 65536;
 		}
 		if (!ok) {
-			cfg_fail_at(l, item,
+			cfg_fail_at(l, seq->kids[i],
 			            "resolver '%s' is not an IP address with an optional port", s,
 			            NULL);
 			free(s);
@@ -184,8 +183,8 @@ static int load_resolvers(struct loader *l, struct fy_node *key, struct fy_node 
 }
 
 /* Reads the keys of one list item (a mapping) through cb. */
-static int source_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-                      struct fy_node *val)
+static int source_key(struct loader *l, void *item, const char *k, struct ynode *key,
+                      struct ynode *val)
 {
 #define SOFF(m) offsetof(struct source, m)
 	static const struct field sf[] = {
@@ -202,7 +201,7 @@ static int source_key(struct loader *l, void *item, const char *k, struct fy_nod
 	return cfg_set_item_field(l, item, sf, sizeof(sf) / sizeof(sf[0]), "a source", k, key, val);
 }
 
-static int source_check(struct loader *l, void *item, struct fy_node *where)
+static int source_check(struct loader *l, void *item, struct ynode *where)
 {
 	struct source *s = item;
 	unsigned char buf[16];
@@ -239,8 +238,8 @@ static int source_check(struct loader *l, void *item, struct fy_node *where)
 	return 0;
 }
 
-static int policy_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-                      struct fy_node *val)
+static int policy_key(struct loader *l, void *item, const char *k, struct ynode *key,
+                      struct ynode *val)
 {
 #define POFF(m) offsetof(struct policy, m)
 	static const struct field pf[] = {
@@ -257,7 +256,7 @@ static int policy_key(struct loader *l, void *item, const char *k, struct fy_nod
 	return cfg_set_item_field(l, item, pf, sizeof(pf) / sizeof(pf[0]), "a policy", k, key, val);
 }
 
-static int policy_check(struct loader *l, void *item, struct fy_node *where)
+static int policy_check(struct loader *l, void *item, struct ynode *where)
 {
 	struct policy *p = item;
 
@@ -267,8 +266,8 @@ static int policy_check(struct loader *l, void *item, struct fy_node *where)
 	return 0;
 }
 
-static int rule_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-                    struct fy_node *val)
+static int rule_key(struct loader *l, void *item, const char *k, struct ynode *key,
+                    struct ynode *val)
 {
 #define ROFF(m) offsetof(struct reply_rule, m)
 	static const struct field rf[] = {
@@ -286,7 +285,7 @@ static int rule_key(struct loader *l, void *item, const char *k, struct fy_node 
 	return cfg_set_item_field(l, item, rf, sizeof(rf) / sizeof(rf[0]), "a rule", k, key, val);
 }
 
-static int rule_check(struct loader *l, void *item, struct fy_node *where)
+static int rule_check(struct loader *l, void *item, struct ynode *where)
 {
 	struct reply_rule *r = item;
 
@@ -304,8 +303,8 @@ static int rule_check(struct loader *l, void *item, struct fy_node *where)
 }
 
 /* A DKIM key: domain, selector, key file, canonicalization. */
-static int dkim_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-                    struct fy_node *val)
+static int dkim_key(struct loader *l, void *item, const char *k, struct ynode *key,
+                    struct ynode *val)
 {
 #define DOFF(m) offsetof(struct dkim_conf, m)
 	static const struct field df[] = {
@@ -319,7 +318,7 @@ static int dkim_key(struct loader *l, void *item, const char *k, struct fy_node 
 	                          val);
 }
 
-static int dkim_check(struct loader *l, void *item, struct fy_node *where)
+static int dkim_check(struct loader *l, void *item, struct ynode *where)
 {
 	struct dkim_conf *d = item;
 	const char *c = d->canonicalization ? d->canonicalization : "relaxed/relaxed";
@@ -355,8 +354,8 @@ static int dkim_check(struct loader *l, void *item, struct fy_node *where)
 }
 
 /* A classification rule: (stage, code, enhanced, text) -> category. */
-static int classify_key(struct loader *l, void *item, const char *k, struct fy_node *key,
-                        struct fy_node *val)
+static int classify_key(struct loader *l, void *item, const char *k, struct ynode *key,
+                        struct ynode *val)
 {
 #define COFF(m) offsetof(struct classify_rule, m)
 	static const struct field cf[] = {
@@ -372,7 +371,7 @@ static int classify_key(struct loader *l, void *item, const char *k, struct fy_n
 	                          key, val);
 }
 
-static int classify_check(struct loader *l, void *item, struct fy_node *where)
+static int classify_check(struct loader *l, void *item, struct ynode *where)
 {
 	struct classify_rule *r = item;
 	int line = 0, col = 0;
@@ -389,7 +388,7 @@ static int classify_check(struct loader *l, void *item, struct fy_node *where)
 int config_classify_parse(const char *name, const char *text, size_t len,
                           struct classify_rule **out, size_t *n, struct err *e)
 {
-	struct fy_document *doc = cfg_doc_parse(name, text, len, e);
+	struct ydoc *doc = cfg_doc_parse(name, text, len, e);
 	struct loader l = {name, NULL, NULL, e};
 	int rc = -1;
 
@@ -397,16 +396,14 @@ int config_classify_parse(const char *name, const char *text, size_t len,
 	*n = 0;
 	if (!doc)
 		return -1;
-	struct fy_node *root = fy_document_root(doc);
-	struct fy_node *seq = root && fy_node_is_mapping(root)
-	                          ? fy_node_mapping_lookup_by_string(root, "classify", -1)
-	                          : NULL;
+	struct ynode *root = ydoc_root(doc);
+	struct ynode *seq = ynode_get(root, "classify");
 	if (!seq)
 		err_set(e, "%s:1:1: expected a mapping with a 'classify' list", name);
 	else
 		rc = cfg_load_items(&l, "classify", root, seq, (void **)out, n,
 		                    sizeof(struct classify_rule), classify_key, classify_check);
-	fy_document_destroy(doc);
+	ydoc_free(doc);
 	if (rc != 0) { /* nothing half-built is handed out */
 		config_classify_free(*out, *n);
 		*out = NULL;
@@ -456,16 +453,13 @@ static int is_section(const char *k)
 	return 0;
 }
 
-static int load_section(struct loader *l, const char *section, struct fy_node *skey,
-                        struct fy_node *map)
+static int load_section(struct loader *l, const char *section, struct ynode *skey,
+                        struct ynode *map)
 {
-	void *it = NULL;
-	struct fy_node_pair *p;
-
-	if (!fy_node_is_mapping(map))
+	if (map->kind != YN_MAPPING)
 		return cfg_fail_at(l, skey, "'%s' must be a mapping of settings", section, NULL);
-	while ((p = fy_node_mapping_iterate(map, &it))) {
-		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+		struct ynode *key = map->kids[i], *val = map->kids[i + 1];
 		char *k = cfg_scalar_dup(key);
 		int rc;
 		if (!k)
@@ -484,17 +478,15 @@ static int load_section(struct loader *l, const char *section, struct fy_node *s
 	return 0;
 }
 
-static int load_top(struct loader *l, struct fy_node *root)
+static int load_top(struct loader *l, struct ynode *root)
 {
-	void *it = NULL;
-	struct fy_node_pair *p;
 	struct config *c = l->c;
 
-	if (!root || !fy_node_is_mapping(root))
+	if (!root || root->kind != YN_MAPPING)
 		return err_set(l->e, "%s:1:1: the configuration must be a mapping of sections",
 		               l->path);
-	while ((p = fy_node_mapping_iterate(root, &it))) {
-		struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+	for (size_t i = 0; i + 1 < root->nkids; i += 2) {
+		struct ynode *key = root->kids[i], *val = root->kids[i + 1];
 		char *k = cfg_scalar_dup(key);
 		const struct field *f;
 		int rc;
@@ -617,13 +609,13 @@ int config_load(const char *path, struct config *c, struct err *e)
 
 	config_defaults(c);
 	c->path = xstrdup(path);
-	struct fy_document *doc = cfg_doc_load(path, e);
+	struct ydoc *doc = cfg_doc_load(path, e);
 	if (!doc)
 		return -1;
-	int rc = load_top(&l, fy_document_root(doc));
+	int rc = load_top(&l, ydoc_root(doc));
 	if (rc == 0)
 		rc = check_whole(&l);
-	fy_document_destroy(doc);
+	ydoc_free(doc);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /*
- * config: the one YAML configuration file (libfyaml), checked whole at load.
+ * config: the one YAML configuration file (libyaml, through yaml_doc), checked whole at load.
  * Every error names file:line:column. Defaults are set by config_defaults();
  * docs/configuration.md documents each setting (keep the two in step).
  */
@@ -141,6 +141,7 @@ struct config {
 	int max_connections;     /* all destinations together */
 	int initial_connections; /* per site at first; one more per delivery, up to its cap */
 	int idle_timeout_ms;     /* how long an idle connection waits for work */
+	int signing_threads;     /* DKIM off the event loop; 0: on it; -1: one per CPU */
 	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
 	struct policy *policies;
 	size_t npolicies;

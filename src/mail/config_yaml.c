@@ -16,22 +16,13 @@
 
 /* ---- positions and scalars ---- */
 
-void cfg_node_pos(struct fy_node *n, int *line, int *col)
+void cfg_node_pos(struct ynode *n, int *line, int *col)
 {
-	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
-	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-
-	*line = m ? m->line + 1 : 0;
-	*col = m ? m->column + 1 : 0;
-	if (!m && n && fy_node_is_mapping(n)) {
-		void *it = NULL;
-		struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-		if (p)
-			cfg_node_pos(fy_node_pair_key(p), line, col);
-	}
+	*line = n ? n->line : 0;
+	*col = n ? n->col : 0;
 }
 
-int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a, const char *b)
+int cfg_fail_at(struct loader *l, struct ynode *n, const char *fmt, const char *a, const char *b)
 {
 	int line, col;
 	char msg[300];
@@ -41,15 +32,9 @@ int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char
 	return err_set(l->e, "%s:%d:%d: %s", l->path, line, col, msg);
 }
 
-char *cfg_scalar_dup(struct fy_node *n)
+char *cfg_scalar_dup(struct ynode *n)
 {
-	size_t len;
-	const char *s;
-
-	if (!n || !fy_node_is_scalar(n))
-		return NULL;
-	s = fy_node_get_scalar(n, &len);
-	return s ? xstrndup(s, len) : NULL;
+	return n && n->kind == YN_SCALAR ? xstrndup(n->text, n->len) : NULL;
 }
 
 int64_t config_parse_duration_ms(const char *s, size_t n)
@@ -127,7 +112,7 @@ static int64_t parse_bytes(const char *s)
 }
 
 /* The word-valued types: each checks its word and stores its value. */
-static int set_word(struct loader *l, const struct field *f, struct fy_node *val, char *s)
+static int set_word(struct loader *l, const struct field *f, struct ynode *val, char *s)
 {
 	char *base = l->base;
 	void *at = base + f->off;
@@ -221,14 +206,15 @@ static int set_word(struct loader *l, const struct field *f, struct fy_node *val
 	return rc;
 }
 
-int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
-                   struct fy_node *val)
+int cfg_set_scalar(struct loader *l, const struct field *f, struct ynode *key, struct ynode *val)
 {
 	char *s = cfg_scalar_dup(val);
 	char *base = l->base;
 	int64_t v;
 	char *end;
 
+	if (!s && val->kind == YN_NULL)
+		return cfg_fail_at(l, key, "'%s' needs a value", f->key, NULL);
 	if (!s)
 		return cfg_fail_at(l, key, "'%s' takes a single value", f->key, NULL);
 	switch (f->type) {
@@ -373,29 +359,26 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
 	return 0;
 }
 
-int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, struct fy_node *seq,
+int cfg_load_items(struct loader *l, const char *name, struct ynode *key, struct ynode *seq,
                    void **arr, size_t *count, size_t size, item_key_fn cb, item_check_fn check)
 {
-	void *it = NULL;
-	struct fy_node *item;
-
-	if (!fy_node_is_sequence(seq))
+	if (seq->kind != YN_SEQUENCE)
 		return cfg_fail_at(l, key, "'%s' must be a list", name, NULL);
-	while ((item = fy_node_sequence_iterate(seq, &it))) {
-		if (!fy_node_is_mapping(item))
+	for (size_t i = 0; i < seq->nkids; i++) {
+		struct ynode *item = seq->kids[i];
+		if (item->kind != YN_MAPPING)
 			return cfg_fail_at(l, item, "each entry of '%s' must be a mapping", name,
 			                   NULL);
 		*arr = xrealloc(*arr, (*count + 1) * size);
 		void *entry = (char *)*arr + *count * size;
 		memset(entry, 0, size);
 		(*count)++;
-		void *pit = NULL;
-		struct fy_node_pair *p;
-		while ((p = fy_node_mapping_iterate(item, &pit))) {
-			char *k = cfg_scalar_dup(fy_node_pair_key(p));
-			int rc =
-			    k ? cb(l, entry, k, fy_node_pair_key(p), fy_node_pair_value(p)) : -1;
-			free(k);
+		for (size_t k = 0; k + 1 < item->nkids; k += 2) {
+			char *name_k = cfg_scalar_dup(item->kids[k]);
+			int rc = name_k ? cb(l, entry, name_k, item->kids[k], item->kids[k + 1])
+			                : cfg_fail_at(l, item->kids[k],
+			                              "setting names must be words", "", NULL);
+			free(name_k);
 			if (rc)
 				return rc;
 		}
@@ -406,7 +389,7 @@ int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, stru
 }
 
 int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
-                       const char *what, const char *k, struct fy_node *key, struct fy_node *val)
+                       const char *what, const char *k, struct ynode *key, struct ynode *val)
 {
 	char known[400] = "";
 	size_t len = 0;
@@ -472,23 +455,8 @@ void pattern_free(struct pattern *p)
 	p->text = NULL;
 }
 
-/* libfyaml (0.7) reports parse errors only through its diagnostic output,
- * as "file:line:column: error: message": keep the first such line. */
-static void diag_capture(struct fy_diag *d, void *user, const char *buf, size_t len)
-{
-	char *first = user;
-
-	(void)d;
-	if (first[0] || !memmem(buf, len, ": error: ", 9))
-		return;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		len--;
-	snprintf(first, ERR_MSG_MAX, "%.*s", (int)len, buf);
-}
-
-/* The text must be UTF-8. Checked before libfyaml sees it: libfyaml
- * 0.7.12 loops forever on some invalid UTF-8 (": \n%\xa4", found by
- * fuzz_config), and a binary file deserves a clearer message anyway. */
+/* The text must be UTF-8 without NUL bytes: checked first so the message
+ * names the line and column (and a binary file gets a clear one). */
 static int check_text(const char *path, const char *text, size_t len, struct err *e)
 {
 	long line = 1, col = 1;
@@ -511,39 +479,14 @@ static int check_text(const char *path, const char *text, size_t len, struct err
 	return 0;
 }
 
-/* Builds the document from a file (path set) or from text (path NULL). */
-static struct fy_document *build(const char *name, const char *path, const char *text, size_t len,
-                                 struct err *e)
-{
-	struct fy_diag_cfg dcfg;
-	char first_error[ERR_MSG_MAX] = "";
-
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = diag_capture;
-	dcfg.user = first_error;
-	dcfg.colorize = false;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
-	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
-	struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
-	                               : fy_document_build_from_string(&pcfg, text, len);
-	if (!doc && first_error[0])
-		err_set(e, "%s%s%s", path ? "" : name, path ? "" : ": ", first_error);
-	else if (!doc)
-		err_set(e, "%s: not a valid YAML document", name);
-	if (diag)
-		fy_diag_destroy(diag);
-	return doc;
-}
-
-struct fy_document *cfg_doc_parse(const char *name, const char *text, size_t len, struct err *e)
+struct ydoc *cfg_doc_parse(const char *name, const char *text, size_t len, struct err *e)
 {
 	if (check_text(name, text, len, e) != 0)
 		return NULL;
-	return build(name, NULL, text, len, e);
+	return ydoc_parse(name, text, len, e);
 }
 
-struct fy_document *cfg_doc_load(const char *path, struct err *e)
+struct ydoc *cfg_doc_load(const char *path, struct err *e)
 {
 	FILE *f = fopen(path, "rb");
 	struct strbuf b = STRBUF_INIT;
@@ -557,7 +500,7 @@ struct fy_document *cfg_doc_load(const char *path, struct err *e)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && b.len <= CONFIG_SIZE_MAX)
 		strbuf_add(&b, buf, n);
 	fclose(f);
-	int rc = check_text(path, b.data ? b.data : "", b.len, e);
+	struct ydoc *d = cfg_doc_parse(path, b.data ? b.data : "", b.len, e);
 	strbuf_free(&b);
-	return rc == 0 ? build(path, path, NULL, 0, e) : NULL;
+	return d;
 }

@@ -8,7 +8,7 @@
 #ifndef SLUICE_MAIL_CONFIG_YAML_H
 #define SLUICE_MAIL_CONFIG_YAML_H
 
-#include <libfyaml.h>
+#include "mail/yaml_doc.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,31 +57,30 @@ struct loader {
 };
 
 /* The 1-based line and column where n starts (0, 0 if unknown). */
-void cfg_node_pos(struct fy_node *n, int *line, int *col);
+void cfg_node_pos(struct ynode *n, int *line, int *col);
 /* Sets e to "path:line:col: " + fmt (with a and b) at n; returns -1. */
-int cfg_fail_at(struct loader *l, struct fy_node *n, const char *fmt, const char *a, const char *b);
+int cfg_fail_at(struct loader *l, struct ynode *n, const char *fmt, const char *a, const char *b);
 /* The scalar text of n, NUL-terminated and owned by the caller, or NULL. */
-char *cfg_scalar_dup(struct fy_node *n);
+char *cfg_scalar_dup(struct ynode *n);
 /* Checks val against f's type and bounds and stores it at l->base + f->off. */
-int cfg_set_scalar(struct loader *l, const struct field *f, struct fy_node *key,
-                   struct fy_node *val);
+int cfg_set_scalar(struct loader *l, const struct field *f, struct ynode *key, struct ynode *val);
 
 /* Reads a list of mappings into a growing array of size-byte items: each key
  * through key_fn, then each item through check. */
-typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct fy_node *key,
-                           struct fy_node *val);
-typedef int (*item_check_fn)(struct loader *l, void *item, struct fy_node *where);
-int cfg_load_items(struct loader *l, const char *name, struct fy_node *key, struct fy_node *seq,
+typedef int (*item_key_fn)(struct loader *l, void *item, const char *k, struct ynode *key,
+                           struct ynode *val);
+typedef int (*item_check_fn)(struct loader *l, void *item, struct ynode *where);
+int cfg_load_items(struct loader *l, const char *name, struct ynode *key, struct ynode *seq,
                    void **arr, size_t *count, size_t size, item_key_fn key_fn, item_check_fn check);
 /* Sets setting k of a list item from its table of fields; an unknown name
  * is an error that lists the known ones. */
 int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
-                       const char *what, const char *k, struct fy_node *key, struct fy_node *val);
+                       const char *what, const char *k, struct ynode *key, struct ynode *val);
 
 /* Parses UTF-8 YAML text (named path in errors) into a document, or NULL
  * with e set to the first error at its line and column. */
-struct fy_document *cfg_doc_parse(const char *path, const char *text, size_t len, struct err *e);
+struct ydoc *cfg_doc_parse(const char *path, const char *text, size_t len, struct err *e);
 /* Reads a file (at most CONFIG_SIZE_MAX bytes) and parses it as above. */
-struct fy_document *cfg_doc_load(const char *path, struct err *e);
+struct ydoc *cfg_doc_load(const char *path, struct err *e);
 
 #endif

@@ -47,6 +47,11 @@ struct dkim_signer {
 	size_t nkeys;
 };
 
+size_t dkim_signer_keys(const struct dkim_signer *s)
+{
+	return s ? s->nkeys : 0;
+}
+
 int dkim_signer_new(const struct config *cfg, struct dkim_signer **out, struct err *e)
 {
 	struct dkim_signer *s = xcalloc(1, sizeof(*s));

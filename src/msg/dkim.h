@@ -23,6 +23,8 @@ struct dkim_signer;
  * keys) is a valid signer that signs nothing. */
 int dkim_signer_new(const struct config *cfg, struct dkim_signer **out, struct err *e);
 void dkim_signer_free(struct dkim_signer *s);
+/* The number of keys (0 for NULL). */
+size_t dkim_signer_keys(const struct dkim_signer *s);
 /* Prepends a DKIM-Signature per key of msg's From domain (msg: CRLF lines,
  * not dot-stuffed). 0 (also when there is no key for that domain), or -1
  * with e set. */

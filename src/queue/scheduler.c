@@ -300,6 +300,14 @@ void site_open_sessions(struct scheduler *s, struct site *site)
 
 /* ---- sessions (the SMTP client's owner) ---- */
 
+static struct smtp_msg *hand_over(struct site *site, struct job *j)
+{
+	j->msg.data = j->data.data;
+	j->msg.len = j->data.len;
+	site->in_flight++;
+	return &j->msg;
+}
+
 static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 {
 	struct session *sess = arg;
@@ -310,6 +318,14 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 	if (!sess->asked) {
 		sess->asked = 1;
 		site->starting--;
+	}
+	if (sess->signing)
+		return NULL; /* woken when the worker is done (sign.c) */
+	if (sess->signed_) { /* admitted by the checks below before signing */
+		j = sess->signed_;
+		sess->signed_ = NULL;
+		if (!sched_sign_dropped(s, j))
+			return hand_over(site, j);
 	}
 	int64_t now = clock_mono_ms();
 	if (throttle_suspended(&site->thr, now)) {
@@ -353,11 +369,6 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
 			continue;
 		}
-		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
-			sched_local_outcome(s, j, "render", 451, "4.3.0",
-			                    e.msg); /* retried later */
-			continue;
-		}
 		if (r->utf8)
 			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
 		if (cfg->bounce_domain)
@@ -367,12 +378,17 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			snprintf(j->mail_from, sizeof(j->mail_from), "%s", camp->envelope_from);
 		j->msg.mail_from = j->mail_from;
 		j->msg.rcpt = r->mailbox;
-		j->msg.data = j->data.data;
-		j->msg.len = j->data.len;
-		site->in_flight++;
 		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
 		               (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
-		return &j->msg;
+		j->date_s = in.date_s;
+		if (sched_sign_submit(s, sess, j))
+			return NULL;
+		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
+			sched_local_outcome(s, j, "render", 451, "4.3.0",
+			                    e.msg); /* retried later */
+			continue;
+		}
+		return hand_over(site, j);
 	}
 	return NULL;
 }
@@ -399,6 +415,7 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 	struct scheduler *s = sess->s;
 	struct site *site = sess->site;
 
+	sched_sign_session_closed(s, sess);
 	if (!sess->asked)
 		site->starting--;
 	site->active--;
@@ -526,6 +543,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->cpu_on = getenv("SLUICE_SCHED_CPU") != NULL;
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
 	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
+	sched_sign_init(s);
 	return s;
 }
 
@@ -619,6 +637,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 {
 	int rc = 0;
 
+	sched_sign_free(s);
 	if (!s->failed)
 		sched_snapshot_sites(s); /* the final state: connections closed */
 	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0 ||

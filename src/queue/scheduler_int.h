@@ -3,7 +3,8 @@
  * (campaigns, sessions, outcomes, the tick), load.c (reading the store,
  * MX answers, finishing), site.c (sites: sources, parking, warm-up counts,
  * snapshots), lane.c (a site's queue per campaign) and monitor.c (danger
- * signs). Nothing outside src/queue includes it (but its unit tests).
+ * signs) and sign.c (DKIM signatures on worker threads). Nothing outside src/queue includes it (but
+ * its unit tests).
  */
 #ifndef SLUICE_QUEUE_SCHEDULER_INT_H
 #define SLUICE_QUEUE_SCHEDULER_INT_H
@@ -65,6 +66,12 @@ struct job {
 	struct strbuf data;
 	char msgid[200];
 	char mail_from[300]; /* the envelope sender (VERP when configured) */
+	/* while a worker signs it (sign.c): the session waiting for it (NULL
+	 * once that session closed), the Date it carries, and the result */
+	struct session *sess;
+	int64_t date_s;
+	int sign_failed;
+	struct err sign_err;
 };
 
 struct session {
@@ -72,6 +79,8 @@ struct session {
 	struct site *site;
 	struct smtp_client *c;
 	int asked;
+	struct job *signing; /* handed to a signing worker */
+	struct job *signed_; /* back from the worker, next to send */
 	struct session *next, *prev;
 };
 
@@ -111,6 +120,7 @@ struct scheduler {
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
 	const struct rules *rules;
+	struct workers *signers; /* NULL: DKIM signs on the loop (or nothing to sign) */
 	int64_t next_snapshot_ms;
 	/* warm-up, per source of the pool (same index as p.sources) */
 	int64_t warm_today;
@@ -144,6 +154,18 @@ size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *stage, int code,
                      const char *category, const char *text, const char *mx);
+
+/* sign.c */
+void sched_sign_init(struct scheduler *s);
+/* Hands the rendered job to a signing worker for sess; 0 if signing
+ * happens on the loop (no workers), 1 if submitted (sess waits). */
+int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j);
+/* The session closes: what it waits for or holds goes back to its site. */
+void sched_sign_session_closed(struct scheduler *s, struct session *sess);
+/* Frees a signed job that must not be sent now (stopping, or its campaign
+ * paused meanwhile: it is still queued in the store); 1 if it did. */
+int sched_sign_dropped(struct scheduler *s, struct job *j);
+void sched_sign_free(struct scheduler *s);
 
 /* site.c */
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,

@@ -95,8 +95,15 @@ static void test_errors_name_line_and_column(void **state)
 	expect_error("policies:\n  - domain: a.com\n    mx: b.com\n",
 	             ".yaml:2:5:", "exactly one of");
 	expect_error("dns:\n  resolvers: [not-an-ip]\n", ".yaml:2:15:", "not an IP address");
-	expect_error("a: [1, 2\n", ".yaml:", "error");
-	expect_error(": \n%\xa4", ".yaml:2:2:", "not UTF-8 text"); /* hung libfyaml */
+	expect_error("a: [1, 2\n", ".yaml:2:1:", "did not find expected ',' or ']'");
+	expect_error(": \n%\xa4", ".yaml:2:2:", "not UTF-8 text");             /* hung libfyaml */
+	expect_error("? r:\t:", ".yaml:1:", "mapping values are not allowed"); /* crashed it */
+	expect_error("delivery:\n  tls: off\n  tls: required\n",
+	             ".yaml:3:3:", "duplicate key 'tls' (first at line 2)");
+	expect_error("sender: &s\n  from_domain: a.com\nbounce: *s\n",
+	             ".yaml:1:1:", "anchors and aliases are not supported");
+	expect_error("delivery: {}\n---\nretry: {}\n", ".yaml:2:1:", "only one YAML document");
+	expect_error("state_dir:\n", ".yaml:1:1:", "'state_dir' needs a value");
 	expect_error("sender:\n  envelope_from: b@x.com\n", ".yaml", "'sources' is required");
 	expect_error("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n", ".yaml",
 	             "'sender.envelope_from' is required");
@@ -104,7 +111,7 @@ static void test_errors_name_line_and_column(void **state)
 	expect_error("dkim:\n  - domain: x.com\n    key: k.pem\n",
 	             ".yaml:2:5:", "needs 'domain', 'selector' and 'key'");
 	expect_error("dkim:\n  - {domain: x.com, selector: s, key: k, canonicalization: loose}\n",
-	             ".yaml:2:6:", "relaxed/relaxed");
+	             ".yaml:2:5:", "relaxed/relaxed");
 	expect_error("classify:\n  - {code: 5xx, category: gone}\n",
 	             ".yaml:2:", "unknown category");
 	expect_error("inbound:\n  max_message_size: huge\n", ".yaml:2:21:", "bad size");
@@ -138,7 +145,7 @@ static void test_rules_and_rates(void **state)
 	assert_true(config_parse_rate("10/fortnight") < 0);
 	expect_error("delivery:\n  message_rate: fast\n", ".yaml:2:17:", "bad rate 'fast'");
 	expect_error("rules:\n  - text: \"([unclosed\"\n    suspend: 1m\n",
-	             ".yaml:2:12:", "bad regular expression");
+	             ".yaml:2:11:", "bad regular expression");
 	expect_error("rules:\n  - text: x\n    scale: 2\n", ".yaml:3:12:", "from 0.05 to 1");
 	expect_error("rules:\n  - text: x\n    suspend: 2d\n", ".yaml:3:14:", "at most 24h");
 	expect_error("rules:\n  - text: x\n    stage: lunch\n    suspend: 1m\n",
