@@ -206,19 +206,20 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
 		/* the first recipient's return path and unsubscribe headers, as
 		 * they will look (a real campaign has its own salt and row ids) */
-		char mail_from[300], unsub[600];
+		char mail_from[300], unsub[600], link[400];
 		snprintf(mail_from, sizeof(mail_from), "%s", cfg->envelope_from);
 		if (cfg->bounce_domain)
 			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, "0", 1,
 			             mail_from, sizeof(mail_from));
 		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
 		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL, "0",
-		                         1, unsub, sizeof(unsub));
+		                         1, unsub, sizeof(unsub), link, sizeof(link));
 		struct render_in in = {.fields = row.fields.data,
 		                       .fields_len = row.fields.len,
 		                       .message_id = msgid,
 		                       .date_s = clock_wall_ms() / 1000,
-		                       .extra_headers = unsub[0] ? unsub : NULL};
+		                       .extra_headers = unsub[0] ? unsub : NULL,
+		                       .unsubscribe_url = link};
 		struct dkim_signer *dk = NULL;
 		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
@@ -504,6 +505,13 @@ int cli_send(int argc, char **argv)
 	    recipients_open(&list, o.recipients, &e) != 0 ||
 	    template_bind(&tpl, list.names, list.nnames, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
+		goto out;
+	}
+	if (tpl.uses_unsubscribe_url && !cfg.unsubscribe_url) {
+		fprintf(stderr,
+		        "sluice: %s: {{unsubscribe_url}} needs unsubscribe.url in the "
+		        "configuration (%s)\n",
+		        tpl.path, cfg.path);
 		goto out;
 	}
 	if (o.dry_run) {

@@ -354,6 +354,11 @@ int template_bind(struct template *t, char *const *names, size_t n, struct err *
 		size_t k = 0;
 		while (k < n && strcasecmp(names[k], s->name) != 0)
 			k++;
+		if (k == n && strcasecmp(s->name, "unsubscribe_url") == 0) {
+			s->col = TPL_COL_UNSUBSCRIBE;
+			t->uses_unsubscribe_url = 1;
+			continue;
+		}
 		if (k == n)
 			return err_set(e,
 			               "%s:%ld:%ld: unknown placeholder '%s' (not a column of "
@@ -515,9 +520,17 @@ int template_render(const struct template *t, const struct render_in *in, struct
 		if (!s->has_field)
 			continue;
 		size_t n;
-		const char *v = fields_get(in->fields, in->fields_len, s->col, &n);
-		if (!v)
-			return err_set(e, "the recipient has no field '%s'", s->name);
+		const char *v = s->col == TPL_COL_UNSUBSCRIBE
+		                    ? in->unsubscribe_url
+		                    : fields_get(in->fields, in->fields_len, s->col, &n);
+		if (s->col == TPL_COL_UNSUBSCRIBE && v)
+			n = strlen(v);
+		if (!v || (s->col == TPL_COL_UNSUBSCRIBE && !v[0]))
+			return err_set(e,
+			               s->col == TPL_COL_UNSUBSCRIBE
+			                   ? "{{%s}} needs unsubscribe.url in the configuration"
+			                   : "the recipient has no field '%s'",
+			               s->name);
 		add_field(t, s, v, n, out);
 	}
 	return check_rendered(out, start, needs, e);

@@ -44,6 +44,7 @@ struct template
 	size_t nsegs;
 	int has_message_id, has_date, has_mime;
 	int has_list_unsubscribe; /* the template sets its own: sluice adds none */
+	int uses_unsubscribe_url; /* {{unsubscribe_url}}: the recipient's own link */
 	size_t email_col;         /* after bind: the 'email' column (raw in headers) */
 };
 
@@ -53,10 +54,15 @@ struct template
 struct render_in {
 	const char *fields; /* packed, mail/fields.h */
 	size_t fields_len;
-	const char *message_id;    /* "<...>", used when the template has none */
-	int64_t date_s;            /* for the Date header when the template has none */
-	const char *extra_headers; /* CRLF-terminated lines (List-Unsubscribe), or NULL */
+	const char *message_id;      /* "<...>", used when the template has none */
+	int64_t date_s;              /* for the Date header when the template has none */
+	const char *extra_headers;   /* CRLF-terminated lines (List-Unsubscribe), or NULL */
+	const char *unsubscribe_url; /* for {{unsubscribe_url}}, or NULL */
 };
+
+/* The column of {{unsubscribe_url}} when the list has no such column: the
+ * recipient's one-click unsubscribe link, made by sluice. */
+#define TPL_COL_UNSUBSCRIBE ((size_t)-2)
 
 /* Parses data (len bytes; the name is for messages); 0, or -1 with e as "path:line:col: why". */
 int template_parse(const char *path, const char *data, size_t len, struct template *t,

@@ -88,15 +88,20 @@ int verp_split(const char *prefix, const char *local, size_t len, const char **t
 }
 
 void verp_unsubscribe_headers(const char *secret, const char *url, const char *mailto_domain,
-                              const char *salt, int64_t id, char *out, size_t n)
+                              const char *salt, int64_t id, char *out, size_t n, char *link,
+                              size_t link_n)
 {
 	char tok[VERP_TOKEN_MAX + 1];
 	size_t ul = url ? strlen(url) : 0;
 
 	out[0] = '\0';
+	if (link)
+		link[0] = '\0';
 	if (!url && !mailto_domain)
 		return;
 	verp_token(secret, "unsub", salt, id, tok, sizeof(tok));
+	if (link && url)
+		snprintf(link, link_n, "%s%s%s", url, ul && url[ul - 1] == '/' ? "" : "/", tok);
 	if (url && mailto_domain)
 		snprintf(out, n,
 		         "List-Unsubscribe: <%s%s%s>,\r\n <mailto:unsubscribe+%s@%s>\r\n"

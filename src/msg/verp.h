@@ -35,8 +35,10 @@ int verp_split(const char *prefix, const char *local, size_t len, const char **t
 /* The List-Unsubscribe header lines (RFC 2369, RFC 8058) for one recipient
  * as configured: an http(s) one-click URL (url + "/" + token) with
  * List-Unsubscribe-Post, and/or a mailto to unsubscribe+TOKEN@domain.
- * Writes "" when neither is configured. */
+ * Writes "" when neither is configured. link (if not NULL) gets the https
+ * URL alone, for {{unsubscribe_url}} in the body ("" without a url). */
 void verp_unsubscribe_headers(const char *secret, const char *url, const char *mailto_domain,
-                              const char *salt, int64_t id, char *out, size_t n);
+                              const char *salt, int64_t id, char *out, size_t n, char *link,
+                              size_t link_n);
 
 #endif

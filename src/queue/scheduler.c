@@ -349,16 +349,18 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		struct queued_rcpt *r = j->r;
 		const struct config *cfg = s->p.cfg;
 		const struct sched_campaign *camp = j->camp;
-		char unsub[600];
+		char unsub[600], link[400];
 		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
 		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL,
-		                         camp->salt, r->id, unsub, sizeof(unsub));
+		                         camp->salt, r->id, unsub, sizeof(unsub), link,
+		                         sizeof(link));
 		struct render_in in = {
 		    .fields = r->fields,
 		    .fields_len = r->fields_len,
 		    .message_id = j->msgid,
 		    .date_s = clock_wall_ms() / 1000,
 		    .extra_headers = unsub[0] ? unsub : NULL,
+		    .unsubscribe_url = link,
 		};
 		unsigned needs = 0;
 		struct err e;

@@ -69,13 +69,18 @@ static void test_address_and_headers(void **state)
 	size_t n;
 	assert_int_equal(verp_split("B", addr, (size_t)(strchr(addr, '@') - addr), &tok, &n), 1);
 	assert_int_equal(verp_split("bb", addr, (size_t)(strchr(addr, '@') - addr), &tok, &n), 0);
+	char link[200];
 	verp_unsubscribe_headers(SECRET, "https://u.example.com/unsub", "bounce.example.com",
-	                         "00ff", 7, hdr, sizeof(hdr));
+	                         "00ff", 7, hdr, sizeof(hdr), link, sizeof(link));
+	assert_true(strncmp(link, "https://u.example.com/unsub/00ff.7.", 35) == 0);
+	assert_non_null(strstr(hdr, link));
 	assert_non_null(strstr(hdr, "List-Unsubscribe: <https://u.example.com/unsub/00ff.7."));
 	assert_non_null(strstr(hdr, "<mailto:unsubscribe+00ff.7."));
 	assert_non_null(strstr(hdr, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
-	verp_unsubscribe_headers(SECRET, NULL, NULL, "00ff", 7, hdr, sizeof(hdr));
+	verp_unsubscribe_headers(SECRET, NULL, NULL, "00ff", 7, hdr, sizeof(hdr), link,
+	                         sizeof(link));
 	assert_string_equal(hdr, "");
+	assert_string_equal(link, "");
 }
 
 int main(void)
