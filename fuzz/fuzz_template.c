@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char name[] = "Zo\xc3\xab \"<&>\"\r\nX";
 		fields_add(&f, name, sizeof(name) - 1);
 		fields_add(&f, "1", 1);
-		struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL};
+		struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
 		unsigned needs;
 		template_render(&t, &in, &out, &needs, &e);
 		strbuf_free(&f);

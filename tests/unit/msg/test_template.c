@@ -24,7 +24,7 @@ static void render(const char *tpl_text, const char *email, const char *name, co
 	fields_add(&f, email, strlen(email));
 	fields_add(&f, name, strlen(name));
 	fields_add(&f, code, strlen(code));
-	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL};
+	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
 	if (template_render(&t, &in, out, needs, &e) != 0)
 		fail_msg("render: %s", e.msg);
 	strbuf_free(&f);
@@ -154,9 +154,37 @@ static void test_rendered_line_too_long(void **state)
 	fields_add(&f, "u@x.test", 8);
 	fields_add(&f, big, strlen(big));
 	fields_add(&f, "1", 1);
-	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL};
+	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
 	assert_int_equal(template_render(&t, &in, &out, &needs, &e), -1);
 	assert_non_null(strstr(e.msg, "longer than 998"));
+	strbuf_free(&f);
+	strbuf_free(&out);
+	template_free(&t);
+}
+
+/* {{unsubscribe_url}} is sluice's, not a list column: the recipient's link. */
+static void test_unsubscribe_url(void **state)
+{
+	(void)state;
+	struct template t;
+	struct err e;
+	struct strbuf f = STRBUF_INIT, out = STRBUF_INIT;
+	unsigned needs;
+	const char *text = "From: a@x.test\nContent-Type: text/html\n\n"
+	                   "<a href=\"{{unsubscribe_url}}\">Unsubscribe</a>\n";
+	assert_int_equal(template_parse("t.eml", text, strlen(text), &t, &e), 0);
+	assert_int_equal(template_bind(&t, names, 3, &e), 0);
+	assert_true(t.uses_unsubscribe_url);
+	fields_add(&f, "u@x.test", 8);
+	fields_add(&f, "U", 1);
+	fields_add(&f, "1", 1);
+	struct render_in in = {f.data, f.len, "<id@x.test>",
+	                       0,      NULL,  "https://u.test/unsub/ab.1.cd"};
+	assert_int_equal(template_render(&t, &in, &out, &needs, &e), 0);
+	assert_non_null(strstr(out.data, "<a href=\"https://u.test/unsub/ab.1.cd\">"));
+	in.unsubscribe_url = "";
+	assert_int_equal(template_render(&t, &in, &out, &needs, &e), -1);
+	assert_non_null(strstr(e.msg, "needs unsubscribe.url"));
 	strbuf_free(&f);
 	strbuf_free(&out);
 	template_free(&t);
@@ -209,6 +237,7 @@ int main(void)
 	    cmocka_unit_test(test_needs_8bitmime_and_smtputf8),
 	    cmocka_unit_test(test_injection_in_headers_is_flattened),
 	    cmocka_unit_test(test_rendered_line_too_long),
+	    cmocka_unit_test(test_unsubscribe_url),
 	    cmocka_unit_test(test_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
