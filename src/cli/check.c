@@ -8,8 +8,11 @@
  *   DKIM: a key for the From domain, and each key's DNS record matches it;
  *   DMARC: a record with its policy, and From aligned with DKIM or SPF;
  *   the bounce domain's MX, the From domain can receive (postmaster@,
- *   abuse@), List-Unsubscribe configured.
+ *   abuse@), List-Unsubscribe configured;
+ *   with --template: the content lint (msg/lint.h) and every link's host
+ *   (and the unsubscribe URL's) against the URI blocklists.
  * Prints a table (PASS, WARN, FAIL, each with what to fix) or JSON.
+ * sluice send runs the same checks (with its template) before sending.
  * Exit status: 0 no FAIL; 1 some FAIL; 2 usage or config error.
  */
 #include <arpa/inet.h>
@@ -27,6 +30,8 @@
 #include "dns/spf.h"
 #include "mail/config.h"
 #include "msg/dkim.h"
+#include "msg/lint.h"
+#include "msg/template.h"
 
 #define ROWS_MAX 256
 
@@ -45,6 +50,7 @@ struct report {
 	size_t n;
 	struct lookup *l;
 	const struct config *cfg;
+	char tpl_name[128]; /* the template's file name, as the subject of its rows */
 };
 
 static void add(struct report *r, const char *check, const char *subject, enum level lv,
@@ -136,39 +142,130 @@ static void check_source(struct report *r, const struct source *src)
 	lookup_answers_free(&ptr);
 }
 
-static void check_dnsbl(struct report *r, const struct source *src)
+/* Asks zone about name (reversed IP or domain): 1 if listed, with the
+ * answer and its TXT reason in detail; 0 not listed; -1 no answer. */
+static int listed(struct report *r, const char *name, const char *zone, char *detail, size_t n)
 {
-	const char *zones = r->cfg->check_dnsbl;
-	unsigned char b[4];
-	char zone[256], q[300];
+	char q[600];
+	struct lookup_answers a, why;
+	int rc;
 
-	if (!zones || inet_pton(AF_INET, src->ip, b) != 1)
-		return;
-	for (const char *p = zones; *p;) {
+	snprintf(q, sizeof(q), "%s.%s", name, zone);
+	enum lookup_status st = lookup_a(r->l, q, &a);
+	if (st == LK_OK && strncmp(a.v[0], "127.255.255.", 12) == 0) {
+		/* Spamhaus's "query refused" codes (public resolvers, no key) */
+		snprintf(detail, n, "the blocklist refused the query (%s)", a.v[0]);
+		rc = -1;
+	} else if (st == LK_OK) {
+		lookup_txt(r->l, q, &why);
+		snprintf(detail, n, "listed (%s): %s", a.v[0],
+		         why.n ? why.v[0] : "no reason given");
+		lookup_answers_free(&why);
+		rc = 1;
+	} else {
+		snprintf(detail, n,
+		         st == LK_TEMPFAIL ? "the blocklist did not answer" : "not listed");
+		rc = st == LK_TEMPFAIL ? -1 : 0;
+	}
+	lookup_answers_free(&a);
+	return rc;
+}
+
+/* Calls fn for each zone of a comma- or space-separated list. */
+static void each_zone(const char *zones, void (*fn)(struct report *, const char *, const void *),
+                      struct report *r, const void *arg)
+{
+	char zone[256];
+
+	for (const char *p = zones ? zones : ""; *p;) {
 		size_t k = strcspn(p, ", ");
 		if (k) {
 			snprintf(zone, sizeof(zone), "%.*s", (int)k, p);
-			snprintf(q, sizeof(q), "%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], zone);
-			struct lookup_answers a, why;
-			enum lookup_status st = lookup_a(r->l, q, &a);
-			char subj[300];
-			snprintf(subj, sizeof(subj), "%s in %s", src->ip, zone);
-			if (st == LK_OK) {
-				lookup_txt(r->l, q, &why);
-				add(r, "blocklist", subj, FAIL, "listed (%s): %s", a.v[0],
-				    why.n ? why.v[0] : "no reason given");
-				lookup_answers_free(&why);
-			} else if (st == LK_TEMPFAIL) {
-				add(r, "blocklist", subj, WARN, "the blocklist did not answer");
-			} else {
-				add(r, "blocklist", subj, PASS, "not listed");
-			}
-			lookup_answers_free(&a);
+			fn(r, zone, arg);
 		}
 		p += k;
 		while (*p == ',' || *p == ' ')
 			p++;
 	}
+}
+
+static void dnsbl_zone(struct report *r, const char *zone, const void *arg)
+{
+	const struct source *src = arg;
+	unsigned char b[4];
+	char name[64], subj[300], detail[400];
+
+	if (inet_pton(AF_INET, src->ip, b) != 1)
+		return;
+	snprintf(name, sizeof(name), "%u.%u.%u.%u", b[3], b[2], b[1], b[0]);
+	snprintf(subj, sizeof(subj), "%s in %s", src->ip, zone);
+	int rc = listed(r, name, zone, detail, sizeof(detail));
+	add(r, "blocklist", subj, rc > 0 ? FAIL : rc < 0 ? WARN : PASS, "%s", detail);
+}
+
+static void check_dnsbl(struct report *r, const struct source *src)
+{
+	each_zone(r->cfg->check_dnsbl, dnsbl_zone, r, src);
+}
+
+/* A link's host and its parent domains down to two labels, as URI
+ * blocklists list either the host or the registered domain. */
+static void uribl_zone(struct report *r, const char *zone, const void *arg)
+{
+	const char *host = arg;
+	char subj[300], detail[400];
+	int worst = 0;
+
+	for (const char *d = host; d && strchr(d, '.'); d = strchr(d, '.') + 1) {
+		int rc = listed(r, d, zone, detail, sizeof(detail));
+		snprintf(subj, sizeof(subj), "%s in %s", d, zone);
+		if (rc != 0) {
+			add(r, "uri-blocklist", subj, rc > 0 ? FAIL : WARN, "%s", detail);
+			worst = 1;
+			break;
+		}
+	}
+	if (!worst) {
+		snprintf(subj, sizeof(subj), "%s in %s", host, zone);
+		add(r, "uri-blocklist", subj, PASS, "not listed");
+	}
+}
+
+static void lint_row(void *arg, enum lint_level level, const char *check, const char *detail)
+{
+	struct report *r = arg;
+
+	add(r, check, r->tpl_name,
+	    level == LINT_FAIL   ? FAIL
+	    : level == LINT_WARN ? WARN
+	                         : PASS,
+	    "%s", detail);
+}
+
+static void check_template(struct report *r, const char *path, int bulk)
+{
+	struct template t;
+	struct err e;
+	char hosts[LINT_HOSTS_MAX + 1][LINT_HOST_LEN];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(r->tpl_name, sizeof(r->tpl_name), "%s", slash ? slash + 1 : path);
+	if (template_load(path, &t, &e) != 0) {
+		add(r, "template", r->tpl_name, FAIL, "%s", e.msg);
+		return;
+	}
+	lint_template(&t, bulk, lint_row, r);
+	size_t n = lint_link_hosts(&t, hosts, LINT_HOSTS_MAX);
+	const char *u = r->cfg->unsubscribe_url;
+	if (u && strstr(u, "://")) { /* the unsubscribe link is in every message too */
+		u = strstr(u, "://") + 3;
+		size_t k = strcspn(u, "/:?#");
+		if (k < LINT_HOST_LEN && strspn(u, "0123456789.") < k)
+			snprintf(hosts[n++], LINT_HOST_LEN, "%.*s", (int)k, u);
+	}
+	for (size_t i = 0; i < n; i++)
+		each_zone(r->cfg->check_uribl, uribl_zone, r, hosts[i]);
+	template_free(&t);
 }
 
 static void check_spf(struct report *r, const char *domain, const char *role,
@@ -354,8 +451,11 @@ static int print(const struct report *r, int json)
 	return fails;
 }
 
-/* Runs every check of cfg; fills *out (caller frees with free()). 0 or -1. */
-static int run_checks(const struct config *cfg, struct report **out, struct err *e)
+/* Runs every check of cfg (and of the template at tpl, if not NULL: bulk
+ * mail needs an unsubscribe link); fills *out (caller frees with free()).
+ * 0 or -1. */
+static int run_checks(const struct config *cfg, const char *tpl, int bulk, struct report **out,
+                      struct err *e)
 {
 	struct report *r = calloc(1, sizeof(*r));
 
@@ -385,13 +485,15 @@ static int run_checks(const struct config *cfg, struct report **out, struct err 
 	check_dkim(r, cfg->from_domain, &dkim_aligned);
 	check_dmarc(r, cfg->from_domain, env, dkim_aligned);
 	check_routing(r, cfg->from_domain);
+	if (tpl)
+		check_template(r, tpl, bulk);
 	lookup_free(r->l);
 	r->l = NULL;
 	*out = r;
 	return 0;
 }
 
-int check_before_sending(const struct config *cfg, int force, FILE *f)
+int check_before_sending(const struct config *cfg, const char *tpl, int bulk, int force, FILE *f)
 {
 	struct report *r;
 	struct err e;
@@ -401,7 +503,7 @@ int check_before_sending(const struct config *cfg, int force, FILE *f)
 		fprintf(f, "sluice: preflight check skipped (--force)\n");
 		return 0;
 	}
-	if (run_checks(cfg, &r, &e) != 0) {
+	if (run_checks(cfg, tpl, bulk, &r, &e) != 0) {
 		fprintf(f, "sluice: check: %s\n", e.msg);
 		return -1;
 	}
@@ -425,26 +527,33 @@ int cli_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
 	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"template", required_argument, NULL, 't'},
+	                                         {"transactional", no_argument, NULL, 'x'},
 	                                         {NULL, 0, NULL, 0}};
-	const char *config = NULL;
-	int ch, json = 0;
+	const char *config = NULL, *tpl = NULL;
+	int ch, json = 0, bulk = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:j", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:jt:x", longopts, NULL)) != -1) {
 		if (ch == 'c')
 			config = optarg;
 		else if (ch == 'j')
 			json = 1;
+		else if (ch == 't')
+			tpl = optarg;
+		else if (ch == 'x')
+			bulk = 0;
 		else
 			return EXIT_USAGE;
 	}
 	if (!config) {
-		fprintf(stderr, "usage: sluice check --config FILE [--json]\n");
+		fprintf(stderr, "usage: sluice check --config FILE [--template FILE "
+		                "[--transactional]] [--json]\n");
 		return EXIT_USAGE;
 	}
 	struct config cfg;
 	struct err e;
 	struct report *r;
-	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, &r, &e) != 0) {
+	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, tpl, bulk, &r, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;

@@ -518,7 +518,7 @@ int cli_send(int argc, char **argv)
 		rc = dry_run(&list, &tpl, &cfg);
 		goto out;
 	}
-	if (check_before_sending(&cfg, o.force, stderr) != 0)
+	if (check_before_sending(&cfg, o.template, o.priority < 10, o.force, stderr) != 0)
 		goto out; /* EXIT_USAGE: the identity would look like a bot's */
 	const char *id = o.campaign;
 	if (!id) {

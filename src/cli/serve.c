@@ -357,7 +357,7 @@ int cli_serve(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	if (check_before_sending(&cfg, force, stderr) != 0) {
+	if (check_before_sending(&cfg, NULL, 0, force, stderr) != 0) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}

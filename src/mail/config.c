@@ -76,6 +76,7 @@ static const struct field fields[] = {
     {"hygiene", "skip_typos", F_BOOL, OFF(skip_typos), 0, 0},
     {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
     {"check", "dnsbl", F_STR, OFF(check_dnsbl), 0, 0},
+    {"check", "uri_blocklists", F_STR, OFF(check_uribl), 0, 0},
     {"monitor", "pause_after_sender_rejections", F_INT, OFF(monitor.pause_after_sender_rejections),
      0, 1000000},
     {"monitor", "rcpt_failure_warn", F_PERCENT, OFF(monitor.rcpt_failure_warn), 0, 0},
@@ -657,6 +658,7 @@ void config_free(struct config *c)
 	free(c->inbound_hostname);
 	free(c->unsubscribe_url);
 	free(c->check_dnsbl);
+	free(c->check_uribl);
 	free(c->envelope_from);
 	free(c->from_domain);
 	free(c->pool);

@@ -174,6 +174,7 @@ struct config {
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;
 	char *check_dnsbl; /* blocklist zones for `sluice check`, comma-separated */
+	char *check_uribl; /* URI (domain) blocklist zones, for --template */
 	struct monitor_policy monitor;
 };
 

@@ -30,6 +30,7 @@ dkim:
   - {{domain: news.sluice.test, selector: ed, key: {world.dkim_keys["ed"]}}}
 check:
   dnsbl: {W.DNSBL_ZONE}
+  uri_blocklists: {W.URIBL_ZONE}
 """
 
 
@@ -101,4 +102,91 @@ def test_send_refuses_a_failing_identity_unless_forced(world, sender, tmp_path):
     assert "check: FAIL helo" in p.stderr and "--force" in p.stderr
     assert not os.path.exists(os.path.join(sender.state, "queue.db"))  # nothing queued
     p = subprocess.run(argv + ["--force", "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+BAD_TEMPLATE = f"""\
+From: news@news.sluice.test
+Subject: Offer
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<p>Great deals at <a href="http://www.{W.LISTED_LINK_DOMAIN}/offer?id={{{{email}}}}">our shop</a>
+and <a href="https://news.sluice.test/about">about us</a>.</p>
+"""
+
+GOOD_TEMPLATE = """\
+From: "Sluice News" <news@news.sluice.test>
+Subject: News for {{name}}
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+Hello {{name}}. Read more: https://news.sluice.test/read
+Unsubscribe: {{unsubscribe_url}}
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<p>Hello {{name}}. <a href="https://news.sluice.test/read">Read more</a></p>
+<p><a href="{{unsubscribe_url}}">Unsubscribe</a></p>
+--b1--
+"""
+
+
+def test_template_content_and_link_blocklists(world, tmp_path):
+    text = config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"])
+    bad = tmp_path / "bad.eml"
+    bad.write_text(BAD_TEMPLATE)
+    p = run_check(tmp_path, text, "--template", str(bad), "--json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    r = results(p)
+    assert r[("from-name", "bad.eml")]["result"] == "WARN"
+    assert r[("unsubscribe", "bad.eml")]["result"] == "FAIL"
+    assert "{{unsubscribe_url}}" in r[("unsubscribe", "bad.eml")]["detail"]
+    assert r[("text-part", "bad.eml")]["result"] == "WARN"
+    assert r[("mime", "bad.eml")]["result"] == "PASS"
+    # the link's registered domain is listed: FAIL with the listing's reason
+    listed = r[("uri-blocklist", f"{W.LISTED_LINK_DOMAIN} in {W.URIBL_ZONE}")]
+    assert listed["result"] == "FAIL" and "spam domain (test listing)" in listed["detail"]
+    assert r[("uri-blocklist", f"news.sluice.test in {W.URIBL_ZONE}")]["result"] == "PASS"
+    # transactional mail needs no unsubscribe link
+    p = run_check(tmp_path, text, "--template", str(bad), "--transactional", "--json")
+    assert results(p)[("unsubscribe", "bad.eml")]["result"] == "PASS"
+
+    good = tmp_path / "good.eml"
+    good.write_text(GOOD_TEMPLATE)
+    p = run_check(tmp_path, text, "--template", str(good), "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = results(p)
+    for check in ("from-name", "unsubscribe", "text-part", "size", "mime"):
+        assert r[(check, "good.eml")]["result"] == "PASS", r[(check, "good.eml")]
+
+    # a template that is not MIME at all is named with its line
+    broken = tmp_path / "broken.eml"
+    broken.write_text("From: a@news.sluice.test\nContent-Type: multipart/mixed\n\nx\n")
+    p = run_check(tmp_path, text, "--template", str(broken), "--json")
+    assert p.returncode == 1
+    r = results(p)
+    row = r.get(("template", "broken.eml")) or r.get(("mime", "broken.eml"))
+    assert row["result"] == "FAIL", r
+
+
+def test_send_refuses_a_template_without_unsubscribe_link(world, sender, tmp_path):
+    text = config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    sender.rows([["user81@ok.test", "A", "1"]])
+    tpl = sender.write("t.eml", "From: \"N\" <n@news.sluice.test>\nSubject: x\n\nhi\n")
+    argv = [SLUICE, "send", "--config", str(cfg), "--template", tpl, "--recipients",
+            sender.d + "/list.csv", "--state", sender.state]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "check: FAIL unsubscribe t.eml" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(sender.state, "queue.db"))
+    # a receipt is transactional: no unsubscribe link needed
+    p = subprocess.run(argv + ["--priority", "transactional"], capture_output=True, text=True,
+                       timeout=60)
     assert p.returncode == 0, p.stderr

@@ -65,6 +65,8 @@ INBOUND_IP = "127.0.6.1"  # where the tests run sluice serve (bounce domain MX)
 BOUNCE_DOMAIN = "bounce.sluice.test"
 BAD_SOURCE_IP = "127.0.0.12"  # only for `sluice check`: everything about it is wrong
 DNSBL_ZONE = "bl.sluice.test"
+URIBL_ZONE = "dbl.sluice.test"  # a URI (domain) blocklist listing LISTED_LINK_DOMAIN
+LISTED_LINK_DOMAIN = "spammy.test"
 ANVIL_CONNECTIONS = 2
 ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
 POSTGREY_IP = "127.0.5.1"
@@ -148,6 +150,9 @@ def zone_lines():
     rev = ".".join(reversed(BAD_SOURCE_IP.split(".")))
     a(f"{rev}.{DNSBL_ZONE}", "127.0.0.2")
     L.append(f"local-data: '{rev}.{DNSBL_ZONE}. 300 IN TXT \"listed: seen sending spam\"'")
+    a(f"{LISTED_LINK_DOMAIN}.{URIBL_ZONE}", "127.0.1.2")
+    L.append(f"local-data: '{LISTED_LINK_DOMAIN}.{URIBL_ZONE}. 300 IN TXT "
+             f"\"{LISTED_LINK_DOMAIN} is a spam domain (test listing)\"'")
     return L
 
 
