@@ -1,10 +1,17 @@
-/* libFuzzer target: template parsing, binding and rendering. */
+/* libFuzzer target: template parsing, binding, rendering and the content
+ * lint (msg/lint.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "mail/fields.h"
+#include "msg/lint.h"
 #include "msg/template.h"
+
+static void ignore(void *arg, enum lint_level level, const char *check, const char *detail)
+{
+	(void)arg, (void)level, (void)check, (void)detail;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,9 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char name[] = "Zo\xc3\xab \"<&>\"\r\nX";
 		fields_add(&f, name, sizeof(name) - 1);
 		fields_add(&f, "1", 1);
-		struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
+		struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, "https://u.test/x"};
 		unsigned needs;
 		template_render(&t, &in, &out, &needs, &e);
+		char hosts[LINT_HOSTS_MAX][LINT_HOST_LEN];
+		lint_template(&t, 1, ignore, NULL);
+		lint_link_hosts(&t, hosts, LINT_HOSTS_MAX);
 		strbuf_free(&f);
 		strbuf_free(&out);
 	}

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "dns/lookup.h"
@@ -32,6 +33,8 @@
 #include "msg/dkim.h"
 #include "msg/lint.h"
 #include "msg/template.h"
+#include "queue/store.h"
+#include "util/clock.h"
 
 #define ROWS_MAX 256
 
@@ -229,6 +232,41 @@ static void uribl_zone(struct report *r, const char *zone, const void *arg)
 		snprintf(subj, sizeof(subj), "%s in %s", host, zone);
 		add(r, "uri-blocklist", subj, PASS, "not listed");
 	}
+}
+
+/* A source's HELO against the one it showed when it last sent from this
+ * state directory: receivers key reputation on (IP, HELO). */
+static void check_helo_history(struct report *r, const char *state_dir,
+                               const struct source *const *pool, size_t npool)
+{
+	char path[4096], helo[256], when[64];
+	struct store *st;
+	struct err e;
+	int64_t since;
+
+	snprintf(path, sizeof(path), "%s/queue.db", state_dir);
+	if (access(path, F_OK) != 0)
+		return; /* never sent from here: nothing to compare */
+	if (store_open(state_dir, &st, &e) != 0) {
+		add(r, "helo-history", state_dir, WARN, "cannot read %s: %s", path, e.msg);
+		return;
+	}
+	for (size_t i = 0; i < npool; i++) {
+		int found = store_identity_get(st, pool[i]->ip, helo, sizeof(helo), &since, &e);
+		clock_rfc5322_date(since, when, sizeof(when));
+		if (found < 0)
+			add(r, "helo-history", pool[i]->ip, WARN, "cannot read: %s", e.msg);
+		else if (found == 0)
+			add(r, "helo-history", pool[i]->ip, PASS, "first use of this source");
+		else if (strcasecmp(helo, pool[i]->helo) != 0)
+			add(r, "helo-history", pool[i]->ip, WARN,
+			    "HELO changes from %s (used since %s) to %s: receivers see a new "
+			    "sender; change it only with the PTR, and keep it after",
+			    helo, when, pool[i]->helo);
+		else
+			add(r, "helo-history", pool[i]->ip, PASS, "the same HELO since %s", when);
+	}
+	store_close(st);
 }
 
 static void lint_row(void *arg, enum lint_level level, const char *check, const char *detail)
@@ -454,8 +492,8 @@ static int print(const struct report *r, int json)
 /* Runs every check of cfg (and of the template at tpl, if not NULL: bulk
  * mail needs an unsubscribe link); fills *out (caller frees with free()).
  * 0 or -1. */
-static int run_checks(const struct config *cfg, const char *tpl, int bulk, struct report **out,
-                      struct err *e)
+static int run_checks(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
+                      struct report **out, struct err *e)
 {
 	struct report *r = calloc(1, sizeof(*r));
 
@@ -481,6 +519,7 @@ static int run_checks(const struct config *cfg, const char *tpl, int bulk, struc
 		check_spf(r, env, "envelope", pool, npool, FAIL);
 	for (size_t i = 0; i < npool; i++) /* with an empty envelope sender, SPF checks HELO */
 		check_spf(r, pool[i]->helo, "HELO", &pool[i], 1, WARN);
+	check_helo_history(r, state_dir, pool, npool);
 	int dkim_aligned = 0;
 	check_dkim(r, cfg->from_domain, &dkim_aligned);
 	check_dmarc(r, cfg->from_domain, env, dkim_aligned);
@@ -493,7 +532,8 @@ static int run_checks(const struct config *cfg, const char *tpl, int bulk, struc
 	return 0;
 }
 
-int check_before_sending(const struct config *cfg, const char *tpl, int bulk, int force, FILE *f)
+int check_before_sending(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
+                         int force, FILE *f)
 {
 	struct report *r;
 	struct err e;
@@ -503,7 +543,7 @@ int check_before_sending(const struct config *cfg, const char *tpl, int bulk, in
 		fprintf(f, "sluice: preflight check skipped (--force)\n");
 		return 0;
 	}
-	if (run_checks(cfg, tpl, bulk, &r, &e) != 0) {
+	if (run_checks(cfg, tpl, bulk, state_dir, &r, &e) != 0) {
 		fprintf(f, "sluice: check: %s\n", e.msg);
 		return -1;
 	}
@@ -525,16 +565,17 @@ int check_before_sending(const struct config *cfg, const char *tpl, int bulk, in
 
 int cli_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-	                                         {"json", no_argument, NULL, 'j'},
-	                                         {"template", required_argument, NULL, 't'},
-	                                         {"transactional", no_argument, NULL, 'x'},
-	                                         {NULL, 0, NULL, 0}};
-	const char *config = NULL, *tpl = NULL;
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},   {"json", no_argument, NULL, 'j'},
+	    {"template", required_argument, NULL, 't'}, {"transactional", no_argument, NULL, 'x'},
+	    {"state", required_argument, NULL, 's'},    {NULL, 0, NULL, 0}};
+	const char *config = NULL, *tpl = NULL, *state = NULL;
 	int ch, json = 0, bulk = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:jt:x", longopts, NULL)) != -1) {
-		if (ch == 'c')
+	while ((ch = getopt_long(argc, argv, "c:jt:xs:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			state = optarg;
+		else if (ch == 'c')
 			config = optarg;
 		else if (ch == 'j')
 			json = 1;
@@ -547,13 +588,17 @@ int cli_check(int argc, char **argv)
 	}
 	if (!config) {
 		fprintf(stderr, "usage: sluice check --config FILE [--template FILE "
-		                "[--transactional]] [--json]\n");
+		                "[--transactional]] [--state DIR] [--json]\n");
 		return EXIT_USAGE;
 	}
 	struct config cfg;
 	struct err e;
 	struct report *r;
-	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, tpl, bulk, &r, &e) != 0) {
+	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, tpl, bulk,
+	                                                     state           ? state
+	                                                     : cfg.state_dir ? cfg.state_dir
+	                                                                     : "sluice-state",
+	                                                     &r, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;

@@ -20,7 +20,8 @@ int cli_check(int argc, char **argv);
 struct config;
 /* The preflight checks (sluice check) before delivering, unless force:
  * prints each FAIL to f; -1 when one FAILs (the caller refuses to send). */
-int check_before_sending(const struct config *cfg, const char *tpl, int bulk, int force, FILE *f);
+int check_before_sending(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
+                         int force, FILE *f);
 int cli_campaign(int argc, char **argv);
 int cli_report(int argc, char **argv);
 

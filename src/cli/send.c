@@ -518,7 +518,9 @@ int cli_send(int argc, char **argv)
 		rc = dry_run(&list, &tpl, &cfg);
 		goto out;
 	}
-	if (check_before_sending(&cfg, o.template, o.priority < 10, o.force, stderr) != 0)
+	const char *state_dir = o.state ? o.state : cfg.state_dir ? cfg.state_dir : "sluice-state";
+	if (check_before_sending(&cfg, o.template, o.priority < 10, state_dir, o.force, stderr) !=
+	    0)
 		goto out; /* EXIT_USAGE: the identity would look like a bot's */
 	const char *id = o.campaign;
 	if (!id) {
@@ -528,7 +530,6 @@ int cli_send(int argc, char **argv)
 		}
 		id = idbuf;
 	}
-	const char *state_dir = o.state ? o.state : cfg.state_dir ? cfg.state_dir : "sluice-state";
 	struct store *st = NULL;
 	struct suppress *sp = NULL;
 	struct campaign_rec rec = {0};

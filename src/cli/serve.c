@@ -357,12 +357,12 @@ int cli_serve(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	if (check_before_sending(&cfg, NULL, 0, force, stderr) != 0) {
+	const char *dir = state ? state : cfg.state_dir ? cfg.state_dir : "sluice-state";
+	if (check_before_sending(&cfg, NULL, 0, dir, force, stderr) != 0) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	const char *dir = state ? state : cfg.state_dir ? cfg.state_dir : "sluice-state";
 	struct serve sv = {.cfg = &cfg};
 	int rc = 0;
 	sv.base = event_base_new();

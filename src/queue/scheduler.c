@@ -596,7 +596,17 @@ int scheduler_has_campaign(const struct scheduler *s, const char *id)
 void scheduler_start(struct scheduler *s)
 {
 	struct timeval tv = {0, COMMIT_INTERVAL_MS * 1000};
+	struct err e;
 
+	/* what receivers will see from each source, for `sluice check` to
+	 * compare next time (a HELO that changes looks like a bot) */
+	for (size_t i = 0; i < s->p.nsources; i++)
+		if (store_identity_set(s->p.store, s->p.sources[i]->ip, s->p.sources[i]->helo,
+		                       clock_wall_ms() / 1000, &e) != 0) {
+			sched_fail(s, &e);
+			break;
+		}
+	s->dirty = 1;
 	event_add(s->tick, &tv);
 }
 

@@ -39,6 +39,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS campaign_pause(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
     " time INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS warmup_source(ip TEXT PRIMARY KEY, first_day INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS source_identity(ip TEXT PRIMARY KEY, helo TEXT NOT NULL,"
+    " since INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS warmup_count(ip TEXT NOT NULL, day INTEGER NOT NULL,"
     " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
 
@@ -744,4 +746,54 @@ int store_sign_count(struct store *s, const char *campaign, const char *kind, in
 		count_row(st, n);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : db_err(s, e, "count danger signs");
+}
+
+/* ---- the identity each source showed (sluice check compares) ---- */
+
+struct identity_out {
+	char *helo;
+	size_t n;
+	int64_t since;
+	int found;
+};
+
+static void identity_row(sqlite3_stmt *st, void *arg)
+{
+	struct identity_out *o = arg;
+	snprintf(o->helo, o->n, "%s", col_text(st, 0));
+	o->since = sqlite3_column_int64(st, 1);
+	o->found = 1;
+}
+
+int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,
+                       struct err *e)
+{
+	struct identity_out o = {helo, n, 0, 0};
+
+	if (each_row(s, "SELECT helo, since FROM source_identity WHERE ip = ?1", ip, 0,
+	             identity_row, &o, e) != 0)
+		return -1;
+	*since = o.since;
+	return o.found;
+}
+
+int store_identity_set(struct store *s, const char *ip, const char *helo, int64_t now_s,
+                       struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO source_identity(ip, helo, since) VALUES (?1, ?2, ?3)"
+	                       " ON CONFLICT(ip) DO UPDATE SET helo = ?2, since = ?3"
+	                       " WHERE helo <> ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "source identity");
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, helo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, e, "source identity");
 }

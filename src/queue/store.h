@@ -141,6 +141,14 @@ int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warm
                         struct err *e);
 int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e);
 
+/* The HELO source ip last showed receivers, and since when: 1, or 0 if it
+ * never sent from this state directory, or -1 with e set. */
+int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,
+                       struct err *e);
+/* Records that ip shows helo (its since stays if the name is the same). */
+int store_identity_set(struct store *s, const char *ip, const char *helo, int64_t now_s,
+                       struct err *e);
+
 /* Calls cb for each (value of column, state) group of the campaign's
  * recipients, biggest first; by is "domain" or "category". */
 typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);

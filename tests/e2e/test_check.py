@@ -190,3 +190,12 @@ def test_send_refuses_a_template_without_unsubscribe_link(world, sender, tmp_pat
     p = subprocess.run(argv + ["--priority", "transactional"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
+    # the state directory remembers the HELO each source showed
+    p = run_check(tmp_path, text, "--state", sender.state, "--json")
+    row = results(p)[("helo-history", W.SOURCE_IP)]
+    assert row["result"] == "PASS" and "the same HELO since" in row["detail"], row
+    moved = text.replace(f"helo: {W.SOURCE_HELO}", f"helo: {W.SOURCE2_HELO}")
+    p = run_check(tmp_path, moved, "--state", sender.state, "--json")
+    row = results(p)[("helo-history", W.SOURCE_IP)]
+    assert row["result"] == "WARN", row
+    assert f"HELO changes from {W.SOURCE_HELO}" in row["detail"] and W.SOURCE2_HELO in row["detail"]
