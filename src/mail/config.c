@@ -14,6 +14,7 @@
 
 #include "mail/address.h"
 #include "mail/config_yaml.h"
+#include "mail/providers.h"
 #include "mail/reply.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
@@ -38,6 +39,7 @@ static const struct field fields[] = {
      1000000},
     {"delivery", "idle_timeout", F_MS, OFF(idle_timeout_ms), 0, 600000},
     {"delivery", "signing_threads", F_INT, OFF(signing_threads), 0, 64},
+    {"delivery", "provider_policies", F_BOOL, OFF(provider_policies), 0, 0},
     {"delivery", "tls", F_TLS, OFF(defaults.tls), 0, 0},
     {"retry", "min_backoff", F_SECONDS, OFF(min_backoff_s), 0, 30 * DAY_S},
     {"retry", "max_backoff", F_SECONDS, OFF(max_backoff_s), 0, 30 * DAY_S},
@@ -99,6 +101,7 @@ void config_defaults(struct config *c)
 	c->initial_connections = 5; /* Postfix: initial_destination_concurrency */
 	c->idle_timeout_ms = 1000;
 	c->signing_threads = -1;
+	c->provider_policies = 1;
 	c->defaults.tls = TLS_OPPORTUNISTIC;
 	c->defaults.max_connections = 10;
 	c->defaults.max_messages_per_connection = 100;
@@ -708,5 +711,13 @@ struct policy config_policy_for(const struct config *c, const char *domain, cons
 		if (!crate_set && p->connection_rate > 0)
 			out.connection_rate = p->connection_rate, crate_set = 1;
 	}
+	/* then the large providers' own limits, for what the config left */
+	const struct provider *pr = c->provider_policies ? provider_for_mx(mx) : NULL;
+	if (pr && !conn_set)
+		out.max_connections = pr->max_connections;
+	if (pr && !msgs_set)
+		out.max_messages_per_connection = pr->max_messages_per_connection;
+	if (pr && !rate_set)
+		out.message_rate = pr->message_rate;
 	return out;
 }

@@ -142,6 +142,7 @@ struct config {
 	int initial_connections; /* per site at first; one more per delivery, up to its cap */
 	int idle_timeout_ms;     /* how long an idle connection waits for work */
 	int signing_threads;     /* DKIM off the event loop; 0: on it; -1: one per CPU */
+	int provider_policies;   /* the large providers' built-in limits (mail/providers.h) */
 	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
 	struct policy *policies;
 	size_t npolicies;

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "mail/config.h"
+#include "mail/providers.h"
 #include "unit.h"
 
 static const char good[] = "dns:\n"
@@ -139,6 +140,28 @@ static void test_rules_and_rates(void **state)
 	assert_string_equal(c.rules[0].name, "TS0[1-3]");
 	struct policy p = config_policy_for(&c, "yahoo.com", "mta6.am0.yahoodns.net");
 	assert_true(p.message_rate > 5.55 && p.message_rate < 5.56);
+	/* what the config leaves to Yahoo's built-in limits */
+	assert_int_equal(p.max_connections, 5);
+	assert_int_equal(p.max_messages_per_connection, 20);
+	/* Gmail's built-in rate; an unknown MX keeps the delivery defaults */
+	p = config_policy_for(&c, "gmail.com", "gmail-smtp-in.l.google.com");
+	assert_true(p.message_rate > 19.99 && p.message_rate < 20.01);
+	p = config_policy_for(&c, "example.org", "mx.example.org");
+	assert_true(p.message_rate > 9.99 && p.message_rate < 10.01);
+	assert_int_equal(p.max_connections, 10);
+	config_free(&c);
+	/* and none of them when turned off */
+	assert_int_equal(load("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+	                      "sender:\n  envelope_from: b@example.com\n"
+	                      "delivery:\n  provider_policies: false\n",
+	                      &c, &e),
+	                 0);
+	p = config_policy_for(&c, "gmail.com", "gmail-smtp-in.l.google.com");
+	assert_true(p.message_rate == 0);
+	assert_int_equal(p.max_connections, 10);
+	assert_string_equal(provider_for_mx("HOTMAIL-com.olc.protection.outlook.com")->name,
+	                    "microsoft");
+	assert_null(provider_for_mx("mx.example.org"));
 	config_free(&c);
 	assert_true(config_parse_rate("5/m") > 0.083 && config_parse_rate("5/m") < 0.084);
 	assert_true(config_parse_rate("10 per second") < 0);

@@ -1,0 +1,26 @@
+/*
+ * providers: the large mailbox providers, known by their MX host names, with
+ * the conservative limits sluice uses for them unless the config's
+ * `policies` say otherwise (delivery.provider_policies: false turns these
+ * off). The name also groups outcomes by provider in the monitor and in
+ * `sluice report`.
+ */
+#ifndef SLUICE_MAIL_PROVIDERS_H
+#define SLUICE_MAIL_PROVIDERS_H
+
+#include <stddef.h>
+
+struct provider {
+	const char *name;
+	const char *mx[4]; /* shell globs on the MX host name, NULL-terminated */
+	int max_connections;
+	int max_messages_per_connection;
+	double message_rate; /* per second */
+};
+
+/* The provider whose MX host mx is (case-insensitive), or NULL. */
+const struct provider *provider_for_mx(const char *mx);
+/* The table, for documentation and tests. */
+const struct provider *provider_table(size_t *n);
+
+#endif
