@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mail/providers.h"
 #include "queue/scheduler.h"
 #include "util/clock.h"
 #include "util/strmap.h"
@@ -52,12 +53,16 @@ void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st
 	double rate = secs > 0 ? (double)(st->delivered + st->bounced + st->expired) / secs : 0;
 	char eta[32];
 	fmt_eta(eta, sizeof(eta), rate > 0 ? (double)queued / rate : -1);
+	char signs[200] = "";
+	if (st->signs)
+		snprintf(signs, sizeof(signs), "  DANGER %lld (last: %s; sluice report)",
+		         (long long)st->signs, st->last_sign);
 	fprintf(f,
 	        "%sdelivered %lld  deferred %lld  bounced %lld  expired %lld  queued %lld  "
-	        "conns %lld  %.0f msg/s  ETA %s%s",
+	        "conns %lld  %.0f msg/s  ETA %s%s%s",
 	        p->tty ? "\r\033[K" : "", (long long)delivered, (long long)st->deferred,
 	        (long long)bounced, (long long)expired, (long long)queued,
-	        (long long)st->connections, rate, eta, p->tty ? "" : "\n");
+	        (long long)st->connections, rate, eta, signs, p->tty ? "" : "\n");
 	fflush(f);
 }
 
@@ -131,6 +136,13 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 		        (long long)other[RS_BOUNCED], (long long)other[RS_EXPIRED]);
 }
 
+/* Rows keyed by the MX host, folded into the large provider it belongs to. */
+static void provider_add(void *arg, const char *mx, int state, int64_t count)
+{
+	const struct provider *pr = provider_for_mx(mx);
+	table_add(arg, pr ? pr->name : mx && mx[0] ? "(other)" : "(no answer yet)", state, count);
+}
+
 static void row_free(void *p)
 {
 	struct row *r = p;
@@ -148,13 +160,19 @@ int report_summary(FILE *f, struct store *s, const char *campaign, struct err *e
 	for (int i = 1; i < RS_COUNT; i++)
 		fprintf(f, "%-12s %12lld\n", state_names[i], (long long)counts[i]);
 	fprintf(f, "%-12s %12lld\n", state_names[0], (long long)counts[0]);
-	const char *groups[] = {"category", "domain"};
-	const char *titles[] = {"reply category", "destination domain"};
-	for (int g = 0; g < 2; g++) {
+	int64_t deferred;
+	if (store_deferred_count(s, campaign, &deferred, e) != 0)
+		return -1;
+	fprintf(f, "%-12s %12lld  (queued after a temporary failure)\n", "deferred",
+	        (long long)deferred);
+	const char *groups[] = {"category", "mx", "domain"};
+	const char *titles[] = {"reply category", "provider (by MX)", "destination domain"};
+	for (int g = 0; g < 3; g++) {
 		struct table t = {strmap_new(), NULL, 0};
-		int rc = store_group_counts(s, campaign, groups[g], table_add, &t, e);
+		int rc = store_group_counts(s, campaign, groups[g],
+		                            g == 1 ? provider_add : table_add, &t, e);
 		if (rc == 0)
-			table_print(f, &t, titles[g], g == 0 ? 100 : DOMAIN_ROWS_MAX);
+			table_print(f, &t, titles[g], g < 2 ? 100 : DOMAIN_ROWS_MAX);
 		strmap_free(t.index, row_free);
 		free(t.rows);
 		if (rc != 0)

@@ -84,6 +84,9 @@ static const struct field fields[] = {
     {"monitor", "rcpt_failure_warn", F_PERCENT, OFF(monitor.rcpt_failure_warn), 0, 0},
     {"monitor", "rcpt_failure_pause", F_PERCENT, OFF(monitor.rcpt_failure_pause), 0, 0},
     {"monitor", "min_messages", F_INT, OFF(monitor.min_messages), 1, 100000000},
+    {"monitor", "rcpt_spike_factor", F_TIMES, OFF(monitor.rcpt_spike_factor), 0, 0},
+    {"monitor", "rcpt_spike_pause", F_BOOL, OFF(monitor.rcpt_spike_pause), 0, 0},
+    {"monitor", "deferral_warn", F_PERCENT, OFF(monitor.deferral_warn), 0, 0},
     {"monitor", "complaint_warn", F_PERCENT, OFF(monitor.complaint_warn), 0, 0},
     {"monitor", "complaint_pause", F_PERCENT, OFF(monitor.complaint_pause), 0, 0},
 };
@@ -122,6 +125,8 @@ void config_defaults(struct config *c)
 	                                     .rcpt_failure_warn = 0.10,
 	                                     .rcpt_failure_pause = 0,
 	                                     .min_messages = 100,
+	                                     .rcpt_spike_factor = 3,
+	                                     .deferral_warn = 0.2,
 	                                     .complaint_warn = 0.001,
 	                                     .complaint_pause = 0.003};
 	c->skip_role_accounts = 1;

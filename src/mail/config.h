@@ -104,6 +104,9 @@ struct monitor_policy {
 	double rcpt_failure_warn;               /* fraction of RCPT TO refused; 0: off */
 	double rcpt_failure_pause;              /* 0: never pause for it */
 	int min_messages;                       /* rates are judged after this many */
+	double rcpt_spike_factor;               /* this times the usual RCPT failure rate; 0: off */
+	int rcpt_spike_pause;                   /* pause on such a spike (else warn) */
+	double deferral_warn;                   /* deferred attempts per large provider; 0: off */
 	double complaint_warn, complaint_pause; /* complaints per delivered message */
 };
 

@@ -186,6 +186,19 @@ static int set_word(struct loader *l, const struct field *f, struct ynode *val, 
 			rc = cfg_fail_at(l, val, "'%s' must be global or sender_domain, not '%s'",
 			                 f->key, s);
 		break;
+	case F_TIMES: {
+		char *end;
+		double v = strtod(s, &end);
+		if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
+			*(double *)at = 0;
+		else if (end != s && (!*end || !strcmp(end, "x")) && v >= 1 && v <= 1000)
+			*(double *)at = v;
+		else
+			rc = cfg_fail_at(
+			    l, val, "'%s' must be a factor from 1 to 1000 (3x) or off, not '%s'",
+			    f->key, s);
+		break;
+	}
 	case F_PERCENT: {
 		char *end;
 		double v = strtod(s, &end);
@@ -338,6 +351,7 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct ynode *key, s
 	case F_BYTES:
 	case F_SCOPE:
 	case F_PERCENT:
+	case F_TIMES:
 		return set_word(l, f, val, s);
 	case F_TLS:
 		if (strcmp(s, "off") == 0)

@@ -37,6 +37,7 @@ enum ftype {
 	F_BYTES,   /* "10MB", "512KB", "1000" */
 	F_SCOPE,   /* global | sender_domain */
 	F_PERCENT, /* "10%", "0.3%" (stored as a fraction); "0" or "off": 0 */
+	F_TIMES,   /* "3", "3x" (1 to 1000, a double); "0" or "off": 0 */
 };
 
 struct field {

@@ -9,6 +9,9 @@
 
 #include <fnmatch.h>
 
+/* The table fits the monitor's counters. */
+_Static_assert(9 <= PROVIDERS_MAX, "PROVIDERS_MAX");
+
 #define PER_MIN(n) ((n) / 60.0)
 
 static const struct provider table[] = {
@@ -32,6 +35,11 @@ const struct provider *provider_for_mx(const char *mx)
 			if (fnmatch(table[i].mx[k], mx, FNM_CASEFOLD) == 0)
 				return &table[i];
 	return NULL;
+}
+
+int provider_index(const struct provider *p)
+{
+	return p ? (int)(p - table) : -1;
 }
 
 const struct provider *provider_table(size_t *n)

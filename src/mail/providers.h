@@ -18,8 +18,12 @@ struct provider {
 	double message_rate; /* per second */
 };
 
+#define PROVIDERS_MAX 16
+
 /* The provider whose MX host mx is (case-insensitive), or NULL. */
 const struct provider *provider_for_mx(const char *mx);
+/* Its place in the table (0 .. PROVIDERS_MAX-1), or -1 for NULL. */
+int provider_index(const struct provider *p);
 /* The table, for documentation and tests. */
 const struct provider *provider_table(size_t *n);
 

@@ -6,9 +6,15 @@
  * monitor.pause_after_sender_rejections of them the campaign pauses itself.
  * A RCPT TO failure rate above monitor.rcpt_failure_warn (once
  * monitor.min_messages are known) is a stale or bought list: a warning, and
- * a pause above monitor.rcpt_failure_pause when set. Every sign is kept in
- * the store (for `sluice report`), the delivery log and on stderr. A paused
- * campaign's work waits in the store until `sluice campaign resume`.
+ * a pause above monitor.rcpt_failure_pause when set; a rate that is
+ * monitor.rcpt_spike_factor times the sender's usual one (its earlier
+ * campaigns in this state directory) is a list from elsewhere: a warning,
+ * or a pause with monitor.rcpt_spike_pause. Deferrals above
+ * monitor.deferral_warn of the attempts at one large provider (greylisting
+ * aside) say that provider is slowing the sender down: a warning. Every
+ * sign is kept in the store (for `sluice report`), the delivery log, on
+ * stderr and in the progress line. A paused campaign's work waits in the
+ * store until `sluice campaign resume`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +43,8 @@ static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind
 	};
 	dlog_add(s->p.log, &rec);
 	fprintf(stderr, "\nsluice: danger: campaign %s: %s: %s\n", c->id, kind, detail);
+	s->st.signs++;
+	snprintf(s->st.last_sign, sizeof(s->st.last_sign), "%s", kind);
 	s->dirty = 1;
 }
 
@@ -72,23 +80,89 @@ static int sender_rejection(const char *stage, int code, const char *category)
 	       !strcmp(category, "reputation_block") || !strcmp(category, "spam_content");
 }
 
-void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *stage, int code,
-                     const char *category, const char *text, const char *mx)
+void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
+{
+	int64_t refused, judged;
+	struct err e;
+
+	c->mon_usual_rcpt_failure = -1;
+	if (s->p.cfg->monitor.rcpt_spike_factor <= 0)
+		return;
+	if (store_rcpt_history(s->p.store, c->id, &refused, &judged, &e) != 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	if (judged >= s->p.cfg->monitor.min_messages)
+		c->mon_usual_rcpt_failure = (double)refused / (double)judged;
+}
+
+/* Deferrals at one large provider (greylisting is expected, not counted). */
+static void watch_deferrals(struct scheduler *s, struct sched_campaign *c, const struct site *site,
+                            int code, const char *category, const char *text)
+{
+	const struct monitor_policy *m = &s->p.cfg->monitor;
+	int i = site ? provider_index(site->provider) : -1;
+	char detail[600];
+
+	if (i < 0 || m->deferral_warn <= 0 || !strcmp(category, "greylisted"))
+		return;
+	c->mon_tried[i]++;
+	c->mon_deferred[i] += code / 100 == 4;
+	double rate = (double)c->mon_deferred[i] / (double)c->mon_tried[i];
+	if (c->mon_tried[i] < m->min_messages || rate <= m->deferral_warn ||
+	    (c->mon_warned_deferral & (1u << i)))
+		return;
+	c->mon_warned_deferral |= 1u << i;
+	snprintf(detail, sizeof(detail),
+	         "%s: %.1f%% of %lld attempts deferred (last: %d %s): it is slowing this "
+	         "sender down",
+	         site->provider->name, rate * 100, (long long)c->mon_tried[i], code,
+	         text ? text : "");
+	sign(s, c, "deferral_rate", detail);
+}
+
+/* The RCPT TO failure rate against this sender's earlier campaigns. */
+static void watch_spike(struct scheduler *s, struct sched_campaign *c, double rate)
+{
+	const struct monitor_policy *m = &s->p.cfg->monitor;
+	double usual = c->mon_usual_rcpt_failure;
+	char detail[600];
+
+	/* below 1% a list is clean whatever the ratio */
+	if (usual < 0 || m->rcpt_spike_factor <= 0 || rate < 0.01 ||
+	    rate <= usual * m->rcpt_spike_factor || c->mon_warned_spike)
+		return;
+	c->mon_warned_spike = 1;
+	snprintf(detail, sizeof(detail),
+	         "%.1f%% of RCPT TO refused, %.1fx this sender's usual %.2f%%: a list from "
+	         "elsewhere?",
+	         rate * 100, usual > 0 ? rate / usual : 0.0, usual * 100);
+	if (m->rcpt_spike_pause)
+		pause_campaign(s, c, detail);
+	else
+		sign(s, c, "rcpt_failure_spike", detail);
+}
+
+void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
+                     const char *stage, int code, const char *category, const char *text,
+                     const char *mx)
 {
 	const struct monitor_policy *m = &s->p.cfg->monitor;
 	char detail[600];
 
 	if (c->paused)
 		return;
+	watch_deferrals(s, c, site, code, category, text);
 	if (code / 100 == 2)
 		c->mon_delivered++;
 	else if (code / 100 == 5 && !strcmp(stage, "rcpt"))
 		c->mon_rcpt_failed++;
 	if (sender_rejection(stage, code, category)) {
 		c->mon_sender_rejected++;
-		snprintf(detail, sizeof(detail), "%d %s at %s from %s (%s; %lld so far)", code,
-		         text ? text : "", stage, mx ? mx : "?", category,
-		         (long long)c->mon_sender_rejected);
+		snprintf(detail, sizeof(detail),
+		         "%d %s at %s from %s to source %s (%s; %lld so far)", code,
+		         text ? text : "", stage, mx ? mx : "?", site ? site->source->ip : "?",
+		         category, (long long)c->mon_sender_rejected);
 		if (c->mon_sender_rejected == 1)
 			sign(s, c, "sender_rejected", detail);
 		if (m->pause_after_sender_rejections &&
@@ -105,6 +179,9 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *
 	if (judged < m->min_messages || !c->mon_rcpt_failed)
 		return;
 	double rate = (double)c->mon_rcpt_failed / (double)judged;
+	watch_spike(s, c, rate);
+	if (c->paused)
+		return;
 	snprintf(detail, sizeof(detail), "%.1f%% of RCPT TO refused (%lld of %lld): a stale list?",
 	         rate * 100, (long long)c->mon_rcpt_failed, (long long)judged);
 	if (m->rcpt_failure_pause > 0 && rate > m->rcpt_failure_pause) {

@@ -115,7 +115,9 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	struct queued_rcpt *r = j->r;
 	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
 	int cls = a->reply->code / 100;
-	struct rcpt_outcome o = {.state = RS_QUEUED, .attempts = r->attempts + 1};
+	struct rcpt_outcome o = {.state = RS_QUEUED,
+	                         .attempts = r->attempts + 1,
+	                         .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL};
 	const char *outcome;
 	struct classification c;
 	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, &c);
@@ -207,7 +209,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	};
 	dlog_add(s->p.log, &rec);
 	s->dirty = 1;
-	monitor_outcome(s, j->camp, a->stage, a->reply->code, o.category, a->reply->text,
+	monitor_outcome(s, j->camp, j->site, a->stage, a->reply->code, o.category, a->reply->text,
 	                a->peer ? a->peer->host : NULL);
 	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping && !j->camp->paused) {
 		r->attempts = o.attempts;
@@ -576,6 +578,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->cur = STORE_CURSOR_START;
 	*tail = c;
 	s->ncampaigns++;
+	monitor_campaign_start(s, c);
 }
 
 void scheduler_pause_campaign(struct scheduler *s, const char *id)

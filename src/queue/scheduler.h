@@ -54,6 +54,8 @@ struct scheduler_stats {
 	int64_t in_flight;                             /* recipients loaded, not yet final */
 	int64_t connections;                           /* open now */
 	int64_t cpu_ns; /* in the scheduler's callbacks (SLUICE_SCHED_CPU set), else 0 */
+	int64_t signs;  /* danger signs fired (queue/monitor.c) */
+	char last_sign[160];
 };
 
 /* One campaign to deliver. Campaigns share the sites, their connections

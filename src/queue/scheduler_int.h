@@ -14,6 +14,7 @@
 
 #include "dns/mx.h"
 #include "mail/config.h"
+#include "mail/providers.h"
 #include "queue/scheduler.h"
 #include "queue/store.h"
 #include "shape/throttle.h"
@@ -44,7 +45,10 @@ struct sched_campaign {
 	int finished;            /* nothing queued in the store, nothing in memory */
 	int paused;              /* by the monitor (monitor.c), until resumed */
 	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
-	int mon_warned_rcpt;
+	int mon_warned_rcpt, mon_warned_spike;
+	double mon_usual_rcpt_failure; /* earlier campaigns' rate; -1: too little known */
+	int64_t mon_tried[PROVIDERS_MAX], mon_deferred[PROVIDERS_MAX]; /* attempts per provider */
+	unsigned mon_warned_deferral;                                  /* bit per provider */
 	struct sched_campaign *next;
 };
 
@@ -86,7 +90,8 @@ struct session {
 
 struct site {
 	struct scheduler *s;
-	const struct source *source; /* the egress identity this site always sees */
+	const struct source *source;     /* the egress identity this site always sees */
+	const struct provider *provider; /* the large provider it belongs to, or NULL */
 	char *key;
 	struct mx_addr *addrs;
 	size_t naddrs;
@@ -152,8 +157,11 @@ size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
-void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const char *stage, int code,
-                     const char *category, const char *text, const char *mx);
+void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
+                     const char *stage, int code, const char *category, const char *text,
+                     const char *mx);
+/* The earlier campaigns' RCPT TO failure rate, for spikes (at its start). */
+void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c);
 
 /* sign.c */
 void sched_sign_init(struct scheduler *s);

@@ -61,6 +61,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
 	site->source = pick_source(s, c, res->site);
+	site->provider = provider_for_mx(res->addrs[0].host);
 	size_t wi = source_index(s, site->source);
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;

@@ -27,7 +27,7 @@ static const char schema[] =
     " state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
     " next_attempt INTEGER NOT NULL DEFAULT 0, queued_at INTEGER NOT NULL,"
     " last_code INTEGER, last_enhanced TEXT, last_reply TEXT, last_stage TEXT,"
-    " category TEXT, UNIQUE(campaign, mailbox));"
+    " category TEXT, last_mx TEXT, UNIQUE(campaign, mailbox));"
     "CREATE INDEX IF NOT EXISTS recipient_ready"
     " ON recipient(campaign, state, next_attempt, id);"
     "CREATE TABLE IF NOT EXISTS site_state("
@@ -79,7 +79,7 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_NEXT_DUE] = "SELECT min(next_attempt) FROM recipient WHERE campaign = ?1 AND state = 0",
     [ST_UPDATE] = "UPDATE recipient SET state = ?2, attempts = ?3, next_attempt = ?4,"
                   " last_code = ?5, last_enhanced = ?6, last_reply = ?7, last_stage = ?8,"
-                  " category = ?9 WHERE id = ?1",
+                  " category = ?9, last_mx = coalesce(?10, last_mx) WHERE id = ?1",
     [ST_COUNTS] = "SELECT state, count(*) FROM recipient WHERE campaign = ?1 GROUP BY state",
     [ST_POSTPONE] = "UPDATE recipient SET next_attempt = ?2 WHERE id = ?1 AND state = 0",
     [ST_WARMUP_ADD] = "INSERT INTO warmup_count(ip, day, site, sent) VALUES (?1, ?2, ?3, 1)"
@@ -168,6 +168,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	 * here means it is there already) */
 	sqlite3_exec(s->db, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
 	             NULL, NULL, NULL);
+	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN last_mx TEXT", NULL, NULL, NULL);
 	for (int i = 0; i < ST_MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		                       NULL) != SQLITE_OK) {
@@ -394,6 +395,9 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 	if (strcmp(by, "domain") == 0)
 		sql = "SELECT domain, state, count(*) AS n FROM recipient WHERE campaign = ?1"
 		      " GROUP BY domain, state ORDER BY n DESC";
+	else if (strcmp(by, "mx") == 0)
+		sql = "SELECT coalesce(last_mx, ''), state, count(*) AS n FROM recipient"
+		      " WHERE campaign = ?1 GROUP BY 1, state ORDER BY n DESC";
 	else if (strcmp(by, "category") == 0)
 		sql = "SELECT coalesce(category, 'not tried yet'), state, count(*) AS n FROM "
 		      "recipient"
@@ -425,6 +429,7 @@ int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o,
 	bind_text_or_null(st, 7, o->text);
 	bind_text_or_null(st, 8, o->stage);
 	bind_text_or_null(st, 9, o->category);
+	bind_text_or_null(st, 10, o->mx);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "update recipient");
@@ -796,4 +801,38 @@ int store_identity_set(struct store *s, const char *ip, const char *helo, int64_
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "source identity");
+}
+
+struct pair_out {
+	int64_t a, b;
+};
+
+static void pair_row(sqlite3_stmt *st, void *arg)
+{
+	struct pair_out *o = arg;
+	o->a = sqlite3_column_int64(st, 0);
+	o->b = sqlite3_column_int64(st, 1);
+}
+
+int store_rcpt_history(struct store *s, const char *except, int64_t *refused, int64_t *judged,
+                       struct err *e)
+{
+	struct pair_out o = {0, 0};
+	int rc = each_row(s,
+	                  "SELECT coalesce(sum(state = 2 AND last_stage = 'rcpt'), 0),"
+	                  " coalesce(sum(state = 1 OR (state = 2 AND last_stage = 'rcpt')), 0)"
+	                  " FROM recipient WHERE campaign <> ?1",
+	                  except, 0, pair_row, &o, e);
+	*refused = o.a;
+	*judged = o.b;
+	return rc;
+}
+
+int store_deferred_count(struct store *s, const char *campaign, int64_t *n, struct err *e)
+{
+	*n = 0;
+	return each_row(s,
+	                "SELECT count(*) FROM recipient WHERE campaign = ?1 AND state = 0"
+	                " AND attempts > 0",
+	                campaign, 0, count_row, n, e);
 }

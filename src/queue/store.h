@@ -62,6 +62,7 @@ struct rcpt_outcome {
 	const char *text;
 	const char *stage;
 	const char *category;
+	const char *mx; /* the MX host that answered, or NULL (kept from before) */
 };
 
 /* Creates dir if needed and opens (or creates) the queue in it. */
@@ -151,11 +152,17 @@ int store_identity_set(struct store *s, const char *ip, const char *helo, int64_
 
 /* Calls cb for each (value of column, state) group of the campaign's
  * recipients, biggest first; by is "domain" or "category". */
+/* Recipients still queued after at least one attempt. */
+int store_deferred_count(struct store *s, const char *campaign, int64_t *n, struct err *e);
 typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);
 int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
                        void *arg, struct err *e);
 
 /* Danger signs (the monitor's): what fired, when, on a campaign. */
+/* Over every campaign but except: recipients refused at RCPT TO for good,
+ * and those judged (delivered or so refused), for the monitor's spikes. */
+int store_rcpt_history(struct store *s, const char *except, int64_t *refused, int64_t *judged,
+                       struct err *e);
 int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
                    const char *detail, struct err *e);
 typedef void (*store_sign_fn)(void *arg, int64_t time_s, const char *kind, const char *detail);

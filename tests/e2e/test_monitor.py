@@ -78,3 +78,42 @@ def test_content_rejected_at_data_pauses_the_campaign(world, sender):
                            f"Subject: {W.PICKY_BLOCKED_SUBJECT} for {{{{name}}}}")
     r = sender.run(config=MONITOR, template=tpl, extra_args=("--campaign", "c1"))
     check_paused(sender, r, "dot")
+
+
+def test_deferrals_at_a_large_provider_are_a_sign(world, sender):
+    sender.rows([[f"user{i}@{W.PROVIDER_DOMAIN}", "P", str(i)] for i in range(12)])
+    r = sender.run(config={"monitor": {"min_messages": "10"}}, extra_args=("--campaign", "c1"))
+    assert r.rc == 1, r.err  # every one expired
+    assert "danger: campaign c1: deferral_rate: google: 100.0% of" in r.err, r.err
+    assert "DANGER 1 (last: deferral_rate" in r.err  # the progress line says so too
+    signs = [x for x in r.log() if x.get("outcome") == "danger"]
+    assert [x["category"] for x in signs] == ["deferral_rate"]
+    p = report(sender.state, "c1")
+    assert "provider (by MX)" in p.stdout, p.stdout
+    google = [line.split() for line in p.stdout.splitlines() if line.startswith("google ")]
+    assert google == [["google", "0", "0", "0", "12"]], p.stdout  # all 12 expired there
+    assert "deferral_rate" in p.stdout
+    # at an unknown provider the same deferrals are no sign (no per-provider rate)
+    sender2_rows = [[f"u{i}@mail4xx.test", "P", str(i)] for i in range(12)]
+    sender.rows(sender2_rows)
+    r = sender.run(config={"monitor": {"min_messages": "10"}},
+                   extra_args=("--campaign", "c2"))
+    assert "deferral_rate" not in r.err, r.err
+
+
+def test_a_rcpt_failure_spike_against_earlier_campaigns(world, sender):
+    # an earlier campaign: 1 of 20 addresses unknown (5%)
+    rows = [[f"user{i}@ok.test", "A", str(i)] for i in range(19)] + [["ghost@ok.test", "G", "x"]]
+    sender.rows(rows)
+    r = sender.run(config={"monitor": {"min_messages": "10"}}, extra_args=("--campaign", "old"))
+    assert r.rc == 1, r.err
+    assert "rcpt_failure_spike" not in r.err
+    # now a list from elsewhere: 4 of 20 unknown (20%, 4x the usual 5%)
+    rows = [[f"user{i}@ok.test", "A", str(i)] for i in range(20, 36)] + \
+        [[f"nobody{i}@ok.test", "N", "x"] for i in range(4)]
+    sender.rows(rows)
+    r = sender.run(config={"monitor": {"min_messages": "10", "rcpt_failure_warn": "50%"}},
+                   extra_args=("--campaign", "new"))
+    assert r.rc == 1, r.err
+    assert "danger: campaign new: rcpt_failure_spike" in r.err, r.err
+    assert "this sender's usual 5.00%" in r.err

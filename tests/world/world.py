@@ -20,9 +20,11 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
                                MAIL FROM (smtpd_delay_reject=no) and a Subject with FREE
                                MONEY at the end of DATA (header_checks)
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
-  faults       127.0.3.1-6:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
+  faults       127.0.3.1-8:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
-                               messages, 421 banner (see FAULT_LISTENERS)
+                               messages, 421 banner (see FAULT_LISTENERS); the one that
+                               defers every MAIL FROM is also webmail.test's MX, named
+                               like Gmail's (gmail-smtp-in.l.google.com, in this DNS only)
 
 Nothing here sends or answers anything outside 127.0.0.0/8.
 Usage as a program: world.py start DIR | stop DIR
@@ -54,6 +56,8 @@ FAULT_LISTENERS = {
     "ehlo.test": ("127.0.3.7", "ehlo421"),
     "throttle.test": ("127.0.3.8", "rp001"),
 }
+PROVIDER_DOMAIN = "webmail.test"  # its MX looks like Gmail's; it defers everything
+PROVIDER_MX = "gmail-smtp-in.l.google.com"
 DEAD_IP = "127.0.1.99"  # nothing listens here: connection refused
 GREY_IP = "127.0.1.2"   # a Postfix receiver behind postgrey
 ANVIL_IP = "127.0.1.3"  # a Postfix receiver with anvil limits for loopback clients
@@ -125,6 +129,11 @@ def zone_lines():
     for dom, (ip, _mode) in FAULT_LISTENERS.items():
         a(f"mx.{dom}", ip)
         mx(dom, 10, f"mx.{dom}")
+    # a "large provider" by its MX name (mail/providers.c knows *.google.com):
+    # only this test DNS says so, and it points at the scripted receiver
+    # that defers every MAIL FROM
+    a(PROVIDER_MX, FAULT_LISTENERS["mail4xx.test"][0])
+    mx(PROVIDER_DOMAIN, 10, PROVIDER_MX)
     # more sites on the same scripted receiver (other MX host names)
     for n in range(2, 7):
         a(f"mx{n}.faults.test", FAULTS_IP)
