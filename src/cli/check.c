@@ -419,6 +419,38 @@ static void check_dmarc(struct report *r, const char *from, const char *envelope
 	lookup_answers_free(&a);
 }
 
+/* The bounce domain's MX should be the host `sluice serve` listens on. */
+static void check_bounce_mx(struct report *r, const char *mx)
+{
+	const char *listen = r->cfg->inbound_listen;
+	struct lookup_answers a;
+	char ip[64] = "";
+
+	if (listen) { /* "ip:port" or "[v6]:port" */
+		const char *p = listen[0] == '[' ? listen + 1 : listen;
+		size_t n = listen[0] == '[' ? strcspn(p, "]") : (size_t)(strrchr(p, ':') - p);
+		snprintf(ip, sizeof(ip), "%.*s", (int)n, p);
+	}
+	if (!ip[0] || !strcmp(ip, "0.0.0.0") || !strcmp(ip, "::")) {
+		add(r, "bounces", r->cfg->bounce_domain, PASS, "MX %s%s", mx,
+		    ip[0] ? " (serve listens on every address)" : "");
+		return;
+	}
+	enum lookup_status st = lookup_a(r->l, mx, &a);
+	int found = 0;
+	for (size_t i = 0; st == LK_OK && i < a.n; i++)
+		found |= strcmp(a.v[i], ip) == 0;
+	if (found)
+		add(r, "bounces", r->cfg->bounce_domain, PASS, "MX %s is %s, where serve listens",
+		    mx, ip);
+	else
+		add(r, "bounces", r->cfg->bounce_domain, WARN,
+		    "MX %s is %s, but inbound.listen is %s: bounces and complaints go "
+		    "elsewhere unless that host forwards them",
+		    mx, st == LK_OK ? a.v[0] : "no address", ip);
+	lookup_answers_free(&a);
+}
+
 static void check_routing(struct report *r, const char *from)
 {
 	const struct config *cfg = r->cfg;
@@ -439,7 +471,7 @@ static void check_routing(struct report *r, const char *from)
 		    "no MX: point it at the host running `sluice serve`");
 		lookup_answers_free(&mx);
 	} else {
-		add(r, "bounces", cfg->bounce_domain, PASS, "MX %s", mx.v[0]);
+		check_bounce_mx(r, mx.v[0]);
 		lookup_answers_free(&mx);
 	}
 	if (cfg->unsubscribe_url && strncmp(cfg->unsubscribe_url, "https://", 8) == 0)

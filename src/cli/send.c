@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -397,6 +398,16 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 			               "campaign %s was queued with a different template; name "
 			               "the new one with --campaign",
 			               id);
+		/* one envelope domain per campaign: greylisting and SPF key on it */
+		const char *was = strrchr(rec->envelope_from, '@'),
+		           *now = strrchr(cfg->envelope_from, '@');
+		if (was && now && strcasecmp(was, now) != 0)
+			return err_set(
+			    e,
+			    "campaign %s was queued with envelope sender %s; the config now "
+			    "says %s: a campaign keeps one envelope domain (name a new one "
+			    "with --campaign)",
+			    id, rec->envelope_from, cfg->envelope_from);
 		return 0;
 	}
 	struct strbuf names = STRBUF_INIT;

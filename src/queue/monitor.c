@@ -121,6 +121,45 @@ static void watch_deferrals(struct scheduler *s, struct sched_campaign *c, const
 	sign(s, c, "deferral_rate", detail);
 }
 
+/* Sender rejections add up per egress source and for the sending domain
+ * across every campaign of the run: several campaigns each under their
+ * own threshold can still be telling that one IP, or the domain, is
+ * blocked. A warning on the campaign that crossed it. */
+static void watch_across_campaigns(struct scheduler *s, struct sched_campaign *c,
+                                   const struct site *site, const char *detail)
+{
+	int64_t limit = s->p.cfg->monitor.pause_after_sender_rejections;
+	char what[800];
+
+	if (limit <= 0)
+		return;
+	if (site) {
+		size_t i = source_index(s, site->source);
+		/* only when other campaigns add to it: alone, the campaign's own
+		 * sign and pause say it already */
+		if (++s->mon_source_rejected[i] >= limit &&
+		    s->mon_source_rejected[i] > c->mon_sender_rejected &&
+		    !(s->mon_source_warned & (1ull << i))) {
+			s->mon_source_warned |= 1ull << i;
+			snprintf(
+			    what, sizeof(what),
+			    "source %s (%s): %lld permanent sender rejections across campaigns; "
+			    "last: %s",
+			    site->source->ip, site->source->helo,
+			    (long long)s->mon_source_rejected[i], detail);
+			sign(s, c, "source_rejected", what);
+		}
+	}
+	if (++s->mon_domain_rejected >= limit && s->mon_domain_rejected > c->mon_sender_rejected &&
+	    !s->mon_domain_warned) {
+		s->mon_domain_warned = 1;
+		snprintf(what, sizeof(what),
+		         "%s: %lld permanent sender rejections across campaigns; last: %s",
+		         s->p.cfg->from_domain, (long long)s->mon_domain_rejected, detail);
+		sign(s, c, "domain_rejected", what);
+	}
+}
+
 /* The RCPT TO failure rate against this sender's earlier campaigns. */
 static void watch_spike(struct scheduler *s, struct sched_campaign *c, double rate)
 {
@@ -165,6 +204,7 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 		         category, (long long)c->mon_sender_rejected);
 		if (c->mon_sender_rejected == 1)
 			sign(s, c, "sender_rejected", detail);
+		watch_across_campaigns(s, c, site, detail);
 		if (m->pause_after_sender_rejections &&
 		    c->mon_sender_rejected >= m->pause_after_sender_rejections) {
 			char why[700];

@@ -132,6 +132,10 @@ struct scheduler {
 	int64_t warm_first_day[64];
 	int64_t warm_sent[64];
 	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
+	/* sender rejections across all campaigns of this run (monitor.c) */
+	int64_t mon_source_rejected[64], mon_domain_rejected;
+	uint64_t mon_source_warned;
+	int mon_domain_warned;
 };
 
 /* scheduler.c */
@@ -192,6 +196,8 @@ int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n
 void site_park_warmup(struct scheduler *s, struct site *site, const char *why);
 void site_warm_count(struct scheduler *s, struct site *site);
 void site_arm(struct site *site, int64_t wait_ms);
+/* src's place in s->p.sources (0 if not there). */
+size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);
 
 #endif

@@ -18,7 +18,6 @@
 #include "util/xmalloc.h"
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
-static size_t source_index(const struct scheduler *s, const struct source *src);
 
 /* The source a site is sent from: by weight, from a hash of the site, so
  * the same site sees the same IP on every run and from every campaign. A
@@ -136,7 +135,7 @@ size_t site_backlog_max(const struct site *site)
 
 /* ---- warm-up ---- */
 
-static size_t source_index(const struct scheduler *s, const struct source *src)
+size_t source_index(const struct scheduler *s, const struct source *src)
 {
 	for (size_t i = 0; i < s->p.nsources; i++)
 		if (s->p.sources[i] == src)

@@ -199,3 +199,13 @@ def test_send_refuses_a_template_without_unsubscribe_link(world, sender, tmp_pat
     row = results(p)[("helo-history", W.SOURCE_IP)]
     assert row["result"] == "WARN", row
     assert f"HELO changes from {W.SOURCE_HELO}" in row["detail"] and W.SOURCE2_HELO in row["detail"]
+
+
+def test_bounce_mx_reaches_the_listener(world, tmp_path):
+    text = config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"])
+    p = run_check(tmp_path, text + f"inbound:\n  listen: {W.INBOUND_IP}:25\n", "--json")
+    row = results(p)[("bounces", W.BOUNCE_DOMAIN)]
+    assert row["result"] == "PASS" and "where serve listens" in row["detail"], row
+    p = run_check(tmp_path, text + "inbound:\n  listen: 127.0.6.9:25\n", "--json")
+    row = results(p)[("bounces", W.BOUNCE_DOMAIN)]
+    assert row["result"] == "WARN" and "go elsewhere" in row["detail"], row

@@ -102,3 +102,14 @@ def test_header_injection_through_a_field_is_neutralised(world, sender):
     headers = data.split("\r\n\r\n", 1)[0]
     assert "\r\nBcc:" not in headers
     assert 'To: "Eve  Bcc: victim@x.test" <ok-inj@faults.test>' in headers
+
+
+def test_a_campaign_keeps_its_envelope_domain(world, sender):
+    sender.rows([["user90@ok.test", "A", "1"]])
+    r = sender.run(extra_args=("--campaign", "env1"))
+    assert r.rc == 0, r.err
+    r = sender.run(config={"sender": {"envelope_from": "bounces@elsewhere.test",
+                                      "from_domain": "news.sluice.test"}},
+                   extra_args=("--campaign", "env1"))
+    assert r.rc == 2, r.err
+    assert "keeps one envelope domain" in r.err and "bounces@elsewhere.test" in r.err

@@ -4,12 +4,14 @@ restriction) and our content at the end of DATA (header_checks): the sign
 is reported at once, the campaign pauses itself after the configured number
 of rejections, the rest stays queued, nobody is suppressed, and `sluice
 campaign resume` lets it go on."""
+import json
 import os
+import signal
 import sqlite3
 import subprocess
 
 import world as W
-from conftest import SLUICE, TEMPLATE
+from conftest import SLUICE, TEMPLATE, merged, wait_for, yaml_text
 
 MONITOR = {"monitor": {"pause_after_sender_rejections": "3"},
            "delivery": {"idle_timeout": "100ms", "initial_connections_per_site": "1",
@@ -117,3 +119,36 @@ def test_a_rcpt_failure_spike_against_earlier_campaigns(world, sender):
     assert r.rc == 1, r.err
     assert "danger: campaign new: rcpt_failure_spike" in r.err, r.err
     assert "this sender's usual 5.00%" in r.err
+
+
+def test_sender_rejections_add_up_across_campaigns_per_source(world, sender):
+    """Two campaigns in one serve, each under its own pause threshold: the
+    source they share crosses it, and that is a sign of its own."""
+    cfg = {"inbound": {"listen": f"{W.INBOUND_IP}:25"},
+           "sender": {"envelope_from": W.PICKY_BLOCKED_SENDER, "from_domain": "news.sluice.test"},
+           "monitor": {"pause_after_sender_rejections": "3"},
+           "retry": {"min_backoff": "1s", "max_backoff": "1s", "max_lifetime": "60s"}}
+    path = sender.write("serve.yaml", yaml_text(merged(cfg)))
+    serve = subprocess.Popen([SLUICE, "serve", "--config", path, "--state", sender.state,
+                              "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert W.wait_port(W.INBOUND_IP, 25) is not False
+        for name, users in (("a", (1, 2)), ("b", (3, 4))):
+            sender.rows([[f"user{u}@picky.test", name, str(u)] for u in users])
+            r = sender.run(config=cfg, extra_args=("--campaign", name))
+            assert r.rc == 4, r.err
+
+        def signs():
+            log = os.path.join(sender.state, "delivery.log")
+            if not os.path.exists(log):
+                return []
+            with open(log) as f:
+                return [json.loads(x) for x in f if '"danger"' in x]
+        assert wait_for(lambda: any(x["category"] == "source_rejected" for x in signs()), 30), \
+            signs()
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        out, err = serve.communicate(timeout=20)
+    row = [x for x in signs() if x["category"] == "source_rejected"][0]
+    assert f"source {W.SOURCE_IP}" in row["text"] and "3 permanent sender rejections" in row["text"]
+    assert not any(x["category"] == "paused" for x in signs())  # each stayed under 3
