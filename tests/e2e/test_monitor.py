@@ -152,5 +152,6 @@ def test_sender_rejections_add_up_across_campaigns_per_source(world, sender):
         serve.send_signal(signal.SIGTERM)
         out, err = serve.communicate(timeout=20)
     row = [x for x in signs() if x["category"] == "source_rejected"][0]
-    assert f"source {W.SOURCE_IP}" in row["text"] and "3 permanent sender rejections" in row["text"]
+    assert f"source {W.SOURCE_IP}" in row["reply"], row
+    assert "3 permanent sender rejections" in row["reply"], row
     assert not any(x["category"] == "paused" for x in signs())  # each stayed under 3
