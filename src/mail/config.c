@@ -288,6 +288,8 @@ static int rule_key(struct loader *l, void *item, const char *k, struct ynode *k
 	    {"rules", "site", F_STR, ROFF(site), 0, 0},
 	    {"rules", "suspend", F_RULE_MS, ROFF(suspend_ms), 0, 0},
 	    {"rules", "scale", F_FACTOR, ROFF(factor), 0, 0},
+	    {"rules", "rate", F_RATE, ROFF(set_rate), 0, 0},
+	    {"rules", "connections", F_INT, ROFF(set_connections), 1, 10000},
 	    {"rules", "duration", F_RULE_MS, ROFF(duration_ms), 0, 0},
 	};
 #undef ROFF
@@ -301,9 +303,10 @@ static int rule_check(struct loader *l, void *item, struct ynode *where)
 	if (!r->code && !r->enhanced && !r->text.text)
 		return cfg_fail_at(l, where, "a rule needs at least one of code, enhanced or text",
 		                   "", NULL);
-	if (!r->suspend_ms && !r->factor)
-		return cfg_fail_at(l, where, "a rule needs an action: suspend, scale or both", "",
-		                   NULL);
+	if (!r->suspend_ms && !r->factor && !r->set_rate && !r->set_connections)
+		return cfg_fail_at(l, where,
+		                   "a rule needs an action: suspend, scale, rate or connections",
+		                   "", NULL);
 	if (!r->duration_ms)
 		r->duration_ms = 15 * 60 * 1000;
 	if (!r->name)

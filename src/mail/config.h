@@ -55,8 +55,9 @@ struct policy {
 
 /* A reply rule (shaping is data): when a reply matches every matcher that
  * is set, the site is suspended for suspend_ms and/or its message rate and
- * connection cap are scaled by factor; without new matches for duration_ms
- * the factor doubles back towards 1, one step per duration. */
+ * connection cap are scaled by factor and/or set to at most set_rate and
+ * set_connections; without new matches for duration_ms the factor and
+ * those ceilings double back towards the policy, one step per duration. */
 struct reply_rule {
 	char *name;
 	int code;            /* 0: any */
@@ -65,7 +66,9 @@ struct reply_rule {
 	char *stage;         /* NULL: any */
 	char *site;          /* glob on an MX host name; NULL: any */
 	int64_t suspend_ms;
-	double factor; /* 0: no scaling */
+	double factor;       /* 0: no scaling */
+	double set_rate;     /* messages per second at most; 0: not set */
+	int set_connections; /* connections at most; 0: not set */
 	int64_t duration_ms;
 };
 

@@ -13,7 +13,11 @@
 
 double throttle_message_rate(const struct throttle *t)
 {
-	return t->base.message_rate * t->factor;
+	double r = t->base.message_rate * t->factor;
+
+	if (t->ceil_rate > 0 && (r <= 0 || t->ceil_rate < r))
+		r = t->ceil_rate;
+	return r;
 }
 
 static void set_rates(struct throttle *t, int64_t now_ms)
@@ -32,17 +36,28 @@ void throttle_init(struct throttle *t, const struct policy *p, int initial, int6
 	bucket_init(&t->connections, p->connection_rate, now_ms);
 }
 
-/* Steps the factor back up, one doubling per quiet duration. */
+/* A ceiling doubles per step and goes once it no longer limits anything
+ * (past the policy's value, or past 64 times itself when the policy has no
+ * limit). */
+static double ceiling_step(double ceil, double base, double first)
+{
+	double next = ceil * 2;
+	return (base > 0 && next >= base) || (base <= 0 && next >= first * 64) ? 0 : next;
+}
+
+/* Steps the factor and the ceilings back up, one doubling per quiet duration. */
 static void restore(struct throttle *t, int64_t now_ms)
 {
-	while (t->factor < 1.0 && t->restore_at_ms && now_ms >= t->restore_at_ms) {
-		t->factor *= 2;
-		if (t->factor >= 1.0) {
-			t->factor = 1.0;
+	while ((t->factor < 1.0 || t->ceil_rate > 0 || t->ceil_connections > 0) &&
+	       t->restore_at_ms && now_ms >= t->restore_at_ms) {
+		t->factor = t->factor * 2 >= 1.0 ? 1.0 : t->factor * 2;
+		t->ceil_rate = ceiling_step(t->ceil_rate, t->base.message_rate, t->first_ceil_rate);
+		t->ceil_connections = (int)ceiling_step(
+		    t->ceil_connections, t->base.max_connections, t->first_ceil_connections);
+		if (t->factor >= 1.0 && !t->ceil_rate && !t->ceil_connections)
 			t->restore_at_ms = 0;
-		} else {
+		else
 			t->restore_at_ms += t->step_ms;
-		}
 		set_rates(t, now_ms);
 	}
 }
@@ -56,6 +71,8 @@ int throttle_max_connections(struct throttle *t, int64_t now_ms)
 {
 	restore(t, now_ms);
 	int n = (int)(t->base.max_connections * t->factor);
+	if (t->ceil_connections > 0 && t->ceil_connections < n)
+		n = t->ceil_connections;
 	if (t->ramp < n)
 		n = t->ramp;
 	/* A rate-limited site needs no more sessions than the rate can feed
@@ -107,8 +124,18 @@ void throttle_apply(struct throttle *t, const struct reply_rule *r, const char *
 	if (r->factor > 0) {
 		double f = t->factor * r->factor;
 		t->factor = f < RULE_FACTOR_MIN ? RULE_FACTOR_MIN : f;
+	}
+	if (r->set_rate > 0) /* a ceiling only lowers: two rules keep the lower */
+		t->ceil_rate = t->first_ceil_rate =
+		    t->ceil_rate > 0 && t->ceil_rate < r->set_rate ? t->ceil_rate : r->set_rate;
+	if (r->set_connections > 0)
+		t->ceil_connections = t->first_ceil_connections =
+		    t->ceil_connections > 0 && t->ceil_connections < r->set_connections
+		        ? t->ceil_connections
+		        : r->set_connections;
+	if (r->factor > 0 || r->set_rate > 0 || r->set_connections > 0) {
 		t->step_ms = r->duration_ms > 0 ? r->duration_ms : 15 * 60 * 1000;
-		/* the scaled rate starts after the suspension; restoring after that */
+		/* the new limits start after the suspension; restoring after that */
 		t->restore_at_ms = (suspend ? now_ms + suspend : now_ms) + t->step_ms;
 		set_rates(t, now_ms);
 	}

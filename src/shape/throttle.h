@@ -20,7 +20,11 @@
 struct throttle {
 	struct policy base; /* the configured limits */
 	struct bucket messages, connections;
-	double factor;              /* 1: as configured; less after throttling replies */
+	double factor;          /* 1: as configured; less after throttling replies */
+	double ceil_rate;       /* a rule's "rate": at most this (0: none) */
+	int ceil_connections;   /* a rule's "connections": at most this (0: none) */
+	double first_ceil_rate; /* the ceilings as the rule set them */
+	int first_ceil_connections;
 	int64_t suspended_until_ms; /* 0: not suspended */
 	int64_t restore_at_ms;      /* when the factor next steps back up */
 	int64_t step_ms;            /* the duration of the rule that fired last */

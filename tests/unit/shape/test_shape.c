@@ -70,6 +70,39 @@ static void test_throttle_suspend_scale_restore(void **state)
 	assert_true(t.suspended_until_ms <= RULE_SUSPEND_MAX_MS);
 }
 
+/* "rate" and "connections" set ceilings that double back, one per quiet
+ * duration, until they no longer limit anything. */
+static void test_throttle_set_ceilings(void **state)
+{
+	struct policy p = {.max_connections = 10, .message_rate = 500};
+	struct throttle t;
+	struct reply_rule r = rule(0, 0, 1000);
+
+	(void)state;
+	r.set_rate = 50;
+	r.set_connections = 2;
+	throttle_init(&t, &p, 0, 0);
+	throttle_apply(&t, &r, "421 too much mail", 0);
+	assert_int_equal(throttle_max_connections(&t, 10), 2);
+	assert_true(throttle_message_rate(&t) == 50);
+	assert_int_equal(throttle_max_connections(&t, 1000), 4); /* one quiet duration */
+	assert_true(throttle_message_rate(&t) == 100);
+	assert_int_equal(throttle_max_connections(&t, 2000), 8);
+	assert_int_equal(throttle_max_connections(&t, 3000), 10); /* 16 >= 10: gone */
+	assert_true(throttle_message_rate(&t) == 400);
+	throttle_max_connections(&t, 4000);
+	assert_true(throttle_message_rate(&t) == 500); /* 800 >= 500: gone */
+	assert_int_equal(t.restore_at_ms, 0);
+	/* a site with no rate of its own gets the ceiling as its rate */
+	struct policy free = {.max_connections = 10};
+	throttle_init(&t, &free, 0, 0);
+	r.set_connections = 0;
+	r.set_rate = 5;
+	throttle_apply(&t, &r, "x", 0);
+	assert_true(throttle_message_rate(&t) == 5);
+	assert_int_equal(throttle_max_connections(&t, 0), 2); /* 5/s feeds two sessions */
+}
+
 static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 {
 	struct policy p = {.max_connections = 10};
@@ -184,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bucket),
 	    cmocka_unit_test(test_throttle_suspend_scale_restore),
+	    cmocka_unit_test(test_throttle_set_ceilings),
 	    cmocka_unit_test(test_throttle_learns_a_rate_when_none_is_set),
 	    cmocka_unit_test(test_slow_start),
 	    cmocka_unit_test(test_warmup_caps),

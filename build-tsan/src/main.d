@@ -1,0 +1,2 @@
+build-tsan/src/main.o: src/main.c src/cli/cli.h
+src/cli/cli.h:

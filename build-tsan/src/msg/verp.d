@@ -1,0 +1,2 @@
+build-tsan/src/msg/verp.o: src/msg/verp.c src/msg/verp.h
+src/msg/verp.h:

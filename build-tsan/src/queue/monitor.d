@@ -1,0 +1,20 @@
+build-tsan/src/queue/monitor.o: src/queue/monitor.c src/queue/dlog.h \
+ src/util/err.h src/queue/scheduler_int.h src/dns/mx.h src/mail/config.h \
+ src/mail/providers.h src/queue/scheduler.h src/queue/store.h \
+ src/shape/throttle.h src/shape/bucket.h src/smtp/client.h \
+ src/mail/reply.h src/util/strbuf.h src/util/strmap.h src/util/clock.h
+src/queue/dlog.h:
+src/util/err.h:
+src/queue/scheduler_int.h:
+src/dns/mx.h:
+src/mail/config.h:
+src/mail/providers.h:
+src/queue/scheduler.h:
+src/queue/store.h:
+src/shape/throttle.h:
+src/shape/bucket.h:
+src/smtp/client.h:
+src/mail/reply.h:
+src/util/strbuf.h:
+src/util/strmap.h:
+src/util/clock.h:
