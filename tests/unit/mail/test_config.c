@@ -175,15 +175,17 @@ static void test_rules_and_rates(void **state)
 	             ".yaml:3:12:", "must be a stage");
 	expect_error("rules:\n  - suspend: 1m\n", ".yaml:2:5:", "at least one of code");
 	expect_error("rules:\n  - code: 421\n", ".yaml:2:5:", "needs an action");
-	expect_error("rules:\n  - code: 421\n    connections: 0\n", ".yaml:3:18:", "from 1 to 10000");
+	expect_error("rules:\n  - code: 421\n    connections: 0\n",
+	             ".yaml:3:18:", "from 1 to 10000");
 	{
 		struct config c;
 		struct err e;
-		assert_int_equal(load("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
-		                      "sender:\n  envelope_from: b@example.com\n"
-		                      "rules:\n  - code: 421\n    rate: 300/min\n    connections: 2\n",
-		                      &c, &e),
-		                 0);
+		assert_int_equal(
+		    load("sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"
+		         "sender:\n  envelope_from: b@example.com\n"
+		         "rules:\n  - code: 421\n    rate: 300/min\n    connections: 2\n",
+		         &c, &e),
+		    0);
 		assert_true(c.rules[0].set_rate > 4.99 && c.rules[0].set_rate < 5.01);
 		assert_int_equal(c.rules[0].set_connections, 2);
 		config_free(&c);
