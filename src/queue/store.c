@@ -1,4 +1,5 @@
-/* store: see store.h. */
+/* store: see store.h. The queue itself (campaigns, recipients, fetching,
+ * outcomes) lives here; store_watch.c holds the bookkeeping beside it. */
 #include "queue/store.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "queue/store_int.h"
 #include "util/xmalloc.h"
 
 static const char schema[] =
@@ -44,23 +46,6 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS warmup_count(ip TEXT NOT NULL, day INTEGER NOT NULL,"
     " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
 
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_CAMPAIGN_GET,
-	ST_CAMPAIGN_ADD,
-	ST_RCPT_ADD,
-	ST_FETCH,
-	ST_NEXT_DUE,
-	ST_UPDATE,
-	ST_COUNTS,
-	ST_POSTPONE,
-	ST_SITE_SNAPSHOT,
-	ST_WARMUP_ADD,
-	ST_RCPT_BY_SALT,
-	ST_MAX
-};
-
 static const char *const stmt_sql[ST_MAX] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
@@ -89,14 +74,6 @@ static const char *const stmt_sql[ST_MAX] = {
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 };
 
-struct store {
-	char *dir;
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_MAX];
-	int in_txn;
-	int lock_fd; /* deliver.lock, or -1 */
-};
-
 /* SQLite says "disk I/O error" for several causes; name the likely one. */
 static const char *fs_hint(const char *dir)
 {
@@ -107,13 +84,13 @@ static const char *fs_hint(const char *dir)
 	return "";
 }
 
-static int db_err(struct store *s, struct err *e, const char *what)
+int store_db_err(struct store *s, struct err *e, const char *what)
 {
 	return err_set(e, "queue store %s: %s: %s%s", s->dir, what, sqlite3_errmsg(s->db),
 	               fs_hint(s->dir));
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -121,7 +98,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-static int begin(struct store *s, struct err *e)
+int store_begin(struct store *s, struct err *e)
 {
 	if (s->in_txn)
 		return 0;
@@ -129,7 +106,7 @@ static int begin(struct store *s, struct err *e)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return db_err(s, e, "begin");
+		return store_db_err(s, e, "begin");
 	s->in_txn = 1;
 	return 0;
 }
@@ -213,7 +190,7 @@ int store_commit(struct store *s, struct err *e)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		db_err(s, e, "commit");
+		store_db_err(s, e, "commit");
 		/* SQLite rolls back on a full disk; leave no transaction half-open. */
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -271,7 +248,7 @@ int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "campaign lookup");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "campaign lookup");
 }
 
 int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mailbox, size_t mn,
@@ -289,14 +266,14 @@ int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mail
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "recipient lookup");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "recipient lookup");
 }
 
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_CAMPAIGN_ADD];
 
-	if (begin(s, e))
+	if (store_begin(s, e))
 		return -1;
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, c->template_text, (int)c->template_len, SQLITE_STATIC);
@@ -308,7 +285,7 @@ int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err
 	sqlite3_bind_int(st, 8, c->priority);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "add campaign");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "add campaign");
 }
 
 void store_campaign_free(struct campaign_rec *c)
@@ -327,7 +304,7 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 {
 	sqlite3_stmt *st = s->st[ST_RCPT_ADD];
 
-	if (begin(s, e))
+	if (store_begin(s, e))
 		return -1;
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
@@ -338,7 +315,7 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return db_err(s, e, "queue recipient");
+		return store_db_err(s, e, "queue recipient");
 	return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
@@ -369,7 +346,7 @@ int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor
 		cb(arg, r);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? n : db_err(s, e, "fetch ready recipients");
+	return rc == SQLITE_DONE ? n : store_db_err(s, e, "fetch ready recipients");
 }
 
 int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e)
@@ -382,7 +359,7 @@ int store_next_due(struct store *s, const char *campaign, int64_t *due, struct e
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		*due = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : db_err(s, e, "next due time");
+	return rc == SQLITE_ROW ? 0 : store_db_err(s, e, "next due time");
 }
 
 int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
@@ -405,54 +382,54 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 	else
 		return err_set(e, "queue store: cannot group by %s", by);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "summary");
+		return store_db_err(s, e, "summary");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
 		   sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "summary");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "summary");
 }
 
 int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_UPDATE];
 
-	if (begin(s, e))
+	if (store_begin(s, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, o->state);
 	sqlite3_bind_int(st, 3, o->attempts);
 	sqlite3_bind_int64(st, 4, o->next_attempt_s);
 	sqlite3_bind_int(st, 5, o->code);
-	bind_text_or_null(st, 6, o->enhanced);
-	bind_text_or_null(st, 7, o->text);
-	bind_text_or_null(st, 8, o->stage);
-	bind_text_or_null(st, 9, o->category);
-	bind_text_or_null(st, 10, o->mx);
+	store_bind_text_or_null(st, 6, o->enhanced);
+	store_bind_text_or_null(st, 7, o->text);
+	store_bind_text_or_null(st, 8, o->stage);
+	store_bind_text_or_null(st, 9, o->category);
+	store_bind_text_or_null(st, 10, o->mx);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "update recipient");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "update recipient");
 }
 
 int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_POSTPONE];
 
-	if (begin(s, e))
+	if (store_begin(s, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, due_s);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "postpone recipient");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "postpone recipient");
 }
 
 int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_SITE_SNAPSHOT];
 
-	if (begin(s, e))
+	if (store_begin(s, e))
 		return -1;
 	sqlite3_bind_text(st, 1, snap->site, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, snap->campaign, -1, SQLITE_STATIC);
@@ -463,37 +440,32 @@ int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struc
 	sqlite3_bind_double(st, 7, snap->rate);
 	sqlite3_bind_double(st, 8, snap->rate_limit);
 	sqlite3_bind_int64(st, 9, snap->suspended_until_s);
-	bind_text_or_null(st, 10, snap->reason && snap->reason[0] ? snap->reason : NULL);
+	store_bind_text_or_null(st, 10, snap->reason && snap->reason[0] ? snap->reason : NULL);
 	sqlite3_bind_int64(st, 11, snap->updated_s);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "site snapshot");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "site snapshot");
 }
 
 /* Runs a one-off read query, calling row for each row. */
-static int each_row(struct store *s, const char *sql, const char *bind1, int64_t bind2,
-                    void (*row)(sqlite3_stmt *st, void *arg), void *arg, struct err *e)
+int store_each_row(struct store *s, const char *sql, const char *bind1, int64_t bind2,
+                   void (*row)(sqlite3_stmt *st, void *arg), void *arg, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "query");
+		return store_db_err(s, e, "query");
 	if (bind1)
 		sqlite3_bind_text(st, 1, bind1, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, bind2);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		row(st, arg);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "query");
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "query");
 }
 
-struct cb_pair {
-	void *cb;
-	void *arg;
-};
-
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *store_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? (const char *)t : "";
@@ -503,8 +475,8 @@ static void site_row(sqlite3_stmt *st, void *arg)
 {
 	struct cb_pair *p = arg;
 	struct site_snapshot snap = {
-	    .site = col_text(st, 0),
-	    .campaign = col_text(st, 1),
+	    .site = store_col_text(st, 0),
+	    .campaign = store_col_text(st, 1),
 	    .queued = sqlite3_column_int64(st, 2),
 	    .in_flight = sqlite3_column_int64(st, 3),
 	    .conns = sqlite3_column_int(st, 4),
@@ -512,7 +484,7 @@ static void site_row(sqlite3_stmt *st, void *arg)
 	    .rate = sqlite3_column_double(st, 6),
 	    .rate_limit = sqlite3_column_double(st, 7),
 	    .suspended_until_s = sqlite3_column_int64(st, 8),
-	    .reason = col_text(st, 9),
+	    .reason = store_col_text(st, 9),
 	    .updated_s = sqlite3_column_int64(st, 10),
 	};
 	((store_site_fn)p->cb)(p->arg, &snap);
@@ -521,24 +493,24 @@ static void site_row(sqlite3_stmt *st, void *arg)
 int store_site_snapshots(struct store *s, store_site_fn cb, void *arg, struct err *e)
 {
 	struct cb_pair p = {(void *)cb, arg};
-	return each_row(s,
-	                "SELECT site, campaign, queued, in_flight, conns, conn_limit, rate,"
-	                " rate_limit, suspended_until, reason, updated FROM site_state"
-	                " ORDER BY updated DESC, queued DESC, site",
-	                NULL, 0, site_row, &p, e);
+	return store_each_row(s,
+	                      "SELECT site, campaign, queued, in_flight, conns, conn_limit, rate,"
+	                      " rate_limit, suspended_until, reason, updated FROM site_state"
+	                      " ORDER BY updated DESC, queued DESC, site",
+	                      NULL, 0, site_row, &p, e);
 }
 
 static void campaign_row(sqlite3_stmt *st, void *arg)
 {
 	struct cb_pair *p = arg;
-	((store_campaign_fn)p->cb)(p->arg, col_text(st, 0), sqlite3_column_int64(st, 1));
+	((store_campaign_fn)p->cb)(p->arg, store_col_text(st, 0), sqlite3_column_int64(st, 1));
 }
 
 int store_campaigns(struct store *s, store_campaign_fn cb, void *arg, struct err *e)
 {
 	struct cb_pair p = {(void *)cb, arg};
-	return each_row(s, "SELECT id, created FROM campaign ORDER BY created", NULL, 0,
-	                campaign_row, &p, e);
+	return store_each_row(s, "SELECT id, created FROM campaign ORDER BY created", NULL, 0,
+	                      campaign_row, &p, e);
 }
 
 struct ready_counts {
@@ -557,62 +529,11 @@ int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int
 {
 	struct ready_counts c = {ready, later};
 	*ready = *later = 0;
-	return each_row(
+	return store_each_row(
 	    s,
 	    "SELECT coalesce(sum(next_attempt <= ?2), 0), coalesce(sum(next_attempt > ?2), 0)"
 	    " FROM recipient WHERE campaign = ?1 AND state = 0",
 	    campaign, now_s, ready_row, &c, e);
-}
-
-static void first_day_row(sqlite3_stmt *st, void *arg)
-{
-	*(int64_t *)arg = sqlite3_column_int64(st, 0);
-}
-
-int store_warmup_first_day(struct store *s, const char *ip, int64_t today, int64_t *first,
-                           struct err *e)
-{
-	if (begin(s, e))
-		return -1;
-	*first = today;
-	if (each_row(s, "INSERT OR IGNORE INTO warmup_source(ip, first_day) VALUES (?1, ?2)", ip,
-	             today, first_day_row, first, e) != 0)
-		return -1;
-	return each_row(s, "SELECT first_day FROM warmup_source WHERE ip = ?1", ip, 0,
-	                first_day_row, first, e);
-}
-
-struct warmup_cb {
-	store_warmup_fn cb;
-	void *arg;
-};
-
-static void warmup_row(sqlite3_stmt *st, void *arg)
-{
-	struct warmup_cb *w = arg;
-	w->cb(w->arg, col_text(st, 0), sqlite3_column_int64(st, 1));
-}
-
-int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
-                        struct err *e)
-{
-	struct warmup_cb w = {cb, arg};
-	return each_row(s, "SELECT site, sent FROM warmup_count WHERE ip = ?1 AND day = ?2", ip,
-	                day, warmup_row, &w, e);
-}
-
-int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e)
-{
-	sqlite3_stmt *st = s->st[ST_WARMUP_ADD];
-
-	if (begin(s, e))
-		return -1;
-	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, day);
-	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "warm-up count");
 }
 
 void queued_rcpt_free(struct queued_rcpt *r)
@@ -639,200 +560,5 @@ int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT]
 			counts[state] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "count recipients");
-}
-
-/* ---- danger signs and pauses (the monitor's) ---- */
-
-/* One write with up to two texts (?1, ?2) and a number (?3), in the open
- * transaction; parameters the statement does not use are ignored. */
-static int write_sql(struct store *s, const char *sql, const char *a, const char *b, int64_t n,
-                     const char *what, struct err *e)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, e))
-		return -1;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, what);
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, n);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, what);
-}
-
-int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
-                   const char *detail, struct err *e)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, e))
-		return -1;
-	if (sqlite3_prepare_v2(s->db,
-	                       "INSERT INTO sign(campaign, time, kind, detail)"
-	                       " VALUES (?1, ?2, ?3, ?4)",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "record a danger sign");
-	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, time_s);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "record a danger sign");
-}
-
-static void sign_row(sqlite3_stmt *st, void *arg)
-{
-	struct cb_pair *p = arg;
-	((store_sign_fn)p->cb)(p->arg, sqlite3_column_int64(st, 0), col_text(st, 1),
-	                       col_text(st, 2));
-}
-
-int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e)
-{
-	struct cb_pair p = {(void *)cb, arg};
-	return each_row(s, "SELECT time, kind, detail FROM sign WHERE campaign = ?1 ORDER BY rowid",
-	                campaign, 0, sign_row, &p, e);
-}
-
-int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
-                         struct err *e)
-{
-	return write_sql(s,
-	                 "INSERT OR REPLACE INTO campaign_pause(campaign, reason, time)"
-	                 " VALUES (?1, ?2, ?3)",
-	                 campaign, reason, now_s, "pause a campaign", e);
-}
-
-int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
-{
-	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1", campaign, NULL, 0,
-	              "resume a campaign", e) != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}
-
-static void pause_row(sqlite3_stmt *st, void *arg)
-{
-	snprintf(arg, 256, "%s", col_text(st, 0));
-}
-
-int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e)
-{
-	reason[0] = '\0';
-	if (each_row(s, "SELECT reason FROM campaign_pause WHERE campaign = ?1", campaign, 0,
-	             pause_row, reason, e) != 0)
-		return -1;
-	return reason[0] != '\0';
-}
-
-static void count_row(sqlite3_stmt *st, void *arg)
-{
-	*(int64_t *)arg = sqlite3_column_int64(st, 0);
-}
-
-int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
-                     struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sign WHERE campaign = ?1 AND kind = ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "count danger signs");
-	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		count_row(st, n);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : db_err(s, e, "count danger signs");
-}
-
-/* ---- the identity each source showed (sluice check compares) ---- */
-
-struct identity_out {
-	char *helo;
-	size_t n;
-	int64_t since;
-	int found;
-};
-
-static void identity_row(sqlite3_stmt *st, void *arg)
-{
-	struct identity_out *o = arg;
-	snprintf(o->helo, o->n, "%s", col_text(st, 0));
-	o->since = sqlite3_column_int64(st, 1);
-	o->found = 1;
-}
-
-int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,
-                       struct err *e)
-{
-	struct identity_out o = {helo, n, 0, 0};
-
-	if (each_row(s, "SELECT helo, since FROM source_identity WHERE ip = ?1", ip, 0,
-	             identity_row, &o, e) != 0)
-		return -1;
-	*since = o.since;
-	return o.found;
-}
-
-int store_identity_set(struct store *s, const char *ip, const char *helo, int64_t now_s,
-                       struct err *e)
-{
-	sqlite3_stmt *st;
-
-	if (begin(s, e))
-		return -1;
-	if (sqlite3_prepare_v2(s->db,
-	                       "INSERT INTO source_identity(ip, helo, since) VALUES (?1, ?2, ?3)"
-	                       " ON CONFLICT(ip) DO UPDATE SET helo = ?2, since = ?3"
-	                       " WHERE helo <> ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return db_err(s, e, "source identity");
-	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, helo, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now_s);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_err(s, e, "source identity");
-}
-
-struct pair_out {
-	int64_t a, b;
-};
-
-static void pair_row(sqlite3_stmt *st, void *arg)
-{
-	struct pair_out *o = arg;
-	o->a = sqlite3_column_int64(st, 0);
-	o->b = sqlite3_column_int64(st, 1);
-}
-
-int store_rcpt_history(struct store *s, const char *except, int64_t *refused, int64_t *judged,
-                       struct err *e)
-{
-	struct pair_out o = {0, 0};
-	int rc = each_row(s,
-	                  "SELECT coalesce(sum(state = 2 AND last_stage = 'rcpt'), 0),"
-	                  " coalesce(sum(state = 1 OR (state = 2 AND last_stage = 'rcpt')), 0)"
-	                  " FROM recipient WHERE campaign <> ?1",
-	                  except, 0, pair_row, &o, e);
-	*refused = o.a;
-	*judged = o.b;
-	return rc;
-}
-
-int store_deferred_count(struct store *s, const char *campaign, int64_t *n, struct err *e)
-{
-	*n = 0;
-	return each_row(s,
-	                "SELECT count(*) FROM recipient WHERE campaign = ?1 AND state = 0"
-	                " AND attempts > 0",
-	                campaign, 0, count_row, n, e);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "count recipients");
 }
