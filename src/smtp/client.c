@@ -1,15 +1,8 @@
 /*
- * client: see client.h.
- *
- * Pipelining (RFC 2920). A transaction is MAIL, RCPT and DATA. With
- * PIPELINING the three go out in one write and the replies are matched to
- * them in order: tx_sent counts commands written, tx_answered replies read.
- * Without it each command waits for the previous reply. Rules that keep
- * pipelining safe: nothing is ever pipelined after STARTTLS or after DATA
- * (the body waits for 354); after a 220 to STARTTLS any byte already
- * received is an injection attempt (CVE-2011-0411) and ends the session; if
- * MAIL or RCPT was refused the body is never sent, even when a broken server
- * says 354 to the DATA it then got (we end it with a lone "." and RSET).
+ * client: see client.h. The connection half: connecting, greeting, EHLO,
+ * STARTTLS, reading replies, timers and closing; transaction.c sends and
+ * answers MAIL, RCPT, DATA and the body (and says how pipelining is kept
+ * safe).
  *
  * Freeing: a handler never frees the client. It sets CS_CLOSED; every entry
  * point from the loop (read, event, timer, wake) ends with
@@ -33,24 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "smtp/client_int.h"
 #include "util/xmalloc.h"
-
-enum client_state {
-	CS_CONNECT,
-	CS_BANNER,
-	CS_EHLO,
-	CS_HELO,
-	CS_STARTTLS,
-	CS_TLS, /* handshake under way */
-	CS_READY,
-	CS_IDLE, /* no work: waiting up to idle_ms for more */
-	CS_TX,   /* MAIL/RCPT/DATA replies outstanding */
-	CS_DOT,  /* body sent, waiting for the final reply */
-	CS_ABORT_DOT,
-	CS_RSET,
-	CS_QUIT,
-	CS_CLOSED,
-};
 
 static const char *const state_names[] = {
     "connect", "banner",      "ehlo", "helo",      "starttls", "tls",  "ready",
@@ -66,54 +43,7 @@ const char *smtp_stage_name(enum smtp_stage s)
 	return stage_names[s];
 }
 
-/* The server's extensions (from EHLO). */
-#define EXT_PIPELINING 0x01u
-#define EXT_SIZE       0x02u
-#define EXT_8BITMIME   0x04u
-#define EXT_SMTPUTF8   0x08u
-#define EXT_STARTTLS   0x10u
-#define EXT_ENHANCED   0x20u
-
-struct smtp_client {
-	struct event_base *base;
-	struct bufferevent *bev;
-	struct event *timer;
-	const struct smtp_client_ops *ops;
-	void *arg;
-
-	/* policy (what we were asked to do) */
-	struct smtp_params p;
-	struct mx_addr *addrs;
-	size_t addr_i;
-
-	enum client_state state;
-
-	/* server extensions, reset by every EHLO */
-	unsigned ext;
-	unsigned long size_max;
-
-	/* status */
-	int tls_active;
-	int tls_failed;  /* handshake failed: this address again, in plaintext */
-	int established; /* the session got to READY once (greeted, EHLO done) */
-	int ready_once;  /* a message was taken on this client */
-	int nmsgs;       /* messages taken on this connection */
-	int ndelivered;  /* delivered on this connection */
-
-	struct reply reply;
-
-	/* the transaction in progress */
-	struct smtp_msg *msg;
-	int tx_sent, tx_answered;
-	int mail_ok, rcpt_ok;
-	struct smtp_result res;
-	int res_set;
-
-	struct smtp_result fail; /* the last connection-level failure */
-	struct smtp_peer peer;
-};
-
-static void trace(struct smtp_client *c, const char *fmt, const char *a)
+void client_trace(struct smtp_client *c, const char *fmt, const char *a)
 {
 	static int on = -1;
 
@@ -126,18 +56,18 @@ static void trace(struct smtp_client *c, const char *fmt, const char *a)
 	fputc('\n', stderr);
 }
 
-static void arm_timer(struct smtp_client *c, int ms)
+void client_arm_timer(struct smtp_client *c, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	evtimer_add(c->timer, &tv);
 }
 
-static void send_line(struct smtp_client *c, const char *line)
+void client_send_line(struct smtp_client *c, const char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	evbuffer_add(out, line, strlen(line));
 	evbuffer_add(out, "\r\n", 2);
-	trace(c, "> %s", line);
+	client_trace(c, "> %s", line);
 }
 
 static void drop_connection(struct smtp_client *c)
@@ -155,33 +85,6 @@ static void close_now(struct smtp_client *c)
 	c->state = CS_CLOSED;
 }
 
-/* Records the outcome of the message in flight (the first failure wins). */
-static void tx_result(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
-                      int local)
-{
-	if (c->res_set)
-		return;
-	c->res.stage = stage;
-	c->res.reply = *r;
-	c->res.local = local;
-	c->res.retry_now = 0;
-	c->res_set = 1;
-}
-
-/* Hands the message's outcome to the owner and forgets the message. */
-static void tx_finish(struct smtp_client *c)
-{
-	struct smtp_msg *m = c->msg;
-
-	if (!m)
-		return;
-	c->msg = NULL;
-	if (c->res.reply.code / 100 == 2)
-		c->ndelivered++;
-	c->ops->done(c->arg, c, m, &c->res);
-}
-
-static void enter_state(struct smtp_client *c, enum client_state s);
 static void try_connect(struct smtp_client *c);
 
 /* The current address did not get us a session: try the next one. */
@@ -191,7 +94,7 @@ static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const stru
 	c->fail.stage = stage;
 	c->fail.reply = *r;
 	c->fail.local = local;
-	trace(c, "failed: %s", r->text);
+	client_trace(c, "failed: %s", r->text);
 	drop_connection(c);
 	if (c->established) { /* after a session, the connection just ends */
 		c->state = CS_CLOSED;
@@ -271,81 +174,7 @@ static void send_ehlo(struct smtp_client *c, const char *verb)
 	c->ext = 0;
 	c->size_max = 0;
 	snprintf(line, sizeof(line), "%s %s", verb, c->p.helo);
-	send_line(c, line);
-}
-
-static void send_transaction(struct smtp_client *c)
-{
-	struct smtp_msg *m = c->msg;
-	char line[1100];
-	int n = snprintf(line, sizeof(line), "MAIL FROM:<%s>", m->mail_from);
-
-	if (c->ext & EXT_SIZE)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " SIZE=%zu", m->len);
-	if ((m->needs & SMTP_NEEDS_8BITMIME) && (c->ext & EXT_8BITMIME))
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " BODY=8BITMIME");
-	if (m->needs & SMTP_NEEDS_SMTPUTF8)
-		snprintf(line + n, sizeof(line) - (size_t)n, " SMTPUTF8");
-	send_line(c, line);
-	c->tx_sent = 1;
-	if (c->ext & EXT_PIPELINING) {
-		snprintf(line, sizeof(line), "RCPT TO:<%s>", m->rcpt);
-		send_line(c, line);
-		send_line(c, "DATA");
-		c->tx_sent = 3;
-	}
-}
-
-/* Writes the body with dot-stuffing and the final ".". */
-static void send_body(struct smtp_client *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	const char *p = c->msg->data, *end = p + c->msg->len;
-	const char *q;
-
-	if (p < end && *p == '.')
-		evbuffer_add(out, ".", 1);
-	while ((q = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
-		evbuffer_add(out, p, (size_t)(q + 1 - p));
-		evbuffer_add(out, ".", 1);
-		p = q + 1;
-	}
-	evbuffer_add(out, p, (size_t)(end - p));
-	if (c->msg->len < 2 || end[-2] != '\r' || end[-1] != '\n')
-		evbuffer_add(out, "\r\n", 2);
-	evbuffer_add(out, ".\r\n", 3);
-	trace(c, "> (body, %s)", "dot-stuffed");
-}
-
-/* A local verdict on a message the server cannot take as it is. */
-static int refuse_locally(struct smtp_client *c, struct smtp_msg *m)
-{
-	struct reply r;
-	char text[200];
-
-	if ((c->ext & EXT_SIZE) && c->size_max > 0 && m->len > c->size_max) {
-		snprintf(text, sizeof(text), "message of %zu octets exceeds %s's SIZE limit of %lu",
-		         m->len, c->peer.host, c->size_max);
-		reply_set_local(&r, 552, "5.3.4", text);
-	} else if ((m->needs & SMTP_NEEDS_SMTPUTF8) && !(c->ext & EXT_SMTPUTF8)) {
-		snprintf(text, sizeof(text),
-		         "the message needs SMTPUTF8 (UTF-8 address or header) and %s does not "
-		         "offer it",
-		         c->peer.host);
-		reply_set_local(&r, 553, "5.6.7", text);
-	} else if ((m->needs & SMTP_NEEDS_8BITMIME) && !(c->ext & EXT_8BITMIME)) {
-		snprintf(text, sizeof(text),
-		         "the message has 8-bit content and %s does not offer 8BITMIME",
-		         c->peer.host);
-		reply_set_local(&r, 554, "5.6.3", text);
-	} else {
-		return 0;
-	}
-	c->msg = m;
-	c->res_set = 0;
-	tx_result(c, STAGE_MAIL, &r, 1);
-	tx_finish(c);
-	return 1;
+	client_send_line(c, line);
 }
 
 /* Takes the next message, or idles, or says QUIT. */
@@ -353,83 +182,83 @@ static void ready(struct smtp_client *c)
 {
 	for (;;) {
 		if (c->nmsgs >= c->p.max_messages) {
-			enter_state(c, CS_QUIT);
+			client_enter_state(c, CS_QUIT);
 			return;
 		}
 		struct smtp_msg *m = c->ops->next(c->arg, c);
 		if (!m) {
-			enter_state(c, c->p.idle_ms > 0 ? CS_IDLE : CS_QUIT);
+			client_enter_state(c, c->p.idle_ms > 0 ? CS_IDLE : CS_QUIT);
 			return;
 		}
 		c->ready_once = 1;
 		c->nmsgs++;
-		if (refuse_locally(c, m))
+		if (tx_refuse_locally(c, m))
 			continue;
 		c->msg = m;
 		c->res_set = 0;
 		c->tx_answered = 0;
 		c->mail_ok = c->rcpt_ok = 0;
-		enter_state(c, CS_TX);
+		client_enter_state(c, CS_TX);
 		return;
 	}
 }
 
-static void enter_state(struct smtp_client *c, enum client_state s)
+void client_enter_state(struct smtp_client *c, enum client_state s)
 {
 	const struct timeouts *t = c->p.timeouts;
 
 	if (c->state != s)
-		trace(c, "-> %s", state_names[s]);
+		client_trace(c, "-> %s", state_names[s]);
 	c->state = s;
 	evtimer_del(c->timer);
 	switch (s) {
 	case CS_BANNER:
-		arm_timer(c, t->banner_ms);
+		client_arm_timer(c, t->banner_ms);
 		break;
 	case CS_EHLO:
 		send_ehlo(c, "EHLO");
-		arm_timer(c, t->ehlo_ms);
+		client_arm_timer(c, t->ehlo_ms);
 		break;
 	case CS_HELO:
 		send_ehlo(c, "HELO");
-		arm_timer(c, t->ehlo_ms);
+		client_arm_timer(c, t->ehlo_ms);
 		break;
 	case CS_STARTTLS:
-		send_line(c, "STARTTLS");
-		arm_timer(c, t->starttls_ms);
+		client_send_line(c, "STARTTLS");
+		client_arm_timer(c, t->starttls_ms);
 		break;
 	case CS_TLS:
-		arm_timer(c, t->starttls_ms);
+		client_arm_timer(c, t->starttls_ms);
 		break;
 	case CS_READY:
 		c->established = 1;
 		ready(c);
 		break;
 	case CS_IDLE:
-		arm_timer(c, c->p.idle_ms);
+		client_arm_timer(c, c->p.idle_ms);
 		break;
 	case CS_TX:
-		send_transaction(c);
-		arm_timer(c, t->mail_ms);
+		tx_send(c);
+		client_arm_timer(c, t->mail_ms);
 		break;
 	case CS_DOT:
-		send_body(c);
-		arm_timer(c, t->data_block_ms + t->dot_ms);
+		tx_send_body(c);
+		client_arm_timer(c, t->data_block_ms + t->dot_ms);
 		break;
 	case CS_ABORT_DOT:
-		send_line(c, ".");
-		arm_timer(c, t->dot_ms);
+		client_send_line(c, ".");
+		client_arm_timer(c, t->dot_ms);
 		break;
 	case CS_RSET:
-		send_line(c, "RSET");
-		arm_timer(c, t->rset_ms);
+		client_send_line(c, "RSET");
+		client_arm_timer(c, t->rset_ms);
 		break;
 	case CS_QUIT:
-		send_line(c, "QUIT");
-		arm_timer(c, t->quit_ms);
+		client_send_line(c, "QUIT");
+		client_arm_timer(c, t->quit_ms);
 		break;
 	case CS_CONNECT:
-		arm_timer(c, t->connect_ms);
+		client_arm_timer(c, t->connect_ms);
 		break;
 	case CS_CLOSED:
 		drop_connection(c);
@@ -490,13 +319,13 @@ static void start_tls(struct smtp_client *c)
 	c->bev = tls;
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	enter_state(c, CS_TLS);
+	client_enter_state(c, CS_TLS);
 }
 
 static void after_ehlo(struct smtp_client *c)
 {
 	if (!c->tls_active && c->p.tls != TLS_OFF && !c->tls_failed && (c->ext & EXT_STARTTLS)) {
-		enter_state(c, CS_STARTTLS);
+		client_enter_state(c, CS_STARTTLS);
 		return;
 	}
 	if (c->p.tls == TLS_REQUIRED && !c->tls_active) {
@@ -505,54 +334,7 @@ static void after_ehlo(struct smtp_client *c)
 		                  "offer STARTTLS");
 		return;
 	}
-	enter_state(c, CS_READY);
-}
-
-static void on_tx_reply(struct smtp_client *c)
-{
-	const struct reply *r = &c->reply;
-	int ok = r->code / 100 == 2;
-	int pipelined = (c->ext & EXT_PIPELINING) != 0;
-	int which = c->tx_answered++;
-
-	if (which == 0) {
-		c->mail_ok = ok;
-		if (!ok)
-			tx_result(c, STAGE_MAIL, r, 0);
-	} else if (which == 1) {
-		c->rcpt_ok = ok;
-		if (!ok)
-			tx_result(c, STAGE_RCPT, r, 0);
-	} else {
-		if (r->code == 354 && c->mail_ok && c->rcpt_ok) {
-			enter_state(c, CS_DOT);
-			return;
-		}
-		if (!c->res_set)
-			tx_result(c, STAGE_DATA, r, 0);
-		tx_finish(c);
-		enter_state(c, r->code == 354 ? CS_ABORT_DOT : CS_RSET);
-		return;
-	}
-	if (pipelined) {
-		arm_timer(c, which == 0 ? c->p.timeouts->rcpt_ms : c->p.timeouts->data_ms);
-		return;
-	}
-	if (!ok) { /* not pipelined: stop at the first refusal */
-		tx_finish(c);
-		enter_state(c, CS_RSET);
-		return;
-	}
-	char line[1100];
-	if (which == 0) {
-		snprintf(line, sizeof(line), "RCPT TO:<%s>", c->msg->rcpt);
-		send_line(c, line);
-		arm_timer(c, c->p.timeouts->rcpt_ms);
-	} else {
-		send_line(c, "DATA");
-		arm_timer(c, c->p.timeouts->data_ms);
-	}
-	c->tx_sent++;
+	client_enter_state(c, CS_READY);
 }
 
 static void on_reply(struct smtp_client *c)
@@ -560,7 +342,7 @@ static void on_reply(struct smtp_client *c)
 	const struct reply *r = &c->reply;
 	int ok = r->code / 100 == 2;
 
-	trace(c, "< %s", r->text);
+	client_trace(c, "< %s", r->text);
 	if (r->code == 421 && c->state != CS_QUIT) {
 		/* The server is closing the connection. */
 		if (c->msg) {
@@ -577,7 +359,7 @@ static void on_reply(struct smtp_client *c)
 	switch (c->state) {
 	case CS_BANNER:
 		if (ok)
-			enter_state(c, CS_EHLO);
+			client_enter_state(c, CS_EHLO);
 		else
 			conn_failed(c, STAGE_BANNER, r, 0);
 		break;
@@ -585,7 +367,7 @@ static void on_reply(struct smtp_client *c)
 		if (ok)
 			after_ehlo(c);
 		else if (r->code / 100 == 5)
-			enter_state(c, CS_HELO); /* not an ESMTP server */
+			client_enter_state(c, CS_HELO); /* not an ESMTP server */
 		else
 			conn_failed(c, STAGE_EHLO, r, 0);
 		break;
@@ -606,25 +388,25 @@ static void on_reply(struct smtp_client *c)
 		} else if (c->p.tls == TLS_REQUIRED) {
 			conn_failed(c, STAGE_STARTTLS, r, 0);
 		} else {
-			enter_state(c, CS_READY); /* opportunistic: go on in plaintext */
+			client_enter_state(c, CS_READY); /* opportunistic: go on in plaintext */
 		}
 		break;
 	case CS_TX:
-		on_tx_reply(c);
+		tx_on_reply(c);
 		break;
 	case CS_DOT:
 		tx_result(c, STAGE_DOT, r, 0);
 		tx_finish(c);
-		enter_state(c, CS_READY);
+		client_enter_state(c, CS_READY);
 		break;
 	case CS_ABORT_DOT:
-		enter_state(c, CS_RSET);
+		client_enter_state(c, CS_RSET);
 		break;
 	case CS_RSET:
 		if (ok)
-			enter_state(c, CS_READY);
+			client_enter_state(c, CS_READY);
 		else
-			enter_state(c, CS_QUIT);
+			client_enter_state(c, CS_QUIT);
 		break;
 	case CS_QUIT:
 		close_now(c);
@@ -692,13 +474,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->state == CS_CONNECT) {
-			enter_state(c, CS_BANNER);
+			client_enter_state(c, CS_BANNER);
 		} else if (c->state == CS_TLS) {
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 			snprintf(c->peer.tls, sizeof(c->peer.tls), "%s %s", SSL_get_version(ssl),
 			         SSL_get_cipher_name(ssl));
 			c->tls_active = 1;
-			enter_state(c, CS_EHLO); /* RFC 3207: forget what was said before */
+			client_enter_state(c, CS_EHLO); /* RFC 3207: forget what was said before */
 		}
 	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (c->state == CS_TLS) {
@@ -726,7 +508,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	if (c->state == CS_CLOSED) {
 		/* closed before the loop ever ran for us (smtp_client_start) */
 	} else if (c->state == CS_IDLE) {
-		enter_state(c, CS_QUIT);
+		client_enter_state(c, CS_QUIT);
 	} else if (c->state == CS_QUIT) {
 		close_now(c);
 	} else if (c->state == CS_CONNECT) {
@@ -788,7 +570,7 @@ static void try_connect(struct smtp_client *c)
 		bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 		reply_reset(&c->reply);
-		enter_state(c, CS_CONNECT);
+		client_enter_state(c, CS_CONNECT);
 		if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&a->sa, a->salen) == 0)
 			return;
 		drop_connection(c);
@@ -823,7 +605,7 @@ void smtp_client_wake(struct smtp_client *c)
 {
 	if (c->state != CS_IDLE)
 		return;
-	enter_state(c, CS_READY);
+	client_enter_state(c, CS_READY);
 	client_maybe_destroy(c);
 }
 
@@ -832,7 +614,7 @@ void smtp_client_finish(struct smtp_client *c)
 	c->p.idle_ms = 0;
 	c->p.max_messages = c->nmsgs; /* ready() now says QUIT */
 	if (c->state == CS_IDLE)
-		enter_state(c, CS_QUIT);
+		client_enter_state(c, CS_QUIT);
 }
 
 const struct smtp_peer *smtp_client_peer(const struct smtp_client *c)
