@@ -290,6 +290,7 @@ static void check_template(struct report *r, const char *path, int bulk)
 	snprintf(r->tpl_name, sizeof(r->tpl_name), "%s", slash ? slash + 1 : path);
 	if (template_load(path, &t, &e) != 0) {
 		add(r, "template", r->tpl_name, FAIL, "%s", e.msg);
+		template_free(&t); /* what parsing made before it stopped */
 		return;
 	}
 	lint_template(&t, bulk, lint_row, r);
