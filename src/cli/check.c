@@ -409,10 +409,20 @@ static void check_dmarc(struct report *r, const char *from, const char *envelope
 		add(r, "dmarc", from, PASS, "policy p=%s", pol);
 	}
 	int spf_aligned = aligned(envelope, from);
-	if (dkim_aligned || spf_aligned)
-		add(r, "alignment", from, PASS, "From aligns with %s%s%s",
-		    dkim_aligned ? "the DKIM d=" : "", dkim_aligned && spf_aligned ? " and " : "",
-		    spf_aligned ? "the envelope domain" : "");
+	if (dkim_aligned && spf_aligned)
+		add(r, "alignment", from, PASS,
+		    "From aligns with the DKIM d= and the envelope domain");
+	else if (dkim_aligned)
+		add(r, "alignment", from, WARN,
+		    "From aligns with the DKIM d= only, not the envelope domain %s: DMARC rests on "
+		    "the signature alone (a forwarder that breaks it fails DMARC); put the bounce "
+		    "domain under %s",
+		    envelope, from);
+	else if (spf_aligned)
+		add(r, "alignment", from, WARN,
+		    "From aligns with the envelope domain only: DMARC rests on SPF alone (which "
+		    "forwarding breaks); sign with a DKIM key for %s",
+		    from);
 	else
 		add(r, "alignment", from, FAIL,
 		    "From aligns with neither the DKIM d= nor the envelope domain %s: DMARC fails",
