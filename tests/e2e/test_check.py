@@ -209,3 +209,11 @@ def test_bounce_mx_reaches_the_listener(world, tmp_path):
     p = run_check(tmp_path, text + "inbound:\n  listen: 127.0.6.9:25\n", "--json")
     row = results(p)[("bounces", W.BOUNCE_DOMAIN)]
     assert row["result"] == "WARN" and "go elsewhere" in row["detail"], row
+
+
+def test_alignment_wants_both_dkim_and_the_envelope(world, tmp_path):
+    text = config(world, W.SOURCE_IP, W.SOURCE_HELO, world.dkim_keys["rsa2048"])
+    unsigned = text[:text.index("dkim:")] + text[text.index("check:"):]
+    p = run_check(tmp_path, unsigned, "--json")
+    row = results(p)[("alignment", "news.sluice.test")]
+    assert row["result"] == "WARN" and "envelope domain only" in row["detail"], row
