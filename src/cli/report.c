@@ -140,7 +140,7 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 static void provider_add(void *arg, const char *mx, int state, int64_t count)
 {
 	const struct provider *pr = provider_for_mx(mx);
-	table_add(arg, pr ? pr->name : mx && mx[0] ? "(other)" : "(no answer yet)", state, count);
+	table_add(arg, pr ? pr->name : mx && mx[0] ? "(other)" : "(no MX answered)", state, count);
 }
 
 static void row_free(void *p)
