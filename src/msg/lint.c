@@ -21,30 +21,20 @@ struct shape {
 	char broken[200];      /* the first structural problem, or "" */
 };
 
-static int contains_ci(const char *s, size_t n, const char *word)
-{
-	size_t w = strlen(word);
-
-	for (size_t i = 0; i + w <= n; i++)
-		if (strncasecmp(s + i, word, w) == 0)
-			return 1;
-	return 0;
-}
-
 static const char *text_of(const struct strbuf *b)
 {
 	return b->data ? b->data : "";
 }
 
 /* Words that say "unsubscribe" in the languages senders write most. */
-static int says_unsubscribe(const char *b, size_t n)
+static int says_unsubscribe(const char *b)
 {
 	static const char *const words[] = {"unsubscribe",   "opt-out",     "opt out",
 	                                    "abmelden",      "désabonner",  "désinscri",
 	                                    "darse de baja", "disiscriviti"};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (contains_ci(b, n, words[i]))
+		if (strcasestr(b, words[i]))
 			return 1;
 	return 0;
 }
@@ -94,8 +84,8 @@ static void walk(const struct mime_entity *m, int depth, struct shape *sh)
 		struct strbuf body = STRBUF_INIT;
 		mime_decoded_body(m, &body);
 		const char *b = body.data ? body.data : "";
-		if (contains_ci(b, body.len, "{{unsubscribe_url}}") ||
-		    (says_unsubscribe(b, body.len) && contains_ci(b, body.len, "http")))
+		if (strcasestr(b, "{{unsubscribe_url}}") ||
+		    (says_unsubscribe(b) && strcasestr(b, "http")))
 			sh->unsub_link = 1;
 		if (is_html)
 			sh->html++;
