@@ -80,7 +80,7 @@ class Run:
         if not os.path.exists(path):
             return []
         with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
     def last_by_recipient(self):
         return {r["recipient"]: r for r in self.log()}
@@ -132,7 +132,8 @@ def fault_records(world, mode="esmtp"):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        # a line without its newline is still being written by the receiver
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def maildir_files(world, domain, user, at_least=1, timeout=10.0):

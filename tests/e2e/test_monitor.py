@@ -145,7 +145,7 @@ def test_sender_rejections_add_up_across_campaigns_per_source(world, sender):
             if not os.path.exists(log):
                 return []
             with open(log) as f:
-                return [json.loads(x) for x in f if '"danger"' in x]
+                return [json.loads(x) for x in f if '"danger"' in x and x.endswith("\n")]
         assert wait_for(lambda: any(x["category"] == "source_rejected" for x in signs()), 30), \
             signs()
     finally:

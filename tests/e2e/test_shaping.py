@@ -227,7 +227,8 @@ def test_warm_up_caps_day_1_then_day_2_continues_across_restarts(world, sender):
 
     def log():
         path = os.path.join(sender.state, "delivery.log")
-        return [json.loads(x) for x in open(path)] if os.path.exists(path) else []
+        return ([json.loads(x) for x in open(path) if x.endswith("\n")]
+                if os.path.exists(path) else [])
 
     # day 1: 5 in all, at most 3 per site; the rest waits for tomorrow
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
