@@ -93,6 +93,7 @@ void job_free(struct job *j)
 		j->camp->loaded--;
 	queued_rcpt_free(j->r);
 	strbuf_free(&j->data);
+	free(j->sign_error);
 	free(j);
 }
 

@@ -74,8 +74,8 @@ struct job {
 	 * once that session closed), the Date it carries, and the result */
 	struct session *sess;
 	int64_t date_s;
-	int sign_failed;
-	struct err sign_err;
+	char *sign_error; /* why signing failed (owned), or NULL; kept out of the job's
+	                   * fixed size: thousands of jobs wait in memory */
 };
 
 struct session {

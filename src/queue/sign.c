@@ -8,10 +8,12 @@
  * text; everything else stays on the loop.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "msg/dkim.h"
 #include "queue/scheduler_int.h"
 #include "util/workers.h"
+#include "util/xmalloc.h"
 
 void sched_sign_init(struct scheduler *s)
 {
@@ -38,7 +40,10 @@ static void sign_work(void *arg)
 {
 	struct job *j = arg;
 
-	j->sign_failed = dkim_sign(j->s->p.dkim, &j->data, j->date_s, &j->sign_err) != 0;
+	struct err e;
+
+	if (dkim_sign(j->s->p.dkim, &j->data, j->date_s, &e) != 0)
+		j->sign_error = xstrdup(e.msg);
 }
 
 static void sign_done(void *arg)
@@ -52,14 +57,17 @@ static void sign_done(void *arg)
 	j->sess = NULL;
 	if (sess)
 		sess->signing = NULL;
-	if (j->sign_failed) /* a key that cannot sign: retried later */
-		sched_local_outcome(s, j, "render", 451, "4.3.0", j->sign_err.msg);
+	char *why = j->sign_error;
+	j->sign_error = NULL;
+	if (why) /* a key that cannot sign: retried later */
+		sched_local_outcome(s, j, "render", 451, "4.3.0", why);
 	else if (sched_sign_dropped(s, j))
 		;
 	else if (sess)
 		sess->signed_ = j;
 	else
 		site_push_front(site, j); /* its session closed meanwhile */
+	free(why);
 	if (sess)
 		smtp_client_wake(sess->c); /* takes it, or the next one */
 	else if (!s->stopping)
@@ -72,7 +80,6 @@ int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j)
 	if (!s->signers)
 		return 0;
 	j->sess = sess;
-	j->sign_failed = 0;
 	sess->signing = j;
 	workers_submit(s->signers, sign_work, sign_done, j);
 	return 1;
