@@ -17,7 +17,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/classify_table.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all test unit e2e asan fuzz bench format format-check clean demo layers
+.PHONY: all test unit e2e asan tsan fuzz bench format format-check clean demo layers
 
 all: bin/sluice
 
@@ -67,6 +67,15 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/sluice unit
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice ASAN_OPTIONS=detect_leaks=1:exitcode=86 tests/run-e2e
 
+# The threaded part (DKIM signing on worker threads) under ThreadSanitizer:
+# the pool's unit test and the DKIM end-to-end tests.
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=thread" \
+	  EXTRA_LDFLAGS="-fsanitize=thread" build-tsan/sluice build-tsan/tests/unit/util/test_workers
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/unit/util/test_workers
+	SLUICE_BIN=$(CURDIR)/build-tsan/sluice TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+	  tests/run-e2e -k dkim
+
 fuzz:
 	$(MAKE) -f fuzz/Makefile
 
@@ -87,4 +96,4 @@ demo: bin/sluice
 	scripts/demo
 
 clean:
-	rm -rf build build-asan build-fuzz bin
+	rm -rf build build-asan build-tsan build-fuzz bin
