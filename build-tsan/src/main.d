@@ -1,2 +1,0 @@
-build-tsan/src/main.o: src/main.c src/cli/cli.h
-src/cli/cli.h:
