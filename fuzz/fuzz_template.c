@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		template_render(&t, &in, &out, &needs, &e);
 		char hosts[LINT_HOSTS_MAX][LINT_HOST_LEN];
 		lint_template(&t, 1, ignore, NULL);
-		lint_link_hosts(&t, hosts, LINT_HOSTS_MAX);
+		lint_link_hosts(&t, "https://u.test/x", hosts, LINT_HOSTS_MAX);
 		strbuf_free(&f);
 		strbuf_free(&out);
 	}

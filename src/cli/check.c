@@ -284,7 +284,7 @@ static void check_template(struct report *r, const char *path, int bulk)
 {
 	struct template t;
 	struct err e;
-	char hosts[LINT_HOSTS_MAX + 1][LINT_HOST_LEN];
+	char hosts[LINT_HOSTS_MAX][LINT_HOST_LEN];
 	const char *slash = strrchr(path, '/');
 
 	snprintf(r->tpl_name, sizeof(r->tpl_name), "%s", slash ? slash + 1 : path);
@@ -294,14 +294,8 @@ static void check_template(struct report *r, const char *path, int bulk)
 		return;
 	}
 	lint_template(&t, bulk, lint_row, r);
-	size_t n = lint_link_hosts(&t, hosts, LINT_HOSTS_MAX);
-	const char *u = r->cfg->unsubscribe_url;
-	if (u && strstr(u, "://")) { /* the unsubscribe link is in every message too */
-		u = strstr(u, "://") + 3;
-		size_t k = strcspn(u, "/:?#");
-		if (k < LINT_HOST_LEN && strspn(u, "0123456789.") < k)
-			snprintf(hosts[n++], LINT_HOST_LEN, "%.*s", (int)k, u);
-	}
+	/* the unsubscribe link is in every message too */
+	size_t n = lint_link_hosts(&t, r->cfg->unsubscribe_url, hosts, LINT_HOSTS_MAX);
 	for (size_t i = 0; i < n; i++)
 		each_zone(r->cfg->check_uribl, uribl_zone, r, hosts[i]);
 	template_free(&t);

@@ -219,12 +219,15 @@ static void collect(const struct mime_entity *m, int depth, char (*hosts)[LINT_H
 	}
 }
 
-size_t lint_link_hosts(const struct template *t, char (*hosts)[LINT_HOST_LEN], size_t max)
+size_t lint_link_hosts(const struct template *t, const char *also, char (*hosts)[LINT_HOST_LEN],
+                       size_t max)
 {
 	struct mime_entity top;
 	size_t n = 0;
 
 	mime_entity(t->text, t->len, &top);
 	collect(&top, 0, hosts, &n, max);
+	if (also)
+		scan_links(also, strlen(also), hosts, &n, max);
 	return n;
 }

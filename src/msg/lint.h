@@ -27,8 +27,10 @@ typedef void (*lint_report_fn)(void *arg, enum lint_level level, const char *che
 void lint_template(const struct template *t, int bulk, lint_report_fn report, void *arg);
 
 /* The distinct host names (lowercase) of the http(s) links in the
- * template's text parts, decoded; a host made by a placeholder is skipped.
- * Returns how many were written (at most max). */
-size_t lint_link_hosts(const struct template *t, char (*hosts)[LINT_HOST_LEN], size_t max);
+ * template's text parts, decoded, and of also (a URL every message carries,
+ * e.g. the unsubscribe URL; NULL: none); a host made by a placeholder or an
+ * IP literal is skipped. Returns how many were written (at most max). */
+size_t lint_link_hosts(const struct template *t, const char *also, char (*hosts)[LINT_HOST_LEN],
+                       size_t max);
 
 #endif

@@ -27,7 +27,6 @@ struct workers {
 	struct item *todo, *todo_tail;
 	struct item *done, *done_tail;
 	int stopping;
-	int pending; /* submitted, done not yet run (loop thread only) */
 	int efd;
 	struct event *ev;
 	pthread_t *threads;
@@ -76,7 +75,6 @@ static void run_done(struct workers *w)
 	pthread_mutex_unlock(&w->mu);
 	while (it) {
 		struct item *next = it->next;
-		w->pending--;
 		it->done(it->arg);
 		free(it);
 		it = next;
@@ -126,7 +124,6 @@ void workers_submit(struct workers *w, work_fn work, work_fn done, void *arg)
 	it->work = work;
 	it->done = done;
 	it->arg = arg;
-	w->pending++;
 	pthread_mutex_lock(&w->mu);
 	if (w->todo_tail)
 		w->todo_tail->next = it;
@@ -135,11 +132,6 @@ void workers_submit(struct workers *w, work_fn work, work_fn done, void *arg)
 	w->todo_tail = it;
 	pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->mu);
-}
-
-int workers_pending(const struct workers *w)
-{
-	return w->pending;
 }
 
 void workers_free(struct workers *w)

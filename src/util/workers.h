@@ -18,8 +18,6 @@ typedef void (*work_fn)(void *arg);
 struct workers *workers_new(struct event_base *base, int nthreads);
 /* Queues arg; work(arg) runs on a worker, then done(arg) on the loop. */
 void workers_submit(struct workers *w, work_fn work, work_fn done, void *arg);
-/* Items submitted and not yet done. */
-int workers_pending(const struct workers *w);
 /* Finishes what was submitted, runs its done callbacks here, then stops
  * the threads. */
 void workers_free(struct workers *w);

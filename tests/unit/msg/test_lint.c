@@ -108,11 +108,12 @@ static void test_link_hosts(void **state)
 	    "--b\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n"
 	    "<a href=3D\"https://qp.example.net/\">x</a>\n--b--\n";
 	assert_int_equal(template_parse("t.eml", text, strlen(text), &t, &e), 0);
-	size_t n = lint_link_hosts(&t, hosts, 8);
-	assert_int_equal(n, 3);
+	size_t n = lint_link_hosts(&t, "https://unsub.example.com/u", hosts, 8);
+	assert_int_equal(n, 4);
 	assert_string_equal(hosts[0], "www.example.com");
 	assert_string_equal(hosts[1], "shop.example.org");
 	assert_string_equal(hosts[2], "qp.example.net");
+	assert_string_equal(hosts[3], "unsub.example.com");
 	template_free(&t);
 }
 
