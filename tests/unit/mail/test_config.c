@@ -175,6 +175,12 @@ static void test_rules_and_rates(void **state)
 	             ".yaml:3:12:", "must be a stage");
 	expect_error("rules:\n  - suspend: 1m\n", ".yaml:2:5:", "at least one of code");
 	expect_error("rules:\n  - code: 421\n", ".yaml:2:5:", "needs an action");
+	expect_error("monitor:\n  rcpt_spike_factor: lots\n",
+	             ".yaml:2:22:", "factor from 1 to 1000");
+	expect_error("monitor:\n  deferral_warn: 2\n", ".yaml:2:18:", "percentage");
+	expect_error("delivery:\n  signing_threads: 100\n", ".yaml:2:20:", "0 to 64");
+	expect_error("delivery:\n  provider_policies: maybe\n", ".yaml:2:22:", "true or false");
+	expect_error("check:\n  uri_blocklists: [a, b]\n", ".yaml:2:", "single value");
 	expect_error("rules:\n  - code: 421\n    connections: 0\n",
 	             ".yaml:3:18:", "from 1 to 10000");
 	{
