@@ -61,6 +61,31 @@ static int local_len(const char *addr, const char **domain)
 	return (int)(at - addr);
 }
 
+void inbound_init(struct inbound *in, const struct config *cfg, struct store *store,
+                  struct suppress *sp, struct dlog *log, const struct classifier *cls)
+{
+	memset(in, 0, sizeof(*in));
+	in->cfg = cfg;
+	in->store = store;
+	in->sp = sp;
+	in->log = log;
+	in->cls = cls;
+	bucket_init(&in->unverified, INBOUND_UNVERIFIED_PER_S, clock_mono_ms());
+	in->unverified.burst = in->unverified.tokens = INBOUND_UNVERIFIED_BURST;
+}
+
+/* 1 if domain is one serve receives mail for as itself. */
+static int own_domain(const struct config *cfg, const char *domain)
+{
+	const char *fb = cfg->feedback_address ? strrchr(cfg->feedback_address, '@') : NULL;
+	const char *host = cfg->inbound_hostname  ? cfg->inbound_hostname
+	                   : cfg->nsources > 0    ? cfg->sources[0].helo
+	                                          : NULL;
+
+	return (cfg->bounce_domain && strcasecmp(domain, cfg->bounce_domain) == 0) ||
+	       (fb && strcasecmp(domain, fb + 1) == 0) || (host && strcasecmp(domain, host) == 0);
+}
+
 int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
 {
 	const struct config *cfg = in->cfg;
@@ -69,16 +94,22 @@ int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_
 	int ll = local_len(addr, &domain);
 	struct found f;
 
+	if (ll < 0 && strcasecmp(addr, "postmaster") == 0)
+		return IR_POSTMASTER; /* RFC 5321 4.5.1: the bare form */
 	if (ll < 0) {
 		snprintf(why, n, "5.1.3 not an address");
 		return IR_REJECT;
 	}
-	if (strncasecmp(addr, "postmaster", (size_t)ll) == 0 && ll == 10)
-		return IR_POSTMASTER;
 	if (cfg->feedback_address && strcasecmp(addr, cfg->feedback_address) == 0)
 		return IR_FEEDBACK;
-	if (!cfg->bounce_domain || strcasecmp(domain, cfg->bounce_domain) != 0) {
+	if (!own_domain(cfg, domain)) {
 		snprintf(why, n, "5.7.1 relay access denied: not a domain of this server");
+		return IR_REJECT;
+	}
+	if (ll == 10 && strncasecmp(addr, "postmaster", 10) == 0)
+		return IR_POSTMASTER;
+	if (!cfg->bounce_domain || strcasecmp(domain, cfg->bounce_domain) != 0) {
+		snprintf(why, n, "5.1.1 no such address");
 		return IR_REJECT;
 	}
 	int kind = IR_REJECT;
@@ -146,23 +177,33 @@ static int try_list_unsub(const struct inbound *in, const char *lu, struct found
 	return r;
 }
 
-/* "<ID.SALT@domain>" as sluice writes Message-IDs (not signed: 48 random
- * bits of salt are what a forger would have to guess). */
-static int try_message_id(const struct inbound *in, const char *mid, struct found *f, struct err *e)
+/* "<TOKEN@domain>" as sluice writes Message-IDs with a secret set
+ * (verp_message_id); the unsigned "<ID.SALT@domain>" of a copy sent
+ * without one proves nothing and names nobody. */
+static int try_message_id(const struct inbound *in, const char *mid, struct found *f,
+                          char *notes, size_t nn, struct err *e)
 {
-	long long id;
-	char salt[VERP_SALT_MAX];
-	int used = 0;
+	const char *p = strchr(mid, '<'), *at = p ? strchr(p, '@') : NULL;
+	char why[120];
 
-	if (sscanf(mid, " <%lld.%23[0-9a-f]@%n", &id, salt, &used) < 2 || !used || id <= 0)
+	if (!at)
 		return 0;
-	int r = store_rcpt_by_salt(in->store, salt, id, f->mailbox, sizeof(f->mailbox), f->campaign,
-	                           sizeof(f->campaign), e);
-	if (r == 1)
-		f->via = "message-id";
+	p++;
+	if (!memchr(p, '.', (size_t)(at - p)) || memchr(p, '.', (size_t)(at - p)) ==
+	                                              memrchr(p, '.', (size_t)(at - p))) {
+		snprintf(notes + strlen(notes), nn - strlen(notes),
+		         "message-id: not signed, evidence only; ");
+		return 0;
+	}
+	int r = by_token(in, "msgid", p, (size_t)(at - p), f, "message-id", why, sizeof(why), e);
+	if (r == 0)
+		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
 	return r;
 }
 
+/* The recipient a report is about: the envelope's VERP token (rcpt, when
+ * the message came to a return path), else the signed keys the report
+ * quotes from our message. 1 found, 0 not, -1 error. */
 static int find_recipient(const struct inbound *in, const char *rcpt, const struct report *rep,
                           struct found *f, char *notes, size_t nn, struct err *e)
 {
@@ -181,13 +222,29 @@ static int find_recipient(const struct inbound *in, const char *rcpt, const stru
 	    (r = try_list_unsub(in, rep->orig_list_unsubscribe, f, notes, nn, e)) != 0)
 		return r;
 	if (rep->orig_message_id[0])
-		return try_message_id(in, rep->orig_message_id, f, e);
+		return try_message_id(in, rep->orig_message_id, f, notes, nn, e);
 	return 0;
 }
 
-static void log_result(const struct inbound *in, const struct inbound_result *res,
+/* Logs res. A record about no recipient of ours (unverifiable input) is
+ * written at most INBOUND_UNVERIFIED_PER_S; the next one written says how
+ * many were left out. */
+static void log_result(struct inbound *in, struct inbound_result *res,
                        const struct classification *c, int code, const char *enh, const char *text)
 {
+	if (!res->recipient[0] && !in->log_all) {
+		if (bucket_take(&in->unverified, clock_mono_ms()) != 0) {
+			in->unlogged++;
+			return;
+		}
+		if (in->unlogged) {
+			size_t el = strlen(res->evidence);
+			snprintf(res->evidence + el, sizeof(res->evidence) - el,
+			         "; %lld unverifiable messages not logged before this one",
+			         (long long)in->unlogged);
+			in->unlogged = 0;
+		}
+	}
 	struct dlog_rec rec = {
 	    .time_ms = clock_wall_ms(),
 	    .campaign = res->campaign[0] ? res->campaign : NULL,
@@ -227,7 +284,8 @@ static int failed_delivery(const struct inbound *in, const struct report_rcpt *x
 	return suppress_outcome(in->sp, &in->cfg->suppression, &ev, &res->action, e);
 }
 
-/* A complaint is a danger sign of its campaign: past monitor.complaint_warn
+/* A complaint is a danger sign of its campaign (counted once per recipient,
+ * however often its report is replayed): past monitor.complaint_warn
  * complaints per delivered message a warning, past monitor.complaint_pause
  * the campaign pauses (a running serve stops it within seconds). */
 static int complaint_sign(const struct inbound *in, const char *campaign, const char *recipient,
@@ -237,6 +295,9 @@ static int complaint_sign(const struct inbound *in, const char *campaign, const 
 	int64_t now = clock_wall_ms() / 1000, counts[RS_COUNT], complaints, warned;
 	char detail[300];
 
+	int seen = store_sign_seen(in->store, campaign, "complaint", recipient, e);
+	if (seen != 0)
+		return seen < 0 ? -1 : 0; /* one complaint per recipient per campaign */
 	if (store_sign_add(in->store, campaign, now, "complaint", recipient, e) != 0 ||
 	    store_sign_count(in->store, campaign, "complaint", &complaints, e) != 0 ||
 	    store_sign_count(in->store, campaign, "complaint_rate", &warned, e) != 0 ||
@@ -266,7 +327,7 @@ static int complaint_sign(const struct inbound *in, const char *campaign, const 
 	return 0;
 }
 
-static int act(const struct inbound *in, const struct report *rep, struct inbound_result *res,
+static int act(struct inbound *in, const struct report *rep, struct inbound_result *res,
                struct err *e)
 {
 	struct classification c, *cp = NULL;
@@ -323,53 +384,108 @@ static int act(const struct inbound *in, const struct report *rep, struct inboun
 	return rc;
 }
 
-int inbound_process(const struct inbound *in, const char *rcpt, const char *mail_from,
-                    const char *msg, size_t len, struct inbound_result *res, struct err *e)
+/* Acts on the report for one envelope recipient (or none: the report's
+ * own keys name the recipient). */
+static int act_on_report(struct inbound *in, const char *rcpt, const struct report *rep,
+                         struct inbound_result *res, struct err *e)
 {
-	struct report *rep = calloc(1, sizeof(*rep));
 	struct found f;
 	char notes[300] = "";
-	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (!rep)
-		return err_set(e, "out of memory");
-	report_parse(msg, len, rep);
-	int kind = IR_BOUNCE;
-	if (rcpt) {
-		char why[200];
-		kind = inbound_accepts(in, rcpt, why, sizeof(why), e);
-	}
-	if (kind == IR_UNSUBSCRIBE) {
-		const char *domain, *tok;
-		size_t toklen;
-		int ll = local_len(rcpt, &domain);
-		verp_split(UNSUB_LOCAL, rcpt, (size_t)ll, &tok, &toklen);
-		free(rep);
-		char via[300];
-		snprintf(via, sizeof(via), "mailto from <%s>", mail_from ? mail_from : "");
-		return inbound_unsubscribe(in, tok, toklen, via, res, e) < 0 ? -1 : 0;
-	}
 	int r = find_recipient(in, rcpt, rep, &f, notes, sizeof(notes), e);
-	if (r < 0) {
-		free(rep);
+	if (r < 0)
 		return -1;
-	}
 	if (r == 1) {
 		snprintf(res->recipient, sizeof(res->recipient), "%s", f.mailbox);
 		snprintf(res->campaign, sizeof(res->campaign), "%s", f.campaign);
 	}
 	snprintf(res->evidence, sizeof(res->evidence), "%s%s%s; ", notes,
 	         r == 1 ? "recipient from " : "recipient not found", r == 1 ? f.via : "");
-	rc = act(in, rep, res, e);
+	return act(in, rep, res, e);
+}
+
+/* A mailto unsubscribe: the envelope recipient is unsubscribe+TOKEN@. */
+static int mailto_unsubscribe(struct inbound *in, const char *rcpt, const char *mail_from,
+                              struct inbound_result *res, struct err *e)
+{
+	const char *domain, *tok;
+	size_t toklen;
+	int ll = local_len(rcpt, &domain);
+	char via[300];
+
+	if (ll < 0 || !verp_split(UNSUB_LOCAL, rcpt, (size_t)ll, &tok, &toklen))
+		return 0;
+	snprintf(via, sizeof(via), "mailto from <%s>", mail_from ? mail_from : "");
+	return inbound_unsubscribe(in, tok, toklen, via, res, e) < 0 ? -1 : 0;
+}
+
+static int seen_before(char *const *rcpts, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (strcasecmp(rcpts[k], rcpts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
+                  const struct report *rep, struct inbound_result *res, size_t max,
+                  size_t *nres, struct err *e)
+{
+	struct inbound_result scratch;
+	int report_done = 0;
+
+	*nres = 0;
+	for (size_t i = 0; i <= nrcpts; i++) {
+		int kind = IR_POSTMASTER; /* nrcpts 0: a mailbox import, the report alone */
+		char why[200];
+		if (i == nrcpts && (nrcpts > 0 || report_done))
+			break;
+		if (i < nrcpts) {
+			if (seen_before(rcpts, i))
+				continue;
+			if ((kind = inbound_accepts(in, rcpts[i], why, sizeof(why), e)) < 0)
+				return -1;
+		}
+		struct inbound_result *r = *nres < max ? &res[*nres] : &scratch;
+		int rc = 0;
+		if (kind == IR_UNSUBSCRIBE) {
+			rc = mailto_unsubscribe(in, rcpts[i], mail_from, r, e);
+		} else if (kind == IR_BOUNCE) {
+			rc = act_on_report(in, rcpts[i], rep, r, e);
+		} else if (kind != IR_REJECT && !report_done) {
+			report_done = 1;
+			rc = act_on_report(in, NULL, rep, r, e);
+		} else {
+			continue;
+		}
+		if (rc < 0)
+			return -1;
+		if (r != &scratch)
+			(*nres)++;
+	}
+	if (suppress_commit(in->sp, e) != 0 || store_commit(in->store, e) != 0 ||
+	    dlog_flush(in->log, e) != 0)
+		return -1;
+	return 0;
+}
+
+int inbound_process(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
+                    const char *msg, size_t len, struct inbound_result *res, size_t max,
+                    size_t *nres, struct err *e)
+{
+	struct report *rep = calloc(1, sizeof(*rep));
+
+	*nres = 0;
+	if (!rep)
+		return err_set(e, "out of memory");
+	report_parse(msg, len, rep);
+	int rc = inbound_apply(in, rcpts, nrcpts, mail_from, rep, res, max, nres, e);
 	free(rep);
-	if (rc == 0 && (suppress_commit(in->sp, e) != 0 || store_commit(in->store, e) != 0 ||
-	                dlog_flush(in->log, e) != 0))
-		rc = -1;
 	return rc;
 }
 
-int inbound_unsubscribe(const struct inbound *in, const char *token, size_t len, const char *via,
+int inbound_unsubscribe(struct inbound *in, const char *token, size_t len, const char *via,
                         struct inbound_result *res, struct err *e)
 {
 	struct found f;

@@ -188,47 +188,69 @@ static int hexval(int c)
 	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
+/* Base64 in slices straight into out. EVP_DecodeUpdate carries up to a
+ * block of undecoded input over from one call to the next, so one call may
+ * write more than its own slice decodes to: room is reserved for the slice
+ * plus that carry (DECODE_CARRY_MAX characters), never a fixed buffer. */
+#define DECODE_SLICE     4096
+#define DECODE_CARRY_MAX 80 /* >= OpenSSL's EVP_ENCODE_CTX block (64) */
+static void base64_body(const struct mime_entity *m, struct strbuf *out)
+{
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int k;
+
+	EVP_DecodeInit(ctx);
+	for (size_t off = 0; off < m->blen; off += DECODE_SLICE) {
+		size_t n = m->blen - off < DECODE_SLICE ? m->blen - off : DECODE_SLICE;
+		strbuf_reserve(out, EVP_DECODE_LENGTH(n + DECODE_CARRY_MAX));
+		if (EVP_DecodeUpdate(ctx, (unsigned char *)out->data + out->len, &k,
+		                     (const unsigned char *)m->body + off, (int)n) < 0)
+			break;
+		out->len += (size_t)k;
+	}
+	strbuf_reserve(out, DECODE_CARRY_MAX);
+	if (EVP_DecodeFinal(ctx, (unsigned char *)out->data + out->len, &k) > 0)
+		out->len += (size_t)k;
+	out->data[out->len] = '\0';
+	EVP_ENCODE_CTX_free(ctx);
+}
+
+/* Quoted-printable: the output is never longer than the input. */
+static void qp_body(const struct mime_entity *m, struct strbuf *out)
+{
+	const char *p = m->body, *end = m->body + m->blen;
+	char *w;
+
+	strbuf_reserve(out, m->blen);
+	w = out->data + out->len;
+	while (p < end) {
+		int h1, h2;
+		if (*p == '=' && p + 1 < end && (p[1] == '\n' || p[1] == '\r')) {
+			p += p[1] == '\r' && p + 2 < end && p[2] == '\n' ? 3 : 2; /* soft break */
+		} else if (*p == '=' && p + 2 < end && (h1 = hexval((unsigned char)p[1])) >= 0 &&
+		           (h2 = hexval((unsigned char)p[2])) >= 0) {
+			*w++ = (char)(h1 * 16 + h2);
+			p += 3;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	out->len = (size_t)(w - out->data);
+	out->data[out->len] = '\0';
+}
+
 void mime_decoded_body(const struct mime_entity *m, struct strbuf *out)
 {
 	struct strbuf cte = STRBUF_INIT;
 
 	strbuf_reset(out);
+	strbuf_reserve(out, 0); /* out->data is never NULL after this */
 	mime_header(m, "Content-Transfer-Encoding", &cte);
-	if (cte.len && strcasecmp(cte.data, "base64") == 0) {
-		EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-		unsigned char buf[4096 * 3 / 4 + 16];
-		int k;
-		EVP_DecodeInit(ctx);
-		for (size_t off = 0; off < m->blen; off += 4096) {
-			size_t n = m->blen - off < 4096 ? m->blen - off : 4096;
-			if (EVP_DecodeUpdate(ctx, buf, &k, (const unsigned char *)m->body + off,
-			                     (int)n) < 0)
-				break;
-			strbuf_add(out, (const char *)buf, (size_t)k);
-		}
-		if (EVP_DecodeFinal(ctx, buf, &k) > 0)
-			strbuf_add(out, (const char *)buf, (size_t)k);
-		EVP_ENCODE_CTX_free(ctx);
-	} else if (cte.len && strcasecmp(cte.data, "quoted-printable") == 0) {
-		const char *p = m->body, *end = m->body + m->blen;
-		while (p < end) {
-			int h1, h2;
-			if (*p == '=' && p + 1 < end && (p[1] == '\n' || p[1] == '\r')) {
-				p += p[1] == '\r' && p + 2 < end && p[2] == '\n'
-				         ? 3
-				         : 2; /* soft break */
-			} else if (*p == '=' && p + 2 < end &&
-			           (h1 = hexval((unsigned char)p[1])) >= 0 &&
-			           (h2 = hexval((unsigned char)p[2])) >= 0) {
-				char c = (char)(h1 * 16 + h2);
-				strbuf_add(out, &c, 1);
-				p += 3;
-			} else {
-				strbuf_add(out, p++, 1);
-			}
-		}
-	} else {
+	if (cte.len && strcasecmp(cte.data, "base64") == 0)
+		base64_body(m, out);
+	else if (cte.len && strcasecmp(cte.data, "quoted-printable") == 0)
+		qp_body(m, out);
+	else
 		strbuf_add(out, m->body, m->blen);
-	}
 	strbuf_free(&cte);
 }

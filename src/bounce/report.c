@@ -106,9 +106,9 @@ static void tidy_reply(char *s)
 static void read_status(struct report *r, const char *p, size_t len)
 {
 	const char *end = p + len;
-	int first = 1;
+	int first = 1, groups = 0;
 
-	while (p < end && r->nrcpts < REPORT_RCPTS_MAX) {
+	while (p < end && r->nrcpts < REPORT_RCPTS_MAX && groups++ < REPORT_GROUPS_MAX) {
 		while (p < end && (*p == '\r' || *p == '\n'))
 			p++; /* blank lines between groups */
 		if (p >= end)
@@ -191,13 +191,14 @@ static void read_feedback(struct report *r, const struct mime_entity *part)
 	strbuf_free(&body);
 }
 
-/* Walks the entity tree, reading the parts reports are made of. */
-static void walk(struct report *r, const struct mime_entity *m, int depth)
+/* Walks the entity tree, reading the parts reports are made of; at most
+ * REPORT_ENTITIES_MAX entities in all (*budget counts them down). */
+static void walk(struct report *r, const struct mime_entity *m, int depth, int *budget)
 {
 	char type[128];
 	struct mime_entity parts[MIME_PARTS_MAX];
 
-	if (depth > MIME_DEPTH_MAX)
+	if (depth > MIME_DEPTH_MAX || (*budget)-- <= 0)
 		return;
 	mime_type(m, type, sizeof(type));
 	if (strcmp(type, "message/delivery-status") == 0 ||
@@ -220,7 +221,7 @@ static void walk(struct report *r, const struct mime_entity *m, int depth)
 	} else if (strncmp(type, "multipart/", 10) == 0) {
 		size_t n = mime_parts(m, parts, MIME_PARTS_MAX);
 		for (size_t i = 0; i < n; i++)
-			walk(r, &parts[i], depth + 1);
+			walk(r, &parts[i], depth + 1, budget);
 	}
 }
 
@@ -319,7 +320,8 @@ void report_parse(const char *msg, size_t len, struct report *out)
 	mime_entity(msg, len, &m);
 	field(&m, "From", out->from, sizeof(out->from));
 	field(&m, "Subject", out->subject, sizeof(out->subject));
-	walk(out, &m, 0);
+	int budget = REPORT_ENTITIES_MAX;
+	walk(out, &m, 0, &budget);
 	if (out->kind == RK_DSN || out->kind == RK_ARF)
 		return;
 	if (auto_reply(&m, out)) {

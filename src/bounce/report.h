@@ -16,6 +16,11 @@
 
 #define REPORT_RCPTS_MAX 16
 #define REPORT_FIELD_MAX 256
+/* The parse is bounded whatever the input: field groups read in a
+ * delivery-status part, and MIME entities visited in all. Each costs a
+ * pass over its own bytes only, so a report costs O(size x depth). */
+#define REPORT_GROUPS_MAX   64
+#define REPORT_ENTITIES_MAX 256
 
 enum report_kind { RK_UNKNOWN = 0, RK_DSN, RK_ARF, RK_AUTOREPLY, RK_BOUNCE_GUESS };
 

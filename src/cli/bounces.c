@@ -150,13 +150,14 @@ static void count(struct tally *t, const struct inbound_result *res)
 	}
 }
 
-static int import_one(const struct inbound *in, const char *where, const char *data, size_t len,
+static int import_one(struct inbound *in, const char *where, const char *data, size_t len,
                       struct tally *t)
 {
 	struct inbound_result res;
 	struct err e;
+	size_t nres;
 
-	if (inbound_process(in, NULL, NULL, data, len, &res, &e) != 0) {
+	if (inbound_process(in, NULL, 0, NULL, data, len, &res, 1, &nres, &e) != 0) {
 		fprintf(stderr, "sluice: %s: %s\n", where, e.msg);
 		t->failed++;
 		return -1;
@@ -166,7 +167,7 @@ static int import_one(const struct inbound *in, const char *where, const char *d
 }
 
 /* An mbox: messages start at "From " lines (at the start or after a blank line). */
-static int import_mbox(const struct inbound *in, const char *path, const struct strbuf *b,
+static int import_mbox(struct inbound *in, const char *path, const struct strbuf *b,
                        struct tally *t)
 {
 	const char *p = b->data, *end = b->data + b->len, *start = NULL;
@@ -188,7 +189,7 @@ static int import_mbox(const struct inbound *in, const char *path, const struct 
 	return n ? 0 : import_one(in, path, p, b->len, t);
 }
 
-static int import_path(const struct inbound *in, const char *path, struct tally *t, int depth)
+static int import_path(struct inbound *in, const char *path, struct tally *t, int depth)
 {
 	struct stat sb;
 	struct strbuf b = STRBUF_INIT;
@@ -262,7 +263,9 @@ static int cmd_import(int argc, char **argv)
 	    classifier_new(cfg.classify, cfg.nclassify, &cls, &e)) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 	} else {
-		struct inbound in = {&cfg, st, sp, log, cls};
+		struct inbound in;
+		inbound_init(&in, &cfg, st, sp, log, cls);
+		in.log_all = 1; /* the operator's own mailbox: every message is logged */
 		struct tally t = {0};
 		rc = 0;
 		for (int i = optind; i < argc && rc == 0; i++)

@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "bounce/inbound.h"
+#include "bounce/report.h"
 #include "cli/cli.h"
 #include "cli/env.h"
+#include "http/server.h"
 #include "http/unsubscribe.h"
 #include "list/suppress.h"
 #include "mail/config.h"
@@ -30,6 +32,8 @@
 #include "queue/store.h"
 #include "smtp/server.h"
 #include "util/clock.h"
+#include "util/listen.h"
+#include "util/workers.h"
 #include "util/xmalloc.h"
 
 #define CAMPAIGNS_POLL_MS 2000
@@ -45,6 +49,7 @@ struct serve {
 	struct inbound in;
 	struct smtp_server *smtp;
 	struct unsub_http *http;
+	struct workers *parsers; /* a thread that parses inbound messages */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
 	struct loaded *loaded;
@@ -75,25 +80,58 @@ static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt
 	return 0;
 }
 
-static int on_message(void *arg, const char *ip, const char *from, char *const *rcpts,
-                      size_t nrcpts, const char *data, size_t len, char *reply, size_t n)
+/* A message read by the listener: parsed on the inbound worker (a report
+ * of megabytes must not hold the loop), then acted on and committed here,
+ * on the loop, and only then answered. */
+struct inbound_job {
+	struct serve *sv;
+	struct smtp_server_msg *m;
+	struct report rep;
+};
+
+static void parse_work(void *arg)
+{
+	struct inbound_job *j = arg;
+	report_parse(j->m->data, j->m->len, &j->rep);
+}
+
+static void parse_done(void *arg)
+{
+	struct inbound_job *j = arg;
+	struct serve *sv = j->sv;
+	struct smtp_server_msg *m = j->m;
+	struct inbound_result res[4];
+	size_t nres = 0;
+	struct err e;
+
+	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres,
+	                  &e) != 0) {
+		fprintf(stderr, "sluice: inbound from %s: %s\n", m->client_ip, e.msg);
+		smtp_server_done(m, "451 4.3.0 could not record this message, try again later");
+	} else {
+		for (size_t i = 0; i < nres; i++)
+			if (res[i].recipient[0])
+				fprintf(stderr, "sluice: inbound from %s: %s for %s%s%s\n",
+				        m->client_ip, res[i].kind, res[i].recipient,
+				        res[i].action ? ": " : "", res[i].action ? res[i].action : "");
+		smtp_server_done(m, NULL);
+	}
+	free(j);
+}
+
+static void on_message(void *arg, struct smtp_server_msg *m)
 {
 	struct serve *sv = arg;
+	struct inbound_job *j = xcalloc(1, sizeof(*j));
 
-	for (size_t i = 0; i < nrcpts; i++) {
-		struct inbound_result res;
-		struct err e;
-		if (inbound_process(&sv->in, rcpts[i], from, data, len, &res, &e) != 0) {
-			fprintf(stderr, "sluice: inbound from %s: %s\n", ip, e.msg);
-			snprintf(reply, n,
-			         "451 4.3.0 could not record this message, try again later");
-			return -1;
-		}
-		fprintf(stderr, "sluice: inbound from %s to <%s>: %s%s%s%s%s\n", ip, rcpts[i],
-		        res.kind, res.recipient[0] ? " for " : "", res.recipient,
-		        res.action ? ": " : "", res.action ? res.action : "");
+	j->sv = sv;
+	j->m = m;
+	if (sv->parsers) {
+		workers_submit(sv->parsers, parse_work, parse_done, j);
+	} else {
+		parse_work(j);
+		parse_done(j);
 	}
-	return 0;
 }
 
 static int on_unsubscribe(void *arg, const char *token, size_t len, const char *via, char *who,
@@ -260,6 +298,10 @@ static int start_listeners(struct serve *sv, struct err *e)
 	    .max_sessions = cfg->inbound_max_connections,
 	    .max_per_ip = cfg->inbound_max_per_ip,
 	    .message_rate_per_ip = cfg->inbound_rate_per_ip,
+	    .idle_ms = cfg->inbound_idle_ms,
+	    .session_ms = cfg->inbound_session_ms,
+	    .min_data_rate = cfg->inbound_min_data_rate,
+	    .memory_limit = cfg->inbound_memory_limit,
 	};
 	static const struct smtp_server_ops ops = {on_rcpt, on_message};
 
@@ -267,8 +309,14 @@ static int start_listeners(struct serve *sv, struct err *e)
 		return -1;
 	fprintf(stderr, "sluice: inbound SMTP on %s\n", cfg->inbound_listen);
 	if (cfg->http_listen) {
-		if (unsub_http_new(sv->base, cfg->http_listen, on_unsubscribe, sv, &sv->http, e) !=
-		    0)
+		struct http_server_params hp = {
+		    .base = sv->base,
+		    .listen = cfg->http_listen,
+		    .max_connections = cfg->http_max_connections,
+		    .max_per_ip = cfg->http_max_per_ip,
+		    .timeout_ms = cfg->http_timeout_ms,
+		};
+		if (unsub_http_new(&hp, on_unsubscribe, sv, &sv->http, e) != 0)
 			return -1;
 		fprintf(stderr, "sluice: unsubscribe HTTP on %s\n", cfg->http_listen);
 	}
@@ -289,7 +337,8 @@ static int run(struct serve *sv, const char *state_dir, struct err *e)
 		               holder, state_dir);
 	if (delivery_env_open(sv->cfg, sv->base, state_dir, &sv->env, e) != 0)
 		return -1;
-	sv->in = (struct inbound){sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls};
+	inbound_init(&sv->in, sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls);
+	sv->parsers = workers_new(sv->base, 1); /* NULL: parse on the loop */
 	if (start_listeners(sv, e) != 0)
 		return -1;
 	struct scheduler_params params;
@@ -315,6 +364,26 @@ static int run(struct serve *sv, const char *state_dir, struct err *e)
 	event_free(sigterm);
 	event_free(sv->poll);
 	return rc;
+}
+
+/* Raises the descriptor limit as far as allowed and says whether every
+ * connection the config allows at once fits in it. */
+static void report_descriptors(const struct config *cfg)
+{
+	long have = listen_raise_nofile();
+	long need = (long)cfg->inbound_max_connections + cfg->max_connections + 64 +
+	            (cfg->http_listen ? cfg->http_max_connections : 0);
+
+	if (have < 0)
+		return;
+	fprintf(stderr, "sluice: open files limit %ld (connections allowed at once: %ld)\n", have,
+	        need - 64);
+	if (have < need)
+		fprintf(stderr,
+		        "sluice: warning: the open files limit %ld is below what the config "
+		        "allows (%ld): raise LimitNOFILE or lower inbound.max_connections, "
+		        "inbound.http_max_connections or delivery.max_connections\n",
+		        have, need);
 }
 
 int cli_serve(int argc, char **argv)
@@ -363,6 +432,7 @@ int cli_serve(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	report_descriptors(&cfg);
 	struct serve sv = {.cfg = &cfg};
 	int rc = 0;
 	sv.base = event_base_new();
@@ -373,6 +443,7 @@ int cli_serve(int argc, char **argv)
 	}
 	smtp_server_free(sv.smtp);
 	unsub_http_free(sv.http);
+	workers_free(sv.parsers); /* what is still being parsed is acted on, unanswered */
 	while (sv.loaded) {
 		struct loaded *l = sv.loaded;
 		sv.loaded = l->next;

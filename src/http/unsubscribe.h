@@ -7,7 +7,7 @@
  *   GET:  only shows a page with a confirmation button that POSTs, because
  *         link scanners and previews fetch URLs nobody clicked.
  * A bad or unknown token gets 404; a failure to record it, 503 (the
- * provider retries).
+ * provider retries). The listener and its limits: http/server.h.
  */
 #ifndef SLUICE_HTTP_UNSUBSCRIBE_H
 #define SLUICE_HTTP_UNSUBSCRIBE_H
@@ -23,7 +23,9 @@ struct unsub_http;
 typedef int (*unsub_fn)(void *arg, const char *token, size_t len, const char *via, char *who,
                         size_t n);
 
-int unsub_http_new(struct event_base *base, const char *listen, unsub_fn fn, void *arg,
+/* Listens per p (its what and body_max are set here). */
+struct http_server_params;
+int unsub_http_new(const struct http_server_params *p, unsub_fn fn, void *arg,
                    struct unsub_http **out, struct err *e);
 void unsub_http_free(struct unsub_http *h);
 

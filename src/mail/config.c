@@ -69,6 +69,14 @@ static const struct field fields[] = {
     {"inbound", "max_connections", F_INT, OFF(inbound_max_connections), 1, 100000},
     {"inbound", "max_connections_per_ip", F_INT, OFF(inbound_max_per_ip), 1, 100000},
     {"inbound", "message_rate_per_ip", F_RATE, OFF(inbound_rate_per_ip), 0, 0},
+    {"inbound", "idle_timeout", F_MS, OFF(inbound_idle_ms), 1000, 3600000},
+    {"inbound", "session_timeout", F_MS, OFF(inbound_session_ms), 1000, 24 * 3600000},
+    {"inbound", "min_data_rate", F_BYTES, OFF(inbound_min_data_rate), 0, 100 * 1024 * 1024},
+    {"inbound", "memory_limit", F_BYTES, OFF(inbound_memory_limit), 1024 * 1024,
+     INT64_C(64) * 1024 * 1024 * 1024},
+    {"inbound", "http_max_connections", F_INT, OFF(http_max_connections), 1, 100000},
+    {"inbound", "http_max_connections_per_ip", F_INT, OFF(http_max_per_ip), 1, 100000},
+    {"inbound", "http_timeout", F_MS, OFF(http_timeout_ms), 1000, 3600000},
     {"unsubscribe", "url", F_STR, OFF(unsubscribe_url), 0, 0},
     {"unsubscribe", "mailto", F_BOOL, OFF(unsubscribe_mailto), 0, 0},
     {"suppression", "scope", F_SCOPE, OFF(suppression.scope), 0, 0},
@@ -117,6 +125,13 @@ void config_defaults(struct config *c)
 	c->inbound_max_connections = 100;
 	c->inbound_max_per_ip = 10;
 	c->inbound_rate_per_ip = 3000.0 / 60; /* 3000/min */
+	c->inbound_idle_ms = 300000;           /* RFC 5321 4.5.3.2.7 */
+	c->inbound_session_ms = 1800000;
+	c->inbound_min_data_rate = 1024;
+	c->inbound_memory_limit = 256 * 1024 * 1024;
+	c->http_max_connections = 256;
+	c->http_max_per_ip = 8;
+	c->http_timeout_ms = 10000;
 	c->unsubscribe_mailto = 1;
 	c->suppression = (struct suppression_policy){
 	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 4, .soft_span_s = 15 * DAY_S};

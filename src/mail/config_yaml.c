@@ -108,6 +108,8 @@ static int64_t parse_bytes(const char *s)
 		return n * 1024;
 	if (strcasecmp(end, "mb") == 0 || strcasecmp(end, "m") == 0)
 		return n * 1024 * 1024;
+	if ((strcasecmp(end, "gb") == 0 || strcasecmp(end, "g") == 0) && n < (1LL << 33))
+		return n * 1024 * 1024 * 1024;
 	return -1;
 }
 

@@ -76,6 +76,19 @@ void verp_address(const char *secret, const char *prefix, const char *domain, co
 	snprintf(out, n, "%s+%s@%s", prefix, tok, domain);
 }
 
+void verp_message_id(const char *secret, const char *salt, int64_t id, const char *domain,
+                     char *out, size_t n)
+{
+	char tok[VERP_TOKEN_MAX + 1];
+
+	if (!secret) {
+		snprintf(out, n, "<%lld.%s@%s>", (long long)id, salt, domain);
+		return;
+	}
+	verp_token(secret, "msgid", salt, id, tok, sizeof(tok));
+	snprintf(out, n, "<%s@%s>", tok, domain);
+}
+
 int verp_split(const char *prefix, const char *local, size_t len, const char **tok, size_t *toklen)
 {
 	size_t pl = strlen(prefix);

@@ -32,6 +32,13 @@ void verp_address(const char *secret, const char *prefix, const char *domain, co
  * *tok and *toklen to the token and returns 1; else 0. */
 int verp_split(const char *prefix, const char *local, size_t len, const char **tok, size_t *toklen);
 
+/* The Message-ID of one recipient's copy: "<TOKEN@domain>" with a token
+ * of the "msgid" purpose when a secret is set (a report that quotes it can
+ * be trusted to be about that recipient), else "<ID.SALT@domain>", which
+ * anyone holding one copy can vary and so proves nothing. */
+void verp_message_id(const char *secret, const char *salt, int64_t id, const char *domain,
+                     char *out, size_t n);
+
 /* The List-Unsubscribe header lines (RFC 2369, RFC 8058) for one recipient
  * as configured: an http(s) one-click URL (url + "/" + token) with
  * List-Unsubscribe-Post, and/or a mailto to unsubscribe+TOKEN@domain.

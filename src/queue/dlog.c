@@ -11,6 +11,7 @@
 
 #include "util/clock.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 struct dlog {
@@ -32,9 +33,19 @@ int dlog_open(const char *state_dir, struct dlog **out, struct err *e)
 	return 0;
 }
 
+/* Text from outside may be any bytes: what is not UTF-8 is escaped, never
+ * dropped (jansson refuses invalid UTF-8). */
 static void set_str(json_t *o, const char *k, const char *v)
 {
-	json_object_set_new_nocheck(o, k, v ? json_string(v) : json_null());
+	json_t *j = v ? json_string(v) : json_null();
+
+	if (!j) {
+		struct strbuf b = STRBUF_INIT;
+		utf8_escape_invalid(v, strlen(v), &b);
+		j = json_string(b.data ? b.data : "");
+		strbuf_free(&b);
+	}
+	json_object_set_new_nocheck(o, k, j);
 }
 
 void dlog_add(struct dlog *l, const struct dlog_rec *r)

@@ -367,8 +367,8 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		};
 		unsigned needs = 0;
 		struct err e;
-		snprintf(j->msgid, sizeof(j->msgid), "<%lld.%s@%s>", (long long)r->id, camp->salt,
-		         s->p.cfg->from_domain);
+		verp_message_id(cfg->secret, camp->salt, r->id, cfg->from_domain, j->msgid,
+		                sizeof(j->msgid));
 		strbuf_reset(&j->data);
 		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
 			sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);

@@ -68,7 +68,7 @@ struct job {
 	struct job *next;
 	struct smtp_msg msg;
 	struct strbuf data;
-	char msgid[200];
+	char msgid[320];
 	char mail_from[300]; /* the envelope sender (VERP when configured) */
 	/* while a worker signs it (sign.c): the session waiting for it (NULL
 	 * once that session closed), the Date it carries, and the result */

@@ -169,6 +169,10 @@ typedef void (*store_sign_fn)(void *arg, int64_t time_s, const char *kind, const
 int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e);
 int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
                      struct err *e);
+/* 1 if campaign already has a sign of kind with exactly detail, 0 if not,
+ * -1 error. */
+int store_sign_seen(struct store *s, const char *campaign, const char *kind, const char *detail,
+                    struct err *e);
 /* A paused campaign is not delivered until resumed. resume: 1 it was
  * paused, 0 it was not, -1 error. paused: 1 (reason set), 0, -1. */
 int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,

@@ -174,6 +174,27 @@ int store_sign_count(struct store *s, const char *campaign, const char *kind, in
 	return rc == SQLITE_ROW ? 0 : store_db_err(s, e, "count danger signs");
 }
 
+int store_sign_seen(struct store *s, const char *campaign, const char *kind, const char *detail,
+                    struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT 1 FROM sign WHERE campaign = ?1 AND kind = ?2 AND detail = ?3"
+	                       " LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look up a danger sign");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "look up a danger sign");
+}
+
 /* ---- the identity each source showed (sluice check compares) ---- */
 
 struct identity_out {

@@ -6,73 +6,73 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "shape/bucket.h"
+#include "shape/peers.h"
 #include "util/clock.h"
+#include "util/listen.h"
 #include "util/sockaddr.h"
 #include "util/strbuf.h"
-#include "util/strmap.h"
 #include "util/xmalloc.h"
 
-enum srv_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSING };
+#define TICK_MS 500 /* how often the deadlines are looked at */
+
+/* SS_BUSY: a message is with the owner; nothing is read until it answers. */
+enum srv_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_BUSY, SS_CLOSING };
+
+struct pending;
 
 struct session {
 	struct smtp_server *srv;
 	struct bufferevent *bev;
-	char ip[64];
+	char ip[64];              /* the client's address, for the owner and the logs */
+	char key[PEERS_KEY_MAX];  /* its client key for the limits (IPv6: the /64) */
+	int counted;              /* 1: counted in srv->peers */
 	enum srv_state state;
-	int bad;         /* bad commands so far */
-	char *mail_from; /* NULL until MAIL */
+	int bad;                  /* bad commands so far */
+	char *mail_from;          /* NULL until MAIL */
 	char *rcpts[SMTP_SERVER_RCPTS_MAX];
 	size_t nrcpts;
 	struct strbuf data;
-	int too_big;
+	int too_big, no_room;     /* the message is read to its end, then refused */
+	int out_paused;           /* not reading: the client does not read its replies */
+	int64_t start_ms, line_ms, data_ms, closing_ms;
+	int64_t data_bytes;       /* received in this DATA, counted for the minimum rate */
+	struct pending *pending;  /* the message with the owner (SS_BUSY) */
 	struct session *next, *prev;
+};
+
+/* A message with the owner: outlives its session if the client goes. */
+struct pending {
+	struct smtp_server_msg m;
+	struct smtp_server *srv; /* NULL once the server is freed */
+	struct session *s;       /* NULL once the session is gone */
+	char ip[64];
+	char *mail_from;
+	char *rcpts[SMTP_SERVER_RCPTS_MAX];
+	struct strbuf data;
+	struct pending *next, *prev;
 };
 
 struct smtp_server {
 	struct smtp_server_params p;
 	char *hostname;
-	struct evconnlistener *listener;
+	struct listen *listener;
+	struct event *tick;
 	const struct smtp_server_ops *ops;
 	void *arg;
 	struct session *sessions;
 	int nsessions;
-	struct strmap *per_ip; /* ip -> sessions (as intptr_t) */
-	struct strmap *rates;  /* ip -> struct bucket (messages per IP) */
-	size_t nrates;
+	struct pending *pendings;
+	struct peers *peers;
+	int64_t held; /* bytes of message data held by sessions and pendings */
 };
 
-/* 1 if ip may start another message now. The map of buckets is emptied
- * when it tracks SMTP_SERVER_RATE_IPS addresses: memory stays bounded, and
- * a flood from many addresses is the session caps' to stop. */
-static int rate_allows(struct smtp_server *srv, const char *ip)
-{
-	int64_t now = clock_mono_ms();
-
-	if (srv->p.message_rate_per_ip <= 0)
-		return 1;
-	struct bucket *b = strmap_get(srv->rates, ip);
-	if (!b) {
-		if (srv->nrates >= SMTP_SERVER_RATE_IPS) {
-			strmap_free(srv->rates, free);
-			srv->rates = strmap_new();
-			srv->nrates = 0;
-		}
-		b = xmalloc(sizeof(*b));
-		bucket_init(b, srv->p.message_rate_per_ip, now);
-		strmap_put(srv->rates, ip, b);
-		srv->nrates++;
-	}
-	return bucket_take(b, now) == 0;
-}
-
+static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(struct session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -82,6 +82,12 @@ static void reply(struct session *s, const char *fmt, ...)
 	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
 }
 
+static void release_data(struct session *s)
+{
+	s->srv->held -= (int64_t)s->data.len;
+	strbuf_free(&s->data);
+}
+
 static void reset_transaction(struct session *s)
 {
 	free(s->mail_from);
@@ -89,21 +95,18 @@ static void reset_transaction(struct session *s)
 	for (size_t i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	s->nrcpts = 0;
-	strbuf_reset(&s->data);
-	s->too_big = 0;
-	if (s->state > SS_READY)
+	release_data(s);
+	s->too_big = s->no_room = 0;
+	if (s->state > SS_READY && s->state < SS_BUSY)
 		s->state = SS_READY;
 }
 
 static void session_free(struct session *s)
 {
 	struct smtp_server *srv = s->srv;
-	intptr_t n = (intptr_t)strmap_get(srv->per_ip, s->ip);
 
-	if (n > 1)
-		strmap_put(srv->per_ip, s->ip, (void *)(n - 1));
-	else
-		strmap_remove(srv->per_ip, s->ip);
+	if (s->counted)
+		peers_close(srv->peers, s->key);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -111,16 +114,19 @@ static void session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	if (s->pending)
+		s->pending->s = NULL; /* the owner still answers; nobody hears it */
 	reset_transaction(s);
-	strbuf_free(&s->data);
 	bufferevent_free(s->bev);
 	free(s);
 }
 
-/* Closes once the reply is written (the write callback frees). */
+/* Closes once the reply is written (the write callback frees; the tick
+ * frees a session whose client never reads it). */
 static void closing(struct session *s)
 {
 	s->state = SS_CLOSING;
+	s->closing_ms = clock_mono_ms();
 	bufferevent_disable(s->bev, EV_READ);
 }
 
@@ -180,8 +186,8 @@ static void cmd_mail(struct session *s, const char *arg)
 		      (long long)s->srv->p.max_size);
 		return;
 	}
-	if (!rate_allows(s->srv, s->ip)) {
-		reply(s, "451 4.7.1 too many messages from %s, slow down", s->ip);
+	if (!peers_rate_take(s->srv->peers, s->key, clock_mono_ms())) {
+		reply(s, "451 4.7.1 too many messages from %s, slow down", s->key);
 		return;
 	}
 	s->mail_from = xstrdup(addr);
@@ -215,9 +221,11 @@ static void cmd_rcpt(struct session *s, const char *arg)
 static void cmd_data(struct session *s, const char *arg)
 {
 	(void)arg;
-	strbuf_reset(&s->data);
-	s->too_big = 0;
+	release_data(s);
+	s->too_big = s->no_room = 0;
 	s->state = SS_DATA;
+	s->data_ms = clock_mono_ms();
+	s->data_bytes = 0;
 	reply(s, "354 end data with <CR><LF>.<CR><LF>");
 }
 
@@ -293,51 +301,166 @@ static void command(struct session *s, char *line)
 	s->bad++;
 }
 
-/* One line of the message body (without CRLF); "." ends it. */
-static void data_line(struct session *s, const char *line, size_t n)
+/* ---- a whole message: to the owner and back ---- */
+
+static void pending_unlink(struct pending *pd)
 {
-	if (n == 1 && line[0] == '.') {
-		char why[300] = "";
-		s->state = SS_RCPT;
+	struct smtp_server *srv = pd->srv;
+
+	if (!srv)
+		return;
+	if (pd->prev)
+		pd->prev->next = pd->next;
+	else
+		srv->pendings = pd->next;
+	if (pd->next)
+		pd->next->prev = pd->prev;
+	srv->held -= (int64_t)pd->data.len;
+}
+
+/* Moves the session's transaction into a pending message for the owner. */
+static void hand_over(struct session *s)
+{
+	struct smtp_server *srv = s->srv;
+	struct pending *pd = xcalloc(1, sizeof(*pd));
+
+	pd->srv = srv;
+	pd->s = s;
+	snprintf(pd->ip, sizeof(pd->ip), "%s", s->ip);
+	pd->mail_from = s->mail_from;
+	s->mail_from = NULL;
+	memcpy(pd->rcpts, s->rcpts, s->nrcpts * sizeof(char *));
+	pd->data = s->data; /* its bytes stay counted in srv->held until done */
+	s->data = (struct strbuf)STRBUF_INIT;
+	strbuf_reserve(&pd->data, 0);
+	pd->m = (struct smtp_server_msg){pd->ip, pd->mail_from, pd->rcpts, s->nrcpts,
+	                                 pd->data.data, pd->data.len, pd};
+	s->nrcpts = 0;
+	pd->next = srv->pendings;
+	if (srv->pendings)
+		srv->pendings->prev = pd;
+	srv->pendings = pd;
+	s->pending = pd;
+	s->state = SS_BUSY;
+	bufferevent_disable(s->bev, EV_READ);
+	srv->ops->message(srv->arg, &pd->m);
+}
+
+void smtp_server_done(struct smtp_server_msg *m, const char *text)
+{
+	struct pending *pd = m->priv;
+	struct session *s = pd->s;
+
+	pending_unlink(pd);
+	if (s) {
+		s->pending = NULL;
+		s->state = SS_READY;
+		s->line_ms = clock_mono_ms();
+		if (text)
+			reply(s, "%s", text);
+		else
+			reply(s, "250 2.0.0 ok: processed");
+		bufferevent_enable(s->bev, EV_READ);
+		/* commands pipelined behind the message: read them, from the loop */
+		bufferevent_trigger(s->bev, EV_READ,
+		                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+	free(pd->mail_from);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(pd->rcpts[i]);
+	strbuf_free(&pd->data);
+	free(pd);
+}
+
+/* The end of DATA: refuse, or hand the message to the owner. */
+static void end_of_data(struct session *s)
+{
+	if (s->too_big || s->no_room) {
 		if (s->too_big)
 			reply(s, "552 5.3.4 message size exceeds the limit of %lld bytes",
 			      (long long)s->srv->p.max_size);
-		else if (s->srv->ops->message(s->srv->arg, s->ip, s->mail_from, s->rcpts, s->nrcpts,
-		                              s->data.data ? s->data.data : "", s->data.len, why,
-		                              sizeof(why)) != 0)
-			reply(s, "%s", why);
 		else
-			reply(s, "250 2.0.0 ok: processed");
+			reply(s, "452 4.3.1 too much mail in progress here, try again later");
 		reset_transaction(s);
+		s->state = SS_READY;
+		return;
+	}
+	hand_over(s);
+}
+
+/* One line of the message body (without CRLF); "." ends it. */
+static void data_line(struct session *s, const char *line, size_t n)
+{
+	struct smtp_server *srv = s->srv;
+
+	s->data_bytes += (int64_t)n + 2;
+	if (n == 1 && line[0] == '.') {
+		end_of_data(s);
 		return;
 	}
 	if (line[0] == '.') /* dot-unstuffing */
 		line++, n--;
-	if (s->too_big || (int64_t)(s->data.len + n + 2) > s->srv->p.max_size) {
+	if (s->too_big || s->no_room)
+		return;
+	if ((int64_t)(s->data.len + n + 2) > srv->p.max_size) {
 		s->too_big = 1;
-		strbuf_reset(&s->data);
+		release_data(s);
+		return;
+	}
+	if (srv->held + (int64_t)n + 2 > srv->p.memory_limit) {
+		s->no_room = 1;
+		release_data(s);
 		return;
 	}
 	strbuf_add(&s->data, line, n);
 	strbuf_add(&s->data, "\r\n", 2);
+	srv->held += (int64_t)n + 2;
+}
+
+/* One line as read up to its LF: 1 if it ended with CRLF and holds no
+ * other CR (then *n excludes the CR), 0 for a bare LF or CR. */
+static int crlf_line(const char *line, size_t *n)
+{
+	if (*n == 0 || line[*n - 1] != '\r')
+		return 0;
+	(*n)--;
+	return memchr(line, '\r', *n) == NULL;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *out = bufferevent_get_output(bev);
 
-	while (s->state != SS_CLOSING) {
+	while (s->state != SS_CLOSING && s->state != SS_BUSY) {
+		if (evbuffer_get_length(out) > SMTP_SERVER_OUTPUT_MAX) {
+			/* the client sends without reading: read on when it has */
+			s->out_paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		size_t n;
-		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 		if (!line) {
-			size_t cap = s->state == SS_DATA ? 65536 : SMTP_SERVER_LINE_MAX * 2;
+			size_t cap = s->state == SS_DATA ? SMTP_SERVER_DATA_LINE_MAX
+			                                 : SMTP_SERVER_LINE_MAX * 2;
 			if (evbuffer_get_length(in) > cap) {
 				reply(s, "500 5.5.2 line too long");
 				closing(s);
 			}
 			return;
 		}
+		if (!crlf_line(line, &n)) {
+			reply(s, "521 5.5.2 %s bare LF or CR received: lines end with CRLF "
+			         "(RFC 5321 2.3.8), closing",
+			      s->srv->hostname);
+			free(line);
+			reset_transaction(s);
+			closing(s);
+			return;
+		}
+		s->line_ms = clock_mono_ms();
 		if (s->state == SS_DATA) {
 			data_line(s, line, n);
 		} else if (n > SMTP_SERVER_LINE_MAX || memchr(line, '\0', n)) {
@@ -357,53 +480,102 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
-	if (s->state == SS_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (s->state == SS_CLOSING && left == 0) {
 		session_free(s);
+		return;
+	}
+	if (s->out_paused && left <= SMTP_SERVER_OUTPUT_MAX / 2) {
+		s->out_paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		on_read(bev, s);
+	}
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct session *s = arg;
-
-	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && s->state != SS_CLOSING) {
-		reply(s, "421 4.4.2 %s idle too long, closing", s->srv->hostname);
-		closing(s);
-		return;
-	}
-	session_free(s); /* EOF or error */
+	(void)bev, (void)what;
+	session_free(arg); /* EOF or error */
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-                      void *arg)
+/* ---- deadlines: one tick for every session ---- */
+
+/* Why s must go now, or NULL. */
+static const char *overdue(const struct session *s, int64_t now)
+{
+	const struct smtp_server_params *p = &s->srv->p;
+
+	if (s->state == SS_BUSY)
+		return NULL; /* the owner's time, not the client's */
+	if (now - s->line_ms > p->idle_ms)
+		return "idle too long";
+	if (now - s->start_ms > p->session_ms)
+		return "session too long";
+	int64_t in_data = now - s->data_ms;
+	if (s->state == SS_DATA && p->min_data_rate > 0 && in_data > SMTP_SERVER_DATA_GRACE_MS &&
+	    s->data_bytes * 1000 < p->min_data_rate * in_data)
+		return "data too slow";
+	return NULL;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	int64_t now = clock_mono_ms();
+	struct session *next;
+
+	(void)fd, (void)what;
+	for (struct session *s = srv->sessions; s; s = next) {
+		next = s->next;
+		const char *why;
+		if (s->state == SS_CLOSING) {
+			if (now - s->closing_ms > SMTP_SERVER_CLOSING_MS)
+				session_free(s); /* its client does not read the last reply */
+		} else if ((why = overdue(s, now))) {
+			reply(s, "421 4.4.2 %s %s, closing", srv->hostname, why);
+			reset_transaction(s);
+			closing(s);
+		}
+	}
+}
+
+static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, int len)
 {
 	struct smtp_server *srv = arg;
 	struct session *s = xcalloc(1, sizeof(*s));
 
-	(void)l, (void)len;
+	(void)len;
 	s->srv = srv;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, s->ip, sizeof(s->ip));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->ip, sizeof(s->ip));
 	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, s->ip, sizeof(s->ip));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->ip,
+		          sizeof(s->ip));
+	peers_key(sa, s->key);
 	s->bev = bufferevent_socket_new(srv->p.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->start_ms = s->line_ms = clock_mono_ms();
 	s->next = srv->sessions;
 	if (srv->sessions)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	intptr_t n = (intptr_t)strmap_get(srv->per_ip, s->ip);
-	strmap_put(srv->per_ip, s->ip, (void *)(n + 1));
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	struct timeval tv = {srv->p.idle_ms / 1000, (srv->p.idle_ms % 1000) * 1000};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* input is read only as far as the longest line it may hold */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_SERVER_DATA_LINE_MAX + 1024);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	if (srv->nsessions > srv->p.max_sessions || n + 1 > srv->p.max_per_ip) {
+	if (srv->nsessions > srv->p.max_sessions) {
 		reply(s, "421 4.7.0 %s too many connections, try later", srv->hostname);
 		closing(s);
 		return;
 	}
+	if (peers_open(srv->peers, s->key, srv->p.max_per_ip) != 0) {
+		reply(s, "421 4.7.0 %s too many connections from %s, try later", srv->hostname,
+		      s->key);
+		closing(s);
+		return;
+	}
+	s->counted = 1;
 	reply(s, "220 %s ESMTP sluice", srv->hostname);
 }
 
@@ -419,19 +591,21 @@ int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server
 	s->p = *p;
 	if (!s->p.idle_ms)
 		s->p.idle_ms = SMTP_SERVER_IDLE_MS;
+	if (!s->p.session_ms)
+		s->p.session_ms = SMTP_SERVER_SESSION_MS;
+	if (!s->p.memory_limit)
+		s->p.memory_limit = 16 * s->p.max_size;
 	s->hostname = xstrdup(p->hostname);
 	s->ops = ops;
 	s->arg = arg;
-	s->per_ip = strmap_new();
-	s->rates = strmap_new();
-	s->listener = evconnlistener_new_bind(p->base, on_accept, s,
-	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-	                                      (struct sockaddr *)&ss, (int)len);
-	if (!s->listener) {
-		err_set(e, "inbound listener %s: cannot listen: %m", p->listen);
+	s->peers = peers_new(SMTP_SERVER_PEERS_MAX, p->message_rate_per_ip);
+	if (listen_new(p->base, &ss, len, "inbound SMTP", on_accept, s, &s->listener, e) != 0) {
 		smtp_server_free(s);
 		return -1;
 	}
+	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
+	struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+	event_add(s->tick, &tv);
 	*out = s;
 	return 0;
 }
@@ -440,12 +614,14 @@ void smtp_server_free(struct smtp_server *s)
 {
 	if (!s)
 		return;
-	if (s->listener)
-		evconnlistener_free(s->listener);
+	listen_free(s->listener);
+	if (s->tick)
+		event_free(s->tick);
 	while (s->sessions)
 		session_free(s->sessions);
-	strmap_free(s->per_ip, NULL);
-	strmap_free(s->rates, free);
+	for (struct pending *pd = s->pendings; pd; pd = pd->next)
+		pd->srv = NULL; /* answered later, to nobody */
+	peers_free(s->peers);
 	free(s->hostname);
 	free(s);
 }

@@ -3,15 +3,29 @@
  * bounces, feedback reports and unsubscribe mail. Sessions are driven by a
  * command table {verb, state it needs, handler}; what to accept is decided
  * by the owner through two callbacks (the envelope recipient, then the whole
- * message), and a message is answered 250 only after the owner's callback
- * returned, i.e. after it committed what the message did.
+ * message), and a message is answered 250 only when the owner says so
+ * (smtp_server_done), i.e. after it committed what the message did; the
+ * owner may take its time (off the loop) while the loop serves others.
  *
- * Limits, all enforced here: line length, message size (SIZE, then counted
- * while reading; a bigger message is read to its end and refused with 552),
- * recipients per message, sessions in all and per client IP, messages per
- * client IP per unit of time (a token bucket per IP; MAIL gets 451 past it),
- * bad commands per session, and an idle timeout. No STARTTLS and no AUTH: the listener
- * accepts only mail for addresses sluice signed itself.
+ * Limits, all enforced here against a hostile client:
+ *  - line length (commands 1000 octets, data lines 64 KB) and message size
+ *    (SIZE, then counted while reading; a bigger message is read to its end
+ *    and refused with 552);
+ *  - lines end with CRLF only: a bare LF or CR anywhere ends the session
+ *    with 521 (SMTP smuggling: only <CRLF>.<CRLF> ends DATA);
+ *  - recipients per message, bad commands per session;
+ *  - sessions in all and per client (an IPv4 address, an IPv6 /64), and
+ *    messages per client per unit of time (shape/peers.h; MAIL gets 451);
+ *  - time: a command line must complete within idle_ms of the previous one
+ *    (bytes that never make a line do not count), a session lives at most
+ *    session_ms, and DATA must arrive at min_data_rate bytes a second after
+ *    a grace of SMTP_SERVER_DATA_GRACE_MS;
+ *  - memory: a client that sends without reading stops being read while
+ *    its replies are backed up (SMTP_SERVER_OUTPUT_MAX), input is read only
+ *    up to a line's length, and the messages held by all sessions together
+ *    stay under memory_limit (past it, 452 4.3.1 at the end of DATA).
+ * No STARTTLS and no AUTH: the listener accepts only mail for addresses
+ * sluice signed itself.
  */
 #ifndef SLUICE_SMTP_SERVER_H
 #define SLUICE_SMTP_SERVER_H
@@ -24,20 +38,36 @@
 struct event_base;
 struct smtp_server;
 
-#define SMTP_SERVER_LINE_MAX  1000 /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
-#define SMTP_SERVER_RCPTS_MAX 100
-#define SMTP_SERVER_BAD_MAX   10
-#define SMTP_SERVER_IDLE_MS   300000
-#define SMTP_SERVER_RATE_IPS  10000 /* client IPs whose rate is tracked at once */
+#define SMTP_SERVER_LINE_MAX      1000  /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
+#define SMTP_SERVER_DATA_LINE_MAX 65536 /* lenient: RFC 5322 says 998 */
+#define SMTP_SERVER_RCPTS_MAX     100
+#define SMTP_SERVER_BAD_MAX       10
+#define SMTP_SERVER_IDLE_MS       300000 /* RFC 5321 4.5.3.2.7 */
+#define SMTP_SERVER_SESSION_MS    1800000
+#define SMTP_SERVER_DATA_GRACE_MS 10000
+#define SMTP_SERVER_OUTPUT_MAX    16384 /* replies backed up before reading stops */
+#define SMTP_SERVER_CLOSING_MS    5000  /* for a last reply to drain, then closed */
+#define SMTP_SERVER_PEERS_MAX     10000 /* client keys whose rate is tracked at once */
+
+/* One message handed to the owner. The server owns it; the owner reads
+ * it and answers with smtp_server_done exactly once, now or later (the
+ * session reads nothing more from its client until then). */
+struct smtp_server_msg {
+	const char *client_ip;
+	const char *mail_from;
+	char *const *rcpts;
+	size_t nrcpts;
+	const char *data; /* CRLF lines, dot-unstuffed, NUL-terminated */
+	size_t len;
+	void *priv; /* the server's */
+};
 
 struct smtp_server_ops {
 	/* 0 to accept rcpt, else writes a whole reply line ("550 5.1.1 ...") */
 	int (*rcpt)(void *arg, const char *client_ip, const char *mail_from, const char *rcpt,
 	            char *reply, size_t n);
-	/* the message (CRLF lines, dot-unstuffed); 0 to answer 250, else writes
-	 * the reply (a 4xx when it could not be committed) */
-	int (*message)(void *arg, const char *client_ip, const char *mail_from, char *const *rcpts,
-	               size_t nrcpts, const char *data, size_t len, char *reply, size_t n);
+	/* a whole message; the owner calls smtp_server_done(m, ...) */
+	void (*message)(void *arg, struct smtp_server_msg *m);
 };
 
 struct smtp_server_params {
@@ -46,13 +76,20 @@ struct smtp_server_params {
 	const char *hostname;
 	int64_t max_size;
 	int max_sessions, max_per_ip;
-	double message_rate_per_ip; /* messages per second from one client IP; 0: unlimited */
+	double message_rate_per_ip; /* messages per second from one client; 0: unlimited */
 	int idle_ms;                /* 0: SMTP_SERVER_IDLE_MS */
+	int session_ms;             /* 0: SMTP_SERVER_SESSION_MS */
+	int64_t min_data_rate;      /* bytes per second in DATA; 0: none */
+	int64_t memory_limit;       /* bytes of messages held at once; 0: 16 x max_size */
 };
 
 int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server_ops *ops,
                     void *arg, struct smtp_server **out, struct err *e);
-/* Stops listening and closes every session. */
+/* The owner's answer to m: reply NULL for "250 2.0.0 ok: processed", else
+ * a whole reply line. Frees m (its client may have gone meanwhile). */
+void smtp_server_done(struct smtp_server_msg *m, const char *reply);
+/* Stops listening and closes every session; messages still with the owner
+ * stay valid until their smtp_server_done. */
 void smtp_server_free(struct smtp_server *s);
 
 #endif

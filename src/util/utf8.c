@@ -1,6 +1,8 @@
 /* utf8: see utf8.h. */
 #include "util/utf8.h"
 
+#include <stdio.h>
+
 int utf8_has_8bit(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -40,4 +42,29 @@ int utf8_valid(const char *str, size_t n)
 		i += k + 1;
 	}
 	return 1;
+}
+
+/* The length of the well-formed sequence at s[0..n), or 0. */
+static size_t sequence_len(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+
+	return k && k <= n && utf8_valid(s, k) ? k : 0;
+}
+
+void utf8_escape_invalid(const char *s, size_t n, struct strbuf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = sequence_len(s + i, n - i);
+		if (k) {
+			strbuf_add(out, s + i, k);
+			i += k;
+		} else {
+			strbuf_addf(out, "\\x%02X", (unsigned char)s[i]);
+			i++;
+		}
+	}
 }

@@ -1,0 +1,292 @@
+/* server: see server.h. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shape/peers.h"
+#include "util/clock.h"
+#include "util/listen.h"
+#include "util/sockaddr.h"
+#include "util/xmalloc.h"
+
+#define PEERS_MAX 10000
+
+enum conn_state { HC_HEAD, HC_BODY, HC_CLOSING };
+
+struct conn {
+	struct http_server *srv;
+	struct bufferevent *bev;
+	struct event *deadline;
+	char ip[64], key[PEERS_KEY_MAX];
+	int counted;
+	enum conn_state state;
+	char *method, *target;
+	int headers;
+	int64_t length; /* Content-Length, -1 none */
+	int chunked, head_only;
+	struct conn *next, *prev;
+};
+
+struct http_server {
+	struct http_server_params p;
+	struct listen *listener;
+	http_handler fn;
+	void *arg;
+	struct conn *conns;
+	int nconns;
+	struct peers *peers;
+};
+
+static void conn_free(struct conn *c)
+{
+	struct http_server *srv = c->srv;
+
+	if (c->counted)
+		peers_close(srv->peers, c->key);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	event_free(c->deadline);
+	bufferevent_free(c->bev);
+	free(c->method);
+	free(c->target);
+	free(c);
+}
+
+/* Writes a response and closes once it is written. */
+static void respond(struct conn *c, int status, const char *reason, const char *type,
+                    const char *body, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct timeval tv = {HTTP_SERVER_CLOSING_MS / 1000, (HTTP_SERVER_CLOSING_MS % 1000) * 1000};
+
+	evbuffer_add_printf(out,
+	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	                    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+	                    status, reason, type ? type : "text/plain; charset=utf-8", len);
+	if (!c->head_only)
+		evbuffer_add(out, body, len);
+	c->state = HC_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	event_add(c->deadline, &tv); /* a client that does not read its response */
+}
+
+static void fail(struct conn *c, int status, const char *reason)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, reason);
+	respond(c, status, reason, NULL, body, (size_t)n);
+}
+
+static void dispatch(struct conn *c, const char *body, size_t len)
+{
+	struct http_request req = {c->method, c->target, body, len, c->ip};
+	struct http_response resp = {200, "OK", NULL, STRBUF_INIT};
+
+	strbuf_reserve(&resp.body, 0);
+	c->srv->fn(c->srv->arg, &req, &resp);
+	respond(c, resp.status, resp.reason, resp.content_type, resp.body.data, resp.body.len);
+	strbuf_free(&resp.body);
+}
+
+/* "METHOD SP target SP HTTP/1.x": 0, or -1 if malformed. */
+static int request_line(struct conn *c, const char *line)
+{
+	const char *sp1 = strchr(line, ' ');
+	const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+
+	if (!sp1 || !sp2 || sp1 == line || sp2 == sp1 + 1 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return -1;
+	for (const char *p = line; p < sp1; p++)
+		if (!isupper((unsigned char)*p))
+			return -1;
+	c->method = xstrndup(line, (size_t)(sp1 - line));
+	c->target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	c->head_only = strcmp(c->method, "HEAD") == 0;
+	return 0;
+}
+
+/* One header field; only the body's framing matters here. */
+static int header_line(struct conn *c, const char *line)
+{
+	const char *colon = strchr(line, ':');
+
+	if (!colon || colon == line || ++c->headers > HTTP_SERVER_HEADERS_MAX)
+		return -1;
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t nl = (size_t)(colon - line);
+	if (nl == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
+		char *end;
+		long long n = strtoll(v, &end, 10);
+		if (end == v || n < 0 || (c->length >= 0 && c->length != n))
+			return -1;
+		c->length = n;
+	} else if (nl == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
+		c->chunked = 1;
+	}
+	return 0;
+}
+
+/* Reads the head; 1 when it is complete, 0 for more, -1 when answered. */
+static int read_head(struct conn *c, struct evbuffer *in)
+{
+	for (;;) {
+		size_t n;
+		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		if (!line) {
+			if (evbuffer_get_length(in) > HTTP_SERVER_HEAD_MAX) {
+				fail(c, 431, "Request Header Fields Too Large");
+				return -1;
+			}
+			return 0;
+		}
+		int rc = 0, empty = n == 0;
+		if (memchr(line, '\0', n))
+			rc = -1;
+		else if (!c->method && !empty)
+			rc = request_line(c, line);
+		else if (!empty)
+			rc = header_line(c, line);
+		free(line);
+		if (rc != 0) {
+			fail(c, 400, "Bad Request");
+			return -1;
+		}
+		if (empty && c->method)
+			return 1;
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (c->state == HC_HEAD) {
+		int r = read_head(c, in);
+		if (r <= 0)
+			return;
+		if (c->chunked) {
+			fail(c, 411, "Length Required");
+			return;
+		}
+		if (c->length > (int64_t)c->srv->p.body_max) {
+			fail(c, 413, "Content Too Large");
+			return;
+		}
+		c->state = HC_BODY;
+	}
+	if (c->state != HC_BODY)
+		return;
+	size_t len = c->length > 0 ? (size_t)c->length : 0;
+	if (evbuffer_get_length(in) < len)
+		return;
+	char *body = xmalloc(len + 1);
+	evbuffer_remove(in, body, len);
+	body[len] = '\0';
+	dispatch(c, body, len);
+	free(body);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == HC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what;
+	conn_free(arg); /* EOF or error */
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	conn_free(arg); /* too slow to send its request, or to read the response */
+}
+
+static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, int len)
+{
+	struct http_server *srv = arg;
+	struct conn *c = xcalloc(1, sizeof(*c));
+	struct timeval tv = {srv->p.timeout_ms / 1000, (srv->p.timeout_ms % 1000) * 1000};
+
+	(void)len;
+	c->srv = srv;
+	c->length = -1;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->ip, sizeof(c->ip));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->ip,
+		          sizeof(c->ip));
+	peers_key(sa, c->key);
+	c->bev = bufferevent_socket_new(srv->p.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(srv->p.base, on_deadline, c);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_SERVER_HEAD_MAX + srv->p.body_max + 1);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	event_add(c->deadline, &tv);
+	if (srv->nconns > srv->p.max_connections) {
+		fail(c, 503, "Service Unavailable");
+		return;
+	}
+	if (peers_open(srv->peers, c->key, srv->p.max_per_ip) != 0) {
+		fail(c, 503, "Service Unavailable");
+		return;
+	}
+	c->counted = 1;
+}
+
+int http_server_new(const struct http_server_params *p, http_handler fn, void *arg,
+                    struct http_server **out, struct err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (sockaddr_parse(p->listen, 80, &ss, &len) != 0)
+		return err_set(e, "%s: '%s' is not ip:port", p->what, p->listen);
+	struct http_server *h = xcalloc(1, sizeof(*h));
+	h->p = *p;
+	h->fn = fn;
+	h->arg = arg;
+	h->peers = peers_new(PEERS_MAX, 0);
+	if (listen_new(p->base, &ss, len, p->what, on_accept, h, &h->listener, e) != 0) {
+		http_server_free(h);
+		return -1;
+	}
+	*out = h;
+	return 0;
+}
+
+void http_server_free(struct http_server *h)
+{
+	if (!h)
+		return;
+	listen_free(h->listener);
+	while (h->conns)
+		conn_free(h->conns);
+	peers_free(h->peers);
+	free(h);
+}
