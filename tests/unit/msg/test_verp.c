@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -83,12 +84,38 @@ static void test_address_and_headers(void **state)
 	assert_string_equal(link, "");
 }
 
+/* A Message-ID names its recipient only with the secret's MAC in it. */
+static void test_message_id(void **state)
+{
+	(void)state;
+	char mid[200], salt[VERP_SALT_MAX];
+	int64_t id;
+	verp_message_id(SECRET, "00ff", 7, "news.example.com", mid, sizeof(mid));
+	assert_true(strncmp(mid, "<00ff.7.", 8) == 0);
+	assert_non_null(strstr(mid, "@news.example.com>"));
+	size_t toklen = (size_t)(strchr(mid, '@') - mid - 1);
+	assert_int_equal(verp_token_check(SECRET, "msgid", mid + 1, toklen, salt, &id), VERP_OK);
+	assert_int_equal(id, 7);
+	/* a neighbour's id with the same salt and MAC is forged */
+	char forged[200];
+	snprintf(forged, sizeof(forged), "00ff.8.%.16s", mid + 8);
+	assert_int_equal(verp_token_check(SECRET, "msgid", forged, strlen(forged), salt, &id),
+	                 VERP_FORGED);
+	/* nor does a bounce token pass for a Message-ID */
+	assert_int_equal(verp_token_check(SECRET, "bounce", mid + 1, toklen, salt, &id),
+	                 VERP_FORGED);
+	/* without a secret: the old unsigned form */
+	verp_message_id(NULL, "00ff", 7, "news.example.com", mid, sizeof(mid));
+	assert_string_equal(mid, "<7.00ff@news.example.com>");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_forgeries),
 	    cmocka_unit_test(test_address_and_headers),
+	    cmocka_unit_test(test_message_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,12 +72,23 @@ static void test_utf8(void **state)
 	assert_false(utf8_has_8bit("abc", 3));
 }
 
+static void test_utf8_escape_invalid(void **state)
+{
+	struct strbuf b = STRBUF_INIT;
+	(void)state;
+	utf8_escape_invalid("a\xff\xc3\xa9" "b\xc3", 6, &b);
+	assert_string_equal(b.data, "a\\xFF\xc3\xa9" "b\\xC3");
+	assert_true(utf8_valid(b.data, b.len));
+	strbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strmap_put_get_remove_grow),
 	    cmocka_unit_test(test_strbuf),
 	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_utf8_escape_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
