@@ -418,12 +418,12 @@ static void data_line(struct session *s, const char *line, size_t n)
 }
 
 /* One line as read up to its LF: 1 if it ended with CRLF and holds no
- * other CR (then *n excludes the CR), 0 for a bare LF or CR. */
-static int crlf_line(const char *line, size_t *n)
+ * other CR (then the CR is cut off: *n and the NUL), 0 for a bare LF or CR. */
+static int crlf_line(char *line, size_t *n)
 {
 	if (*n == 0 || line[*n - 1] != '\r')
 		return 0;
-	(*n)--;
+	line[--(*n)] = '\0';
 	return memchr(line, '\r', *n) == NULL;
 }
 
