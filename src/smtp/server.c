@@ -40,6 +40,7 @@ struct session {
 	struct strbuf data;
 	int too_big, no_room;     /* the message is read to its end, then refused */
 	int out_paused;           /* not reading: the client does not read its replies */
+	int last_crlf;            /* the last line read ended with CRLF */
 	int64_t start_ms, line_ms, data_ms, closing_ms;
 	int64_t data_bytes;       /* received in this DATA, counted for the minimum rate */
 	struct pending *pending;  /* the message with the owner (SS_BUSY) */
@@ -388,13 +389,18 @@ static void end_of_data(struct session *s)
 	hand_over(s);
 }
 
-/* One line of the message body (without CRLF); "." ends it. */
-static void data_line(struct session *s, const char *line, size_t n)
+/* One line of the message body (without its line end). Only
+ * <CRLF>.<CRLF> ends it (the line "." ended by CRLF after a line ended by
+ * CRLF): a "." with a bare LF on either side is content, so a message
+ * cannot end earlier here than at a server that reads CRLF strictly (SMTP
+ * smuggling). Other lines ended by a bare LF are taken as if by CRLF, as
+ * Postfix's smtpd_forbid_bare_newline=normalize does. */
+static void data_line(struct session *s, const char *line, size_t n, int crlf)
 {
 	struct smtp_server *srv = s->srv;
 
 	s->data_bytes += (int64_t)n + 2;
-	if (n == 1 && line[0] == '.') {
+	if (n == 1 && line[0] == '.' && crlf && s->last_crlf) {
 		end_of_data(s);
 		return;
 	}
@@ -417,14 +423,14 @@ static void data_line(struct session *s, const char *line, size_t n)
 	srv->held += (int64_t)n + 2;
 }
 
-/* One line as read up to its LF: 1 if it ended with CRLF and holds no
- * other CR (then the CR is cut off: *n and the NUL), 0 for a bare LF or CR. */
+/* One line as read up to its LF: 1 if it ended with CRLF (the CR is cut
+ * off: *n and the NUL), 0 for a bare LF. */
 static int crlf_line(char *line, size_t *n)
 {
 	if (*n == 0 || line[*n - 1] != '\r')
 		return 0;
 	line[--(*n)] = '\0';
-	return memchr(line, '\r', *n) == NULL;
+	return 1;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -451,18 +457,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 			}
 			return;
 		}
-		if (!crlf_line(line, &n)) {
-			reply(s, "521 5.5.2 %s bare LF or CR received: lines end with CRLF "
-			         "(RFC 5321 2.3.8), closing",
-			      s->srv->hostname);
-			free(line);
-			reset_transaction(s);
-			closing(s);
-			return;
-		}
+		int crlf = crlf_line(line, &n);
 		s->line_ms = clock_mono_ms();
 		if (s->state == SS_DATA) {
-			data_line(s, line, n);
+			data_line(s, line, n, crlf);
 		} else if (n > SMTP_SERVER_LINE_MAX || memchr(line, '\0', n)) {
 			reply(s, "500 5.5.2 line too long or not text");
 			s->bad++;
@@ -470,6 +468,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			command(s, line);
 		}
 		free(line);
+		s->last_crlf = crlf;
 		if (s->bad >= SMTP_SERVER_BAD_MAX && s->state != SS_CLOSING) {
 			reply(s, "421 4.7.0 %s too many errors, closing", s->srv->hostname);
 			closing(s);

@@ -11,8 +11,9 @@
  *  - line length (commands 1000 octets, data lines 64 KB) and message size
  *    (SIZE, then counted while reading; a bigger message is read to its end
  *    and refused with 552);
- *  - lines end with CRLF only: a bare LF or CR anywhere ends the session
- *    with 521 (SMTP smuggling: only <CRLF>.<CRLF> ends DATA);
+ *  - only <CRLF>.<CRLF> ends DATA (SMTP smuggling: a "." next to a bare LF
+ *    is content); other bare LFs end a line, as Postfix's
+ *    smtpd_forbid_bare_newline=normalize does;
  *  - recipients per message, bad commands per session;
  *  - sessions in all and per client (an IPv4 address, an IPv6 /64), and
  *    messages per client per unit of time (shape/peers.h; MAIL gets 451);
