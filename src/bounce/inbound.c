@@ -78,9 +78,9 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
 static int own_domain(const struct config *cfg, const char *domain)
 {
 	const char *fb = cfg->feedback_address ? strrchr(cfg->feedback_address, '@') : NULL;
-	const char *host = cfg->inbound_hostname  ? cfg->inbound_hostname
-	                   : cfg->nsources > 0    ? cfg->sources[0].helo
-	                                          : NULL;
+	const char *host = cfg->inbound_hostname ? cfg->inbound_hostname
+	                   : cfg->nsources > 0   ? cfg->sources[0].helo
+	                                         : NULL;
 
 	return (cfg->bounce_domain && strcasecmp(domain, cfg->bounce_domain) == 0) ||
 	       (fb && strcasecmp(domain, fb + 1) == 0) || (host && strcasecmp(domain, host) == 0);
@@ -180,8 +180,8 @@ static int try_list_unsub(const struct inbound *in, const char *lu, struct found
 /* "<TOKEN@domain>" as sluice writes Message-IDs with a secret set
  * (verp_message_id); the unsigned "<ID.SALT@domain>" of a copy sent
  * without one proves nothing and names nobody. */
-static int try_message_id(const struct inbound *in, const char *mid, struct found *f,
-                          char *notes, size_t nn, struct err *e)
+static int try_message_id(const struct inbound *in, const char *mid, struct found *f, char *notes,
+                          size_t nn, struct err *e)
 {
 	const char *p = strchr(mid, '<'), *at = p ? strchr(p, '@') : NULL;
 	char why[120];
@@ -189,8 +189,8 @@ static int try_message_id(const struct inbound *in, const char *mid, struct foun
 	if (!at)
 		return 0;
 	p++;
-	if (!memchr(p, '.', (size_t)(at - p)) || memchr(p, '.', (size_t)(at - p)) ==
-	                                              memrchr(p, '.', (size_t)(at - p))) {
+	if (!memchr(p, '.', (size_t)(at - p)) ||
+	    memchr(p, '.', (size_t)(at - p)) == memrchr(p, '.', (size_t)(at - p))) {
 		snprintf(notes + strlen(notes), nn - strlen(notes),
 		         "message-id: not signed, evidence only; ");
 		return 0;
@@ -429,8 +429,8 @@ static int seen_before(char *const *rcpts, size_t i)
 }
 
 int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
-                  const struct report *rep, struct inbound_result *res, size_t max,
-                  size_t *nres, struct err *e)
+                  const struct report *rep, struct inbound_result *res, size_t max, size_t *nres,
+                  struct err *e)
 {
 	struct inbound_result scratch;
 	int report_done = 0;

@@ -104,8 +104,8 @@ static void parse_done(void *arg)
 	size_t nres = 0;
 	struct err e;
 
-	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres,
-	                  &e) != 0) {
+	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres, &e) !=
+	    0) {
 		fprintf(stderr, "sluice: inbound from %s: %s\n", m->client_ip, e.msg);
 		smtp_server_done(m, "451 4.3.0 could not record this message, try again later");
 	} else {
@@ -113,7 +113,8 @@ static void parse_done(void *arg)
 			if (res[i].recipient[0])
 				fprintf(stderr, "sluice: inbound from %s: %s for %s%s%s\n",
 				        m->client_ip, res[i].kind, res[i].recipient,
-				        res[i].action ? ": " : "", res[i].action ? res[i].action : "");
+				        res[i].action ? ": " : "",
+				        res[i].action ? res[i].action : "");
 		smtp_server_done(m, NULL);
 	}
 	free(j);

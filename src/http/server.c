@@ -232,7 +232,8 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	c->srv = srv;
 	c->length = -1;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->ip, sizeof(c->ip));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->ip,
+		          sizeof(c->ip));
 	else
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->ip,
 		          sizeof(c->ip));

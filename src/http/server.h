@@ -50,8 +50,7 @@ struct http_response {
 };
 
 /* Fills resp for req (synchronously). */
-typedef void (*http_handler)(void *arg, const struct http_request *req,
-                             struct http_response *resp);
+typedef void (*http_handler)(void *arg, const struct http_request *req, struct http_response *resp);
 
 struct http_server_params {
 	struct event_base *base;

@@ -125,7 +125,7 @@ void config_defaults(struct config *c)
 	c->inbound_max_connections = 100;
 	c->inbound_max_per_ip = 10;
 	c->inbound_rate_per_ip = 3000.0 / 60; /* 3000/min */
-	c->inbound_idle_ms = 300000;           /* RFC 5321 4.5.3.2.7 */
+	c->inbound_idle_ms = 300000;          /* RFC 5321 4.5.3.2.7 */
 	c->inbound_session_ms = 1800000;
 	c->inbound_min_data_rate = 1024;
 	c->inbound_memory_limit = 256 * 1024 * 1024;

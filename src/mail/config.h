@@ -175,13 +175,13 @@ struct config {
 	char *inbound_hostname; /* serve's greeting name (default: the first source's helo) */
 	int64_t inbound_max_size;
 	int inbound_max_connections, inbound_max_per_ip;
-	double inbound_rate_per_ip; /* messages per second from one client IP */
+	double inbound_rate_per_ip;              /* messages per second from one client IP */
 	int inbound_idle_ms, inbound_session_ms; /* per command line; a whole session */
 	int64_t inbound_min_data_rate;           /* bytes per second in DATA */
 	int64_t inbound_memory_limit;            /* message bytes held by all sessions */
 	int http_max_connections, http_max_per_ip;
-	int http_timeout_ms; /* a whole request, from its connection to its last byte */
-	char *unsubscribe_url;      /* one-click base URL; the token is appended */
+	int http_timeout_ms;   /* a whole request, from its connection to its last byte */
+	char *unsubscribe_url; /* one-click base URL; the token is appended */
 	int unsubscribe_mailto;
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;

@@ -180,10 +180,11 @@ int store_sign_seen(struct store *s, const char *campaign, const char *kind, con
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT 1 FROM sign WHERE campaign = ?1 AND kind = ?2 AND detail = ?3"
-	                       " LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "SELECT 1 FROM sign WHERE campaign = ?1 AND kind = ?2 AND detail = ?3"
+	        " LIMIT 1",
+	        -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "look up a danger sign");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);

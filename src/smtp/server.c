@@ -29,21 +29,21 @@ struct pending;
 struct session {
 	struct smtp_server *srv;
 	struct bufferevent *bev;
-	char ip[64];              /* the client's address, for the owner and the logs */
-	char key[PEERS_KEY_MAX];  /* its client key for the limits (IPv6: the /64) */
-	int counted;              /* 1: counted in srv->peers */
+	char ip[64];             /* the client's address, for the owner and the logs */
+	char key[PEERS_KEY_MAX]; /* its client key for the limits (IPv6: the /64) */
+	int counted;             /* 1: counted in srv->peers */
 	enum srv_state state;
-	int bad;                  /* bad commands so far */
-	char *mail_from;          /* NULL until MAIL */
+	int bad;         /* bad commands so far */
+	char *mail_from; /* NULL until MAIL */
 	char *rcpts[SMTP_SERVER_RCPTS_MAX];
 	size_t nrcpts;
 	struct strbuf data;
-	int too_big, no_room;     /* the message is read to its end, then refused */
-	int out_paused;           /* not reading: the client does not read its replies */
-	int last_crlf;            /* the last line read ended with CRLF */
+	int too_big, no_room; /* the message is read to its end, then refused */
+	int out_paused;       /* not reading: the client does not read its replies */
+	int last_crlf;        /* the last line read ended with CRLF */
 	int64_t start_ms, line_ms, data_ms, closing_ms;
-	int64_t data_bytes;       /* received in this DATA, counted for the minimum rate */
-	struct pending *pending;  /* the message with the owner (SS_BUSY) */
+	int64_t data_bytes;      /* received in this DATA, counted for the minimum rate */
+	struct pending *pending; /* the message with the owner (SS_BUSY) */
 	struct session *next, *prev;
 };
 
@@ -334,8 +334,8 @@ static void hand_over(struct session *s)
 	pd->data = s->data; /* its bytes stay counted in srv->held until done */
 	s->data = (struct strbuf)STRBUF_INIT;
 	strbuf_reserve(&pd->data, 0);
-	pd->m = (struct smtp_server_msg){pd->ip, pd->mail_from, pd->rcpts, s->nrcpts,
-	                                 pd->data.data, pd->data.len, pd};
+	pd->m = (struct smtp_server_msg){pd->ip,        pd->mail_from, pd->rcpts, s->nrcpts,
+	                                 pd->data.data, pd->data.len,  pd};
 	s->nrcpts = 0;
 	pd->next = srv->pendings;
 	if (srv->pendings)
@@ -547,7 +547,8 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	(void)len;
 	s->srv = srv;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->ip, sizeof(s->ip));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->ip,
+		          sizeof(s->ip));
 	else
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->ip,
 		          sizeof(s->ip));

@@ -20,8 +20,8 @@ struct listen {
 	int64_t pauses;
 };
 
-static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int len, void *arg)
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
 {
 	struct listen *l = arg;
 
@@ -49,8 +49,8 @@ static void on_error(struct evconnlistener *lev, void *arg)
 	evconnlistener_disable(l->lev);
 	event_add(l->resume, &tv);
 	if (++l->pauses % 60 == 1) /* the first, then one line a minute at most */
-		fprintf(stderr, "sluice: %s: cannot accept (%s); pausing %d ms (pause %lld)\n", l->what,
-		        strerror(err), LISTEN_PAUSE_MS, (long long)l->pauses);
+		fprintf(stderr, "sluice: %s: cannot accept (%s); pausing %d ms (pause %lld)\n",
+		        l->what, strerror(err), LISTEN_PAUSE_MS, (long long)l->pauses);
 }
 
 int listen_new(struct event_base *base, const struct sockaddr_storage *ss, socklen_t len,
@@ -61,9 +61,9 @@ int listen_new(struct event_base *base, const struct sockaddr_storage *ss, sockl
 	l->fn = fn;
 	l->arg = arg;
 	l->what = xstrdup(what);
-	l->lev = evconnlistener_new_bind(base, on_accept, l,
-	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-	                                 (const struct sockaddr *)ss, (int)len);
+	l->lev =
+	    evconnlistener_new_bind(base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+	                            128, (const struct sockaddr *)ss, (int)len);
 	if (!l->lev) {
 		err_set(e, "%s: cannot listen: %s", what, strerror(errno));
 		listen_free(l);

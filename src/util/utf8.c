@@ -48,7 +48,11 @@ int utf8_valid(const char *str, size_t n)
 static size_t sequence_len(const char *s, size_t n)
 {
 	unsigned char c = (unsigned char)s[0];
-	size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+	size_t k = c < 0x80             ? 1
+	           : (c & 0xE0) == 0xC0 ? 2
+	           : (c & 0xF0) == 0xE0 ? 3
+	           : (c & 0xF8) == 0xF0 ? 4
+	                                : 0;
 
 	return k && k <= n && utf8_valid(s, k) ? k : 0;
 }

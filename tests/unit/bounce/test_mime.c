@@ -25,7 +25,8 @@ static void base64_entity(size_t n, size_t line_len, struct strbuf *msg, unsigne
 	for (size_t i = 0; i < n; i++)
 		b[i] = (unsigned char)((i * 2654435761u) >> 13);
 	int el = EVP_EncodeBlock((unsigned char *)enc, b, (int)n);
-	strbuf_adds(msg, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	strbuf_adds(msg,
+	            "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n");
 	for (int off = 0; off < el; off += (int)line_len) {
 		int k = el - off < (int)line_len ? el - off : (int)line_len;
 		strbuf_add(msg, enc + off, (size_t)k);

@@ -74,8 +74,8 @@ static void test_eviction(void **state)
 	assert_false(peers_rate_take(p, "busy", 0)); /* busy is now the most recent */
 	assert_true(peers_rate_take(p, "new", 0));   /* evicts idle, not open or busy */
 	assert_int_equal(peers_count(p), 3);
-	assert_false(peers_rate_take(p, "busy", 0)); /* busy's budget survived */
-	assert_true(peers_rate_take(p, "new2", 0));  /* evicts new */
+	assert_false(peers_rate_take(p, "busy", 0));   /* busy's budget survived */
+	assert_true(peers_rate_take(p, "new2", 0));    /* evicts new */
 	assert_int_equal(peers_open(p, "open", 2), 0); /* still counted: 2 of 2 now */
 	assert_int_equal(peers_open(p, "open", 2), -1);
 	peers_free(p);

@@ -76,8 +76,11 @@ static void test_utf8_escape_invalid(void **state)
 {
 	struct strbuf b = STRBUF_INIT;
 	(void)state;
-	utf8_escape_invalid("a\xff\xc3\xa9" "b\xc3", 6, &b);
-	assert_string_equal(b.data, "a\\xFF\xc3\xa9" "b\\xC3");
+	utf8_escape_invalid("a\xff\xc3\xa9"
+	                    "b\xc3",
+	                    6, &b);
+	assert_string_equal(b.data, "a\\xFF\xc3\xa9"
+	                            "b\\xC3");
 	assert_true(utf8_valid(b.data, b.len));
 	strbuf_free(&b);
 }
