@@ -68,11 +68,16 @@ static int pass_one(struct check *c, const char *path, struct err *e)
 			skip(c, l.csv.record_line, "", R_INVALID, e->msg);
 			continue;
 		}
-		if (strmap_get(c->seen, row.addr.mailbox)) {
-			skip(c, row.line, row.addr.mailbox, R_DUPLICATE, "");
+		char key[ADDRESS_MAX + 1];
+		address_dedupe_key(row.addr.mailbox, c->cfg->case_sensitive_local, key, sizeof(key));
+		intptr_t first = (intptr_t)strmap_get(c->seen, key);
+		if (first) {
+			char at[64];
+			snprintf(at, sizeof(at), "the same mailbox as line %ld", (long)first);
+			skip(c, row.line, row.addr.mailbox, R_DUPLICATE, at);
 			continue;
 		}
-		strmap_put(c->seen, row.addr.mailbox, (void *)1);
+		strmap_put(c->seen, key, (void *)(intptr_t)row.line);
 		char detail[200];
 		const char *why =
 		    hygiene_screen(c->cfg, c->sp, &row.addr, detail, sizeof(detail), &failed, e);

@@ -37,7 +37,7 @@ static void print_campaign(void *arg, const char *id, int64_t created_s)
 	printf("%-20s %-16s %9lld %9lld %9lld %10lld %9lld %9lld\n", id, when, (long long)ready,
 	       (long long)later, (long long)counts[RS_DELIVERED], (long long)counts[RS_BOUNCED],
 	       (long long)counts[RS_EXPIRED],
-	       (long long)(counts[0] + counts[1] + counts[2] + counts[3]));
+	       (long long)(counts[0] + counts[1] + counts[2] + counts[3] + counts[4]));
 }
 
 static void fmt_rate(char *buf, size_t n, double per_s)

@@ -48,7 +48,8 @@ void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st
 	int64_t delivered = p->done_before[RS_DELIVERED] + st->delivered;
 	int64_t bounced = p->done_before[RS_BOUNCED] + st->bounced;
 	int64_t expired = p->done_before[RS_EXPIRED] + st->expired;
-	int64_t queued = p->total - delivered - bounced - expired;
+	int64_t suppressed = p->done_before[RS_SUPPRESSED] + st->suppressed;
+	int64_t queued = p->total - delivered - bounced - expired - suppressed;
 	double secs = (double)(now - p->start_ms) / 1000.0;
 	double rate = secs > 0 ? (double)(st->delivered + st->bounced + st->expired) / secs : 0;
 	char eta[32];
@@ -72,7 +73,8 @@ void progress_end(struct progress *p, FILE *f)
 		fputc('\n', f);
 }
 
-static const char *const state_names[RS_COUNT] = {"queued", "delivered", "bounced", "expired"};
+static const char *const state_names[RS_COUNT] = {"queued", "delivered", "bounced", "expired",
+                                                  "suppressed"};
 
 /* One row of a grouped table: counts by state. */
 struct row {
@@ -110,20 +112,25 @@ static int cmp_rows(const void *a, const void *b)
 	return x->total < y->total ? 1 : x->total > y->total ? -1 : strcmp(x->key, y->key);
 }
 
+static void row_print(FILE *f, const char *key, const int64_t n[RS_COUNT])
+{
+	fprintf(f, "%-32.32s %10lld %10lld %10lld %10lld %10lld\n", key, (long long)n[RS_DELIVERED],
+	        (long long)n[RS_QUEUED], (long long)n[RS_BOUNCED], (long long)n[RS_EXPIRED],
+	        (long long)n[RS_SUPPRESSED]);
+}
+
 static void table_print(FILE *f, struct table *t, const char *title, size_t max_rows)
 {
 	int64_t other[RS_COUNT] = {0};
 	size_t shown = 0;
 
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
-	fprintf(f, "\n%-32s %10s %10s %10s %10s\n", title, "delivered", "queued", "bounced",
-	        "expired");
+	fprintf(f, "\n%-32s %10s %10s %10s %10s %10s\n", title, "delivered", "queued", "bounced",
+	        "expired", "suppressed");
 	for (size_t i = 0; i < t->nrows; i++) {
 		struct row *r = t->rows[i];
 		if (shown < max_rows) {
-			fprintf(f, "%-32.32s %10lld %10lld %10lld %10lld\n", r->key,
-			        (long long)r->n[RS_DELIVERED], (long long)r->n[RS_QUEUED],
-			        (long long)r->n[RS_BOUNCED], (long long)r->n[RS_EXPIRED]);
+			row_print(f, r->key, r->n);
 			shown++;
 		} else {
 			for (int s = 0; s < RS_COUNT; s++)
@@ -131,9 +138,7 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 		}
 	}
 	if (t->nrows > shown)
-		fprintf(f, "%-32s %10lld %10lld %10lld %10lld\n", "(others)",
-		        (long long)other[RS_DELIVERED], (long long)other[RS_QUEUED],
-		        (long long)other[RS_BOUNCED], (long long)other[RS_EXPIRED]);
+		row_print(f, "(others)", other);
 }
 
 /* Rows keyed by the MX host, folded into the large provider it belongs to. */

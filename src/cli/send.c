@@ -194,11 +194,13 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 			report_bad_row(&bad, &e);
 			continue;
 		}
-		if (strmap_get(seen, row.addr.mailbox)) {
+		char key[ADDRESS_MAX + 1];
+		address_dedupe_key(row.addr.mailbox, cfg->case_sensitive_local, key, sizeof(key));
+		if (strmap_get(seen, key)) {
 			dups++;
 			continue;
 		}
-		strmap_put(seen, row.addr.mailbox, (void *)1);
+		strmap_put(seen, key, (void *)1);
 		if (ok++ > 0)
 			continue;
 		struct strbuf msg = STRBUF_INIT;
@@ -260,7 +262,9 @@ static void skip_row(struct skips *sk, const char *state_dir, const char *campai
 {
 	char line[32];
 
-	if (strcmp(reason, "typo") == 0)
+	if (strcmp(reason, "duplicate") == 0)
+		; /* counted by the caller */
+	else if (strcmp(reason, "typo") == 0)
 		sk->typo++;
 	else if (strcmp(reason, "role_account") == 0)
 		sk->role++;
@@ -305,12 +309,16 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 			skip_row(&sk, state_dir, campaign, &row, why, detail);
 			continue;
 		}
-		int r =
-		    store_rcpt_add(st, campaign, row.addr.mailbox, row.addr.domain, row.fields.data,
-		                   row.fields.len, row.addr.utf8_local, now_s, e);
+		char key[ADDRESS_MAX + 1];
+		address_dedupe_key(row.addr.mailbox, cfg->case_sensitive_local, key, sizeof(key));
+		int r = store_rcpt_add(st, campaign, row.addr.mailbox, key, row.addr.domain,
+		                       row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
 		if (r < 0)
 			break;
 		r ? added++ : dups++;
+		if (!r && !resumed)
+			skip_row(&sk, state_dir, campaign, &row, "duplicate",
+			         "the same mailbox as an earlier row");
 		if (++rows % ENQUEUE_COMMIT_ROWS == 0) {
 			if (store_commit(st, e) != 0) {
 				rc = -2;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <idn2.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/xmalloc.h"
@@ -172,4 +173,14 @@ void address_free(struct address *a)
 	free(a->mailbox);
 	free(a->domain);
 	a->mailbox = a->domain = NULL;
+}
+
+void address_dedupe_key(const char *mailbox, int case_sensitive_local, char *out, size_t n)
+{
+	snprintf(out, n, "%s", mailbox);
+	if (case_sensitive_local)
+		return;
+	for (char *p = out; *p && *p != '@'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
 }

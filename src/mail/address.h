@@ -27,6 +27,12 @@ struct address {
 int address_parse(const char *s, size_t len, struct address *out, struct err *e);
 void address_free(struct address *a);
 
+/* What makes two mailboxes one recipient: mailbox with its local part's
+ * ASCII letters folded to lower case (as every large mailbox provider and
+ * list tool treats them), unless case_sensitive_local; into out (at least
+ * ADDRESS_MAX + 1 bytes). The domain is lowercase already. */
+void address_dedupe_key(const char *mailbox, int case_sensitive_local, char *out, size_t n);
+
 /* 1 if d is a valid hostname (LDH labels, at least one dot, ASCII): e.g. a HELO name. */
 int domain_is_hostname(const char *d);
 

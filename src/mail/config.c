@@ -85,6 +85,7 @@ static const struct field fields[] = {
     {"suppression", "soft_span", F_SECONDS, OFF(suppression.soft_span_s), 0, 365 * DAY_S},
     {"hygiene", "skip_typos", F_BOOL, OFF(skip_typos), 0, 0},
     {"hygiene", "skip_role_accounts", F_BOOL, OFF(skip_role_accounts), 0, 0},
+    {"hygiene", "case_sensitive_local_parts", F_BOOL, OFF(case_sensitive_local), 0, 0},
     {"check", "dnsbl", F_STR, OFF(check_dnsbl), 0, 0},
     {"check", "uri_blocklists", F_STR, OFF(check_uribl), 0, 0},
     {"monitor", "pause_after_sender_rejections", F_INT, OFF(monitor.pause_after_sender_rejections),

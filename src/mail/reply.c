@@ -12,6 +12,7 @@ void reply_reset(struct reply *r)
 	r->text[0] = '\0';
 	r->text_len = 0;
 	r->nlines = 0;
+	r->local = 0;
 }
 
 static void text_append(struct reply *r, const char *s, size_t n)
@@ -106,6 +107,7 @@ void reply_set_local(struct reply *r, int code, const char *enhanced, const char
 	snprintf(r->enhanced, sizeof(r->enhanced), "%s", enhanced ? enhanced : "");
 	text_append(r, text, strlen(text));
 	r->nlines = 1;
+	r->local = 1;
 }
 
 const char *const reply_categories[REPLY_NCATEGORIES] = {

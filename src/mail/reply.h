@@ -22,6 +22,7 @@ struct reply {
 	char text[REPLY_TEXT_MAX]; /* the lines' texts joined with " " */
 	size_t text_len;
 	int nlines;
+	int local; /* 1: sluice made it (reply_set_local), no receiver said it */
 };
 
 enum reply_status { REPLY_MORE, REPLY_DONE, REPLY_BAD };

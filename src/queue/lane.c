@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "queue/scheduler_int.h"
+#include "smtp/client.h"
 #include "util/xmalloc.h"
 
 /* The campaign's lane at the site; a new one goes last, so lanes are in
@@ -46,6 +47,8 @@ void site_push_front(struct site *site, struct job *j)
 {
 	struct lane *l = lane_of(site, j->camp);
 
+	if (!l->proven)
+		l->probing = 0; /* a job back unanswered: its probe is not out any more */
 	j->next = l->head;
 	l->head = j;
 	if (!l->tail)
@@ -54,7 +57,7 @@ void site_push_front(struct site *site, struct job *j)
 	site->queued++;
 }
 
-struct job *site_pop(struct site *site)
+static struct job *pop(struct site *site, int sending)
 {
 	struct lane *best = NULL;
 	int prio = INT_MIN;
@@ -62,19 +65,23 @@ struct job *site_pop(struct site *site)
 	if (site->queued == 0)
 		return NULL;
 	for (struct lane *l = site->lanes; l; l = l->next)
-		if (l->n && l->camp->priority > prio)
+		if (l->n && l->camp->priority > prio && (!sending || l->proven || !l->probing))
 			prio = l->camp->priority;
 	/* among the lanes of that priority, the first after the one served
 	 * last, going round (lanes live as long as the site) */
 	struct lane *start = site->turn && site->turn->next ? site->turn->next : site->lanes;
 	struct lane *l = start;
 	do {
-		if (l->n && l->camp->priority == prio) {
+		if (l->n && l->camp->priority == prio &&
+		    (!sending || l->proven || !l->probing)) {
 			best = l;
 			break;
 		}
 		l = l->next ? l->next : site->lanes;
 	} while (l != start);
+	if (!best)
+		return NULL; /* only lanes whose probe is out */
+	best->probing |= sending && !best->proven;
 	struct job *j = best->head;
 	best->head = j->next;
 	if (!best->head)
@@ -84,6 +91,16 @@ struct job *site_pop(struct site *site)
 	site->turn = best;
 	j->next = NULL;
 	return j;
+}
+
+struct job *site_pop(struct site *site)
+{
+	return pop(site, 0);
+}
+
+struct job *site_pop_to_send(struct site *site)
+{
+	return pop(site, 1);
 }
 
 void site_free_lanes(struct site *site)
@@ -121,5 +138,58 @@ size_t site_drop_campaign(struct site *site, const struct sched_campaign *c)
 		site->queued -= l->n;
 		l->n = 0;
 	}
+	return n;
+}
+
+int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t now_s)
+{
+	for (struct lane *l = site->lanes; l; l = l->next)
+		if (l->camp == c)
+			return l->refused_until_s > now_s ? l->refused_until_s : 0;
+	return 0;
+}
+
+void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
+                          int64_t until_s)
+{
+	struct lane *l = lane_of(site, c);
+
+	if (l->refused_until_s < until_s)
+		l->refused_until_s = until_s;
+	while (l->head) {
+		struct job *j = l->head;
+		l->head = j->next;
+		l->n--;
+		site->queued--;
+		j->next = NULL;
+		sched_park(s, j, l->refused_until_s);
+	}
+	l->tail = NULL;
+	if (site->queued == 0)
+		for (struct session *x = site->sessions; x; x = x->next)
+			if (smtp_client_is_idle(x->c))
+				smtp_client_finish(x->c);
+}
+
+void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail)
+{
+	for (struct lane *l = site->lanes; l; l = l->next) {
+		if (l->camp != c)
+			continue;
+		int was = l->proven;
+		l->probing = 0;
+		l->proven |= passed_mail;
+		if (l->n && (!was || !l->proven))
+			site_open_sessions(site->s, site); /* what waited behind the probe */
+		return;
+	}
+}
+
+size_t site_sendable(const struct site *site)
+{
+	size_t n = 0;
+
+	for (const struct lane *l = site->lanes; l; l = l->next)
+		n += l->proven ? l->n : l->n && !l->probing ? 1 : 0;
 	return n;
 }

@@ -72,10 +72,22 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 	monitor_stop_campaign(s, c);
 }
 
-static int sender_rejection(const char *stage, int code, const char *category)
+/* Whether a reply rejects the sender or the content (a danger sign), from
+ * its stage and category together: a permanent refusal by the receiver at
+ * MAIL FROM, DATA or after the dot, unless its category is about the
+ * recipient (a full or unknown mailbox refused after the dot is that
+ * recipient's outcome), or a reputation or spam refusal at any stage. A
+ * refusal sluice made itself (local) is never one. */
+static int sender_rejection(const char *stage, int code, const char *category, int local)
 {
-	if (code / 100 != 5)
+	static const char *const about_recipient[] = {"invalid_recipient", "mailbox_full",
+	                                              "mailbox_disabled", "message_too_large"};
+
+	if (local || code / 100 != 5)
 		return 0;
+	for (size_t i = 0; i < sizeof(about_recipient) / sizeof(about_recipient[0]); i++)
+		if (!strcmp(category, about_recipient[i]))
+			return 0;
 	return !strcmp(stage, "mail") || !strcmp(stage, "data") || !strcmp(stage, "dot") ||
 	       !strcmp(category, "reputation_block") || !strcmp(category, "spam_content");
 }
@@ -183,9 +195,11 @@ static void watch_spike(struct scheduler *s, struct sched_campaign *c, double ra
 }
 
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                     const char *stage, int code, const char *category, const char *text,
+                     const char *stage, const struct reply *r, const char *category,
                      const char *mx)
 {
+	int code = r->code;
+	const char *text = r->text;
 	const struct monitor_policy *m = &s->p.cfg->monitor;
 	char detail[600];
 
@@ -196,7 +210,7 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 		c->mon_delivered++;
 	else if (code / 100 == 5 && !strcmp(stage, "rcpt"))
 		c->mon_rcpt_failed++;
-	if (sender_rejection(stage, code, category)) {
+	if (sender_rejection(stage, code, category, r->local)) {
 		c->mon_sender_rejected++;
 		snprintf(detail, sizeof(detail),
 		         "%d %s at %s from %s to source %s (%s; %lld so far)", code,

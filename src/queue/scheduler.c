@@ -99,15 +99,26 @@ void job_free(struct job *j)
 
 /* ---- outcomes ---- */
 
+/* How long a campaign starts nothing at a site that refused its sender at
+ * MAIL FROM: the longest retry backoff, at least a minute. */
+#define SENDER_REFUSED_WAIT_S(cfg) ((cfg)->max_backoff_s > 60 ? (cfg)->max_backoff_s : 60)
+
 struct attempt {
 	const char *stage;
 	const struct reply *reply;
 	const struct smtp_peer *peer;
 	int retry_now;
+	const char *suppressed; /* not attempted: suppressed since queued (the reason) */
 };
 
 void site_push_front(struct site *site, struct job *j);
 void site_kick(struct site *site);
+
+/* 1 if an answer at this stage means the receiver took MAIL FROM. */
+static int passed_mail(const char *stage)
+{
+	return !strcmp(stage, "rcpt") || !strcmp(stage, "data") || !strcmp(stage, "dot");
+}
 
 /* Records what one attempt did; frees the job unless it goes round again. */
 static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
@@ -124,7 +135,23 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, &c);
 	const char *category = c.category;
 
-	if (cls == 2) {
+	/* The receiver refused the sender, not this recipient: the recipient
+	 * stays queued and the campaign starts nothing more at this site for a
+	 * while (site_refuse_campaign below); the monitor counts it. */
+	int sender_refused = cls == 5 && !a->reply->local && !strcmp(a->stage, "mail");
+	if (a->suppressed) {
+		o.state = RS_SUPPRESSED, outcome = "suppressed", category = "suppressed";
+		s->st.suppressed++;
+	} else if (sender_refused) {
+		outcome = "deferred";
+		s->st.deferred++;
+		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
+		o.next_attempt_s = now_s + SENDER_REFUSED_WAIT_S(cfg);
+		if (o.next_attempt_s > last)
+			o.next_attempt_s = last;
+		if (now_s >= last)
+			o.state = RS_EXPIRED, outcome = "expired";
+	} else if (cls == 2) {
 		o.state = RS_DELIVERED, outcome = "delivered";
 		s->st.delivered++;
 	} else if (cls == 5) {
@@ -169,7 +196,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
 		sched_fail(s, &e);
 	const char *list_action = NULL;
-	if (s->p.suppress && (cls == 2 || o.state != RS_QUEUED)) {
+	if (s->p.suppress && !a->suppressed && (cls == 2 || o.state != RS_QUEUED)) {
 		struct suppress_event ev = {
 		    .address = r->mailbox,
 		    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
@@ -202,7 +229,7 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .outcome = outcome,
 	    .category = o.category,
 	    .rule = rule ? rule->name : NULL,
-	    .list_action = list_action,
+	    .list_action = a->suppressed ? a->suppressed : list_action,
 	    .return_path = j->mail_from[0] ? j->mail_from : NULL,
 	    .attempt = o.attempts,
 	    .queue_time_s = now_s - r->queued_at_s,
@@ -210,8 +237,13 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	};
 	dlog_add(s->p.log, &rec);
 	s->dirty = 1;
-	monitor_outcome(s, j->camp, j->site, a->stage, a->reply->code, o.category, a->reply->text,
-	                a->peer ? a->peer->host : NULL);
+	if (!a->suppressed)
+		monitor_outcome(s, j->camp, j->site, a->stage, a->reply, o.category,
+		                a->peer ? a->peer->host : NULL);
+	if (j->site)
+		site_lane_outcome(j->site, j->camp, !a->suppressed && passed_mail(a->stage));
+	if (sender_refused && j->site && !j->camp->paused)
+		site_refuse_campaign(s, j->site, j->camp, o.next_attempt_s);
 	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping && !j->camp->paused) {
 		r->attempts = o.attempts;
 		site_push_front(j->site, j);
@@ -220,6 +252,17 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	}
 	s->loaded--;
 	job_free(j);
+}
+
+void sched_suppressed(struct scheduler *s, struct job *j, const char *reason)
+{
+	struct reply r;
+	char text[96];
+
+	snprintf(text, sizeof(text), "not sent: suppressed since queued (%s)", reason);
+	reply_set_local(&r, 550, "5.7.1", text);
+	struct attempt a = {.stage = "load", .reply = &r, .suppressed = reason};
+	record_outcome(s, j, &a);
 }
 
 void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
@@ -286,7 +329,7 @@ void site_open_sessions(struct scheduler *s, struct site *site)
 		return;
 	}
 	site_kick(site);
-	while (site->queued > (size_t)site->starting &&
+	while (site_sendable(site) > (size_t)site->starting &&
 	       site->active < throttle_max_connections(&site->thr, now)) {
 		if (s->active >= s->p.cfg->max_connections) {
 			site_wait_for_capacity(s, site);
@@ -348,7 +391,8 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			site_arm(site, wait); /* idle until then, or QUIT after idle_timeout */
 			return NULL;
 		}
-		j = site_pop(site);
+		if (!(j = site_pop_to_send(site)))
+			return NULL; /* only work behind a probe: idle until it is answered */
 		struct queued_rcpt *r = j->r;
 		const struct config *cfg = s->p.cfg;
 		const struct sched_campaign *camp = j->camp;

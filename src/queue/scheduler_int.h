@@ -57,6 +57,11 @@ struct lane {
 	struct sched_campaign *camp;
 	struct job *head, *tail;
 	size_t n;
+	int64_t refused_until_s; /* the sender was refused at MAIL FROM (site_refuse_campaign) */
+	/* Until one transaction of the campaign got past MAIL FROM here
+	 * (proven), one job at a time goes out (probing): a receiver that
+	 * refuses the sender sees that once, not once per connection. */
+	int proven, probing;
 	struct lane *next;
 };
 
@@ -141,6 +146,8 @@ struct scheduler {
 /* scheduler.c */
 void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
+/* Ends j as suppressed (the list says reason) without attempting it. */
+void sched_suppressed(struct scheduler *s, struct job *j, const char *reason);
 void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
                          const char *enh, const char *text);
 /* SLUICE_SCHED_CPU accounting around a callback */
@@ -158,11 +165,22 @@ void site_kick(struct site *site);
 void site_free_lanes(struct site *site);
 /* Frees the campaign's jobs queued at the site; returns how many. */
 size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
+/* The receiver refused the campaign's sender at MAIL FROM: until until_s
+ * (wall seconds) no transaction of c starts at the site; its jobs there are
+ * parked in the store (still queued) and idle sessions with nothing else
+ * to do say QUIT. site_refuses: the end of such a refusal, or 0. */
+void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
+                          int64_t until_s);
+int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t now_s);
+/* An outcome of c at the site: passed_mail 1 when the transaction got past
+ * MAIL FROM (an answer at RCPT or later). Ends the probe; wakes the site's
+ * sessions once the sender is proven. */
+void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail);
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                     const char *stage, int code, const char *category, const char *text,
+                     const char *stage, const struct reply *r, const char *category,
                      const char *mx);
 /* The earlier campaigns' RCPT TO failure rate, for spikes (at its start). */
 void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c);
@@ -186,6 +204,12 @@ void site_free(void *p);
 void site_push(struct site *site, struct job *j);
 void site_push_front(struct site *site, struct job *j);
 struct job *site_pop(struct site *site);
+/* site_pop for a session about to start a transaction: skips the lanes
+ * whose probe is out (NULL when only those have work). */
+struct job *site_pop_to_send(struct site *site);
+/* Jobs a session could start now: a lane whose sender is not proven
+ * counts one (its probe), or none while the probe is out. */
+size_t site_sendable(const struct site *site);
 void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);

@@ -57,7 +57,7 @@ static const char *const stmt_sql[ST_MAX] = {
                         " envelope_from, salt, created, priority)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
-                    " queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    " queued_at, mkey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt"
                  " FROM recipient WHERE campaign = ?1 AND state = 0 AND next_attempt <= ?2"
                  " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
@@ -146,6 +146,18 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	sqlite3_exec(s->db, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
 	             NULL, NULL, NULL);
 	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN last_mx TEXT", NULL, NULL, NULL);
+	/* the duplicate key (the mailbox, its local part folded unless the
+	 * config says otherwise): rows queued before it have NULL, which never
+	 * collides, and keep UNIQUE(campaign, mailbox) */
+	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db,
+	                 "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
+	                 NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, "queue store %s: %s%s", path, msg ? msg : "index failed", fs_hint(dir));
+		sqlite3_free(msg);
+		store_close(s);
+		return -1;
+	}
 	for (int i = 0; i < ST_MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		                       NULL) != SQLITE_OK) {
@@ -299,8 +311,9 @@ void store_campaign_free(struct campaign_rec *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
-                   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e)
+int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *key,
+                   const char *domain, const char *fields, size_t fields_len, int utf8,
+                   int64_t now_s, struct err *e)
 {
 	sqlite3_stmt *st = s->st[ST_RCPT_ADD];
 
@@ -312,6 +325,7 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 	sqlite3_bind_blob(st, 4, fields, (int)fields_len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, utf8);
 	sqlite3_bind_int64(st, 6, now_s);
+	sqlite3_bind_text(st, 7, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

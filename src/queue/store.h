@@ -14,8 +14,15 @@
 
 #include "util/err.h"
 
-enum rcpt_state { RS_QUEUED = 0, RS_DELIVERED = 1, RS_BOUNCED = 2, RS_EXPIRED = 3 };
-#define RS_COUNT 4
+/* RS_SUPPRESSED: final, never sent (suppressed after it was queued). */
+enum rcpt_state {
+	RS_QUEUED = 0,
+	RS_DELIVERED = 1,
+	RS_BOUNCED = 2,
+	RS_EXPIRED = 3,
+	RS_SUPPRESSED = 4
+};
+#define RS_COUNT 5
 
 struct store;
 
@@ -86,9 +93,11 @@ int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mail
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e);
 void store_campaign_free(struct campaign_rec *c);
 
-/* 1 queued, 0 already there (a duplicate, or a resume), -1 error. */
-int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *domain,
-                   const char *fields, size_t fields_len, int utf8, int64_t now_s, struct err *e);
+/* 1 queued, 0 already there (a duplicate, or a resume), -1 error. key is
+ * what makes two rows one recipient (address_dedupe_key). */
+int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *key,
+                   const char *domain, const char *fields, size_t fields_len, int utf8,
+                   int64_t now_s, struct err *e);
 
 /* Calls cb for up to limit recipients of campaign that are due at now_s and
  * past the cursor (which it advances). The callback takes ownership of r.
