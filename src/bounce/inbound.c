@@ -70,8 +70,11 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
 	in->sp = sp;
 	in->log = log;
 	in->cls = cls;
-	bucket_init(&in->unverified, INBOUND_UNVERIFIED_PER_S, clock_mono_ms());
-	in->unverified.burst = in->unverified.tokens = INBOUND_UNVERIFIED_BURST;
+	struct inbound_budget *budgets[] = {&in->reports, &in->unsubscribes};
+	for (size_t i = 0; i < 2; i++) {
+		bucket_init(&budgets[i]->b, INBOUND_UNVERIFIED_PER_S, clock_mono_ms());
+		budgets[i]->b.burst = budgets[i]->b.tokens = INBOUND_UNVERIFIED_BURST;
+	}
 }
 
 /* 1 if domain is one serve receives mail for as itself. */
@@ -150,13 +153,16 @@ static int try_verp_addr(const struct inbound *in, const char *addr, const char 
 	return r;
 }
 
-/* The List-Unsubscribe of the original: "unsubscribe+TOKEN@" or ".../TOKEN>". */
-static int try_list_unsub(const struct inbound *in, const char *lu, struct found *f, char *notes,
-                          size_t nn, struct err *e)
+/* The List-Unsubscribe of the original ("unsubscribe+TOKEN@" or
+ * ".../TOKEN>"): its token is in every copy's body too ({{unsubscribe_url}}),
+ * so it reaches forwarded copies and archives; it names nobody for a
+ * report, and is only noted as evidence. */
+static void note_list_unsub(const struct inbound *in, const char *lu, char *notes, size_t nn)
 {
 	const char *p = strcasestr(lu, UNSUB_LOCAL "+");
 	size_t len = 0;
-	char why[120];
+	char salt[VERP_SALT_MAX];
+	int64_t id;
 
 	if (p) {
 		p += strlen(UNSUB_LOCAL) + 1;
@@ -165,16 +171,16 @@ static int try_list_unsub(const struct inbound *in, const char *lu, struct found
 		const char *close = strchr(p, '>');
 		const char *slash = close ? memrchr(p, '/', (size_t)(close - p)) : NULL;
 		if (!slash)
-			return 0;
+			return;
 		p = slash + 1;
 		len = (size_t)(close - p);
 	} else {
-		return 0;
+		return;
 	}
-	int r = by_token(in, "unsub", p, len, f, "list-unsubscribe", why, sizeof(why), e);
-	if (r == 0)
-		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
-	return r;
+	if (in->cfg->secret &&
+	    verp_token_check(in->cfg->secret, "unsub", p, len, salt, &id) == VERP_OK)
+		snprintf(notes + strlen(notes), nn - strlen(notes),
+		         "list-unsubscribe token %s.%lld (evidence only); ", salt, (long long)id);
 }
 
 /* "<TOKEN@domain>" as sluice writes Message-IDs with a secret set
@@ -218,31 +224,31 @@ static int find_recipient(const struct inbound *in, const char *rcpt, const stru
 	if ((r = try_verp_addr(in, rep->original_mail_from, "original-mail-from", f, notes, nn,
 	                       e)) != 0)
 		return r;
-	if (rep->orig_list_unsubscribe[0] &&
-	    (r = try_list_unsub(in, rep->orig_list_unsubscribe, f, notes, nn, e)) != 0)
-		return r;
+	if (rep->orig_list_unsubscribe[0])
+		note_list_unsub(in, rep->orig_list_unsubscribe, notes, nn);
 	if (rep->orig_message_id[0])
 		return try_message_id(in, rep->orig_message_id, f, notes, nn, e);
 	return 0;
 }
 
-/* Logs res. A record about no recipient of ours (unverifiable input) is
- * written at most INBOUND_UNVERIFIED_PER_S; the next one written says how
- * many were left out. */
+/* Logs res. A record that changed nothing (budget not NULL) is written at
+ * most INBOUND_UNVERIFIED_PER_S; the next one written says how many were
+ * left out. */
 static void log_result(struct inbound *in, struct inbound_result *res,
-                       const struct classification *c, int code, const char *enh, const char *text)
+                       struct inbound_budget *budget, const struct classification *c, int code,
+                       const char *enh, const char *text)
 {
-	if (!res->recipient[0] && !in->log_all) {
-		if (bucket_take(&in->unverified, clock_mono_ms()) != 0) {
-			in->unlogged++;
+	if (budget && !in->log_all) {
+		if (bucket_take(&budget->b, clock_mono_ms()) != 0) {
+			budget->unlogged++;
 			return;
 		}
-		if (in->unlogged) {
+		if (budget->unlogged) {
 			size_t el = strlen(res->evidence);
 			snprintf(res->evidence + el, sizeof(res->evidence) - el,
-			         "; %lld unverifiable messages not logged before this one",
-			         (long long)in->unlogged);
-			in->unlogged = 0;
+			         "; %lld more like it not logged before this one",
+			         (long long)budget->unlogged);
+			budget->unlogged = 0;
 		}
 	}
 	struct dlog_rec rec = {
@@ -380,7 +386,7 @@ static int act(struct inbound *in, const struct report *rep, struct inbound_resu
 		snprintf(ev, en, "%s", rep->why);
 	}
 	if (rc == 0)
-		log_result(in, res, cp, code, enh, text);
+		log_result(in, res, res->recipient[0] ? NULL : &in->reports, cp, code, enh, text);
 	return rc;
 }
 
@@ -497,7 +503,7 @@ int inbound_unsubscribe(struct inbound *in, const char *token, size_t len, const
 	if (r <= 0) {
 		if (r == 0) {
 			snprintf(res->evidence, sizeof(res->evidence), "%s", why);
-			log_result(in, res, NULL, 0, NULL, NULL);
+			log_result(in, res, &in->unsubscribes, NULL, 0, NULL, NULL);
 			if (dlog_flush(in->log, e) != 0)
 				return -1;
 		}
@@ -511,8 +517,8 @@ int inbound_unsubscribe(struct inbound *in, const char *token, size_t len, const
 	if (a < 0)
 		return -1;
 	res->action = a ? "unsubscribe" : "already suppressed";
-	log_result(in, res, NULL, 0, NULL, NULL);
-	if (suppress_commit(in->sp, e) != 0 || dlog_flush(in->log, e) != 0)
+	log_result(in, res, a ? NULL : &in->unsubscribes, NULL, 0, NULL, NULL);
+	if ((a && suppress_commit(in->sp, e) != 0) || dlog_flush(in->log, e) != 0)
 		return -1;
 	return 1;
 }

@@ -36,11 +36,15 @@ struct inbound {
 	struct suppress *sp;
 	struct dlog *log;
 	const struct classifier *cls;
-	/* what unverifiable input may write: records about messages that
-	 * named no recipient of ours, INBOUND_UNVERIFIED_PER_S at most */
-	struct bucket unverified;
-	int64_t unlogged; /* such records left out since the last one written */
-	int log_all;      /* 1: no such bound (a mailbox import: the operator's input) */
+	/* What input that changes nothing may write to the log, each at most
+	 * INBOUND_UNVERIFIED_PER_S: reports that name no recipient of ours,
+	 * and unsubscribes with a bad token or for an address suppressed
+	 * already (apart, so a flood of one cannot hide the other). */
+	struct inbound_budget {
+		struct bucket b;
+		int64_t unlogged; /* records left out since the last one written */
+	} reports, unsubscribes;
+	int log_all; /* 1: no such bound (a mailbox import: the operator's input) */
 };
 
 #define INBOUND_UNVERIFIED_PER_S 1.0

@@ -69,7 +69,8 @@ static int pass_one(struct check *c, const char *path, struct err *e)
 			continue;
 		}
 		char key[ADDRESS_MAX + 1];
-		address_dedupe_key(row.addr.mailbox, c->cfg->case_sensitive_local, key, sizeof(key));
+		address_dedupe_key(row.addr.mailbox, c->cfg->case_sensitive_local, key,
+		                   sizeof(key));
 		intptr_t first = (intptr_t)strmap_get(c->seen, key);
 		if (first) {
 			char at[64];

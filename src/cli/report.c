@@ -112,25 +112,31 @@ static int cmp_rows(const void *a, const void *b)
 	return x->total < y->total ? 1 : x->total > y->total ? -1 : strcmp(x->key, y->key);
 }
 
-static void row_print(FILE *f, const char *key, const int64_t n[RS_COUNT])
+/* A row; the suppressed column only in tables that have some. */
+static void row_print(FILE *f, const char *key, const int64_t n[RS_COUNT], int with_suppressed)
 {
-	fprintf(f, "%-32.32s %10lld %10lld %10lld %10lld %10lld\n", key, (long long)n[RS_DELIVERED],
-	        (long long)n[RS_QUEUED], (long long)n[RS_BOUNCED], (long long)n[RS_EXPIRED],
-	        (long long)n[RS_SUPPRESSED]);
+	fprintf(f, "%-32.32s %10lld %10lld %10lld %10lld", key, (long long)n[RS_DELIVERED],
+	        (long long)n[RS_QUEUED], (long long)n[RS_BOUNCED], (long long)n[RS_EXPIRED]);
+	if (with_suppressed)
+		fprintf(f, " %10lld", (long long)n[RS_SUPPRESSED]);
+	fputc('\n', f);
 }
 
 static void table_print(FILE *f, struct table *t, const char *title, size_t max_rows)
 {
 	int64_t other[RS_COUNT] = {0};
 	size_t shown = 0;
+	int sup = 0;
 
+	for (size_t i = 0; i < t->nrows; i++)
+		sup |= t->rows[i]->n[RS_SUPPRESSED] > 0;
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_rows);
-	fprintf(f, "\n%-32s %10s %10s %10s %10s %10s\n", title, "delivered", "queued", "bounced",
-	        "expired", "suppressed");
+	fprintf(f, "\n%-32s %10s %10s %10s %10s%s\n", title, "delivered", "queued", "bounced",
+	        "expired", sup ? " suppressed" : "");
 	for (size_t i = 0; i < t->nrows; i++) {
 		struct row *r = t->rows[i];
 		if (shown < max_rows) {
-			row_print(f, r->key, r->n);
+			row_print(f, r->key, r->n, sup);
 			shown++;
 		} else {
 			for (int s = 0; s < RS_COUNT; s++)
@@ -138,7 +144,7 @@ static void table_print(FILE *f, struct table *t, const char *title, size_t max_
 		}
 	}
 	if (t->nrows > shown)
-		row_print(f, "(others)", other);
+		row_print(f, "(others)", other, sup);
 }
 
 /* Rows keyed by the MX host, folded into the large provider it belongs to. */
@@ -163,7 +169,8 @@ int report_summary(FILE *f, struct store *s, const char *campaign, struct err *e
 		return -1;
 	fprintf(f, "\nCampaign %s\n%-12s %12s\n", campaign, "outcome", "recipients");
 	for (int i = 1; i < RS_COUNT; i++)
-		fprintf(f, "%-12s %12lld\n", state_names[i], (long long)counts[i]);
+		if (i != RS_SUPPRESSED || counts[i] > 0)
+			fprintf(f, "%-12s %12lld\n", state_names[i], (long long)counts[i]);
 	fprintf(f, "%-12s %12lld\n", state_names[0], (long long)counts[0]);
 	int64_t deferred;
 	if (store_deferred_count(s, campaign, &deferred, e) != 0)

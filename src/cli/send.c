@@ -311,8 +311,9 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 		}
 		char key[ADDRESS_MAX + 1];
 		address_dedupe_key(row.addr.mailbox, cfg->case_sensitive_local, key, sizeof(key));
-		int r = store_rcpt_add(st, campaign, row.addr.mailbox, key, row.addr.domain,
-		                       row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
+		int r =
+		    store_rcpt_add(st, campaign, row.addr.mailbox, key, row.addr.domain,
+		                   row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
 		if (r < 0)
 			break;
 		r ? added++ : dups++;

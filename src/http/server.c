@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "shape/peers.h"
 #include "util/clock.h"
@@ -19,7 +20,7 @@
 
 #define PEERS_MAX 10000
 
-enum conn_state { HC_HEAD, HC_BODY, HC_CLOSING };
+enum conn_state { HC_HEAD, HC_BODY, HC_CLOSING, HC_DRAINING };
 
 struct conn {
 	struct http_server *srv;
@@ -32,6 +33,8 @@ struct conn {
 	int headers;
 	int64_t length; /* Content-Length, -1 none */
 	int chunked, head_only;
+	int in_total;  /* counted in srv->nconns */
+	int no_linger; /* refused at accept: closed as soon as the 503/429 is written */
 	struct conn *next, *prev;
 };
 
@@ -57,7 +60,8 @@ static void conn_free(struct conn *c)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->nconns--;
+	if (c->in_total)
+		srv->nconns--;
 	event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c->method);
@@ -118,23 +122,30 @@ static int request_line(struct conn *c, const char *line)
 	return 0;
 }
 
-/* One header field; only the body's framing matters here. */
+/* One header field; only the body's framing matters here. Strict where
+ * framing could be read two ways: no folded lines, no space in a name,
+ * Content-Length digits only and said once. */
 static int header_line(struct conn *c, const char *line)
 {
 	const char *colon = strchr(line, ':');
 
 	if (!colon || colon == line || ++c->headers > HTTP_SERVER_HEADERS_MAX)
 		return -1;
+	for (const char *p = line; p < colon; p++)
+		if (*p <= ' ' || *p >= 127)
+			return -1;
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
 		v++;
 	size_t nl = (size_t)(colon - line);
 	if (nl == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
-		if (end == v || n < 0 || (c->length >= 0 && c->length != n))
+		size_t digits = strspn(v, "0123456789");
+		const char *rest = v + digits;
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		if (digits == 0 || digits > 9 || *rest || c->length >= 0)
 			return -1;
-		c->length = n;
+		c->length = strtoll(v, NULL, 10);
 	} else if (nl == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
 		c->chunked = 1;
 	}
@@ -176,6 +187,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	if (c->state == HC_DRAINING || c->state == HC_CLOSING) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	if (c->state == HC_HEAD) {
 		int r = read_head(c, in);
 		if (r <= 0)
@@ -202,12 +217,27 @@ static void on_read(struct bufferevent *bev, void *arg)
 	free(body);
 }
 
+/* Once the response is written: no more writing, and what the client
+ * still sends is read and dropped until it closes (or the deadline), so
+ * the kernel does not answer unread input with a reset that could destroy
+ * the response before the client reads it. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == HC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->state != HC_CLOSING || evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->no_linger) {
 		conn_free(c);
+		return;
+	}
+	c->state = HC_DRAINING;
+	c->srv->nconns--; /* a closing connection leaves the cap (its descriptor is
+	                     bounded by HTTP_SERVER_CLOSING_MS) */
+	c->in_total = 0;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	bufferevent_enable(bev, EV_READ);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -239,16 +269,23 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 		          sizeof(c->ip));
 	peers_key(sa, c->key);
 	c->bev = bufferevent_socket_new(srv->p.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
 	c->deadline = evtimer_new(srv->p.base, on_deadline, c);
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
+	c->in_total = 1;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_SERVER_HEAD_MAX + srv->p.body_max + 1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	event_add(c->deadline, &tv);
+	c->no_linger = 1;
 	if (srv->nconns > srv->p.max_connections) {
 		fail(c, 503, "Service Unavailable");
 		return;
@@ -258,6 +295,11 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 		return;
 	}
 	c->counted = 1;
+	if (!peers_rate_take(srv->peers, c->key, clock_mono_ms())) {
+		fail(c, 429, "Too Many Requests");
+		return;
+	}
+	c->no_linger = 0;
 }
 
 int http_server_new(const struct http_server_params *p, http_handler fn, void *arg,
@@ -272,7 +314,7 @@ int http_server_new(const struct http_server_params *p, http_handler fn, void *a
 	h->p = *p;
 	h->fn = fn;
 	h->arg = arg;
-	h->peers = peers_new(PEERS_MAX, 0);
+	h->peers = peers_new(PEERS_MAX, HTTP_SERVER_RATE_PER_IP);
 	if (listen_new(p->base, &ss, len, p->what, on_accept, h, &h->listener, e) != 0) {
 		http_server_free(h);
 		return -1;

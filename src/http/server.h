@@ -7,12 +7,11 @@
  *
  * Limits, all enforced here against a hostile client: connections in all
  * and per client (shape/peers.h: an IPv4 address, an IPv6 /64; past them
- * a 503 and close), a deadline for each connection from accept to its
- * response (past it, closed: slow clients cannot hold slots), the request
- * line and headers (HTTP_SERVER_HEAD_MAX bytes, HTTP_SERVER_HEADERS_MAX
- * fields), and the body (Content-Length only, at most body_max bytes;
- * chunked bodies get 411). Accepting pauses instead of spinning when
- * descriptors run out (util/listen.h).
+ * a 503 and close), requests per second per client (past it 429), a deadline for each connection
+ * from accept to its response (past it, closed: slow clients cannot hold slots), the request line
+ * and headers (HTTP_SERVER_HEAD_MAX bytes, HTTP_SERVER_HEADERS_MAX fields), and the body
+ * (Content-Length only, at most body_max bytes; chunked bodies get 411). Accepting pauses instead
+ * of spinning when descriptors run out (util/listen.h).
  *
  * Written on bufferevents instead of libevent's evhttp: evhttp (2.1) has no
  * cap on connections, no hook at accept, a timeout that any byte resets,
@@ -30,6 +29,7 @@
 #define HTTP_SERVER_HEAD_MAX    16384
 #define HTTP_SERVER_HEADERS_MAX 100
 #define HTTP_SERVER_CLOSING_MS  5000 /* for a response to drain */
+#define HTTP_SERVER_RATE_PER_IP 10   /* requests a second from one client; past it 429 */
 
 struct event_base;
 struct http_server;

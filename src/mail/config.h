@@ -186,8 +186,8 @@ struct config {
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;
 	int case_sensitive_local; /* 1: USER@ and user@ are two recipients */
-	char *check_dnsbl; /* blocklist zones for `sluice check`, comma-separated */
-	char *check_uribl; /* URI (domain) blocklist zones, for --template */
+	char *check_dnsbl;        /* blocklist zones for `sluice check`, comma-separated */
+	char *check_uribl;        /* URI (domain) blocklist zones, for --template */
 	struct monitor_policy monitor;
 };
 

@@ -1,5 +1,6 @@
 /* template: see template.h. */
 #include "msg/template.h"
+#include "msg/header_encode.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -280,8 +281,7 @@ static int normalize(struct parser *p, const char *data, size_t len)
 	return 0;
 }
 
-int template_parse(const char *path, const char *data, size_t len, struct template *t,
-                   struct err *e)
+static int parse(const char *path, const char *data, size_t len, struct template *t, struct err *e)
 {
 	struct parser p = {.t = t, .e = e, .in_headers = 1, .top_level = 1};
 	int rc;
@@ -315,6 +315,30 @@ int template_parse(const char *path, const char *data, size_t len, struct templa
 	strbuf_free(&p.ctype);
 	strbuf_free(&p.cte);
 	return rc;
+}
+
+/* Parses the template as written (errors name its lines and columns);
+ * then, when its own header text has 8-bit bytes, the same template with
+ * that text as RFC 2047 encoded words (msg/header_encode.h), so that only
+ * a UTF-8 address needs SMTPUTF8. */
+int template_parse(const char *path, const char *data, size_t len, struct template *t,
+                   struct err *e)
+{
+	struct strbuf enc = STRBUF_INIT;
+	struct template t2;
+
+	if (parse(path, data, len, t, e) != 0)
+		return -1;
+	if (header_encode_8bit(t->text, t->len, &enc)) {
+		if (parse(path, enc.data, enc.len, &t2, e) == 0) {
+			template_free(t);
+			*t = t2;
+		} else {
+			template_free(&t2); /* keep it as written: it needs SMTPUTF8 */
+		}
+	}
+	strbuf_free(&enc);
+	return 0;
 }
 
 int template_load(const char *path, struct template *t, struct err *e)
@@ -381,27 +405,6 @@ void template_free(struct template *t)
 
 /* ---- rendering ---- */
 
-/* RFC 2047 B-encoded words of UTF-8 text, each at most 75 characters, folded. */
-static void add_encoded_words(struct strbuf *out, const char *v, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t take = n - i > 45 ? 45 : n - i;
-		/* Never split a UTF-8 sequence between two words. */
-		while (take < n - i && take > 0 && ((unsigned char)v[i + take] & 0xC0) == 0x80)
-			take--;
-		unsigned char b64[64];
-		int len = EVP_EncodeBlock(b64, (const unsigned char *)v + i, (int)take);
-		if (i > 0)
-			strbuf_add(out, "\r\n ", 3);
-		strbuf_add(out, "=?UTF-8?B?", 10);
-		strbuf_add(out, b64, (size_t)len);
-		strbuf_add(out, "?=", 2);
-		i += take;
-	}
-}
-
 /* A header value: CR, LF and other controls become spaces (no header injection). */
 static void add_header_text(struct strbuf *out, const char *v, size_t n, int quoted)
 {
@@ -447,13 +450,13 @@ static void add_field(const struct template *t, const struct tpl_seg *s, const c
 	switch (s->ctx) {
 	case TPL_HEADER:
 		if (eightbit && s->col != t->email_col)
-			add_encoded_words(out, v, n);
+			header_encoded_words(out, v, n);
 		else
 			add_header_text(out, v, n, 0);
 		break;
 	case TPL_HEADER_QUOTED:
 		if (eightbit) {
-			add_encoded_words(out, v, n);
+			header_encoded_words(out, v, n);
 		} else {
 			strbuf_addc(out, '"');
 			add_header_text(out, v, n, 1);

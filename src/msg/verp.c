@@ -53,9 +53,13 @@ enum verp_check verp_token_check(const char *secret, const char *purpose, const 
 	for (char *p = buf; p < dot1; p++)
 		if (!isxdigit((unsigned char)*p))
 			return VERP_MALFORMED;
-	char *end;
+	char *end, canon[24];
 	long long v = strtoll(dot1 + 1, &end, 10);
 	if (end != dot2 || end == dot1 + 1 || v <= 0)
+		return VERP_MALFORMED;
+	/* one spelling per token: "007" or "+7" would pass the MAC for 7 */
+	int cl = snprintf(canon, sizeof(canon), "%lld", v);
+	if (cl != dot2 - dot1 - 1 || memcmp(canon, dot1 + 1, (size_t)cl) != 0)
 		return VERP_MALFORMED;
 	*dot1 = '\0';
 	char mac[2 * MAC_BYTES + 1];

@@ -72,8 +72,7 @@ static struct job *pop(struct site *site, int sending)
 	struct lane *start = site->turn && site->turn->next ? site->turn->next : site->lanes;
 	struct lane *l = start;
 	do {
-		if (l->n && l->camp->priority == prio &&
-		    (!sending || l->proven || !l->probing)) {
+		if (l->n && l->camp->priority == prio && (!sending || l->proven || !l->probing)) {
 			best = l;
 			break;
 		}

@@ -195,8 +195,7 @@ static void watch_spike(struct scheduler *s, struct sched_campaign *c, double ra
 }
 
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                     const char *stage, const struct reply *r, const char *category,
-                     const char *mx)
+                     const char *stage, const struct reply *r, const char *category, const char *mx)
 {
 	int code = r->code;
 	const char *text = r->text;

@@ -458,6 +458,30 @@ static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg 
 	record_outcome(sess->s, j, &a);
 }
 
+/* A reply rule fired on a connection that carried no message (a "421 too
+ * many connections" greeting): one record for the site, no recipient. */
+static void log_site_throttled(struct scheduler *s, const struct site *site, struct smtp_client *c,
+                               const struct smtp_result *failure, const struct reply_rule *rule)
+{
+	const struct smtp_peer *peer = smtp_client_peer(c);
+	struct dlog_rec rec = {
+	    .time_ms = clock_wall_ms(),
+	    .site = site->key,
+	    .mx_host = peer ? peer->host : NULL,
+	    .mx_ip = peer ? peer->ip : NULL,
+	    .source_ip = site->source->ip,
+	    .helo = site->source->helo,
+	    .stage = smtp_stage_name(failure->stage),
+	    .code = failure->reply.code,
+	    .enhanced = failure->reply.enhanced,
+	    .text = failure->reply.text,
+	    .outcome = "site_throttled",
+	    .rule = rule->name,
+	};
+	dlog_add(s->p.log, &rec);
+	s->dirty = 1;
+}
+
 static void session_closed_work(void *arg, struct smtp_client *c, const struct smtp_result *failure)
 {
 	struct session *sess = arg;
@@ -485,9 +509,10 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		const struct reply_rule *rule =
 		    rules_match(s->rules, smtp_stage_name(failure->stage), &failure->reply,
 		                smtp_client_peer(c)->host);
-		if (rule && !failure->local)
+		if (rule && !failure->local) {
 			throttle_apply(&site->thr, rule, failure->reply.text, clock_mono_ms());
-		else
+			log_site_throttled(s, site, c, failure, rule);
+		} else
 			throttle_connection_failed(&site->thr, failure->reply.text,
 			                           clock_mono_ms());
 	}

@@ -51,11 +51,11 @@ struct scheduler_params {
 /* Counters since start (this run only). */
 struct scheduler_stats {
 	int64_t delivered, bounced, expired, deferred; /* attempts by outcome */
-	int64_t suppressed; /* ended unsent: suppressed after they were queued */
-	int64_t in_flight;                             /* recipients loaded, not yet final */
-	int64_t connections;                           /* open now */
-	int64_t cpu_ns; /* in the scheduler's callbacks (SLUICE_SCHED_CPU set), else 0 */
-	int64_t signs;  /* danger signs fired (queue/monitor.c) */
+	int64_t suppressed;  /* ended unsent: suppressed after they were queued */
+	int64_t in_flight;   /* recipients loaded, not yet final */
+	int64_t connections; /* open now */
+	int64_t cpu_ns;      /* in the scheduler's callbacks (SLUICE_SCHED_CPU set), else 0 */
+	int64_t signs;       /* danger signs fired (queue/monitor.c) */
 	char last_sign[160];
 };
 

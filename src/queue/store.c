@@ -150,9 +150,10 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	 * config says otherwise): rows queued before it have NULL, which never
 	 * collides, and keep UNIQUE(campaign, mailbox) */
 	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
-	if (sqlite3_exec(s->db,
-	                 "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
-	                 NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(
+	        s->db,
+	        "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
+	        NULL, NULL, &msg) != SQLITE_OK) {
 		err_set(e, "queue store %s: %s%s", path, msg ? msg : "index failed", fs_hint(dir));
 		sqlite3_free(msg);
 		store_close(s);

@@ -14,6 +14,7 @@
 struct peer {
 	char key[PEERS_KEY_MAX];
 	int open;
+	int64_t held; /* bytes of messages it has in memory */
 	struct bucket rate;
 	struct peer *newer, *older; /* by last use: p->newest ... p->oldest */
 };
@@ -86,11 +87,11 @@ static void push_newest(struct peers *p, struct peer *x)
 		p->oldest = x;
 }
 
-/* The least recently used key with nothing open leaves. */
+/* The least recently used key with nothing open or held leaves. */
 static void evict_one(struct peers *p)
 {
 	for (struct peer *x = p->oldest; x; x = x->newer)
-		if (x->open == 0) {
+		if (x->open == 0 && x->held == 0) {
 			unlink_peer(p, x);
 			strmap_remove(p->map, x->key);
 			free(x);
@@ -145,4 +146,23 @@ int peers_rate_take(struct peers *p, const char *key, int64_t now_ms)
 size_t peers_count(const struct peers *p)
 {
 	return strmap_count(p->map);
+}
+
+int64_t peers_held(const struct peers *p, const char *key)
+{
+	const struct peer *x = strmap_get(p->map, key);
+	return x ? x->held : 0;
+}
+
+void peers_hold(struct peers *p, const char *key, int64_t delta)
+{
+	struct peer *x = strmap_get(p->map, key);
+
+	if (!x && delta <= 0)
+		return;
+	if (!x)
+		x = touch(p, key, 0);
+	x->held += delta;
+	if (x->held < 0)
+		x->held = 0;
 }

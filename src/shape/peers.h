@@ -1,6 +1,7 @@
 /*
  * peers: what one client of a listener (SMTP or HTTP) may hold: open
- * connections and a message rate, per client key. A key is an IPv4
+ * connections, bytes in memory and a rate (messages or requests), per
+ * client key. A key is an IPv4
  * address, or an IPv6 address's /64 (one subscriber's usual allocation:
  * walking the low 64 bits must not buy more connections). At most max
  * keys are tracked; a new key evicts the one least recently used that has
@@ -30,6 +31,10 @@ int peers_open(struct peers *p, const char *key, int max_open);
 void peers_close(struct peers *p, const char *key);
 /* 1 if key may start another message now (a token was taken), else 0. */
 int peers_rate_take(struct peers *p, const char *key, int64_t now_ms);
+/* Bytes of messages key holds in memory now, and a change to them (a key
+ * that holds bytes is never evicted). */
+int64_t peers_held(const struct peers *p, const char *key);
+void peers_hold(struct peers *p, const char *key, int64_t delta);
 /* Keys tracked now. */
 size_t peers_count(const struct peers *p);
 

@@ -41,9 +41,10 @@ struct session {
 	int too_big, no_room; /* the message is read to its end, then refused */
 	int out_paused;       /* not reading: the client does not read its replies */
 	int last_crlf;        /* the last line read ended with CRLF */
-	int64_t start_ms, line_ms, data_ms, closing_ms;
-	int64_t data_bytes;      /* received in this DATA, counted for the minimum rate */
-	struct pending *pending; /* the message with the owner (SS_BUSY) */
+	int64_t start_ms, line_ms, closing_ms;
+	int64_t win_ms, win_bytes; /* DATA received since win_ms (the minimum rate's window) */
+	int mid_line;              /* DATA: a long line is being read in pieces */
+	struct pending *pending;   /* the message with the owner (SS_BUSY) */
 	struct session *next, *prev;
 };
 
@@ -52,7 +53,7 @@ struct pending {
 	struct smtp_server_msg m;
 	struct smtp_server *srv; /* NULL once the server is freed */
 	struct session *s;       /* NULL once the session is gone */
-	char ip[64];
+	char ip[64], key[PEERS_KEY_MAX];
 	char *mail_from;
 	char *rcpts[SMTP_SERVER_RCPTS_MAX];
 	struct strbuf data;
@@ -70,7 +71,7 @@ struct smtp_server {
 	int nsessions;
 	struct pending *pendings;
 	struct peers *peers;
-	int64_t held; /* bytes of message data held by sessions and pendings */
+	int64_t held; /* bytes of message buffers (their capacity) of sessions and pendings */
 };
 
 static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,9 +84,17 @@ static void reply(struct session *s, const char *fmt, ...)
 	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
 }
 
+/* Message buffers are charged by capacity, to the server and to the
+ * client key: what they really cost. */
+static void charge(struct smtp_server *srv, const char *key, int64_t delta)
+{
+	srv->held += delta;
+	peers_hold(srv->peers, key, delta);
+}
+
 static void release_data(struct session *s)
 {
-	s->srv->held -= (int64_t)s->data.len;
+	charge(s->srv, s->key, -(int64_t)s->data.cap);
 	strbuf_free(&s->data);
 }
 
@@ -225,8 +234,9 @@ static void cmd_data(struct session *s, const char *arg)
 	release_data(s);
 	s->too_big = s->no_room = 0;
 	s->state = SS_DATA;
-	s->data_ms = clock_mono_ms();
-	s->data_bytes = 0;
+	s->win_ms = clock_mono_ms();
+	s->win_bytes = 0;
+	s->mid_line = 0;
 	reply(s, "354 end data with <CR><LF>.<CR><LF>");
 }
 
@@ -304,6 +314,8 @@ static void command(struct session *s, char *line)
 
 /* ---- a whole message: to the owner and back ---- */
 
+static void append(struct session *s, const char *p, size_t n);
+
 static void pending_unlink(struct pending *pd)
 {
 	struct smtp_server *srv = pd->srv;
@@ -316,7 +328,7 @@ static void pending_unlink(struct pending *pd)
 		srv->pendings = pd->next;
 	if (pd->next)
 		pd->next->prev = pd->prev;
-	srv->held -= (int64_t)pd->data.len;
+	charge(srv, pd->key, -(int64_t)pd->data.cap);
 }
 
 /* Moves the session's transaction into a pending message for the owner. */
@@ -328,12 +340,14 @@ static void hand_over(struct session *s)
 	pd->srv = srv;
 	pd->s = s;
 	snprintf(pd->ip, sizeof(pd->ip), "%s", s->ip);
+	snprintf(pd->key, sizeof(pd->key), "%s", s->key);
 	pd->mail_from = s->mail_from;
 	s->mail_from = NULL;
 	memcpy(pd->rcpts, s->rcpts, s->nrcpts * sizeof(char *));
-	pd->data = s->data; /* its bytes stay counted in srv->held until done */
+	if (!s->data.data) /* an empty message: a buffer to point at, charged */
+		append(s, "", 0);
+	pd->data = s->data; /* its capacity stays charged until done */
 	s->data = (struct strbuf)STRBUF_INIT;
-	strbuf_reserve(&pd->data, 0);
 	pd->m = (struct smtp_server_msg){pd->ip,        pd->mail_from, pd->rcpts, s->nrcpts,
 	                                 pd->data.data, pd->data.len,  pd};
 	s->nrcpts = 0;
@@ -389,38 +403,55 @@ static void end_of_data(struct session *s)
 	hand_over(s);
 }
 
-/* One line of the message body (without its line end). Only
- * <CRLF>.<CRLF> ends it (the line "." ended by CRLF after a line ended by
- * CRLF): a "." with a bare LF on either side is content, so a message
- * cannot end earlier here than at a server that reads CRLF strictly (SMTP
- * smuggling). Other lines ended by a bare LF are taken as if by CRLF, as
- * Postfix's smtpd_forbid_bare_newline=normalize does. */
-static void data_line(struct session *s, const char *line, size_t n, int crlf)
+/* Appends to the message being read, or marks it refused (too big for
+ * the message limit, or for the memory the server or this client may
+ * hold: SMTP_SERVER_CLIENT_SHARE of the budget, or two messages). */
+static void append(struct session *s, const char *p, size_t n)
 {
 	struct smtp_server *srv = s->srv;
+	int64_t client_max = srv->p.memory_limit / SMTP_SERVER_CLIENT_SHARE;
 
-	s->data_bytes += (int64_t)n + 2;
-	if (n == 1 && line[0] == '.' && crlf && s->last_crlf) {
-		end_of_data(s);
-		return;
-	}
-	if (line[0] == '.') /* dot-unstuffing */
-		line++, n--;
+	if (client_max < 2 * srv->p.max_size)
+		client_max = 2 * srv->p.max_size;
 	if (s->too_big || s->no_room)
 		return;
-	if ((int64_t)(s->data.len + n + 2) > srv->p.max_size) {
+	if ((int64_t)(s->data.len + n) > srv->p.max_size) {
 		s->too_big = 1;
 		release_data(s);
 		return;
 	}
-	if (srv->held + (int64_t)n + 2 > srv->p.memory_limit) {
+	int64_t grow = (int64_t)(strbuf_cap_for(&s->data, n) - s->data.cap);
+	if (grow > 0 && (srv->held + grow > srv->p.memory_limit ||
+	                 peers_held(srv->peers, s->key) + grow > client_max)) {
 		s->no_room = 1;
 		release_data(s);
 		return;
 	}
-	strbuf_add(&s->data, line, n);
-	strbuf_add(&s->data, "\r\n", 2);
-	srv->held += (int64_t)n + 2;
+	strbuf_add(&s->data, p, n);
+	charge(srv, s->key, grow);
+}
+
+/* One line of the message body (without its line end), or a piece of a
+ * long one (piece: no line end yet). Only <CRLF>.<CRLF> ends the message
+ * (the line "." ended by CRLF after a line ended by CRLF): a "." with a
+ * bare LF on either side is content, so a message cannot end earlier here
+ * than at a server that reads CRLF strictly (SMTP smuggling). Other lines
+ * ended by a bare LF are taken as if by CRLF, as Postfix's
+ * smtpd_forbid_bare_newline=normalize does. Lines longer than
+ * SMTP_SERVER_DATA_LINE_MAX are taken in pieces, never refused. */
+static void data_line(struct session *s, const char *line, size_t n, int crlf, int piece)
+{
+	s->win_bytes += (int64_t)n + 2;
+	if (!s->mid_line && !piece && n == 1 && line[0] == '.' && crlf && s->last_crlf) {
+		end_of_data(s);
+		return;
+	}
+	if (!s->mid_line && line[0] == '.') /* dot-unstuffing, at a line's start */
+		line++, n--;
+	append(s, line, n);
+	if (!piece)
+		append(s, "\r\n", 2);
+	s->mid_line = piece;
 }
 
 /* One line as read up to its LF: 1 if it ended with CRLF (the CR is cut
@@ -448,10 +479,17 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		size_t n;
 		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+		if (!line && s->state == SS_DATA &&
+		    evbuffer_get_length(in) > SMTP_SERVER_DATA_LINE_MAX) {
+			char piece[SMTP_SERVER_DATA_LINE_MAX];
+			evbuffer_remove(in, piece, sizeof(piece));
+			data_line(s, piece, sizeof(piece), 0, 1);
+			s->last_crlf = 0;
+			continue;
+		}
 		if (!line) {
-			size_t cap = s->state == SS_DATA ? SMTP_SERVER_DATA_LINE_MAX
-			                                 : SMTP_SERVER_LINE_MAX * 2;
-			if (evbuffer_get_length(in) > cap) {
+			if (s->state != SS_DATA &&
+			    evbuffer_get_length(in) > SMTP_SERVER_LINE_MAX * 2) {
 				reply(s, "500 5.5.2 line too long");
 				closing(s);
 			}
@@ -460,7 +498,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		int crlf = crlf_line(line, &n);
 		s->line_ms = clock_mono_ms();
 		if (s->state == SS_DATA) {
-			data_line(s, line, n, crlf);
+			data_line(s, line, n, crlf, 0);
 		} else if (n > SMTP_SERVER_LINE_MAX || memchr(line, '\0', n)) {
 			reply(s, "500 5.5.2 line too long or not text");
 			s->bad++;
@@ -500,8 +538,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 /* ---- deadlines: one tick for every session ---- */
 
-/* Why s must go now, or NULL. */
-static const char *overdue(const struct session *s, int64_t now)
+/* Why s must go now, or NULL. DATA must keep up min_data_rate over each
+ * window of SMTP_SERVER_DATA_GRACE_MS (a fast start buys no credit). */
+static const char *overdue(struct session *s, int64_t now)
 {
 	const struct smtp_server_params *p = &s->srv->p;
 
@@ -511,10 +550,13 @@ static const char *overdue(const struct session *s, int64_t now)
 		return "idle too long";
 	if (now - s->start_ms > p->session_ms)
 		return "session too long";
-	int64_t in_data = now - s->data_ms;
-	if (s->state == SS_DATA && p->min_data_rate > 0 && in_data > SMTP_SERVER_DATA_GRACE_MS &&
-	    s->data_bytes * 1000 < p->min_data_rate * in_data)
-		return "data too slow";
+	int64_t in_window = now - s->win_ms;
+	if (s->state == SS_DATA && p->min_data_rate > 0 && in_window >= SMTP_SERVER_DATA_GRACE_MS) {
+		if (s->win_bytes * 1000 < p->min_data_rate * in_window)
+			return "data too slow";
+		s->win_ms = now;
+		s->win_bytes = 0;
+	}
 	return NULL;
 }
 
@@ -554,6 +596,11 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 		          sizeof(s->ip));
 	peers_key(sa, s->key);
 	s->bev = bufferevent_socket_new(srv->p.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!s->bev) {
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
 	s->start_ms = s->line_ms = clock_mono_ms();
 	s->next = srv->sessions;
 	if (srv->sessions)

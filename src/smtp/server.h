@@ -8,9 +8,9 @@
  * owner may take its time (off the loop) while the loop serves others.
  *
  * Limits, all enforced here against a hostile client:
- *  - line length (commands 1000 octets, data lines 64 KB) and message size
- *    (SIZE, then counted while reading; a bigger message is read to its end
- *    and refused with 552);
+ *  - line length (commands 1000 octets; longer data lines are read in 8 KB
+ *    pieces) and message size (SIZE, then counted while reading; a bigger
+ *    message is read to its end and refused with 552);
  *  - only <CRLF>.<CRLF> ends DATA (SMTP smuggling: a "." next to a bare LF
  *    is content); other bare LFs end a line, as Postfix's
  *    smtpd_forbid_bare_newline=normalize does;
@@ -20,11 +20,13 @@
  *  - time: a command line must complete within idle_ms of the previous one
  *    (bytes that never make a line do not count), a session lives at most
  *    session_ms, and DATA must arrive at min_data_rate bytes a second after
- *    a grace of SMTP_SERVER_DATA_GRACE_MS;
+ *    over every window of SMTP_SERVER_DATA_GRACE_MS;
  *  - memory: a client that sends without reading stops being read while
  *    its replies are backed up (SMTP_SERVER_OUTPUT_MAX), input is read only
- *    up to a line's length, and the messages held by all sessions together
- *    stay under memory_limit (past it, 452 4.3.1 at the end of DATA).
+ *    up to a line's length, and the message buffers held by all sessions
+ *    together stay under memory_limit, by one client under its
+ *    SMTP_SERVER_CLIENT_SHARE of it (or two messages), counted by their
+ *    capacity (past it, 452 4.3.1 at the end of DATA).
  * No STARTTLS and no AUTH: the listener accepts only mail for addresses
  * sluice signed itself.
  */
@@ -39,8 +41,9 @@
 struct event_base;
 struct smtp_server;
 
-#define SMTP_SERVER_LINE_MAX      1000  /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
-#define SMTP_SERVER_DATA_LINE_MAX 65536 /* lenient: RFC 5322 says 998 */
+#define SMTP_SERVER_LINE_MAX      1000 /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
+#define SMTP_SERVER_DATA_LINE_MAX 8192 /* longer data lines are read in pieces */
+#define SMTP_SERVER_CLIENT_SHARE  8    /* of memory_limit one client may hold */
 #define SMTP_SERVER_RCPTS_MAX     100
 #define SMTP_SERVER_BAD_MAX       10
 #define SMTP_SERVER_IDLE_MS       300000 /* RFC 5321 4.5.3.2.7 */

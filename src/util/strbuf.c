@@ -8,15 +8,24 @@
 
 #include "util/xmalloc.h"
 
-void strbuf_reserve(struct strbuf *b, size_t extra)
+size_t strbuf_cap_for(const struct strbuf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 
 	if (need <= b->cap)
-		return;
+		return b->cap;
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
+	return cap;
+}
+
+void strbuf_reserve(struct strbuf *b, size_t extra)
+{
+	size_t cap = strbuf_cap_for(b, extra);
+
+	if (cap == b->cap)
+		return;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 }

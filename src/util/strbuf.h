@@ -19,6 +19,9 @@ struct strbuf {
 	}
 
 void strbuf_reserve(struct strbuf *b, size_t extra); /* room for extra more bytes */
+/* The capacity b would have after strbuf_reserve(b, extra): what memory
+ * accounting should charge (it grows by doubling). */
+size_t strbuf_cap_for(const struct strbuf *b, size_t extra);
 void strbuf_add(struct strbuf *b, const void *p, size_t n);
 void strbuf_adds(struct strbuf *b, const char *s);
 void strbuf_addc(struct strbuf *b, char c);

@@ -6,7 +6,7 @@
 MODE is the listener's character:
   esmtp     a normal ESMTP server with PIPELINING; faults chosen by recipient local part
   noesmtp   answers EHLO with 502: the client must fall back to HELO
-  mail5xx   refuses every MAIL FROM with 550 5.7.1
+  mail5xx   refuses every MAIL FROM with 550 5.7.1 (each logged, outcome "mail_refused")
   mail4xx   answers every MAIL FROM with 451 4.7.1
   cap3      closes the connection silently at the 4th MAIL FROM (large providers do)
   banner421 greets with 421 and hangs up
@@ -72,6 +72,9 @@ class Handler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.mode == "mail5xx":
+            envelope.mail_from = address
+            log(session, envelope, "mail_refused")
+            envelope.mail_from = None
             return "550 5.7.1 Sender rejected by policy"
         if self.mode == "mail4xx":
             return "451 4.7.1 Sender temporarily rejected"
@@ -122,6 +125,9 @@ class Handler:
         if lp.startswith("data554-"):
             log(session, envelope, "554")
             return "554 5.7.1 Message content rejected"
+        if lp.startswith("data552full-"):
+            log(session, envelope, "552")
+            return "552 5.2.2 <%s>: mailbox for user is full" % envelope.rcpt_tos[0]
         log(session, envelope, "250")
         if self.mode == "rp001":
             ACCEPTED.setdefault(session.peer[0], []).append(time.monotonic())

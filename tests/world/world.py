@@ -18,7 +18,7 @@ Started by the e2e tests, the demo and the benchmark; stopped by PID.
                                (where the tests run `sluice serve`)
   postfix      127.0.1.5:25    "mx.picky.test": rejects the sender blocked@news.sluice.test at
                                MAIL FROM (smtpd_delay_reject=no) and a Subject with FREE
-                               MONEY at the end of DATA (header_checks)
+                               MONEY at the end of DATA (header_checks); no SMTPUTF8
   smtp-sink    127.0.2.1:25    Postfix's sink, for speed
   faults       127.0.3.1-8:25  scripted receivers (aiosmtpd, fault_smtpd.py): faults per
                                recipient, no ESMTP, MAIL refused, silent close after 3
@@ -400,6 +400,7 @@ class World:
         self._start_later()
         pd = self.picky_dir
         self._start_postfix(pd, PICKY_IP, "mx.picky.test", ["picky.test"], extra=(
+            "smtputf8_enable = no\n"  # like many receivers: 8BITMIME, no SMTPUTF8
             "smtpd_delay_reject = no\n"
             f"smtpd_sender_restrictions = check_sender_access texthash:{pd}/etc/senders\n"
             f"header_checks = regexp:{pd}/etc/header_checks\n"), files={

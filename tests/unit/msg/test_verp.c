@@ -101,6 +101,14 @@ static void test_message_id(void **state)
 	snprintf(forged, sizeof(forged), "00ff.8.%.16s", mid + 8);
 	assert_int_equal(verp_token_check(SECRET, "msgid", forged, strlen(forged), salt, &id),
 	                 VERP_FORGED);
+	/* other spellings of the same id are not the token */
+	char alt[200];
+	snprintf(alt, sizeof(alt), "00ff.07.%.16s", mid + 8);
+	assert_int_equal(verp_token_check(SECRET, "msgid", alt, strlen(alt), salt, &id),
+	                 VERP_MALFORMED);
+	snprintf(alt, sizeof(alt), "00ff.+7.%.16s", mid + 8);
+	assert_int_equal(verp_token_check(SECRET, "msgid", alt, strlen(alt), salt, &id),
+	                 VERP_MALFORMED);
 	/* nor does a bounce token pass for a Message-ID */
 	assert_int_equal(verp_token_check(SECRET, "bounce", mid + 1, toklen, salt, &id),
 	                 VERP_FORGED);

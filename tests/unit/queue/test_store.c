@@ -56,12 +56,17 @@ static void test_queue_fetch_update_reopen(void **state)
 	                         .salt = "s",
 	                         .created_s = 1};
 	assert_int_equal(store_campaign_add(s, &c, &e), 0);
-	assert_int_equal(store_rcpt_add(s, "c1", "a@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 1);
-	assert_int_equal(store_rcpt_add(s, "c1", "b@x.test", "b@x.test", "x.test", "", 0, 0, 100, &e), 1);
-	assert_int_equal(store_rcpt_add(s, "c1", "a@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 0);
-	assert_int_equal(store_rcpt_add(s, "c1", "c@x.test", "c@x.test", "x.test", "", 0, 0, 100, &e), 1);
+	assert_int_equal(
+	    store_rcpt_add(s, "c1", "a@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 1);
+	assert_int_equal(
+	    store_rcpt_add(s, "c1", "b@x.test", "b@x.test", "x.test", "", 0, 0, 100, &e), 1);
+	assert_int_equal(
+	    store_rcpt_add(s, "c1", "a@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 0);
+	assert_int_equal(
+	    store_rcpt_add(s, "c1", "c@x.test", "c@x.test", "x.test", "", 0, 0, 100, &e), 1);
 	/* another spelling of a queued mailbox: the key decides */
-	assert_int_equal(store_rcpt_add(s, "c1", "A@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 0);
+	assert_int_equal(
+	    store_rcpt_add(s, "c1", "A@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 0);
 	assert_int_equal(store_commit(s, &e), 0);
 
 	struct fetched f = {0};
