@@ -173,10 +173,14 @@ static int pass_two(struct check *c, const char *path, struct err *e)
 		return -1;
 	}
 	while ((rc = recipients_next(&l, &row, e)) != 0) {
-		char detail[200];
-		if (rc < 0 || strmap_get(done, row.addr.mailbox))
+		char detail[200], key[ADDRESS_MAX + 1];
+		if (rc < 0)
 			continue;
-		strmap_put(done, row.addr.mailbox, (void *)1);
+		address_dedupe_key(row.addr.mailbox, c->cfg->case_sensitive_local, key,
+		                   sizeof(key));
+		if (strmap_get(done, key))
+			continue;
+		strmap_put(done, key, (void *)1);
 		if (hygiene_screen(c->cfg, c->sp, &row.addr, detail, sizeof(detail), &failed, e) ||
 		    failed)
 			continue;

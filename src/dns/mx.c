@@ -97,6 +97,11 @@ void mx_cache_free(struct mx_cache *c)
 	free(c);
 }
 
+void mx_cache_cancel(struct mx_cache *c)
+{
+	resolver_cancel(c->resolver);
+}
+
 void mx_cache_stats(const struct mx_cache *c, uint64_t *queries, uint64_t *hits)
 {
 	*queries = c->queries;

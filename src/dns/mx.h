@@ -51,6 +51,8 @@ void mx_cache_free(struct mx_cache *c);
 /* Calls cb once, maybe before returning (cached), maybe later. */
 void mx_lookup(struct mx_cache *c, const char *domain, mx_cb cb, void *arg);
 /* Statistics for the progress line: lookups sent, answers from cache. */
+/* Every lookup under way is answered now, as a temporary failure. */
+void mx_cache_cancel(struct mx_cache *c);
 void mx_cache_stats(const struct mx_cache *c, uint64_t *queries, uint64_t *hits);
 
 #endif

@@ -176,6 +176,19 @@ void resolver_free(struct resolver *r)
 
 static void send_query(struct query *q);
 
+void resolver_cancel(struct resolver *r)
+{
+	while (r->wait_head) {
+		struct query *q = r->wait_head;
+		r->wait_head = q->next;
+		q->cb(q->arg, ARES_ECANCELLED, NULL, 0);
+		free(q->name);
+		free(q);
+	}
+	r->wait_tail = NULL;
+	ares_cancel(r->channel); /* each sent query: on_answer with ARES_ECANCELLED */
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct query *q = arg;

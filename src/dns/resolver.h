@@ -23,5 +23,8 @@ int resolver_new(struct event_base *base, char *const *servers, size_t nservers,
 void resolver_free(struct resolver *r);
 /* Queries name for type (ns_t_mx, ns_t_a, ...) in class IN. */
 void resolver_query(struct resolver *r, const char *name, int type, resolver_cb cb, void *arg);
+/* Answers every query not yet answered with ARES_ECANCELLED, now (a
+ * prompt stop must not wait for DNS timeouts). */
+void resolver_cancel(struct resolver *r);
 
 #endif

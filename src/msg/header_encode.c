@@ -67,6 +67,7 @@ static int has_placeholder(const char *p, size_t n)
 static void encode_text(struct strbuf *out, const char *p, size_t n)
 {
 	size_t i = 0;
+	int after_placeholder = 0; /* the word before ends a {{placeholder}} */
 
 	while (i < n) {
 		size_t ws = i;
@@ -94,7 +95,17 @@ static void encode_text(struct strbuf *out, const char *p, size_t n)
 			end = k;
 		}
 		strbuf_add(out, p + ws, start - ws);
-		if (any) {
+		if (any && after_placeholder && start > ws) {
+			/* A placeholder may render as an encoded word itself, and
+			 * the space between two encoded words is dropped when they
+			 * are decoded (RFC 2047 6.2): the space goes inside too. */
+			struct strbuf w = STRBUF_INIT;
+			strbuf_addc(&w, ' ');
+			strbuf_add(&w, p + start, last8 - start);
+			header_encoded_words(out, w.data, w.len);
+			strbuf_free(&w);
+			i = last8;
+		} else if (any) {
 			header_encoded_words(out, p + start, last8 - start);
 			i = last8;
 		} else {
@@ -102,6 +113,7 @@ static void encode_text(struct strbuf *out, const char *p, size_t n)
 				i++;
 			strbuf_add(out, p + start, i - start);
 		}
+		after_placeholder = i >= 2 && p[i - 1] == '}' && p[i - 2] == '}';
 	}
 }
 

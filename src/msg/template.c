@@ -442,6 +442,23 @@ static void add_body_text(struct strbuf *out, const char *v, size_t n, int html)
 	}
 }
 
+/* An 8-bit value as encoded words. Right after another encoded word and
+ * one space, that space goes inside this word: decoders drop the space
+ * between two encoded words (RFC 2047 6.2), and "Zürich, {{name}}" must
+ * not read "Zürich,Zoë". */
+static void add_encoded_field(struct strbuf *out, const char *v, size_t n)
+{
+	if (out->len >= 3 && memcmp(out->data + out->len - 3, "?= ", 3) == 0) {
+		struct strbuf w = STRBUF_INIT;
+		strbuf_addc(&w, ' ');
+		strbuf_add(&w, v, n);
+		header_encoded_words(out, w.data, w.len);
+		strbuf_free(&w);
+		return;
+	}
+	header_encoded_words(out, v, n);
+}
+
 static void add_field(const struct template *t, const struct tpl_seg *s, const char *v, size_t n,
                       struct strbuf *out)
 {
@@ -450,7 +467,7 @@ static void add_field(const struct template *t, const struct tpl_seg *s, const c
 	switch (s->ctx) {
 	case TPL_HEADER:
 		if (eightbit && s->col != t->email_col)
-			header_encoded_words(out, v, n);
+			add_encoded_field(out, v, n);
 		else
 			add_header_text(out, v, n, 0);
 		break;

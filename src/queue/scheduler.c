@@ -99,6 +99,9 @@ void job_free(struct job *j)
 
 /* ---- outcomes ---- */
 
+/* A prompt stop: how long a message already sent waits for its answer. */
+#define STOP_GRACE_MS 1000
+
 /* How long a campaign starts nothing at a site that refused its sender at
  * MAIL FROM: the longest retry backoff, at least a minute. */
 #define SENDER_REFUSED_WAIT_S(cfg) ((cfg)->max_backoff_s > 60 ? (cfg)->max_backoff_s : 60)
@@ -699,9 +702,12 @@ void scheduler_stop(struct scheduler *s)
 			s->loaded--;
 			job_free(j);
 		}
-		for (struct session *x = site->sessions; x; x = x->next)
-			smtp_client_finish(x->c);
+		for (struct session *x = site->sessions, *next; x; x = next) {
+			next = x->next; /* x may be freed */
+			smtp_client_stop(x->c, STOP_GRACE_MS);
+		}
 	}
+	mx_cache_cancel(s->p.mx); /* jobs waiting for DNS leave memory now */
 }
 
 int scheduler_error(const struct scheduler *s, struct err *e)

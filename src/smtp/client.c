@@ -617,6 +617,38 @@ void smtp_client_finish(struct smtp_client *c)
 		client_enter_state(c, CS_QUIT);
 }
 
+void smtp_client_stop(struct smtp_client *c, int grace_ms)
+{
+	c->p.idle_ms = 0;
+	c->p.max_messages = c->nmsgs;
+	switch (c->state) {
+	case CS_IDLE:
+	case CS_READY:
+		client_enter_state(c, CS_QUIT);
+		client_arm_timer(c, grace_ms);
+		break;
+	case CS_DOT:
+	case CS_ABORT_DOT:
+	case CS_QUIT:
+		/* the message may be accepted in a moment: a short grace, then
+		 * closed (the timer's connection_lost defers it) */
+		client_arm_timer(c, grace_ms);
+		break;
+	case CS_TX:
+		connection_lost(c, "stopped by sluice before the message was sent");
+		break;
+	case CS_CLOSED:
+		break;
+	default: /* connecting or greeting: nothing to lose */
+		reply_set_local(&c->fail.reply, 421, "4.4.2", "stopped by sluice");
+		c->fail.stage = stage_of(c);
+		c->fail.local = 1;
+		close_now(c);
+		break;
+	}
+	client_maybe_destroy(c);
+}
+
 const struct smtp_peer *smtp_client_peer(const struct smtp_client *c)
 {
 	return &c->peer;

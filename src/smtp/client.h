@@ -95,6 +95,12 @@ struct smtp_client *smtp_client_start(struct event_base *base, const struct smtp
 /* Work arrived: an idle client asks ops->next again now. */
 void smtp_client_wake(struct smtp_client *c);
 /* No more work will come: QUIT now if idle, else after the current transaction. */
+/* Stops now (SIGTERM): a session with no message out says QUIT, one
+ * whose message is with the server (after the dot) waits at most grace_ms
+ * for its answer, every other one closes at once; what was not answered
+ * is reported as a local 4xx (retried later). May free c (its closed
+ * callback runs). */
+void smtp_client_stop(struct smtp_client *c, int grace_ms);
 void smtp_client_finish(struct smtp_client *c);
 const struct smtp_peer *smtp_client_peer(const struct smtp_client *c);
 int smtp_client_is_idle(const struct smtp_client *c);

@@ -11,6 +11,9 @@ MODE is the listener's character:
   cap3      closes the connection silently at the 4th MAIL FROM (large providers do)
   banner421 greets with 421 and hangs up
   ehlo421   answers EHLO (and HELO) with 421 and hangs up
+  silent    accepts the connection and never says anything
+  stalldot  a normal server that never answers the final dot (the message hangs)
+  slowbyte  speaks SMTP one byte a second (a tarpit)
   rp001     a webmail-style throttler: past RP_LIMIT accepted messages per client IP
             in RP_WINDOW seconds, RCPT gets Outlook's "421 RP-001 ..." and the
             connection is closed (each refusal is logged with outcome "refused")
@@ -115,6 +118,9 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         lp = local_part(envelope.rcpt_tos[0]) if envelope.rcpt_tos else ""
+        if self.mode == "stalldot":
+            log(session, envelope, "stalled")
+            await asyncio.sleep(3600)
         if lp.startswith("drop-"):
             log(session, envelope, "dropped")
             server.transport.abort()
@@ -171,6 +177,30 @@ class Ehlo421(SMTP):
     smtp_HELO = smtp_EHLO
 
 
+async def silent(reader, writer):
+    await reader.read()  # until the client goes; never a word
+    writer.close()
+
+
+async def slowbyte(reader, writer):
+    """A tarpit: every reply trickles out one byte a second."""
+    async def say(text):
+        for b in text.encode():
+            writer.write(bytes([b]))
+            await writer.drain()
+            await asyncio.sleep(1)
+    try:
+        await say("220 slowbyte.test ESMTP\r\n")
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            await say("250 ok\r\n")
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    writer.close()
+
+
 async def banner421(reader, writer):
     writer.write(b"421 4.7.0 mx.faults.test Service not available, try later\r\n")
     await writer.drain()
@@ -185,8 +215,9 @@ async def main():
     if len(sys.argv) > 4:
         LOG = open(sys.argv[4], "a")
     loop = asyncio.get_running_loop()
-    if mode == "banner421":
-        server = await asyncio.start_server(banner421, ip, port)
+    if mode in ("banner421", "silent", "slowbyte"):
+        handler = {"banner421": banner421, "silent": silent, "slowbyte": slowbyte}[mode]
+        server = await asyncio.start_server(handler, ip, port)
     else:
         cls = {"noesmtp": NoEsmtp, "ehlo421": Ehlo421}.get(mode, FaultSMTP)
         handler = Handler(mode)

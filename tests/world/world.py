@@ -55,6 +55,10 @@ FAULT_LISTENERS = {
     "banner.test": ("127.0.3.6", "banner421"),
     "ehlo.test": ("127.0.3.7", "ehlo421"),
     "throttle.test": ("127.0.3.8", "rp001"),
+    # for a prompt stop: receivers that hold a session whatever sluice waits for
+    "silent.test": ("127.0.3.9", "silent"),      # accepts, never greets
+    "stalldot.test": ("127.0.3.10", "stalldot"),  # never answers the final dot
+    "slowbyte.test": ("127.0.3.11", "slowbyte"),  # answers one byte a second
 }
 PROVIDER_DOMAIN = "webmail.test"  # its MX looks like Gmail's; it defers everything
 PROVIDER_MX = "gmail-smtp-in.l.google.com"
