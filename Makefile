@@ -7,6 +7,7 @@ BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2
 # -Wno-format-truncation: snprintf into bounded buffers truncates on purpose.
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS   := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-format-truncation $(OPT) -g -Isrc \
             $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
@@ -17,13 +18,20 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/classify_table.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all test unit e2e asan tsan fuzz bench format format-check clean demo layers
+.PHONY: FORCE all test unit e2e asan tsan fuzz bench format format-check clean demo layers
 
 all: bin/sluice
 
 bin/sluice: $(BUILD)/sluice
 	@mkdir -p bin
 	cp $< $@
+
+# main.c alone carries the version (git describe), so a commit rebuilds one file.
+$(BUILD)/src/main.o: src/main.c FORCE
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSLUICE_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+
+FORCE:
 
 $(BUILD)/sluice: $(BUILD)/src/main.o $(BUILD)/libsluice.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -4,6 +4,10 @@
 
 #include "cli/cli.h"
 
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "unknown"
+#endif
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -25,19 +29,37 @@ static int usage(FILE *f)
 	fprintf(f, "usage: sluice COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'sluice COMMAND --help' describes a command's options.\n");
+	fprintf(f, "\n'sluice COMMAND --help' (or 'sluice help COMMAND') describes a command's "
+	           "options;\n'sluice --version' says which sluice this is.\n");
 	return f == stdout ? 0 : 2;
+}
+
+static int is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage(stderr);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	if (is_help(argv[1]) || (strcmp(argv[1], "help") == 0 && argc == 2))
 		return usage(stdout);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("sluice %s\n", SLUICE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) /* help COMMAND */
+		return cli_usage(argv[2], stdout);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		/* --help anywhere after a command: its usage, exit 0, nothing run */
+		for (int k = 2; k < argc && strcmp(argv[k], "--") != 0; k++)
+			if (is_help(argv[k]))
+				return cli_usage(commands[i].name, stdout);
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

@@ -97,10 +97,8 @@ static int cmd_parse(int argc, char **argv)
 	struct strbuf msg = STRBUF_INIT;
 	int rc = 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: sluice bounces parse FILE...\n");
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		return cli_usage("bounces", stderr);
 	if (classifier_new(NULL, 0, &cls, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		return EXIT_USAGE;
@@ -240,11 +238,8 @@ static int cmd_import(int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	if (!config || optind >= argc) {
-		fprintf(stderr,
-		        "usage: sluice bounces import --config FILE [--state DIR] PATH...\n");
-		return EXIT_USAGE;
-	}
+	if (!config || optind >= argc)
+		return cli_usage("bounces", stderr);
 	struct config cfg;
 	struct err e;
 	struct store *st = NULL;
@@ -291,7 +286,5 @@ int cli_bounces(int argc, char **argv)
 		return cmd_parse(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return cmd_import(argc - 1, argv + 1);
-	fprintf(stderr, "usage: sluice bounces parse FILE...\n"
-	                "       sluice bounces import --config FILE [--state DIR] PATH...\n");
-	return EXIT_USAGE;
+	return cli_usage("bounces", stderr);
 }

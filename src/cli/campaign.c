@@ -18,27 +18,36 @@
 static int open_state(const char *state, struct store **st)
 {
 	struct err e;
-	if (store_open(state ? state : "sluice-state", st, &e) != 0) {
+	if (!state)
+		return -1; /* the config could not be read (said so) */
+	if (store_open(state, st, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		return -1;
 	}
 	return 0;
 }
 
+/* --state DIR, --config FILE (its state_dir), --campaign ID; *state is the
+ * directory to use. NULL on a usage error. */
 static const char *parse(int argc, char **argv, const char **state, const char **campaign)
 {
 	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
 	                                         {"campaign", required_argument, NULL, 'C'},
 	                                         {NULL, 0, NULL, 0}};
+	const char *config = NULL;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "s:C:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:C:", longopts, NULL)) != -1) {
 		if (ch == 's')
 			*state = optarg;
+		else if (ch == 'c')
+			config = optarg;
 		else if (ch == 'C')
 			*campaign = optarg;
 		else
 			return NULL;
 	}
+	*state = cli_state_dir(config, *state);
 	return "";
 }
 
@@ -46,14 +55,12 @@ int cli_campaign(int argc, char **argv)
 {
 	const char *state = NULL, *campaign = NULL;
 
-	if (argc < 3 || strcmp(argv[1], "resume") != 0) {
-		fprintf(stderr, "usage: sluice campaign resume ID [--state DIR]\n");
-		return EXIT_USAGE;
-	}
+	if (argc < 3 || strcmp(argv[1], "resume") != 0)
+		return cli_usage("campaign", stderr);
 	campaign = argv[2];
 	optind = 3;
 	if (!parse(argc, argv, &state, &campaign))
-		return EXIT_USAGE;
+		return cli_usage("campaign", stderr);
 	struct store *st;
 	struct err e;
 	char reason[256];
@@ -91,10 +98,8 @@ int cli_report(int argc, char **argv)
 	const char *state = NULL, *campaign = NULL;
 
 	optind = 1;
-	if (!parse(argc, argv, &state, &campaign) || !campaign) {
-		fprintf(stderr, "usage: sluice report --campaign ID [--state DIR]\n");
-		return EXIT_USAGE;
-	}
+	if (!parse(argc, argv, &state, &campaign) || !campaign)
+		return cli_usage("report", stderr);
 	struct store *st;
 	struct err e;
 	char reason[256];

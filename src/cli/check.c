@@ -602,14 +602,17 @@ int check_before_sending(const struct config *cfg, const char *tpl, int bulk, co
 
 int cli_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},   {"json", no_argument, NULL, 'j'},
-	    {"template", required_argument, NULL, 't'}, {"transactional", no_argument, NULL, 'x'},
-	    {"state", required_argument, NULL, 's'},    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"template", required_argument, NULL, 't'},
+	                                         {"transactional", no_argument, NULL, 'x'},
+	                                         {"state", required_argument, NULL, 's'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	const char *config = NULL, *tpl = NULL, *state = NULL;
 	int ch, json = 0, bulk = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:jt:xs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:jt:xs:h", longopts, NULL)) != -1) {
 		if (ch == 's')
 			state = optarg;
 		else if (ch == 'c')
@@ -621,13 +624,10 @@ int cli_check(int argc, char **argv)
 		else if (ch == 'x')
 			bulk = 0;
 		else
-			return EXIT_USAGE;
+			return cli_usage("check", ch == 'h' ? stdout : stderr);
 	}
-	if (!config) {
-		fprintf(stderr, "usage: sluice check --config FILE [--template FILE "
-		                "[--transactional]] [--state DIR] [--json]\n");
-		return EXIT_USAGE;
-	}
+	if (!config)
+		return cli_usage("check", stderr);
 	struct config cfg;
 	struct err e;
 	struct report *r;

@@ -25,4 +25,12 @@ int check_before_sending(const struct config *cfg, const char *tpl, int bulk, co
 int cli_campaign(int argc, char **argv);
 int cli_report(int argc, char **argv);
 
+/* Prints cmd's usage to f; returns 0 for stdout (asked for), else
+ * EXIT_USAGE (a usage error). */
+int cli_usage(const char *cmd, FILE *f);
+/* The state directory: state if given, else config's state_dir (the file
+ * is read for it), else ./sluice-state. NULL (message printed) when the
+ * config cannot be read. The result is static. */
+const char *cli_state_dir(const char *config, const char *state);
+
 #endif

@@ -217,9 +217,7 @@ int cli_list(int argc, char **argv)
 	int ch, dns = 1;
 
 	if (argc < 2 || strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "usage: sluice list check LIST.csv [--config FILE] [--state DIR] "
-		                "[--skipped FILE] [--no-dns]\n");
-		return EXIT_USAGE;
+		return cli_usage("list", stderr);
 	}
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "c:s:o:n", longopts, NULL)) != -1) {

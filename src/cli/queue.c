@@ -72,22 +72,24 @@ int cli_queue(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct queue_opts o = {"sluice-state"};
+	struct queue_opts o = {NULL};
+	const char *config = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
-		if (ch == 's') {
+	while ((ch = getopt_long(argc, argv, "s:c:h", longopts, NULL)) != -1) {
+		if (ch == 's')
 			o.state = optarg;
-		} else {
-			fprintf(ch == 'h' ? stdout : stderr,
-			        "usage: sluice queue [--state DIR]\n\n"
-			        "  --state DIR  the state directory (default ./sluice-state)\n");
-			return ch == 'h' ? 0 : EXIT_USAGE;
-		}
+		else if (ch == 'c')
+			config = optarg;
+		else
+			return cli_usage("queue", ch == 'h' ? stdout : stderr);
 	}
+	if (!(o.state = cli_state_dir(config, o.state)))
+		return EXIT_USAGE;
 	struct store *st;
 	struct err e;
 	char dbpath[4096];

@@ -38,9 +38,32 @@ static void fmt_eta(char *buf, size_t n, double seconds)
 		snprintf(buf, n, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
 }
 
-void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st, int force)
+/* Outcomes per second over the last few seconds (the samples' window);
+ * the average since the start until there is a second's worth. */
+static double current_rate(struct progress *p, int64_t now, int64_t done)
+{
+	int last = (p->next_sample + PROGRESS_SAMPLES - 1) % PROGRESS_SAMPLES;
+	if (p->nsamples == 0 || now - p->sample_ms[last] >= 500) {
+		p->sample_ms[p->next_sample] = now;
+		p->sample_done[p->next_sample] = done;
+		p->next_sample = (p->next_sample + 1) % PROGRESS_SAMPLES;
+		if (p->nsamples < PROGRESS_SAMPLES)
+			p->nsamples++;
+	}
+	int oldest = p->nsamples < PROGRESS_SAMPLES ? 0 : p->next_sample;
+	int64_t span = now - p->sample_ms[oldest];
+	if (span >= 1000)
+		return (double)(done - p->sample_done[oldest]) * 1000.0 / (double)span;
+	double secs = (double)(now - p->start_ms) / 1000.0;
+	return secs > 0 ? (double)done / secs : 0;
+}
+
+void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st,
+                   int64_t next_due_s, int force)
 {
 	int64_t now = clock_mono_ms();
+	int64_t done = st->delivered + st->bounced + st->expired + st->suppressed;
+	double rate = current_rate(p, now, done);
 
 	if (!force && now - p->last_print_ms < p->interval_ms)
 		return;
@@ -50,10 +73,15 @@ void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st
 	int64_t expired = p->done_before[RS_EXPIRED] + st->expired;
 	int64_t suppressed = p->done_before[RS_SUPPRESSED] + st->suppressed;
 	int64_t queued = p->total - delivered - bounced - expired - suppressed;
-	double secs = (double)(now - p->start_ms) / 1000.0;
-	double rate = secs > 0 ? (double)(st->delivered + st->bounced + st->expired) / secs : 0;
-	char eta[32];
-	fmt_eta(eta, sizeof(eta), rate > 0 ? (double)queued / rate : -1);
+	int64_t wait_s = next_due_s >= 0 ? next_due_s - clock_wall_ms() / 1000 : -1;
+	char eta[48];
+	if (queued > 0 && st->in_flight == 0 && wait_s > 0) { /* all of it waits for a retry */
+		char w[32];
+		fmt_eta(w, sizeof(w), (double)wait_s);
+		snprintf(eta, sizeof(eta), "next retry in %s", w);
+	} else {
+		fmt_eta(eta, sizeof(eta), rate > 0 ? (double)queued / rate : queued ? -1 : 0);
+	}
 	char signs[200] = "";
 	if (st->signs)
 		snprintf(signs, sizeof(signs), "  DANGER %lld (last: %s; sluice report)",

@@ -50,24 +50,6 @@ struct send_opts {
 	int force;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: sluice send --config FILE --template FILE --recipients FILE\n"
-	        "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run] "
-	        "[--force]\n\n"
-	        "  --config FILE      the YAML configuration (docs/configuration.md)\n"
-	        "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
-	        "  --recipients FILE  CSV with a header row and an 'email' column\n"
-	        "  --campaign ID      names the campaign (default: derived from both files,\n"
-	        "                     so the same command resumes the same campaign)\n"
-	        "  --state DIR        the queue and delivery log (default ./sluice-state)\n"
-	        "  --priority P       bulk (0, the default), transactional (10) or a number:\n"
-	        "                     higher goes first to a site other campaigns also use\n"
-	        "  --dry-run          check everything, print the first message, send nothing\n"
-	        "  --force            send even when the preflight check (sluice check) FAILs\n");
-}
-
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
 	static const struct option longopts[] = {
@@ -127,17 +109,17 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 			break;
 		}
 		case 'h':
-			usage(stdout);
+			cli_usage("send", stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			cli_usage("send", stderr);
 			return -1;
 		}
 	}
 	if (optind < argc || !o->config || !o->template || !o->recipients) {
 		fprintf(stderr,
 		        "sluice send: --config, --template and --recipients are required\n");
-		usage(stderr);
+		cli_usage("send", stderr);
 		return -1;
 	}
 	return 0;
@@ -354,6 +336,9 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 struct run {
 	struct event_base *base;
 	struct scheduler *sched;
+	struct store *st;
+	const char *campaign;
+	int64_t next_due_s, next_due_at_ms; /* the store's answer, asked once a second */
 	struct progress progress;
 	int signals;
 };
@@ -382,7 +367,14 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	struct scheduler_stats st;
 
 	scheduler_stats(r->sched, &st);
-	progress_show(&r->progress, stderr, &st, 0);
+	int64_t now = clock_mono_ms();
+	struct err e;
+	if (now - r->next_due_at_ms >= 1000) {
+		r->next_due_at_ms = now;
+		if (store_next_due(r->st, r->campaign, &r->next_due_s, &e) != 0)
+			r->next_due_s = -1;
+	}
+	progress_show(&r->progress, stderr, &st, r->next_due_s, 0);
 }
 
 static int open_campaign(struct store *st, const struct send_opts *o, const char *id,
@@ -460,6 +452,9 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	for (int i = 0; i < RS_COUNT; i++)
 		total += counts[i];
 	r.base = event_base_new();
+	r.st = st;
+	r.campaign = rec->id;
+	r.next_due_s = -1;
 	if (delivery_env_open(cfg, r.base, state_dir, &env, e) != 0) {
 		event_base_free(r.base);
 		return -1;
@@ -480,7 +475,7 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	event_base_dispatch(r.base);
 	struct scheduler_stats last;
 	scheduler_stats(r.sched, &last);
-	progress_show(&r.progress, stderr, &last, 1);
+	progress_show(&r.progress, stderr, &last, -1, 1);
 	progress_end(&r.progress, stderr);
 	if (last.cpu_ns && last.delivered)
 		fprintf(stderr, "sluice: scheduler CPU: %.1f us per delivered message\n",

@@ -404,16 +404,11 @@ int cli_serve(int argc, char **argv)
 			state = optarg;
 		else if (ch == 'f')
 			force = 1;
-		else {
-			fprintf(ch == 'h' ? stdout : stderr,
-			        "usage: sluice serve --config FILE [--state DIR] [--force]\n");
-			return ch == 'h' ? 0 : EXIT_USAGE;
-		}
+		else
+			return cli_usage("serve", ch == 'h' ? stdout : stderr);
 	}
-	if (!config) {
-		fprintf(stderr, "usage: sluice serve --config FILE [--state DIR] [--force]\n");
-		return EXIT_USAGE;
-	}
+	if (!config)
+		return cli_usage("serve", stderr);
 	struct config cfg;
 	struct err e;
 	if (config_load(config, &cfg, &e) != 0) {

@@ -25,13 +25,6 @@ struct opts {
 	const char *state, *config, *scope, *reason;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: sluice suppress add|remove ADDRESS... [--scope DOMAIN] [--reason WORD]\n"
-	           "       sluice suppress list | import FILE.csv | export [FILE.csv]\n"
-	           "options: --state DIR or --config FILE (its state_dir)\n");
-}
-
 static void print_row(void *arg, const struct suppression *r)
 {
 	long *n = arg;
@@ -162,10 +155,10 @@ static int run(struct suppress *sp, const struct opts *o, const char *verb, char
 		return 0;
 	}
 	if (strcmp(verb, "import") == 0)
-		return n == 1 ? do_import(sp, o, args[0]) : (usage(stderr), EXIT_USAGE);
+		return n == 1 ? do_import(sp, o, args[0]) : cli_usage("suppress", stderr);
 	int add = strcmp(verb, "add") == 0;
 	if ((!add && strcmp(verb, "remove") != 0) || n == 0) {
-		usage(stderr);
+		cli_usage("suppress", stderr);
 		return EXIT_USAGE;
 	}
 	for (int i = 0; i < n; i++) {
@@ -202,7 +195,7 @@ int cli_suppress(int argc, char **argv)
 	int ch;
 
 	if (argc < 2) {
-		usage(stderr);
+		cli_usage("suppress", stderr);
 		return EXIT_USAGE;
 	}
 	const char *verb = argv[1];
@@ -222,10 +215,10 @@ int cli_suppress(int argc, char **argv)
 			o.reason = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			cli_usage("suppress", stdout);
 			return 0;
 		default:
-			usage(stderr);
+			cli_usage("suppress", stderr);
 			return EXIT_USAGE;
 		}
 	}

@@ -56,9 +56,9 @@ def stalled(world, rcpt):
                for x in fault_records(world, "stalldot"))
 
 
-@pytest.mark.parametrize("domain,other", [("silent.test", "user274"),
-                                          ("stalldot.test", "user275"),
-                                          ("slowbyte.test", "user276")])
+@pytest.mark.parametrize("domain,other", [("silent.test", "user295"),
+                                          ("stalldot.test", "user296"),
+                                          ("slowbyte.test", "user297")])
 def test_sigterm_stops_send_within_two_seconds(world, sender, domain, other):
     stuck = f"stop-{other}@{domain}"
     sender.rows([[stuck, "S", "1"], [f"{other}@ok.test", "A", "2"]])
@@ -116,19 +116,19 @@ def test_sigterm_stops_serve_within_two_seconds(world, sender):
 
 
 def test_duplicates_by_case_are_mailed_once(world, sender):
-    sender.rows([["user271@ok.test", "A", "1"], ["USER271@OK.TEST", "B", "2"],
-                 ["User271@ok.test", "C", "3"], ["user272@ok.test", "D", "4"]])
+    sender.rows([["user298@ok.test", "A", "1"], ["USER298@OK.TEST", "B", "2"],
+                 ["User298@ok.test", "C", "3"], ["user299@ok.test", "D", "4"]])
     r = sender.run(extra_args=("--campaign", "dups"))
     assert r.rc == 0, r.err
-    assert len(maildir_files(world, "ok.test", "user271")) == 1
+    assert len(maildir_files(world, "ok.test", "user298")) == 1
     time.sleep(0.5)  # nothing else arrives
-    assert len(maildir_files(world, "ok.test", "user271")) == 1
+    assert len(maildir_files(world, "ok.test", "user298")) == 1
     sent = [x["recipient"] for x in r.log() if x["outcome"] == "delivered"]
-    assert sorted(sent) == ["user271@ok.test", "user272@ok.test"]  # the first spelling
+    assert sorted(sent) == ["user298@ok.test", "user299@ok.test"]  # the first spelling
     with open(os.path.join(sender.state, "skipped-dups.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [(x["line"], x["email"], x["reason"]) for x in rows] == [
-        ("3", "USER271@ok.test", "duplicate"), ("4", "User271@ok.test", "duplicate")]
+        ("3", "USER298@ok.test", "duplicate"), ("4", "User298@ok.test", "duplicate")]
     # list check says the same, with the line of the first spelling
     cfg = sender.write("check.yaml", yaml_text(merged({})))
     p = subprocess.run([SLUICE, "list", "check", os.path.join(sender.d, "list.csv"),
@@ -143,11 +143,11 @@ def test_duplicates_by_case_are_mailed_once(world, sender):
         ("3", "duplicate", "the same mailbox as line 2"),
         ("4", "duplicate", "the same mailbox as line 2")], skipped
     # a receiver known to tell them apart: the setting says so
-    sender.rows([["user273@ok.test", "A", "1"], ["USER273@ok.test", "B", "2"]])
+    sender.rows([["user250@ok.test", "A", "1"], ["USER250@ok.test", "B", "2"]])
     r = sender.run(config={"hygiene": {"case_sensitive_local_parts": "true"}},
                    extra_args=("--campaign", "cs"))
     assert sorted(x["recipient"] for x in r.log() if x.get("campaign") == "cs") == [
-        "USER273@ok.test", "user273@ok.test"]
+        "USER250@ok.test", "user250@ok.test"]
 
 
 def test_suppressed_while_retrying_is_not_mailed_again(world, sender):

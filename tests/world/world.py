@@ -388,8 +388,18 @@ class World:
         self.anvil_dir = os.path.join(self.d, "postfix-anvil")
         self.later_dir = os.path.join(self.d, "postfix-later")
         self.picky_dir = os.path.join(self.d, "postfix-picky")
+        assert sorted(postfix_dirs(self.d)) == sorted(
+            [self.postfix_dir, self.grey_dir, self.anvil_dir, self.later_dir, self.picky_dir])
 
     def start(self):
+        """Starts every peer; on any failure (or Ctrl-C) stops what started."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         os.makedirs(self.d, exist_ok=True)
         os.chmod(self.d, 0o755)  # Postfix's daemons run as postfix and nobody
         self._start_unbound()
@@ -417,15 +427,15 @@ class World:
         wait_dns()
         for ip in [POSTFIX_IP, SINK_IP] + [ip for ip, _ in FAULT_LISTENERS.values()]:
             wait_port(ip, 25)
-        with open(os.path.join(self.d, "world.pids"), "w") as f:
-            for name, p in self.procs:
-                f.write(f"{name} {p.pid}\n")
         return self
 
     def _spawn(self, name, argv, **kw):
         log = open(os.path.join(self.d, f"{name}.out"), "w")
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kw)
         self.procs.append((name, p))
+        # at once, so that 'world.py stop' finds it even if the start fails later
+        with open(os.path.join(self.d, "world.pids"), "a") as f:
+            f.write(f"{name} {p.pid}\n")
         return p
 
     def _start_unbound(self):
@@ -523,11 +533,12 @@ delay_warning_time = 0
             except subprocess.TimeoutExpired:
                 p.kill()
         self.procs = []
-        stop_postfix(self.postfix_dir)
-        stop_postfix(self.grey_dir)
-        stop_postfix(self.anvil_dir)
-        stop_postfix(self.later_dir)
-        stop_postfix(self.picky_dir)
+        for d in postfix_dirs(self.d):
+            stop_postfix(d)
+        try:
+            os.remove(os.path.join(self.d, "world.pids"))
+        except FileNotFoundError:
+            pass
 
 
 def kill_pid(pid, sig=signal.SIGTERM):
@@ -554,16 +565,22 @@ def stop_postfix(d):
     kill_pid(pid, signal.SIGKILL)
 
 
+def postfix_dirs(d):
+    """Every Postfix instance a world in d runs (one list: start and stop agree)."""
+    return [os.path.join(d, n) for n in ("postfix", "postfix-grey", "postfix-anvil",
+                                         "postfix-later", "postfix-picky")]
+
+
 def stop_dir(d):
-    """Stops a world started by 'world.py start d' (another process)."""
+    """Stops a world started by 'world.py start d' (another process), also one
+    whose start failed half-way."""
     pids = os.path.join(d, "world.pids")
     if os.path.exists(pids):
         for line in open(pids):
             kill_pid(int(line.split()[1]))
         os.remove(pids)
-    stop_postfix(os.path.join(d, "postfix"))
-    stop_postfix(os.path.join(d, "postfix-grey"))
-    stop_postfix(os.path.join(d, "postfix-anvil"))
+    for pd in postfix_dirs(d):
+        stop_postfix(pd)
 
 
 def main(argv):

@@ -1,0 +1,80 @@
+/* usage: every subcommand's usage text, in one place (cli.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+	const char *cmd, *text;
+} usages[] = {
+    {"send",
+     "usage: sluice send --config FILE --template FILE --recipients FILE\n"
+     "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run] [--force]\n\n"
+     "  --config FILE      the YAML configuration (docs/configuration.md)\n"
+     "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
+     "  --recipients FILE  CSV with a header row and an 'email' column\n"
+     "  --campaign ID      names the campaign (default: derived from both files,\n"
+     "                     so the same command resumes the same campaign)\n"
+     "  --state DIR        the queue and delivery log (default: the config's state_dir,\n"
+     "                     else ./sluice-state)\n"
+     "  --priority P       bulk (0, the default), transactional (10) or a number:\n"
+     "                     higher goes first to a site other campaigns also use\n"
+     "  --dry-run          check everything, print the first message, send nothing\n"
+     "  --force            send even when the preflight check (sluice check) FAILs\n"},
+    {"check",
+     "usage: sluice check --config FILE [--template FILE [--transactional]] [--state DIR]\n"
+     "                    [--json]\n\n"
+     "  --config FILE      the YAML configuration: the identity to check\n"
+     "  --template FILE    also lint this message template\n"
+     "  --transactional    the template is transactional (no unsubscribe link needed)\n"
+     "  --state DIR        where earlier runs left their HELO history\n"
+     "  --json             one JSON object instead of the table\n"},
+    {"serve", "usage: sluice serve --config FILE [--state DIR] [--force]\n\n"
+              "  --config FILE      the YAML configuration (needs inbound.listen)\n"
+              "  --state DIR        the state directory (default: the config's state_dir)\n"
+              "  --force            deliver even when the preflight check FAILs\n"},
+    {"suppress", "usage: sluice suppress add|remove ADDRESS... [--scope DOMAIN] [--reason WORD]\n"
+                 "       sluice suppress list | import FILE.csv | export [FILE.csv]\n"
+                 "options: --state DIR or --config FILE (its state_dir)\n"},
+    {"list", "usage: sluice list check LIST.csv [--config FILE] [--state DIR] [--skipped FILE]\n"
+             "                         [--no-dns]\n"},
+    {"report", "usage: sluice report --campaign ID [--config FILE | --state DIR]\n"},
+    {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"},
+    {"queue", "usage: sluice queue [--config FILE | --state DIR]\n\n"
+              "  --config FILE  read the state directory from the configuration\n"
+              "  --state DIR    the state directory (default ./sluice-state)\n"},
+    {"bounces", "usage: sluice bounces parse FILE...\n"
+                "       sluice bounces import --config FILE [--state DIR] PATH...\n"},
+};
+
+int cli_usage(const char *cmd, FILE *f)
+{
+	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++)
+		if (strcmp(usages[i].cmd, cmd) == 0) {
+			fputs(usages[i].text, f);
+			break;
+		}
+	return f == stdout ? 0 : EXIT_USAGE;
+}
+
+#include "mail/config.h"
+
+const char *cli_state_dir(const char *config, const char *state)
+{
+	static char dir[4096];
+	struct config cfg;
+	struct err e;
+
+	if (state)
+		return state;
+	if (!config)
+		return "sluice-state";
+	if (config_load(config, &cfg, &e) != 0) {
+		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		config_free(&cfg);
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "%s", cfg.state_dir ? cfg.state_dir : "sluice-state");
+	config_free(&cfg);
+	return dir;
+}
