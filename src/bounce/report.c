@@ -2,11 +2,13 @@
 #include "bounce/report.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "bounce/mime.h"
+#include "bounce/plain.h"
 
 const char *report_kind_name(enum report_kind k)
 {
@@ -52,12 +54,15 @@ int report_reply_in(const char *diag, char enhanced[16], const char **text)
 	*text = diag;
 	for (const char *p = diag; *p; p++) {
 		if (!(p[0] >= '2' && p[0] <= '5') || !isdigit((unsigned char)p[1]) ||
-		    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+		    !isdigit((unsigned char)p[2]) ||
+		    (p[3] != ' ' && p[3] != '-' && p[3] != '\0' && !(p[3] == ':' && p[4] == ' ')))
 			continue;
 		if (p > diag && !(p[-1] == ' ' || p[-1] == ';' || p[-1] == ':' || p[-1] == '\''))
 			continue;
 		int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 		const char *t = p[3] ? p + 4 : p + 3;
+		while (p[3] == ':' && *t == ' ')
+			t++; /* "550: 5.1.1 ..." */
 		if (is_enhanced(t, p[0] - '0')) {
 			size_t k = strcspn(t, " ");
 			snprintf(enhanced, 16, "%.*s", (int)(k < 15 ? k : 15), t);
@@ -102,6 +107,19 @@ static void tidy_reply(char *s)
 	}
 }
 
+/* The status to report: the remote server's own enhanced code when its
+ * reply has one of the same class (the Status field is the reporting
+ * MTA's summary, often a generic x.0.0), else the Status field, else
+ * what the reply says. */
+static void settle_status(struct report_rcpt *x)
+{
+	if (x->enhanced[0] && (!x->status[0] || x->status[0] == x->enhanced[0])) {
+		size_t k = strnlen(x->enhanced, sizeof(x->enhanced) - 1);
+		memcpy(x->status, x->enhanced, k); /* sizeof status > sizeof enhanced */
+		x->status[k] = '\0';
+	}
+}
+
 /* The per-recipient groups of a message/delivery-status body. */
 static void read_status(struct report *r, const char *p, size_t len)
 {
@@ -141,6 +159,9 @@ static void read_status(struct report *r, const char *p, size_t len)
 			address_field(&g, "Remote-MTA", x->remote_mta, sizeof(x->remote_mta));
 			const char *t;
 			x->code = report_reply_in(x->diagnostic, x->enhanced, &t);
+			if (!x->enhanced[0] && x->diagnostic[0])
+				plain_enhanced_in(x->diagnostic, x->code / 100, x->enhanced);
+			settle_status(x);
 			if (!x->enhanced[0] &&
 			    (is_enhanced(x->status, 4) || is_enhanced(x->status, 5) ||
 			     is_enhanced(x->status, 2))) {
@@ -216,7 +237,13 @@ static void walk(struct report *r, const struct mime_entity *m, int depth, int *
 	           strcmp(type, "text/rfc822-headers") == 0 ||
 	           strcmp(type, "message/global") == 0 ||
 	           strcmp(type, "message/global-headers") == 0) {
-		if (!r->orig_message_id[0] && !r->orig_return_path[0])
+		struct mime_entity inner;
+		char itype[64];
+		mime_entity(m->body, m->blen, &inner);
+		mime_type(&inner, itype, sizeof(itype));
+		if (r->kind == RK_UNKNOWN && strcmp(itype, "multipart/report") == 0)
+			walk(r, &inner, depth + 1, budget); /* a report forwarded as a message */
+		else if (!r->orig_message_id[0] && !r->orig_return_path[0])
 			read_original(r, m);
 	} else if (strncmp(type, "multipart/", 10) == 0) {
 		size_t n = mime_parts(m, parts, MIME_PARTS_MAX);
@@ -267,49 +294,77 @@ static int auto_reply(const struct mime_entity *m, struct report *r)
 	return 0;
 }
 
+static int generic(const char *status)
+{
+	return !status[0] || (status[1] == '.' && strcmp(status + 1, ".0.0") == 0);
+}
+
+/* A DSN whose delivery-status part says little (no recipient group, or a
+ * generic x.0.0 with no code in its Diagnostic-Code) often says more in
+ * its human-readable part: the reply there fills in what is missing. */
+static void dsn_from_text(const struct mime_entity *m, struct report *r)
+{
+	int need = r->nrcpts == 0;
+	for (size_t i = 0; i < r->nrcpts; i++)
+		need |= generic(r->rcpts[i].status) && !r->rcpts[i].code;
+	if (!need)
+		return;
+	struct report *t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	plain_bounce_read(m, t);
+	if (r->nrcpts == 0) {
+		for (size_t i = 0; i < t->nrcpts; i++)
+			if (t->rcpts[i].final[0])
+				r->rcpts[r->nrcpts++] = t->rcpts[i];
+		free(t);
+		return;
+	}
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		struct report_rcpt *x = &r->rcpts[i];
+		if (!generic(x->status) || x->code)
+			continue;
+		for (size_t k = 0; k < t->nrcpts; k++) {
+			const struct report_rcpt *y = &t->rcpts[k];
+			int same = y->final[0] ? strcasecmp(y->final, x->final) == 0 ||
+			                             strcasecmp(y->final, x->original) == 0
+			                       : r->nrcpts == 1 && t->nrcpts == 1;
+			if (!same || !y->code)
+				continue;
+			x->code = y->code;
+			memcpy(x->enhanced, y->enhanced, sizeof(x->enhanced));
+			memcpy(x->diagnostic, y->diagnostic, sizeof(x->diagnostic));
+			settle_status(x);
+			break;
+		}
+	}
+	free(t);
+}
+
 /* A bounce that is not a DSN: from a mailer-daemon, or with a bounce-like
- * subject, and an SMTP reply somewhere in its text. */
+ * subject; plain.h reads its text. */
 static void guess_bounce(const struct mime_entity *m, struct report *r)
 {
 	static const char *const subjects[] = {
-	    "undeliver",           "delivery status", "delivery failure",
-	    "returned mail",       "failure notice",  "mail delivery failed",
-	    "delivery has failed", "non remis",       NULL};
+	    "undeliver",           "delivery status",   "delivery failure",
+	    "returned mail",       "failure notice",    "mail delivery failed",
+	    "delivery has failed", "non remis",         "could not be delivered",
+	    "not delivered",       "mail system error", NULL};
+	struct strbuf v = STRBUF_INIT;
+	int failed_hdr = mime_header(m, "X-Failed-Recipients", &v);
+
+	strbuf_free(&v);
 	if (!strcasestr(r->from, "mailer-daemon") && !strcasestr(r->from, "postmaster") &&
-	    !has_word(r->subject, subjects)) {
+	    !has_word(r->subject, subjects) && !failed_hdr) {
 		snprintf(r->why, sizeof(r->why), "not a report, an auto-reply or a bounce");
 		return;
 	}
-	struct strbuf body = STRBUF_INIT;
-	mime_decoded_body(m, &body);
-	const char *text;
-	char enh[16];
-	/* the first line with a 4xx/5xx reply in it */
-	const char *p = body.data ? body.data : "", *end = p + body.len;
-	while (p < end) {
-		const char *e = memchr(p, '\n', (size_t)(end - p));
-		size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
-		char line[1024];
-		snprintf(line, sizeof(line), "%.*s", (int)(n < 1023 ? n : 1023), p);
-		line[strcspn(line, "\r")] = '\0';
-		int code = report_reply_in(line, enh, &text);
-		if (code >= 400) {
-			struct report_rcpt *x = &r->rcpts[0];
-			memset(x, 0, sizeof(*x));
-			x->code = code;
-			snprintf(x->enhanced, sizeof(x->enhanced), "%s", enh);
-			snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", text);
-			snprintf(x->action, sizeof(x->action), "failed");
-			r->nrcpts = 1;
-			break;
-		}
-		p = e ? e + 1 : end;
-	}
-	strbuf_free(&body);
 	r->kind = RK_BOUNCE_GUESS;
+	size_t n = plain_bounce_read(m, r);
+	int reply = n && (r->rcpts[0].code || r->rcpts[0].enhanced[0]);
 	snprintf(r->why, sizeof(r->why), "%s",
-	         r->nrcpts ? "non-standard bounce with a reply"
-	                   : "non-standard bounce, no reply found");
+	         reply ? "non-standard bounce with a reply"
+	               : "non-standard bounce, no reply found");
 }
 
 void report_parse(const char *msg, size_t len, struct report *out)
@@ -322,7 +377,9 @@ void report_parse(const char *msg, size_t len, struct report *out)
 	field(&m, "Subject", out->subject, sizeof(out->subject));
 	int budget = REPORT_ENTITIES_MAX;
 	walk(out, &m, 0, &budget);
-	if (out->kind == RK_DSN || out->kind == RK_ARF)
+	if (out->kind == RK_DSN)
+		dsn_from_text(&m, out);
+	if (out->kind == RK_DSN || out->kind == RK_ARF || plain_ses_message(&m, out))
 		return;
 	if (auto_reply(&m, out)) {
 		out->kind = RK_AUTOREPLY;
