@@ -148,8 +148,8 @@ static int run_corpus(const char *path, int *rows, int seen[REPLY_NCATEGORIES])
 				seen[i]++;
 		if (strcmp(out.category, f[0]) != 0) {
 			bad++;
-			fprintf(stderr, "%s:%d: expected %s, got %s (rule line %d): %d %s %.160s\n", path,
-			        lineno, f[0], out.category, out.line, code, f[3], f[4]);
+			fprintf(stderr, "%s:%d: expected %s, got %s (rule line %d): %d %s %.160s\n",
+			        path, lineno, f[0], out.category, out.line, code, f[3], f[4]);
 		}
 	}
 	fclose(fp);
@@ -187,10 +187,8 @@ static void test_heldout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basics),
-	    cmocka_unit_test(test_config_rules_first),
-	    cmocka_unit_test(test_bad_table),
-	    cmocka_unit_test(test_corpus),
+	    cmocka_unit_test(test_basics),    cmocka_unit_test(test_config_rules_first),
+	    cmocka_unit_test(test_bad_table), cmocka_unit_test(test_corpus),
 	    cmocka_unit_test(test_heldout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
