@@ -68,6 +68,19 @@ static int line_address(const char *s, size_t n, char *out, size_t on)
 	return 0;
 }
 
+/* A line that is an address alone ("<a@b.c>:", "a@b.c"), as qmail and
+ * others write the failed recipient above the reply. */
+static int address_line(const char *s, size_t n, char *out, size_t on)
+{
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == ':'))
+		n--;
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	if (n < 3 || memchr(s, ' ', n) || memchr(s, '\t', n) || !memchr(s, '@', n))
+		return 0;
+	return line_address(s, n, out, on);
+}
+
 /* Where the returned original starts: the scan stops there. */
 static int original_begins(const char *s, size_t n)
 {
@@ -169,6 +182,8 @@ static void reply_line(struct report *r, const char *line, int code, const char 
 	if (!x->enhanced[0])
 		plain_enhanced_in(line, code / 100, x->enhanced);
 	memcpy(x->status, x->enhanced, sizeof(x->enhanced)); /* sizeof status > enhanced */
+	if (!x->status[0] && code >= 400 && code < 600)
+		snprintf(x->status, sizeof(x->status), "%d.0.0", code / 100); /* RFC 3463 */
 	snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", text);
 	snprintf(x->action, sizeof(x->action), "failed");
 	snprintf(x->final, sizeof(x->final), "%s", addr);
@@ -180,6 +195,8 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 	char failed[REPORT_RCPTS_MAX][REPORT_FIELD_MAX];
 	size_t nfailed = failed_header(m, failed, REPORT_RCPTS_MAX), next_failed = 0;
 	const char *lines[WINDOW_LINES] = {0};
+	char marker[REPORT_FIELD_MAX] = ""; /* the last line that was an address alone */
+	int marker_line = 0;
 	size_t lens[WINDOW_LINES] = {0};
 
 	text_of(m, &text, 0);
@@ -198,7 +215,9 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 		if (code < 400 && status_only(line, enh)) /* qmail "(#5.1.1)", "5.2.2 <a@b>..." */
 			code = enh[0] == '4' ? 450 : 550, t = line;
 		if (code >= 400) {
-			if (!line_address(p, n, addr, sizeof(addr)))
+			if (marker[0] && k - marker_line < WINDOW_LINES)
+				snprintf(addr, sizeof(addr), "%s", marker); /* qmail's "<a@b>:" */
+			else if (!line_address(p, n, addr, sizeof(addr)))
 				for (int w = 1; w < WINDOW_LINES && !addr[0]; w++) {
 					int i = (k - w) % WINDOW_LINES;
 					if (k - w >= 0 && lines[i])
@@ -214,6 +233,8 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 					snprintf(addr, sizeof(addr), "%s", failed[next_failed - 1]);
 			reply_line(r, line, code, enh, t, addr);
 		}
+		if (address_line(p, n, marker, sizeof(marker)))
+			marker_line = k;
 		lines[k % WINDOW_LINES] = p;
 		lens[k % WINDOW_LINES] = n;
 		p = e ? e + 1 : end;

@@ -110,14 +110,26 @@ static void tidy_reply(char *s)
 /* The status to report: the remote server's own enhanced code when its
  * reply has one of the same class (the Status field is the reporting
  * MTA's summary, often a generic x.0.0), else the Status field, else
- * what the reply says. */
+ * what the reply says, else the reply code's class (x.0.0, RFC 3463). */
 static void settle_status(struct report_rcpt *x)
 {
 	if (x->enhanced[0] && (!x->status[0] || x->status[0] == x->enhanced[0])) {
 		size_t k = strnlen(x->enhanced, sizeof(x->enhanced) - 1);
 		memcpy(x->status, x->enhanced, k); /* sizeof status > sizeof enhanced */
 		x->status[k] = '\0';
+	} else if (!x->status[0] && x->code >= 400 && x->code < 600) {
+		snprintf(x->status, sizeof(x->status), "%d.0.0", x->code / 100); /* RFC 3463 */
 	}
+}
+
+static int group_names_recipient(const struct mime_entity *g)
+{
+	struct strbuf v = STRBUF_INIT;
+	int yes = mime_header(g, "Final-Recipient", &v) ||
+	          mime_header(g, "Original-Recipient", &v) ||
+	          mime_header(g, "X-Actual-Recipient", &v);
+	strbuf_free(&v);
+	return yes;
 }
 
 /* The per-recipient groups of a message/delivery-status body. */
@@ -137,7 +149,10 @@ static void read_status(struct report *r, const char *p, size_t len)
 			address_field(&g, "Reporting-MTA", r->reporting_mta,
 			              sizeof(r->reporting_mta));
 			first = 0;
-		} else {
+		}
+		/* the per-message group first; some MTAs leave it out, or write
+		 * both in one block: a group naming a recipient is one */
+		if (group_names_recipient(&g)) {
 			struct report_rcpt *x = &r->rcpts[r->nrcpts];
 			memset(x, 0, sizeof(*x));
 			address_field(&g, "Original-Recipient", x->original, sizeof(x->original));
