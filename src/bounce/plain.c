@@ -114,10 +114,12 @@ static void text_of(const struct mime_entity *m, struct strbuf *out, int depth)
 		size_t n = mime_parts(m, parts, MIME_PARTS_MAX);
 		for (size_t i = 0; i < n; i++)
 			text_of(&parts[i], out, depth + 1);
+		if (n)
+			return;
+		/* a multipart whose delimiters are missing: its body is text */
+	} else if (strncmp(type, "text/", 5) != 0 || strcmp(type, "text/rfc822-headers") == 0) {
 		return;
 	}
-	if (strncmp(type, "text/", 5) != 0 || strcmp(type, "text/rfc822-headers") == 0)
-		return;
 	mime_decoded_body(m, &b);
 	size_t room = PLAIN_TEXT_MAX - out->len;
 	strbuf_add(out, b.data, b.len < room ? b.len : room);
@@ -132,7 +134,8 @@ static size_t failed_header(const struct mime_entity *m, char list[][REPORT_FIEL
 	size_t n = 0;
 
 	if (mime_header(m, "X-Failed-Recipients", &v))
-		for (char *tok = strtok(v.data, ", "); tok && n < max; tok = strtok(NULL, ", "))
+		for (char *tok = strtok(v.data, ", '\"<>"); tok && n < max;
+		     tok = strtok(NULL, ", '\"<>"))
 			if (strchr(tok, '@'))
 				snprintf(list[n++], REPORT_FIELD_MAX, "%s", tok);
 	strbuf_free(&v);
@@ -148,7 +151,8 @@ static int in_list(char list[][REPORT_FIELD_MAX], size_t n, const char *addr)
 }
 
 /* A line that says only a 4/5 enhanced code, without a reply code: a
- * qmail "... (#5.1.1)", or a line that starts with "5.2.2 ". */
+ * qmail "... (#5.1.1)", a line that starts with "5.2.2 ", a DSN's
+ * "Status: 5.1.1" quoted as text, Zoho's "ERROR_CODE :5.2.1". */
 static int status_only(const char *line, char enh[16])
 {
 	const char *s = line;
@@ -156,7 +160,38 @@ static int status_only(const char *line, char enh[16])
 		s++;
 	if (!plain_enhanced_in(line, 0, enh) || (enh[0] != '4' && enh[0] != '5'))
 		return 0;
-	return strstr(line, "(#") || (strncmp(s, enh, strlen(enh)) == 0 && s[strlen(enh)] == ' ');
+	size_t el = strlen(enh);
+	return strstr(line, "(#") || strstr(line, "ERROR_CODE :") ||
+	       (strncmp(s, enh, el) == 0 && (s[el] == ' ' || !s[el])) ||
+	       (strncasecmp(s, "Status:", 7) == 0);
+}
+
+/* A DSN's "Final-Recipient: rfc822; a@b" (or Original-) quoted as text. */
+static int recipient_field(const char *s, size_t n, char *out, size_t on)
+{
+	if (!(n > 16 && strncasecmp(s, "Final-Recipient:", 16) == 0) &&
+	    !(n > 19 && strncasecmp(s, "Original-Recipient:", 19) == 0))
+		return 0;
+	return line_address(s, n, out, on);
+}
+
+/* The reply text of a recipient a quoted Status line named already: its
+ * words (and a more specific code) complete the entry. */
+static void add_diagnostic(struct report *r, const char *addr, int code, const char *enh,
+                           const char *text)
+{
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		struct report_rcpt *x = &r->rcpts[i];
+		if (strcasecmp(x->final, addr) != 0)
+			continue;
+		snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", text);
+		x->code = code;
+		if (enh[0] && enh[0] == x->status[0] && strcmp(x->status + 1, ".0.0") == 0) {
+			snprintf(x->enhanced, sizeof(x->enhanced), "%s", enh);
+			memcpy(x->status, x->enhanced, sizeof(x->enhanced));
+		}
+		return;
+	}
 }
 
 static int known(const struct report *r, const char *addr)
@@ -214,6 +249,11 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 		int code = report_reply_in(line, enh, &t);
 		if (code < 400 && status_only(line, enh)) /* qmail "(#5.1.1)", "5.2.2 <a@b>..." */
 			code = enh[0] == '4' ? 450 : 550, t = line;
+		if (code >= 400 && marker[0] && k - marker_line < WINDOW_LINES &&
+		    strncasecmp(line, "Diagnostic-Code:", 16) == 0 && known(r, marker)) {
+			add_diagnostic(r, marker, code, enh, t); /* the same group's reply */
+			code = 0;
+		}
 		if (code >= 400) {
 			if (marker[0] && k - marker_line < WINDOW_LINES)
 				snprintf(addr, sizeof(addr), "%s", marker); /* qmail's "<a@b>:" */
@@ -233,7 +273,8 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 					snprintf(addr, sizeof(addr), "%s", failed[next_failed - 1]);
 			reply_line(r, line, code, enh, t, addr);
 		}
-		if (address_line(p, n, marker, sizeof(marker)))
+		if (address_line(p, n, marker, sizeof(marker)) ||
+		    recipient_field(p, n, marker, sizeof(marker)))
 			marker_line = k;
 		lines[k % WINDOW_LINES] = p;
 		lens[k % WINDOW_LINES] = n;

@@ -48,6 +48,23 @@ static int is_enhanced(const char *p, int cls)
 	return 1;
 }
 
+/* A reply quoted inside another ("554 4.4.7 Message expired ... <421 4.4.2
+ * Connection timed out>"): the inner one is the remote server's own words
+ * and says why; it wins when it has an enhanced code. */
+static void nested_reply(const char *p, int *code, char enhanced[16])
+{
+	for (; (p = strchr(p, '<')) != NULL; p++) {
+		const char *q = p + 1;
+		if (!(q[0] >= '4' && q[0] <= '5') || !isdigit((unsigned char)q[1]) ||
+		    !isdigit((unsigned char)q[2]) || q[3] != ' ' || !is_enhanced(q + 4, q[0] - '0'))
+			continue;
+		*code = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+		size_t k = strcspn(q + 4, " >");
+		snprintf(enhanced, 16, "%.*s", (int)(k < 15 ? k : 15), q + 4);
+		return;
+	}
+}
+
 int report_reply_in(const char *diag, char enhanced[16], const char **text)
 {
 	enhanced[0] = '\0';
@@ -63,11 +80,14 @@ int report_reply_in(const char *diag, char enhanced[16], const char **text)
 		const char *t = p[3] ? p + 4 : p + 3;
 		while (p[3] == ':' && *t == ' ')
 			t++; /* "550: 5.1.1 ..." */
+		if (*t == '\'')
+			t++; /* "550-'5.7.1 ...'" (Amazon SES quotes the reply) */
 		if (is_enhanced(t, p[0] - '0')) {
-			size_t k = strcspn(t, " ");
+			size_t k = strcspn(t, " '");
 			snprintf(enhanced, 16, "%.*s", (int)(k < 15 ? k : 15), t);
 		}
 		*text = p;
+		nested_reply(p + 3, &code, enhanced);
 		return code;
 	}
 	return 0;
@@ -286,7 +306,9 @@ static int auto_reply(const struct mime_entity *m, struct report *r)
 	char v[REPORT_FIELD_MAX] = "";
 
 	field(m, "Auto-Submitted", v, sizeof(v));
-	if (v[0] && strncasecmp(v, "no", 2) != 0 && !strcasestr(r->from, "mailer-daemon")) {
+	/* bounces say Auto-Submitted too (RFC 3834 asks them to) */
+	if (v[0] && strncasecmp(v, "no", 2) != 0 && !strcasestr(r->from, "mailer-daemon") &&
+	    !strcasestr(r->from, "postmaster") && !strcasestr(r->subject, "undeliverable")) {
 		snprintf(r->why, sizeof(r->why), "Auto-Submitted: %s", v);
 		return 1;
 	}
