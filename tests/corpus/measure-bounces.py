@@ -83,6 +83,9 @@ def excerpt(path, recipient, status, limit=110):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--min", type=float, help="exit 1 if the rate is below PERCENT")
+    ap.add_argument("--min-real", type=float,
+                    help="exit 1 if the rate among rows with a real status (not Sisimai's "
+                         "own x.0.9xx) is below PERCENT")
     ap.add_argument("--dir", default=os.path.join(HERE, "bounces"))
     ap.add_argument("-q", "--quiet", action="store_true", help="do not list the misses")
     args = ap.parse_args()
@@ -159,6 +162,8 @@ def main():
         for f, rc, st, rs, saw, diag in misses:
             print("%s\t%s\t%s %s\t%s\t%s" % (f, rc, st, rs, saw, diag))
     if args.min is not None and pct(tot["exact"]) < args.min:
+        return 1
+    if args.min_real is not None and (100.0 * tot["real_exact"] / r if r else 0.0) < args.min_real:
         return 1
     return 0
 
