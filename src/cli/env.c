@@ -74,7 +74,7 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 }
 
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
-                               const struct template *tpl, int64_t size)
+                               const struct template *tpl, int64_t size, int64_t clean_version)
 {
 	struct sched_campaign_desc d = {
 	    .id = rec->id,
@@ -83,6 +83,7 @@ void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_re
 	    .tpl = tpl,
 	    .priority = rec->priority,
 	    .size = size,
+	    .clean_version = clean_version,
 	};
 	scheduler_add_campaign(sched, &d);
 }

@@ -39,8 +39,9 @@ void delivery_env_close(struct delivery_env *env);
 /* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
                          struct suppress *sp, struct scheduler_params *out);
-/* Adds a stored campaign to the scheduler (tpl: its template, bound). */
+/* Adds a stored campaign to the scheduler (tpl: its template, bound;
+ * clean_version: see sched_campaign_desc, -1 if unknown). */
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
-                               const struct template *tpl, int64_t size);
+                               const struct template *tpl, int64_t size, int64_t clean_version);
 
 #endif

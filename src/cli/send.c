@@ -441,7 +441,7 @@ static int open_campaign(struct store *st, const struct send_opts *o, const char
 
 static int deliver(const struct config *cfg, struct store *st, struct suppress *sp,
                    const char *state_dir, const struct campaign_rec *rec,
-                   const struct template *tpl, struct err *e)
+                   const struct template *tpl, int64_t clean_version, struct err *e)
 {
 	struct run r = {0};
 	struct delivery_env env;
@@ -462,7 +462,7 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	struct scheduler_params params;
 	delivery_env_params(&env, cfg, st, sp, &params);
 	r.sched = scheduler_new(&params);
-	delivery_env_add_campaign(r.sched, rec, tpl, total);
+	delivery_env_add_campaign(r.sched, rec, tpl, total, clean_version);
 	progress_init(&r.progress, stderr, total, counts);
 	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
 	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
@@ -549,8 +549,10 @@ int cli_send(int argc, char **argv)
 	struct suppress *sp = NULL;
 	struct campaign_rec rec = {0};
 	int resumed = 0;
+	int64_t clean = -1; /* the list's version when the queued rows were screened */
 	if (store_open(state_dir, &st, &e) != 0 || suppress_open(state_dir, &sp, &e) != 0 ||
 	    open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0 ||
+	    (clean = resumed ? -1 : suppress_version(sp), 0) ||
 	    enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		if (st)
@@ -577,7 +579,7 @@ int cli_send(int argc, char **argv)
 	}
 	long holder = 0;
 	int locked = store_lock_delivery(st, &holder, &e);
-	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, &e) : locked;
+	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, clean, &e) : locked;
 	if (locked == 0) {
 		fprintf(stderr,
 		        "sluice: campaign %s is queued; the running serve (pid %ld) delivers it\n",

@@ -251,7 +251,7 @@ static void add_campaigns(struct serve *sv)
 				total += counts[i];
 		fprintf(stderr, "sluice: delivering campaign %s (%lld queued, priority %d)\n", id,
 		        (long long)counts[RS_QUEUED], l->rec.priority);
-		delivery_env_add_campaign(sv->sched, &l->rec, &l->tpl, total);
+		delivery_env_add_campaign(sv->sched, &l->rec, &l->tpl, total, -1);
 	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.ids[i]);

@@ -97,6 +97,19 @@ static int begin(struct suppress *s, struct err *e)
 	return 0;
 }
 
+int64_t suppress_version(struct suppress *s)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int suppress_commit(struct suppress *s, struct err *e)
 {
 	if (!s || !s->in_tx)

@@ -41,6 +41,9 @@ struct suppression {
 int suppress_open(const char *dir, struct suppress **out, struct err *e);
 void suppress_close(struct suppress *s); /* commits what is pending */
 int suppress_commit(struct suppress *s, struct err *e);
+/* Changes when another process commits to the list (SQLite's data_version;
+ * this connection's own writes leave it alone); -1 on error. */
+int64_t suppress_version(struct suppress *s);
 
 /* 1 added, 0 already suppressed in that scope, -1 error. */
 int suppress_add(struct suppress *s, const char *address, const char *scope, const char *reason,

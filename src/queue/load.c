@@ -110,7 +110,7 @@ static void on_fetched(void *arg, struct queued_rcpt *r)
 	j->r = r;
 	s->loaded++;
 	c->loaded++;
-	if (suppressed_since(s, j))
+	if (c->check_suppression && suppressed_since(s, j))
 		return;
 	s->pending_dns++;
 	mx_lookup(s->p.mx, r->domain, on_mx, j);
@@ -152,6 +152,11 @@ void sched_fetch(struct scheduler *s, int64_t now_ms)
 			}
 			if (n < FETCH_MIN)
 				continue;
+			/* another process may have suppressed someone since the list
+			 * was checked: then every recipient loaded is looked up */
+			if (!c->check_suppression && s->p.suppress &&
+			    suppress_version(s->p.suppress) != c->clean_version)
+				c->check_suppression = 1;
 			int got = store_fetch_ready(s->p.store, c->id, &c->cur, now_ms / 1000,
 			                            (int)n, on_fetched, c, &e);
 			if (got < 0) {

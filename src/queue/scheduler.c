@@ -648,6 +648,8 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->tpl = d->tpl;
 	c->priority = d->priority;
 	c->size = d->size;
+	c->clean_version = d->clean_version;
+	c->check_suppression = d->clean_version < 0;
 	c->cur = STORE_CURSOR_START;
 	*tail = c;
 	s->ncampaigns++;

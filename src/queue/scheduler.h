@@ -67,6 +67,10 @@ struct sched_campaign_desc {
 	const struct template *tpl; /* bound to its columns; must outlive the scheduler */
 	int priority;
 	int64_t size; /* its recipients (the source spread threshold) */
+	/* suppress_version() when every queued recipient was last checked
+	 * against the list (send: just before queueing); -1: unknown. While the
+	 * list's version is still that, loading skips the per-recipient check. */
+	int64_t clean_version;
 };
 
 struct scheduler *scheduler_new(const struct scheduler_params *p);

@@ -44,6 +44,8 @@ struct sched_campaign {
 	int64_t loaded;          /* its jobs in memory */
 	int finished;            /* nothing queued in the store, nothing in memory */
 	int paused;              /* by the monitor (monitor.c), until resumed */
+	int64_t clean_version;   /* see sched_campaign_desc */
+	int check_suppression;   /* 1 once the list may have changed since */
 	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
 	int mon_warned_rcpt, mon_warned_spike;
 	double mon_usual_rcpt_failure; /* earlier campaigns' rate; -1: too little known */

@@ -26,7 +26,7 @@ import dkim
 import pytest
 
 import world as W
-from conftest import SLUICE, fault_records, maildir_files, merged, wait_for, yaml_text
+from conftest import SLUICE, Run, fault_records, maildir_files, merged, wait_for, yaml_text
 from test_dkim import dkim_yaml, txt
 from test_inbound import HTTP, INBOUND, Serve, token
 
@@ -177,6 +177,29 @@ def test_suppressed_while_retrying_is_not_mailed_again(world, sender):
     p = subprocess.run([SLUICE, "report", "--campaign", rec["campaign"], "--state", sender.state],
                        capture_output=True, text=True, timeout=30)
     assert "suppressed" in p.stdout, p.stdout
+
+
+def test_suppressed_by_another_process_while_send_retries(world, sender):
+    """send skips the per-recipient look-up while the list is unchanged since
+    it was screened; `sluice suppress add` from another process changes it,
+    and the next load sees it."""
+    victim = "rcpt451-cli@faults.test"
+    sender.rows([[victim, "V", "1"], ["ok-supp@faults.test", "A", "2"]])
+    p = sender.start(config={"retry": {"min_backoff": "1s", "max_backoff": "1s",
+                                       "max_lifetime": "60s"}})
+    try:
+        log = lambda: [x for x in Run(p, "", "", sender.state).log()
+                       if x.get("recipient") == victim]
+        assert wait_for(lambda: any(x["outcome"] == "deferred" for x in log()), 20)
+        q = subprocess.run([SLUICE, "suppress", "add", victim, "--reason", "manual",
+                            "--state", sender.state], capture_output=True, text=True, timeout=30)
+        assert q.returncode == 0, q.stderr
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err  # delivered or suppressed: nothing failed
+    assert log()[-1]["outcome"] == "suppressed" and log()[-1]["list_action"] == "manual", log()
 
 
 def test_mailbox_full_after_the_dot_is_not_a_danger_sign(world, sender):
