@@ -46,6 +46,7 @@ int mime_header(const struct mime_entity *m, const char *name, struct strbuf *ou
 	size_t n = strlen(name);
 
 	strbuf_reset(out);
+	strbuf_reserve(out, 0); /* out->data is never NULL, even for a value not kept */
 	while (line < end) {
 		const char *e = eol(line, end);
 		if ((size_t)(e - line) > n && line[n] == ':' && strncasecmp(line, name, n) == 0) {

@@ -36,7 +36,7 @@ int plain_enhanced_in(const char *text, int cls, char out[16])
 
 static int addr_char(int c)
 {
-	return isalnum(c) || strchr(".!#$%&'*+-/=?^_`{|}~", c);
+	return isalnum(c) || (c && strchr(".!#$%&'*+-/=?^_`{|}~", c));
 }
 
 /* The first address on a line ("<a@b.c>" preferred, else a bare a@b.c). */
@@ -97,7 +97,8 @@ static int original_begins(const char *s, size_t n)
 	for (int i = 0; marks[i]; i++)
 		if (strcasestr(line, marks[i]))
 			return 1;
-	return n >= 9 && (strncmp(s, "Received:", 9) == 0 || strncmp(s, "Return-Path:", 12) == 0);
+	return (n >= 9 && strncmp(s, "Received:", 9) == 0) ||
+	       (n >= 12 && strncmp(s, "Return-Path:", 12) == 0);
 }
 
 /* The decoded text parts of m (the body itself when it is not multipart). */
@@ -134,8 +135,8 @@ static size_t failed_header(const struct mime_entity *m, char list[][REPORT_FIEL
 	size_t n = 0;
 
 	if (mime_header(m, "X-Failed-Recipients", &v))
-		for (char *tok = strtok(v.data, ", '\"<>"); tok && n < max;
-		     tok = strtok(NULL, ", '\"<>"))
+		for (char *save, *tok = strtok_r(v.data, ", '\"<>", &save); tok && n < max;
+		     tok = strtok_r(NULL, ", '\"<>", &save))
 			if (strchr(tok, '@'))
 				snprintf(list[n++], REPORT_FIELD_MAX, "%s", tok);
 	strbuf_free(&v);
@@ -258,9 +259,9 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 			if (marker[0] && k - marker_line < WINDOW_LINES)
 				snprintf(addr, sizeof(addr), "%s", marker); /* qmail's "<a@b>:" */
 			else if (!line_address(p, n, addr, sizeof(addr)))
-				for (int w = 1; w < WINDOW_LINES && !addr[0]; w++) {
+				for (int w = 1; w < WINDOW_LINES && w <= k && !addr[0]; w++) {
 					int i = (k - w) % WINDOW_LINES;
-					if (k - w >= 0 && lines[i])
+					if (lines[i])
 						line_address(lines[i], lens[i], addr, sizeof(addr));
 				}
 			/* with X-Failed-Recipients, an address the text names is
@@ -332,6 +333,8 @@ static int ses_read(const char *text, size_t len, struct report *r)
 	{
 		if (r->nrcpts >= REPORT_RCPTS_MAX)
 			break;
+		if (!strchr(jstr(x, "emailAddress"), '@'))
+			continue; /* not a recipient entry */
 		struct report_rcpt *rc = &r->rcpts[r->nrcpts++];
 		memset(rc, 0, sizeof(*rc));
 		snprintf(rc->final, sizeof(rc->final), "%s", jstr(x, "emailAddress"));

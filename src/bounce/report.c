@@ -50,15 +50,19 @@ static int is_enhanced(const char *p, int cls)
 
 /* A reply quoted inside another ("554 4.4.7 Message expired ... <421 4.4.2
  * Connection timed out>"): the inner one is the remote server's own words
- * and says why; it wins when it has an enhanced code. */
+ * and says why the message expired; its enhanced code wins when the outer
+ * one is an expiry (x.4.7) or absent. The reply code (permanent or not)
+ * stays the outer one's: the relay gave up. */
 static void nested_reply(const char *p, int *code, char enhanced[16])
 {
+	(void)code;
+	if (enhanced[0] && strcmp(enhanced + 1, ".4.7") != 0)
+		return;
 	for (; (p = strchr(p, '<')) != NULL; p++) {
 		const char *q = p + 1;
 		if (!(q[0] >= '4' && q[0] <= '5') || !isdigit((unsigned char)q[1]) ||
 		    !isdigit((unsigned char)q[2]) || q[3] != ' ' || !is_enhanced(q + 4, q[0] - '0'))
 			continue;
-		*code = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
 		size_t k = strcspn(q + 4, " >");
 		snprintf(enhanced, 16, "%.*s", (int)(k < 15 ? k : 15), q + 4);
 		return;

@@ -16,6 +16,8 @@ void header_encoded_words(struct strbuf *out, const char *v, size_t n)
 		/* Never split a UTF-8 sequence between two words. */
 		while (take < n - i && take > 0 && ((unsigned char)v[i + take] & 0xC0) == 0x80)
 			take--;
+		if (take == 0) /* not UTF-8 after all: cut anywhere rather than loop */
+			take = n - i > 45 ? 45 : n - i;
 		unsigned char b64[64];
 		int len = EVP_EncodeBlock(b64, (const unsigned char *)v + i, (int)take);
 		if (i > 0)
@@ -173,6 +175,32 @@ static void encode_addresses(struct strbuf *out, const char *p, size_t n)
 	}
 }
 
+/* Appends field (one or more lines, CRLF-ended) to out, folded before a
+ * space wherever a line would pass FOLD_AT: encoded words carry no spaces,
+ * so they are never cut, and no line reaches 998 octets. */
+#define FOLD_AT 76
+static void add_folded(struct strbuf *out, const char *f, size_t n)
+{
+	size_t line_start = 0, last_ws = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i] == '\r' && i + 1 < n && f[i + 1] == '\n') {
+			strbuf_add(out, f + line_start, i + 2 - line_start);
+			line_start = i + 2, last_ws = 0;
+			i++;
+			continue;
+		}
+		if ((f[i] == ' ' || f[i] == '\t') && i > line_start)
+			last_ws = i;
+		if (i - line_start >= FOLD_AT && last_ws > line_start) {
+			strbuf_add(out, f + line_start, last_ws - line_start);
+			strbuf_add(out, "\r\n", 2);
+			line_start = last_ws, last_ws = 0;
+		}
+	}
+	strbuf_add(out, f + line_start, n - line_start);
+}
+
 /* One field, unfolded into value (without CRLFs), rewritten into out. */
 static void encode_field(struct strbuf *out, const char *f, size_t n)
 {
@@ -185,12 +213,15 @@ static void encode_field(struct strbuf *out, const char *f, size_t n)
 			strbuf_addc(&v, f[i] == '\n' ? ' ' : f[i]);
 		else
 			i++;
-	strbuf_add(out, f, nl + 1);
+	struct strbuf w = STRBUF_INIT;
+	strbuf_add(&w, f, nl + 1);
 	if (is_address_field(f, nl))
-		encode_addresses(out, v.data, v.len);
+		encode_addresses(&w, v.data, v.len);
 	else
-		encode_text(out, v.data, v.len);
-	strbuf_add(out, "\r\n", 2);
+		encode_text(&w, v.data, v.len);
+	strbuf_add(&w, "\r\n", 2);
+	add_folded(out, w.data, w.len);
+	strbuf_free(&w);
 	strbuf_free(&v);
 }
 

@@ -331,7 +331,8 @@ static void pending_unlink(struct pending *pd)
 	charge(srv, pd->key, -(int64_t)pd->data.cap);
 }
 
-/* Moves the session's transaction into a pending message for the owner. */
+/* Moves the session's transaction into a pending message for the owner
+ * (end_of_data made sure it has a buffer). */
 static void hand_over(struct session *s)
 {
 	struct smtp_server *srv = s->srv;
@@ -344,8 +345,6 @@ static void hand_over(struct session *s)
 	pd->mail_from = s->mail_from;
 	s->mail_from = NULL;
 	memcpy(pd->rcpts, s->rcpts, s->nrcpts * sizeof(char *));
-	if (!s->data.data) /* an empty message: a buffer to point at, charged */
-		append(s, "", 0);
 	pd->data = s->data; /* its capacity stays charged until done */
 	s->data = (struct strbuf)STRBUF_INIT;
 	pd->m = (struct smtp_server_msg){pd->ip,        pd->mail_from, pd->rcpts, s->nrcpts,
@@ -390,7 +389,9 @@ void smtp_server_done(struct smtp_server_msg *m, const char *text)
 /* The end of DATA: refuse, or hand the message to the owner. */
 static void end_of_data(struct session *s)
 {
-	if (s->too_big || s->no_room) {
+	if (!s->data.data && !s->too_big && !s->no_room)
+		append(s, "", 0); /* an empty message: a buffer to point at, charged */
+	if (s->too_big || s->no_room || !s->data.data) {
 		if (s->too_big)
 			reply(s, "552 5.3.4 message size exceeds the limit of %lld bytes",
 			      (long long)s->srv->p.max_size);
@@ -410,9 +411,11 @@ static void append(struct session *s, const char *p, size_t n)
 {
 	struct smtp_server *srv = s->srv;
 	int64_t client_max = srv->p.memory_limit / SMTP_SERVER_CLIENT_SHARE;
+	struct strbuf none = STRBUF_INIT;
+	int64_t message_cap = (int64_t)strbuf_cap_for(&none, (size_t)srv->p.max_size);
 
-	if (client_max < 2 * srv->p.max_size)
-		client_max = 2 * srv->p.max_size;
+	if (client_max < 2 * message_cap) /* two messages as buffers grow (doubling) */
+		client_max = 2 * message_cap;
 	if (s->too_big || s->no_room)
 		return;
 	if ((int64_t)(s->data.len + n) > srv->p.max_size) {
@@ -483,6 +486,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		    evbuffer_get_length(in) > SMTP_SERVER_DATA_LINE_MAX) {
 			char piece[SMTP_SERVER_DATA_LINE_MAX];
 			evbuffer_remove(in, piece, sizeof(piece));
+			s->line_ms = clock_mono_ms(); /* a piece is progress too */
 			data_line(s, piece, sizeof(piece), 0, 1);
 			s->last_crlf = 0;
 			continue;

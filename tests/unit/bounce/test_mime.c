@@ -92,12 +92,37 @@ static void test_report_parse_is_bounded(void **state)
 	strbuf_free(&msg);
 }
 
+/* A header field longer than what is kept (16 KB): found, empty, never a
+ * NULL buffer (a 20 KB From: line once crashed serve's parser). */
+static void test_header_longer_than_kept(void **state)
+{
+	struct strbuf msg = STRBUF_INIT, v = STRBUF_INIT;
+	struct report *r = calloc(1, sizeof(*r));
+	struct mime_entity m;
+	(void)state;
+	strbuf_adds(&msg, "From: ");
+	for (int i = 0; i < 20000; i++)
+		strbuf_addc(&msg, 'a');
+	strbuf_adds(&msg, "\r\nX-Failed-Recipients: ");
+	for (int i = 0; i < 20000; i++)
+		strbuf_addc(&msg, 'b');
+	strbuf_adds(&msg, "\r\n\r\nbody\r\n");
+	mime_entity(msg.data, msg.len, &m);
+	assert_int_equal(mime_header(&m, "From", &v), 1);
+	assert_non_null(v.data);
+	report_parse(msg.data, msg.len, r);
+	free(r);
+	strbuf_free(&v);
+	strbuf_free(&msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_base64_any_line_length),
 	    cmocka_unit_test(test_quoted_printable),
 	    cmocka_unit_test(test_report_parse_is_bounded),
+	    cmocka_unit_test(test_header_longer_than_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
