@@ -455,7 +455,15 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	r.st = st;
 	r.campaign = rec->id;
 	r.next_due_s = -1;
+	/* the signals are ours before anything is opened: a Ctrl-C from here on
+	 * stops cleanly (it is handled once the loop runs) */
+	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
+	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
 	if (delivery_env_open(cfg, r.base, state_dir, &env, e) != 0) {
+		event_free(sigint);
+		event_free(sigterm);
 		event_base_free(r.base);
 		return -1;
 	}
@@ -464,12 +472,8 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	r.sched = scheduler_new(&params);
 	delivery_env_add_campaign(r.sched, rec, tpl, total, clean_version);
 	progress_init(&r.progress, stderr, total, counts);
-	struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
-	struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
 	struct event *tick = event_new(r.base, -1, EV_PERSIST, on_progress, &r);
 	struct timeval tv = {0, 100000};
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
 	event_add(tick, &tv);
 	scheduler_start(r.sched);
 	event_base_dispatch(r.base);
