@@ -385,6 +385,10 @@ int plain_ses_message(const struct mime_entity *m, struct report *r)
 	struct strbuf text = STRBUF_INIT, flat = STRBUF_INIT;
 
 	text_of(m, &text, 0);
+	if (!text.len || !memmem(text.data, text.len, "notificationType", 16)) {
+		strbuf_free(&text); /* the common case: no SES notification, no copy */
+		return 0;
+	}
 	/* lines of over 998 octets arrive folded: JSON has no line breaks of its
 	 * own that matter, so they go before parsing */
 	for (size_t i = 0; i < text.len; i++)

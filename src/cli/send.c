@@ -554,10 +554,14 @@ int cli_send(int argc, char **argv)
 	struct campaign_rec rec = {0};
 	int resumed = 0;
 	int64_t clean = -1; /* the list's version when the queued rows were screened */
-	if (store_open(state_dir, &st, &e) != 0 || suppress_open(state_dir, &sp, &e) != 0 ||
-	    open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0 ||
-	    (clean = resumed ? -1 : suppress_version(sp), 0) ||
-	    enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0) {
+	int failed = store_open(state_dir, &st, &e) != 0 ||
+	             suppress_open(state_dir, &sp, &e) != 0 ||
+	             open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0;
+	if (!failed) {
+		clean = resumed ? -1 : suppress_version(sp); /* before screening: see scheduler.h */
+		failed = enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0;
+	}
+	if (failed) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		if (st)
 			fprintf(stderr,

@@ -29,6 +29,20 @@ static struct lane *lane_of(struct site *site, struct sched_campaign *c)
 	return l;
 }
 
+/* Takes the first job of l (which has one). */
+static struct job *lane_shift(struct site *site, struct lane *l)
+{
+	struct job *j = l->head;
+
+	l->head = j->next;
+	if (!l->head)
+		l->tail = NULL;
+	l->n--;
+	site->queued--;
+	j->next = NULL;
+	return j;
+}
+
 void site_push(struct site *site, struct job *j)
 {
 	struct lane *l = lane_of(site, j->camp);
@@ -81,15 +95,8 @@ static struct job *pop(struct site *site, int sending)
 	if (!best)
 		return NULL; /* only lanes whose probe is out */
 	best->probing |= sending && !best->proven;
-	struct job *j = best->head;
-	best->head = j->next;
-	if (!best->head)
-		best->tail = NULL;
-	best->n--;
-	site->queued--;
 	site->turn = best;
-	j->next = NULL;
-	return j;
+	return lane_shift(site, best);
 }
 
 struct job *site_pop(struct site *site)
@@ -127,15 +134,8 @@ size_t site_drop_campaign(struct site *site, const struct sched_campaign *c)
 	for (struct lane *l = site->lanes; l; l = l->next) {
 		if (l->camp != c)
 			continue;
-		while (l->head) {
-			struct job *j = l->head;
-			l->head = j->next;
-			job_free(j);
-			n++;
-		}
-		l->tail = NULL;
-		site->queued -= l->n;
-		l->n = 0;
+		for (; l->head; n++)
+			job_free(lane_shift(site, l));
 	}
 	return n;
 }
@@ -155,19 +155,17 @@ void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_c
 
 	if (l->refused_until_s < until_s)
 		l->refused_until_s = until_s;
-	while (l->head) {
-		struct job *j = l->head;
-		l->head = j->next;
-		l->n--;
-		site->queued--;
-		j->next = NULL;
-		sched_park(s, j, l->refused_until_s);
-	}
-	l->tail = NULL;
+	while (l->head)
+		sched_park(s, lane_shift(site, l), l->refused_until_s);
 	if (site->queued == 0)
-		for (struct session *x = site->sessions; x; x = x->next)
-			if (smtp_client_is_idle(x->c))
-				smtp_client_finish(x->c);
+		site_finish_idle(site);
+}
+
+void site_finish_idle(struct site *site)
+{
+	for (struct session *x = site->sessions; x; x = x->next)
+		if (smtp_client_is_idle(x->c))
+			smtp_client_finish(x->c);
 }
 
 void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail)

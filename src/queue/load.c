@@ -14,7 +14,6 @@
 #include "queue/scheduler_int.h"
 #include "queue/store.h"
 #include "shape/throttle.h"
-#include "smtp/client.h"
 #include "util/clock.h"
 #include "util/xmalloc.h"
 
@@ -183,9 +182,7 @@ static void finish_idle_sessions(struct scheduler *s)
 	void *v;
 
 	while (strmap_next(s->sites, &pos, &key, &v))
-		for (struct session *x = ((struct site *)v)->sessions; x; x = x->next)
-			if (smtp_client_is_idle(x->c))
-				smtp_client_finish(x->c);
+		site_finish_idle(v);
 }
 
 /* The earliest due time of the unfinished campaigns (-1: nothing queued);

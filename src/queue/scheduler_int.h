@@ -212,6 +212,8 @@ struct job *site_pop_to_send(struct site *site);
 /* Jobs a session could start now: a lane whose sender is not proven
  * counts one (its probe), or none while the probe is out. */
 size_t site_sendable(const struct site *site);
+/* The site's idle sessions say QUIT now instead of waiting out idle_timeout. */
+void site_finish_idle(struct site *site);
 void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);
