@@ -117,6 +117,40 @@ static void test_errors_name_line_and_column(void **state)
 	             ".yaml:2:", "unknown category");
 	expect_error("inbound:\n  max_message_size: huge\n", ".yaml:2:21:", "bad size");
 	expect_error("suppression:\n  scope: everyone\n", ".yaml:2:10:", "global or sender_domain");
+	/* the settings serve's limits added (issue 9) and the duplicate key (issue 14) */
+	expect_error("inbound:\n  idle_timeout: 0s\n", ".yaml:2:17:", "bad duration");
+	expect_error("inbound:\n  session_timeout: forever\n", ".yaml:2:20:", "bad duration");
+	expect_error("inbound:\n  min_data_rate: fast\n", ".yaml:2:18:", "bad size");
+	expect_error("inbound:\n  memory_limit: 10KB\n", ".yaml:2:17:", "bad size");
+	expect_error("inbound:\n  http_max_connections: 0\n", ".yaml:2:25:", "whole number");
+	expect_error("inbound:\n  http_max_connections_per_ip: lots\n",
+	             ".yaml:2:32:", "whole number");
+	expect_error("inbound:\n  http_timeout: 10ms\n", ".yaml:2:17:", "bad duration");
+	expect_error("hygiene:\n  case_sensitive_local_parts: maybe\n",
+	             ".yaml:2:31:", "true or false");
+}
+
+static void test_inbound_limits(void **state)
+{
+	struct config c;
+	struct err e;
+	(void)state;
+	char text[2048];
+	snprintf(text, sizeof(text), "%s%s", good,
+	         "inbound:\n  idle_timeout: 2m\n  session_timeout: 10m\n"
+	         "  min_data_rate: 512\n  memory_limit: 1GB\n"
+	         "  http_max_connections: 64\n  http_max_connections_per_ip: 4\n"
+	         "  http_timeout: 5s\nhygiene:\n  case_sensitive_local_parts: true\n");
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_int_equal(c.inbound_idle_ms, 120000);
+	assert_int_equal(c.inbound_session_ms, 600000);
+	assert_int_equal(c.inbound_min_data_rate, 512);
+	assert_true(c.inbound_memory_limit == INT64_C(1024) * 1024 * 1024);
+	assert_int_equal(c.http_max_connections, 64);
+	assert_int_equal(c.http_max_per_ip, 4);
+	assert_int_equal(c.http_timeout_ms, 5000);
+	assert_int_equal(c.case_sensitive_local, 1);
+	config_free(&c);
 }
 
 static void test_rules_and_rates(void **state)
@@ -248,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_config_and_defaults),
 	    cmocka_unit_test(test_errors_name_line_and_column),
+	    cmocka_unit_test(test_inbound_limits),
 	    cmocka_unit_test(test_rules_and_rates),
 	    cmocka_unit_test(test_pools),
 	    cmocka_unit_test(test_durations),
