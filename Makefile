@@ -90,8 +90,9 @@ fuzz:
 bench: bin/sluice
 	bench/run
 
-# Dependencies flow one way (STYLE.md): util <- mail <- modules <- cli.
+# Dependencies flow one way (docs/architecture.md); the check is tested too.
 layers:
+	@tests/check-layers --self-test
 	@tests/check-layers
 
 format:

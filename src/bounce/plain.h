@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "bounce/mime.h"
+#include "mail/mime.h"
 #include "bounce/report.h"
 
 #define PLAIN_TEXT_MAX (512 * 1024)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bounce/mime.h"
+#include "mail/mime.h"
 #include "bounce/plain.h"
 
 const char *report_kind_name(enum report_kind k)

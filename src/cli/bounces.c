@@ -14,14 +14,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bounce/classify.h"
-#include "bounce/inbound.h"
+#include "mail/classify.h"
+#include "inbound/inbound.h"
 #include "bounce/report.h"
 #include "cli/cli.h"
-#include "list/suppress.h"
+#include "store/suppress.h"
 #include "mail/config.h"
-#include "queue/dlog.h"
-#include "queue/store.h"
+#include "dlog/dlog.h"
+#include "store/store.h"
 #include "util/strbuf.h"
 
 #define MESSAGE_MAX (50 * 1024 * 1024)

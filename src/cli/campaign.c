@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/report.h"
-#include "queue/store.h"
+#include "store/store.h"
 #include "util/clock.h"
 
 static int open_state(const char *state, struct store **st)

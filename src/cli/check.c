@@ -1,518 +1,42 @@
 /*
- * sluice check --config FILE [--json]: the preflight report on the sending
- * identity, as receivers will see it, through the configured resolvers.
- *   per source: PTR, forward-confirmed reverse DNS, HELO = PTR name and a
- *     FQDN, PTR not dynamic-looking, not on the configured DNS blocklists;
- *   per sending domain (From, envelope/bounce, and each HELO): SPF present,
- *     valid, within 10 lookups, passing for every source of the pool;
- *   DKIM: a key for the From domain, and each key's DNS record matches it;
- *   DMARC: a record with its policy, and From aligned with DKIM or SPF;
- *   the bounce domain's MX, the From domain can receive (postmaster@,
- *   abuse@), List-Unsubscribe configured;
- *   with --template: the content lint (msg/lint.h) and every link's host
- *   (and the unsubscribe URL's) against the URI blocklists.
- * Prints a table (PASS, WARN, FAIL, each with what to fix) or JSON.
- * sluice send runs the same checks (with its template) before sending.
+ * sluice check --config FILE [--json] [--template FILE] [--transactional]:
+ * prints the preflight report (preflight/preflight.h) as a table (PASS,
+ * WARN, FAIL, each with what to fix) or JSON. sluice send runs the same
+ * checks (with its template) before sending (check_before_sending).
  * Exit status: 0 no FAIL; 1 some FAIL; 2 usage or config error.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "dns/lookup.h"
-#include "dns/spf.h"
 #include "mail/config.h"
-#include "msg/dkim.h"
-#include "msg/lint.h"
-#include "msg/template.h"
-#include "queue/store.h"
-#include "util/clock.h"
+#include "preflight/preflight.h"
 
-#define ROWS_MAX 256
-
-enum level { PASS, WARN, FAIL };
-static const char *const level_names[] = {"PASS", "WARN", "FAIL"};
-
-struct row {
-	const char *check;
-	char subject[128];
-	enum level level;
-	char detail[400];
-};
-
-struct report {
-	struct row rows[ROWS_MAX];
-	size_t n;
-	struct lookup *l;
-	const struct config *cfg;
-	char tpl_name[128]; /* the template's file name, as the subject of its rows */
-};
-
-static void add(struct report *r, const char *check, const char *subject, enum level lv,
-                const char *fmt, ...)
-{
-	if (r->n >= ROWS_MAX)
-		return;
-	struct row *x = &r->rows[r->n++];
-	va_list ap;
-	x->check = check;
-	snprintf(x->subject, sizeof(x->subject), "%s", subject);
-	x->level = lv;
-	va_start(ap, fmt);
-	vsnprintf(x->detail, sizeof(x->detail), fmt, ap);
-	va_end(ap);
-}
-
-/* A PTR name made of the IP's digits, or with the words of consumer pools. */
-static int looks_generic(const char *name, const char *ip)
-{
-	static const char *const words[] = {"dyn",  "dhcp",  "pool", "cust", "broadband",
-	                                    "dsl",  "cable", "dial", "ppp",  "client",
-	                                    "user", "host-", "ip-",  NULL};
-	unsigned char b[4];
-	char form[4][32];
-
-	for (int i = 0; words[i]; i++)
-		if (strcasestr(name, words[i]))
-			return 1;
-	if (inet_pton(AF_INET, ip, b) != 1)
-		return 0;
-	snprintf(form[0], 32, "%u-%u-%u-%u", b[0], b[1], b[2], b[3]);
-	snprintf(form[1], 32, "%u-%u-%u-%u", b[3], b[2], b[1], b[0]);
-	snprintf(form[2], 32, "%u.%u.%u.%u.", b[3], b[2], b[1], b[0]);
-	snprintf(form[3], 32, "%u%u%u%u", b[0], b[1], b[2], b[3]);
-	for (int i = 0; i < 4; i++)
-		if (strstr(name, form[i]))
-			return 1;
-	return 0;
-}
-
-static int has(const struct lookup_answers *a, const char *s)
-{
-	for (size_t i = 0; i < a->n; i++)
-		if (strcasecmp(a->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static void check_source(struct report *r, const struct source *src)
-{
-	struct lookup_answers ptr, fwd;
-	enum lookup_status st = lookup_ptr(r->l, src->ip, &ptr);
-
-	if (st == LK_TEMPFAIL) {
-		add(r, "ptr", src->ip, FAIL, "the PTR query got no answer: check dns.resolvers");
-		return;
-	}
-	if (st != LK_OK) {
-		add(r, "ptr", src->ip, FAIL,
-		    "no PTR record: ask the IP's owner to point it at %s (receivers refuse mail "
-		    "from IPs without reverse DNS)",
-		    src->helo);
-		lookup_answers_free(&ptr);
-		return;
-	}
-	const char *name = ptr.v[0];
-	add(r, "ptr", src->ip, PASS, "%s", name);
-	lookup_a(r->l, name, &fwd);
-	if (has(&fwd, src->ip))
-		add(r, "fcrdns", src->ip, PASS, "%s resolves back to %s", name, src->ip);
-	else
-		add(r, "fcrdns", src->ip, FAIL,
-		    "%s does not resolve back to %s: add an A record %s -> %s", name, src->ip, name,
-		    src->ip);
-	lookup_answers_free(&fwd);
-	if (strcasecmp(src->helo, name) == 0)
-		add(r, "helo", src->ip, PASS, "HELO %s is the PTR name", src->helo);
-	else
-		add(r, "helo", src->ip, FAIL, "HELO %s differs from the PTR name %s: make them one",
-		    src->helo, name);
-	if (looks_generic(name, src->ip))
-		add(r, "ptr-generic", src->ip, FAIL,
-		    "%s looks like a dynamic or generic address: set a PTR that names your mail "
-		    "server",
-		    name);
-	else
-		add(r, "ptr-generic", src->ip, PASS, "%s names a server", name);
-	lookup_answers_free(&ptr);
-}
-
-/* Asks zone about name (reversed IP or domain): 1 if listed, with the
- * answer and its TXT reason in detail; 0 not listed; -1 no answer. */
-static int listed(struct report *r, const char *name, const char *zone, char *detail, size_t n)
-{
-	char q[600];
-	struct lookup_answers a, why;
-	int rc;
-
-	snprintf(q, sizeof(q), "%s.%s", name, zone);
-	enum lookup_status st = lookup_a(r->l, q, &a);
-	if (st == LK_OK && strncmp(a.v[0], "127.255.255.", 12) == 0) {
-		/* Spamhaus's "query refused" codes (public resolvers, no key) */
-		snprintf(detail, n, "the blocklist refused the query (%s)", a.v[0]);
-		rc = -1;
-	} else if (st == LK_OK) {
-		lookup_txt(r->l, q, &why);
-		snprintf(detail, n, "listed (%s): %s", a.v[0],
-		         why.n ? why.v[0] : "no reason given");
-		lookup_answers_free(&why);
-		rc = 1;
-	} else {
-		snprintf(detail, n,
-		         st == LK_TEMPFAIL ? "the blocklist did not answer" : "not listed");
-		rc = st == LK_TEMPFAIL ? -1 : 0;
-	}
-	lookup_answers_free(&a);
-	return rc;
-}
-
-/* Calls fn for each zone of a comma- or space-separated list. */
-static void each_zone(const char *zones, void (*fn)(struct report *, const char *, const void *),
-                      struct report *r, const void *arg)
-{
-	char zone[256];
-
-	for (const char *p = zones ? zones : ""; *p;) {
-		size_t k = strcspn(p, ", ");
-		if (k) {
-			snprintf(zone, sizeof(zone), "%.*s", (int)k, p);
-			fn(r, zone, arg);
-		}
-		p += k;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-}
-
-static void dnsbl_zone(struct report *r, const char *zone, const void *arg)
-{
-	const struct source *src = arg;
-	unsigned char b[4];
-	char name[64], subj[300], detail[400];
-
-	if (inet_pton(AF_INET, src->ip, b) != 1)
-		return;
-	snprintf(name, sizeof(name), "%u.%u.%u.%u", b[3], b[2], b[1], b[0]);
-	snprintf(subj, sizeof(subj), "%s in %s", src->ip, zone);
-	int rc = listed(r, name, zone, detail, sizeof(detail));
-	add(r, "blocklist", subj, rc > 0 ? FAIL : rc < 0 ? WARN : PASS, "%s", detail);
-}
-
-static void check_dnsbl(struct report *r, const struct source *src)
-{
-	each_zone(r->cfg->check_dnsbl, dnsbl_zone, r, src);
-}
-
-/* A link's host and its parent domains down to two labels, as URI
- * blocklists list either the host or the registered domain. */
-static void uribl_zone(struct report *r, const char *zone, const void *arg)
-{
-	const char *host = arg;
-	char subj[300], detail[400];
-	int worst = 0;
-
-	for (const char *d = host; d && strchr(d, '.'); d = strchr(d, '.') + 1) {
-		int rc = listed(r, d, zone, detail, sizeof(detail));
-		snprintf(subj, sizeof(subj), "%s in %s", d, zone);
-		if (rc != 0) {
-			add(r, "uri-blocklist", subj, rc > 0 ? FAIL : WARN, "%s", detail);
-			worst = 1;
-			break;
-		}
-	}
-	if (!worst) {
-		snprintf(subj, sizeof(subj), "%s in %s", host, zone);
-		add(r, "uri-blocklist", subj, PASS, "not listed");
-	}
-}
-
-/* A source's HELO against the one it showed when it last sent from this
- * state directory: receivers key reputation on (IP, HELO). */
-static void check_helo_history(struct report *r, const char *state_dir,
-                               const struct source *const *pool, size_t npool)
-{
-	char path[4096], helo[256], when[64];
-	struct store *st;
-	struct err e;
-	int64_t since;
-
-	snprintf(path, sizeof(path), "%s/queue.db", state_dir);
-	if (access(path, F_OK) != 0)
-		return; /* never sent from here: nothing to compare */
-	if (store_open(state_dir, &st, &e) != 0) {
-		add(r, "helo-history", state_dir, WARN, "cannot read %s: %s", path, e.msg);
-		return;
-	}
-	for (size_t i = 0; i < npool; i++) {
-		int found = store_identity_get(st, pool[i]->ip, helo, sizeof(helo), &since, &e);
-		clock_rfc5322_date(since, when, sizeof(when));
-		if (found < 0)
-			add(r, "helo-history", pool[i]->ip, WARN, "cannot read: %s", e.msg);
-		else if (found == 0)
-			add(r, "helo-history", pool[i]->ip, PASS, "first use of this source");
-		else if (strcasecmp(helo, pool[i]->helo) != 0)
-			add(r, "helo-history", pool[i]->ip, WARN,
-			    "HELO changes from %s (used since %s) to %s: receivers see a new "
-			    "sender; change it only with the PTR, and keep it after",
-			    helo, when, pool[i]->helo);
-		else
-			add(r, "helo-history", pool[i]->ip, PASS, "the same HELO since %s", when);
-	}
-	store_close(st);
-}
-
-static void lint_row(void *arg, enum lint_level level, const char *check, const char *detail)
-{
-	struct report *r = arg;
-
-	add(r, check, r->tpl_name,
-	    level == LINT_FAIL   ? FAIL
-	    : level == LINT_WARN ? WARN
-	                         : PASS,
-	    "%s", detail);
-}
-
-static void check_template(struct report *r, const char *path, int bulk)
-{
-	struct template t;
-	struct err e;
-	char hosts[LINT_HOSTS_MAX][LINT_HOST_LEN];
-	const char *slash = strrchr(path, '/');
-
-	snprintf(r->tpl_name, sizeof(r->tpl_name), "%s", slash ? slash + 1 : path);
-	if (template_load(path, &t, &e) != 0) {
-		add(r, "template", r->tpl_name, FAIL, "%s", e.msg);
-		template_free(&t); /* what parsing made before it stopped */
-		return;
-	}
-	lint_template(&t, bulk, lint_row, r);
-	/* the unsubscribe link is in every message too */
-	size_t n = lint_link_hosts(&t, r->cfg->unsubscribe_url, hosts, LINT_HOSTS_MAX);
-	for (size_t i = 0; i < n; i++)
-		each_zone(r->cfg->check_uribl, uribl_zone, r, hosts[i]);
-	template_free(&t);
-}
-
-static void check_spf(struct report *r, const char *domain, const char *role,
-                      const struct source *const *pool, size_t npool, enum level bad)
-{
-	char subj[300];
-	snprintf(subj, sizeof(subj), "%s (%s)", domain, role);
-	for (size_t i = 0; i < npool; i++) {
-		struct spf_eval ev;
-		spf_check(r->l, domain, pool[i]->ip, &ev);
-		if (ev.result == SPF_PASS)
-			add(r, "spf", subj, PASS, "%s passes (%s; %d of %d DNS lookups)",
-			    pool[i]->ip, ev.why, ev.lookups, SPF_LOOKUPS_MAX);
-		else
-			add(r, "spf", subj, bad, "%s: %s (%s)%s", pool[i]->ip,
-			    spf_result_name(ev.result), ev.why,
-			    ev.record[0] ? "" : ": publish \"v=spf1 ip4:<each source> -all\"");
-	}
-}
-
-/* relaxed alignment (RFC 7489 3.1): one name is the other or a subdomain of
- * it, within the same registered domain (approximated: the last two labels). */
-static int aligned(const char *a, const char *b)
-{
-	const char *pa = a + strlen(a), *pb = b + strlen(b);
-	int dots = 0;
-	while (pa > a && pb > b &&
-	       tolower((unsigned char)pa[-1]) == tolower((unsigned char)pb[-1])) {
-		pa--, pb--;
-		if (*pa == '.' && ++dots == 2)
-			return 1;
-	}
-	return (pa == a && (pb == b || pb[-1] == '.')) || (pb == b && pa[-1] == '.');
-}
-
-static void check_dkim(struct report *r, const char *from, int *dkim_aligned)
-{
-	const struct config *cfg = r->cfg;
-	int any = 0;
-	for (size_t i = 0; i < cfg->ndkim; i++) {
-		const struct dkim_conf *d = &cfg->dkim[i];
-		char name[300], pub[2048];
-		int ed;
-		struct err e;
-		snprintf(name, sizeof(name), "%s._domainkey.%s", d->selector, d->domain);
-		if (strcasecmp(d->domain, from) == 0)
-			any = 1;
-		if (dkim_key_public(d->key, pub, sizeof(pub), &ed, &e) != 0) {
-			add(r, "dkim", name, FAIL, "%s", e.msg);
-			continue;
-		}
-		struct lookup_answers a;
-		enum lookup_status st = lookup_txt(r->l, name, &a);
-		const char *p = NULL;
-		for (size_t k = 0; k < a.n && !p; k++)
-			if ((p = strstr(a.v[k], "p=")))
-				p += 2;
-		char dnsp[2048] = "";
-		for (size_t k = 0; p && *p && *p != ';' && k + 1 < sizeof(dnsp); p++)
-			if (!isspace((unsigned char)*p))
-				dnsp[k++] = *p, dnsp[k] = '\0';
-		if (st != LK_OK || !dnsp[0])
-			add(r, "dkim", name, FAIL,
-			    "no key published: add TXT \"v=DKIM1; k=%s; p=%s\"",
-			    ed ? "ed25519" : "rsa", pub);
-		else if (strcmp(dnsp, pub) != 0)
-			add(r, "dkim", name, FAIL,
-			    "the published key is not the configured one (%s): publish p=%s",
-			    d->key, pub);
-		else
-			add(r, "dkim", name, PASS, "the published %s key matches %s",
-			    ed ? "ed25519" : "rsa", d->key);
-		if (aligned(d->domain, from))
-			*dkim_aligned = 1;
-		lookup_answers_free(&a);
-	}
-	if (!any)
-		add(r, "dkim", from, FAIL,
-		    "no dkim key for the From domain: messages go out unsigned (add one under "
-		    "'dkim')");
-}
-
-static void check_dmarc(struct report *r, const char *from, const char *envelope, int dkim_aligned)
-{
-	char name[300];
-	struct lookup_answers a;
-	snprintf(name, sizeof(name), "_dmarc.%s", from);
-	lookup_txt(r->l, name, &a);
-	const char *rec = NULL;
-	for (size_t i = 0; i < a.n && !rec; i++)
-		if (strncasecmp(a.v[i], "v=DMARC1", 8) == 0)
-			rec = a.v[i];
-	if (!rec) {
-		add(r, "dmarc", from, FAIL,
-		    "no DMARC record: publish TXT at %s, e.g. \"v=DMARC1; p=none; rua=mailto:...\"",
-		    name);
-	} else {
-		const char *p = strstr(rec, "p=");
-		char pol[32] = "?";
-		if (p)
-			snprintf(pol, sizeof(pol), "%.*s", (int)strcspn(p + 2, "; "), p + 2);
-		add(r, "dmarc", from, PASS, "policy p=%s", pol);
-	}
-	int spf_aligned = aligned(envelope, from);
-	if (dkim_aligned && spf_aligned)
-		add(r, "alignment", from, PASS,
-		    "From aligns with the DKIM d= and the envelope domain");
-	else if (dkim_aligned)
-		add(r, "alignment", from, WARN,
-		    "From aligns with the DKIM d= only, not the envelope domain %s: DMARC rests on "
-		    "the signature alone (a forwarder that breaks it fails DMARC); put the bounce "
-		    "domain under %s",
-		    envelope, from);
-	else if (spf_aligned)
-		add(r, "alignment", from, WARN,
-		    "From aligns with the envelope domain only: DMARC rests on SPF alone (which "
-		    "forwarding breaks); sign with a DKIM key for %s",
-		    from);
-	else
-		add(r, "alignment", from, FAIL,
-		    "From aligns with neither the DKIM d= nor the envelope domain %s: DMARC fails",
-		    envelope);
-	lookup_answers_free(&a);
-}
-
-/* The bounce domain's MX should be the host `sluice serve` listens on. */
-static void check_bounce_mx(struct report *r, const char *mx)
-{
-	const char *listen = r->cfg->inbound_listen;
-	struct lookup_answers a;
-	char ip[64] = "";
-
-	if (listen) { /* "ip:port" or "[v6]:port" */
-		const char *p = listen[0] == '[' ? listen + 1 : listen;
-		size_t n = listen[0] == '[' ? strcspn(p, "]") : (size_t)(strrchr(p, ':') - p);
-		snprintf(ip, sizeof(ip), "%.*s", (int)n, p);
-	}
-	if (!ip[0] || !strcmp(ip, "0.0.0.0") || !strcmp(ip, "::")) {
-		add(r, "bounces", r->cfg->bounce_domain, PASS, "MX %s%s", mx,
-		    ip[0] ? " (serve listens on every address)" : "");
-		return;
-	}
-	enum lookup_status st = lookup_a(r->l, mx, &a);
-	int found = 0;
-	for (size_t i = 0; st == LK_OK && i < a.n; i++)
-		found |= strcmp(a.v[i], ip) == 0;
-	if (found)
-		add(r, "bounces", r->cfg->bounce_domain, PASS, "MX %s is %s, where serve listens",
-		    mx, ip);
-	else
-		add(r, "bounces", r->cfg->bounce_domain, WARN,
-		    "MX %s is %s, but inbound.listen is %s: bounces and complaints go "
-		    "elsewhere unless that host forwards them",
-		    mx, st == LK_OK ? a.v[0] : "no address", ip);
-	lookup_answers_free(&a);
-}
-
-static void check_routing(struct report *r, const char *from)
-{
-	const struct config *cfg = r->cfg;
-	struct lookup_answers mx;
-
-	if (lookup_mx(r->l, from, &mx) == LK_OK && strcmp(mx.v[0], ".") != 0)
-		add(r, "postmaster", from, PASS, "postmaster@ and abuse@ have an MX (%s)", mx.v[0]);
-	else
-		add(r, "postmaster", from, FAIL,
-		    "%s has no MX: postmaster@ and abuse@ must receive mail", from);
-	lookup_answers_free(&mx);
-	if (!cfg->bounce_domain) {
-		add(r, "bounces", "bounce.domain", WARN,
-		    "no VERP: set bounce.domain (and its MX to `sluice serve`) so bounces and "
-		    "complaints find their recipient");
-	} else if (lookup_mx(r->l, cfg->bounce_domain, &mx) != LK_OK) {
-		add(r, "bounces", cfg->bounce_domain, FAIL,
-		    "no MX: point it at the host running `sluice serve`");
-		lookup_answers_free(&mx);
-	} else {
-		check_bounce_mx(r, mx.v[0]);
-		lookup_answers_free(&mx);
-	}
-	if (cfg->unsubscribe_url && strncmp(cfg->unsubscribe_url, "https://", 8) == 0)
-		add(r, "unsubscribe", "List-Unsubscribe", PASS, "one-click %s",
-		    cfg->unsubscribe_url);
-	else if (cfg->unsubscribe_url)
-		add(r, "unsubscribe", "List-Unsubscribe", WARN,
-		    "%s is not https: RFC 8058 one-click needs an https URL", cfg->unsubscribe_url);
-	else if (cfg->bounce_domain && cfg->unsubscribe_mailto)
-		add(r, "unsubscribe", "List-Unsubscribe", WARN,
-		    "mailto only: large providers want one-click (set unsubscribe.url)");
-	else
-		add(r, "unsubscribe", "List-Unsubscribe", FAIL,
-		    "campaign mail carries no List-Unsubscribe: set unsubscribe.url");
-}
-
-static int print(const struct report *r, int json)
+static int print(const struct preflight *r, int json)
 {
 	int fails = 0;
+	size_t n;
+	const struct preflight_row *rows = preflight_rows(r, &n);
 	json_t *arr = json ? json_array() : NULL;
 
 	if (!json)
 		printf("%-5s %-12s %-34s %s\n", "", "check", "subject", "detail");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct row *x = &r->rows[i];
-		fails += x->level == FAIL;
+	for (size_t i = 0; i < n; i++) {
+		const struct preflight_row *x = &rows[i];
+		fails += x->level == PREFLIGHT_FAIL;
 		if (json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "check", json_string(x->check));
 			json_object_set_new(o, "subject", json_string(x->subject));
-			json_object_set_new(o, "result", json_string(level_names[x->level]));
+			json_object_set_new(o, "result",
+			                    json_string(preflight_level_name(x->level)));
 			json_object_set_new(o, "detail", json_string(x->detail));
 			json_array_append_new(arr, o);
 		} else {
-			printf("%-5s %-12s %-34s %s\n", level_names[x->level], x->check, x->subject,
-			       x->detail);
+			printf("%-5s %-12s %-34s %s\n", preflight_level_name(x->level), x->check,
+			       x->subject, x->detail);
 		}
 	}
 	if (json) {
@@ -526,53 +50,10 @@ static int print(const struct report *r, int json)
 	return fails;
 }
 
-/* Runs every check of cfg (and of the template at tpl, if not NULL: bulk
- * mail needs an unsubscribe link); fills *out (caller frees with free()).
- * 0 or -1. */
-static int run_checks(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
-                      struct report **out, struct err *e)
-{
-	struct report *r = calloc(1, sizeof(*r));
-
-	*out = NULL;
-	if (!r)
-		return err_set(e, "out of memory");
-	r->cfg = cfg;
-	if (lookup_new(cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries, &r->l,
-	               e) != 0) {
-		free(r);
-		return -1;
-	}
-	const struct source *pool[64];
-	size_t npool = config_pool_sources(cfg, cfg->pool, pool, 64);
-	const char *env =
-	    cfg->bounce_domain ? cfg->bounce_domain : strrchr(cfg->envelope_from, '@') + 1;
-	for (size_t i = 0; i < npool; i++) {
-		check_source(r, pool[i]);
-		check_dnsbl(r, pool[i]);
-	}
-	check_spf(r, cfg->from_domain, "From", pool, npool, FAIL);
-	if (strcasecmp(env, cfg->from_domain) != 0)
-		check_spf(r, env, "envelope", pool, npool, FAIL);
-	for (size_t i = 0; i < npool; i++) /* with an empty envelope sender, SPF checks HELO */
-		check_spf(r, pool[i]->helo, "HELO", &pool[i], 1, WARN);
-	check_helo_history(r, state_dir, pool, npool);
-	int dkim_aligned = 0;
-	check_dkim(r, cfg->from_domain, &dkim_aligned);
-	check_dmarc(r, cfg->from_domain, env, dkim_aligned);
-	check_routing(r, cfg->from_domain);
-	if (tpl)
-		check_template(r, tpl, bulk);
-	lookup_free(r->l);
-	r->l = NULL;
-	*out = r;
-	return 0;
-}
-
 int check_before_sending(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
                          int force, FILE *f)
 {
-	struct report *r;
+	struct preflight *r;
 	struct err e;
 	int fails = 0;
 
@@ -580,17 +61,19 @@ int check_before_sending(const struct config *cfg, const char *tpl, int bulk, co
 		fprintf(f, "sluice: preflight check skipped (--force)\n");
 		return 0;
 	}
-	if (run_checks(cfg, tpl, bulk, state_dir, &r, &e) != 0) {
+	if (preflight_run(cfg, tpl, bulk, state_dir, &r, &e) != 0) {
 		fprintf(f, "sluice: check: %s\n", e.msg);
 		return -1;
 	}
-	for (size_t i = 0; i < r->n; i++)
-		if (r->rows[i].level == FAIL) {
+	size_t n;
+	const struct preflight_row *rows = preflight_rows(r, &n);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].level == PREFLIGHT_FAIL) {
 			fails++;
-			fprintf(f, "sluice: check: FAIL %s %s: %s\n", r->rows[i].check,
-			        r->rows[i].subject, r->rows[i].detail);
+			fprintf(f, "sluice: check: FAIL %s %s: %s\n", rows[i].check,
+			        rows[i].subject, rows[i].detail);
 		}
-	free(r);
+	preflight_free(r);
 	if (fails)
 		fprintf(
 		    f,
@@ -630,18 +113,18 @@ int cli_check(int argc, char **argv)
 		return cli_usage("check", stderr);
 	struct config cfg;
 	struct err e;
-	struct report *r;
-	if (config_load(config, &cfg, &e) != 0 || run_checks(&cfg, tpl, bulk,
-	                                                     state           ? state
-	                                                     : cfg.state_dir ? cfg.state_dir
-	                                                                     : "sluice-state",
-	                                                     &r, &e) != 0) {
+	struct preflight *r;
+	if (config_load(config, &cfg, &e) != 0 || preflight_run(&cfg, tpl, bulk,
+	                                                        state           ? state
+	                                                        : cfg.state_dir ? cfg.state_dir
+	                                                                        : "sluice-state",
+	                                                        &r, &e) != 0) {
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	int fails = print(r, json);
-	free(r);
+	preflight_free(r);
 	config_free(&cfg);
 	return fails ? 1 : 0;
 }

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "bounce/classify.h"
+#include "mail/classify.h"
 #include "dns/mx.h"
 #include "dns/resolver.h"
 #include "msg/dkim.h"
-#include "queue/dlog.h"
-#include "queue/store.h"
+#include "dlog/dlog.h"
+#include "store/store.h"
 #include "shape/rules.h"
 
 int delivery_env_open(const struct config *cfg, struct event_base *base, const char *state_dir,

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "mail/config.h"
-#include "queue/scheduler.h"
+#include "engine/scheduler.h"
 #include "util/err.h"
 
 struct event_base;

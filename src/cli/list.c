@@ -24,7 +24,7 @@
 #include "list/csv.h"
 #include "list/hygiene.h"
 #include "list/recipients.h"
-#include "list/suppress.h"
+#include "store/suppress.h"
 #include "mail/config.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"

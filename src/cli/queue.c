@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "queue/store.h"
+#include "store/store.h"
 #include "util/clock.h"
 
 #define STALE_S 5 /* a snapshot older than this is from a run that has ended */

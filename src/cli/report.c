@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "mail/providers.h"
-#include "queue/scheduler.h"
+#include "engine/scheduler.h"
 #include "util/clock.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "queue/store.h"
+#include "store/store.h"
 #include "util/err.h"
 
 #define PROGRESS_SAMPLES 11 /* one every 500 ms: a 5 s window */

@@ -1,7 +1,7 @@
 /*
  * sluice serve: the long-running server. One event loop runs
  *  - the inbound SMTP listener for the bounce domain, the feedback address
- *    and unsubscribe mail (smtp/server.h, bounce/inbound.h),
+ *    and unsubscribe mail (smtp/server.h, inbound/inbound.h),
  *  - the one-click unsubscribe endpoint (http/unsubscribe.h), and
  *  - delivery of whatever is queued in the state directory: campaigns
  *    queued by `sluice send` while serve runs (found within
@@ -18,18 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounce/inbound.h"
+#include "inbound/inbound.h"
 #include "bounce/report.h"
 #include "cli/cli.h"
 #include "cli/env.h"
 #include "http/server.h"
 #include "http/unsubscribe.h"
-#include "list/suppress.h"
+#include "store/suppress.h"
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
-#include "queue/scheduler.h"
-#include "queue/store.h"
+#include "engine/scheduler.h"
+#include "store/store.h"
 #include "smtp/server.h"
 #include "util/clock.h"
 #include "util/listen.h"

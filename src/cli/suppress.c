@@ -16,7 +16,7 @@
 
 #include "cli/cli.h"
 #include "list/csv.h"
-#include "list/suppress.h"
+#include "store/suppress.h"
 #include "mail/address.h"
 #include "mail/config.h"
 #include "util/clock.h"

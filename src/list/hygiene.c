@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "list/suppress.h"
+#include "store/suppress.h"
 #include "mail/address.h"
 #include "mail/config.h"
 

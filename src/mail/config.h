@@ -6,25 +6,13 @@
 #ifndef SLUICE_MAIL_CONFIG_H
 #define SLUICE_MAIL_CONFIG_H
 
-#include <regex.h>
 #include <stdint.h>
 #include <stddef.h>
 
 #include "util/err.h"
+#include "util/pattern.h"
 
 enum tls_policy { TLS_UNSET = 0, TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED };
-
-/* A case-insensitive extended regular expression and its source text. */
-struct pattern {
-	char *text; /* NULL: unset (matches anything) */
-	regex_t re;
-};
-
-/* Compiles text into p; 0, or -1 with the regex error in e. */
-int pattern_compile(struct pattern *p, const char *text, struct err *e);
-/* 1 if p is unset or matches s. */
-int pattern_match(const struct pattern *p, const char *s);
-void pattern_free(struct pattern *p);
 
 /* An egress identity: the source IP outbound connections bind, and the one
  * HELO name used from it (a FQDN, the IP's PTR name). */
@@ -75,7 +63,7 @@ struct reply_rule {
 #define RULE_SUSPEND_MAX_MS (24LL * 3600 * 1000) /* suspensions are bounded */
 #define RULE_FACTOR_MIN     0.05
 
-/* A classification rule (bounce/classify.h): the first rule whose matchers
+/* A classification rule (mail/classify.h): the first rule whose matchers
  * all hold gives the reply's category and permanence. */
 enum permanence { PERM_UNSET = 0, PERM_PERMANENT, PERM_TRANSIENT };
 
@@ -100,7 +88,7 @@ struct dkim_conf {
 	int relaxed_header, relaxed_body;
 };
 
-/* The danger-sign monitor (queue/monitor.c): when a campaign is warned
+/* The danger-sign monitor (engine/monitor.c): when a campaign is warned
  * about, and when it pauses itself. */
 struct monitor_policy {
 	int pause_after_sender_rejections;      /* permanent MAIL FROM/DATA rejections; 0: never */
@@ -113,7 +101,7 @@ struct monitor_policy {
 	double complaint_warn, complaint_pause; /* complaints per delivered message */
 };
 
-/* When list hygiene suppresses a recipient (list/suppress.h). */
+/* When list hygiene suppresses a recipient (store/suppress.h). */
 struct suppression_policy {
 	int scope;
 	int rcpt_strikes;    /* ambiguous 5xx at RCPT, on different days */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bounce/mime.h"
+#include "mail/mime.h"
 #include "util/strbuf.h"
 
 /* What the walk over the MIME tree found. */

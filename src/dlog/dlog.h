@@ -1,0 +1,41 @@
+/*
+ * dlog: the delivery log, JSON lines in the state directory, one record per
+ * attempt (like an MTA accounting file). Records are buffered and written by
+ * dlog_flush, which the scheduler calls just before each group commit, so
+ * the log never claims less than the queue (it may say an attempt twice after
+ * a crash: at-least-once, like delivery). docs/delivery-log.md lists fields.
+ */
+#ifndef SLUICE_DLOG_DLOG_H
+#define SLUICE_DLOG_DLOG_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct dlog;
+
+struct dlog_rec {
+	int64_t time_ms;
+	const char *campaign, *recipient, *domain, *site;
+	const char *mx_host, *mx_ip, *source_ip, *helo, *tls;
+	const char *stage;
+	int code;
+	const char *enhanced, *text;
+	const char
+	    *outcome; /* delivered, deferred, bounced, expired; inbound: dsn, complaint, ... */
+	const char *category;
+	const char *rule;        /* the reply rule that fired on this reply, or NULL */
+	const char *list_action; /* what list hygiene did (store/suppress.h), or NULL */
+	const char *return_path; /* the envelope sender used (VERP), or NULL */
+	const char *evidence;    /* inbound: how the report was read and matched */
+	int attempt;
+	int64_t queue_time_s;
+	const char *message_id;
+};
+
+int dlog_open(const char *state_dir, struct dlog **out, struct err *e);
+void dlog_add(struct dlog *l, const struct dlog_rec *r);
+int dlog_flush(struct dlog *l, struct err *e);
+void dlog_close(struct dlog *l); /* flushes */
+
+#endif

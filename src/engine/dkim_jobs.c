@@ -1,0 +1,103 @@
+/*
+ * sign: DKIM signatures off the event loop. RSA signing costs a fifth of a
+ * millisecond (2048 bits) to a few milliseconds (4096): on the loop it caps
+ * the whole server's rate and stalls every connection meanwhile. A session
+ * that takes a message renders it on the loop, hands it to a worker
+ * (util/workers) and idles; the signed message comes back on the loop and
+ * wakes the session, which sends it. The worker touches only the job's
+ * text; everything else stays on the loop.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "msg/dkim.h"
+#include "engine/scheduler_int.h"
+#include "util/workers.h"
+#include "util/xmalloc.h"
+
+void sched_sign_init(struct scheduler *s)
+{
+	int n = s->p.cfg->signing_threads;
+
+	if (n < 0)
+		n = workers_cpus();
+	/* a session waits for its signature idle: with no idle time it would
+	 * say QUIT instead, so then sign on the loop */
+	if (n > 0 && dkim_signer_keys(s->p.dkim) > 0 && s->p.cfg->idle_timeout_ms > 0)
+		s->signers = workers_new(s->p.base, n); /* NULL: sign on the loop */
+}
+
+int sched_sign_dropped(struct scheduler *s, struct job *j)
+{
+	if (!s->stopping && !j->camp->paused)
+		return 0;
+	s->loaded--;
+	job_free(j);
+	return 1;
+}
+
+static void sign_work(void *arg)
+{
+	struct job *j = arg;
+
+	struct err e;
+
+	if (dkim_sign(j->s->p.dkim, &j->data, j->date_s, &e) != 0)
+		j->sign_error = xstrdup(e.msg);
+}
+
+static void sign_done(void *arg)
+{
+	struct job *j = arg;
+	struct scheduler *s = j->s;
+	struct site *site = j->site;
+	struct session *sess = j->sess;
+	int64_t t0 = sched_cpu_enter(s);
+
+	j->sess = NULL;
+	if (sess)
+		sess->signing = NULL;
+	char *why = j->sign_error;
+	j->sign_error = NULL;
+	if (why) /* a key that cannot sign: retried later */
+		sched_local_outcome(s, j, "render", 451, "4.3.0", why);
+	else if (sched_sign_dropped(s, j))
+		;
+	else if (sess)
+		sess->signed_ = j;
+	else
+		site_push_front(site, j); /* its session closed meanwhile */
+	free(why);
+	if (sess)
+		smtp_client_wake(sess->c); /* takes it, or the next one */
+	else if (!s->stopping)
+		site_open_sessions(s, site);
+	sched_cpu_leave(s, t0);
+}
+
+int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j)
+{
+	if (!s->signers)
+		return 0;
+	j->sess = sess;
+	sess->signing = j;
+	workers_submit(s->signers, sign_work, sign_done, j);
+	return 1;
+}
+
+void sched_sign_session_closed(struct scheduler *s, struct session *sess)
+{
+	struct job *j = sess->signed_;
+
+	if (sess->signing)
+		sess->signing->sess = NULL; /* sign_done gives it to the site */
+	sess->signing = sess->signed_ = NULL;
+	if (j && !sched_sign_dropped(s, j))
+		site_push_front(j->site, j);
+}
+
+void sched_sign_free(struct scheduler *s)
+{
+	workers_free(s->signers); /* runs what is left of sign_done */
+	s->signers = NULL;
+}

@@ -1,0 +1,753 @@
+/*
+ * scheduler: see scheduler.h.
+ *
+ * Invariants:
+ * - A loaded recipient (a job) is in exactly one place: waiting for its MX
+ *   answer, in its site's queue, or in a session's transaction. It leaves
+ *   memory when its outcome is recorded (or, on stop, untouched in the store).
+ * - The store is only told an outcome after the receiver's reply; a job in
+ *   flight when the process dies is still queued there and is sent again
+ *   (at-least-once).
+ * - site->starting counts sessions that have not yet asked for work; a new
+ *   session is opened only while the site has more queued jobs than that,
+ *   so a handful of messages never fans out over many connections.
+ */
+#include "engine/scheduler.h"
+#include "engine/scheduler_int.h"
+
+#include <event2/event.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mail/classify.h"
+#include "dns/mx.h"
+#include "store/suppress.h"
+#include "msg/dkim.h"
+#include "msg/template.h"
+#include "msg/verp.h"
+#include "dlog/dlog.h"
+#include "store/store.h"
+#include "shape/rules.h"
+#include "shape/throttle.h"
+#include "shape/warmup.h"
+#include "smtp/client.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+#include "util/xmalloc.h"
+
+#define COMMIT_INTERVAL_MS 5    /* group commit period */
+#define SNAPSHOT_MS        1000 /* how often sites are written for `sluice queue` */
+
+static const struct smtp_client_ops session_ops;
+
+/* Scheduler CPU accounting (SLUICE_SCHED_CPU=1, for the benchmark): the
+ * thread CPU time spent in the scheduler's callbacks (loading, queues,
+ * rendering, outcomes, the group commit), outermost call only; the SMTP
+ * client's own I/O and libevent's are outside. */
+static int64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t sched_cpu_enter(struct scheduler *s)
+{
+	if (!s->cpu_on || s->cpu_depth++ > 0)
+		return 0;
+	return cpu_now_ns();
+}
+
+void sched_cpu_leave(struct scheduler *s, int64_t t0)
+{
+	if (s->cpu_on && --s->cpu_depth == 0)
+		s->st.cpu_ns += cpu_now_ns() - t0;
+}
+
+int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s)
+{
+	int64_t b = min_s;
+
+	for (int i = 1; i < attempts && b < max_s; i++)
+		b *= 2;
+	return b > max_s ? max_s : b;
+}
+
+void sched_fail(struct scheduler *s, const struct err *e)
+{
+	if (!s->failed) {
+		s->failed = 1;
+		s->err = *e;
+	}
+	scheduler_stop(s);
+}
+
+void job_free(struct job *j)
+{
+	if (j->camp)
+		j->camp->loaded--;
+	queued_rcpt_free(j->r);
+	strbuf_free(&j->data);
+	free(j->sign_error);
+	free(j);
+}
+
+/* ---- outcomes ---- */
+
+/* A prompt stop: how long a message already sent waits for its answer. */
+#define STOP_GRACE_MS 1000
+
+/* How long a campaign starts nothing at a site that refused its sender at
+ * MAIL FROM: the longest retry backoff, at least a minute. */
+#define SENDER_REFUSED_WAIT_S(cfg) ((cfg)->max_backoff_s > 60 ? (cfg)->max_backoff_s : 60)
+
+struct attempt {
+	const char *stage;
+	const struct reply *reply;
+	const struct smtp_peer *peer;
+	int retry_now;
+	const char *suppressed; /* not attempted: suppressed since queued (the reason) */
+};
+
+void site_push_front(struct site *site, struct job *j);
+void site_kick(struct site *site);
+
+/* 1 if an answer at this stage means the receiver took MAIL FROM. */
+static int passed_mail(const char *stage)
+{
+	return !strcmp(stage, "rcpt") || !strcmp(stage, "data") || !strcmp(stage, "dot");
+}
+
+/* Records what one attempt did; frees the job unless it goes round again. */
+static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
+{
+	const struct config *cfg = s->p.cfg;
+	struct queued_rcpt *r = j->r;
+	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
+	int cls = a->reply->code / 100;
+	struct rcpt_outcome o = {.state = RS_QUEUED,
+	                         .attempts = r->attempts + 1,
+	                         .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL};
+	const char *outcome;
+	struct classification c;
+	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, &c);
+	const char *category = c.category;
+
+	/* The receiver refused the sender, not this recipient: the recipient
+	 * stays queued and the campaign starts nothing more at this site for a
+	 * while (site_refuse_campaign below); the monitor counts it. */
+	int sender_refused = cls == 5 && !a->reply->local && !strcmp(a->stage, "mail");
+	if (a->suppressed) {
+		o.state = RS_SUPPRESSED, outcome = "suppressed", category = "suppressed";
+		s->st.suppressed++;
+	} else if (sender_refused) {
+		outcome = "deferred";
+		s->st.deferred++;
+		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
+		o.next_attempt_s = now_s + SENDER_REFUSED_WAIT_S(cfg);
+		if (o.next_attempt_s > last)
+			o.next_attempt_s = last;
+		if (now_s >= last)
+			o.state = RS_EXPIRED, outcome = "expired";
+	} else if (cls == 2) {
+		o.state = RS_DELIVERED, outcome = "delivered";
+		s->st.delivered++;
+	} else if (cls == 5) {
+		o.state = RS_BOUNCED, outcome = "bounced";
+		s->st.bounced++;
+	} else if (now_s - r->queued_at_s >= cfg->max_lifetime_s) {
+		o.state = RS_EXPIRED, outcome = "expired";
+		s->st.expired++;
+	} else {
+		outcome = "deferred";
+		s->st.deferred++;
+		int64_t wait =
+		    scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
+		/* a greylisting server wants the same retry soon, not a long backoff */
+		if (strcmp(category, "greylisted") == 0)
+			wait = cfg->greylist_delay_s;
+		int64_t next = now_s + wait;
+		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
+		o.next_attempt_s = next > last ? last : next;
+		/* Retried at once from memory: the row keeps the due time it was
+		 * fetched at, which is behind the store's cursor, so a later fetch
+		 * cannot hand it out a second time. */
+		if (a->retry_now && j->site && !s->stopping)
+			o.next_attempt_s = r->next_attempt_s;
+	}
+	o.code = a->reply->code;
+	o.enhanced = a->reply->enhanced;
+	o.text = a->reply->text;
+	o.stage = a->stage;
+	o.category = category;
+	const struct reply_rule *rule = NULL;
+	if (j->site && cls != 2)
+		rule = rules_match(s->rules, a->stage, a->reply, a->peer ? a->peer->host : NULL);
+	if (rule)
+		throttle_apply(&j->site->thr, rule, a->reply->text, clock_mono_ms());
+	else if (j->site && cls == 2) {
+		site_warm_count(s, j->site);
+		throttle_connection_worked(&j->site->thr);
+		throttle_delivered(&j->site->thr, clock_mono_ms());
+	}
+	struct err e;
+	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
+		sched_fail(s, &e);
+	const char *list_action = NULL;
+	if (s->p.suppress && !a->suppressed && (cls == 2 || o.state != RS_QUEUED)) {
+		struct suppress_event ev = {
+		    .address = r->mailbox,
+		    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
+		    .stage = a->stage,
+		    .code = a->reply->code,
+		    .cls = &c,
+		    .delivered = cls == 2,
+		    .expired = o.state == RS_EXPIRED,
+		    .evidence = a->reply->text,
+		    .now_s = now_s,
+		};
+		if (suppress_outcome(s->p.suppress, &cfg->suppression, &ev, &list_action, &e) != 0)
+			sched_fail(s, &e);
+	}
+	struct dlog_rec rec = {
+	    .time_ms = now_ms,
+	    .campaign = j->camp->id,
+	    .recipient = r->mailbox,
+	    .domain = r->domain,
+	    .site = j->site ? j->site->key : NULL,
+	    .mx_host = a->peer ? a->peer->host : NULL,
+	    .mx_ip = a->peer ? a->peer->ip : NULL,
+	    .source_ip = j->site ? j->site->source->ip : NULL,
+	    .helo = j->site ? j->site->source->helo : NULL,
+	    .tls = a->peer ? a->peer->tls : NULL,
+	    .stage = a->stage,
+	    .code = a->reply->code,
+	    .enhanced = a->reply->enhanced,
+	    .text = a->reply->text,
+	    .outcome = outcome,
+	    .category = o.category,
+	    .rule = rule ? rule->name : NULL,
+	    .list_action = a->suppressed ? a->suppressed : list_action,
+	    .return_path = j->mail_from[0] ? j->mail_from : NULL,
+	    .attempt = o.attempts,
+	    .queue_time_s = now_s - r->queued_at_s,
+	    .message_id = j->msgid[0] ? j->msgid : NULL,
+	};
+	dlog_add(s->p.log, &rec);
+	s->dirty = 1;
+	if (!a->suppressed)
+		monitor_outcome(s, j->camp, j->site, a->stage, a->reply, o.category,
+		                a->peer ? a->peer->host : NULL);
+	if (j->site)
+		site_lane_outcome(j->site, j->camp, !a->suppressed && passed_mail(a->stage));
+	if (sender_refused && j->site && !j->camp->paused)
+		site_refuse_campaign(s, j->site, j->camp, o.next_attempt_s);
+	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping && !j->camp->paused) {
+		r->attempts = o.attempts;
+		site_push_front(j->site, j);
+		site_kick(j->site);
+		return;
+	}
+	s->loaded--;
+	job_free(j);
+}
+
+void sched_suppressed(struct scheduler *s, struct job *j, const char *reason)
+{
+	struct reply r;
+	char text[96];
+
+	snprintf(text, sizeof(text), "not sent: suppressed since queued (%s)", reason);
+	reply_set_local(&r, 550, "5.7.1", text);
+	struct attempt a = {.stage = "load", .reply = &r, .suppressed = reason};
+	record_outcome(s, j, &a);
+}
+
+void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+                         const char *enh, const char *text)
+{
+	struct reply r;
+
+	reply_set_local(&r, code, enh, text);
+	struct attempt a = {.stage = stage, .reply = &r};
+	record_outcome(s, j, &a);
+}
+
+static void start_session(struct scheduler *s, struct site *site)
+{
+	const struct config *cfg = s->p.cfg;
+	struct session *sess = xcalloc(1, sizeof(*sess));
+	struct smtp_params sp = {
+	    .addrs = site->addrs,
+	    .naddrs = site->naddrs,
+	    .source_ip = site->source->ip,
+	    .helo = site->source->helo,
+	    .port = cfg->port,
+	    .tls = site->pol.tls,
+	    .timeouts = &cfg->timeouts,
+	    .max_messages = site->pol.max_messages_per_connection,
+	    .idle_ms = cfg->idle_timeout_ms,
+	    .ssl_ctx = s->p.ssl_ctx,
+	};
+
+	sess->s = s;
+	sess->site = site;
+	sess->next = site->sessions;
+	if (site->sessions)
+		site->sessions->prev = sess;
+	site->sessions = sess;
+	site->active++;
+	site->starting++;
+	s->active++;
+	s->st.connections = s->active;
+	sess->c = smtp_client_start(s->p.base, &sp, &session_ops, sess);
+}
+
+/* Gives queued work to the site's idle sessions. */
+void site_kick(struct site *site)
+{
+	for (struct session *x = site->sessions; x && site->queued > 0; x = x->next)
+		if (smtp_client_is_idle(x->c))
+			smtp_client_wake(x->c);
+}
+
+void site_open_sessions(struct scheduler *s, struct site *site)
+{
+	int64_t now = clock_mono_ms();
+
+	if (s->stopping)
+		return;
+	if (throttle_suspended(&site->thr, now)) {
+		site_park_suspended(s, site, now);
+		return;
+	}
+	char why[200];
+	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
+		site_park_warmup(s, site, why);
+		return;
+	}
+	site_kick(site);
+	while (site_sendable(site) > (size_t)site->starting &&
+	       site->active < throttle_max_connections(&site->thr, now)) {
+		if (s->active >= s->p.cfg->max_connections) {
+			site_wait_for_capacity(s, site);
+			return;
+		}
+		int64_t wait = throttle_wait_connection(&site->thr, now);
+		if (wait > 0) {
+			site_arm(site, wait);
+			return;
+		}
+		start_session(s, site);
+	}
+}
+
+/* ---- sessions (the SMTP client's owner) ---- */
+
+static struct smtp_msg *hand_over(struct site *site, struct job *j)
+{
+	j->msg.data = j->data.data;
+	j->msg.len = j->data.len;
+	site->in_flight++;
+	return &j->msg;
+}
+
+static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
+{
+	struct session *sess = arg;
+	struct scheduler *s = sess->s;
+	struct site *site = sess->site;
+	struct job *j;
+
+	if (!sess->asked) {
+		sess->asked = 1;
+		site->starting--;
+	}
+	if (sess->signing)
+		return NULL; /* woken when the worker is done (sign.c) */
+	if (sess->signed_) { /* admitted by the checks below before signing */
+		j = sess->signed_;
+		sess->signed_ = NULL;
+		if (!sched_sign_dropped(s, j))
+			return hand_over(site, j);
+	}
+	int64_t now = clock_mono_ms();
+	if (throttle_suspended(&site->thr, now)) {
+		smtp_client_finish(c); /* the current transaction is over: QUIT */
+		site_park_suspended(s, site, now);
+		return NULL;
+	}
+	char why[200];
+	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
+		smtp_client_finish(c);
+		site_park_warmup(s, site, why);
+		return NULL;
+	}
+	while (!s->stopping && site->queued > 0) {
+		int64_t wait = throttle_wait_message(&site->thr, now);
+		if (wait > 0) {
+			site_arm(site, wait); /* idle until then, or QUIT after idle_timeout */
+			return NULL;
+		}
+		if (!(j = site_pop_to_send(site)))
+			return NULL; /* only work behind a probe: idle until it is answered */
+		struct queued_rcpt *r = j->r;
+		const struct config *cfg = s->p.cfg;
+		const struct sched_campaign *camp = j->camp;
+		char unsub[600], link[400];
+		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
+		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL,
+		                         camp->salt, r->id, unsub, sizeof(unsub), link,
+		                         sizeof(link));
+		struct render_in in = {
+		    .fields = r->fields,
+		    .fields_len = r->fields_len,
+		    .message_id = j->msgid,
+		    .date_s = clock_wall_ms() / 1000,
+		    .extra_headers = unsub[0] ? unsub : NULL,
+		    .unsubscribe_url = link,
+		};
+		unsigned needs = 0;
+		struct err e;
+		verp_message_id(cfg->secret, camp->salt, r->id, cfg->from_domain, j->msgid,
+		                sizeof(j->msgid));
+		strbuf_reset(&j->data);
+		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
+			sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+			continue;
+		}
+		if (r->utf8)
+			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
+		if (cfg->bounce_domain)
+			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, camp->salt,
+			             r->id, j->mail_from, sizeof(j->mail_from));
+		else
+			snprintf(j->mail_from, sizeof(j->mail_from), "%s", camp->envelope_from);
+		j->msg.mail_from = j->mail_from;
+		j->msg.rcpt = r->mailbox;
+		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
+		               (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
+		j->date_s = in.date_s;
+		if (sched_sign_submit(s, sess, j))
+			return NULL;
+		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
+			sched_local_outcome(s, j, "render", 451, "4.3.0",
+			                    e.msg); /* retried later */
+			continue;
+		}
+		return hand_over(site, j);
+	}
+	return NULL;
+}
+
+static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg *m,
+                              const struct smtp_result *res)
+{
+	struct session *sess = arg;
+	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
+	sess->site->in_flight--;
+	struct attempt a = {
+	    .stage = smtp_stage_name(res->stage),
+	    .reply = &res->reply,
+	    .peer = smtp_client_peer(c),
+	    .retry_now = res->retry_now,
+	};
+
+	record_outcome(sess->s, j, &a);
+}
+
+/* A reply rule fired on a connection that carried no message (a "421 too
+ * many connections" greeting): one record for the site, no recipient. */
+static void log_site_throttled(struct scheduler *s, const struct site *site, struct smtp_client *c,
+                               const struct smtp_result *failure, const struct reply_rule *rule)
+{
+	const struct smtp_peer *peer = smtp_client_peer(c);
+	struct dlog_rec rec = {
+	    .time_ms = clock_wall_ms(),
+	    .site = site->key,
+	    .mx_host = peer ? peer->host : NULL,
+	    .mx_ip = peer ? peer->ip : NULL,
+	    .source_ip = site->source->ip,
+	    .helo = site->source->helo,
+	    .stage = smtp_stage_name(failure->stage),
+	    .code = failure->reply.code,
+	    .enhanced = failure->reply.enhanced,
+	    .text = failure->reply.text,
+	    .outcome = "site_throttled",
+	    .rule = rule->name,
+	};
+	dlog_add(s->p.log, &rec);
+	s->dirty = 1;
+}
+
+static void session_closed_work(void *arg, struct smtp_client *c, const struct smtp_result *failure)
+{
+	struct session *sess = arg;
+	struct scheduler *s = sess->s;
+	struct site *site = sess->site;
+
+	sched_sign_session_closed(s, sess);
+	if (!sess->asked)
+		site->starting--;
+	site->active--;
+	s->active--;
+	s->st.connections = s->active;
+	if (sess->prev)
+		sess->prev->next = sess->next;
+	else
+		site->sessions = sess->next;
+	if (sess->next)
+		sess->next->prev = sess->prev;
+	/* No session of the site got through: what waits for it is deferred
+	 * (or bounced, if every address said 5xx), not retried in a tight loop. */
+	if (failure) {
+		/* "421 too many connections" at the greeting is a throttle, not an
+		 * unreachable host: a matching rule decides, else it counts as a
+		 * failure towards backing the site off */
+		const struct reply_rule *rule =
+		    rules_match(s->rules, smtp_stage_name(failure->stage), &failure->reply,
+		                smtp_client_peer(c)->host);
+		if (rule && !failure->local) {
+			throttle_apply(&site->thr, rule, failure->reply.text, clock_mono_ms());
+			log_site_throttled(s, site, c, failure, rule);
+		} else
+			throttle_connection_failed(&site->thr, failure->reply.text,
+			                           clock_mono_ms());
+	}
+	if (failure && site->active == 0) {
+		struct job *j;
+		struct attempt a = {
+		    .stage = smtp_stage_name(failure->stage),
+		    .reply = &failure->reply,
+		    .peer = smtp_client_peer(c),
+		};
+		while ((j = site_pop(site)) != NULL)
+			record_outcome(s, j, &a);
+	}
+	free(sess);
+	if (!failure)
+		site_open_sessions(s, site);
+	while (s->wait_head && s->active < s->p.cfg->max_connections) {
+		struct site *w = s->wait_head;
+		s->wait_head = w->wait_next;
+		if (!s->wait_head)
+			s->wait_tail = NULL;
+		w->waiting = 0;
+		site_open_sessions(s, w);
+	}
+}
+
+static struct smtp_msg *session_next(void *arg, struct smtp_client *c)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = sched_cpu_enter(s);
+	struct smtp_msg *m = session_next_work(arg, c);
+	sched_cpu_leave(s, t0);
+	return m;
+}
+
+static void session_done(void *arg, struct smtp_client *c, struct smtp_msg *m,
+                         const struct smtp_result *res)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = sched_cpu_enter(s);
+	session_done_work(arg, c, m, res);
+	sched_cpu_leave(s, t0);
+}
+
+static void session_closed(void *arg, struct smtp_client *c, const struct smtp_result *failure)
+{
+	struct scheduler *s = ((struct session *)arg)->s;
+	int64_t t0 = sched_cpu_enter(s);
+	session_closed_work(arg, c, failure); /* frees the session */
+	sched_cpu_leave(s, t0);
+}
+
+static const struct smtp_client_ops session_ops = {
+    .next = session_next,
+    .done = session_done,
+    .closed = session_closed,
+};
+
+static void on_tick_work(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	int64_t now_ms = clock_wall_ms();
+	struct err e;
+
+	(void)fd, (void)what;
+	if (warmup_day_of(now_ms / 1000) != s->warm_today && !s->failed)
+		sched_warm_load(s, warmup_day_of(now_ms / 1000));
+	if (now_ms >= s->next_snapshot_ms && !s->failed) {
+		sched_snapshot_sites(s);
+		s->next_snapshot_ms = now_ms + SNAPSHOT_MS;
+	}
+	if (s->dirty) {
+		s->dirty = 0;
+		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0 ||
+		    suppress_commit(s->p.suppress, &e) != 0)
+			sched_fail(s, &e);
+	}
+	/* in batches: each read of the store costs a walk of its index past
+	 * what is already loaded, so a trickle of small reads costs more */
+	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX)
+		sched_fetch(s, now_ms);
+	sched_check_finished(s, now_ms);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	int64_t t0 = sched_cpu_enter(s);
+	on_tick_work(fd, what, arg);
+	sched_cpu_leave(s, t0);
+}
+
+/* ---- the public face ---- */
+
+struct scheduler *scheduler_new(const struct scheduler_params *p)
+{
+	struct scheduler *s = xcalloc(1, sizeof(*s));
+
+	s->p = *p;
+	s->rules = p->rules;
+	s->sites = strmap_new();
+	s->cpu_on = getenv("SLUICE_SCHED_CPU") != NULL;
+	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
+	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
+	sched_sign_init(s);
+	return s;
+}
+
+void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d)
+{
+	struct sched_campaign *c, **tail = &s->campaigns;
+
+	for (c = s->campaigns; c; c = c->next) {
+		if (strcmp(c->id, d->id) == 0) {
+			if (c->finished || c->paused) { /* more queued, or resumed: start over */
+				c->finished = 0;
+				c->paused = 0;
+				c->cur = STORE_CURSOR_START;
+				c->next_fetch_ms = 0;
+			}
+			return;
+		}
+		tail = &c->next;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->id = xstrdup(d->id);
+	c->salt = xstrdup(d->salt);
+	c->envelope_from = xstrdup(d->envelope_from);
+	c->tpl = d->tpl;
+	c->priority = d->priority;
+	c->size = d->size;
+	c->clean_version = d->clean_version;
+	c->check_suppression = d->clean_version < 0;
+	c->cur = STORE_CURSOR_START;
+	*tail = c;
+	s->ncampaigns++;
+	monitor_campaign_start(s, c);
+}
+
+void scheduler_pause_campaign(struct scheduler *s, const char *id)
+{
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (strcmp(c->id, id) == 0 && !c->paused && !c->finished)
+			monitor_stop_campaign(s, c);
+}
+
+int scheduler_has_campaign(const struct scheduler *s, const char *id)
+{
+	for (const struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return !c->finished && !c->paused;
+	return 0;
+}
+
+void scheduler_start(struct scheduler *s)
+{
+	struct timeval tv = {0, COMMIT_INTERVAL_MS * 1000};
+	struct err e;
+
+	/* what receivers will see from each source, for `sluice check` to
+	 * compare next time (a HELO that changes looks like a bot) */
+	for (size_t i = 0; i < s->p.nsources; i++)
+		if (store_identity_set(s->p.store, s->p.sources[i]->ip, s->p.sources[i]->helo,
+		                       clock_wall_ms() / 1000, &e) != 0) {
+			sched_fail(s, &e);
+			break;
+		}
+	s->dirty = 1;
+	event_add(s->tick, &tv);
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct job *j;
+		while ((j = site_pop(site)) != NULL) { /* still queued in the store */
+			s->loaded--;
+			job_free(j);
+		}
+		for (struct session *x = site->sessions, *next; x; x = next) {
+			next = x->next; /* x may be freed */
+			smtp_client_stop(x->c, STOP_GRACE_MS);
+		}
+	}
+	mx_cache_cancel(s->p.mx); /* jobs waiting for DNS leave memory now */
+}
+
+int scheduler_error(const struct scheduler *s, struct err *e)
+{
+	if (!s->failed)
+		return 0;
+	*e = s->err;
+	return -1;
+}
+
+void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out)
+{
+	*out = s->st;
+	out->in_flight = s->loaded;
+}
+
+int scheduler_free(struct scheduler *s, struct err *e)
+{
+	int rc = 0;
+
+	sched_sign_free(s);
+	if (!s->failed)
+		sched_snapshot_sites(s); /* the final state: connections closed */
+	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0 ||
+	    suppress_commit(s->p.suppress, e) != 0)
+		rc = -1;
+	event_free(s->tick);
+	strmap_free(s->sites, site_free);
+	while (s->campaigns) {
+		struct sched_campaign *c = s->campaigns;
+		s->campaigns = c->next;
+		free(c->id);
+		free(c->salt);
+		free(c->envelope_from);
+		free(c);
+	}
+	for (size_t i = 0; i < 64; i++)
+		strmap_free(s->warm_site_sent[i], NULL);
+	free(s);
+	return rc;
+}

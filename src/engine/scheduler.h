@@ -1,0 +1,100 @@
+/*
+ * scheduler: decides what goes next. It reads ready recipients from the
+ * store in batches (never the whole queue), resolves their domains to sites
+ * (the MX host set), keeps a queue per site, opens SMTP sessions within the
+ * per-site and global connection caps, renders each message when a session
+ * asks for it, and turns every outcome into a store update and a log record:
+ * delivered, bounced, deferred with exponential backoff, or expired.
+ * State changes are group-committed by a timer every COMMIT_INTERVAL_MS.
+ */
+#ifndef SLUICE_ENGINE_SCHEDULER_H
+#define SLUICE_ENGINE_SCHEDULER_H
+
+#include <stdint.h>
+
+#include "mail/config.h"
+#include "util/err.h"
+
+struct event_base;
+struct ssl_ctx_st;
+struct store;
+struct dlog;
+struct mx_cache;
+struct template;
+struct rules;
+struct classifier;
+struct suppress;
+struct dkim_signer;
+struct scheduler;
+
+struct scheduler_params {
+	struct event_base *base;
+	const struct config *cfg;
+	struct store *store;
+	struct dlog *log;
+	struct mx_cache *mx;
+	struct ssl_ctx_st *ssl_ctx;
+	/* the pool, heaviest first: each site sticks to one of them, chosen by
+	 * weight from the site's name; a site first reached by a campaign
+	 * smaller than cfg->spread_threshold uses only the first */
+	const struct source *const *sources;
+	size_t nsources;
+	const struct rules *rules; /* reply rules (shape/rules.h) */
+	const struct classifier *classifier;
+	struct suppress *suppress;      /* list hygiene from outcomes; NULL: none */
+	const struct dkim_signer *dkim; /* signs each rendered message; NULL: none */
+	/* 1: keep running when every campaign is done (serve adds more);
+	 * 0: break the event loop then */
+	int keep_running;
+};
+
+/* Counters since start (this run only). */
+struct scheduler_stats {
+	int64_t delivered, bounced, expired, deferred; /* attempts by outcome */
+	int64_t suppressed;  /* ended unsent: suppressed after they were queued */
+	int64_t in_flight;   /* recipients loaded, not yet final */
+	int64_t connections; /* open now */
+	int64_t cpu_ns;      /* in the scheduler's callbacks (SLUICE_SCHED_CPU set), else 0 */
+	int64_t signs;       /* danger signs fired (engine/monitor.c) */
+	char last_sign[160];
+};
+
+/* One campaign to deliver. Campaigns share the sites, their connections
+ * and their rates: at a site, jobs of a higher priority go first, and
+ * campaigns of equal priority take turns, one message each. */
+struct sched_campaign_desc {
+	const char *id, *salt, *envelope_from; /* copied */
+	const struct template *tpl; /* bound to its columns; must outlive the scheduler */
+	int priority;
+	int64_t size; /* its recipients (the source spread threshold) */
+	/* suppress_version() when every queued recipient was last checked
+	 * against the list (send: just before queueing); -1: unknown. While the
+	 * list's version is still that, loading skips the per-recipient check. */
+	int64_t clean_version;
+};
+
+struct scheduler *scheduler_new(const struct scheduler_params *p);
+/* Adds a campaign (again: wakes it up, e.g. after more was queued). */
+void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d);
+/* Stops delivering campaign id (paused in the store by someone else): what
+ * waits in memory goes back to waiting in the store. */
+void scheduler_pause_campaign(struct scheduler *s, const char *id);
+/* 1 if the scheduler has campaign id and it is not finished. */
+int scheduler_has_campaign(const struct scheduler *s, const char *id);
+/* Starts work; when every recipient of every campaign is final (unless
+ * keep_running), or after scheduler_stop when the sessions have finished,
+ * breaks the event loop. */
+void scheduler_start(struct scheduler *s);
+/* Graceful stop: no new sessions or fetches; open sessions QUIT after their
+ * current transaction; nothing queued is touched. */
+void scheduler_stop(struct scheduler *s);
+/* 0 while fine; -1 with e set once the store or log failed (the run ends). */
+int scheduler_error(const struct scheduler *s, struct err *e);
+void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);
+/* Commits pending changes and frees (call after the loop returned). */
+int scheduler_free(struct scheduler *s, struct err *e);
+
+/* Backoff before attempt n+1 after n failed attempts: min * 2^(n-1), capped. */
+int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * scheduler_int: the scheduler's private types, shared by scheduler.c
+ * (campaigns, sessions, outcomes, the tick), load.c (reading the store,
+ * MX answers, finishing), site.c (sites: sources, parking, warm-up counts,
+ * snapshots), lane.c (a site's queue per campaign) and monitor.c (danger
+ * signs) and sign.c (DKIM signatures on worker threads). Nothing outside src/queue includes it (but
+ * its unit tests).
+ */
+#ifndef SLUICE_ENGINE_SCHEDULER_INT_H
+#define SLUICE_ENGINE_SCHEDULER_INT_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "dns/mx.h"
+#include "mail/config.h"
+#include "mail/providers.h"
+#include "engine/scheduler.h"
+#include "store/store.h"
+#include "shape/throttle.h"
+#include "smtp/client.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+
+#define BACKLOG_SECONDS 60    /* a rate-limited site keeps this much work in memory */
+#define FETCH_BATCH     2000  /* recipients read from the store at once */
+#define FETCH_MIN       500   /* no smaller reads (see on_tick) */
+#define LOADED_MAX      20000 /* recipients in memory at most */
+#define POLL_DUE_MS     1000  /* how often to look for recipients coming due */
+#define BACKLOG_MIN     100
+
+struct site;
+
+/* A campaign the scheduler delivers (scheduler_add_campaign). */
+struct sched_campaign {
+	struct scheduler *s;
+	char *id, *salt, *envelope_from;
+	const struct template *tpl; /* the caller's, outliving the scheduler */
+	int priority;
+	int64_t size;
+	struct store_cursor cur; /* where fetching from the store got to */
+	int64_t next_fetch_ms;   /* 0: fetch again as soon as there is room */
+	int64_t loaded;          /* its jobs in memory */
+	int finished;            /* nothing queued in the store, nothing in memory */
+	int paused;              /* by the monitor (monitor.c), until resumed */
+	int64_t clean_version;   /* see sched_campaign_desc */
+	int check_suppression;   /* 1 once the list may have changed since */
+	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
+	int mon_warned_rcpt, mon_warned_spike;
+	double mon_usual_rcpt_failure; /* earlier campaigns' rate; -1: too little known */
+	int64_t mon_tried[PROVIDERS_MAX], mon_deferred[PROVIDERS_MAX]; /* attempts per provider */
+	unsigned mon_warned_deferral;                                  /* bit per provider */
+	struct sched_campaign *next;
+};
+
+/* A site's queue for one campaign (lane.c). */
+struct lane {
+	struct sched_campaign *camp;
+	struct job *head, *tail;
+	size_t n;
+	int64_t refused_until_s; /* the sender was refused at MAIL FROM (site_refuse_campaign) */
+	/* Until one transaction of the campaign got past MAIL FROM here
+	 * (proven), one job at a time goes out (probing): a receiver that
+	 * refuses the sender sees that once, not once per connection. */
+	int proven, probing;
+	struct lane *next;
+};
+
+struct job {
+	struct scheduler *s;
+	struct sched_campaign *camp;
+	struct queued_rcpt *r;
+	struct site *site;
+	struct job *next;
+	struct smtp_msg msg;
+	struct strbuf data;
+	char msgid[320];
+	char mail_from[300]; /* the envelope sender (VERP when configured) */
+	/* while a worker signs it (sign.c): the session waiting for it (NULL
+	 * once that session closed), the Date it carries, and the result */
+	struct session *sess;
+	int64_t date_s;
+	char *sign_error; /* why signing failed (owned), or NULL; kept out of the job's
+	                   * fixed size: thousands of jobs wait in memory */
+};
+
+struct session {
+	struct scheduler *s;
+	struct site *site;
+	struct smtp_client *c;
+	int asked;
+	struct job *signing; /* handed to a signing worker */
+	struct job *signed_; /* back from the worker, next to send */
+	struct session *next, *prev;
+};
+
+struct site {
+	struct scheduler *s;
+	const struct source *source;     /* the egress identity this site always sees */
+	const struct provider *provider; /* the large provider it belongs to, or NULL */
+	char *key;
+	struct mx_addr *addrs;
+	size_t naddrs;
+	struct policy pol;
+	struct lane *lanes; /* one per campaign with work here (lane.c) */
+	struct lane *turn;  /* the lane served last */
+	size_t queued;      /* jobs in all lanes */
+	int64_t in_flight;  /* messages handed to sessions, outcome not yet known */
+	int active, starting;
+	struct session *sessions;
+	int waiting; /* on the global-cap wait list */
+	struct site *wait_next;
+	struct throttle thr; /* pacing and the state reply rules put it in */
+	int64_t warm_sent;   /* delivered today from its source (warm-up) */
+	struct event *timer; /* wakes the site when the throttle allows more */
+};
+
+struct scheduler {
+	struct scheduler_params p;
+	struct event *tick;
+	struct strmap *sites;
+	int64_t loaded;
+	int pending_dns;
+	int active; /* sessions, all sites */
+	int stopping, finished, failed;
+	struct err err;
+	struct sched_campaign *campaigns; /* in the order added */
+	size_t ncampaigns;
+	int dirty;
+	int cpu_on, cpu_depth; /* SLUICE_SCHED_CPU accounting */
+	struct site *wait_head, *wait_tail;
+	struct scheduler_stats st;
+	const struct rules *rules;
+	struct workers *signers; /* NULL: DKIM signs on the loop (or nothing to sign) */
+	int64_t next_snapshot_ms;
+	/* warm-up, per source of the pool (same index as p.sources) */
+	int64_t warm_today;
+	int64_t warm_first_day[64];
+	int64_t warm_sent[64];
+	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
+	/* sender rejections across all campaigns of this run (monitor.c) */
+	int64_t mon_source_rejected[64], mon_domain_rejected;
+	uint64_t mon_source_warned;
+	int mon_domain_warned;
+};
+
+/* scheduler.c */
+void sched_fail(struct scheduler *s, const struct err *e);
+/* an outcome sluice makes itself (DNS, rendering) */
+/* Ends j as suppressed (the list says reason) without attempting it. */
+void sched_suppressed(struct scheduler *s, struct job *j, const char *reason);
+void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+                         const char *enh, const char *text);
+/* SLUICE_SCHED_CPU accounting around a callback */
+int64_t sched_cpu_enter(struct scheduler *s);
+void sched_cpu_leave(struct scheduler *s, int64_t t0);
+
+/* load.c */
+void sched_fetch(struct scheduler *s, int64_t now_ms);
+void sched_check_finished(struct scheduler *s, int64_t now_ms);
+void job_free(struct job *j);
+void site_open_sessions(struct scheduler *s, struct site *site);
+void site_kick(struct site *site);
+
+/* lane.c */
+void site_free_lanes(struct site *site);
+/* Frees the campaign's jobs queued at the site; returns how many. */
+size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
+/* The receiver refused the campaign's sender at MAIL FROM: until until_s
+ * (wall seconds) no transaction of c starts at the site; its jobs there are
+ * parked in the store (still queued) and idle sessions with nothing else
+ * to do say QUIT. site_refuses: the end of such a refusal, or 0. */
+void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
+                          int64_t until_s);
+int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t now_s);
+/* An outcome of c at the site: passed_mail 1 when the transaction got past
+ * MAIL FROM (an answer at RCPT or later). Ends the probe; wakes the site's
+ * sessions once the sender is proven. */
+void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail);
+
+/* monitor.c */
+void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
+void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
+                     const char *stage, const struct reply *r, const char *category,
+                     const char *mx);
+/* The earlier campaigns' RCPT TO failure rate, for spikes (at its start). */
+void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c);
+
+/* sign.c */
+void sched_sign_init(struct scheduler *s);
+/* Hands the rendered job to a signing worker for sess; 0 if signing
+ * happens on the loop (no workers), 1 if submitted (sess waits). */
+int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j);
+/* The session closes: what it waits for or holds goes back to its site. */
+void sched_sign_session_closed(struct scheduler *s, struct session *sess);
+/* Frees a signed job that must not be sent now (stopping, or its campaign
+ * paused meanwhile: it is still queued in the store); 1 if it did. */
+int sched_sign_dropped(struct scheduler *s, struct job *j);
+void sched_sign_free(struct scheduler *s);
+
+/* site.c */
+struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
+                      const struct mx_result *res);
+void site_free(void *p);
+void site_push(struct site *site, struct job *j);
+void site_push_front(struct site *site, struct job *j);
+struct job *site_pop(struct site *site);
+/* site_pop for a session about to start a transaction: skips the lanes
+ * whose probe is out (NULL when only those have work). */
+struct job *site_pop_to_send(struct site *site);
+/* Jobs a session could start now: a lane whose sender is not proven
+ * counts one (its probe), or none while the probe is out. */
+size_t site_sendable(const struct site *site);
+/* The site's idle sessions say QUIT now instead of waiting out idle_timeout. */
+void site_finish_idle(struct site *site);
+void site_wait_for_capacity(struct scheduler *s, struct site *site);
+void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
+int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);
+void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms);
+size_t site_backlog_max(const struct site *site);
+void sched_warm_load(struct scheduler *s, int64_t today);
+int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n);
+void site_park_warmup(struct scheduler *s, struct site *site, const char *why);
+void site_warm_count(struct scheduler *s, struct site *site);
+void site_arm(struct site *site, int64_t wait_ms);
+/* src's place in s->p.sources (0 if not there). */
+size_t source_index(const struct scheduler *s, const struct source *src);
+void sched_snapshot_sites(struct scheduler *s);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * site: the scheduler's destination sites (scheduler_int.h): each site's
+ * queue of ready jobs, the source it sticks to, parking work back in the
+ * store while the site is suspended, slow or over its warm-up cap, the
+ * warm-up counts, and the per-second snapshots `sluice queue` reads.
+ */
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlog/dlog.h"
+#include "engine/scheduler_int.h"
+#include "shape/warmup.h"
+#include "util/clock.h"
+#include "util/xmalloc.h"
+
+static void on_site_timer(evutil_socket_t fd, short what, void *arg);
+
+/* The source a site is sent from: by weight, from a hash of the site, so
+ * the same site sees the same IP on every run and from every campaign. A
+ * site first reached by a campaign below the spread threshold gets the
+ * first (heaviest) source. */
+static const struct source *pick_source(const struct scheduler *s, const struct sched_campaign *c,
+                                        const char *site)
+{
+	const struct scheduler_params *p = &s->p;
+	uint32_t h = 2166136261u, total = 0;
+
+	if (p->nsources == 1 || c->size < p->cfg->spread_threshold)
+		return p->sources[0];
+	for (const char *k = site; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	for (size_t i = 0; i < p->nsources; i++)
+		total += (uint32_t)p->sources[i]->weight;
+	uint32_t pick = h % total;
+	for (size_t i = 0; i < p->nsources; i++) {
+		if (pick < (uint32_t)p->sources[i]->weight)
+			return p->sources[i];
+		pick -= (uint32_t)p->sources[i]->weight;
+	}
+	return p->sources[0];
+}
+
+struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
+                      const struct mx_result *res)
+{
+	struct site *site = strmap_get(s->sites, res->site);
+
+	if (site)
+		return site;
+	site = xcalloc(1, sizeof(*site));
+	site->key = xstrdup(res->site);
+	site->naddrs = res->naddrs;
+	site->addrs = xcalloc(res->naddrs, sizeof(*site->addrs));
+	memcpy(site->addrs, res->addrs, res->naddrs * sizeof(*site->addrs));
+	/* Policies match the first recipient domain and MX host that made the site. */
+	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
+	site->s = s;
+	site->source = pick_source(s, c, res->site);
+	site->provider = provider_for_mx(res->addrs[0].host);
+	size_t wi = source_index(s, site->source);
+	site->warm_sent =
+	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
+	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, clock_mono_ms());
+	site->timer = evtimer_new(s->p.base, on_site_timer, site);
+	strmap_put(s->sites, res->site, site);
+	return site;
+}
+
+void site_free(void *p)
+{
+	struct site *site = p;
+
+	site_free_lanes(site);
+	if (site->timer)
+		event_free(site->timer);
+	free(site->key);
+	free(site->addrs);
+	free(site);
+}
+
+void site_wait_for_capacity(struct scheduler *s, struct site *site)
+{
+	if (site->waiting)
+		return;
+	site->waiting = 1;
+	site->wait_next = NULL;
+	if (s->wait_tail)
+		s->wait_tail->wait_next = site;
+	else
+		s->wait_head = site;
+	s->wait_tail = site;
+}
+
+/* Puts a loaded job back in the store, due at due_s, without an attempt:
+ * memory is for work that can go now, not for a suspended or slow site. */
+void sched_park(struct scheduler *s, struct job *j, int64_t due_s)
+{
+	struct err e;
+
+	if (store_rcpt_postpone(s->p.store, j->r->id, due_s, &e) != 0)
+		sched_fail(s, &e);
+	s->dirty = 1;
+	s->loaded--;
+	job_free(j);
+}
+
+/* Seconds since the epoch when the site's suspension ends. */
+int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms)
+{
+	return clock_wall_ms() / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
+}
+
+void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms)
+{
+	int64_t due = site_suspension_end_s(site, mono_ms);
+	struct job *j;
+
+	while ((j = site_pop(site)) != NULL)
+		sched_park(s, j, due);
+}
+
+/* The most a rate-limited site keeps in memory; 0: no limit (not rate-limited). */
+size_t site_backlog_max(const struct site *site)
+{
+	double rate = throttle_message_rate(&site->thr);
+	if (rate <= 0)
+		return 0;
+	size_t n = (size_t)(rate * BACKLOG_SECONDS);
+	return n < BACKLOG_MIN ? BACKLOG_MIN : n;
+}
+
+/* ---- warm-up ---- */
+
+size_t source_index(const struct scheduler *s, const struct source *src)
+{
+	for (size_t i = 0; i < s->p.nsources; i++)
+		if (s->p.sources[i] == src)
+			return i;
+	return 0;
+}
+
+static void warm_site_row(void *arg, const char *site, int64_t sent)
+{
+	strmap_put(arg, site, (void *)(intptr_t)sent);
+}
+
+/* Loads today's counts (at start, and when the UTC day changes). */
+void sched_warm_load(struct scheduler *s, int64_t today)
+{
+	struct err e;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	s->warm_today = today;
+	for (size_t i = 0; i < s->p.nsources && i < 64; i++) {
+		const struct source *src = s->p.sources[i];
+		if (!warmup_enabled(src))
+			continue;
+		strmap_free(s->warm_site_sent[i], NULL);
+		s->warm_site_sent[i] = strmap_new();
+		if (store_warmup_first_day(s->p.store, src->ip, today, &s->warm_first_day[i], &e) !=
+		        0 ||
+		    store_warmup_counts(s->p.store, src->ip, today, warm_site_row,
+		                        s->warm_site_sent[i], &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		s->warm_sent[i] = (intptr_t)strmap_get(s->warm_site_sent[i], "");
+	}
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		size_t i = source_index(s, site->source);
+		site->warm_sent =
+		    s->warm_site_sent[i] ? (intptr_t)strmap_get(s->warm_site_sent[i], key) : 0;
+	}
+	s->dirty = 1;
+}
+
+/* Whether the site's source may send it one more message today. */
+int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n)
+{
+	const struct source *src = site->source;
+	size_t i = source_index(s, src);
+	int64_t overall, per_site, in_flight = 0;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	if (!warmup_enabled(src))
+		return 1;
+	int64_t day = s->warm_today - s->warm_first_day[i] + 1;
+	warmup_caps(src, day, &overall, &per_site);
+	while (strmap_next(s->sites, &pos, &key, &v))
+		if (((struct site *)v)->source == src)
+			in_flight += ((struct site *)v)->in_flight;
+	if (per_site != WARMUP_NO_CAP && site->warm_sent + site->in_flight >= per_site) {
+		snprintf(why, n, "warm-up: day %lld cap of %lld messages per site from %s reached",
+		         (long long)day, (long long)per_site, src->ip);
+		return 0;
+	}
+	if (overall != WARMUP_NO_CAP && s->warm_sent[i] + in_flight >= overall) {
+		snprintf(why, n, "warm-up: day %lld cap of %lld messages from %s reached",
+		         (long long)day, (long long)overall, src->ip);
+		return 0;
+	}
+	return 1;
+}
+
+/* Everything queued for the site waits for the next day: logged as deferred
+ * (stage "warmup"), never bounced, no attempt counted. */
+void site_park_warmup(struct scheduler *s, struct site *site, const char *why)
+{
+	int64_t now_ms = clock_wall_ms(), due = warmup_next_day_s(now_ms / 1000);
+	struct job *j;
+	struct reply r;
+
+	reply_set_local(&r, 451, "4.7.0", why);
+	while ((j = site_pop(site)) != NULL) {
+		struct dlog_rec rec = {
+		    .time_ms = now_ms,
+		    .campaign = j->camp->id,
+		    .recipient = j->r->mailbox,
+		    .domain = j->r->domain,
+		    .site = site->key,
+		    .source_ip = site->source->ip,
+		    .helo = site->source->helo,
+		    .stage = "warmup",
+		    .code = r.code,
+		    .enhanced = r.enhanced,
+		    .text = r.text,
+		    .outcome = "deferred",
+		    .category = "rate_limited",
+		    .rule = "warm-up",
+		    .attempt = j->r->attempts,
+		    .queue_time_s = now_ms / 1000 - j->r->queued_at_s,
+		};
+		dlog_add(s->p.log, &rec);
+		s->st.deferred++;
+		sched_park(s, j, due);
+	}
+}
+
+void site_warm_count(struct scheduler *s, struct site *site)
+{
+	struct err e;
+	size_t i = source_index(s, site->source);
+
+	if (!warmup_enabled(site->source))
+		return;
+	site->warm_sent++;
+	s->warm_sent[i]++;
+	if (store_warmup_add(s->p.store, site->source->ip, s->warm_today, site->key, &e) != 0 ||
+	    store_warmup_add(s->p.store, site->source->ip, s->warm_today, "", &e) != 0)
+		sched_fail(s, &e);
+}
+
+void site_arm(struct site *site, int64_t wait_ms)
+{
+	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+
+	if (!evtimer_pending(site->timer, NULL))
+		evtimer_add(site->timer, &tv);
+}
+
+static void on_site_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct site *site = arg;
+
+	(void)fd, (void)what;
+	site_open_sessions(site->s, site);
+}
+
+/* Writes every site's state for `sluice queue` (in the group commit). */
+void sched_snapshot_sites(struct scheduler *s)
+{
+	int64_t now_mono = clock_mono_ms(), now_s = clock_wall_ms() / 1000;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	struct err e;
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct throttle *t = &site->thr;
+		int suspended = throttle_suspended(t, now_mono);
+		struct site_snapshot snap = {
+		    .site = site->key,
+		    .campaign = site->turn    ? site->turn->camp->id
+		                : site->lanes ? site->lanes->camp->id
+		                              : NULL,
+		    .queued = (int64_t)site->queued,
+		    .in_flight = site->in_flight,
+		    .conns = site->active,
+		    .conn_limit = throttle_max_connections(t, now_mono),
+		    .rate = t->observed_rate,
+		    .rate_limit = throttle_message_rate(t),
+		    .suspended_until_s =
+		        suspended ? now_s + (t->suspended_until_ms - now_mono) / 1000 + 1 : 0,
+		    .reason = t->reason,
+		    .updated_s = now_s,
+		};
+		if (store_site_snapshot(s->p.store, &snap, &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+	}
+	s->dirty = 1;
+}

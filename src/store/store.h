@@ -1,0 +1,192 @@
+/*
+ * store: the durable queue, SQLite in WAL mode in the state directory.
+ * Only this module speaks SQL. A campaign's template is stored once; each
+ * recipient is one row (address, packed fields, state, attempts, next
+ * attempt, last reply). Writes go into one open transaction that the caller
+ * commits every few milliseconds (group commit, store_commit); nothing is
+ * durable, and nothing may be acknowledged, before that commit returns.
+ */
+#ifndef SLUICE_STORE_STORE_H
+#define SLUICE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* RS_SUPPRESSED: final, never sent (suppressed after it was queued). */
+enum rcpt_state {
+	RS_QUEUED = 0,
+	RS_DELIVERED = 1,
+	RS_BOUNCED = 2,
+	RS_EXPIRED = 3,
+	RS_SUPPRESSED = 4
+};
+#define RS_COUNT 5
+
+struct store;
+
+struct campaign_rec {
+	char *id;
+	char *template_text; /* the template as given (bytes), owned */
+	size_t template_len;
+	char *template_path;
+	char *names; /* packed header names (mail/fields.h), owned */
+	size_t names_len;
+	char *envelope_from;
+	char *salt; /* makes Message-IDs unique across state directories */
+	int64_t created_s;
+	int priority; /* higher goes first to a shared site (0: bulk) */
+};
+
+/* Where a fetch stream got to in a campaign: (next_attempt, id) of the last
+ * recipient handed out. Each reader keeps its own. */
+struct store_cursor {
+	int64_t due, id;
+};
+#define STORE_CURSOR_START ((struct store_cursor){-1, 0})
+
+/* One queued recipient handed to the scheduler; all strings owned. */
+struct queued_rcpt {
+	int64_t id;
+	char *mailbox;
+	char *domain;
+	char *fields;
+	size_t fields_len;
+	int utf8;
+	int attempts;
+	int64_t queued_at_s;
+	int64_t next_attempt_s; /* the due time it was fetched at */
+};
+
+/* The last reply of an attempt, as recorded in the row. */
+struct rcpt_outcome {
+	int state; /* enum rcpt_state */
+	int attempts;
+	int64_t next_attempt_s;
+	int code;
+	const char *enhanced;
+	const char *text;
+	const char *stage;
+	const char *category;
+	const char *mx; /* the MX host that answered, or NULL (kept from before) */
+};
+
+/* Creates dir if needed and opens (or creates) the queue in it. */
+int store_open(const char *dir, struct store **out, struct err *e);
+void store_close(struct store *s); /* commits what is pending */
+
+/* Takes the state directory's delivery lock (deliver.lock, flock): only one
+ * process delivers from a queue. 1 taken (held until store_close), 0 held by
+ * another process (its pid in *holder, or 0), -1 error. */
+int store_lock_delivery(struct store *s, long *holder, struct err *e);
+
+/* Commits the open transaction, if any (the group commit). */
+int store_commit(struct store *s, struct err *e);
+
+/* 1 and fills out (caller frees with store_campaign_free), 0 if absent, -1 on error. */
+int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out, struct err *e);
+/* The recipient named by a campaign salt and row id (VERP and unsubscribe
+ * tokens, Message-IDs): 1 and its mailbox and campaign, 0 if unknown, -1. */
+int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mailbox, size_t mn,
+                       char *campaign, size_t cn, struct err *e);
+int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e);
+void store_campaign_free(struct campaign_rec *c);
+
+/* 1 queued, 0 already there (a duplicate, or a resume), -1 error. key is
+ * what makes two rows one recipient (address_dedupe_key). */
+int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *key,
+                   const char *domain, const char *fields, size_t fields_len, int utf8,
+                   int64_t now_s, struct err *e);
+
+/* Calls cb for up to limit recipients of campaign that are due at now_s and
+ * past the cursor (which it advances). The callback takes ownership of r.
+ * Returns the number handed out, or -1. */
+typedef void (*store_rcpt_fn)(void *arg, struct queued_rcpt *r);
+int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor *cur,
+                      int64_t now_s, int limit, store_rcpt_fn cb, void *arg, struct err *e);
+/* Sets *due to the earliest next_attempt of a queued recipient, or -1 if
+ * none is queued; returns 0, or -1 on error. */
+int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e);
+
+int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e);
+/* Moves a queued recipient's next attempt to due_s without counting an
+ * attempt (its site is suspended or has a backlog). */
+int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *e);
+void queued_rcpt_free(struct queued_rcpt *r);
+
+/* Counts of the campaign's recipients by state (RS_COUNT entries). */
+int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e);
+
+/* What a running scheduler says of one site (written every second, for
+ * `sluice queue`). Rates are per second; a limit of 0 means none. */
+struct site_snapshot {
+	const char *site;
+	const char *campaign;
+	int64_t queued, in_flight;
+	int conns, conn_limit;
+	double rate, rate_limit;
+	int64_t suspended_until_s; /* 0: not suspended */
+	const char *reason;        /* the rule or failure behind the state */
+	int64_t updated_s;
+};
+
+int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struct err *e);
+/* Calls cb for every site snapshot, most recently updated first. */
+typedef void (*store_site_fn)(void *arg, const struct site_snapshot *snap);
+int store_site_snapshots(struct store *s, store_site_fn cb, void *arg, struct err *e);
+/* Lists the campaigns in the store (id, created). */
+typedef void (*store_campaign_fn)(void *arg, const char *id, int64_t created_s);
+int store_campaigns(struct store *s, store_campaign_fn cb, void *arg, struct err *e);
+/* Queued recipients of a campaign due by now_s (ready) and later. */
+int store_ready_counts(struct store *s, const char *campaign, int64_t now_s, int64_t *ready,
+                       int64_t *later, struct err *e);
+
+/* Warm-up: a source's first day of use (set to today the first time), and
+ * its counts of delivered messages per day and site ("" for all sites). */
+int store_warmup_first_day(struct store *s, const char *ip, int64_t today, int64_t *first,
+                           struct err *e);
+typedef void (*store_warmup_fn)(void *arg, const char *site, int64_t sent);
+int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+                        struct err *e);
+int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e);
+
+/* The HELO source ip last showed receivers, and since when: 1, or 0 if it
+ * never sent from this state directory, or -1 with e set. */
+int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,
+                       struct err *e);
+/* Records that ip shows helo (its since stays if the name is the same). */
+int store_identity_set(struct store *s, const char *ip, const char *helo, int64_t now_s,
+                       struct err *e);
+
+/* Calls cb for each (value of column, state) group of the campaign's
+ * recipients, biggest first; by is "domain" or "category". */
+/* Recipients still queued after at least one attempt. */
+int store_deferred_count(struct store *s, const char *campaign, int64_t *n, struct err *e);
+typedef void (*store_group_fn)(void *arg, const char *value, int state, int64_t count);
+int store_group_counts(struct store *s, const char *campaign, const char *by, store_group_fn cb,
+                       void *arg, struct err *e);
+
+/* Danger signs (the monitor's): what fired, when, on a campaign. */
+/* Over every campaign but except: recipients refused at RCPT TO for good,
+ * and those judged (delivered or so refused), for the monitor's spikes. */
+int store_rcpt_history(struct store *s, const char *except, int64_t *refused, int64_t *judged,
+                       struct err *e);
+int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
+                   const char *detail, struct err *e);
+typedef void (*store_sign_fn)(void *arg, int64_t time_s, const char *kind, const char *detail);
+int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e);
+int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
+                     struct err *e);
+/* 1 if campaign already has a sign of kind with exactly detail, 0 if not,
+ * -1 error. */
+int store_sign_seen(struct store *s, const char *campaign, const char *kind, const char *detail,
+                    struct err *e);
+/* A paused campaign is not delivered until resumed. resume: 1 it was
+ * paused, 0 it was not, -1 error. paused: 1 (reason set), 0, -1. */
+int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                         struct err *e);
+int store_campaign_resume(struct store *s, const char *campaign, struct err *e);
+int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * store_watch: what the store keeps beside the queue, for shaping and
+ * watching (store_int.h): warm-up counts per source and site, the monitor's
+ * danger signs and campaign pauses, the HELO each source showed, and the
+ * sending history the monitor compares against.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_int.h"
+
+static void first_day_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+int store_warmup_first_day(struct store *s, const char *ip, int64_t today, int64_t *first,
+                           struct err *e)
+{
+	if (store_begin(s, e))
+		return -1;
+	*first = today;
+	if (store_each_row(s, "INSERT OR IGNORE INTO warmup_source(ip, first_day) VALUES (?1, ?2)",
+	                   ip, today, first_day_row, first, e) != 0)
+		return -1;
+	return store_each_row(s, "SELECT first_day FROM warmup_source WHERE ip = ?1", ip, 0,
+	                      first_day_row, first, e);
+}
+
+struct warmup_cb {
+	store_warmup_fn cb;
+	void *arg;
+};
+
+static void warmup_row(sqlite3_stmt *st, void *arg)
+{
+	struct warmup_cb *w = arg;
+	w->cb(w->arg, store_col_text(st, 0), sqlite3_column_int64(st, 1));
+}
+
+int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+                        struct err *e)
+{
+	struct warmup_cb w = {cb, arg};
+	return store_each_row(s, "SELECT site, sent FROM warmup_count WHERE ip = ?1 AND day = ?2",
+	                      ip, day, warmup_row, &w, e);
+}
+
+int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e)
+{
+	sqlite3_stmt *st = s->st[ST_WARMUP_ADD];
+
+	if (store_begin(s, e))
+		return -1;
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "warm-up count");
+}
+
+/* ---- danger signs and pauses (the monitor's) ---- */
+
+/* One write with up to two texts (?1, ?2) and a number (?3), in the open
+ * transaction; parameters the statement does not use are ignored. */
+static int write_sql(struct store *s, const char *sql, const char *a, const char *b, int64_t n,
+                     const char *what, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, what);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+}
+
+int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const char *kind,
+                   const char *detail, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO sign(campaign, time, kind, detail)"
+	                       " VALUES (?1, ?2, ?3, ?4)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "record a danger sign");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, time_s);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "record a danger sign");
+}
+
+static void sign_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_sign_fn)p->cb)(p->arg, sqlite3_column_int64(st, 0), store_col_text(st, 1),
+	                       store_col_text(st, 2));
+}
+
+int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(
+	    s, "SELECT time, kind, detail FROM sign WHERE campaign = ?1 ORDER BY rowid", campaign,
+	    0, sign_row, &p, e);
+}
+
+int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                         struct err *e)
+{
+	return write_sql(s,
+	                 "INSERT OR REPLACE INTO campaign_pause(campaign, reason, time)"
+	                 " VALUES (?1, ?2, ?3)",
+	                 campaign, reason, now_s, "pause a campaign", e);
+}
+
+int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
+{
+	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1", campaign, NULL, 0,
+	              "resume a campaign", e) != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+static void pause_row(sqlite3_stmt *st, void *arg)
+{
+	snprintf(arg, 256, "%s", store_col_text(st, 0));
+}
+
+int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e)
+{
+	reason[0] = '\0';
+	if (store_each_row(s, "SELECT reason FROM campaign_pause WHERE campaign = ?1", campaign, 0,
+	                   pause_row, reason, e) != 0)
+		return -1;
+	return reason[0] != '\0';
+}
+
+static void count_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+int store_sign_count(struct store *s, const char *campaign, const char *kind, int64_t *n,
+                     struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sign WHERE campaign = ?1 AND kind = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "count danger signs");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		count_row(st, n);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db_err(s, e, "count danger signs");
+}
+
+int store_sign_seen(struct store *s, const char *campaign, const char *kind, const char *detail,
+                    struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "SELECT 1 FROM sign WHERE campaign = ?1 AND kind = ?2 AND detail = ?3"
+	        " LIMIT 1",
+	        -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look up a danger sign");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "look up a danger sign");
+}
+
+/* ---- the identity each source showed (sluice check compares) ---- */
+
+struct identity_out {
+	char *helo;
+	size_t n;
+	int64_t since;
+	int found;
+};
+
+static void identity_row(sqlite3_stmt *st, void *arg)
+{
+	struct identity_out *o = arg;
+	snprintf(o->helo, o->n, "%s", store_col_text(st, 0));
+	o->since = sqlite3_column_int64(st, 1);
+	o->found = 1;
+}
+
+int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,
+                       struct err *e)
+{
+	struct identity_out o = {helo, n, 0, 0};
+
+	if (store_each_row(s, "SELECT helo, since FROM source_identity WHERE ip = ?1", ip, 0,
+	                   identity_row, &o, e) != 0)
+		return -1;
+	*since = o.since;
+	return o.found;
+}
+
+int store_identity_set(struct store *s, const char *ip, const char *helo, int64_t now_s,
+                       struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO source_identity(ip, helo, since) VALUES (?1, ?2, ?3)"
+	                       " ON CONFLICT(ip) DO UPDATE SET helo = ?2, since = ?3"
+	                       " WHERE helo <> ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "source identity");
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, helo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "source identity");
+}
+
+struct pair_out {
+	int64_t a, b;
+};
+
+static void pair_row(sqlite3_stmt *st, void *arg)
+{
+	struct pair_out *o = arg;
+	o->a = sqlite3_column_int64(st, 0);
+	o->b = sqlite3_column_int64(st, 1);
+}
+
+int store_rcpt_history(struct store *s, const char *except, int64_t *refused, int64_t *judged,
+                       struct err *e)
+{
+	struct pair_out o = {0, 0};
+	int rc =
+	    store_each_row(s,
+	                   "SELECT coalesce(sum(state = 2 AND last_stage = 'rcpt'), 0),"
+	                   " coalesce(sum(state = 1 OR (state = 2 AND last_stage = 'rcpt')), 0)"
+	                   " FROM recipient WHERE campaign <> ?1",
+	                   except, 0, pair_row, &o, e);
+	*refused = o.a;
+	*judged = o.b;
+	return rc;
+}
+
+int store_deferred_count(struct store *s, const char *campaign, int64_t *n, struct err *e)
+{
+	*n = 0;
+	return store_each_row(s,
+	                      "SELECT count(*) FROM recipient WHERE campaign = ?1 AND state = 0"
+	                      " AND attempts > 0",
+	                      campaign, 0, count_row, n, e);
+}
