@@ -26,9 +26,9 @@
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "mail/fields.h"
+#include "msg/assemble.h"
 #include "msg/dkim.h"
 #include "msg/template.h"
-#include "msg/verp.h"
 #include "dlog/dlog.h"
 #include "engine/scheduler.h"
 #include "store/store.h"
@@ -187,35 +187,32 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 			continue;
 		struct strbuf msg = STRBUF_INIT;
 		char msgid[300];
-		unsigned needs;
 		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
-		/* the first recipient's return path and unsubscribe headers, as
-		 * they will look (a real campaign has its own salt and row ids) */
-		char mail_from[300], unsub[600], link[400];
-		snprintf(mail_from, sizeof(mail_from), "%s", cfg->envelope_from);
-		if (cfg->bounce_domain)
-			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, "0", 1,
-			             mail_from, sizeof(mail_from));
-		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
-		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL, "0",
-		                         1, unsub, sizeof(unsub), link, sizeof(link));
-		struct render_in in = {.fields = row.fields.data,
-		                       .fields_len = row.fields.len,
-		                       .message_id = msgid,
-		                       .date_s = clock_wall_ms() / 1000,
-		                       .extra_headers = unsub[0] ? unsub : NULL,
-		                       .unsubscribe_url = link};
+		/* the first recipient's message as the engine assembles it, with
+		 * the return path and unsubscribe headers as they will look (a
+		 * real campaign has its own salt and row ids) */
+		struct assemble_in in = {.cfg = cfg,
+		                         .tpl = tpl,
+		                         .salt = "0",
+		                         .envelope_from = cfg->envelope_from,
+		                         .rcpt_id = 1,
+		                         .fields = row.fields.data,
+		                         .fields_len = row.fields.len,
+		                         .utf8 = row.addr.utf8_local,
+		                         .date_s = clock_wall_ms() / 1000,
+		                         .message_id = msgid};
+		struct assembled out = {.data = &msg};
 		struct dkim_signer *dk = NULL;
-		if (template_render(tpl, &in, &msg, &needs, &e) != 0) {
+		if (assemble_message(&in, &out, &e) != 0) {
 			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
 			        e.msg);
 		} else if (dkim_signer_new(cfg, &dk, &e) != 0 ||
 		           dkim_sign(dk, &msg, in.date_s, &e) != 0) {
 			fprintf(stderr, "sluice: %s\n", e.msg);
 		} else {
-			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", mail_from, row.addr.mailbox,
-			       needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
-			       needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
+			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", out.mail_from, row.addr.mailbox,
+			       out.needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
+			       out.needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
 			fwrite(msg.data, 1, msg.len, stdout);
 		}
 		dkim_signer_free(dk);

@@ -26,9 +26,8 @@
 #include "mail/classify.h"
 #include "dns/mx.h"
 #include "store/suppress.h"
+#include "msg/assemble.h"
 #include "msg/dkim.h"
-#include "msg/template.h"
-#include "msg/verp.h"
 #include "dlog/dlog.h"
 #include "store/store.h"
 #include "shape/rules.h"
@@ -320,17 +319,8 @@ void site_open_sessions(struct scheduler *s, struct site *site)
 {
 	int64_t now = clock_mono_ms();
 
-	if (s->stopping)
+	if (s->stopping || site_admit(s, site, now) != SITE_ADMIT_OPEN)
 		return;
-	if (throttle_suspended(&site->thr, now)) {
-		site_park_suspended(s, site, now);
-		return;
-	}
-	char why[200];
-	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
-		site_park_warmup(s, site, why);
-		return;
-	}
 	site_kick(site);
 	while (site_sendable(site) > (size_t)site->starting &&
 	       site->active < throttle_max_connections(&site->thr, now)) {
@@ -338,11 +328,8 @@ void site_open_sessions(struct scheduler *s, struct site *site)
 			site_wait_for_capacity(s, site);
 			return;
 		}
-		int64_t wait = throttle_wait_connection(&site->thr, now);
-		if (wait > 0) {
-			site_arm(site, wait);
+		if (!site_pace(site, SITE_PACE_CONNECTION, now))
 			return;
-		}
 		start_session(s, site);
 	}
 }
@@ -355,6 +342,41 @@ static struct smtp_msg *hand_over(struct site *site, struct job *j)
 	j->msg.len = j->data.len;
 	site->in_flight++;
 	return &j->msg;
+}
+
+/* Assembles j's message (msg/assemble.h) for its session: 0, or -1 when
+ * its outcome is recorded (the template could not be rendered for it). */
+static int session_assemble(struct scheduler *s, struct job *j)
+{
+	const struct queued_rcpt *r = j->r;
+	const struct sched_campaign *camp = j->camp;
+	struct assemble_in in = {
+	    .cfg = s->p.cfg,
+	    .tpl = camp->tpl,
+	    .salt = camp->salt,
+	    .envelope_from = camp->envelope_from,
+	    .rcpt_id = r->id,
+	    .fields = r->fields,
+	    .fields_len = r->fields_len,
+	    .utf8 = r->utf8,
+	    .date_s = clock_wall_ms() / 1000,
+	};
+	struct assembled out = {.data = &j->data};
+	struct err e;
+	int rc = assemble_message(&in, &out, &e);
+
+	memcpy(j->msgid, out.message_id, sizeof(j->msgid));
+	if (rc != 0) {
+		sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+		return -1;
+	}
+	memcpy(j->mail_from, out.mail_from, sizeof(j->mail_from));
+	j->msg.mail_from = j->mail_from;
+	j->msg.rcpt = r->mailbox;
+	j->msg.needs = (out.needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
+	               (out.needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
+	j->date_s = in.date_s;
+	return 0;
 }
 
 static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
@@ -377,65 +399,21 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			return hand_over(site, j);
 	}
 	int64_t now = clock_mono_ms();
-	if (throttle_suspended(&site->thr, now)) {
+	if (site_admit(s, site, now) != SITE_ADMIT_OPEN) {
 		smtp_client_finish(c); /* the current transaction is over: QUIT */
-		site_park_suspended(s, site, now);
-		return NULL;
-	}
-	char why[200];
-	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
-		smtp_client_finish(c);
-		site_park_warmup(s, site, why);
 		return NULL;
 	}
 	while (!s->stopping && site->queued > 0) {
-		int64_t wait = throttle_wait_message(&site->thr, now);
-		if (wait > 0) {
-			site_arm(site, wait); /* idle until then, or QUIT after idle_timeout */
-			return NULL;
-		}
+		if (!site_pace(site, SITE_PACE_MESSAGE, now))
+			return NULL; /* idle until then, or QUIT after idle_timeout */
 		if (!(j = site_pop_to_send(site)))
 			return NULL; /* only work behind a probe: idle until it is answered */
-		struct queued_rcpt *r = j->r;
-		const struct config *cfg = s->p.cfg;
-		const struct sched_campaign *camp = j->camp;
-		char unsub[600], link[400];
-		verp_unsubscribe_headers(cfg->secret, cfg->unsubscribe_url,
-		                         cfg->unsubscribe_mailto ? cfg->bounce_domain : NULL,
-		                         camp->salt, r->id, unsub, sizeof(unsub), link,
-		                         sizeof(link));
-		struct render_in in = {
-		    .fields = r->fields,
-		    .fields_len = r->fields_len,
-		    .message_id = j->msgid,
-		    .date_s = clock_wall_ms() / 1000,
-		    .extra_headers = unsub[0] ? unsub : NULL,
-		    .unsubscribe_url = link,
-		};
-		unsigned needs = 0;
-		struct err e;
-		verp_message_id(cfg->secret, camp->salt, r->id, cfg->from_domain, j->msgid,
-		                sizeof(j->msgid));
-		strbuf_reset(&j->data);
-		if (template_render(camp->tpl, &in, &j->data, &needs, &e) != 0) {
-			sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+		if (session_assemble(s, j) != 0)
 			continue;
-		}
-		if (r->utf8)
-			needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;
-		if (cfg->bounce_domain)
-			verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, camp->salt,
-			             r->id, j->mail_from, sizeof(j->mail_from));
-		else
-			snprintf(j->mail_from, sizeof(j->mail_from), "%s", camp->envelope_from);
-		j->msg.mail_from = j->mail_from;
-		j->msg.rcpt = r->mailbox;
-		j->msg.needs = (needs & RENDER_8BITMIME ? SMTP_NEEDS_8BITMIME : 0) |
-		               (needs & RENDER_SMTPUTF8 ? SMTP_NEEDS_SMTPUTF8 : 0);
-		j->date_s = in.date_s;
 		if (sched_sign_submit(s, sess, j))
 			return NULL;
-		if (dkim_sign(s->p.dkim, &j->data, in.date_s, &e) != 0) {
+		struct err e;
+		if (dkim_sign(s->p.dkim, &j->data, j->date_s, &e) != 0) {
 			sched_local_outcome(s, j, "render", 451, "4.3.0",
 			                    e.msg); /* retried later */
 			continue;

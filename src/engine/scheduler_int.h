@@ -15,6 +15,7 @@
 #include "dns/mx.h"
 #include "mail/config.h"
 #include "mail/providers.h"
+#include "msg/assemble.h"
 #include "engine/scheduler.h"
 #include "store/store.h"
 #include "shape/throttle.h"
@@ -75,8 +76,8 @@ struct job {
 	struct job *next;
 	struct smtp_msg msg;
 	struct strbuf data;
-	char msgid[320];
-	char mail_from[300]; /* the envelope sender (VERP when configured) */
+	char msgid[ASSEMBLE_MSGID_MAX];
+	char mail_from[ASSEMBLE_MAIL_FROM_MAX]; /* the envelope sender (VERP when configured) */
 	/* while a worker signs it (sign.c): the session waiting for it (NULL
 	 * once that session closed), the Date it carries, and the result */
 	struct session *sess;
@@ -217,13 +218,19 @@ void site_finish_idle(struct site *site);
 void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);
-void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms);
 size_t site_backlog_max(const struct site *site);
 void sched_warm_load(struct scheduler *s, int64_t today);
-int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n);
-void site_park_warmup(struct scheduler *s, struct site *site, const char *why);
 void site_warm_count(struct scheduler *s, struct site *site);
-void site_arm(struct site *site, int64_t wait_ms);
+/* Whether the site may go on at all now (asked where sessions are opened
+ * and where a session asks for work): SITE_ADMIT_OPEN, or held (suspended
+ * by its throttle, or its source over today's warm-up cap), when its whole
+ * queue went back to the store (a warm-up hold logs each job deferred). */
+enum site_admit { SITE_ADMIT_OPEN, SITE_ADMIT_SUSPENDED, SITE_ADMIT_WARMUP };
+enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms);
+/* The site's rate for one more connection or message: 1 go (its token is
+ * taken), or 0 with the site's timer armed for when it may. */
+enum site_pace { SITE_PACE_CONNECTION, SITE_PACE_MESSAGE };
+int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
 /* src's place in s->p.sources (0 if not there). */
 size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);

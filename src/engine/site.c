@@ -1,8 +1,9 @@
 /*
  * site: the scheduler's destination sites (scheduler_int.h): each site's
- * queue of ready jobs, the source it sticks to, parking work back in the
- * store while the site is suspended, slow or over its warm-up cap, the
- * warm-up counts, and the per-second snapshots `sluice queue` reads.
+ * queue of ready jobs, the source it sticks to, admission (site_admit:
+ * suspended by its throttle or over its warm-up cap, when the site's queue
+ * is parked back in the store; site_pace: the message and connection rates),
+ * the warm-up counts, and the per-second snapshots `sluice queue` reads.
  */
 #include <event2/event.h>
 #include <stddef.h>
@@ -114,7 +115,9 @@ int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms)
 	return clock_wall_ms() / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
 }
 
-void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms)
+/* Everything queued for the suspended site goes back to the store, due when
+ * the suspension ends. */
+static void site_park_suspended(struct scheduler *s, struct site *site, int64_t mono_ms)
 {
 	int64_t due = site_suspension_end_s(site, mono_ms);
 	struct job *j;
@@ -182,7 +185,7 @@ void sched_warm_load(struct scheduler *s, int64_t today)
 }
 
 /* Whether the site's source may send it one more message today. */
-int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n)
+static int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n)
 {
 	const struct source *src = site->source;
 	size_t i = source_index(s, src);
@@ -213,7 +216,7 @@ int site_warm_allows(struct scheduler *s, struct site *site, char *why, size_t n
 
 /* Everything queued for the site waits for the next day: logged as deferred
  * (stage "warmup"), never bounced, no attempt counted. */
-void site_park_warmup(struct scheduler *s, struct site *site, const char *why)
+static void site_park_warmup(struct scheduler *s, struct site *site, const char *why)
 {
 	int64_t now_ms = clock_wall_ms(), due = warmup_next_day_s(now_ms / 1000);
 	struct job *j;
@@ -259,12 +262,40 @@ void site_warm_count(struct scheduler *s, struct site *site)
 		sched_fail(s, &e);
 }
 
-void site_arm(struct site *site, int64_t wait_ms)
+/* Wakes the site (site_open_sessions) in wait_ms, unless already armed. */
+static void site_arm(struct site *site, int64_t wait_ms)
 {
 	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
 
 	if (!evtimer_pending(site->timer, NULL))
 		evtimer_add(site->timer, &tv);
+}
+
+/* ---- admission: may the site go on now? ---- */
+
+enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms)
+{
+	char why[200];
+
+	if (throttle_suspended(&site->thr, now_ms)) {
+		site_park_suspended(s, site, now_ms);
+		return SITE_ADMIT_SUSPENDED;
+	}
+	if (site->queued > 0 && !site_warm_allows(s, site, why, sizeof(why))) {
+		site_park_warmup(s, site, why);
+		return SITE_ADMIT_WARMUP;
+	}
+	return SITE_ADMIT_OPEN;
+}
+
+int site_pace(struct site *site, enum site_pace what, int64_t now_ms)
+{
+	int64_t wait = what == SITE_PACE_CONNECTION ? throttle_wait_connection(&site->thr, now_ms)
+	                                            : throttle_wait_message(&site->thr, now_ms);
+	if (wait <= 0)
+		return 1;
+	site_arm(site, wait); /* a session idles until then, or says QUIT after idle_timeout */
+	return 0;
 }
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg)
