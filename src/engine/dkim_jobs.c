@@ -1,10 +1,11 @@
 /*
- * sign: DKIM signatures off the event loop. RSA signing costs a fifth of a
+ * dkim_jobs: DKIM signatures off the event loop (in the engine, "sign"
+ * means DKIM signing and nothing else). RSA signing costs a fifth of a
  * millisecond (2048 bits) to a few milliseconds (4096): on the loop it caps
  * the whole server's rate and stalls every connection meanwhile. A session
- * that takes a message renders it on the loop, hands it to a worker
- * (util/workers) and idles; the signed message comes back on the loop and
- * wakes the session, which sends it. The worker touches only the job's
+ * that takes a message assembles it on the loop (msg/assemble), hands it
+ * to a worker (util/workers) and idles; the signed message comes back on
+ * the loop and wakes the session, which sends it. The worker touches only the job's
  * text; everything else stays on the loop.
  */
 #include <stddef.h>
@@ -15,7 +16,7 @@
 #include "util/workers.h"
 #include "util/xmalloc.h"
 
-void sched_sign_init(struct scheduler *s)
+void dkim_jobs_init(struct scheduler *s)
 {
 	int n = s->p.cfg->signing_threads;
 
@@ -24,10 +25,10 @@ void sched_sign_init(struct scheduler *s)
 	/* a session waits for its signature idle: with no idle time it would
 	 * say QUIT instead, so then sign on the loop */
 	if (n > 0 && dkim_signer_keys(s->p.dkim) > 0 && s->p.cfg->idle_timeout_ms > 0)
-		s->signers = workers_new(s->p.base, n); /* NULL: sign on the loop */
+		s->dkim_workers = workers_new(s->p.base, n); /* NULL: sign on the loop */
 }
 
-int sched_sign_dropped(struct scheduler *s, struct job *j)
+int dkim_jobs_dropped(struct scheduler *s, struct job *j)
 {
 	if (!s->stopping && !j->camp->paused)
 		return 0;
@@ -36,17 +37,17 @@ int sched_sign_dropped(struct scheduler *s, struct job *j)
 	return 1;
 }
 
-static void sign_work(void *arg)
+static void dkim_jobs_work(void *arg)
 {
 	struct job *j = arg;
 
 	struct err e;
 
 	if (dkim_sign(j->s->p.dkim, &j->data, j->date_s, &e) != 0)
-		j->sign_error = xstrdup(e.msg);
+		j->dkim_error = xstrdup(e.msg);
 }
 
-static void sign_done(void *arg)
+static void dkim_jobs_back(void *arg)
 {
 	struct job *j = arg;
 	struct scheduler *s = j->s;
@@ -56,15 +57,15 @@ static void sign_done(void *arg)
 
 	j->sess = NULL;
 	if (sess)
-		sess->signing = NULL;
-	char *why = j->sign_error;
-	j->sign_error = NULL;
+		sess->dkim_pending = NULL;
+	char *why = j->dkim_error;
+	j->dkim_error = NULL;
 	if (why) /* a key that cannot sign: retried later */
 		sched_local_outcome(s, j, "render", 451, "4.3.0", why);
-	else if (sched_sign_dropped(s, j))
+	else if (dkim_jobs_dropped(s, j))
 		;
 	else if (sess)
-		sess->signed_ = j;
+		sess->dkim_done = j;
 	else
 		site_push_front(site, j); /* its session closed meanwhile */
 	free(why);
@@ -75,29 +76,29 @@ static void sign_done(void *arg)
 	sched_cpu_leave(s, t0);
 }
 
-int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j)
+int dkim_jobs_submit(struct scheduler *s, struct session *sess, struct job *j)
 {
-	if (!s->signers)
+	if (!s->dkim_workers)
 		return 0;
 	j->sess = sess;
-	sess->signing = j;
-	workers_submit(s->signers, sign_work, sign_done, j);
+	sess->dkim_pending = j;
+	workers_submit(s->dkim_workers, dkim_jobs_work, dkim_jobs_back, j);
 	return 1;
 }
 
-void sched_sign_session_closed(struct scheduler *s, struct session *sess)
+void dkim_jobs_session_closed(struct scheduler *s, struct session *sess)
 {
-	struct job *j = sess->signed_;
+	struct job *j = sess->dkim_done;
 
-	if (sess->signing)
-		sess->signing->sess = NULL; /* sign_done gives it to the site */
-	sess->signing = sess->signed_ = NULL;
-	if (j && !sched_sign_dropped(s, j))
+	if (sess->dkim_pending)
+		sess->dkim_pending->sess = NULL; /* dkim_jobs_back gives it to the site */
+	sess->dkim_pending = sess->dkim_done = NULL;
+	if (j && !dkim_jobs_dropped(s, j))
 		site_push_front(j->site, j);
 }
 
-void sched_sign_free(struct scheduler *s)
+void dkim_jobs_free(struct scheduler *s)
 {
-	workers_free(s->signers); /* runs what is left of sign_done */
-	s->signers = NULL;
+	workers_free(s->dkim_workers); /* runs what is left of dkim_jobs_back */
+	s->dkim_workers = NULL;
 }

@@ -92,7 +92,7 @@ void job_free(struct job *j)
 		j->camp->loaded--;
 	queued_rcpt_free(j->r);
 	strbuf_free(&j->data);
-	free(j->sign_error);
+	free(j->dkim_error);
 	free(j);
 }
 
@@ -390,12 +390,12 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		sess->asked = 1;
 		site->starting--;
 	}
-	if (sess->signing)
-		return NULL; /* woken when the worker is done (sign.c) */
-	if (sess->signed_) { /* admitted by the checks below before signing */
-		j = sess->signed_;
-		sess->signed_ = NULL;
-		if (!sched_sign_dropped(s, j))
+	if (sess->dkim_pending)
+		return NULL;   /* woken when the worker is done (dkim_jobs.c) */
+	if (sess->dkim_done) { /* admitted by the checks below before signing */
+		j = sess->dkim_done;
+		sess->dkim_done = NULL;
+		if (!dkim_jobs_dropped(s, j))
 			return hand_over(site, j);
 	}
 	int64_t now = clock_mono_ms();
@@ -410,7 +410,7 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			return NULL; /* only work behind a probe: idle until it is answered */
 		if (session_assemble(s, j) != 0)
 			continue;
-		if (sched_sign_submit(s, sess, j))
+		if (dkim_jobs_submit(s, sess, j))
 			return NULL;
 		struct err e;
 		if (dkim_sign(s->p.dkim, &j->data, j->date_s, &e) != 0) {
@@ -469,7 +469,7 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 	struct scheduler *s = sess->s;
 	struct site *site = sess->site;
 
-	sched_sign_session_closed(s, sess);
+	dkim_jobs_session_closed(s, sess);
 	if (!sess->asked)
 		site->starting--;
 	site->active--;
@@ -598,7 +598,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->cpu_on = getenv("SLUICE_SCHED_CPU") != NULL;
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
 	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
-	sched_sign_init(s);
+	dkim_jobs_init(s);
 	return s;
 }
 
@@ -708,7 +708,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 {
 	int rc = 0;
 
-	sched_sign_free(s);
+	dkim_jobs_free(s);
 	if (!s->failed)
 		sched_snapshot_sites(s); /* the final state: connections closed */
 	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0 ||

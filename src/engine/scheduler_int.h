@@ -1,10 +1,10 @@
 /*
  * scheduler_int: the scheduler's private types, shared by scheduler.c
  * (campaigns, sessions, outcomes, the tick), load.c (reading the store,
- * MX answers, finishing), site.c (sites: sources, parking, warm-up counts,
- * snapshots), lane.c (a site's queue per campaign) and monitor.c (danger
- * signs) and sign.c (DKIM signatures on worker threads). Nothing outside src/queue includes it (but
- * its unit tests).
+ * MX answers, finishing), site.c (sites: sources, admission and parking,
+ * warm-up counts, snapshots), lane.c (a site's queue per campaign),
+ * monitor.c (danger signs) and dkim_jobs.c (DKIM signatures on worker
+ * threads). Nothing outside src/engine includes it (but its unit tests).
  */
 #ifndef SLUICE_ENGINE_SCHEDULER_INT_H
 #define SLUICE_ENGINE_SCHEDULER_INT_H
@@ -78,11 +78,11 @@ struct job {
 	struct strbuf data;
 	char msgid[ASSEMBLE_MSGID_MAX];
 	char mail_from[ASSEMBLE_MAIL_FROM_MAX]; /* the envelope sender (VERP when configured) */
-	/* while a worker signs it (sign.c): the session waiting for it (NULL
-	 * once that session closed), the Date it carries, and the result */
+	/* while a worker DKIM-signs it (dkim_jobs.c): the session waiting for
+	 * it (NULL once that session closed), the Date it carries, the result */
 	struct session *sess;
 	int64_t date_s;
-	char *sign_error; /* why signing failed (owned), or NULL; kept out of the job's
+	char *dkim_error; /* why signing failed (owned), or NULL; kept out of the job's
 	                   * fixed size: thousands of jobs wait in memory */
 };
 
@@ -91,8 +91,8 @@ struct session {
 	struct site *site;
 	struct smtp_client *c;
 	int asked;
-	struct job *signing; /* handed to a signing worker */
-	struct job *signed_; /* back from the worker, next to send */
+	struct job *dkim_pending; /* handed to a DKIM worker (dkim_jobs.c) */
+	struct job *dkim_done;    /* back from the worker, next to send */
 	struct session *next, *prev;
 };
 
@@ -133,7 +133,7 @@ struct scheduler {
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
 	const struct rules *rules;
-	struct workers *signers; /* NULL: DKIM signs on the loop (or nothing to sign) */
+	struct workers *dkim_workers; /* NULL: DKIM signs on the loop (or nothing to sign) */
 	int64_t next_snapshot_ms;
 	/* warm-up, per source of the pool (same index as p.sources) */
 	int64_t warm_today;
@@ -188,17 +188,19 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 /* The earlier campaigns' RCPT TO failure rate, for spikes (at its start). */
 void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c);
 
-/* sign.c */
-void sched_sign_init(struct scheduler *s);
+/* dkim_jobs.c */
+/* Starts the DKIM workers (signing_threads) when there is a key to sign with. */
+void dkim_jobs_init(struct scheduler *s);
 /* Hands the rendered job to a signing worker for sess; 0 if signing
  * happens on the loop (no workers), 1 if submitted (sess waits). */
-int sched_sign_submit(struct scheduler *s, struct session *sess, struct job *j);
+int dkim_jobs_submit(struct scheduler *s, struct session *sess, struct job *j);
 /* The session closes: what it waits for or holds goes back to its site. */
-void sched_sign_session_closed(struct scheduler *s, struct session *sess);
+void dkim_jobs_session_closed(struct scheduler *s, struct session *sess);
 /* Frees a signed job that must not be sent now (stopping, or its campaign
  * paused meanwhile: it is still queued in the store); 1 if it did. */
-int sched_sign_dropped(struct scheduler *s, struct job *j);
-void sched_sign_free(struct scheduler *s);
+int dkim_jobs_dropped(struct scheduler *s, struct job *j);
+/* Stops the workers; what they still hold finishes on the loop first. */
+void dkim_jobs_free(struct scheduler *s);
 
 /* site.c */
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
