@@ -21,7 +21,7 @@ int delivery_env_open(const struct config *cfg, struct event_base *base, const c
 
 	memset(env, 0, sizeof(*env));
 	env->base = base;
-	env->npool = config_pool_sources(cfg, cfg->pool, env->pool, 64);
+	env->npool = config_pool_sources(cfg, cfg->pool, env->pool, SOURCES_MAX);
 	int family = inet_pton(AF_INET, env->pool[0]->ip, tmp) == 1 ? AF_INET : AF_INET6;
 	if (dlog_open(state_dir, &env->log, e) != 0 ||
 	    resolver_new(base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries,

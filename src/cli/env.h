@@ -29,7 +29,7 @@ struct delivery_env {
 	struct dkim_signer *dkim;
 	struct ssl_ctx_st *ssl;
 	struct dlog *log;
-	const struct source *pool[64];
+	const struct source *pool[SOURCES_MAX];
 	size_t npool;
 };
 

@@ -724,7 +724,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		free(c->envelope_from);
 		free(c);
 	}
-	for (size_t i = 0; i < 64; i++)
+	for (size_t i = 0; i < SOURCES_MAX; i++)
 		strmap_free(s->warm_site_sent[i], NULL);
 	free(s);
 	return rc;

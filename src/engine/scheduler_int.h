@@ -31,6 +31,8 @@
 #define POLL_DUE_MS     1000  /* how often to look for recipients coming due */
 #define BACKLOG_MIN     100
 
+_Static_assert(SOURCES_MAX <= 64, "scheduler.mon_source_warned has a bit per source");
+
 struct site;
 
 /* A campaign the scheduler delivers (scheduler_add_campaign). */
@@ -137,12 +139,12 @@ struct scheduler {
 	int64_t next_snapshot_ms;
 	/* warm-up, per source of the pool (same index as p.sources) */
 	int64_t warm_today;
-	int64_t warm_first_day[64];
-	int64_t warm_sent[64];
-	struct strmap *warm_site_sent[64]; /* site -> delivered today, loaded at start */
+	int64_t warm_first_day[SOURCES_MAX];
+	int64_t warm_sent[SOURCES_MAX];
+	struct strmap *warm_site_sent[SOURCES_MAX]; /* site -> delivered today, loaded at start */
 	/* sender rejections across all campaigns of this run (monitor.c) */
-	int64_t mon_source_rejected[64], mon_domain_rejected;
-	uint64_t mon_source_warned;
+	int64_t mon_source_rejected[SOURCES_MAX], mon_domain_rejected;
+	uint64_t mon_source_warned; /* bit per source: SOURCES_MAX <= 64 */
 	int mon_domain_warned;
 };
 

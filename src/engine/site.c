@@ -160,7 +160,7 @@ void sched_warm_load(struct scheduler *s, int64_t today)
 	void *v;
 
 	s->warm_today = today;
-	for (size_t i = 0; i < s->p.nsources && i < 64; i++) {
+	for (size_t i = 0; i < s->p.nsources && i < SOURCES_MAX; i++) {
 		const struct source *src = s->p.sources[i];
 		if (!warmup_enabled(src))
 			continue;

@@ -253,12 +253,21 @@ static int source_check(struct loader *l, void *item, struct ynode *where)
 		    "name), never a bare IP or a name without a dot",
 		    s->helo, NULL);
 	const struct config *c = l->c;
+	size_t in_pool = 1;
 	for (size_t i = 0; i + 1 < c->nsources; i++) {
 		if (strcmp(c->sources[i].ip, s->ip) == 0)
 			return cfg_fail_at(l, where, "source ip '%s' is listed twice", s->ip, NULL);
 		if (strcasecmp(c->sources[i].helo, s->helo) == 0)
 			return cfg_fail_at(l, where, "helo '%s' is used by two sources", s->helo,
 			                   NULL);
+		in_pool += strcmp(c->sources[i].pool, s->pool) == 0;
+	}
+	if (in_pool > SOURCES_MAX) {
+		char max[24];
+		snprintf(max, sizeof(max), "%d", SOURCES_MAX);
+		return cfg_fail_at(l, where,
+		                   "pool '%s' has more sources than the %s a pool may have",
+		                   s->pool, max);
 	}
 	return 0;
 }
@@ -603,8 +612,8 @@ static int check_whole(struct loader *l)
 		c->from_domain = xstrdup(a.domain);
 	if (!c->pool)
 		c->pool = xstrdup(c->sources[0].pool);
-	const struct source *pool[64];
-	size_t n = config_pool_sources(c, c->pool, pool, 64);
+	const struct source *pool[SOURCES_MAX];
+	size_t n = config_pool_sources(c, c->pool, pool, SOURCES_MAX);
 	if (n == 0) {
 		address_free(&a);
 		return err_set(l->e, "%s: sender.pool '%s' names no source's pool", l->path,

@@ -14,6 +14,10 @@
 
 enum tls_policy { TLS_UNSET = 0, TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED };
 
+/* The most sources one pool may have: config_load refuses more (the engine
+ * keeps its per-source counts in arrays of this size). */
+#define SOURCES_MAX 64
+
 /* An egress identity: the source IP outbound connections bind, and the one
  * HELO name used from it (a FQDN, the IP's PTR name). */
 struct source {
@@ -180,7 +184,8 @@ struct config {
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in
- * config order; returns how many (at most max). */
+ * config order; returns how many (at most max; a loaded config has at most
+ * SOURCES_MAX in a pool). */
 size_t config_pool_sources(const struct config *c, const char *pool, const struct source **out,
                            size_t max);
 

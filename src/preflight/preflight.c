@@ -509,8 +509,8 @@ int preflight_run(const struct config *cfg, const char *tpl, int bulk, const cha
 		free(r);
 		return -1;
 	}
-	const struct source *pool[64];
-	size_t npool = config_pool_sources(cfg, cfg->pool, pool, 64);
+	const struct source *pool[SOURCES_MAX];
+	size_t npool = config_pool_sources(cfg, cfg->pool, pool, SOURCES_MAX);
 	const char *env =
 	    cfg->bounce_domain ? cfg->bounce_domain : strrchr(cfg->envelope_from, '@') + 1;
 	for (size_t i = 0; i < npool; i++) {

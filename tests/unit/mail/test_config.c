@@ -2,11 +2,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "mail/config.h"
 #include "mail/providers.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 static const char good[] = "dns:\n"
@@ -265,6 +267,36 @@ static void test_pools(void **state)
 	             ".yaml:4:13:", "whole number from 1 to 1000");
 }
 
+/* A pool holds at most SOURCES_MAX sources: one more is refused where it
+ * stands, never cut silently; another pool has its own count. */
+static void test_pool_size_limit(void **state)
+{
+	struct strbuf y = STRBUF_INIT;
+	struct config c;
+	struct err e;
+
+	(void)state;
+	strbuf_adds(&y, "sources:\n");
+	for (int i = 0; i < SOURCES_MAX; i++)
+		strbuf_addf(&y, "  - ip: 10.0.%d.%d\n    helo: m%d.example.com\n    pool: bulk\n",
+		            i / 250, i % 250 + 1, i);
+	strbuf_adds(&y, "  - ip: 10.9.0.1\n    helo: other.example.com\n");
+	size_t full = y.len;
+	strbuf_adds(&y, "sender:\n  envelope_from: b@example.com\n  pool: bulk\n");
+	assert_int_equal(load(y.data, &c, &e), 0);
+	const struct source *pool[SOURCES_MAX + 1];
+	assert_int_equal(config_pool_sources(&c, "bulk", pool, SOURCES_MAX + 1), SOURCES_MAX);
+	config_free(&c);
+	/* one more in bulk: its line (3 lines per source, after "sources:") */
+	y.len = full;
+	strbuf_adds(&y, "  - ip: 10.9.0.2\n    helo: last.example.com\n    pool: bulk\n"
+	                "sender:\n  envelope_from: b@example.com\n  pool: bulk\n");
+	char where[32];
+	snprintf(where, sizeof(where), ".yaml:%d:5:", 2 + 3 * SOURCES_MAX + 2);
+	expect_error(y.data, where, "pool 'bulk' has more sources than the 64 a pool may have");
+	strbuf_free(&y);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -285,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_inbound_limits),
 	    cmocka_unit_test(test_rules_and_rates),
 	    cmocka_unit_test(test_pools),
+	    cmocka_unit_test(test_pool_size_limit),
 	    cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
