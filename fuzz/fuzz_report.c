@@ -5,16 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounce/report.h"
+#include "bounce/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* an exact-size copy, so that a read past the end is caught */
 	char *msg = malloc(size ? size : 1);
-	struct report *r = malloc(sizeof(*r));
+	struct bounce_report *r = malloc(sizeof(*r));
 
 	memcpy(msg, data, size);
-	report_parse(msg, size, r);
+	bounce_parse(msg, size, r);
 	free(r);
 	free(msg);
 	return 0;

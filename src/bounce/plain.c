@@ -129,7 +129,7 @@ static void text_of(const struct mime_entity *m, struct strbuf *out, int depth)
 }
 
 /* X-Failed-Recipients: a, b */
-static size_t failed_header(const struct mime_entity *m, char list[][REPORT_FIELD_MAX], size_t max)
+static size_t failed_header(const struct mime_entity *m, char list[][BOUNCE_FIELD_MAX], size_t max)
 {
 	struct strbuf v = STRBUF_INIT;
 	size_t n = 0;
@@ -138,12 +138,12 @@ static size_t failed_header(const struct mime_entity *m, char list[][REPORT_FIEL
 		for (char *save, *tok = strtok_r(v.data, ", '\"<>", &save); tok && n < max;
 		     tok = strtok_r(NULL, ", '\"<>", &save))
 			if (strchr(tok, '@'))
-				snprintf(list[n++], REPORT_FIELD_MAX, "%s", tok);
+				snprintf(list[n++], BOUNCE_FIELD_MAX, "%s", tok);
 	strbuf_free(&v);
 	return n;
 }
 
-static int in_list(char list[][REPORT_FIELD_MAX], size_t n, const char *addr)
+static int in_list(char list[][BOUNCE_FIELD_MAX], size_t n, const char *addr)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcasecmp(list[i], addr) == 0)
@@ -178,11 +178,11 @@ static int recipient_field(const char *s, size_t n, char *out, size_t on)
 
 /* The reply text of a recipient a quoted Status line named already: its
  * words (and a more specific code) complete the entry. */
-static void add_diagnostic(struct report *r, const char *addr, int code, const char *enh,
+static void add_diagnostic(struct bounce_report *r, const char *addr, int code, const char *enh,
                            const char *text)
 {
 	for (size_t i = 0; i < r->nrcpts; i++) {
-		struct report_rcpt *x = &r->rcpts[i];
+		struct bounce_rcpt *x = &r->rcpts[i];
 		if (strcasecmp(x->final, addr) != 0)
 			continue;
 		snprintf(x->diagnostic, sizeof(x->diagnostic), "%s", text);
@@ -195,7 +195,7 @@ static void add_diagnostic(struct report *r, const char *addr, int code, const c
 	}
 }
 
-static int known(const struct report *r, const char *addr)
+static int known(const struct bounce_report *r, const char *addr)
 {
 	for (size_t i = 0; i < r->nrcpts; i++)
 		if (strcasecmp(r->rcpts[i].final, addr) == 0)
@@ -204,14 +204,14 @@ static int known(const struct report *r, const char *addr)
 }
 
 /* One line with a reply: a failed recipient, if its address is new. */
-static void reply_line(struct report *r, const char *line, int code, const char *enh,
+static void reply_line(struct bounce_report *r, const char *line, int code, const char *enh,
                        const char *text, const char *addr)
 {
-	if (r->nrcpts >= REPORT_RCPTS_MAX || (addr[0] && known(r, addr)))
+	if (r->nrcpts >= BOUNCE_RCPTS_MAX || (addr[0] && known(r, addr)))
 		return;
 	if (!addr[0] && r->nrcpts > 0 && !r->rcpts[r->nrcpts - 1].final[0])
 		return; /* one address-less reply is enough */
-	struct report_rcpt *x = &r->rcpts[r->nrcpts++];
+	struct bounce_rcpt *x = &r->rcpts[r->nrcpts++];
 	memset(x, 0, sizeof(*x));
 	x->code = code;
 	snprintf(x->enhanced, sizeof(x->enhanced), "%s", enh);
@@ -225,13 +225,13 @@ static void reply_line(struct report *r, const char *line, int code, const char 
 	snprintf(x->final, sizeof(x->final), "%s", addr);
 }
 
-size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
+size_t plain_bounce_read(const struct mime_entity *m, struct bounce_report *r)
 {
 	struct strbuf text = STRBUF_INIT;
-	char failed[REPORT_RCPTS_MAX][REPORT_FIELD_MAX];
-	size_t nfailed = failed_header(m, failed, REPORT_RCPTS_MAX), next_failed = 0;
+	char failed[BOUNCE_RCPTS_MAX][BOUNCE_FIELD_MAX];
+	size_t nfailed = failed_header(m, failed, BOUNCE_RCPTS_MAX), next_failed = 0;
 	const char *lines[WINDOW_LINES] = {0};
-	char marker[REPORT_FIELD_MAX] = ""; /* the last line that was an address alone */
+	char marker[BOUNCE_FIELD_MAX] = ""; /* the last line that was an address alone */
 	int marker_line = 0;
 	size_t lens[WINDOW_LINES] = {0};
 
@@ -244,10 +244,10 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 			n--;
 		if (original_begins(p, n))
 			break;
-		char line[1024], enh[16], addr[REPORT_FIELD_MAX] = "";
+		char line[1024], enh[16], addr[BOUNCE_FIELD_MAX] = "";
 		const char *t;
 		snprintf(line, sizeof(line), "%.*s", (int)(n < 1023 ? n : 1023), p);
-		int code = report_reply_in(line, enh, &t);
+		int code = bounce_reply_in(line, enh, &t);
 		if (code < 400 && status_only(line, enh)) /* qmail "(#5.1.1)", "5.2.2 <a@b>..." */
 			code = enh[0] == '4' ? 450 : 550, t = line;
 		if (code >= 400 && marker[0] && k - marker_line < WINDOW_LINES &&
@@ -282,9 +282,9 @@ size_t plain_bounce_read(const struct mime_entity *m, struct report *r)
 		p = e ? e + 1 : end;
 	}
 	/* failed recipients the header names that no reply line did */
-	for (size_t i = next_failed; i < nfailed && r->nrcpts < REPORT_RCPTS_MAX; i++)
+	for (size_t i = next_failed; i < nfailed && r->nrcpts < BOUNCE_RCPTS_MAX; i++)
 		if (!known(r, failed[i])) {
-			struct report_rcpt *x = &r->rcpts[r->nrcpts++];
+			struct bounce_rcpt *x = &r->rcpts[r->nrcpts++];
 			memset(x, 0, sizeof(*x));
 			snprintf(x->action, sizeof(x->action), "failed");
 			snprintf(x->final, sizeof(x->final), "%s", failed[i]);
@@ -299,7 +299,7 @@ static const char *jstr(json_t *o, const char *k)
 	return v ? v : "";
 }
 
-static int ses_read(const char *text, size_t len, struct report *r)
+static int ses_read(const char *text, size_t len, struct bounce_report *r)
 {
 	const char *start = memmem(text, len, "{\"notificationType\"", 19);
 	json_error_t err;
@@ -331,11 +331,11 @@ static int ses_read(const char *text, size_t len, struct report *r)
 	json_t *x;
 	json_array_foreach(list, i, x)
 	{
-		if (r->nrcpts >= REPORT_RCPTS_MAX)
+		if (r->nrcpts >= BOUNCE_RCPTS_MAX)
 			break;
 		if (!strchr(jstr(x, "emailAddress"), '@'))
 			continue; /* not a recipient entry */
-		struct report_rcpt *rc = &r->rcpts[r->nrcpts++];
+		struct bounce_rcpt *rc = &r->rcpts[r->nrcpts++];
 		memset(rc, 0, sizeof(*rc));
 		snprintf(rc->final, sizeof(rc->final), "%s", jstr(x, "emailAddress"));
 		snprintf(rc->action, sizeof(rc->action), "%s",
@@ -346,7 +346,7 @@ static int ses_read(const char *text, size_t len, struct report *r)
 		while (*d == ' ')
 			d++;
 		snprintf(rc->diagnostic, sizeof(rc->diagnostic), "%s", d);
-		rc->code = report_reply_in(rc->diagnostic, rc->enhanced, &t);
+		rc->code = bounce_reply_in(rc->diagnostic, rc->enhanced, &t);
 		if (!rc->enhanced[0]) {
 			size_t k = strnlen(rc->status, sizeof(rc->enhanced) - 1);
 			memcpy(rc->enhanced, rc->status, k);
@@ -364,7 +364,7 @@ static int ses_read(const char *text, size_t len, struct report *r)
 
 /* An SNS envelope ({"Type": "Notification", "Message": "{...}"}): the
  * notification is the Message string. */
-static int sns_read(const char *text, size_t len, struct report *r)
+static int sns_read(const char *text, size_t len, struct bounce_report *r)
 {
 	const char *start = memchr(text, '{', len);
 	json_error_t err;
@@ -380,7 +380,7 @@ static int sns_read(const char *text, size_t len, struct report *r)
 	return found;
 }
 
-int plain_ses_message(const struct mime_entity *m, struct report *r)
+int plain_ses_message(const struct mime_entity *m, struct bounce_report *r)
 {
 	struct strbuf text = STRBUF_INIT, flat = STRBUF_INIT;
 

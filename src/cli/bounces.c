@@ -16,7 +16,7 @@
 
 #include "mail/classify.h"
 #include "inbound/inbound.h"
-#include "bounce/report.h"
+#include "bounce/parse.h"
 #include "cli/cli.h"
 #include "store/suppress.h"
 #include "mail/config.h"
@@ -47,11 +47,11 @@ static void set(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
-static json_t *report_json(const struct report *r, const struct classifier *cls)
+static json_t *report_json(const struct bounce_report *r, const struct classifier *cls)
 {
 	json_t *o = json_object();
 
-	set(o, "kind", report_kind_name(r->kind));
+	set(o, "kind", bounce_kind_name(r->kind));
 	set(o, "reporting_mta", r->reporting_mta);
 	set(o, "feedback_type", r->feedback_type);
 	set(o, "user_agent", r->user_agent);
@@ -64,7 +64,7 @@ static json_t *report_json(const struct report *r, const struct classifier *cls)
 	set(o, "why", r->why);
 	json_t *rs = json_array();
 	for (size_t i = 0; i < r->nrcpts; i++) {
-		const struct report_rcpt *x = &r->rcpts[i];
+		const struct bounce_rcpt *x = &r->rcpts[i];
 		json_t *j = json_object();
 		struct classification c;
 		int code = x->code ? x->code : x->status[0] == '4' ? 450 : 550;
@@ -103,14 +103,14 @@ static int cmd_parse(int argc, char **argv)
 		fprintf(stderr, "sluice: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	struct report *r = malloc(sizeof(*r));
+	struct bounce_report *r = malloc(sizeof(*r));
 	for (int i = 1; i < argc && r; i++) {
 		if (read_file(argv[i], &msg) != 0) {
 			fprintf(stderr, "sluice: %s: cannot read: %m\n", argv[i]);
 			rc = EXIT_USAGE;
 			continue;
 		}
-		report_parse(msg.data ? msg.data : "", msg.len, r);
+		bounce_parse(msg.data ? msg.data : "", msg.len, r);
 		json_t *o = report_json(r, cls);
 		char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("%s\n", s);

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "inbound/inbound.h"
-#include "bounce/report.h"
+#include "bounce/parse.h"
 #include "cli/cli.h"
 #include "cli/env.h"
 #include "http/server.h"
@@ -86,13 +86,13 @@ static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt
 struct inbound_job {
 	struct serve *sv;
 	struct smtp_server_msg *m;
-	struct report rep;
+	struct bounce_report rep;
 };
 
 static void parse_work(void *arg)
 {
 	struct inbound_job *j = arg;
-	report_parse(j->m->data, j->m->len, &j->rep);
+	bounce_parse(j->m->data, j->m->len, &j->rep);
 }
 
 static void parse_done(void *arg)

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "mail/classify.h"
-#include "bounce/report.h"
+#include "bounce/parse.h"
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "msg/verp.h"
@@ -210,7 +210,7 @@ static int try_message_id(const struct inbound *in, const char *mid, struct foun
 /* The recipient a report is about: the envelope's VERP token (rcpt, when
  * the message came to a return path), else the signed keys the report
  * quotes from our message. 1 found, 0 not, -1 error. */
-static int find_recipient(const struct inbound *in, const char *rcpt, const struct report *rep,
+static int find_recipient(const struct inbound *in, const char *rcpt, const struct bounce_report *rep,
                           struct found *f, char *notes, size_t nn, struct err *e)
 {
 	int r = 0;
@@ -268,7 +268,7 @@ static void log_result(struct inbound *in, struct inbound_result *res,
 }
 
 /* A failed delivery reported by a DSN or a non-standard bounce. */
-static int failed_delivery(const struct inbound *in, const struct report_rcpt *x,
+static int failed_delivery(const struct inbound *in, const struct bounce_rcpt *x,
                            struct inbound_result *res, struct classification *c, int *code,
                            struct err *e)
 {
@@ -333,7 +333,7 @@ static int complaint_sign(const struct inbound *in, const char *campaign, const 
 	return 0;
 }
 
-static int act(struct inbound *in, const struct report *rep, struct inbound_result *res,
+static int act(struct inbound *in, const struct bounce_report *rep, struct inbound_result *res,
                struct err *e)
 {
 	struct classification c, *cp = NULL;
@@ -343,9 +343,9 @@ static int act(struct inbound *in, const struct report *rep, struct inbound_resu
 	char *ev = res->evidence + el;
 	size_t en = sizeof(res->evidence) - el;
 
-	res->kind = report_kind_name(rep->kind);
+	res->kind = bounce_kind_name(rep->kind);
 	if (rep->kind == RK_DSN || (rep->kind == RK_BOUNCE_GUESS && rep->nrcpts)) {
-		const struct report_rcpt *x = &rep->rcpts[0];
+		const struct bounce_rcpt *x = &rep->rcpts[0];
 		for (size_t i = 0; i < rep->nrcpts; i++)
 			if (strcmp(rep->rcpts[i].action, "failed") == 0) {
 				x = &rep->rcpts[i];
@@ -392,7 +392,7 @@ static int act(struct inbound *in, const struct report *rep, struct inbound_resu
 
 /* Acts on the report for one envelope recipient (or none: the report's
  * own keys name the recipient). */
-static int act_on_report(struct inbound *in, const char *rcpt, const struct report *rep,
+static int act_on_report(struct inbound *in, const char *rcpt, const struct bounce_report *rep,
                          struct inbound_result *res, struct err *e)
 {
 	struct found f;
@@ -435,7 +435,7 @@ static int seen_before(char *const *rcpts, size_t i)
 }
 
 int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
-                  const struct report *rep, struct inbound_result *res, size_t max, size_t *nres,
+                  const struct bounce_report *rep, struct inbound_result *res, size_t max, size_t *nres,
                   struct err *e)
 {
 	struct inbound_result scratch;
@@ -480,12 +480,12 @@ int inbound_process(struct inbound *in, char *const *rcpts, size_t nrcpts, const
                     const char *msg, size_t len, struct inbound_result *res, size_t max,
                     size_t *nres, struct err *e)
 {
-	struct report *rep = calloc(1, sizeof(*rep));
+	struct bounce_report *rep = calloc(1, sizeof(*rep));
 
 	*nres = 0;
 	if (!rep)
 		return err_set(e, "out of memory");
-	report_parse(msg, len, rep);
+	bounce_parse(msg, len, rep);
 	int rc = inbound_apply(in, rcpts, nrcpts, mail_from, rep, res, max, nres, e);
 	free(rep);
 	return rc;

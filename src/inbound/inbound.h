@@ -3,7 +3,7 @@
  * address, and with one-click unsubscribes. It decides which envelope
  * recipients the listener accepts (valid signed VERP and unsubscribe
  * addresses, the feedback address, postmaster), reads each message
- * (report.h), finds the recipient it is about (the envelope's VERP token,
+ * (bounce/parse.h), finds the recipient it is about (the envelope's VERP token,
  * else the attached original's Return-Path, the ARF Original-Mail-From, its
  * List-Unsubscribe token or its Message-ID), applies list hygiene
  * (suppress.h) and logs the result with its evidence. Everything is
@@ -71,20 +71,20 @@ struct inbound_result {
 	char evidence[600];
 };
 
-struct report;
+struct bounce_report;
 
 /* Acts on one message, once: each distinct signed envelope recipient
  * (a VERP return path, an unsubscribe address) names its own recipient;
  * the message as a report (to postmaster or the feedback address, or from
  * a mailbox import when nrcpts is 0) counts once whatever the number of
- * such envelope recipients. rep is the message parsed by report_parse.
+ * such envelope recipients. rep is the message parsed by bounce_parse.
  * Writes at most max results (one per act) and their number to *nres.
  * Everything is committed before it returns. 0, or -1 when the store, the
  * list or the log failed (the message must not be acknowledged). */
 int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
-                  const struct report *rep, struct inbound_result *res, size_t max, size_t *nres,
+                  const struct bounce_report *rep, struct inbound_result *res, size_t max, size_t *nres,
                   struct err *e);
-/* report_parse, then inbound_apply. */
+/* bounce_parse, then inbound_apply. */
 int inbound_process(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
                     const char *msg, size_t len, struct inbound_result *res, size_t max,
                     size_t *nres, struct err *e);

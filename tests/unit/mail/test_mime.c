@@ -1,4 +1,4 @@
-/* Unit tests for src/mail/mime.c and the bounds of bounce/report.c: base64 with
+/* Unit tests for src/mail/mime.c and the bounds of bounce/parse.c: base64 with
  * lines of every length across the decoder's internal slices (a 4,094-char
  * line once overflowed a stack buffer), quoted-printable, and a report
  * made of a million tiny field groups parsed in bounded time. */
@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 
 #include "mail/mime.h"
-#include "bounce/report.h"
+#include "bounce/parse.h"
 #include "util/strbuf.h"
 
 /* A base64 entity of n pseudo-random bytes, wrapped every line_len chars. */
@@ -72,7 +72,7 @@ static void test_quoted_printable(void **state)
 static void test_report_parse_is_bounded(void **state)
 {
 	struct strbuf msg = STRBUF_INIT;
-	struct report *r = calloc(1, sizeof(*r));
+	struct bounce_report *r = calloc(1, sizeof(*r));
 	(void)state;
 	strbuf_adds(&msg, "From: MAILER-DAEMON@example.com\r\nContent-Type: multipart/report; "
 	                  "report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n"
@@ -83,7 +83,7 @@ static void test_report_parse_is_bounded(void **state)
 	strbuf_adds(&msg, "Final-Recipient: rfc822; late@example.com\r\nAction: failed\r\n"
 	                  "Status: 5.1.1\r\n\r\n--b--\r\n");
 	clock_t t0 = clock();
-	report_parse(msg.data, msg.len, r);
+	bounce_parse(msg.data, msg.len, r);
 	double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
 	assert_int_equal(r->kind, RK_DSN);
 	assert_int_equal(r->nrcpts, 0); /* the recipient group lies past the bound */
@@ -97,7 +97,7 @@ static void test_report_parse_is_bounded(void **state)
 static void test_header_longer_than_kept(void **state)
 {
 	struct strbuf msg = STRBUF_INIT, v = STRBUF_INIT;
-	struct report *r = calloc(1, sizeof(*r));
+	struct bounce_report *r = calloc(1, sizeof(*r));
 	struct mime_entity m;
 	(void)state;
 	strbuf_adds(&msg, "From: ");
@@ -110,7 +110,7 @@ static void test_header_longer_than_kept(void **state)
 	mime_entity(msg.data, msg.len, &m);
 	assert_int_equal(mime_header(&m, "From", &v), 1);
 	assert_non_null(v.data);
-	report_parse(msg.data, msg.len, r);
+	bounce_parse(msg.data, msg.len, r);
 	free(r);
 	strbuf_free(&v);
 	strbuf_free(&msg);

@@ -1,5 +1,5 @@
-/* report: see report.h. */
-#include "bounce/report.h"
+/* parse: see parse.h. */
+#include "bounce/parse.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "mail/mime.h"
 #include "bounce/plain.h"
 
-const char *report_kind_name(enum report_kind k)
+const char *bounce_kind_name(enum bounce_kind k)
 {
 	static const char *const names[] = {"unknown", "dsn", "arf", "autoreply", "bounce"};
 	return names[k];
@@ -27,7 +27,7 @@ static void field(const struct mime_entity *m, const char *name, char *out, size
 /* "rfc822; a@b" -> "a@b" (also without the type, and with <>). */
 static void address_field(const struct mime_entity *m, const char *name, char *out, size_t n)
 {
-	char raw[REPORT_FIELD_MAX] = "";
+	char raw[BOUNCE_FIELD_MAX] = "";
 	field(m, name, raw, sizeof(raw));
 	const char *p = strchr(raw, ';') ? strchr(raw, ';') + 1 : raw;
 	while (*p == ' ' || *p == '<')
@@ -69,7 +69,7 @@ static void nested_reply(const char *p, int *code, char enhanced[16])
 	}
 }
 
-int report_reply_in(const char *diag, char enhanced[16], const char **text)
+int bounce_reply_in(const char *diag, char enhanced[16], const char **text)
 {
 	enhanced[0] = '\0';
 	*text = diag;
@@ -110,7 +110,7 @@ static void tidy_reply(char *s)
 	*w = '\0';
 	char enh[16];
 	const char *text;
-	int code = report_reply_in(s, enh, &text);
+	int code = bounce_reply_in(s, enh, &text);
 	if (!code)
 		return;
 	char pre[40];
@@ -135,7 +135,7 @@ static void tidy_reply(char *s)
  * reply has one of the same class (the Status field is the reporting
  * MTA's summary, often a generic x.0.0), else the Status field, else
  * what the reply says, else the reply code's class (x.0.0, RFC 3463). */
-static void settle_status(struct report_rcpt *x)
+static void settle_status(struct bounce_rcpt *x)
 {
 	if (x->enhanced[0] && (!x->status[0] || x->status[0] == x->enhanced[0])) {
 		size_t k = strnlen(x->enhanced, sizeof(x->enhanced) - 1);
@@ -157,12 +157,12 @@ static int group_names_recipient(const struct mime_entity *g)
 }
 
 /* The per-recipient groups of a message/delivery-status body. */
-static void read_status(struct report *r, const char *p, size_t len)
+static void read_status(struct bounce_report *r, const char *p, size_t len)
 {
 	const char *end = p + len;
 	int first = 1, groups = 0;
 
-	while (p < end && r->nrcpts < REPORT_RCPTS_MAX && groups++ < REPORT_GROUPS_MAX) {
+	while (p < end && r->nrcpts < BOUNCE_RCPTS_MAX && groups++ < BOUNCE_GROUPS_MAX) {
 		while (p < end && (*p == '\r' || *p == '\n'))
 			p++; /* blank lines between groups */
 		if (p >= end)
@@ -177,7 +177,7 @@ static void read_status(struct report *r, const char *p, size_t len)
 		/* the per-message group first; some MTAs leave it out, or write
 		 * both in one block: a group naming a recipient is one */
 		if (group_names_recipient(&g)) {
-			struct report_rcpt *x = &r->rcpts[r->nrcpts];
+			struct bounce_rcpt *x = &r->rcpts[r->nrcpts];
 			memset(x, 0, sizeof(*x));
 			address_field(&g, "Original-Recipient", x->original, sizeof(x->original));
 			address_field(&g, "Final-Recipient", x->final, sizeof(x->final));
@@ -197,7 +197,7 @@ static void read_status(struct report *r, const char *p, size_t len)
 			tidy_reply(x->diagnostic);
 			address_field(&g, "Remote-MTA", x->remote_mta, sizeof(x->remote_mta));
 			const char *t;
-			x->code = report_reply_in(x->diagnostic, x->enhanced, &t);
+			x->code = bounce_reply_in(x->diagnostic, x->enhanced, &t);
 			if (!x->enhanced[0] && x->diagnostic[0])
 				plain_enhanced_in(x->diagnostic, x->code / 100, x->enhanced);
 			settle_status(x);
@@ -218,7 +218,7 @@ static void read_status(struct report *r, const char *p, size_t len)
 }
 
 /* The attached original (message/rfc822 or text/rfc822-headers). */
-static void read_original(struct report *r, const struct mime_entity *part)
+static void read_original(struct bounce_report *r, const struct mime_entity *part)
 {
 	struct strbuf body = STRBUF_INIT;
 	struct mime_entity o;
@@ -232,7 +232,7 @@ static void read_original(struct report *r, const struct mime_entity *part)
 	strbuf_free(&body);
 }
 
-static void read_feedback(struct report *r, const struct mime_entity *part)
+static void read_feedback(struct bounce_report *r, const struct mime_entity *part)
 {
 	struct strbuf body = STRBUF_INIT;
 	struct mime_entity g;
@@ -252,8 +252,8 @@ static void read_feedback(struct report *r, const struct mime_entity *part)
 }
 
 /* Walks the entity tree, reading the parts reports are made of; at most
- * REPORT_ENTITIES_MAX entities in all (*budget counts them down). */
-static void walk(struct report *r, const struct mime_entity *m, int depth, int *budget)
+ * BOUNCE_ENTITIES_MAX entities in all (*budget counts them down). */
+static void walk(struct bounce_report *r, const struct mime_entity *m, int depth, int *budget)
 {
 	char type[128];
 	struct mime_entity parts[MIME_PARTS_MAX];
@@ -300,14 +300,14 @@ static int has_word(const char *s, const char *const *words)
 }
 
 /* RFC 3834 and the common vacation forms. */
-static int auto_reply(const struct mime_entity *m, struct report *r)
+static int auto_reply(const struct mime_entity *m, struct bounce_report *r)
 {
 	static const char *const subjects[] = {
 	    "out of office", "out of the office",    "auto-reply",
 	    "autoreply",     "automatic reply",      "auto reply",
 	    "vacation",      "abwesenheit",          "absence",
 	    "autosvar",      "respuesta automática", NULL};
-	char v[REPORT_FIELD_MAX] = "";
+	char v[BOUNCE_FIELD_MAX] = "";
 
 	field(m, "Auto-Submitted", v, sizeof(v));
 	/* bounces say Auto-Submitted too (RFC 3834 asks them to) */
@@ -343,14 +343,14 @@ static int generic(const char *status)
 /* A DSN whose delivery-status part says little (no recipient group, or a
  * generic x.0.0 with no code in its Diagnostic-Code) often says more in
  * its human-readable part: the reply there fills in what is missing. */
-static void dsn_from_text(const struct mime_entity *m, struct report *r)
+static void dsn_from_text(const struct mime_entity *m, struct bounce_report *r)
 {
 	int need = r->nrcpts == 0;
 	for (size_t i = 0; i < r->nrcpts; i++)
 		need |= generic(r->rcpts[i].status) && !r->rcpts[i].code;
 	if (!need)
 		return;
-	struct report *t = calloc(1, sizeof(*t));
+	struct bounce_report *t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
 	plain_bounce_read(m, t);
@@ -362,11 +362,11 @@ static void dsn_from_text(const struct mime_entity *m, struct report *r)
 		return;
 	}
 	for (size_t i = 0; i < r->nrcpts; i++) {
-		struct report_rcpt *x = &r->rcpts[i];
+		struct bounce_rcpt *x = &r->rcpts[i];
 		if (!generic(x->status) || x->code)
 			continue;
 		for (size_t k = 0; k < t->nrcpts; k++) {
-			const struct report_rcpt *y = &t->rcpts[k];
+			const struct bounce_rcpt *y = &t->rcpts[k];
 			int same = y->final[0] ? strcasecmp(y->final, x->final) == 0 ||
 			                             strcasecmp(y->final, x->original) == 0
 			                       : r->nrcpts == 1 && t->nrcpts == 1;
@@ -384,7 +384,7 @@ static void dsn_from_text(const struct mime_entity *m, struct report *r)
 
 /* A bounce that is not a DSN: from a mailer-daemon, or with a bounce-like
  * subject; plain.h reads its text. */
-static void guess_bounce(const struct mime_entity *m, struct report *r)
+static void guess_bounce(const struct mime_entity *m, struct bounce_report *r)
 {
 	static const char *const subjects[] = {
 	    "undeliver",           "delivery status",   "delivery failure",
@@ -408,7 +408,7 @@ static void guess_bounce(const struct mime_entity *m, struct report *r)
 	               : "non-standard bounce, no reply found");
 }
 
-void report_parse(const char *msg, size_t len, struct report *out)
+void bounce_parse(const char *msg, size_t len, struct bounce_report *out)
 {
 	struct mime_entity m;
 
@@ -416,7 +416,7 @@ void report_parse(const char *msg, size_t len, struct report *out)
 	mime_entity(msg, len, &m);
 	field(&m, "From", out->from, sizeof(out->from));
 	field(&m, "Subject", out->subject, sizeof(out->subject));
-	int budget = REPORT_ENTITIES_MAX;
+	int budget = BOUNCE_ENTITIES_MAX;
 	walk(out, &m, 0, &budget);
 	if (out->kind == RK_DSN)
 		dsn_from_text(&m, out);
