@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/env.h"
+#include "engine/env.h"
 #include "cli/report.h"
 #include "list/csv.h"
 #include "list/hygiene.h"

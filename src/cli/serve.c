@@ -21,7 +21,7 @@
 #include "inbound/inbound.h"
 #include "bounce/parse.h"
 #include "cli/cli.h"
-#include "cli/env.h"
+#include "engine/env.h"
 #include "http/server.h"
 #include "http/unsubscribe.h"
 #include "store/suppress.h"

@@ -1,5 +1,5 @@
 /* env: see env.h. */
-#include "cli/env.h"
+#include "engine/env.h"
 
 #include <arpa/inet.h>
 #include <openssl/ssl.h>

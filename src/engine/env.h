@@ -1,11 +1,12 @@
 /*
- * env: what every delivering command (send, serve) sets up around a
- * scheduler: resolver and MX cache, reply rules, classifier, TLS context,
- * the delivery log and the sending pool; and the scheduler parameters for
- * one campaign.
+ * env: the delivery engine composed, as every delivering command (send,
+ * serve) sets it up around a scheduler: resolver and MX cache, reply rules,
+ * classifier, DKIM signer, TLS context, the delivery log and the sending
+ * pool; and the scheduler parameters for one campaign. Sits on top of the
+ * engine (scheduler.h), below serve/ and cli/.
  */
-#ifndef SLUICE_CLI_ENV_H
-#define SLUICE_CLI_ENV_H
+#ifndef SLUICE_ENGINE_ENV_H
+#define SLUICE_ENGINE_ENV_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,8 +34,11 @@ struct delivery_env {
 	size_t npool;
 };
 
+/* Opens everything into env (the caller's; closed with delivery_env_close);
+ * 0, or -1 with e set and nothing left open. */
 int delivery_env_open(const struct config *cfg, struct event_base *base, const char *state_dir,
                       struct delivery_env *env, struct err *e);
+/* Frees what env holds; env is zeroed. */
 void delivery_env_close(struct delivery_env *env);
 /* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
