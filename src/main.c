@@ -1,8 +1,11 @@
-/* sluice: one binary, subcommands. This file only dispatches. */
+/* sluice: one binary, subcommands. This file only dispatches (and installs
+ * the sink for library diagnostics, util/log.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "unknown"
@@ -41,6 +44,9 @@ static int is_help(const char *a)
 
 int main(int argc, char **argv)
 {
+	/* what library code has to say goes to stderr too; SLUICE_TRACE adds
+	 * the SMTP client's wire trace */
+	log_set_sink(log_sink_stderr, getenv("SLUICE_TRACE") ? LOG_TRACE : LOG_INFO);
 	if (argc < 2)
 		return usage(stderr);
 	if (is_help(argv[1]) || (strcmp(argv[1], "help") == 0 && argc == 2))
@@ -60,6 +66,6 @@ int main(int argc, char **argv)
 				return cli_usage(commands[i].name, stdout);
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
+	log_error("unknown command '%s'", argv[1]);
 	return usage(stderr);
 }

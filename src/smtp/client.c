@@ -27,7 +27,10 @@
 #include <unistd.h>
 
 #include "smtp/client_int.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
+
+#define TRACE_LINE_MAX 8192 /* of one traced line or reply */
 
 static const char *const state_names[] = {
     "connect", "banner",      "ehlo", "helo",      "starttls", "tls",  "ready",
@@ -45,15 +48,12 @@ const char *smtp_stage_name(enum smtp_stage s)
 
 void client_trace(struct smtp_client *c, const char *fmt, const char *a)
 {
-	static int on = -1;
+	char what[TRACE_LINE_MAX];
 
-	if (on < 0)
-		on = getenv("SLUICE_TRACE") != NULL;
-	if (!on)
+	if (!log_wants(LOG_TRACE))
 		return;
-	fprintf(stderr, "smtp %s[%s]: ", c->peer.host, c->peer.ip);
-	fprintf(stderr, fmt, a);
-	fputc('\n', stderr);
+	snprintf(what, sizeof(what), fmt, a);
+	log_emit(LOG_TRACE, "smtp %s[%s]: %s", c->peer.host, c->peer.ip, what);
 }
 
 void client_arm_timer(struct smtp_client *c, int ms)

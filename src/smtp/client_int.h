@@ -77,6 +77,8 @@ struct smtp_client {
 };
 
 /* client.c */
+/* A wire trace line (log_emit, LOG_TRACE: shown when the program asks, e.g.
+ * SLUICE_TRACE) of fmt with one string. */
 void client_trace(struct smtp_client *c, const char *fmt, const char *a);
 void client_arm_timer(struct smtp_client *c, int ms);
 void client_send_line(struct smtp_client *c, const char *line);

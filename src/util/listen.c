@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 struct listen {
@@ -49,8 +50,8 @@ static void on_error(struct evconnlistener *lev, void *arg)
 	evconnlistener_disable(l->lev);
 	event_add(l->resume, &tv);
 	if (++l->pauses % 60 == 1) /* the first, then one line a minute at most */
-		fprintf(stderr, "sluice: %s: cannot accept (%s); pausing %d ms (pause %lld)\n",
-		        l->what, strerror(err), LISTEN_PAUSE_MS, (long long)l->pauses);
+		log_emit(LOG_ERROR, "%s: cannot accept (%s); pausing %d ms (pause %lld)", l->what,
+		         strerror(err), LISTEN_PAUSE_MS, (long long)l->pauses);
 }
 
 int listen_new(struct event_base *base, const struct sockaddr_storage *ss, socklen_t len,

@@ -4,7 +4,7 @@
  * accept() at once and for ever (100% CPU, a warning per try); here an
  * accept that fails for want of descriptors or memory (EMFILE, ENFILE,
  * ENOBUFS, ENOMEM) pauses accepting for LISTEN_PAUSE_MS, says so once per
- * pause on stderr, and counts it. Also raises this process's descriptor
+ * pause (log_emit: the program's sink, if any), and counts it. Also raises this process's descriptor
  * limit (listen_raise_nofile).
  */
 #ifndef SLUICE_UTIL_LISTEN_H

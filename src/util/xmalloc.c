@@ -1,14 +1,14 @@
 /* xmalloc: see xmalloc.h. */
 #include "util/xmalloc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
 static void oom(size_t n)
 {
-	fprintf(stderr, "sluice: panic: out of memory (%zu bytes)\n", n);
-	abort();
+	log_panic("out of memory (%zu bytes)", n); /* aborts */
 }
 
 void *xmalloc(size_t n)
