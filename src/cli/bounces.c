@@ -22,6 +22,7 @@
 #include "mail/config.h"
 #include "dlog/dlog.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 
 #define MESSAGE_MAX (50 * 1024 * 1024)
@@ -100,13 +101,13 @@ static int cmd_parse(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage("bounces", stderr);
 	if (classifier_new(NULL, 0, &cls, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return EXIT_USAGE;
 	}
 	struct bounce_report *r = malloc(sizeof(*r));
 	for (int i = 1; i < argc && r; i++) {
 		if (read_file(argv[i], &msg) != 0) {
-			fprintf(stderr, "sluice: %s: cannot read: %m\n", argv[i]);
+			log_error("%s: cannot read: %m", argv[i]);
 			rc = EXIT_USAGE;
 			continue;
 		}
@@ -156,7 +157,7 @@ static int import_one(struct inbound *in, const char *where, const char *data, s
 	size_t nres;
 
 	if (inbound_process(in, NULL, 0, NULL, data, len, &res, 1, &nres, &e) != 0) {
-		fprintf(stderr, "sluice: %s: %s\n", where, e.msg);
+		log_error("%s: %s", where, e.msg);
 		t->failed++;
 		return -1;
 	}
@@ -194,7 +195,7 @@ static int import_path(struct inbound *in, const char *path, struct tally *t, in
 	int rc = 0;
 
 	if (stat(path, &sb) != 0) {
-		fprintf(stderr, "sluice: %s: %m\n", path);
+		log_error("%s: %m", path);
 		return -1;
 	}
 	if (S_ISDIR(sb.st_mode) && depth < 2) { /* a Maildir (cur/, new/) or a directory of files */
@@ -217,7 +218,7 @@ static int import_path(struct inbound *in, const char *path, struct tally *t, in
 	rc = import_mbox(in, path, &b, t);
 	strbuf_free(&b);
 	if (t->messages % 1000 == 0 && t->messages)
-		fprintf(stderr, "sluice: imported %ld messages...\n", t->messages);
+		log_info("imported %ld messages...", t->messages);
 	return rc;
 }
 
@@ -248,7 +249,7 @@ static int cmd_import(int argc, char **argv)
 	struct classifier *cls = NULL;
 	int rc = EXIT_USAGE;
 	if (config_load(config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -256,7 +257,7 @@ static int cmd_import(int argc, char **argv)
 	if (store_open(dir, &st, &e) != 0 || suppress_open(dir, &sp, &e) != 0 ||
 	    dlog_open(dir, &log, &e) != 0 ||
 	    classifier_new(cfg.classify, cfg.nclassify, &cls, &e)) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 	} else {
 		struct inbound in;
 		inbound_init(&in, &cfg, st, sp, log, cls);

@@ -14,6 +14,7 @@
 #include "cli/report.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static int open_state(const char *state, struct store **st)
 {
@@ -21,7 +22,7 @@ static int open_state(const char *state, struct store **st)
 	if (!state)
 		return -1; /* the config could not be read (said so) */
 	if (store_open(state, st, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return -1;
 	}
 	return 0;
@@ -72,7 +73,7 @@ int cli_campaign(int argc, char **argv)
 		rc = -1;
 	store_close(st);
 	if (rc < 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return EXIT_USAGE;
 	}
 	if (!rc) {
@@ -112,7 +113,7 @@ int cli_report(int argc, char **argv)
 		store_campaign_free(&rec);
 	if (found != 1 || report_summary(stdout, st, campaign, &e) != 0 ||
 	    store_signs(st, campaign, print_sign, &n, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", found == 0 ? "no such campaign" : e.msg);
+		log_error("%s", found == 0 ? "no such campaign" : e.msg);
 		store_close(st);
 		return EXIT_USAGE;
 	}

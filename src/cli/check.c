@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "mail/config.h"
 #include "preflight/preflight.h"
+#include "util/log.h"
 
 static int print(const struct preflight *r, int json)
 {
@@ -119,7 +120,7 @@ int cli_check(int argc, char **argv)
 	                                                        : cfg.state_dir ? cfg.state_dir
 	                                                                        : "sluice-state",
 	                                                        &r, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}

@@ -26,6 +26,7 @@
 #include "list/recipients.h"
 #include "store/suppress.h"
 #include "mail/config.h"
+#include "util/log.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
@@ -241,7 +242,7 @@ int cli_list(int argc, char **argv)
 	struct err e;
 	config_defaults(&cfg);
 	if (config && config_load(config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -256,17 +257,16 @@ int cli_list(int argc, char **argv)
 	const char *dir = state ? state : cfg.state_dir;
 	int rc = EXIT_USAGE;
 	if (dir && suppress_open(dir, &c.sp, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 	} else if (!(c.skipped = fopen(out, "w"))) {
-		fprintf(stderr, "sluice: %s: %m\n", out);
+		log_error("%s: %m", out);
 	} else {
 		const char *head[] = {"line", "email", "reason", "detail"};
 		csv_write(c.skipped, head, 4);
 		if (isatty(2))
-			fprintf(stderr, "sluice: checking %s%s...\n", path,
-			        dns ? " (with DNS)" : "");
+			log_info("checking %s%s...", path, dns ? " (with DNS)" : "");
 		if (check(&c, path, dns, &e) != 0) {
-			fprintf(stderr, "sluice: %s\n", e.msg);
+			log_error("%s", e.msg);
 		} else {
 			long skipped = 0;
 			printf("%-18s %9s\n%-18s %9ld\n", "reason", "rows", "rows read", c.rows);

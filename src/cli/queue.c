@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #define STALE_S 5 /* a snapshot older than this is from a run that has ended */
 
@@ -31,7 +32,7 @@ static void print_campaign(void *arg, const char *id, int64_t created_s)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	if (store_counts(st, id, counts, &e) != 0 ||
 	    store_ready_counts(st, id, clock_wall_ms() / 1000, &ready, &later, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return;
 	}
 	printf("%-20s %-16s %9lld %9lld %9lld %10lld %9lld %9lld\n", id, when, (long long)ready,
@@ -96,13 +97,12 @@ int cli_queue(int argc, char **argv)
 	snprintf(dbpath, sizeof(dbpath), "%s/queue.db", o.state);
 	FILE *probe = fopen(dbpath, "r");
 	if (!probe) {
-		fprintf(stderr, "sluice: no queue in %s (nothing was ever queued there)\n",
-		        o.state);
+		log_error("no queue in %s (nothing was ever queued there)", o.state);
 		return EXIT_USAGE;
 	}
 	fclose(probe);
 	if (store_open(o.state, &st, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return EXIT_USAGE;
 	}
 	int64_t now = clock_wall_ms() / 1000;
@@ -115,7 +115,7 @@ int cli_queue(int argc, char **argv)
 		rc = store_site_snapshots(st, print_site, &now, &e);
 	}
 	if (rc != 0)
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 	store_close(st);
 	return rc == 0 ? 0 : EXIT_USAGE;
 }

@@ -33,6 +33,7 @@
 #include "engine/scheduler.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
@@ -158,7 +159,7 @@ static int derive_campaign_id(const struct send_opts *o, char *out, size_t n, st
 static void report_bad_row(long *bad, const struct err *e)
 {
 	if (++*bad <= BAD_ROWS_SHOWN)
-		fprintf(stderr, "sluice: skipped: %s\n", e->msg);
+		log_error("skipped: %s", e->msg);
 }
 
 /* Reads the whole list, prints the first message; nothing is queued. */
@@ -204,11 +205,10 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		struct assembled out = {.data = &msg};
 		struct dkim_signer *dk = NULL;
 		if (assemble_message(&in, &out, &e) != 0) {
-			fprintf(stderr, "sluice: %s:%ld: cannot render: %s\n", list->path, row.line,
-			        e.msg);
+			log_error("%s:%ld: cannot render: %s", list->path, row.line, e.msg);
 		} else if (dkim_signer_new(cfg, &dk, &e) != 0 ||
 		           dkim_sign(dk, &msg, in.date_s, &e) != 0) {
-			fprintf(stderr, "sluice: %s\n", e.msg);
+			log_error("%s", e.msg);
 		} else {
 			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", out.mail_from, row.addr.mailbox,
 			       out.needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
@@ -222,10 +222,9 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 	strbuf_free(&row.fields);
 	strmap_free(seen, NULL);
 	if (bad > BAD_ROWS_SHOWN)
-		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
-	fprintf(stderr,
-	        "sluice: dry run: %ld recipients, %ld bad rows, %ld duplicates; nothing sent\n", ok,
-	        bad, dups);
+		log_info("... and %ld more bad rows", bad - BAD_ROWS_SHOWN);
+	log_info("dry run: %ld recipients, %ld bad rows, %ld duplicates; nothing sent", ok, bad,
+	         dups);
 	return ok > 0 ? EXIT_ALL_DELIVERED : EXIT_USAGE;
 }
 
@@ -317,14 +316,13 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 	if (isatty(2) && rows >= ENQUEUE_COMMIT_ROWS)
 		fputc('\n', stderr);
 	if (bad > BAD_ROWS_SHOWN)
-		fprintf(stderr, "sluice: ... and %ld more bad rows\n", bad - BAD_ROWS_SHOWN);
-	fprintf(stderr, "sluice: campaign %s: %ld queued, %ld %s, %ld bad rows skipped\n", campaign,
-	        added, dups, resumed ? "already queued or duplicates" : "duplicates", bad);
+		log_info("... and %ld more bad rows", bad - BAD_ROWS_SHOWN);
+	log_info("campaign %s: %ld queued, %ld %s, %ld bad rows skipped", campaign, added, dups,
+	         resumed ? "already queued or duplicates" : "duplicates", bad);
 	if (sk.typo + sk.role + sk.suppressed > 0)
-		fprintf(stderr,
-		        "sluice: skipped %ld suppressed, %ld typo domains, %ld role accounts "
-		        "(listed in %s)\n",
-		        sk.suppressed, sk.typo, sk.role, sk.path);
+		log_info(
+		    "skipped %ld suppressed, %ld typo domains, %ld role accounts (listed in %s)",
+		    sk.suppressed, sk.typo, sk.role, sk.path);
 	return 0;
 }
 
@@ -346,10 +344,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (r->signals++ == 0) {
-		fprintf(stderr,
-		        "\nsluice: %s: finishing open transactions, then stopping "
-		        "(again to stop at once)\n",
-		        sig == SIGINT ? "interrupted" : "terminated");
+		fputc('\n', stderr); /* ends the progress line */
+		log_info("%s: finishing open transactions, then stopping (again to stop at once)",
+		         sig == SIGINT ? "interrupted" : "terminated");
 		scheduler_stop(r->sched);
 	} else {
 		event_base_loopbreak(r->base);
@@ -479,8 +476,8 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	progress_show(&r.progress, stderr, &last, -1, 1);
 	progress_end(&r.progress, stderr);
 	if (last.cpu_ns && last.delivered)
-		fprintf(stderr, "sluice: scheduler CPU: %.1f us per delivered message\n",
-		        (double)last.cpu_ns / 1000.0 / (double)last.delivered);
+		log_info("scheduler CPU: %.1f us per delivered message",
+		         (double)last.cpu_ns / 1000.0 / (double)last.delivered);
 	int rc = scheduler_error(r.sched, e);
 	struct err fe;
 	if (scheduler_free(r.sched, &fe) != 0 && rc == 0) {
@@ -513,21 +510,19 @@ int cli_send(int argc, char **argv)
 	memset(&tpl, 0, sizeof(tpl));
 	memset(&list, 0, sizeof(list));
 	if (config_load(o.config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	if (template_load(o.template, &tpl, &e) != 0 ||
 	    recipients_open(&list, o.recipients, &e) != 0 ||
 	    template_bind(&tpl, list.names, list.nnames, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		goto out;
 	}
 	if (tpl.uses_unsubscribe_url && !cfg.unsubscribe_url) {
-		fprintf(stderr,
-		        "sluice: %s: {{unsubscribe_url}} needs unsubscribe.url in the "
-		        "configuration (%s)\n",
-		        tpl.path, cfg.path);
+		log_error("%s: {{unsubscribe_url}} needs unsubscribe.url in the configuration (%s)",
+		          tpl.path, cfg.path);
 		goto out;
 	}
 	if (o.dry_run) {
@@ -541,7 +536,7 @@ int cli_send(int argc, char **argv)
 	const char *id = o.campaign;
 	if (!id) {
 		if (derive_campaign_id(&o, idbuf, sizeof(idbuf), &e) != 0) {
-			fprintf(stderr, "sluice: %s\n", e.msg);
+			log_error("%s", e.msg);
 			goto out;
 		}
 		id = idbuf;
@@ -559,11 +554,10 @@ int cli_send(int argc, char **argv)
 		failed = enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0;
 	}
 	if (failed) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		if (st)
-			fprintf(stderr,
-			        "sluice: nothing committed was lost; fix the cause and run the "
-			        "same command again\n");
+			log_info("nothing committed was lost; fix the cause and run the same "
+			         "command again");
 		store_campaign_free(&rec);
 		suppress_close(sp);
 		store_close(st);
@@ -571,11 +565,10 @@ int cli_send(int argc, char **argv)
 	}
 	char paused[256];
 	if (store_campaign_paused(st, id, paused, &e) == 1) {
-		fprintf(stderr,
-		        "sluice: campaign %s is paused: %s\nsluice: read `sluice report --campaign "
-		        "%s`, "
-		        "fix the cause, then `sluice campaign resume %s`\n",
-		        id, paused, id, id);
+		log_error("campaign %s is paused: %s", id, paused);
+		log_info("read `sluice report --campaign %s`, fix the cause, then `sluice campaign "
+		         "resume %s`",
+		         id, id);
 		store_campaign_free(&rec);
 		suppress_close(sp);
 		store_close(st);
@@ -586,35 +579,30 @@ int cli_send(int argc, char **argv)
 	int locked = store_lock_delivery(st, &holder, &e);
 	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, clean, &e) : locked;
 	if (locked == 0) {
-		fprintf(stderr,
-		        "sluice: campaign %s is queued; the running serve (pid %ld) delivers it\n",
-		        id, holder);
+		log_info("campaign %s is queued; the running serve (pid %ld) delivers it", id,
+		         holder);
 		rc = EXIT_HANDED_OFF;
 	} else if (d < 0) {
-		fprintf(stderr,
-		        "sluice: %s\nsluice: stopped; the queue in %s is intact: run the same "
-		        "command again to resume\n",
-		        e.msg, state_dir);
+		log_error("%s", e.msg);
+		log_info("stopped; the queue in %s is intact: run the same command again to resume",
+		         state_dir);
 		rc = EXIT_USAGE;
 	} else {
 		int64_t counts[RS_COUNT];
 		if (report_summary(stdout, st, id, &e) != 0 ||
 		    store_counts(st, id, counts, &e) != 0) {
-			fprintf(stderr, "sluice: %s\n", e.msg);
+			log_error("%s", e.msg);
 			rc = EXIT_USAGE;
 		} else if (store_campaign_paused(st, id, paused, &e) == 1) {
-			fprintf(
-			    stderr,
-			    "sluice: campaign %s paused itself: %s\nsluice: %lld still queued; fix "
-			    "the cause, then `sluice campaign resume %s` and run the same "
-			    "command\n",
-			    id, paused, (long long)counts[RS_QUEUED], id);
+			log_error("campaign %s paused itself: %s", id, paused);
+			log_info(
+			    "%lld still queued; fix the cause, then `sluice campaign resume %s` "
+			    "and run the same command",
+			    (long long)counts[RS_QUEUED], id);
 			rc = EXIT_PAUSED;
 		} else if (d == 1 && counts[RS_QUEUED] > 0) {
-			fprintf(stderr,
-			        "sluice: stopped with %lld queued; run the same command to "
-			        "resume\n",
-			        (long long)counts[RS_QUEUED]);
+			log_info("stopped with %lld queued; run the same command to resume",
+			         (long long)counts[RS_QUEUED]);
 			rc = EXIT_INTERRUPTED;
 		} else {
 			rc = counts[RS_BOUNCED] + counts[RS_EXPIRED] > 0 ? EXIT_SOME_FAILED

@@ -1,371 +1,18 @@
 /*
- * sluice serve: the long-running server. One event loop runs
- *  - the inbound SMTP listener for the bounce domain, the feedback address
- *    and unsubscribe mail (smtp/server.h, inbound/inbound.h),
- *  - the one-click unsubscribe endpoint (http/unsubscribe.h), and
- *  - delivery of whatever is queued in the state directory: campaigns
- *    queued by `sluice send` while serve runs (found within
- *    CAMPAIGNS_POLL_MS), and anything left from before, all in one
- *    scheduler: campaigns share each site's budget, higher priority first.
- * SIGTERM/SIGINT: stop listening, let open transactions finish, exit 0; a
- * second signal stops at once (the queue keeps the rest).
+ * sluice serve: the arguments, the config and the preflight checks, then the
+ * server (serve/serve.h) until a signal stops it; what it says on stderr.
  * Exit status: 0 stopped by a signal; 2 config or state error.
  */
-#include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "inbound/inbound.h"
-#include "bounce/parse.h"
 #include "cli/cli.h"
-#include "engine/env.h"
-#include "http/server.h"
-#include "http/unsubscribe.h"
-#include "store/suppress.h"
 #include "mail/config.h"
-#include "mail/fields.h"
-#include "msg/template.h"
-#include "engine/scheduler.h"
-#include "store/store.h"
-#include "smtp/server.h"
-#include "util/clock.h"
+#include "serve/serve.h"
 #include "util/listen.h"
-#include "util/workers.h"
-#include "util/xmalloc.h"
-
-#define CAMPAIGNS_POLL_MS 2000
-#define YIELD_WHEN_IDLE_S 60
-#define CAMPAIGNS_MAX     4096
-
-struct serve {
-	const struct config *cfg;
-	struct event_base *base;
-	struct store *st;
-	struct suppress *sp;
-	struct delivery_env env;
-	struct inbound in;
-	struct smtp_server *smtp;
-	struct unsub_http *http;
-	struct workers *parsers; /* a thread that parses inbound messages */
-	/* delivery: one scheduler for every campaign */
-	struct scheduler *sched;
-	struct loaded *loaded;
-	struct event *poll;
-	int stopping;
-};
-
-/* ---- inbound ---- */
-
-static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt, char *reply,
-                   size_t n)
-{
-	struct serve *sv = arg;
-	char why[200];
-	struct err e;
-
-	(void)ip, (void)from;
-	int k = inbound_accepts(&sv->in, rcpt, why, sizeof(why), &e);
-	if (k < 0) {
-		fprintf(stderr, "sluice: inbound: %s\n", e.msg);
-		snprintf(reply, n, "451 4.3.0 temporary failure, try again later");
-		return -1;
-	}
-	if (k == IR_REJECT) {
-		snprintf(reply, n, "550 %s", why);
-		return -1;
-	}
-	return 0;
-}
-
-/* A message read by the listener: parsed on the inbound worker (a report
- * of megabytes must not hold the loop), then acted on and committed here,
- * on the loop, and only then answered. */
-struct inbound_job {
-	struct serve *sv;
-	struct smtp_server_msg *m;
-	struct bounce_report rep;
-};
-
-static void parse_work(void *arg)
-{
-	struct inbound_job *j = arg;
-	bounce_parse(j->m->data, j->m->len, &j->rep);
-}
-
-static void parse_done(void *arg)
-{
-	struct inbound_job *j = arg;
-	struct serve *sv = j->sv;
-	struct smtp_server_msg *m = j->m;
-	struct inbound_result res[4];
-	size_t nres = 0;
-	struct err e;
-
-	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres, &e) !=
-	    0) {
-		fprintf(stderr, "sluice: inbound from %s: %s\n", m->client_ip, e.msg);
-		smtp_server_done(m, "451 4.3.0 could not record this message, try again later");
-	} else {
-		for (size_t i = 0; i < nres; i++)
-			if (res[i].recipient[0])
-				fprintf(stderr, "sluice: inbound from %s: %s for %s%s%s\n",
-				        m->client_ip, res[i].kind, res[i].recipient,
-				        res[i].action ? ": " : "",
-				        res[i].action ? res[i].action : "");
-		smtp_server_done(m, NULL);
-	}
-	free(j);
-}
-
-static void on_message(void *arg, struct smtp_server_msg *m)
-{
-	struct serve *sv = arg;
-	struct inbound_job *j = xcalloc(1, sizeof(*j));
-
-	j->sv = sv;
-	j->m = m;
-	if (sv->parsers) {
-		workers_submit(sv->parsers, parse_work, parse_done, j);
-	} else {
-		parse_work(j);
-		parse_done(j);
-	}
-}
-
-static int on_unsubscribe(void *arg, const char *token, size_t len, const char *via, char *who,
-                          size_t n)
-{
-	struct serve *sv = arg;
-	struct inbound_result res;
-	struct err e;
-
-	int r = inbound_unsubscribe(&sv->in, token, len, via, &res, &e);
-	if (r < 0)
-		fprintf(stderr, "sluice: unsubscribe: %s\n", e.msg);
-	if (r == 1) {
-		snprintf(who, n, "%s", res.recipient);
-		fprintf(stderr, "sluice: unsubscribed %s (%s)\n", res.recipient, via);
-	}
-	return r;
-}
-
-/* ---- delivery ---- */
-
-/* A campaign loaded into the scheduler: its record and bound template,
- * kept until serve exits (the scheduler borrows the template). */
-struct loaded {
-	struct campaign_rec rec;
-	struct template tpl;
-	struct loaded *next;
-};
-
-static void poll_soon(struct serve *sv, int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	event_add(sv->poll, &tv);
-}
-
-struct pick {
-	char *ids[CAMPAIGNS_MAX];
-	size_t n;
-};
-
-static void collect(void *arg, const char *id, int64_t created)
-{
-	struct pick *p = arg;
-	(void)created;
-	if (p->n < CAMPAIGNS_MAX)
-		p->ids[p->n++] = xstrdup(id);
-}
-
-static struct loaded *find_loaded(struct serve *sv, const char *id)
-{
-	for (struct loaded *l = sv->loaded; l; l = l->next)
-		if (strcmp(l->rec.id, id) == 0)
-			return l;
-	return NULL;
-}
-
-/* Loads a queued campaign's stored template, bound to its stored columns. */
-static struct loaded *load_campaign(struct serve *sv, const char *id, struct err *e)
-{
-	struct loaded *l = xcalloc(1, sizeof(*l));
-	if (store_campaign_get(sv->st, id, &l->rec, e) != 1) {
-		free(l);
-		return NULL;
-	}
-	char *names[1024];
-	size_t nn = 0, len;
-	const char *v;
-	while (nn < 1024 && (v = fields_get(l->rec.names, l->rec.names_len, nn, &len)))
-		names[nn++] = xstrndup(v, len);
-	int rc = template_parse(l->rec.template_path, l->rec.template_text, l->rec.template_len,
-	                        &l->tpl, e) != 0 ||
-	         template_bind(&l->tpl, names, nn, e) != 0;
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	if (rc) {
-		template_free(&l->tpl);
-		store_campaign_free(&l->rec);
-		free(l);
-		return NULL;
-	}
-	l->next = sv->loaded;
-	sv->loaded = l;
-	return l;
-}
-
-/* Hands the scheduler every campaign with queued work it does not have:
- * campaigns queued by `sluice send` since, or more rows of an old one. */
-static void add_campaigns(struct serve *sv)
-{
-	struct pick p = {.n = 0};
-	struct err e;
-	int64_t due;
-
-	if (store_campaigns(sv->st, collect, &p, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
-		return;
-	}
-	for (size_t k = 0; k < p.n; k++) {
-		const char *id = p.ids[k];
-		char paused[256];
-		int running = scheduler_has_campaign(sv->sched, id);
-		int is_paused = store_campaign_paused(sv->st, id, paused, &e);
-		if (running && is_paused == 1) /* paused by a complaint rate (inbound) */
-			scheduler_pause_campaign(sv->sched, id);
-		if (running || is_paused != 0 || store_next_due(sv->st, id, &due, &e) != 0 ||
-		    due < 0)
-			continue; /* running, done, or paused until `sluice campaign resume` */
-		struct loaded *l = find_loaded(sv, id);
-		if (!l && !(l = load_campaign(sv, id, &e))) {
-			fprintf(stderr, "sluice: campaign %s: %s\n", id, e.msg);
-			continue;
-		}
-		int64_t counts[RS_COUNT], total = 0;
-		if (store_counts(sv->st, id, counts, &e) == 0)
-			for (int i = 0; i < RS_COUNT; i++)
-				total += counts[i];
-		fprintf(stderr, "sluice: delivering campaign %s (%lld queued, priority %d)\n", id,
-		        (long long)counts[RS_QUEUED], l->rec.priority);
-		delivery_env_add_campaign(sv->sched, &l->rec, &l->tpl, total, -1);
-	}
-	for (size_t i = 0; i < p.n; i++)
-		free(p.ids[i]);
-}
-
-static void on_poll(evutil_socket_t fd, short what, void *arg)
-{
-	struct serve *sv = arg;
-
-	(void)fd, (void)what;
-	if (sv->stopping)
-		return;
-	add_campaigns(sv);
-	poll_soon(sv, CAMPAIGNS_POLL_MS);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct serve *sv = arg;
-
-	(void)what;
-	if (sv->stopping++) {
-		event_base_loopbreak(sv->base);
-		return;
-	}
-	fprintf(stderr, "sluice: %s: stopping (open transactions finish first)\n",
-	        sig == SIGINT ? "interrupted" : "terminated");
-	smtp_server_free(sv->smtp);
-	sv->smtp = NULL;
-	unsub_http_free(sv->http);
-	sv->http = NULL;
-	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
-}
-
-/* ---- setup ---- */
-
-static int start_listeners(struct serve *sv, struct err *e)
-{
-	const struct config *cfg = sv->cfg;
-	struct smtp_server_params sp = {
-	    .base = sv->base,
-	    .listen = cfg->inbound_listen,
-	    .hostname = cfg->inbound_hostname ? cfg->inbound_hostname : cfg->sources[0].helo,
-	    .max_size = cfg->inbound_max_size,
-	    .max_sessions = cfg->inbound_max_connections,
-	    .max_per_ip = cfg->inbound_max_per_ip,
-	    .message_rate_per_ip = cfg->inbound_rate_per_ip,
-	    .idle_ms = cfg->inbound_idle_ms,
-	    .session_ms = cfg->inbound_session_ms,
-	    .min_data_rate = cfg->inbound_min_data_rate,
-	    .memory_limit = cfg->inbound_memory_limit,
-	};
-	static const struct smtp_server_ops ops = {on_rcpt, on_message};
-
-	if (smtp_server_new(&sp, &ops, sv, &sv->smtp, e) != 0)
-		return -1;
-	fprintf(stderr, "sluice: inbound SMTP on %s\n", cfg->inbound_listen);
-	if (cfg->http_listen) {
-		struct http_server_params hp = {
-		    .base = sv->base,
-		    .listen = cfg->http_listen,
-		    .max_connections = cfg->http_max_connections,
-		    .max_per_ip = cfg->http_max_per_ip,
-		    .timeout_ms = cfg->http_timeout_ms,
-		};
-		if (unsub_http_new(&hp, on_unsubscribe, sv, &sv->http, e) != 0)
-			return -1;
-		fprintf(stderr, "sluice: unsubscribe HTTP on %s\n", cfg->http_listen);
-	}
-	return 0;
-}
-
-static int run(struct serve *sv, const char *state_dir, struct err *e)
-{
-	long holder;
-	int got = store_lock_delivery(sv->st, &holder, e);
-
-	if (got < 0)
-		return -1;
-	if (got == 0)
-		return err_set(e,
-		               "another sluice (pid %ld) delivers from %s; one serve per state "
-		               "directory",
-		               holder, state_dir);
-	if (delivery_env_open(sv->cfg, sv->base, state_dir, &sv->env, e) != 0)
-		return -1;
-	inbound_init(&sv->in, sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls);
-	sv->parsers = workers_new(sv->base, 1); /* NULL: parse on the loop */
-	if (start_listeners(sv, e) != 0)
-		return -1;
-	struct scheduler_params params;
-	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
-	params.keep_running = 1;
-	sv->sched = scheduler_new(&params);
-	scheduler_start(sv->sched);
-	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
-	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
-	sv->poll = event_new(sv->base, -1, 0, on_poll, sv);
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
-	poll_soon(sv, 0);
-	event_base_dispatch(sv->base);
-	int rc = scheduler_error(sv->sched, e);
-	struct err fe;
-	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
-		*e = fe;
-		rc = -1;
-	}
-	sv->sched = NULL;
-	event_free(sigint);
-	event_free(sigterm);
-	event_free(sv->poll);
-	return rc;
-}
+#include "util/log.h"
 
 /* Raises the descriptor limit as far as allowed and says whether every
  * connection the config allows at once fits in it. */
@@ -377,14 +24,12 @@ static void report_descriptors(const struct config *cfg)
 
 	if (have < 0)
 		return;
-	fprintf(stderr, "sluice: open files limit %ld (connections allowed at once: %ld)\n", have,
-	        need - 64);
+	log_info("open files limit %ld (connections allowed at once: %ld)", have, need - 64);
 	if (have < need)
-		fprintf(stderr,
-		        "sluice: warning: the open files limit %ld is below what the config "
-		        "allows (%ld): raise LimitNOFILE or lower inbound.max_connections, "
-		        "inbound.http_max_connections or delivery.max_connections\n",
-		        have, need);
+		log_warn("the open files limit %ld is below what the config allows (%ld): raise "
+		         "LimitNOFILE or lower inbound.max_connections, "
+		         "inbound.http_max_connections or delivery.max_connections",
+		         have, need);
 }
 
 int cli_serve(int argc, char **argv)
@@ -412,13 +57,12 @@ int cli_serve(int argc, char **argv)
 	struct config cfg;
 	struct err e;
 	if (config_load(config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	if (!cfg.inbound_listen) {
-		fprintf(stderr, "sluice: config: %s: serve needs inbound.listen (ip:port)\n",
-		        config);
+		log_error("config: %s: serve needs inbound.listen (ip:port)", config);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -429,30 +73,16 @@ int cli_serve(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	report_descriptors(&cfg);
-	struct serve sv = {.cfg = &cfg};
+	struct serve_params sp = {.cfg = &cfg, .state_dir = dir};
+	struct serve *sv = NULL;
 	int rc = 0;
-	sv.base = event_base_new();
-	if (store_open(dir, &sv.st, &e) != 0 || suppress_open(dir, &sv.sp, &e) != 0 ||
-	    run(&sv, dir, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+	if (serve_open(&sp, &sv, &e) != 0 || serve_run(sv, &e) != 0) {
+		log_error("%s", e.msg);
 		rc = EXIT_USAGE;
 	}
-	smtp_server_free(sv.smtp);
-	unsub_http_free(sv.http);
-	workers_free(sv.parsers); /* what is still being parsed is acted on, unanswered */
-	while (sv.loaded) {
-		struct loaded *l = sv.loaded;
-		sv.loaded = l->next;
-		template_free(&l->tpl);
-		store_campaign_free(&l->rec);
-		free(l);
-	}
-	delivery_env_close(&sv.env);
-	suppress_close(sv.sp);
-	store_close(sv.st);
-	event_base_free(sv.base);
+	serve_close(sv);
 	config_free(&cfg);
 	if (rc == 0)
-		fprintf(stderr, "sluice: stopped\n");
+		log_info("stopped");
 	return rc;
 }

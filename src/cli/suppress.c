@@ -20,6 +20,7 @@
 #include "mail/address.h"
 #include "mail/config.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 struct opts {
 	const char *state, *config, *scope, *reason;
@@ -69,12 +70,12 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 	static const char *const names[4] = {"email", "reason", "scope", "evidence"};
 
 	if (!f) {
-		fprintf(stderr, "sluice: %s: cannot open: %m\n", path);
+		log_error("%s: cannot open: %m", path);
 		return EXIT_USAGE;
 	}
 	csv_init(&r, f);
 	if (csv_next(&r, &e) != 1) {
-		fprintf(stderr, "sluice: %s: no header row\n", path);
+		log_error("%s: no header row", path);
 		csv_free(&r);
 		fclose(f);
 		return EXIT_USAGE;
@@ -84,7 +85,7 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 			if (strcasecmp(csv_field(&r, i, &flen), names[k]) == 0)
 				col[k] = (int)i;
 	if (col[0] < 0) {
-		fprintf(stderr, "sluice: %s:1: the header row needs an 'email' column\n", path);
+		log_error("%s:1: the header row needs an 'email' column", path);
 		csv_free(&r);
 		fclose(f);
 		return EXIT_USAGE;
@@ -97,8 +98,7 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 			if (col[k] >= 0 && (size_t)col[k] < r.nfields)
 				v[k] = csv_field(&r, (size_t)col[k], &flen);
 		if (rc < 0 || !v[0] || canonical(v[0], addr, sizeof(addr), &e) != 0) {
-			fprintf(stderr, "sluice: %s:%ld: skipped: %s\n", path, r.record_line,
-			        e.msg);
+			log_error("%s:%ld: skipped: %s", path, r.record_line, e.msg);
 			bad++;
 			continue;
 		}
@@ -111,7 +111,7 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 		                                     : "manual",
 		                     v[3] ? v[3] : "imported", now, &e);
 		if (a < 0) {
-			fprintf(stderr, "sluice: %s\n", e.msg);
+			log_error("%s", e.msg);
 			break;
 		}
 		a ? added++ : known++;
@@ -119,7 +119,7 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 	csv_free(&r);
 	fclose(f);
 	if (suppress_commit(sp, &e) != 0) {
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 		return EXIT_USAGE;
 	}
 	printf("%-20s %9ld\n%-20s %9ld\n%-20s %9ld\n", "added", added, "already suppressed", known,
@@ -142,7 +142,7 @@ static int run(struct suppress *sp, const struct opts *o, const char *verb, char
 	if (strcmp(verb, "export") == 0) {
 		FILE *f = n > 0 ? fopen(args[0], "w") : stdout;
 		if (!f) {
-			fprintf(stderr, "sluice: %s: %m\n", args[0]);
+			log_error("%s: %m", args[0]);
 			return EXIT_USAGE;
 		}
 		const char *head[] = {"email", "reason", "scope", "evidence", "created"};
@@ -164,7 +164,7 @@ static int run(struct suppress *sp, const struct opts *o, const char *verb, char
 	for (int i = 0; i < n; i++) {
 		char addr[512];
 		if (canonical(args[i], addr, sizeof(addr), &e) != 0) {
-			fprintf(stderr, "sluice: '%s': %s\n", args[i], e.msg);
+			log_error("'%s': %s", args[i], e.msg);
 			return EXIT_USAGE;
 		}
 		int r =
@@ -181,7 +181,7 @@ static int run(struct suppress *sp, const struct opts *o, const char *verb, char
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "sluice: %s\n", e.msg);
+	log_error("%s", e.msg);
 	return EXIT_USAGE;
 }
 
@@ -226,7 +226,7 @@ int cli_suppress(int argc, char **argv)
 	struct err e;
 	config_defaults(&cfg);
 	if (o.config && config_load(o.config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -234,7 +234,7 @@ int cli_suppress(int argc, char **argv)
 	struct suppress *sp = NULL;
 	int rc = EXIT_USAGE;
 	if (suppress_open(dir, &sp, &e) != 0)
-		fprintf(stderr, "sluice: %s\n", e.msg);
+		log_error("%s", e.msg);
 	else
 		rc = run(sp, &o, verb, argv + optind, argc - optind);
 	suppress_close(sp);

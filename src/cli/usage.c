@@ -58,6 +58,7 @@ int cli_usage(const char *cmd, FILE *f)
 }
 
 #include "mail/config.h"
+#include "util/log.h"
 
 const char *cli_state_dir(const char *config, const char *state)
 {
@@ -70,7 +71,7 @@ const char *cli_state_dir(const char *config, const char *state)
 	if (!config)
 		return "sluice-state";
 	if (config_load(config, &cfg, &e) != 0) {
-		fprintf(stderr, "sluice: config: %s\n", e.msg);
+		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return NULL;
 	}

@@ -210,8 +210,9 @@ static int try_message_id(const struct inbound *in, const char *mid, struct foun
 /* The recipient a report is about: the envelope's VERP token (rcpt, when
  * the message came to a return path), else the signed keys the report
  * quotes from our message. 1 found, 0 not, -1 error. */
-static int find_recipient(const struct inbound *in, const char *rcpt, const struct bounce_report *rep,
-                          struct found *f, char *notes, size_t nn, struct err *e)
+static int find_recipient(const struct inbound *in, const char *rcpt,
+                          const struct bounce_report *rep, struct found *f, char *notes, size_t nn,
+                          struct err *e)
 {
 	int r = 0;
 
@@ -435,8 +436,8 @@ static int seen_before(char *const *rcpts, size_t i)
 }
 
 int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
-                  const struct bounce_report *rep, struct inbound_result *res, size_t max, size_t *nres,
-                  struct err *e)
+                  const struct bounce_report *rep, struct inbound_result *res, size_t max,
+                  size_t *nres, struct err *e)
 {
 	struct inbound_result scratch;
 	int report_done = 0;

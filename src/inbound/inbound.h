@@ -82,8 +82,8 @@ struct bounce_report;
  * Everything is committed before it returns. 0, or -1 when the store, the
  * list or the log failed (the message must not be acknowledged). */
 int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
-                  const struct bounce_report *rep, struct inbound_result *res, size_t max, size_t *nres,
-                  struct err *e);
+                  const struct bounce_report *rep, struct inbound_result *res, size_t max,
+                  size_t *nres, struct err *e);
 /* bounce_parse, then inbound_apply. */
 int inbound_process(struct inbound *in, char *const *rcpts, size_t nrcpts, const char *mail_from,
                     const char *msg, size_t len, struct inbound_result *res, size_t max,

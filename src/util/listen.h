@@ -4,8 +4,8 @@
  * accept() at once and for ever (100% CPU, a warning per try); here an
  * accept that fails for want of descriptors or memory (EMFILE, ENFILE,
  * ENOBUFS, ENOMEM) pauses accepting for LISTEN_PAUSE_MS, says so once per
- * pause (log_emit: the program's sink, if any), and counts it. Also raises this process's descriptor
- * limit (listen_raise_nofile).
+ * pause (log_emit: to the program's sink, if any), and counts it. Also
+ * raises this process's descriptor limit (listen_raise_nofile).
  */
 #ifndef SLUICE_UTIL_LISTEN_H
 #define SLUICE_UTIL_LISTEN_H

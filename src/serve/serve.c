@@ -1,0 +1,399 @@
+/*
+ * serve: see serve.h. Three parts on one loop: inbound (the listener's two
+ * callbacks and the parse-on-a-worker hand-off), delivery (which stored
+ * campaigns run, which pause) and setup.
+ */
+#include "serve/serve.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounce/parse.h"
+#include "engine/env.h"
+#include "engine/scheduler.h"
+#include "http/server.h"
+#include "http/unsubscribe.h"
+#include "inbound/inbound.h"
+#include "mail/config.h"
+#include "mail/fields.h"
+#include "msg/template.h"
+#include "smtp/server.h"
+#include "store/store.h"
+#include "store/suppress.h"
+#include "util/log.h"
+#include "util/workers.h"
+#include "util/xmalloc.h"
+
+#define CAMPAIGNS_MAX 4096
+
+struct serve {
+	const struct config *cfg;
+	struct event_base *base;
+	struct store *st;
+	struct suppress *sp;
+	struct delivery_env env;
+	struct inbound in;
+	struct smtp_server *smtp;
+	struct unsub_http *http;
+	struct workers *parsers; /* a thread that parses inbound messages */
+	/* delivery: one scheduler for every campaign */
+	struct scheduler *sched;
+	struct loaded *loaded;
+	struct event *poll;
+	int stopping;
+};
+
+/* ---- inbound ---- */
+
+static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt, char *reply,
+                   size_t n)
+{
+	struct serve *sv = arg;
+	char why[200];
+	struct err e;
+
+	(void)ip, (void)from;
+	int k = inbound_accepts(&sv->in, rcpt, why, sizeof(why), &e);
+	if (k < 0) {
+		log_error("inbound: %s", e.msg);
+		snprintf(reply, n, "451 4.3.0 temporary failure, try again later");
+		return -1;
+	}
+	if (k == IR_REJECT) {
+		snprintf(reply, n, "550 %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* A message read by the listener: parsed on the inbound worker (a report
+ * of megabytes must not hold the loop), then acted on and committed here,
+ * on the loop, and only then answered. */
+struct inbound_job {
+	struct serve *sv;
+	struct smtp_server_msg *m;
+	struct bounce_report rep;
+};
+
+static void parse_work(void *arg)
+{
+	struct inbound_job *j = arg;
+	bounce_parse(j->m->data, j->m->len, &j->rep);
+}
+
+static void parse_done(void *arg)
+{
+	struct inbound_job *j = arg;
+	struct serve *sv = j->sv;
+	struct smtp_server_msg *m = j->m;
+	struct inbound_result res[4];
+	size_t nres = 0;
+	struct err e;
+
+	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres, &e) !=
+	    0) {
+		log_error("inbound from %s: %s", m->client_ip, e.msg);
+		smtp_server_done(m, "451 4.3.0 could not record this message, try again later");
+	} else {
+		for (size_t i = 0; i < nres; i++)
+			if (res[i].recipient[0])
+				log_info("inbound from %s: %s for %s%s%s", m->client_ip,
+				         res[i].kind, res[i].recipient, res[i].action ? ": " : "",
+				         res[i].action ? res[i].action : "");
+		smtp_server_done(m, NULL);
+	}
+	free(j);
+}
+
+static void on_message(void *arg, struct smtp_server_msg *m)
+{
+	struct serve *sv = arg;
+	struct inbound_job *j = xcalloc(1, sizeof(*j));
+
+	j->sv = sv;
+	j->m = m;
+	if (sv->parsers) {
+		workers_submit(sv->parsers, parse_work, parse_done, j);
+	} else {
+		parse_work(j);
+		parse_done(j);
+	}
+}
+
+static int on_unsubscribe(void *arg, const char *token, size_t len, const char *via, char *who,
+                          size_t n)
+{
+	struct serve *sv = arg;
+	struct inbound_result res;
+	struct err e;
+
+	int r = inbound_unsubscribe(&sv->in, token, len, via, &res, &e);
+	if (r < 0)
+		log_error("unsubscribe: %s", e.msg);
+	if (r == 1) {
+		snprintf(who, n, "%s", res.recipient);
+		log_info("unsubscribed %s (%s)", res.recipient, via);
+	}
+	return r;
+}
+
+/* ---- delivery ---- */
+
+/* A campaign loaded into the scheduler: its record and bound template,
+ * kept until serve exits (the scheduler borrows the template). */
+struct loaded {
+	struct campaign_rec rec;
+	struct template tpl;
+	struct loaded *next;
+};
+
+static void poll_soon(struct serve *sv, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(sv->poll, &tv);
+}
+
+struct pick {
+	char *ids[CAMPAIGNS_MAX];
+	size_t n;
+};
+
+static void collect(void *arg, const char *id, int64_t created)
+{
+	struct pick *p = arg;
+	(void)created;
+	if (p->n < CAMPAIGNS_MAX)
+		p->ids[p->n++] = xstrdup(id);
+}
+
+static struct loaded *find_loaded(struct serve *sv, const char *id)
+{
+	for (struct loaded *l = sv->loaded; l; l = l->next)
+		if (strcmp(l->rec.id, id) == 0)
+			return l;
+	return NULL;
+}
+
+/* Loads a queued campaign's stored template, bound to its stored columns. */
+static struct loaded *load_campaign(struct serve *sv, const char *id, struct err *e)
+{
+	struct loaded *l = xcalloc(1, sizeof(*l));
+	if (store_campaign_get(sv->st, id, &l->rec, e) != 1) {
+		free(l);
+		return NULL;
+	}
+	char *names[1024];
+	size_t nn = 0, len;
+	const char *v;
+	while (nn < 1024 && (v = fields_get(l->rec.names, l->rec.names_len, nn, &len)))
+		names[nn++] = xstrndup(v, len);
+	int rc = template_parse(l->rec.template_path, l->rec.template_text, l->rec.template_len,
+	                        &l->tpl, e) != 0 ||
+	         template_bind(&l->tpl, names, nn, e) != 0;
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	if (rc) {
+		template_free(&l->tpl);
+		store_campaign_free(&l->rec);
+		free(l);
+		return NULL;
+	}
+	l->next = sv->loaded;
+	sv->loaded = l;
+	return l;
+}
+
+/* Hands the scheduler every campaign with queued work it does not have:
+ * campaigns queued by `sluice send` since, or more rows of an old one. */
+static void add_campaigns(struct serve *sv)
+{
+	struct pick p = {.n = 0};
+	struct err e;
+	int64_t due;
+
+	if (store_campaigns(sv->st, collect, &p, &e) != 0) {
+		log_error("%s", e.msg);
+		return;
+	}
+	for (size_t k = 0; k < p.n; k++) {
+		const char *id = p.ids[k];
+		char paused[256];
+		int running = scheduler_has_campaign(sv->sched, id);
+		int is_paused = store_campaign_paused(sv->st, id, paused, &e);
+		if (running && is_paused == 1) /* paused by a complaint rate (inbound) */
+			scheduler_pause_campaign(sv->sched, id);
+		if (running || is_paused != 0 || store_next_due(sv->st, id, &due, &e) != 0 ||
+		    due < 0)
+			continue; /* running, done, or paused until `sluice campaign resume` */
+		struct loaded *l = find_loaded(sv, id);
+		if (!l && !(l = load_campaign(sv, id, &e))) {
+			log_error("campaign %s: %s", id, e.msg);
+			continue;
+		}
+		int64_t counts[RS_COUNT], total = 0;
+		if (store_counts(sv->st, id, counts, &e) == 0)
+			for (int i = 0; i < RS_COUNT; i++)
+				total += counts[i];
+		log_info("delivering campaign %s (%lld queued, priority %d)", id,
+		         (long long)counts[RS_QUEUED], l->rec.priority);
+		delivery_env_add_campaign(sv->sched, &l->rec, &l->tpl, total, -1);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.ids[i]);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd, (void)what;
+	if (sv->stopping)
+		return;
+	add_campaigns(sv);
+	poll_soon(sv, SERVE_POLL_MS);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)what;
+	if (sv->stopping++) {
+		event_base_loopbreak(sv->base);
+		return;
+	}
+	log_info("%s: stopping (open transactions finish first)",
+	         sig == SIGINT ? "interrupted" : "terminated");
+	smtp_server_free(sv->smtp);
+	sv->smtp = NULL;
+	unsub_http_free(sv->http);
+	sv->http = NULL;
+	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
+}
+
+/* ---- setup ---- */
+
+static int start_listeners(struct serve *sv, struct err *e)
+{
+	const struct config *cfg = sv->cfg;
+	struct smtp_server_params sp = {
+	    .base = sv->base,
+	    .listen = cfg->inbound_listen,
+	    .hostname = cfg->inbound_hostname ? cfg->inbound_hostname : cfg->sources[0].helo,
+	    .max_size = cfg->inbound_max_size,
+	    .max_sessions = cfg->inbound_max_connections,
+	    .max_per_ip = cfg->inbound_max_per_ip,
+	    .message_rate_per_ip = cfg->inbound_rate_per_ip,
+	    .idle_ms = cfg->inbound_idle_ms,
+	    .session_ms = cfg->inbound_session_ms,
+	    .min_data_rate = cfg->inbound_min_data_rate,
+	    .memory_limit = cfg->inbound_memory_limit,
+	};
+	static const struct smtp_server_ops ops = {on_rcpt, on_message};
+
+	if (smtp_server_new(&sp, &ops, sv, &sv->smtp, e) != 0)
+		return -1;
+	log_info("inbound SMTP on %s", cfg->inbound_listen);
+	if (cfg->http_listen) {
+		struct http_server_params hp = {
+		    .base = sv->base,
+		    .listen = cfg->http_listen,
+		    .max_connections = cfg->http_max_connections,
+		    .max_per_ip = cfg->http_max_per_ip,
+		    .timeout_ms = cfg->http_timeout_ms,
+		};
+		if (unsub_http_new(&hp, on_unsubscribe, sv, &sv->http, e) != 0)
+			return -1;
+		log_info("unsubscribe HTTP on %s", cfg->http_listen);
+	}
+	return 0;
+}
+
+/* The delivery lock, the engine, inbound and the listeners. */
+static int open_parts(struct serve *sv, const char *state_dir, struct err *e)
+{
+	long holder;
+	int got = store_lock_delivery(sv->st, &holder, e);
+
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return err_set(e,
+		               "another sluice (pid %ld) delivers from %s; one serve per state "
+		               "directory",
+		               holder, state_dir);
+	if (delivery_env_open(sv->cfg, sv->base, state_dir, &sv->env, e) != 0)
+		return -1;
+	inbound_init(&sv->in, sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls);
+	sv->parsers = workers_new(sv->base, 1); /* NULL: parse on the loop */
+	return start_listeners(sv, e);
+}
+
+int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
+{
+	struct serve *sv = xcalloc(1, sizeof(*sv));
+
+	sv->cfg = p->cfg;
+	sv->base = event_base_new();
+	if (store_open(p->state_dir, &sv->st, e) != 0 ||
+	    suppress_open(p->state_dir, &sv->sp, e) != 0 || open_parts(sv, p->state_dir, e) != 0) {
+		serve_close(sv);
+		*out = NULL;
+		return -1;
+	}
+	*out = sv;
+	return 0;
+}
+
+int serve_run(struct serve *sv, struct err *e)
+{
+	struct scheduler_params params;
+
+	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
+	params.keep_running = 1;
+	sv->sched = scheduler_new(&params);
+	scheduler_start(sv->sched);
+	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
+	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
+	sv->poll = event_new(sv->base, -1, 0, on_poll, sv);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	poll_soon(sv, 0);
+	event_base_dispatch(sv->base);
+	int rc = scheduler_error(sv->sched, e);
+	struct err fe;
+	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
+		*e = fe;
+		rc = -1;
+	}
+	sv->sched = NULL;
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sv->poll);
+	sv->poll = NULL;
+	return rc;
+}
+
+void serve_close(struct serve *sv)
+{
+	if (!sv)
+		return;
+	smtp_server_free(sv->smtp);
+	unsub_http_free(sv->http);
+	workers_free(sv->parsers); /* what is still being parsed is acted on, unanswered */
+	while (sv->loaded) {
+		struct loaded *l = sv->loaded;
+		sv->loaded = l->next;
+		template_free(&l->tpl);
+		store_campaign_free(&l->rec);
+		free(l);
+	}
+	delivery_env_close(&sv->env);
+	suppress_close(sv->sp);
+	store_close(sv->st);
+	event_base_free(sv->base);
+	free(sv);
+}
