@@ -23,7 +23,17 @@ struct config;
 int check_before_sending(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
                          int force, FILE *f);
 int cli_campaign(int argc, char **argv);
+/* sluice report --campaign ID (report.c): outcomes, categories, domains,
+ * and the danger signs that fired. */
 int cli_report(int argc, char **argv);
+
+struct store;
+/* --state DIR, --config FILE (its state_dir), --campaign ID for campaign and
+ * report: *state is the directory to use; NULL on a usage error. */
+const char *cli_campaign_args(int argc, char **argv, const char **state, const char **campaign);
+/* Opens the store in state (NULL: the config could not be read, said so);
+ * -1 after saying why. */
+int cli_open_store(const char *state, struct store **st);
 
 /* Prints cmd's usage to f; returns 0 for stdout (asked for), else
  * EXIT_USAGE (a usage error). */

@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "engine/env.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "list/csv.h"
 #include "list/hygiene.h"
