@@ -28,9 +28,28 @@ static const char *scope_of(const struct inbound *in)
 	return in->cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? in->cfg->from_domain : "";
 }
 
-/* Looks the token up: 1 found, 0 forged/unknown (why set), -1 error. */
-static int by_token(const struct inbound *in, const char *purpose, const char *tok, size_t len,
-                    struct found *f, const char *via, char *why, size_t wn, struct err *e)
+/* One token's check and look-up, kept while a message is read: a report
+ * that quotes the same token twice (the original's Return-Path and its
+ * Original-Mail-From) has it verified and looked up once. */
+struct token_memo {
+	const char *purpose; /* NULL: empty */
+	char tok[BOUNCE_FIELD_MAX];
+	size_t len;
+	int r;              /* 1 found, 0 not */
+	const char *reason; /* when not: "forged token", ... */
+	struct found f;
+};
+
+static int memo_has(const struct token_memo *m, const char *purpose, const char *tok, size_t len)
+{
+	return m && m->purpose && strcmp(m->purpose, purpose) == 0 && m->len == len &&
+	       memcmp(m->tok, tok, len) == 0;
+}
+
+/* Checks the token's HMAC and looks it up: 1 found, 0 not (*reason set),
+ * -1 error. */
+static int token_lookup(const struct inbound *in, const char *purpose, const char *tok, size_t len,
+                        struct found *f, const char **reason, struct err *e)
 {
 	char salt[VERP_SALT_MAX];
 	int64_t id;
@@ -39,13 +58,39 @@ static int by_token(const struct inbound *in, const char *purpose, const char *t
 	                        : VERP_MALFORMED;
 
 	if (c != VERP_OK) {
-		snprintf(why, wn, "%s: %s token", via, c == VERP_FORGED ? "forged" : "malformed");
+		*reason = c == VERP_FORGED ? "forged token" : "malformed token";
 		return 0;
 	}
 	int r = store_rcpt_by_salt(in->store, salt, id, f->mailbox, sizeof(f->mailbox), f->campaign,
 	                           sizeof(f->campaign), e);
+	*reason = "no such campaign or recipient";
+	return r;
+}
+
+/* Looks the token up (once per memo, which may be NULL): 1 found, 0
+ * forged/unknown (why set), -1 error. */
+static int by_token(const struct inbound *in, const char *purpose, const char *tok, size_t len,
+                    struct found *f, const char *via, char *why, size_t wn, struct token_memo *memo,
+                    struct err *e)
+{
+	const char *reason = NULL;
+	int r;
+
+	if (memo_has(memo, purpose, tok, len)) {
+		r = memo->r;
+		reason = memo->reason;
+		if (r == 1)
+			*f = memo->f;
+	} else {
+		r = token_lookup(in, purpose, tok, len, f, &reason, e);
+		if (memo && r >= 0 && len < sizeof(memo->tok)) {
+			*memo = (struct token_memo){
+			    .purpose = purpose, .len = len, .r = r, .reason = reason, .f = *f};
+			memcpy(memo->tok, tok, len);
+		}
+	}
 	if (r == 0)
-		snprintf(why, wn, "%s: no such campaign or recipient", via);
+		snprintf(why, wn, "%s: %s", via, reason);
 	if (r == 1)
 		f->via = via;
 	return r;
@@ -89,13 +134,15 @@ static int own_domain(const struct config *cfg, const char *domain)
 	       (fb && strcasecmp(domain, fb + 1) == 0) || (host && strcasecmp(domain, host) == 0);
 }
 
-int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
+/* inbound_accepts, and for IR_BOUNCE and IR_UNSUBSCRIBE the recipient its
+ * token names in *f (via "envelope"). */
+static int check_rcpt(const struct inbound *in, const char *addr, struct found *f, char *why,
+                      size_t n, struct err *e)
 {
 	const struct config *cfg = in->cfg;
 	const char *domain, *tok;
 	size_t toklen;
 	int ll = local_len(addr, &domain);
-	struct found f;
 
 	if (ll < 0 && strcasecmp(addr, "postmaster") == 0)
 		return IR_POSTMASTER; /* RFC 5321 4.5.1: the bare form */
@@ -126,7 +173,7 @@ int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_
 		return IR_REJECT;
 	}
 	char reason[120];
-	int r = by_token(in, purpose, tok, toklen, &f, "envelope", reason, sizeof(reason), e);
+	int r = by_token(in, purpose, tok, toklen, f, "envelope", reason, sizeof(reason), NULL, e);
 	if (r < 0)
 		return -1;
 	if (r == 0) {
@@ -136,9 +183,17 @@ int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_
 	return kind;
 }
 
+int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
+{
+	struct found f;
+
+	return check_rcpt(in, addr, &f, why, n, e);
+}
+
 /* Tries an address that may carry a VERP bounce token. */
 static int try_verp_addr(const struct inbound *in, const char *addr, const char *via,
-                         struct found *f, char *notes, size_t nn, struct err *e)
+                         struct found *f, char *notes, size_t nn, struct token_memo *memo,
+                         struct err *e)
 {
 	const char *domain, *tok;
 	size_t toklen;
@@ -147,7 +202,7 @@ static int try_verp_addr(const struct inbound *in, const char *addr, const char 
 
 	if (ll < 0 || !verp_split(in->cfg->verp_prefix, addr, (size_t)ll, &tok, &toklen))
 		return 0;
-	int r = by_token(in, "bounce", tok, toklen, f, via, why, sizeof(why), e);
+	int r = by_token(in, "bounce", tok, toklen, f, via, why, sizeof(why), memo, e);
 	if (r == 0)
 		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
 	return r;
@@ -201,29 +256,34 @@ static int try_message_id(const struct inbound *in, const char *mid, struct foun
 		         "message-id: not signed, evidence only; ");
 		return 0;
 	}
-	int r = by_token(in, "msgid", p, (size_t)(at - p), f, "message-id", why, sizeof(why), e);
+	int r =
+	    by_token(in, "msgid", p, (size_t)(at - p), f, "message-id", why, sizeof(why), NULL, e);
 	if (r == 0)
 		snprintf(notes + strlen(notes), nn - strlen(notes), "%s; ", why);
 	return r;
 }
 
-/* The recipient a report is about: the envelope's VERP token (rcpt, when
- * the message came to a return path), else the signed keys the report
- * quotes from our message. 1 found, 0 not, -1 error. */
-static int find_recipient(const struct inbound *in, const char *rcpt,
+/* The recipient a report is about: the one the envelope's VERP token named
+ * (env, found by check_rcpt, when the message came to a return path), else
+ * the signed keys the report quotes from our message, each token checked
+ * once. 1 found, 0 not, -1 error. */
+static int find_recipient(const struct inbound *in, const struct found *env,
                           const struct bounce_report *rep, struct found *f, char *notes, size_t nn,
                           struct err *e)
 {
+	struct token_memo memo = {0};
 	int r = 0;
 
+	if (env) {
+		*f = *env;
+		return 1;
+	}
 	memset(f, 0, sizeof(*f));
-	if (rcpt && (r = try_verp_addr(in, rcpt, "envelope", f, notes, nn, e)) != 0)
-		return r;
 	if ((r = try_verp_addr(in, rep->orig_return_path, "original return-path", f, notes, nn,
-	                       e)) != 0)
+	                       &memo, e)) != 0)
 		return r;
 	if ((r = try_verp_addr(in, rep->original_mail_from, "original-mail-from", f, notes, nn,
-	                       e)) != 0)
+	                       &memo, e)) != 0)
 		return r;
 	if (rep->orig_list_unsubscribe[0])
 		note_list_unsub(in, rep->orig_list_unsubscribe, notes, nn);
@@ -391,16 +451,16 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 	return rc;
 }
 
-/* Acts on the report for one envelope recipient (or none: the report's
- * own keys name the recipient). */
-static int act_on_report(struct inbound *in, const char *rcpt, const struct bounce_report *rep,
-                         struct inbound_result *res, struct err *e)
+/* Acts on the report for one envelope recipient, the one env names (or
+ * none: the report's own keys name the recipient). */
+static int act_on_report(struct inbound *in, const struct found *env,
+                         const struct bounce_report *rep, struct inbound_result *res, struct err *e)
 {
 	struct found f;
 	char notes[300] = "";
 
 	memset(res, 0, sizeof(*res));
-	int r = find_recipient(in, rcpt, rep, &f, notes, sizeof(notes), e);
+	int r = find_recipient(in, env, rep, &f, notes, sizeof(notes), e);
 	if (r < 0)
 		return -1;
 	if (r == 1) {
@@ -412,19 +472,20 @@ static int act_on_report(struct inbound *in, const char *rcpt, const struct boun
 	return act(in, rep, res, e);
 }
 
-/* A mailto unsubscribe: the envelope recipient is unsubscribe+TOKEN@. */
-static int mailto_unsubscribe(struct inbound *in, const char *rcpt, const char *mail_from,
+static int unsubscribe_found(struct inbound *in, const struct found *f, const char *via,
+                             struct inbound_result *res, struct err *e);
+
+/* A mailto unsubscribe: the envelope recipient unsubscribe+TOKEN@, whose
+ * token check_rcpt found naming f. */
+static int mailto_unsubscribe(struct inbound *in, const struct found *f, const char *mail_from,
                               struct inbound_result *res, struct err *e)
 {
-	const char *domain, *tok;
-	size_t toklen;
-	int ll = local_len(rcpt, &domain);
 	char via[300];
 
-	if (ll < 0 || !verp_split(UNSUB_LOCAL, rcpt, (size_t)ll, &tok, &toklen))
-		return 0;
 	snprintf(via, sizeof(via), "mailto from <%s>", mail_from ? mail_from : "");
-	return inbound_unsubscribe(in, tok, toklen, via, res, e) < 0 ? -1 : 0;
+	memset(res, 0, sizeof(*res));
+	res->kind = "unsubscribe";
+	return unsubscribe_found(in, f, via, res, e) < 0 ? -1 : 0;
 }
 
 static int seen_before(char *const *rcpts, size_t i)
@@ -446,20 +507,21 @@ int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const c
 	for (size_t i = 0; i <= nrcpts; i++) {
 		int kind = IR_POSTMASTER; /* nrcpts 0: a mailbox import, the report alone */
 		char why[200];
+		struct found f; /* whom a VERP or unsubscribe recipient's token names */
 		if (i == nrcpts && (nrcpts > 0 || report_done))
 			break;
 		if (i < nrcpts) {
 			if (seen_before(rcpts, i))
 				continue;
-			if ((kind = inbound_accepts(in, rcpts[i], why, sizeof(why), e)) < 0)
+			if ((kind = check_rcpt(in, rcpts[i], &f, why, sizeof(why), e)) < 0)
 				return -1;
 		}
 		struct inbound_result *r = *nres < max ? &res[*nres] : &scratch;
 		int rc = 0;
 		if (kind == IR_UNSUBSCRIBE) {
-			rc = mailto_unsubscribe(in, rcpts[i], mail_from, r, e);
+			rc = mailto_unsubscribe(in, &f, mail_from, r, e);
 		} else if (kind == IR_BOUNCE) {
-			rc = act_on_report(in, rcpts[i], rep, r, e);
+			rc = act_on_report(in, &f, rep, r, e);
 		} else if (kind != IR_REJECT && !report_done) {
 			report_done = 1;
 			rc = act_on_report(in, NULL, rep, r, e);
@@ -500,7 +562,7 @@ int inbound_unsubscribe(struct inbound *in, const char *token, size_t len, const
 
 	memset(res, 0, sizeof(*res));
 	res->kind = "unsubscribe";
-	int r = by_token(in, "unsub", token, len, &f, via, why, sizeof(why), e);
+	int r = by_token(in, "unsub", token, len, &f, via, why, sizeof(why), NULL, e);
 	if (r <= 0) {
 		if (r == 0) {
 			snprintf(res->evidence, sizeof(res->evidence), "%s", why);
@@ -510,10 +572,18 @@ int inbound_unsubscribe(struct inbound *in, const char *token, size_t len, const
 		}
 		return r;
 	}
-	snprintf(res->recipient, sizeof(res->recipient), "%s", f.mailbox);
-	snprintf(res->campaign, sizeof(res->campaign), "%s", f.campaign);
+	return unsubscribe_found(in, &f, via, res, e);
+}
+
+/* Suppresses the recipient f names (res: kind set, the rest zero), logs
+ * and commits: 1, or -1 error. */
+static int unsubscribe_found(struct inbound *in, const struct found *f, const char *via,
+                             struct inbound_result *res, struct err *e)
+{
+	snprintf(res->recipient, sizeof(res->recipient), "%s", f->mailbox);
+	snprintf(res->campaign, sizeof(res->campaign), "%s", f->campaign);
 	snprintf(res->evidence, sizeof(res->evidence), "%s", via);
-	int a = suppress_add(in->sp, f.mailbox, scope_of(in), "unsubscribe", via,
+	int a = suppress_add(in->sp, f->mailbox, scope_of(in), "unsubscribe", via,
 	                     clock_wall_ms() / 1000, e);
 	if (a < 0)
 		return -1;

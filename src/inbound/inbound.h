@@ -77,7 +77,10 @@ struct bounce_report;
  * (a VERP return path, an unsubscribe address) names its own recipient;
  * the message as a report (to postmaster or the feedback address, or from
  * a mailbox import when nrcpts is 0) counts once whatever the number of
- * such envelope recipients. rep is the message parsed by bounce_parse.
+ * such envelope recipients. rep is the message parsed by bounce_parse
+ * (once per message). Each token is verified and looked up once: an
+ * envelope recipient's when it is accepted here, a token the report quotes
+ * twice once.
  * Writes at most max results (one per act) and their number to *nres.
  * Everything is committed before it returns. 0, or -1 when the store, the
  * list or the log failed (the message must not be acknowledged). */
