@@ -27,8 +27,7 @@
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "mail/fields.h"
-#include "msg/assemble.h"
-#include "msg/dkim.h"
+#include "msg/preview.h"
 #include "msg/template.h"
 #include "dlog/dlog.h"
 #include "engine/scheduler.h"
@@ -188,35 +187,14 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 		if (ok++ > 0)
 			continue;
 		struct strbuf msg = STRBUF_INIT;
-		char msgid[300];
-		snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
-		/* the first recipient's message as the engine assembles it, with
-		 * the return path and unsubscribe headers as they will look (a
-		 * real campaign has its own salt and row ids) */
-		struct assemble_in in = {.cfg = cfg,
-		                         .tpl = tpl,
-		                         .salt = "0",
-		                         .envelope_from = cfg->envelope_from,
-		                         .rcpt_id = 1,
-		                         .fields = row.fields.data,
-		                         .fields_len = row.fields.len,
-		                         .utf8 = row.addr.utf8_local,
-		                         .date_s = clock_wall_ms() / 1000,
-		                         .message_id = msgid};
-		struct assembled out = {.data = &msg};
-		struct dkim_signer *dk = NULL;
-		if (assemble_message(&in, &out, &e) != 0) {
+		int r = preview_render(cfg, tpl, &row.addr, row.fields.data, row.fields.len,
+		                       clock_wall_ms() / 1000, &msg, &e);
+		if (r == -1)
 			log_error("%s:%ld: cannot render: %s", list->path, row.line, e.msg);
-		} else if (dkim_signer_new(cfg, &dk, &e) != 0 ||
-		           dkim_sign(dk, &msg, in.date_s, &e) != 0) {
+		else if (r != 0)
 			log_error("%s", e.msg);
-		} else {
-			printf("MAIL FROM:<%s> RCPT TO:<%s>%s%s\n", out.mail_from, row.addr.mailbox,
-			       out.needs & RENDER_8BITMIME ? " BODY=8BITMIME" : "",
-			       out.needs & RENDER_SMTPUTF8 ? " SMTPUTF8" : "");
+		else
 			fwrite(msg.data, 1, msg.len, stdout);
-		}
-		dkim_signer_free(dk);
 		strbuf_free(&msg);
 	}
 	recipient_row_free(&row);
