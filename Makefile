@@ -54,7 +54,8 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit -DSLUICE_TESTS_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< \
+	  $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
 
