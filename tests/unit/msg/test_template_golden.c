@@ -54,8 +54,8 @@ static void test_render(void **state)
 		fail_msg("%s", e.msg);
 	if (recipients_next(&list, &row, &e) != 1)
 		fail_msg("%s: no first row", csv);
-	if (preview_render(&cfg, &tpl, row.addr.mailbox, row.fields.data, row.fields.len,
-	                   1767225600, &got, &e) != 0)
+	if (preview_render(&cfg, &tpl, &row.addr, row.fields.data, row.fields.len, 1767225600, &got,
+	                   &e) != 0)
 		fail_msg("render: %s", e.msg);
 	normalize_date(&got, &norm);
 	golden_ref_path(path, ".eml", ref, sizeof(ref));
