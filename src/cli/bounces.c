@@ -18,6 +18,7 @@
 #include "inbound/inbound.h"
 #include "bounce/report.h"
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "dlog/dlog.h"
@@ -68,7 +69,7 @@ static json_t *report_json(const struct report *r, const struct classifier *cls)
 		json_t *j = json_object();
 		struct classification c;
 		int code = x->code ? x->code : x->status[0] == '4' ? 450 : 550;
-		classify(cls, "dsn", code, x->enhanced,
+		classify(cls, STAGE_DSN, code, x->enhanced,
 		         x->diagnostic[0] ? x->diagnostic : x->status, &c);
 		set(j, "original", x->original);
 		set(j, "final", x->final);
@@ -79,7 +80,7 @@ static json_t *report_json(const struct report *r, const struct classifier *cls)
 		if (x->code)
 			json_object_set_new(j, "code", json_integer(x->code));
 		set(j, "enhanced", x->enhanced);
-		set(j, "category", c.category);
+		set(j, "category", category_name(c.category));
 		json_object_set_new(j, "permanent", json_boolean(c.permanent));
 		json_array_append_new(rs, j);
 	}
@@ -261,6 +262,7 @@ static int cmd_import(int argc, char **argv)
 		struct inbound in;
 		inbound_init(&in, &cfg, st, sp, log, cls);
 		in.log_all = 1; /* the operator's own mailbox: every message is logged */
+		in.sink = (struct monitor_sink){delivery_env_print_sign, NULL};
 		struct tally t = {0};
 		rc = 0;
 		for (int i = optind; i < argc && rc == 0; i++)

@@ -2,6 +2,7 @@
 #include "cli/env.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <openssl/ssl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,7 +71,17 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 	    .classifier = env->cls,
 	    .dkim = env->dkim,
 	    .suppress = sp,
+	    .sink = {delivery_env_print_sign, NULL},
 	};
+}
+
+void delivery_env_print_sign(void *arg, const struct monitor_sign *sg)
+{
+	(void)arg;
+	/* the scheduler's signs start on a line of their own: the progress
+	 * line may be half written */
+	fprintf(stderr, "%ssluice: danger: campaign %s: %s: %s\n", sg->from_delivery ? "\n" : "",
+	        sg->campaign, sg->kind, sg->detail);
 }
 
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,

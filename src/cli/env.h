@@ -1,8 +1,8 @@
 /*
  * env: what every delivering command (send, serve) sets up around a
  * scheduler: resolver and MX cache, reply rules, classifier, TLS context,
- * the delivery log and the sending pool; and the scheduler parameters for
- * one campaign.
+ * the delivery log and the sending pool; the scheduler parameters for
+ * one campaign; and how a danger sign is printed.
  */
 #ifndef SLUICE_CLI_ENV_H
 #define SLUICE_CLI_ENV_H
@@ -39,6 +39,8 @@ void delivery_env_close(struct delivery_env *env);
 /* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
                          struct suppress *sp, struct scheduler_params *out);
+/* A monitor sink (engine/monitor.h) that prints each danger sign on stderr. */
+void delivery_env_print_sign(void *arg, const struct monitor_sign *sg);
 /* Adds a stored campaign to the scheduler (tpl: its template, bound;
  * clean_version: see sched_campaign_desc, -1 if unknown). */
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
