@@ -33,7 +33,7 @@ static json_t *report_object(const struct bounce_report *r, const struct classif
 		json_t *j = json_object();
 		struct classification c;
 		int code = x->code ? x->code : x->status[0] == '4' ? 450 : 550;
-		classify(cls, "dsn", code, x->enhanced,
+		classify(cls, STAGE_DSN, code, x->enhanced,
 		         x->diagnostic[0] ? x->diagnostic : x->status, &c);
 		set(j, "original", x->original);
 		set(j, "final", x->final);
@@ -44,7 +44,7 @@ static json_t *report_object(const struct bounce_report *r, const struct classif
 		if (x->code)
 			json_object_set_new(j, "code", json_integer(x->code));
 		set(j, "enhanced", x->enhanced);
-		set(j, "category", c.category);
+		set(j, "category", category_name(c.category));
 		json_object_set_new(j, "permanent", json_boolean(c.permanent));
 		json_array_append_new(rs, j);
 	}

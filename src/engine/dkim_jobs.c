@@ -61,7 +61,7 @@ static void dkim_jobs_back(void *arg)
 	char *why = j->dkim_error;
 	j->dkim_error = NULL;
 	if (why) /* a key that cannot sign: retried later */
-		sched_local_outcome(s, j, "render", 451, "4.3.0", why);
+		sched_local_outcome(s, j, STAGE_RENDER, 451, "4.3.0", why);
 	else if (dkim_jobs_dropped(s, j))
 		;
 	else if (sess)

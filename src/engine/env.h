@@ -2,8 +2,9 @@
  * env: the delivery engine composed, as every delivering command (send,
  * serve) sets it up around a scheduler: resolver and MX cache, reply rules,
  * classifier, DKIM signer, TLS context, the delivery log and the sending
- * pool; and the scheduler parameters for one campaign. Sits on top of the
- * engine (scheduler.h), below serve/ and cli/.
+ * pool; the scheduler parameters for one campaign (danger signs go
+ * nowhere until the caller sets params->sink). Sits on top of the engine (scheduler.h), below
+ * serve/ and cli/.
  */
 #ifndef SLUICE_ENGINE_ENV_H
 #define SLUICE_ENGINE_ENV_H
@@ -43,6 +44,7 @@ void delivery_env_close(struct delivery_env *env);
 /* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
                          struct suppress *sp, struct scheduler_params *out);
+/* A monitor sink (engine/monitor.h) that prints each danger sign on stderr. */
 /* Adds a stored campaign to the scheduler (tpl: its template, bound;
  * clean_version: see sched_campaign_desc, -1 if unknown). */
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,

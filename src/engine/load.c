@@ -57,16 +57,16 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 		break;
 	}
 	case MX_NULL_MX:
-		sched_local_outcome(s, j, "dns", 556, "5.1.10", res->error);
+		sched_local_outcome(s, j, STAGE_DNS, 556, "5.1.10", res->error);
 		break;
 	case MX_NXDOMAIN:
-		sched_local_outcome(s, j, "dns", 550, "5.1.2", res->error);
+		sched_local_outcome(s, j, STAGE_DNS, 550, "5.1.2", res->error);
 		break;
 	case MX_NO_HOST:
-		sched_local_outcome(s, j, "dns", 550, "5.4.4", res->error);
+		sched_local_outcome(s, j, STAGE_DNS, 550, "5.4.4", res->error);
 		break;
 	case MX_TEMPFAIL:
-		sched_local_outcome(s, j, "dns", 451, "4.4.3", res->error);
+		sched_local_outcome(s, j, STAGE_DNS, 451, "4.4.3", res->error);
 		break;
 	}
 }

@@ -1,8 +1,11 @@
 /*
  * monitor: the danger signs of a campaign, read from its outcomes as they
- * come (scheduler_int.h). A permanent rejection at MAIL FROM or DATA, or a
- * reputation or spam-content rejection anywhere, says the receiver dislikes
- * the sender or the content: it is reported at once, and after
+ * come (scheduler_int.h), and of its complaints (monitor.h). What an
+ * outcome counts as is decided by engine/outcome.c (struct outcome_signs);
+ * here are the counts, the thresholds and the signs. A sender rejection (a
+ * permanent rejection at MAIL FROM or DATA, or a reputation or spam-content
+ * rejection anywhere) says the receiver dislikes the sender or the
+ * content: it is reported at once, and after
  * monitor.pause_after_sender_rejections of them the campaign pauses itself.
  * A RCPT TO failure rate above monitor.rcpt_failure_warn (once
  * monitor.min_messages are known) is a stale or bought list: a warning, and
@@ -11,20 +14,35 @@
  * campaigns in this state directory) is a list from elsewhere: a warning,
  * or a pause with monitor.rcpt_spike_pause. Deferrals above
  * monitor.deferral_warn of the attempts at one large provider (greylisting
- * aside) say that provider is slowing the sender down: a warning. Every
- * sign is kept in the store (for `sluice report`), the delivery log, on
- * stderr and in the progress line. A paused campaign's work waits in the
- * store until `sluice campaign resume`.
+ * aside) say that provider is slowing the sender down: a warning.
+ * Complaints per delivered message above monitor.complaint_warn warn, above
+ * monitor.complaint_pause pause. Every sign is kept in the store (for
+ * `sluice report`), goes to the sink (the CLI prints it on stderr) and,
+ * for the scheduler's, to the delivery log and the progress line. A paused
+ * campaign's work waits in the store until `sluice campaign resume`.
  */
+#include "engine/monitor.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "dlog/dlog.h"
+#include "engine/outcome.h"
 #include "engine/scheduler_int.h"
 #include "util/clock.h"
 
+static void report(const struct monitor_sink *sink, const char *campaign, const char *kind,
+                   const char *detail, int from_delivery, int paused)
+{
+	struct monitor_sign sg = {campaign, kind, detail, from_delivery, paused};
+
+	if (sink && sink->fn)
+		sink->fn(sink->arg, &sg);
+}
+
+/* A sign of the scheduler's: stored, logged, reported, counted. */
 static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind,
-                 const char *detail)
+                 const char *detail, int paused)
 {
 	struct err e;
 	int64_t now_ms = clock_wall_ms();
@@ -36,13 +54,13 @@ static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
 	    .campaign = c->id,
-	    .stage = "monitor",
+	    .stage = stage_name(STAGE_MONITOR),
 	    .outcome = "danger",
 	    .category = kind,
 	    .text = detail,
 	};
 	dlog_add(s->p.log, &rec);
-	fprintf(stderr, "\nsluice: danger: campaign %s: %s: %s\n", c->id, kind, detail);
+	report(&s->p.sink, c->id, kind, detail, 1, paused);
 	s->st.signs++;
 	snprintf(s->st.last_sign, sizeof(s->st.last_sign), "%s", kind);
 	s->dirty = 1;
@@ -68,28 +86,8 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 		sched_fail(s, &e);
 		return;
 	}
-	sign(s, c, "paused", why);
+	sign(s, c, "paused", why, 1);
 	monitor_stop_campaign(s, c);
-}
-
-/* Whether a reply rejects the sender or the content (a danger sign), from
- * its stage and category together: a permanent refusal by the receiver at
- * MAIL FROM, DATA or after the dot, unless its category is about the
- * recipient (a full or unknown mailbox refused after the dot is that
- * recipient's outcome), or a reputation or spam refusal at any stage. A
- * refusal sluice made itself (local) is never one. */
-static int sender_rejection(const char *stage, int code, const char *category, int local)
-{
-	static const char *const about_recipient[] = {"invalid_recipient", "mailbox_full",
-	                                              "mailbox_disabled", "message_too_large"};
-
-	if (local || code / 100 != 5)
-		return 0;
-	for (size_t i = 0; i < sizeof(about_recipient) / sizeof(about_recipient[0]); i++)
-		if (!strcmp(category, about_recipient[i]))
-			return 0;
-	return !strcmp(stage, "mail") || !strcmp(stage, "data") || !strcmp(stage, "dot") ||
-	       !strcmp(category, "reputation_block") || !strcmp(category, "spam_content");
 }
 
 void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
@@ -110,16 +108,16 @@ void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
 
 /* Deferrals at one large provider (greylisting is expected, not counted). */
 static void watch_deferrals(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                            int code, const char *category, const char *text)
+                            const struct outcome_signs *o, int code, const char *text)
 {
 	const struct monitor_policy *m = &s->p.cfg->monitor;
 	int i = site ? provider_index(site->provider) : -1;
 	char detail[600];
 
-	if (i < 0 || m->deferral_warn <= 0 || !strcmp(category, "greylisted"))
+	if (i < 0 || m->deferral_warn <= 0 || !o->provider_tried)
 		return;
 	c->mon_tried[i]++;
-	c->mon_deferred[i] += code / 100 == 4;
+	c->mon_deferred[i] += o->provider_deferred;
 	double rate = (double)c->mon_deferred[i] / (double)c->mon_tried[i];
 	if (c->mon_tried[i] < m->min_messages || rate <= m->deferral_warn ||
 	    (c->mon_warned_deferral & (1u << i)))
@@ -130,7 +128,7 @@ static void watch_deferrals(struct scheduler *s, struct sched_campaign *c, const
 	         "sender down",
 	         site->provider->name, rate * 100, (long long)c->mon_tried[i], code,
 	         text ? text : "");
-	sign(s, c, "deferral_rate", detail);
+	sign(s, c, "deferral_rate", detail, 0);
 }
 
 /* Sender rejections add up per egress source and for the sending domain
@@ -159,7 +157,7 @@ static void watch_across_campaigns(struct scheduler *s, struct sched_campaign *c
 			    "last: %s",
 			    site->source->ip, site->source->helo,
 			    (long long)s->mon_source_rejected[i], detail);
-			sign(s, c, "source_rejected", what);
+			sign(s, c, "source_rejected", what, 0);
 		}
 	}
 	if (++s->mon_domain_rejected >= limit && s->mon_domain_rejected > c->mon_sender_rejected &&
@@ -168,7 +166,7 @@ static void watch_across_campaigns(struct scheduler *s, struct sched_campaign *c
 		snprintf(what, sizeof(what),
 		         "%s: %lld permanent sender rejections across campaigns; last: %s",
 		         s->p.cfg->from_domain, (long long)s->mon_domain_rejected, detail);
-		sign(s, c, "domain_rejected", what);
+		sign(s, c, "domain_rejected", what, 0);
 	}
 }
 
@@ -191,32 +189,34 @@ static void watch_spike(struct scheduler *s, struct sched_campaign *c, double ra
 	if (m->rcpt_spike_pause)
 		pause_campaign(s, c, detail);
 	else
-		sign(s, c, "rcpt_failure_spike", detail);
+		sign(s, c, "rcpt_failure_spike", detail, 0);
 }
 
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                     const char *stage, const struct reply *r, const char *category, const char *mx)
+                     const struct outcome_signs *o, enum stage stage, const struct reply *r,
+                     enum category category, const char *mx)
 {
 	int code = r->code;
 	const char *text = r->text;
 	const struct monitor_policy *m = &s->p.cfg->monitor;
 	char detail[600];
 
-	if (c->paused)
+	if (c->paused || !o->counted)
 		return;
-	watch_deferrals(s, c, site, code, category, text);
-	if (code / 100 == 2)
+	watch_deferrals(s, c, site, o, code, text);
+	if (o->delivered)
 		c->mon_delivered++;
-	else if (code / 100 == 5 && !strcmp(stage, "rcpt"))
+	else if (o->rcpt_failed)
 		c->mon_rcpt_failed++;
-	if (sender_rejection(stage, code, category, r->local)) {
+	if (o->sender_rejected) {
 		c->mon_sender_rejected++;
 		snprintf(detail, sizeof(detail),
 		         "%d %s at %s from %s to source %s (%s; %lld so far)", code,
-		         text ? text : "", stage, mx ? mx : "?", site ? site->source->ip : "?",
-		         category, (long long)c->mon_sender_rejected);
+		         text ? text : "", stage_name(stage), mx ? mx : "?",
+		         site ? site->source->ip : "?", category_name(category),
+		         (long long)c->mon_sender_rejected);
 		if (c->mon_sender_rejected == 1)
-			sign(s, c, "sender_rejected", detail);
+			sign(s, c, "sender_rejected", detail, 0);
 		watch_across_campaigns(s, c, site, detail);
 		if (m->pause_after_sender_rejections &&
 		    c->mon_sender_rejected >= m->pause_after_sender_rejections) {
@@ -241,6 +241,55 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 		pause_campaign(s, c, detail);
 	} else if (m->rcpt_failure_warn > 0 && rate > m->rcpt_failure_warn && !c->mon_warned_rcpt) {
 		c->mon_warned_rcpt = 1;
-		sign(s, c, "rcpt_failure_rate", detail);
+		sign(s, c, "rcpt_failure_rate", detail, 0);
 	}
+}
+
+/* ---- complaints (the inbound service), from the store alone ---- */
+
+/* Past the pause threshold: pauses the campaign in the store, once. */
+static int complaint_pause(struct store *st, const char *campaign, const char *detail, int64_t now,
+                           const struct monitor_sink *sink, struct err *e)
+{
+	char paused[256];
+	int already = store_campaign_paused(st, campaign, paused, e);
+
+	if (already != 0)
+		return already < 0 ? -1 : 0;
+	if (store_campaign_pause(st, campaign, detail, now, e) != 0 ||
+	    store_sign_add(st, campaign, now, "paused", detail, e) != 0)
+		return -1;
+	report(sink, campaign, "paused", detail, 0, 1);
+	return 0;
+}
+
+int monitor_complaint(struct store *st, const struct monitor_policy *m, const char *campaign,
+                      const char *recipient, int64_t now, const struct monitor_sink *sink,
+                      struct err *e)
+{
+	int64_t counts[RS_COUNT], complaints, warned;
+	char detail[300];
+
+	int seen = store_sign_seen(st, campaign, "complaint", recipient, e);
+	if (seen != 0)
+		return seen < 0 ? -1 : 0; /* one complaint per recipient per campaign */
+	if (store_sign_add(st, campaign, now, "complaint", recipient, e) != 0 ||
+	    store_sign_count(st, campaign, "complaint", &complaints, e) != 0 ||
+	    store_sign_count(st, campaign, "complaint_rate", &warned, e) != 0 ||
+	    store_counts(st, campaign, counts, e) != 0)
+		return -1;
+	int64_t delivered = counts[RS_DELIVERED];
+	if (delivered < m->min_messages)
+		return 0;
+	double rate = (double)complaints / (double)delivered;
+	snprintf(detail, sizeof(detail), "%.2f%% complaints (%lld for %lld delivered)", rate * 100,
+	         (long long)complaints, (long long)delivered);
+	if (m->complaint_pause > 0 && rate > m->complaint_pause)
+		return complaint_pause(st, campaign, detail, now, sink, e);
+	if (m->complaint_warn > 0 && rate > m->complaint_warn && !warned) {
+		if (store_sign_add(st, campaign, now, "complaint_rate", detail, e) != 0)
+			return -1;
+		report(sink, campaign, "complaint_rate", detail, 0, 0);
+	}
+	return 0;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/outcome.h"
 #include "mail/classify.h"
 #include "dns/mx.h"
 #include "store/suppress.h"
@@ -101,12 +102,8 @@ void job_free(struct job *j)
 /* A prompt stop: how long a message already sent waits for its answer. */
 #define STOP_GRACE_MS 1000
 
-/* How long a campaign starts nothing at a site that refused its sender at
- * MAIL FROM: the longest retry backoff, at least a minute. */
-#define SENDER_REFUSED_WAIT_S(cfg) ((cfg)->max_backoff_s > 60 ? (cfg)->max_backoff_s : 60)
-
 struct attempt {
-	const char *stage;
+	enum stage stage;
 	const struct reply *reply;
 	const struct smtp_peer *peer;
 	int retry_now;
@@ -116,103 +113,100 @@ struct attempt {
 void site_push_front(struct site *site, struct job *j);
 void site_kick(struct site *site);
 
-/* 1 if an answer at this stage means the receiver took MAIL FROM. */
-static int passed_mail(const char *stage)
+/* Classifies the reply and decides what it means (engine/outcome.h). */
+static void decide(struct scheduler *s, const struct job *j, const struct attempt *a, int64_t now_s,
+                   struct classification *c, struct outcome *o)
 {
-	return !strcmp(stage, "rcpt") || !strcmp(stage, "data") || !strcmp(stage, "dot");
+	const struct queued_rcpt *r = j->r;
+
+	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, c);
+	struct outcome_in in = {
+	    .stage = a->stage,
+	    .reply = a->reply,
+	    .cls = c,
+	    .cfg = s->p.cfg,
+	    .now_s = now_s,
+	    .attempts = r->attempts,
+	    .queued_at_s = r->queued_at_s,
+	    .due_s = r->next_attempt_s,
+	    .suppressed = a->suppressed,
+	    .retry_now = a->retry_now && j->site && !s->stopping,
+	    .at_site = j->site != NULL,
+	    .rules = s->rules,
+	    .mx_host = a->peer ? a->peer->host : NULL,
+	};
+	outcome_decide(&in, o);
 }
 
-/* Records what one attempt did; frees the job unless it goes round again. */
-static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
+static void count_outcome(struct scheduler *s, enum outcome_count n)
+{
+	int64_t *c[] = {[OC_DELIVERED] = &s->st.delivered,
+	                [OC_BOUNCED] = &s->st.bounced,
+	                [OC_DEFERRED] = &s->st.deferred,
+	                [OC_EXPIRED] = &s->st.expired,
+	                [OC_SUPPRESSED] = &s->st.suppressed};
+	(*c[n])++;
+}
+
+/* The site's throttle and warm-up: a reply rule, or a delivery. */
+static void apply_site(struct scheduler *s, struct site *site, const struct outcome *o,
+                       const struct reply *reply)
+{
+	if (o->rule)
+		throttle_apply(&site->thr, o->rule, reply->text, clock_mono_ms());
+	else if (o->site_delivered) {
+		site_warm_count(s, site);
+		throttle_connection_worked(&site->thr);
+		throttle_delivered(&site->thr, clock_mono_ms());
+	}
+}
+
+static void update_store(struct scheduler *s, const struct job *j, const struct attempt *a,
+                         const struct outcome *o)
+{
+	struct rcpt_outcome ro = {
+	    .state = o->state,
+	    .attempts = o->attempts,
+	    .next_attempt_s = o->next_attempt_s,
+	    .code = a->reply->code,
+	    .enhanced = a->reply->enhanced,
+	    .text = a->reply->text,
+	    .stage = stage_name(a->stage),
+	    .category = category_name(o->category),
+	    .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL,
+	};
+	struct err e;
+	if (store_rcpt_update(s->p.store, j->r->id, &ro, &e) != 0)
+		sched_fail(s, &e);
+}
+
+/* The list action through the suppression list; returns what the log says. */
+static const char *apply_list(struct scheduler *s, const struct job *j, const struct attempt *a,
+                              const struct outcome *o, int64_t now_s)
 {
 	const struct config *cfg = s->p.cfg;
-	struct queued_rcpt *r = j->r;
-	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
-	int cls = a->reply->code / 100;
-	struct rcpt_outcome o = {.state = RS_QUEUED,
-	                         .attempts = r->attempts + 1,
-	                         .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL};
-	const char *outcome;
-	struct classification c;
-	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, &c);
-	const char *category = c.category;
-
-	/* The receiver refused the sender, not this recipient: the recipient
-	 * stays queued and the campaign starts nothing more at this site for a
-	 * while (site_refuse_campaign below); the monitor counts it. */
-	int sender_refused = cls == 5 && !a->reply->local && !strcmp(a->stage, "mail");
-	if (a->suppressed) {
-		o.state = RS_SUPPRESSED, outcome = "suppressed", category = "suppressed";
-		s->st.suppressed++;
-	} else if (sender_refused) {
-		outcome = "deferred";
-		s->st.deferred++;
-		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
-		o.next_attempt_s = now_s + SENDER_REFUSED_WAIT_S(cfg);
-		if (o.next_attempt_s > last)
-			o.next_attempt_s = last;
-		if (now_s >= last)
-			o.state = RS_EXPIRED, outcome = "expired";
-	} else if (cls == 2) {
-		o.state = RS_DELIVERED, outcome = "delivered";
-		s->st.delivered++;
-	} else if (cls == 5) {
-		o.state = RS_BOUNCED, outcome = "bounced";
-		s->st.bounced++;
-	} else if (now_s - r->queued_at_s >= cfg->max_lifetime_s) {
-		o.state = RS_EXPIRED, outcome = "expired";
-		s->st.expired++;
-	} else {
-		outcome = "deferred";
-		s->st.deferred++;
-		int64_t wait =
-		    scheduler_backoff_s(o.attempts, cfg->min_backoff_s, cfg->max_backoff_s);
-		/* a greylisting server wants the same retry soon, not a long backoff */
-		if (strcmp(category, "greylisted") == 0)
-			wait = cfg->greylist_delay_s;
-		int64_t next = now_s + wait;
-		int64_t last = r->queued_at_s + cfg->max_lifetime_s;
-		o.next_attempt_s = next > last ? last : next;
-		/* Retried at once from memory: the row keeps the due time it was
-		 * fetched at, which is behind the store's cursor, so a later fetch
-		 * cannot hand it out a second time. */
-		if (a->retry_now && j->site && !s->stopping)
-			o.next_attempt_s = r->next_attempt_s;
-	}
-	o.code = a->reply->code;
-	o.enhanced = a->reply->enhanced;
-	o.text = a->reply->text;
-	o.stage = a->stage;
-	o.category = category;
-	const struct reply_rule *rule = NULL;
-	if (j->site && cls != 2)
-		rule = rules_match(s->rules, a->stage, a->reply, a->peer ? a->peer->host : NULL);
-	if (rule)
-		throttle_apply(&j->site->thr, rule, a->reply->text, clock_mono_ms());
-	else if (j->site && cls == 2) {
-		site_warm_count(s, j->site);
-		throttle_connection_worked(&j->site->thr);
-		throttle_delivered(&j->site->thr, clock_mono_ms());
-	}
+	const char *action = NULL;
 	struct err e;
-	if (store_rcpt_update(s->p.store, r->id, &o, &e) != 0)
+
+	if (!s->p.suppress || o->list == OUTCOME_LIST_NONE)
+		return NULL;
+	struct outcome_subject who = {
+	    .address = j->r->mailbox,
+	    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
+	    .stage = a->stage,
+	    .code = a->reply->code,
+	    .evidence = a->reply->text,
+	    .now_s = now_s,
+	};
+	if (outcome_list_apply(s->p.suppress, &cfg->suppression, o->list, &who, &action, &e) != 0)
 		sched_fail(s, &e);
-	const char *list_action = NULL;
-	if (s->p.suppress && !a->suppressed && (cls == 2 || o.state != RS_QUEUED)) {
-		struct suppress_event ev = {
-		    .address = r->mailbox,
-		    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
-		    .stage = a->stage,
-		    .code = a->reply->code,
-		    .cls = &c,
-		    .delivered = cls == 2,
-		    .expired = o.state == RS_EXPIRED,
-		    .evidence = a->reply->text,
-		    .now_s = now_s,
-		};
-		if (suppress_outcome(s->p.suppress, &cfg->suppression, &ev, &list_action, &e) != 0)
-			sched_fail(s, &e);
-	}
+	return action;
+}
+
+static void log_outcome(struct scheduler *s, const struct job *j, const struct attempt *a,
+                        const struct outcome *o, const char *list_action, int64_t now_ms)
+{
+	const struct queued_rcpt *r = j->r;
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
 	    .campaign = j->camp->id,
@@ -224,30 +218,48 @@ static void record_outcome(struct scheduler *s, struct job *j, const struct atte
 	    .source_ip = j->site ? j->site->source->ip : NULL,
 	    .helo = j->site ? j->site->source->helo : NULL,
 	    .tls = a->peer ? a->peer->tls : NULL,
-	    .stage = a->stage,
+	    .stage = stage_name(a->stage),
 	    .code = a->reply->code,
 	    .enhanced = a->reply->enhanced,
 	    .text = a->reply->text,
-	    .outcome = outcome,
-	    .category = o.category,
-	    .rule = rule ? rule->name : NULL,
+	    .outcome = o->name,
+	    .category = category_name(o->category),
+	    .rule = o->rule ? o->rule->name : NULL,
 	    .list_action = a->suppressed ? a->suppressed : list_action,
 	    .return_path = j->mail_from[0] ? j->mail_from : NULL,
-	    .attempt = o.attempts,
-	    .queue_time_s = now_s - r->queued_at_s,
+	    .attempt = o->attempts,
+	    .queue_time_s = now_ms / 1000 - r->queued_at_s,
 	    .message_id = j->msgid[0] ? j->msgid : NULL,
 	};
 	dlog_add(s->p.log, &rec);
 	s->dirty = 1;
-	if (!a->suppressed)
-		monitor_outcome(s, j->camp, j->site, a->stage, a->reply, o.category,
-		                a->peer ? a->peer->host : NULL);
+}
+
+/* Records what one attempt did: decides (engine/outcome.c), then applies
+ * each effect through its owner: the site's throttle, the store, the
+ * suppression list, the delivery log, the monitor, the lane. Frees the
+ * job unless it goes round again. */
+static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
+{
+	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
+	struct classification c;
+	struct outcome o;
+
+	decide(s, j, a, now_s, &c, &o);
+	count_outcome(s, o.count);
 	if (j->site)
-		site_lane_outcome(j->site, j->camp, !a->suppressed && passed_mail(a->stage));
-	if (sender_refused && j->site && !j->camp->paused)
+		apply_site(s, j->site, &o, a->reply);
+	update_store(s, j, a, &o);
+	const char *list_action = apply_list(s, j, a, &o, now_s);
+	log_outcome(s, j, a, &o, list_action, now_ms);
+	monitor_outcome(s, j->camp, j->site, &o.signs, a->stage, a->reply, o.category,
+	                a->peer ? a->peer->host : NULL);
+	if (j->site)
+		site_lane_outcome(j->site, j->camp, o.passed_mail);
+	if (o.refuse_campaign && !j->camp->paused)
 		site_refuse_campaign(s, j->site, j->camp, o.next_attempt_s);
-	if (o.state == RS_QUEUED && a->retry_now && j->site && !s->stopping && !j->camp->paused) {
-		r->attempts = o.attempts;
+	if (o.retry_now && !j->camp->paused) {
+		j->r->attempts = o.attempts;
 		site_push_front(j->site, j);
 		site_kick(j->site);
 		return;
@@ -263,11 +275,11 @@ void sched_suppressed(struct scheduler *s, struct job *j, const char *reason)
 
 	snprintf(text, sizeof(text), "not sent: suppressed since queued (%s)", reason);
 	reply_set_local(&r, 550, "5.7.1", text);
-	struct attempt a = {.stage = "load", .reply = &r, .suppressed = reason};
+	struct attempt a = {.stage = STAGE_LOAD, .reply = &r, .suppressed = reason};
 	record_outcome(s, j, &a);
 }
 
-void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+void sched_local_outcome(struct scheduler *s, struct job *j, enum stage stage, int code,
                          const char *enh, const char *text)
 {
 	struct reply r;
@@ -367,7 +379,7 @@ static int session_assemble(struct scheduler *s, struct job *j)
 
 	memcpy(j->msgid, out.message_id, sizeof(j->msgid));
 	if (rc != 0) {
-		sched_local_outcome(s, j, "render", 554, "5.6.0", e.msg);
+		sched_local_outcome(s, j, STAGE_RENDER, 554, "5.6.0", e.msg);
 		return -1;
 	}
 	memcpy(j->mail_from, out.mail_from, sizeof(j->mail_from));
@@ -414,7 +426,7 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			return NULL;
 		struct err e;
 		if (dkim_sign(s->p.dkim, &j->data, j->date_s, &e) != 0) {
-			sched_local_outcome(s, j, "render", 451, "4.3.0",
+			sched_local_outcome(s, j, STAGE_RENDER, 451, "4.3.0",
 			                    e.msg); /* retried later */
 			continue;
 		}
@@ -430,7 +442,7 @@ static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg 
 	struct job *j = (struct job *)(void *)((char *)m - offsetof(struct job, msg));
 	sess->site->in_flight--;
 	struct attempt a = {
-	    .stage = smtp_stage_name(res->stage),
+	    .stage = res->stage,
 	    .reply = &res->reply,
 	    .peer = smtp_client_peer(c),
 	    .retry_now = res->retry_now,
@@ -452,7 +464,7 @@ static void log_site_throttled(struct scheduler *s, const struct site *site, str
 	    .mx_ip = peer ? peer->ip : NULL,
 	    .source_ip = site->source->ip,
 	    .helo = site->source->helo,
-	    .stage = smtp_stage_name(failure->stage),
+	    .stage = stage_name(failure->stage),
 	    .code = failure->reply.code,
 	    .enhanced = failure->reply.enhanced,
 	    .text = failure->reply.text,
@@ -487,9 +499,8 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		/* "421 too many connections" at the greeting is a throttle, not an
 		 * unreachable host: a matching rule decides, else it counts as a
 		 * failure towards backing the site off */
-		const struct reply_rule *rule =
-		    rules_match(s->rules, smtp_stage_name(failure->stage), &failure->reply,
-		                smtp_client_peer(c)->host);
+		const struct reply_rule *rule = rules_match(
+		    s->rules, failure->stage, &failure->reply, smtp_client_peer(c)->host);
 		if (rule && !failure->local) {
 			throttle_apply(&site->thr, rule, failure->reply.text, clock_mono_ms());
 			log_site_throttled(s, site, c, failure, rule);
@@ -500,7 +511,7 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 	if (failure && site->active == 0) {
 		struct job *j;
 		struct attempt a = {
-		    .stage = smtp_stage_name(failure->stage),
+		    .stage = failure->stage,
 		    .reply = &failure->reply,
 		    .peer = smtp_client_peer(c),
 		};

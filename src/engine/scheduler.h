@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "engine/monitor.h"
 #include "mail/config.h"
 #include "util/err.h"
 
@@ -43,6 +44,7 @@ struct scheduler_params {
 	const struct classifier *classifier;
 	struct suppress *suppress;      /* list hygiene from outcomes; NULL: none */
 	const struct dkim_signer *dkim; /* signs each rendered message; NULL: none */
+	struct monitor_sink sink;       /* where danger signs go (engine/monitor.h) */
 	/* 1: keep running when every campaign is done (serve adds more);
 	 * 0: break the event loop then */
 	int keep_running;

@@ -153,7 +153,7 @@ void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
 /* Ends j as suppressed (the list says reason) without attempting it. */
 void sched_suppressed(struct scheduler *s, struct job *j, const char *reason);
-void sched_local_outcome(struct scheduler *s, struct job *j, const char *stage, int code,
+void sched_local_outcome(struct scheduler *s, struct job *j, enum stage stage, int code,
                          const char *enh, const char *text);
 /* SLUICE_SCHED_CPU accounting around a callback */
 int64_t sched_cpu_enter(struct scheduler *s);
@@ -184,9 +184,12 @@ void site_lane_outcome(struct site *site, const struct sched_campaign *c, int pa
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
+struct outcome_signs;
+/* One outcome of c: o says what it counts as (engine/outcome.h); stage,
+ * reply, category and mx are for the sign's text. */
 void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct site *site,
-                     const char *stage, const struct reply *r, const char *category,
-                     const char *mx);
+                     const struct outcome_signs *o, enum stage stage, const struct reply *r,
+                     enum category category, const char *mx);
 /* The earlier campaigns' RCPT TO failure rate, for spikes (at its start). */
 void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c);
 

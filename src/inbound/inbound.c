@@ -8,6 +8,8 @@
 
 #include "mail/classify.h"
 #include "bounce/parse.h"
+#include "engine/monitor.h"
+#include "engine/outcome.h"
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "msg/verp.h"
@@ -316,12 +318,12 @@ static void log_result(struct inbound *in, struct inbound_result *res,
 	    .time_ms = clock_wall_ms(),
 	    .campaign = res->campaign[0] ? res->campaign : NULL,
 	    .recipient = res->recipient[0] ? res->recipient : NULL,
-	    .stage = "inbound",
+	    .stage = stage_name(STAGE_INBOUND),
 	    .code = code,
 	    .enhanced = enh && enh[0] ? enh : NULL,
 	    .text = text && text[0] ? text : NULL,
 	    .outcome = res->kind,
-	    .category = c ? c->category : NULL,
+	    .category = c ? category_name(c->category) : NULL,
 	    .list_action = res->action,
 	    .evidence = res->evidence,
 	};
@@ -335,63 +337,20 @@ static int failed_delivery(const struct inbound *in, const struct bounce_rcpt *x
 {
 	*code = x->code ? x->code : x->status[0] == '4' ? 450 : 550;
 	const char *text = x->diagnostic[0] ? x->diagnostic : x->status;
-	classify(in->cls, "dsn", *code, x->enhanced, text, c);
+	classify(in->cls, STAGE_DSN, *code, x->enhanced, text, c);
 	if (!res->recipient[0])
 		return 0;
-	struct suppress_event ev = {
+	/* a 4xx in a failed DSN: the relay gave up, as an expiry here would */
+	enum outcome_list act = outcome_list_action(STAGE_DSN, *code, c, *code / 100 == 4);
+	struct outcome_subject who = {
 	    .address = res->recipient,
 	    .scope = scope_of(in),
-	    .stage = "dsn",
+	    .stage = STAGE_DSN,
 	    .code = *code,
-	    .cls = c,
-	    .expired = *code / 100 == 4, /* a 4xx in a failed DSN: the relay gave up */
 	    .evidence = text,
 	    .now_s = clock_wall_ms() / 1000,
 	};
-	return suppress_outcome(in->sp, &in->cfg->suppression, &ev, &res->action, e);
-}
-
-/* A complaint is a danger sign of its campaign (counted once per recipient,
- * however often its report is replayed): past monitor.complaint_warn
- * complaints per delivered message a warning, past monitor.complaint_pause
- * the campaign pauses (a running serve stops it within seconds). */
-static int complaint_sign(const struct inbound *in, const char *campaign, const char *recipient,
-                          struct err *e)
-{
-	const struct monitor_policy *m = &in->cfg->monitor;
-	int64_t now = clock_wall_ms() / 1000, counts[RS_COUNT], complaints, warned;
-	char detail[300];
-
-	int seen = store_sign_seen(in->store, campaign, "complaint", recipient, e);
-	if (seen != 0)
-		return seen < 0 ? -1 : 0; /* one complaint per recipient per campaign */
-	if (store_sign_add(in->store, campaign, now, "complaint", recipient, e) != 0 ||
-	    store_sign_count(in->store, campaign, "complaint", &complaints, e) != 0 ||
-	    store_sign_count(in->store, campaign, "complaint_rate", &warned, e) != 0 ||
-	    store_counts(in->store, campaign, counts, e) != 0)
-		return -1;
-	int64_t delivered = counts[RS_DELIVERED];
-	if (delivered < m->min_messages)
-		return 0;
-	double rate = (double)complaints / (double)delivered;
-	snprintf(detail, sizeof(detail), "%.2f%% complaints (%lld for %lld delivered)", rate * 100,
-	         (long long)complaints, (long long)delivered);
-	if (m->complaint_pause > 0 && rate > m->complaint_pause) {
-		char paused[256];
-		int already = store_campaign_paused(in->store, campaign, paused, e);
-		if (already != 0)
-			return already < 0 ? -1 : 0;
-		if (store_campaign_pause(in->store, campaign, detail, now, e) != 0 ||
-		    store_sign_add(in->store, campaign, now, "paused", detail, e) != 0)
-			return -1;
-		fprintf(stderr, "sluice: danger: campaign %s: paused: %s\n", campaign, detail);
-	} else if (m->complaint_warn > 0 && rate > m->complaint_warn && !warned) {
-		if (store_sign_add(in->store, campaign, now, "complaint_rate", detail, e) != 0)
-			return -1;
-		fprintf(stderr, "sluice: danger: campaign %s: complaint_rate: %s\n", campaign,
-		        detail);
-	}
-	return 0;
+	return outcome_list_apply(in->sp, &in->cfg->suppression, act, &who, &res->action, e);
 }
 
 static int act(struct inbound *in, const struct bounce_report *rep, struct inbound_result *res,
@@ -436,7 +395,9 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 			if (res->recipient[0] &&
 			    suppress_add(in->sp, res->recipient, scope_of(in), "complaint",
 			                 res->evidence, clock_wall_ms() / 1000, e) >= 0 &&
-			    complaint_sign(in, res->campaign, res->recipient, e) == 0)
+			    monitor_complaint(in->store, &in->cfg->monitor, res->campaign,
+			                      res->recipient, clock_wall_ms() / 1000, &in->sink,
+			                      e) == 0)
 				res->action = "complaint";
 			else if (res->recipient[0])
 				rc = -1;

@@ -5,8 +5,10 @@
  * addresses, the feedback address, postmaster), reads each message
  * (bounce/parse.h), finds the recipient it is about (the envelope's VERP token,
  * else the attached original's Return-Path, the ARF Original-Mail-From, its
- * List-Unsubscribe token or its Message-ID), applies list hygiene
- * (suppress.h) and logs the result with its evidence. Everything is
+ * List-Unsubscribe token or its Message-ID), applies list hygiene (the
+ * list action of engine/outcome.h for a DSN, a suppression for a complaint
+ * or an unsubscribe), hands each complaint to the danger-sign monitor
+ * (engine/monitor.h) and logs the result with its evidence. Everything is
  * committed before inbound_apply returns: only then may the listener
  * answer 250.
  *
@@ -28,6 +30,7 @@ struct suppress;
 struct dlog;
 struct classifier;
 
+#include "engine/monitor.h"
 #include "shape/bucket.h"
 
 struct inbound {
@@ -45,6 +48,9 @@ struct inbound {
 		int64_t unlogged; /* records left out since the last one written */
 	} reports, unsubscribes;
 	int log_all; /* 1: no such bound (a mailbox import: the operator's input) */
+	/* where a complaint's danger sign goes (inbound_init: nowhere; the
+	 * composing code installs one) */
+	struct monitor_sink sink;
 };
 
 #define INBOUND_UNVERIFIED_PER_S 1.0

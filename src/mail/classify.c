@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/reply.h"
 #include "util/xmalloc.h"
 
 #define SHIPPED_NAME "data/classify.yaml"
@@ -67,10 +66,10 @@ static int enhanced_matches(const char *pat, const char *code)
 	return 1;
 }
 
-static int rule_matches(const struct classify_rule *r, const char *stage, int code,
+static int rule_matches(const struct classify_rule *r, enum stage stage, int code,
                         const char *enhanced, const char *text)
 {
-	if (r->stage && strcmp(r->stage, stage) != 0)
+	if (!stage_mask_has(r->stages, stage))
 		return 0;
 	if (r->code && (r->code < 10 ? code / 100 != r->code : code != r->code))
 		return 0;
@@ -79,7 +78,7 @@ static int rule_matches(const struct classify_rule *r, const char *stage, int co
 	return pattern_match(&r->text, text);
 }
 
-static int first_match(const struct classify_rule *rules, size_t n, const char *stage, int code,
+static int first_match(const struct classify_rule *rules, size_t n, enum stage stage, int code,
                        const char *enhanced, const char *text, struct classification *out)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -95,23 +94,21 @@ static int first_match(const struct classify_rule *rules, size_t n, const char *
 	return 0;
 }
 
-void classify(const struct classifier *c, const char *stage, int code, const char *enhanced,
+void classify(const struct classifier *c, enum stage stage, int code, const char *enhanced,
               const char *text, struct classification *out)
 {
 	if (!enhanced)
 		enhanced = "";
 	if (!text)
 		text = "";
-	if (!stage)
-		stage = "";
 	memset(out, 0, sizeof(*out));
 	if (code / 100 == 2) {
-		out->category = "delivered";
+		out->category = CAT_DELIVERED;
 		return;
 	}
 	if (first_match(c->extra, c->nextra, stage, code, enhanced, text, out) ||
 	    first_match(c->shipped, c->nshipped, stage, code, enhanced, text, out))
 		return;
-	out->category = reply_category_name("other");
+	out->category = CAT_OTHER;
 	out->permanent = code / 100 == 5;
 }

@@ -2,24 +2,28 @@
  * classify: what a reply means. One rule table (data/classify.yaml, built
  * into the binary, plus the config's 'classify' rules checked first) maps
  * (stage, code, enhanced code, text) to a category and a permanence
- * (DESIGN.md decision 6). Categories are reply_categories (mail/reply.h);
- * a 2xx reply is "delivered". Every delivery-log record carries the category;
- * list hygiene (store/suppress.h) acts on category, permanence and stage.
+ * (DESIGN.md decision 6). Categories are enum category (mail/category.h,
+ * one name table; a table naming another is a load error with its file and
+ * line); a 2xx reply is CAT_DELIVERED. Every delivery-log record carries the
+ * category; what it means for the recipient, the list and the site is
+ * decided in one place, engine/outcome.h.
  */
 #ifndef SLUICE_MAIL_CLASSIFY_H
 #define SLUICE_MAIL_CLASSIFY_H
 
 #include <stddef.h>
 
+#include "mail/category.h"
 #include "mail/config.h"
+#include "mail/stage.h"
 #include "util/err.h"
 
 struct classifier;
 
 struct classification {
-	const char *category; /* static */
-	int permanent;        /* 1: the condition is lasting (see data/classify.yaml) */
-	const char *origin;   /* the rule's file and line, or NULL for the fallback */
+	enum category category;
+	int permanent;      /* 1: the condition is lasting (see data/classify.yaml) */
+	const char *origin; /* the rule's file and line, or NULL for the fallback */
 	int line;
 };
 
@@ -29,9 +33,9 @@ int classifier_new(const struct classify_rule *extra, size_t nextra, struct clas
                    struct err *e);
 void classifier_free(struct classifier *c);
 
-/* Classifies one reply; stage is a stage name ("rcpt", "dns", "dsn", ...),
+/* Classifies one reply at stage (STAGE_RCPT, STAGE_DNS, STAGE_DSN, ...);
  * enhanced may be "" or NULL, text may be NULL. */
-void classify(const struct classifier *c, const char *stage, int code, const char *enhanced,
+void classify(const struct classifier *c, enum stage stage, int code, const char *enhanced,
               const char *text, struct classification *out);
 
 /* The shipped table's text (data/classify.yaml). */

@@ -309,7 +309,7 @@ static int rule_key(struct loader *l, void *item, const char *k, struct ynode *k
 	    {"rules", "code", F_INT, ROFF(code), 200, 599},
 	    {"rules", "enhanced", F_STR, ROFF(enhanced), 0, 0},
 	    {"rules", "text", F_REGEX, ROFF(text), 0, 0},
-	    {"rules", "stage", F_STAGE, ROFF(stage), 0, 0},
+	    {"rules", "stage", F_STAGE, ROFF(stages), 0, 0},
 	    {"rules", "site", F_STR, ROFF(site), 0, 0},
 	    {"rules", "suspend", F_RULE_MS, ROFF(suspend_ms), 0, 0},
 	    {"rules", "scale", F_FACTOR, ROFF(factor), 0, 0},
@@ -396,7 +396,7 @@ static int classify_key(struct loader *l, void *item, const char *k, struct ynod
 {
 #define COFF(m) offsetof(struct classify_rule, m)
 	static const struct field cf[] = {
-	    {"classify", "stage", F_STAGE, COFF(stage), 0, 0},
+	    {"classify", "stage", F_STAGE, COFF(stages), 0, 0},
 	    {"classify", "code", F_CODE, COFF(code), 0, 0},
 	    {"classify", "enhanced", F_ENHANCED, COFF(enhanced), 0, 0},
 	    {"classify", "text", F_REGEX, COFF(text), 0, 0},
@@ -452,7 +452,6 @@ int config_classify_parse(const char *name, const char *text, size_t len,
 void config_classify_free(struct classify_rule *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(r[i].stage);
 		free(r[i].enhanced);
 		pattern_free(&r[i].text);
 	}
@@ -464,7 +463,6 @@ void config_rule_free(struct reply_rule *r)
 	pattern_free(&r->text);
 	free(r->name);
 	free(r->enhanced);
-	free(r->stage);
 	free(r->site);
 }
 

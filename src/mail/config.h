@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "mail/category.h"
 #include "util/err.h"
 #include "util/pattern.h"
 
@@ -55,7 +56,7 @@ struct reply_rule {
 	int code;            /* 0: any */
 	char *enhanced;      /* prefix of the enhanced code ("4.7.5"); NULL: any */
 	struct pattern text; /* unset: any */
-	char *stage;         /* NULL: any */
+	unsigned stages;     /* stage_bit() of the stage named (mail/stage.h); 0: any */
 	char *site;          /* glob on an MX host name; NULL: any */
 	int64_t suspend_ms;
 	double factor;       /* 0: no scaling */
@@ -72,13 +73,13 @@ struct reply_rule {
 enum permanence { PERM_UNSET = 0, PERM_PERMANENT, PERM_TRANSIENT };
 
 struct classify_rule {
-	char *stage;          /* NULL: any */
-	int code;             /* 0: any; 4 or 5: that class; else that code */
-	char *enhanced;       /* "5.1.1", "x.1.1", "5.7" (prefix by parts); NULL: any */
-	struct pattern text;  /* unset: any */
-	const char *category; /* static (reply_category_name) */
-	int permanence;       /* PERM_UNSET: from the code's class */
-	const char *origin;   /* file it came from, for the log */
+	unsigned stages;        /* stage_bit() of the stage named (mail/stage.h); 0: any */
+	int code;               /* 0: any; 4 or 5: that class; else that code */
+	char *enhanced;         /* "5.1.1", "x.1.1", "5.7" (prefix by parts); NULL: any */
+	struct pattern text;    /* unset: any */
+	enum category category; /* a reply category; CAT_NONE: not given */
+	int permanence;         /* PERM_UNSET: from the code's class */
+	const char *origin;     /* file it came from, for the log */
 	int line;
 };
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "mail/config.h"
-#include "mail/reply.h"
+#include "mail/stage.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -148,7 +148,7 @@ static int set_word(struct loader *l, const struct field *f, struct ynode *val, 
 		}
 		break;
 	case F_CATEGORY:
-		if (!(*(const char **)at = reply_category_name(s)))
+		if (category_parse(s, (enum category *)at) != 0)
 			rc = cfg_fail_at(l, val,
 			                 "'%s': unknown category '%s' (see docs/configuration.md)",
 			                 f->key, s);
@@ -316,13 +316,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct ynode *key, s
 		break;
 	}
 	case F_STAGE: {
-		static const char *const stages[] = {"connect", "banner", "ehlo", "starttls",
-		                                     "mail",    "rcpt",   "data", "dot",
-		                                     "dns",     "render", "dsn"};
-		size_t k = 0;
-		while (k < 11 && strcmp(s, stages[k]) != 0)
-			k++;
-		if (k == 11) {
+		enum stage st;
+		if (stage_parse(s, &st) != 0 || !stage_in_rules(st)) {
 			cfg_fail_at(l, val,
 			            "'%s' must be a stage (connect, banner, ehlo, starttls, mail, "
 			            "rcpt, data, dot, dns, render, dsn), not '%s'",
@@ -330,9 +325,8 @@ int cfg_set_scalar(struct loader *l, const struct field *f, struct ynode *key, s
 			free(s);
 			return -1;
 		}
-		free(*(char **)(base + f->off));
-		*(char **)(base + f->off) = s;
-		return 0;
+		*(unsigned *)(base + f->off) = stage_bit(st);
+		break;
 	}
 	case F_REGEX: {
 		struct pattern *p = (struct pattern *)(void *)(base + f->off);

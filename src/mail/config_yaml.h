@@ -27,11 +27,11 @@ enum ftype {
 	F_TLS,
 	F_RATE,
 	F_FACTOR,
-	F_STAGE,
+	F_STAGE,    /* a stage a rule may name, stored as its stage_bit() (unsigned) */
 	F_REGEX,    /* a struct pattern */
 	F_CODE,     /* "550", or a class "5xx"/"4xx" (stored as 5, 4) */
 	F_ENHANCED, /* "5.1.1", "x.1.1", "5.7" */
-	F_CATEGORY, /* a reply category name */
+	F_CATEGORY, /* a reply category name, stored as enum category */
 	F_PERMANENCE,
 	F_BOOL,
 	F_BYTES,   /* "10MB", "512KB", "1000" */

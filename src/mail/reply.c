@@ -109,18 +109,3 @@ void reply_set_local(struct reply *r, int code, const char *enhanced, const char
 	r->nlines = 1;
 	r->local = 1;
 }
-
-const char *const reply_categories[REPLY_NCATEGORIES] = {
-    "delivered",    "invalid_recipient", "mailbox_full",          "mailbox_disabled",
-    "greylisted",   "rate_limited",      "reputation_block",      "spam_content",
-    "auth_failure", "policy_other",      "message_too_large",     "dns_or_routing",
-    "tls_required", "protocol_error",    "temporary_unavailable", "other",
-};
-
-const char *reply_category_name(const char *s)
-{
-	for (int i = 0; i < REPLY_NCATEGORIES; i++)
-		if (strcmp(s, reply_categories[i]) == 0)
-			return reply_categories[i];
-	return NULL;
-}

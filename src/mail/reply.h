@@ -34,10 +34,4 @@ enum reply_status reply_feed_line(struct reply *r, const char *line, size_t len,
 /* Fills r with a reply sluice makes itself (local errors, timeouts). */
 void reply_set_local(struct reply *r, int code, const char *enhanced, const char *text);
 
-/* The reply categories (DESIGN.md), one name each, in a fixed order. */
-extern const char *const reply_categories[];
-#define REPLY_NCATEGORIES 16 /* with "delivered" */
-/* The canonical (static) name of category s, or NULL if s names none. */
-const char *reply_category_name(const char *s);
-
 #endif

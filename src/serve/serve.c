@@ -140,6 +140,27 @@ static int on_unsubscribe(void *arg, const char *token, size_t len, const char *
 	return r;
 }
 
+void serve_print_sign(void *arg, const struct monitor_sign *sg)
+{
+	(void)arg;
+	/* the scheduler's signs start on a line of their own: the progress
+	 * line may be half written */
+	if (sg->from_delivery)
+		fputc('\n', stderr);
+	log_error("danger: campaign %s: %s: %s", sg->campaign, sg->kind, sg->detail);
+}
+
+/* A danger sign from a complaint: printed, and a campaign it paused stops
+ * in this scheduler at once (other processes learn it from the store). */
+static void on_sign(void *arg, const struct monitor_sign *sg)
+{
+	struct serve *sv = arg;
+
+	serve_print_sign(NULL, sg);
+	if (sg->paused && sv->sched)
+		scheduler_pause_campaign(sv->sched, sg->campaign);
+}
+
 /* ---- delivery ---- */
 
 /* A campaign loaded into the scheduler: its record and bound template,
@@ -223,7 +244,7 @@ static void add_campaigns(struct serve *sv)
 		char paused[256];
 		int running = scheduler_has_campaign(sv->sched, id);
 		int is_paused = store_campaign_paused(sv->st, id, paused, &e);
-		if (running && is_paused == 1) /* paused by a complaint rate (inbound) */
+		if (running && is_paused == 1) /* paused by another process (a bounces import) */
 			scheduler_pause_campaign(sv->sched, id);
 		if (running || is_paused != 0 || store_next_due(sv->st, id, &due, &e) != 0 ||
 		    due < 0)
@@ -328,6 +349,7 @@ static int open_parts(struct serve *sv, const char *state_dir, struct err *e)
 	if (delivery_env_open(sv->cfg, sv->base, state_dir, &sv->env, e) != 0)
 		return -1;
 	inbound_init(&sv->in, sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls);
+	sv->in.sink = (struct monitor_sink){on_sign, sv};
 	sv->parsers = workers_new(sv->base, 1); /* NULL: parse on the loop */
 	return start_listeners(sv, e);
 }
@@ -353,6 +375,7 @@ int serve_run(struct serve *sv, struct err *e)
 	struct scheduler_params params;
 
 	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
+	params.sink = (struct monitor_sink){serve_print_sign, NULL};
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
 	scheduler_start(sv->sched);

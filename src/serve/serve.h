@@ -18,6 +18,7 @@
 #ifndef SLUICE_SERVE_SERVE_H
 #define SLUICE_SERVE_SERVE_H
 
+#include "engine/monitor.h"
 #include "util/err.h"
 
 #define SERVE_POLL_MS 2000 /* how often the store is read for new campaigns */
@@ -40,5 +41,10 @@ int serve_run(struct serve *sv, struct err *e);
 /* Closes everything serve_open opened; messages still being parsed are
  * acted on, unanswered. NULL is a no-op. */
 void serve_close(struct serve *sv);
+
+/* How the program prints a danger sign on stderr (a monitor_sink function,
+ * also installed by send and bounces): "sluice: danger: campaign C: KIND:
+ * DETAIL", on a line of its own when it comes from a delivery. */
+void serve_print_sign(void *arg, const struct monitor_sign *sg);
 
 #endif

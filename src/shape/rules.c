@@ -78,14 +78,14 @@ void rules_free(struct rules *r)
 	free(r);
 }
 
-static int matches(const struct reply_rule *rule, const char *stage, const struct reply *reply,
+static int matches(const struct reply_rule *rule, enum stage stage, const struct reply *reply,
                    const char *mx_host)
 {
 	if (rule->code && rule->code != reply->code)
 		return 0;
 	if (rule->enhanced && strncmp(reply->enhanced, rule->enhanced, strlen(rule->enhanced)))
 		return 0;
-	if (rule->stage && strcmp(rule->stage, stage) != 0)
+	if (!stage_mask_has(rule->stages, stage))
 		return 0;
 	if (rule->site && (!mx_host || fnmatch(rule->site, mx_host, FNM_CASEFOLD) != 0))
 		return 0;
@@ -94,7 +94,7 @@ static int matches(const struct reply_rule *rule, const char *stage, const struc
 	return 1;
 }
 
-const struct reply_rule *rules_match(const struct rules *r, const char *stage,
+const struct reply_rule *rules_match(const struct rules *r, enum stage stage,
                                      const struct reply *reply, const char *mx_host)
 {
 	if (reply->code / 100 == 2)

@@ -11,6 +11,7 @@
 
 #include "mail/config.h"
 #include "mail/reply.h"
+#include "mail/stage.h"
 #include "util/err.h"
 
 struct rules;
@@ -19,7 +20,7 @@ struct rules;
 int rules_new(const struct config *c, struct rules **out, struct err *e);
 void rules_free(struct rules *r);
 /* The first rule that matches a reply at stage from an MX host, or NULL. */
-const struct reply_rule *rules_match(const struct rules *r, const char *stage,
+const struct reply_rule *rules_match(const struct rules *r, enum stage stage,
                                      const struct reply *reply, const char *mx_host);
 /* The built-in rules, for the documentation and the tests. */
 size_t rules_builtin_count(void);

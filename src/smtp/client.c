@@ -37,13 +37,9 @@ static const char *const state_names[] = {
     "idle",    "transaction", "dot",  "abort-dot", "rset",     "quit", "closed",
 };
 
-static const char *const stage_names[] = {
-    "connect", "banner", "ehlo", "starttls", "mail", "rcpt", "data", "dot", "rset", "quit",
-};
-
-const char *smtp_stage_name(enum smtp_stage s)
+const char *smtp_stage_name(enum stage s)
 {
-	return stage_names[s];
+	return stage_name(s);
 }
 
 void client_trace(struct smtp_client *c, const char *fmt, const char *a)
@@ -88,8 +84,7 @@ static void close_now(struct smtp_client *c)
 static void try_connect(struct smtp_client *c);
 
 /* The current address did not get us a session: try the next one. */
-static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const struct reply *r,
-                        int local)
+static void conn_failed(struct smtp_client *c, enum stage stage, const struct reply *r, int local)
 {
 	c->fail.stage = stage;
 	c->fail.reply = *r;
@@ -105,15 +100,15 @@ static void conn_failed(struct smtp_client *c, enum smtp_stage stage, const stru
 	try_connect(c);
 }
 
-static void conn_failed_local(struct smtp_client *c, enum smtp_stage stage, int code,
-                              const char *enh, const char *text)
+static void conn_failed_local(struct smtp_client *c, enum stage stage, int code, const char *enh,
+                              const char *text)
 {
 	struct reply r;
 	reply_set_local(&r, code, enh, text);
 	conn_failed(c, stage, &r, 1);
 }
 
-static enum smtp_stage stage_of(const struct smtp_client *c)
+static enum stage stage_of(const struct smtp_client *c)
 {
 	switch (c->state) {
 	case CS_CONNECT:
@@ -143,10 +138,10 @@ static enum smtp_stage stage_of(const struct smtp_client *c)
 /* The connection broke or timed out (why: text for the log). */
 static void connection_lost(struct smtp_client *c, const char *why)
 {
-	enum smtp_stage stage = stage_of(c);
+	enum stage stage = stage_of(c);
 	char text[300];
 
-	snprintf(text, sizeof(text), "%s during %s with %s[%s]", why, stage_names[stage],
+	snprintf(text, sizeof(text), "%s during %s with %s[%s]", why, stage_name(stage),
 	         c->peer.host, c->peer.ip);
 	if (c->state == CS_QUIT || c->state == CS_IDLE || c->state == CS_READY) {
 		close_now(c);

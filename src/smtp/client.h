@@ -21,25 +21,15 @@
 #include "dns/mx.h"
 #include "mail/config.h"
 #include "mail/reply.h"
+#include "mail/stage.h"
 
 struct event_base;
 struct ssl_ctx_st;
 struct smtp_client;
 
-enum smtp_stage {
-	STAGE_CONNECT,
-	STAGE_BANNER,
-	STAGE_EHLO,
-	STAGE_STARTTLS,
-	STAGE_MAIL,
-	STAGE_RCPT,
-	STAGE_DATA,
-	STAGE_DOT,
-	STAGE_RSET,
-	STAGE_QUIT,
-};
-
-const char *smtp_stage_name(enum smtp_stage s);
+/* The SMTP dialogue's stages are the first ones of enum stage
+ * (mail/stage.h), STAGE_CONNECT to STAGE_QUIT; their names are stage_name's. */
+const char *smtp_stage_name(enum stage s);
 
 #define SMTP_NEEDS_8BITMIME 1u
 #define SMTP_NEEDS_SMTPUTF8 2u
@@ -54,7 +44,7 @@ struct smtp_msg {
 };
 
 struct smtp_result {
-	enum smtp_stage stage;
+	enum stage stage;
 	struct reply reply; /* the receiver's reply, or one sluice made (local) */
 	int local;          /* 1: no reply from the receiver (timeout, lost, refused locally) */
 	int retry_now;      /* the connection dropped after earlier deliveries on it */

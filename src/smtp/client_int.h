@@ -86,7 +86,7 @@ void client_enter_state(struct smtp_client *c, enum client_state s);
 
 /* transaction.c */
 /* Records the outcome of the message in flight (the first failure wins). */
-void tx_result(struct smtp_client *c, enum smtp_stage stage, const struct reply *r, int local);
+void tx_result(struct smtp_client *c, enum stage stage, const struct reply *r, int local);
 /* Hands the message's outcome to the owner and forgets the message. */
 void tx_finish(struct smtp_client *c);
 /* MAIL FROM (with SIZE, BODY, SMTPUTF8), and RCPT and DATA when pipelining. */

@@ -18,7 +18,7 @@
 #include "smtp/client_int.h"
 
 /* Records the outcome of the message in flight (the first failure wins). */
-void tx_result(struct smtp_client *c, enum smtp_stage stage, const struct reply *r, int local)
+void tx_result(struct smtp_client *c, enum stage stage, const struct reply *r, int local)
 {
 	if (c->res_set)
 		return;

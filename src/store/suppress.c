@@ -9,13 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mail/classify.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
-#define DAY_S        86400
-#define ADDRESS_MAX  512
-#define EVIDENCE_MAX 1000
+#define DAY_S       86400
+#define ADDRESS_MAX 512
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -256,14 +254,19 @@ int suppress_list(struct suppress *s, suppress_fn cb, void *arg, struct err *e)
 	return rc == SQLITE_DONE ? 0 : db_fail(s, e, "list");
 }
 
-/* Records a strike of kind for today; sets *days to the distinct days with
- * one and *span_s to the time between the first and the last. */
-static int strike(struct suppress *s, const char *a, const char *kind, const char *evidence,
-                  int64_t now_s, int *days, int64_t *span_s, struct err *e)
+static const char *const strike_kinds[] = {[STRIKE_RCPT] = "rcpt", [STRIKE_SOFT] = "soft"};
+
+int suppress_strike(struct suppress *s, const char *address, enum suppress_strike kind,
+                    const char *evidence, int64_t now_s, int *days, int64_t *span_s, struct err *e)
 {
+	char a[ADDRESS_MAX];
+
+	norm(address, a);
+	if (begin(s, e) != 0)
+		return -1;
 	sqlite3_stmt *st = stmt(s, SQ_STRIKE);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, strike_kinds[kind], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_s / DAY_S);
 	sqlite3_bind_text(st, 4, evidence ? evidence : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -271,7 +274,7 @@ static int strike(struct suppress *s, const char *a, const char *kind, const cha
 	strmap_put(s->struck, a, (void *)1);
 	st = stmt(s, SQ_STRIKES);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, strike_kinds[kind], -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return db_fail(s, e, "strikes");
 	*days = sqlite3_column_int(st, 0);
@@ -279,66 +282,14 @@ static int strike(struct suppress *s, const char *a, const char *kind, const cha
 	return 0;
 }
 
-/* Categories that speak of the sender, the content or the moment, never of
- * the recipient's address: they never count against it. */
-static int about_sender(const char *cat)
-{
-	static const char *const list[] = {
-	    "greylisted",   "rate_limited",      "reputation_block", "spam_content",
-	    "auth_failure", "message_too_large", "tls_required",     "protocol_error",
-	};
-	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
-		if (strcmp(cat, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-int suppress_outcome(struct suppress *s, const struct suppression_policy *pol,
-                     const struct suppress_event *ev, const char **action, struct err *e)
+int suppress_clear_strikes(struct suppress *s, const char *address, struct err *e)
 {
 	char a[ADDRESS_MAX];
-	const char *act = NULL, *cat = ev->cls->category;
-	int days = 0;
-	int64_t span = 0;
-	int rc = 0;
 
-	if (action)
-		*action = NULL;
-	norm(ev->address, a);
-	if (ev->delivered) {
-		if (!strmap_get(s->struck, a))
-			return 0; /* the hot path: nothing to clear */
-		if (begin(s, e) != 0 || clear_strikes(s, a, e) != 0)
-			return -1;
-		act = "cleared";
-	} else if ((strcmp(ev->stage, "rcpt") != 0 && strcmp(ev->stage, "dsn") != 0) ||
-	           about_sender(cat)) {
-		return 0; /* MAIL FROM, DATA, the connection: never the recipient's fault */
-	} else if (begin(s, e) != 0) {
+	norm(address, a);
+	if (!strmap_get(s->struck, a))
+		return 0; /* the hot path: nothing to clear */
+	if (begin(s, e) != 0 || clear_strikes(s, a, e) != 0)
 		return -1;
-	} else if (ev->code / 100 == 5 && ev->cls->permanent &&
-	           (strcmp(cat, "invalid_recipient") == 0 ||
-	            strcmp(cat, "mailbox_disabled") == 0)) {
-		act = "hard_bounce";
-	} else if (strcmp(cat, "mailbox_full") == 0 || (ev->expired && ev->code / 100 == 4)) {
-		rc = strike(s, a, "soft", ev->evidence, ev->now_s, &days, &span, e);
-		act = days >= pol->soft_bounces && span >= pol->soft_span_s ? "soft_bounce_limit"
-		                                                            : "soft_bounce";
-	} else if (ev->code / 100 == 5) {
-		rc = strike(s, a, "rcpt", ev->evidence, ev->now_s, &days, &span, e);
-		act = days >= pol->rcpt_strikes ? "rcpt_strikes" : "strike";
-	}
-	if (rc != 0)
-		return -1;
-	if (act && strcmp(act, "cleared") != 0 && strcmp(act, "strike") != 0 &&
-	    strcmp(act, "soft_bounce") != 0) {
-		char ev_text[EVIDENCE_MAX];
-		snprintf(ev_text, sizeof(ev_text), "%s: %d %s", ev->stage, ev->code,
-		         ev->evidence ? ev->evidence : "");
-		if (suppress_add(s, a, ev->scope, act, ev_text, ev->now_s, e) < 0)
-			return -1;
-	}
-	if (action)
-		*action = act;
-	return 0;
+	return 1;
 }

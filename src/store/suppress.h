@@ -9,15 +9,10 @@
  * or report that caused it) and the time; in a scope: "" for every sender,
  * or one sender domain. Addresses are compared case-insensitively (ASCII).
  *
- * The policy (suppress_outcome) reads one delivery outcome:
- *  - MAIL FROM, DATA and connection-level failures never touch the recipient;
- *  - at RCPT (or in a DSN), a permanent invalid_recipient/mailbox_disabled
- *    reply suppresses at once; another 5xx that is about the recipient counts
- *    a strike, and strikes on policy.rcpt_strikes different days suppress;
- *  - mailbox_full, or a recipient that expired after 4xx replies about it,
- *    counts a soft bounce; policy.soft_bounces of them on different days
- *    spanning at least policy.soft_span_s suppress;
- *  - a delivery clears the address's strikes.
+ * Strikes are kept per address, kind and day (one a day counts); how many
+ * days and over what span is what the list policy reads. Which of these
+ * writes an outcome calls for, and when strikes become a suppression, is
+ * not decided here: that is the outcome module's (engine/outcome.h).
  * Writes go into an open transaction committed by suppress_commit (the
  * caller's group commit).
  */
@@ -31,7 +26,6 @@
 #include "util/err.h"
 
 struct suppress;
-struct classification;
 
 struct suppression {
 	const char *address, *scope, *reason, *evidence;
@@ -58,23 +52,17 @@ int suppress_check(struct suppress *s, const char *address, const char *sender_d
 typedef void (*suppress_fn)(void *arg, const struct suppression *r);
 int suppress_list(struct suppress *s, suppress_fn cb, void *arg, struct err *e);
 
-/* One outcome for the policy: stage is where it failed ("rcpt", "mail",
- * "dsn", ...), final is 1 when the recipient is done (bounced or expired),
- * delivered 1 on success. */
-struct suppress_event {
-	const char *address;
-	const char *scope; /* "" or the sender domain (config suppression.scope) */
-	const char *stage;
-	int code;
-	const struct classification *cls;
-	int delivered, expired;
-	const char *evidence;
-	int64_t now_s;
-};
+/* The kinds of strike: an ambiguous 5xx at RCPT, and a soft bounce (a full
+ * mailbox, or a recipient that expired after 4xx replies). */
+enum suppress_strike { STRIKE_RCPT, STRIKE_SOFT };
 
-/* Applies the policy; *action (may be NULL) is set to what it did: NULL,
- * "strike", "soft_bounce", "cleared" or the suppression reason. 0 or -1. */
-int suppress_outcome(struct suppress *s, const struct suppression_policy *pol,
-                     const struct suppress_event *ev, const char **action, struct err *e);
+/* Records a strike of kind for the day of now_s (evidence: the reply);
+ * sets *days to the distinct days with one and *span_s to the time from
+ * the first of them to the last. 0 or -1. */
+int suppress_strike(struct suppress *s, const char *address, enum suppress_strike kind,
+                    const char *evidence, int64_t now_s, int *days, int64_t *span_s, struct err *e);
+/* Clears the address's strikes: 1 if it had some, 0 if not (known from
+ * memory, no SQL: every delivery asks), -1 on error. */
+int suppress_clear_strikes(struct suppress *s, const char *address, struct err *e);
 
 #endif

@@ -188,26 +188,26 @@ static void test_builtin_rules_match_known_replies(void **state)
 	reply_set_local(&r, 421, "",
 	                "RP-001 (BAY004-MC1F24) Unfortunately, some messages from 192.0.2.1 "
 	                "weren't sent.");
-	assert_string_equal(rules_match(rs, "rcpt", &r, "mx.hotmail.com")->name, "outlook-rp");
+	assert_string_equal(rules_match(rs, STAGE_RCPT, &r, "mx.hotmail.com")->name, "outlook-rp");
 	reply_set_local(&r, 421, "4.7.0",
 	                "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "
 	                "volume or user complaints");
-	assert_string_equal(rules_match(rs, "mail", &r, "mta5.am0.yahoodns.net")->name,
+	assert_string_equal(rules_match(rs, STAGE_MAIL, &r, "mta5.am0.yahoodns.net")->name,
 	                    "yahoo-tss04");
 	reply_set_local(&r, 421, "4.7.28", "Our system has detected an unusual rate");
-	assert_string_equal(rules_match(rs, "dot", &r, "gmail-smtp-in.l.google.com")->name,
+	assert_string_equal(rules_match(rs, STAGE_DOT, &r, "gmail-smtp-in.l.google.com")->name,
 	                    "gmail-4.7.28");
 	reply_set_local(&r, 451, "4.7.500", "Server busy");
-	assert_string_equal(rules_match(rs, "rcpt", &r, "x.mail.protection.outlook.com")->name,
+	assert_string_equal(rules_match(rs, STAGE_RCPT, &r, "x.mail.protection.outlook.com")->name,
 	                    "outlook-4.7.5xx");
-	assert_null(rules_match(rs, "rcpt", &r, "mx.example.com")); /* not Outlook */
+	assert_null(rules_match(rs, STAGE_RCPT, &r, "mx.example.com")); /* not Outlook */
 	reply_set_local(&r, 421, "4.7.0", "Too many concurrent connections from your IP");
-	assert_string_equal(rules_match(rs, "banner", &r, "mx.example.com")->name,
+	assert_string_equal(rules_match(rs, STAGE_BANNER, &r, "mx.example.com")->name,
 	                    "too-many-connections");
 	reply_set_local(&r, 550, "5.1.1", "User unknown");
-	assert_null(rules_match(rs, "rcpt", &r, "mx.example.com"));
+	assert_null(rules_match(rs, STAGE_RCPT, &r, "mx.example.com"));
 	reply_set_local(&r, 250, "2.0.0", "RP-001 in a 250 is fine");
-	assert_null(rules_match(rs, "dot", &r, "mx.example.com"));
+	assert_null(rules_match(rs, STAGE_DOT, &r, "mx.example.com"));
 	rules_free(rs);
 	config_free(&c);
 }

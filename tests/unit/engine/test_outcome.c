@@ -1,0 +1,368 @@
+/* Unit tests for src/engine/outcome.c: what a reply means for the
+ * recipient's fate, the list, the site and the monitor; and the list
+ * policy's thresholds, written through a suppression list in a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/outcome.h"
+#include "mail/classify.h"
+#include "shape/rules.h"
+#include "store/suppress.h"
+
+#define DAY 86400
+#define NOW 1700000000
+
+static struct config cfg;
+static struct classifier *cls;
+static struct rules *rules;
+static struct suppress *sp;
+static char dir[64];
+
+static int setup(void **state)
+{
+	struct err e;
+	(void)state;
+	cfg.min_backoff_s = 300;
+	cfg.max_backoff_s = 4000;
+	cfg.max_lifetime_s = 5 * DAY;
+	cfg.greylist_delay_s = 120;
+	cfg.suppression = (struct suppression_policy){
+	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 3, .soft_span_s = 10 * DAY};
+	snprintf(dir, sizeof(dir), "/tmp/sluice-outcome-XXXXXX");
+	if (!mkdtemp(dir) || suppress_open(dir, &sp, &e) != 0 ||
+	    classifier_new(NULL, 0, &cls, &e) != 0 || rules_new(&cfg, &rules, &e) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	suppress_close(sp);
+	classifier_free(cls);
+	rules_free(rules);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* One attempt of a recipient queued an hour ago, tried `attempts` times. */
+struct
+try {
+	enum stage stage;
+	int code;
+	const char *enh, *text;
+	int attempts, local, retry_now;
+	int64_t queued_ago_s;
+	const char *suppressed;
+};
+
+static struct outcome decide(const struct try *t)
+{
+	struct reply r;
+	struct classification c;
+	struct outcome o;
+
+	reply_set_local(&r, t->code, t->enh ? t->enh : "", t->text ? t->text : "");
+	r.local = t->local;
+	classify(cls, t->stage, t->code, r.enhanced, r.text, &c);
+	struct outcome_in in = {
+	    .stage = t->stage,
+	    .reply = &r,
+	    .cls = &c,
+	    .cfg = &cfg,
+	    .now_s = NOW,
+	    .attempts = t->attempts,
+	    .queued_at_s = NOW - (t->queued_ago_s ? t->queued_ago_s : 3600),
+	    .due_s = NOW - 10,
+	    .suppressed = t->suppressed,
+	    .retry_now = t->retry_now,
+	    .at_site = 1,
+	    .rules = rules,
+	    .mx_host = "mx.example.org",
+	};
+	outcome_decide(&in, &o);
+	return o;
+}
+
+static void test_delivered(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){.stage = STAGE_DOT, .code = 250, .text = "ok"});
+	assert_int_equal(o.state, RS_DELIVERED);
+	assert_string_equal(o.name, "delivered");
+	assert_int_equal(o.count, OC_DELIVERED);
+	assert_int_equal(o.attempts, 1);
+	assert_int_equal(o.category, CAT_DELIVERED);
+	assert_int_equal(o.list, OUTCOME_LIST_CLEAR);
+	assert_true(o.site_delivered);
+	assert_null(o.rule);
+	assert_true(o.passed_mail);
+	assert_true(o.signs.counted && o.signs.delivered && !o.signs.sender_rejected);
+}
+
+static void test_4xx_backs_off(void **state)
+{
+	(void)state;
+	/* the third attempt waits min * 2^2 */
+	struct outcome o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 451, .enh = "4.3.0", .text = "try later", .attempts = 2});
+	assert_int_equal(o.state, RS_QUEUED);
+	assert_string_equal(o.name, "deferred");
+	assert_int_equal(o.count, OC_DEFERRED);
+	assert_int_equal(o.attempts, 3);
+	assert_int_equal(o.next_attempt_s, NOW + 1200);
+	assert_int_equal(o.list, OUTCOME_LIST_NONE); /* not final: nothing for the list */
+	assert_false(o.retry_now);
+	assert_true(o.signs.provider_tried && o.signs.provider_deferred);
+	/* capped at the longest backoff, and never past the lifetime */
+	o = decide(
+	    &(struct try){.stage = STAGE_RCPT, .code = 451, .text = "later", .attempts = 20});
+	assert_int_equal(o.next_attempt_s, NOW + 4000);
+	o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 451, .text = "later", .queued_ago_s = 5 * DAY - 100});
+	assert_int_equal(o.next_attempt_s, NOW + 100);
+	/* a dropped connection: again at once, keeping the due time */
+	o = decide(&(struct try){.stage = STAGE_DOT, .code = 421, .text = "lost", .retry_now = 1});
+	assert_true(o.retry_now);
+	assert_int_equal(o.next_attempt_s, NOW - 10);
+}
+
+static void test_greylisted_retries_soon(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){.stage = STAGE_RCPT,
+	                                        .code = 450,
+	                                        .enh = "4.7.1",
+	                                        .text = "Greylisted, see http://x",
+	                                        .attempts = 5});
+	assert_int_equal(o.category, CAT_GREYLISTED);
+	assert_int_equal(o.state, RS_QUEUED);
+	assert_int_equal(o.next_attempt_s, NOW + 120);
+	assert_false(o.signs.provider_tried); /* expected, not a slowdown */
+}
+
+static void test_5xx_at_rcpt_bounces(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 550, .enh = "5.1.1", .text = "User unknown"});
+	assert_int_equal(o.state, RS_BOUNCED);
+	assert_string_equal(o.name, "bounced");
+	assert_int_equal(o.count, OC_BOUNCED);
+	assert_int_equal(o.category, CAT_INVALID_RECIPIENT);
+	assert_int_equal(o.list, OUTCOME_LIST_SUPPRESS);
+	assert_false(o.refuse_campaign);
+	assert_true(o.passed_mail);
+	assert_true(o.signs.rcpt_failed);
+	assert_false(o.signs.sender_rejected);
+	/* a transient category does not change the fate: the code class decides */
+	o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 552, .enh = "5.2.2", .text = "mailbox full"});
+	assert_int_equal(o.state, RS_BOUNCED);
+	assert_int_equal(o.list, OUTCOME_LIST_SOFT_BOUNCE);
+}
+
+static void test_5xx_at_mail_refuses_the_sender(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){.stage = STAGE_MAIL,
+	                                        .code = 550,
+	                                        .enh = "5.7.1",
+	                                        .text = "blocked using zen.spamhaus.org"});
+	assert_int_equal(o.state, RS_QUEUED); /* the recipient stays queued */
+	assert_string_equal(o.name, "deferred");
+	assert_int_equal(o.next_attempt_s, NOW + 4000);
+	assert_true(o.refuse_campaign);
+	assert_false(o.passed_mail);
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+	assert_true(o.signs.sender_rejected);
+	/* at the end of its lifetime it expires (counted as deferred) */
+	o = decide(
+	    &(struct try){.stage = STAGE_MAIL, .code = 550, .text = "no", .queued_ago_s = 5 * DAY});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_string_equal(o.name, "expired");
+	assert_int_equal(o.count, OC_DEFERRED);
+	/* one sluice made itself at MAIL FROM is the message's: bounced */
+	o = decide(&(struct try){
+	    .stage = STAGE_MAIL, .code = 554, .enh = "5.6.3", .text = "no 8BITMIME", .local = 1});
+	assert_int_equal(o.state, RS_BOUNCED);
+	assert_false(o.refuse_campaign);
+	assert_false(o.signs.sender_rejected);
+}
+
+static void test_expires_after_lifetime(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){.stage = STAGE_RCPT,
+	                                        .code = 452,
+	                                        .enh = "4.2.2",
+	                                        .text = "mailbox full",
+	                                        .queued_ago_s = 5 * DAY});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_string_equal(o.name, "expired");
+	assert_int_equal(o.count, OC_EXPIRED);
+	assert_int_equal(o.list, OUTCOME_LIST_SOFT_BOUNCE);
+	/* an expiry after failures at the connection is not the recipient's */
+	o = decide(&(struct try){
+	    .stage = STAGE_CONNECT, .code = 421, .text = "timed out", .queued_ago_s = 6 * DAY});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+}
+
+static void test_suppressed_since_queued(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){.stage = STAGE_LOAD,
+	                                        .code = 550,
+	                                        .enh = "5.7.1",
+	                                        .text = "not sent",
+	                                        .local = 1,
+	                                        .suppressed = "unsubscribe"});
+	assert_int_equal(o.state, RS_SUPPRESSED);
+	assert_string_equal(o.name, "suppressed");
+	assert_int_equal(o.count, OC_SUPPRESSED);
+	assert_int_equal(o.category, CAT_SUPPRESSED);
+	assert_string_equal(category_name(o.category), "suppressed");
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+	assert_false(o.passed_mail);
+	assert_false(o.signs.counted);
+}
+
+static void test_site_rule(void **state)
+{
+	(void)state;
+	struct outcome o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 421, .enh = "4.7.0", .text = "RP-001 rate limited"});
+	assert_non_null(o.rule);
+	assert_string_equal(o.rule->name, "outlook-rp");
+	assert_false(o.site_delivered);
+}
+
+/* ---- the list policy, through a suppression list ---- */
+
+/* Classifies one final reply, decides and writes its list action. */
+static const char *listed(const char *addr, enum stage stage, int code, const char *enh,
+                          const char *text, int64_t day, int expired)
+{
+	struct classification c;
+	struct err e;
+	const char *act = NULL;
+	classify(cls, stage, code, enh, text, &c);
+	struct outcome_subject who = {.address = addr,
+	                              .scope = "",
+	                              .stage = stage,
+	                              .code = code,
+	                              .evidence = text,
+	                              .now_s = NOW + day * DAY};
+	enum outcome_list a = outcome_list_action(stage, code, &c, expired);
+	assert_int_equal(outcome_list_apply(sp, &cfg.suppression, a, &who, &act, &e), 0);
+	return act ? act : "none";
+}
+
+static int suppressed(const char *addr)
+{
+	char reason[32];
+	struct err e;
+	return suppress_check(sp, addr, NULL, reason, &e);
+}
+
+static void test_list_hard_bounce_at_once(void **state)
+{
+	(void)state;
+	assert_string_equal(listed("Gone@Example.org", STAGE_RCPT, 550, "5.1.1",
+	                           "<gone@example.org>: Recipient address rejected: User unknown",
+	                           0, 0),
+	                    "hard_bounce");
+	assert_int_equal(suppressed("gone@example.org"), 1);
+	/* a DSN says the same */
+	assert_string_equal(
+	    listed("dsn@example.org", STAGE_DSN, 550, "5.1.1", "no such user", 0, 0),
+	    "hard_bounce");
+}
+
+static void test_list_sender_side_never(void **state)
+{
+	(void)state;
+	/* rejections at MAIL FROM and DATA say nothing about the recipient */
+	assert_string_equal(listed("a@example.org", STAGE_MAIL, 550, "5.1.1", "User unknown", 0, 0),
+	                    "none");
+	assert_string_equal(listed("a@example.org", STAGE_DOT, 554, "5.7.1", "spam", 0, 0), "none");
+	/* nor do reputation or rate replies at RCPT */
+	assert_string_equal(listed("a@example.org", STAGE_RCPT, 550, "5.7.1",
+	                           "blocked using zen.spamhaus.org", 0, 0),
+	                    "none");
+	assert_int_equal(suppressed("a@example.org"), 0);
+}
+
+static void test_list_strikes_need_days(void **state)
+{
+	(void)state;
+	const char *t = "Requested action not taken: mailbox unavailable", *b = "b@example.org";
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 0, 0), "strike");
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 0, 0), "strike");
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 1, 0), "strike");
+	assert_int_equal(suppressed(b), 0); /* two days so far */
+	/* a success in between clears them; with nothing to clear, nothing */
+	assert_string_equal(listed(b, STAGE_DOT, 250, "2.0.0", "ok", 2, 0), "cleared");
+	assert_string_equal(listed(b, STAGE_DOT, 250, "2.0.0", "ok", 2, 0), "none");
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 3, 0), "strike");
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 4, 0), "strike");
+	assert_string_equal(listed(b, STAGE_RCPT, 550, "", t, 5, 0), "rcpt_strikes");
+	assert_int_equal(suppressed(b), 1);
+}
+
+static void test_list_soft_bounces_span(void **state)
+{
+	(void)state;
+	const char *t = "4.2.2 mailbox full", *c = "c@example.org";
+	assert_string_equal(listed(c, STAGE_RCPT, 452, "4.2.2", t, 0, 1), "soft_bounce");
+	assert_string_equal(listed(c, STAGE_RCPT, 452, "4.2.2", t, 1, 1), "soft_bounce");
+	/* three, but within two days: not yet */
+	assert_string_equal(listed(c, STAGE_RCPT, 452, "4.2.2", t, 2, 1), "soft_bounce");
+	assert_string_equal(listed(c, STAGE_RCPT, 452, "4.2.2", t, 11, 1), "soft_bounce_limit");
+	assert_int_equal(suppressed(c), 1);
+}
+
+static void test_strike_verdict(void **state)
+{
+	(void)state;
+	int sup;
+	const struct suppression_policy *p = &cfg.suppression;
+	assert_string_equal(outcome_strike_verdict(p, OUTCOME_LIST_STRIKE, 2, 0, &sup), "strike");
+	assert_false(sup);
+	assert_string_equal(outcome_strike_verdict(p, OUTCOME_LIST_STRIKE, 3, 0, &sup),
+	                    "rcpt_strikes");
+	assert_true(sup);
+	assert_string_equal(outcome_strike_verdict(p, OUTCOME_LIST_SOFT_BOUNCE, 3, 9 * DAY, &sup),
+	                    "soft_bounce");
+	assert_false(sup);
+	assert_string_equal(outcome_strike_verdict(p, OUTCOME_LIST_SOFT_BOUNCE, 3, 10 * DAY, &sup),
+	                    "soft_bounce_limit");
+	assert_true(sup);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_delivered),
+	    cmocka_unit_test(test_4xx_backs_off),
+	    cmocka_unit_test(test_greylisted_retries_soon),
+	    cmocka_unit_test(test_5xx_at_rcpt_bounces),
+	    cmocka_unit_test(test_5xx_at_mail_refuses_the_sender),
+	    cmocka_unit_test(test_expires_after_lifetime),
+	    cmocka_unit_test(test_suppressed_since_queued),
+	    cmocka_unit_test(test_site_rule),
+	    cmocka_unit_test(test_list_hard_bounce_at_once),
+	    cmocka_unit_test(test_list_sender_side_never),
+	    cmocka_unit_test(test_list_strikes_need_days),
+	    cmocka_unit_test(test_list_soft_bounces_span),
+	    cmocka_unit_test(test_strike_verdict),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
