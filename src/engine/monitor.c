@@ -21,15 +21,14 @@
 
 #include "dlog/dlog.h"
 #include "engine/scheduler_int.h"
-#include "util/clock.h"
 
 static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind,
                  const char *detail)
 {
 	struct err e;
-	int64_t now_ms = clock_wall_ms();
+	int64_t now_ms = sched_wall_ms(s);
 
-	if (store_sign_add(s->p.store, c->id, now_ms / 1000, kind, detail, &e) != 0) {
+	if (s->p.store.sign_add(s->p.store.ctx, c->id, now_ms / 1000, kind, detail, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}
@@ -64,7 +63,8 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 {
 	struct err e;
 
-	if (store_campaign_pause(s->p.store, c->id, why, clock_wall_ms() / 1000, &e) != 0) {
+	if (s->p.store.campaign_pause(s->p.store.ctx, c->id, why, sched_wall_ms(s) / 1000, &e) !=
+	    0) {
 		sched_fail(s, &e);
 		return;
 	}
@@ -100,7 +100,7 @@ void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
 	c->mon_usual_rcpt_failure = -1;
 	if (s->p.cfg->monitor.rcpt_spike_factor <= 0)
 		return;
-	if (store_rcpt_history(s->p.store, c->id, &refused, &judged, &e) != 0) {
+	if (s->p.store.rcpt_history(s->p.store.ctx, c->id, &refused, &judged, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}

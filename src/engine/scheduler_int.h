@@ -148,6 +148,18 @@ struct scheduler {
 	int mon_domain_warned;
 };
 
+/* The engine's clock (s->p.clock): never util/clock directly, so a test
+ * can step time. */
+static inline int64_t sched_wall_ms(const struct scheduler *s)
+{
+	return s->p.clock.wall_ms(s->p.clock.ctx);
+}
+
+static inline int64_t sched_mono_ms(const struct scheduler *s)
+{
+	return s->p.clock.mono_ms(s->p.clock.ctx);
+}
+
 /* scheduler.c */
 void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
