@@ -316,7 +316,9 @@ static void fake_cancel(void *ctx)
 
 enum fc_state { FC_CONNECTING, FC_READY, FC_SENT, FC_IDLE };
 
-/* A fake connection (the engine only holds the pointer). */
+/* A fake connection. The engine only holds the pointer and hands it back to
+ * the port, so the test defines the type (the real one is private to
+ * smtp/client.c and never seen here). */
 struct smtp_client {
 	struct world *w;
 	const struct smtp_client_ops *ops;
