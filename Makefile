@@ -54,10 +54,10 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -DSLUICE_TESTS_DIR='"$(CURDIR)/tests"' $(LDFLAGS) -o $@ $< \
+	$(CC) $(CFLAGS) -Itests/unit -DSLUICE_TESTS_DIR='"$(CURDIR)/tests"' -MMD -MP $(LDFLAGS) -o $@ $< \
 	  $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d)
 
 # Unit tests: each test binary runs in its own process.
 unit: $(UNIT_BIN) layers

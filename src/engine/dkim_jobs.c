@@ -70,7 +70,7 @@ static void dkim_jobs_back(void *arg)
 		site_push_front(site, j); /* its session closed meanwhile */
 	free(why);
 	if (sess)
-		smtp_client_wake(sess->c); /* takes it, or the next one */
+		s->p.smtp.wake(sess->c); /* takes it, or the next one */
 	else if (!s->stopping)
 		site_open_sessions(s, site);
 	sched_cpu_leave(s, t0);

@@ -61,9 +61,11 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 	*out = (struct scheduler_params){
 	    .base = env->base,
 	    .cfg = cfg,
-	    .store = st,
+	    .clock = engine_clock_real(),
+	    .store = engine_store_sqlite(st),
+	    .mx = engine_resolver_mx(env->mx),
+	    .smtp = engine_smtp_real(),
 	    .log = env->log,
-	    .mx = env->mx,
 	    .ssl_ctx = env->ssl,
 	    .sources = env->pool,
 	    .nsources = env->npool,

@@ -163,9 +163,11 @@ void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_c
 
 void site_finish_idle(struct site *site)
 {
+	const struct engine_smtp *smtp = &site->s->p.smtp;
+
 	for (struct session *x = site->sessions; x; x = x->next)
-		if (smtp_client_is_idle(x->c))
-			smtp_client_finish(x->c);
+		if (smtp->is_idle(x->c))
+			smtp->finish(x->c);
 }
 
 void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail)

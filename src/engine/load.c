@@ -14,7 +14,6 @@
 #include "engine/scheduler_int.h"
 #include "store/store.h"
 #include "shape/throttle.h"
-#include "util/clock.h"
 #include "util/xmalloc.h"
 
 static void on_mx(void *arg, const char *domain, const struct mx_result *res);
@@ -33,14 +32,14 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 	switch (res->status) {
 	case MX_OK: {
 		struct site *site = site_get(s, j->camp, domain, res);
-		int64_t now = clock_mono_ms();
+		int64_t now = sched_mono_ms(s);
 		size_t max = site_backlog_max(site);
 		j->site = site;
 		if (throttle_suspended(&site->thr, now)) {
 			sched_park(s, j, site_suspension_end_s(site, now));
 			break;
 		}
-		int64_t refused = site_refuses(site, j->camp, clock_wall_ms() / 1000);
+		int64_t refused = site_refuses(site, j->camp, sched_wall_ms(s) / 1000);
 		if (refused) {
 			sched_park(s, j, refused);
 			break;
@@ -48,7 +47,7 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 		if (max && site->queued >= max) {
 			double rate = throttle_message_rate(&site->thr);
 			sched_park(s, j,
-			           clock_wall_ms() / 1000 + 1 +
+			           sched_wall_ms(s) / 1000 + 1 +
 			               (int64_t)((double)site->queued / rate));
 			break;
 		}
@@ -112,7 +111,7 @@ static void on_fetched(void *arg, struct queued_rcpt *r)
 	if (c->check_suppression && suppressed_since(s, j))
 		return;
 	s->pending_dns++;
-	mx_lookup(s->p.mx, r->domain, on_mx, j);
+	s->p.mx.lookup(s->p.mx.ctx, r->domain, on_mx, j);
 }
 
 /* Reads due recipients into memory, the highest priority first; campaigns
@@ -156,8 +155,8 @@ void sched_fetch(struct scheduler *s, int64_t now_ms)
 			if (!c->check_suppression && s->p.suppress &&
 			    suppress_version(s->p.suppress) != c->clean_version)
 				c->check_suppression = 1;
-			int got = store_fetch_ready(s->p.store, c->id, &c->cur, now_ms / 1000,
-			                            (int)n, on_fetched, c, &e);
+			int got = s->p.store.fetch_ready(s->p.store.ctx, c->id, &c->cur,
+			                                 now_ms / 1000, (int)n, on_fetched, c, &e);
 			if (got < 0) {
 				sched_fail(s, &e);
 				return;
@@ -196,7 +195,7 @@ static int next_due(struct scheduler *s, int64_t now_ms, int64_t *earliest)
 		int64_t due;
 		if (c->finished || (c->paused && c->loaded == 0))
 			continue;
-		if (store_next_due(s->p.store, c->id, &due, &e) != 0) {
+		if (s->p.store.next_due(s->p.store.ctx, c->id, &due, &e) != 0) {
 			sched_fail(s, &e);
 			return -1;
 		}

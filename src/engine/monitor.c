@@ -29,7 +29,6 @@
 #include "dlog/dlog.h"
 #include "engine/outcome.h"
 #include "engine/scheduler_int.h"
-#include "util/clock.h"
 
 static void report(const struct monitor_sink *sink, const char *campaign, const char *kind,
                    const char *detail, int from_delivery, int paused)
@@ -45,9 +44,9 @@ static void sign(struct scheduler *s, struct sched_campaign *c, const char *kind
                  const char *detail, int paused)
 {
 	struct err e;
-	int64_t now_ms = clock_wall_ms();
+	int64_t now_ms = sched_wall_ms(s);
 
-	if (store_sign_add(s->p.store, c->id, now_ms / 1000, kind, detail, &e) != 0) {
+	if (s->p.store.sign_add(s->p.store.ctx, c->id, now_ms / 1000, kind, detail, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}
@@ -82,7 +81,8 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 {
 	struct err e;
 
-	if (store_campaign_pause(s->p.store, c->id, why, clock_wall_ms() / 1000, &e) != 0) {
+	if (s->p.store.campaign_pause(s->p.store.ctx, c->id, why, sched_wall_ms(s) / 1000, &e) !=
+	    0) {
 		sched_fail(s, &e);
 		return;
 	}
@@ -98,7 +98,7 @@ void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
 	c->mon_usual_rcpt_failure = -1;
 	if (s->p.cfg->monitor.rcpt_spike_factor <= 0)
 		return;
-	if (store_rcpt_history(s->p.store, c->id, &refused, &judged, &e) != 0) {
+	if (s->p.store.rcpt_history(s->p.store.ctx, c->id, &refused, &judged, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}

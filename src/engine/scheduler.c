@@ -35,7 +35,6 @@
 #include "shape/throttle.h"
 #include "shape/warmup.h"
 #include "smtp/client.h"
-#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
@@ -153,11 +152,11 @@ static void apply_site(struct scheduler *s, struct site *site, const struct outc
                        const struct reply *reply)
 {
 	if (o->rule)
-		throttle_apply(&site->thr, o->rule, reply->text, clock_mono_ms());
+		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
 	else if (o->site_delivered) {
 		site_warm_count(s, site);
 		throttle_connection_worked(&site->thr);
-		throttle_delivered(&site->thr, clock_mono_ms());
+		throttle_delivered(&site->thr, sched_mono_ms(s));
 	}
 }
 
@@ -176,7 +175,7 @@ static void update_store(struct scheduler *s, const struct job *j, const struct 
 	    .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL,
 	};
 	struct err e;
-	if (store_rcpt_update(s->p.store, j->r->id, &ro, &e) != 0)
+	if (s->p.store.rcpt_update(s->p.store.ctx, j->r->id, &ro, &e) != 0)
 		sched_fail(s, &e);
 }
 
@@ -241,7 +240,7 @@ static void log_outcome(struct scheduler *s, const struct job *j, const struct a
  * job unless it goes round again. */
 static void record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
 {
-	int64_t now_ms = clock_wall_ms(), now_s = now_ms / 1000;
+	int64_t now_ms = sched_wall_ms(s), now_s = now_ms / 1000;
 	struct classification c;
 	struct outcome o;
 
@@ -316,20 +315,22 @@ static void start_session(struct scheduler *s, struct site *site)
 	site->starting++;
 	s->active++;
 	s->st.connections = s->active;
-	sess->c = smtp_client_start(s->p.base, &sp, &session_ops, sess);
+	sess->c = s->p.smtp.start(s->p.smtp.ctx, s->p.base, &sp, &session_ops, sess);
 }
 
 /* Gives queued work to the site's idle sessions. */
 void site_kick(struct site *site)
 {
+	const struct engine_smtp *smtp = &site->s->p.smtp;
+
 	for (struct session *x = site->sessions; x && site->queued > 0; x = x->next)
-		if (smtp_client_is_idle(x->c))
-			smtp_client_wake(x->c);
+		if (smtp->is_idle(x->c))
+			smtp->wake(x->c);
 }
 
 void site_open_sessions(struct scheduler *s, struct site *site)
 {
-	int64_t now = clock_mono_ms();
+	int64_t now = sched_mono_ms(s);
 
 	if (s->stopping || site_admit(s, site, now) != SITE_ADMIT_OPEN)
 		return;
@@ -371,7 +372,7 @@ static int session_assemble(struct scheduler *s, struct job *j)
 	    .fields = r->fields,
 	    .fields_len = r->fields_len,
 	    .utf8 = r->utf8,
-	    .date_s = clock_wall_ms() / 1000,
+	    .date_s = sched_wall_ms(s) / 1000,
 	};
 	struct assembled out = {.data = &j->data};
 	struct err e;
@@ -410,9 +411,9 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		if (!dkim_jobs_dropped(s, j))
 			return hand_over(site, j);
 	}
-	int64_t now = clock_mono_ms();
+	int64_t now = sched_mono_ms(s);
 	if (site_admit(s, site, now) != SITE_ADMIT_OPEN) {
-		smtp_client_finish(c); /* the current transaction is over: QUIT */
+		s->p.smtp.finish(c); /* the current transaction is over: QUIT */
 		return NULL;
 	}
 	while (!s->stopping && site->queued > 0) {
@@ -444,7 +445,7 @@ static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg 
 	struct attempt a = {
 	    .stage = res->stage,
 	    .reply = &res->reply,
-	    .peer = smtp_client_peer(c),
+	    .peer = sess->s->p.smtp.peer(c),
 	    .retry_now = res->retry_now,
 	};
 
@@ -456,9 +457,9 @@ static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg 
 static void log_site_throttled(struct scheduler *s, const struct site *site, struct smtp_client *c,
                                const struct smtp_result *failure, const struct reply_rule *rule)
 {
-	const struct smtp_peer *peer = smtp_client_peer(c);
+	const struct smtp_peer *peer = s->p.smtp.peer(c);
 	struct dlog_rec rec = {
-	    .time_ms = clock_wall_ms(),
+	    .time_ms = sched_wall_ms(s),
 	    .site = site->key,
 	    .mx_host = peer ? peer->host : NULL,
 	    .mx_ip = peer ? peer->ip : NULL,
@@ -499,21 +500,21 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		/* "421 too many connections" at the greeting is a throttle, not an
 		 * unreachable host: a matching rule decides, else it counts as a
 		 * failure towards backing the site off */
-		const struct reply_rule *rule = rules_match(
-		    s->rules, failure->stage, &failure->reply, smtp_client_peer(c)->host);
+		const struct reply_rule *rule =
+		    rules_match(s->rules, failure->stage, &failure->reply, s->p.smtp.peer(c)->host);
 		if (rule && !failure->local) {
-			throttle_apply(&site->thr, rule, failure->reply.text, clock_mono_ms());
+			throttle_apply(&site->thr, rule, failure->reply.text, sched_mono_ms(s));
 			log_site_throttled(s, site, c, failure, rule);
 		} else
 			throttle_connection_failed(&site->thr, failure->reply.text,
-			                           clock_mono_ms());
+			                           sched_mono_ms(s));
 	}
 	if (failure && site->active == 0) {
 		struct job *j;
 		struct attempt a = {
 		    .stage = failure->stage,
 		    .reply = &failure->reply,
-		    .peer = smtp_client_peer(c),
+		    .peer = s->p.smtp.peer(c),
 		};
 		while ((j = site_pop(site)) != NULL)
 			record_outcome(s, j, &a);
@@ -566,7 +567,7 @@ static const struct smtp_client_ops session_ops = {
 static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
-	int64_t now_ms = clock_wall_ms();
+	int64_t now_ms = sched_wall_ms(s);
 	struct err e;
 
 	(void)fd, (void)what;
@@ -578,7 +579,7 @@ static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->dirty) {
 		s->dirty = 0;
-		if (dlog_flush(s->p.log, &e) != 0 || store_commit(s->p.store, &e) != 0 ||
+		if (dlog_flush(s->p.log, &e) != 0 || s->p.store.commit(s->p.store.ctx, &e) != 0 ||
 		    suppress_commit(s->p.suppress, &e) != 0)
 			sched_fail(s, &e);
 	}
@@ -608,7 +609,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	s->sites = strmap_new();
 	s->cpu_on = getenv("SLUICE_SCHED_CPU") != NULL;
 	s->tick = event_new(p->base, -1, EV_PERSIST, on_tick, s);
-	sched_warm_load(s, warmup_day_of(clock_wall_ms() / 1000));
+	sched_warm_load(s, warmup_day_of(sched_wall_ms(s) / 1000));
 	dkim_jobs_init(s);
 	return s;
 }
@@ -668,8 +669,9 @@ void scheduler_start(struct scheduler *s)
 	/* what receivers will see from each source, for `sluice check` to
 	 * compare next time (a HELO that changes looks like a bot) */
 	for (size_t i = 0; i < s->p.nsources; i++)
-		if (store_identity_set(s->p.store, s->p.sources[i]->ip, s->p.sources[i]->helo,
-		                       clock_wall_ms() / 1000, &e) != 0) {
+		if (s->p.store.identity_set(s->p.store.ctx, s->p.sources[i]->ip,
+		                            s->p.sources[i]->helo, sched_wall_ms(s) / 1000,
+		                            &e) != 0) {
 			sched_fail(s, &e);
 			break;
 		}
@@ -695,10 +697,10 @@ void scheduler_stop(struct scheduler *s)
 		}
 		for (struct session *x = site->sessions, *next; x; x = next) {
 			next = x->next; /* x may be freed */
-			smtp_client_stop(x->c, STOP_GRACE_MS);
+			s->p.smtp.stop(x->c, STOP_GRACE_MS);
 		}
 	}
-	mx_cache_cancel(s->p.mx); /* jobs waiting for DNS leave memory now */
+	s->p.mx.cancel(s->p.mx.ctx); /* jobs waiting for DNS leave memory now */
 }
 
 int scheduler_error(const struct scheduler *s, struct err *e)
@@ -722,7 +724,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	dkim_jobs_free(s);
 	if (!s->failed)
 		sched_snapshot_sites(s); /* the final state: connections closed */
-	if (dlog_flush(s->p.log, e) != 0 || store_commit(s->p.store, e) != 0 ||
+	if (dlog_flush(s->p.log, e) != 0 || s->p.store.commit(s->p.store.ctx, e) != 0 ||
 	    suppress_commit(s->p.suppress, e) != 0)
 		rc = -1;
 	event_free(s->tick);

@@ -13,14 +13,13 @@
 #include <stdint.h>
 
 #include "engine/monitor.h"
+#include "engine/ports.h"
 #include "mail/config.h"
 #include "util/err.h"
 
 struct event_base;
 struct ssl_ctx_st;
-struct store;
 struct dlog;
-struct mx_cache;
 struct template;
 struct rules;
 struct classifier;
@@ -31,9 +30,13 @@ struct scheduler;
 struct scheduler_params {
 	struct event_base *base;
 	const struct config *cfg;
-	struct store *store;
+	/* the world (engine/ports.h): the server's are engine_clock_real,
+	 * engine_store_sqlite, engine_resolver_mx and engine_smtp_real */
+	struct engine_clock clock;
+	struct engine_store store;
+	struct engine_resolver mx;
+	struct engine_smtp smtp;
 	struct dlog *log;
-	struct mx_cache *mx;
 	struct ssl_ctx_st *ssl_ctx;
 	/* the pool, heaviest first: each site sticks to one of them, chosen by
 	 * weight from the site's name; a site first reached by a campaign

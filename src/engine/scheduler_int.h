@@ -1,10 +1,27 @@
 /*
- * scheduler_int: the scheduler's private types, shared by scheduler.c
- * (campaigns, sessions, outcomes, the tick), load.c (reading the store,
- * MX answers, finishing), site.c (sites: sources, admission and parking,
- * warm-up counts, snapshots), lane.c (a site's queue per campaign),
- * monitor.c (danger signs) and dkim_jobs.c (DKIM signatures on worker
- * threads). Nothing outside src/engine includes it (but its unit tests).
+ * scheduler_int: the delivery engine's private types (campaigns, lanes,
+ * jobs, sessions, sites, the scheduler), shared by the files of src/engine:
+ *   scheduler.c  the public face (scheduler.h), campaigns, outcomes
+ *                (record_outcome), sessions (the SMTP client's owner:
+ *                opening them, handing out work, closing), the tick
+ *                (group commit, fetching, finishing), job_free
+ *   load.c       reading due recipients from the store, MX answers into
+ *                sites, deciding when nothing is left to do
+ *   site.c       sites: the source each sticks to, the global-cap wait
+ *                list, admission (site_admit: suspended or over the
+ *                warm-up cap, when the queue is parked in the store;
+ *                site_pace: the message and connection rates, the site
+ *                timer), parking a slow site's backlog, warm-up counts,
+ *                snapshots for `sluice queue`
+ *   lane.c       a site's queue, one lane per campaign (priority, turns),
+ *                the sender probe, a campaign refused at MAIL FROM
+ *   monitor.c    a campaign's danger signs, and pausing it
+ *   dkim_jobs.c  DKIM signatures on worker threads
+ *   ports.c      the real clock, store, resolver and SMTP ports (ports.h)
+ * The engine reaches the clock, the store (store/: SQL lives there), the
+ * MX resolver (dns/mx) and SMTP connections (smtp/client) only through the
+ * ports in s->p; delivery-log records go to dlog/. Nothing outside
+ * src/engine includes this file but the engine's unit tests.
  */
 #ifndef SLUICE_ENGINE_SCHEDULER_INT_H
 #define SLUICE_ENGINE_SCHEDULER_INT_H
@@ -148,6 +165,18 @@ struct scheduler {
 	int mon_domain_warned;
 };
 
+/* The engine's clock (s->p.clock): never util/clock directly, so a test
+ * can step time. */
+static inline int64_t sched_wall_ms(const struct scheduler *s)
+{
+	return s->p.clock.wall_ms(s->p.clock.ctx);
+}
+
+static inline int64_t sched_mono_ms(const struct scheduler *s)
+{
+	return s->p.clock.mono_ms(s->p.clock.ctx);
+}
+
 /* scheduler.c */
 void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
@@ -162,6 +191,7 @@ void sched_cpu_leave(struct scheduler *s, int64_t t0);
 /* load.c */
 void sched_fetch(struct scheduler *s, int64_t now_ms);
 void sched_check_finished(struct scheduler *s, int64_t now_ms);
+/* scheduler.c: jobs and sessions */
 void job_free(struct job *j);
 void site_open_sessions(struct scheduler *s, struct site *site);
 void site_kick(struct site *site);
@@ -211,8 +241,10 @@ void dkim_jobs_free(struct scheduler *s);
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
                       const struct mx_result *res);
 void site_free(void *p);
+/* lane.c: the site's queue */
 void site_push(struct site *site, struct job *j);
 void site_push_front(struct site *site, struct job *j);
+/* The next job (priority first, campaigns in turn), or NULL. */
 struct job *site_pop(struct site *site);
 /* site_pop for a session about to start a transaction: skips the lanes
  * whose probe is out (NULL when only those have work). */
@@ -222,6 +254,7 @@ struct job *site_pop_to_send(struct site *site);
 size_t site_sendable(const struct site *site);
 /* The site's idle sessions say QUIT now instead of waiting out idle_timeout. */
 void site_finish_idle(struct site *site);
+/* site.c */
 void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);

@@ -15,7 +15,6 @@
 #include "dlog/dlog.h"
 #include "engine/scheduler_int.h"
 #include "shape/warmup.h"
-#include "util/clock.h"
 #include "util/xmalloc.h"
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
@@ -65,7 +64,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	size_t wi = source_index(s, site->source);
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
-	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, clock_mono_ms());
+	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	strmap_put(s->sites, res->site, site);
 	return site;
@@ -102,7 +101,7 @@ void sched_park(struct scheduler *s, struct job *j, int64_t due_s)
 {
 	struct err e;
 
-	if (store_rcpt_postpone(s->p.store, j->r->id, due_s, &e) != 0)
+	if (s->p.store.rcpt_postpone(s->p.store.ctx, j->r->id, due_s, &e) != 0)
 		sched_fail(s, &e);
 	s->dirty = 1;
 	s->loaded--;
@@ -112,7 +111,7 @@ void sched_park(struct scheduler *s, struct job *j, int64_t due_s)
 /* Seconds since the epoch when the site's suspension ends. */
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms)
 {
-	return clock_wall_ms() / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
+	return sched_wall_ms(site->s) / 1000 + (site->thr.suspended_until_ms - mono_ms) / 1000 + 1;
 }
 
 /* Everything queued for the suspended site goes back to the store, due when
@@ -166,10 +165,10 @@ void sched_warm_load(struct scheduler *s, int64_t today)
 			continue;
 		strmap_free(s->warm_site_sent[i], NULL);
 		s->warm_site_sent[i] = strmap_new();
-		if (store_warmup_first_day(s->p.store, src->ip, today, &s->warm_first_day[i], &e) !=
-		        0 ||
-		    store_warmup_counts(s->p.store, src->ip, today, warm_site_row,
-		                        s->warm_site_sent[i], &e) != 0) {
+		if (s->p.store.warmup_first_day(s->p.store.ctx, src->ip, today,
+		                                &s->warm_first_day[i], &e) != 0 ||
+		    s->p.store.warmup_counts(s->p.store.ctx, src->ip, today, warm_site_row,
+		                             s->warm_site_sent[i], &e) != 0) {
 			sched_fail(s, &e);
 			return;
 		}
@@ -218,7 +217,7 @@ static int site_warm_allows(struct scheduler *s, struct site *site, char *why, s
  * (stage "warmup"), never bounced, no attempt counted. */
 static void site_park_warmup(struct scheduler *s, struct site *site, const char *why)
 {
-	int64_t now_ms = clock_wall_ms(), due = warmup_next_day_s(now_ms / 1000);
+	int64_t now_ms = sched_wall_ms(s), due = warmup_next_day_s(now_ms / 1000);
 	struct job *j;
 	struct reply r;
 
@@ -257,18 +256,18 @@ void site_warm_count(struct scheduler *s, struct site *site)
 		return;
 	site->warm_sent++;
 	s->warm_sent[i]++;
-	if (store_warmup_add(s->p.store, site->source->ip, s->warm_today, site->key, &e) != 0 ||
-	    store_warmup_add(s->p.store, site->source->ip, s->warm_today, "", &e) != 0)
+	if (s->p.store.warmup_add(s->p.store.ctx, site->source->ip, s->warm_today, site->key, &e) !=
+	        0 ||
+	    s->p.store.warmup_add(s->p.store.ctx, site->source->ip, s->warm_today, "", &e) != 0)
 		sched_fail(s, &e);
 }
 
 /* Wakes the site (site_open_sessions) in wait_ms, unless already armed. */
 static void site_arm(struct site *site, int64_t wait_ms)
 {
-	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+	const struct engine_clock *clock = &site->s->p.clock;
 
-	if (!evtimer_pending(site->timer, NULL))
-		evtimer_add(site->timer, &tv);
+	clock->arm(clock->ctx, site->timer, wait_ms);
 }
 
 /* ---- admission: may the site go on now? ---- */
@@ -309,7 +308,7 @@ static void on_site_timer(evutil_socket_t fd, short what, void *arg)
 /* Writes every site's state for `sluice queue` (in the group commit). */
 void sched_snapshot_sites(struct scheduler *s)
 {
-	int64_t now_mono = clock_mono_ms(), now_s = clock_wall_ms() / 1000;
+	int64_t now_mono = sched_mono_ms(s), now_s = sched_wall_ms(s) / 1000;
 	size_t pos = 0;
 	const char *key;
 	void *v;
@@ -335,7 +334,7 @@ void sched_snapshot_sites(struct scheduler *s)
 		    .reason = t->reason,
 		    .updated_s = now_s,
 		};
-		if (store_site_snapshot(s->p.store, &snap, &e) != 0) {
+		if (s->p.store.site_snapshot(s->p.store.ctx, &snap, &e) != 0) {
 			sched_fail(s, &e);
 			return;
 		}

@@ -71,7 +71,8 @@ static struct scheduler *fake_scheduler(void)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
 	s->p.cfg = &cfg;
-	s->p.store = st;
+	s->p.store = engine_store_sqlite(st);
+	s->p.clock = engine_clock_real();
 	s->p.log = dl;
 	s->p.sink = sink;
 	s->sites = strmap_new();

@@ -1,0 +1,170 @@
+/* ports: see ports.h. The real ports are thin adapters: the context is the
+ * backend's own handle (the store, the MX cache), or unused. */
+#include "engine/ports.h"
+
+#include <event2/event.h>
+
+#include "util/clock.h"
+
+/* ---- clock: util/clock, libevent timers ---- */
+
+static int64_t real_wall_ms(void *ctx)
+{
+	(void)ctx;
+	return clock_wall_ms();
+}
+
+static int64_t real_mono_ms(void *ctx)
+{
+	(void)ctx;
+	return clock_mono_ms();
+}
+
+static void real_arm(void *ctx, struct event *ev, int64_t wait_ms)
+{
+	struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+
+	(void)ctx;
+	if (!evtimer_pending(ev, NULL))
+		evtimer_add(ev, &tv);
+}
+
+struct engine_clock engine_clock_real(void)
+{
+	return (struct engine_clock){
+	    .wall_ms = real_wall_ms, .mono_ms = real_mono_ms, .arm = real_arm};
+}
+
+/* ---- store: SQLite (store/store.h) ---- */
+
+static int sq_fetch_ready(void *ctx, const char *campaign, struct store_cursor *cur, int64_t now_s,
+                          int limit, store_rcpt_fn cb, void *arg, struct err *e)
+{
+	return store_fetch_ready(ctx, campaign, cur, now_s, limit, cb, arg, e);
+}
+
+static int sq_next_due(void *ctx, const char *campaign, int64_t *due, struct err *e)
+{
+	return store_next_due(ctx, campaign, due, e);
+}
+
+static int sq_rcpt_update(void *ctx, int64_t id, const struct rcpt_outcome *o, struct err *e)
+{
+	return store_rcpt_update(ctx, id, o, e);
+}
+
+static int sq_rcpt_postpone(void *ctx, int64_t id, int64_t due_s, struct err *e)
+{
+	return store_rcpt_postpone(ctx, id, due_s, e);
+}
+
+static int sq_commit(void *ctx, struct err *e)
+{
+	return store_commit(ctx, e);
+}
+
+static int sq_site_snapshot(void *ctx, const struct site_snapshot *snap, struct err *e)
+{
+	return store_site_snapshot(ctx, snap, e);
+}
+
+static int sq_warmup_first_day(void *ctx, const char *ip, int64_t today, int64_t *first,
+                               struct err *e)
+{
+	return store_warmup_first_day(ctx, ip, today, first, e);
+}
+
+static int sq_warmup_counts(void *ctx, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+                            struct err *e)
+{
+	return store_warmup_counts(ctx, ip, day, cb, arg, e);
+}
+
+static int sq_warmup_add(void *ctx, const char *ip, int64_t day, const char *site, struct err *e)
+{
+	return store_warmup_add(ctx, ip, day, site, e);
+}
+
+static int sq_identity_set(void *ctx, const char *ip, const char *helo, int64_t now_s,
+                           struct err *e)
+{
+	return store_identity_set(ctx, ip, helo, now_s, e);
+}
+
+static int sq_sign_add(void *ctx, const char *campaign, int64_t time_s, const char *kind,
+                       const char *detail, struct err *e)
+{
+	return store_sign_add(ctx, campaign, time_s, kind, detail, e);
+}
+
+static int sq_campaign_pause(void *ctx, const char *campaign, const char *reason, int64_t now_s,
+                             struct err *e)
+{
+	return store_campaign_pause(ctx, campaign, reason, now_s, e);
+}
+
+static int sq_rcpt_history(void *ctx, const char *except, int64_t *refused, int64_t *judged,
+                           struct err *e)
+{
+	return store_rcpt_history(ctx, except, refused, judged, e);
+}
+
+struct engine_store engine_store_sqlite(struct store *st)
+{
+	return (struct engine_store){
+	    .fetch_ready = sq_fetch_ready,
+	    .next_due = sq_next_due,
+	    .rcpt_update = sq_rcpt_update,
+	    .rcpt_postpone = sq_rcpt_postpone,
+	    .commit = sq_commit,
+	    .site_snapshot = sq_site_snapshot,
+	    .warmup_first_day = sq_warmup_first_day,
+	    .warmup_counts = sq_warmup_counts,
+	    .warmup_add = sq_warmup_add,
+	    .identity_set = sq_identity_set,
+	    .sign_add = sq_sign_add,
+	    .campaign_pause = sq_campaign_pause,
+	    .rcpt_history = sq_rcpt_history,
+	    .ctx = st,
+	};
+}
+
+/* ---- resolver: the dns/mx cache ---- */
+
+static void mx_lookup_port(void *ctx, const char *domain, mx_cb cb, void *arg)
+{
+	mx_lookup(ctx, domain, cb, arg);
+}
+
+static void mx_cancel_port(void *ctx)
+{
+	mx_cache_cancel(ctx);
+}
+
+struct engine_resolver engine_resolver_mx(struct mx_cache *mx)
+{
+	return (struct engine_resolver){
+	    .lookup = mx_lookup_port, .cancel = mx_cancel_port, .ctx = mx};
+}
+
+/* ---- SMTP: smtp/client ---- */
+
+static struct smtp_client *client_start(void *ctx, struct event_base *base,
+                                        const struct smtp_params *p,
+                                        const struct smtp_client_ops *ops, void *arg)
+{
+	(void)ctx;
+	return smtp_client_start(base, p, ops, arg);
+}
+
+struct engine_smtp engine_smtp_real(void)
+{
+	return (struct engine_smtp){
+	    .start = client_start,
+	    .wake = smtp_client_wake,
+	    .finish = smtp_client_finish,
+	    .stop = smtp_client_stop,
+	    .is_idle = smtp_client_is_idle,
+	    .peer = smtp_client_peer,
+	};
+}

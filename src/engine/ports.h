@@ -1,0 +1,97 @@
+/*
+ * ports: what the delivery engine needs from the world outside it, as small
+ * structs of function pointers, each with its context: the clock (and its
+ * timers), the store, the MX resolver and the SMTP connection. Each names
+ * only what the engine calls. The server installs the real ones (ports.c:
+ * util/clock, the SQLite store of store/store.h, the dns/mx cache, the
+ * smtp/client); the engine's unit test installs fakes (a clock it steps, a
+ * store in memory, scripted peers), and a Redis store or any other backend
+ * stands beside the real ones the same way. The engine reaches the world
+ * only through these (and the delivery log, list hygiene and DKIM, which it
+ * is given as objects).
+ */
+#ifndef SLUICE_ENGINE_PORTS_H
+#define SLUICE_ENGINE_PORTS_H
+
+#include <stdint.h>
+
+#include "dns/mx.h"
+#include "smtp/client.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct event;
+struct event_base;
+
+/* Time: wall time for records and retry dates, monotonic time for rates,
+ * suspensions and timers. */
+struct engine_clock {
+	int64_t (*wall_ms)(void *ctx); /* milliseconds since the epoch */
+	int64_t (*mono_ms)(void *ctx); /* monotonic milliseconds */
+	/* Runs ev's callback once after wait_ms of this clock's monotonic time;
+	 * nothing if ev is armed already. ev is a timer event of the engine's
+	 * event_base, freed by the engine (which never arms a freed one). */
+	void (*arm)(void *ctx, struct event *ev, int64_t wait_ms);
+	void *ctx;
+};
+
+/* What the engine needs from a queue store; the types and promises are
+ * those of store/store.h. Rows handed to fetch_ready's callback belong to
+ * the engine, which frees them with queued_rcpt_free. */
+struct engine_store {
+	int (*fetch_ready)(void *ctx, const char *campaign, struct store_cursor *cur, int64_t now_s,
+	                   int limit, store_rcpt_fn cb, void *arg, struct err *e);
+	int (*next_due)(void *ctx, const char *campaign, int64_t *due, struct err *e);
+	int (*rcpt_update)(void *ctx, int64_t id, const struct rcpt_outcome *o, struct err *e);
+	int (*rcpt_postpone)(void *ctx, int64_t id, int64_t due_s, struct err *e);
+	int (*commit)(void *ctx, struct err *e); /* the group commit */
+	int (*site_snapshot)(void *ctx, const struct site_snapshot *snap, struct err *e);
+	int (*warmup_first_day)(void *ctx, const char *ip, int64_t today, int64_t *first,
+	                        struct err *e);
+	int (*warmup_counts)(void *ctx, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
+	                     struct err *e);
+	int (*warmup_add)(void *ctx, const char *ip, int64_t day, const char *site, struct err *e);
+	int (*identity_set)(void *ctx, const char *ip, const char *helo, int64_t now_s,
+	                    struct err *e);
+	int (*sign_add)(void *ctx, const char *campaign, int64_t time_s, const char *kind,
+	                const char *detail, struct err *e);
+	int (*campaign_pause)(void *ctx, const char *campaign, const char *reason, int64_t now_s,
+	                      struct err *e);
+	int (*rcpt_history)(void *ctx, const char *except, int64_t *refused, int64_t *judged,
+	                    struct err *e);
+	void *ctx;
+};
+
+/* Where a domain's mail goes (dns/mx.h). */
+struct engine_resolver {
+	/* Calls cb once, maybe before returning, maybe later. */
+	void (*lookup)(void *ctx, const char *domain, mx_cb cb, void *arg);
+	/* Every lookup under way is answered now, as a temporary failure. */
+	void (*cancel)(void *ctx);
+	void *ctx;
+};
+
+/* One outbound SMTP connection (smtp/client.h): start gives a handle that
+ * calls ops as the real client does (next, done, closed: last, once); the
+ * other calls take that handle. */
+struct engine_smtp {
+	struct smtp_client *(*start)(void *ctx, struct event_base *base,
+	                             const struct smtp_params *p, const struct smtp_client_ops *ops,
+	                             void *arg);
+	void (*wake)(struct smtp_client *c);
+	void (*finish)(struct smtp_client *c);
+	void (*stop)(struct smtp_client *c,
+	             int grace_ms); /* may run ops->closed before returning */
+	int (*is_idle)(const struct smtp_client *c);
+	const struct smtp_peer *(*peer)(const struct smtp_client *c);
+	void *ctx;
+};
+
+/* The real ones: util/clock with libevent timers; the SQLite store st; the
+ * MX cache mx; the smtp/client. */
+struct engine_clock engine_clock_real(void);
+struct engine_store engine_store_sqlite(struct store *st);
+struct engine_resolver engine_resolver_mx(struct mx_cache *mx);
+struct engine_smtp engine_smtp_real(void);
+
+#endif

@@ -1,0 +1,314 @@
+/* Unit tests for src/engine/ (the scheduler and its helpers) over fake
+ * ports (engine_world.h): deliveries, retries after the backoff or the
+ * greylist delay, a reply rule's suspension and its end, expiry, bounces,
+ * a sender refused at MAIL FROM, and pacing by a message rate, each in well
+ * under a second of real time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "engine_world.h"
+
+/* what config_yaml says, in seconds */
+#define MIN_BACKOFF_S 300
+#define MAX_BACKOFF_S 4000
+#define GREYLIST_S    360
+#define LIFETIME_S    (5 * 86400)
+#define SUSPEND_S     600
+
+static const char config_yaml[] = "sources:\n"
+                                  "  - ip: 192.0.2.10\n"
+                                  "    helo: mta1.example.com\n"
+                                  "sender:\n"
+                                  "  envelope_from: bounces@news.example.com\n"
+                                  "delivery:\n"
+                                  "  idle_timeout: 1s\n"
+                                  "  provider_policies: false\n"
+                                  "  signing_threads: 0\n"
+                                  "retry:\n"
+                                  "  min_backoff: 5m\n"
+                                  "  max_backoff: 4000s\n"
+                                  "  greylist_delay: 6m\n"
+                                  "  max_lifetime: 5d\n"
+                                  "policies:\n"
+                                  "  - domain: slow.test\n"
+                                  "    message_rate: 1/min\n"
+                                  "rules:\n"
+                                  "  - name: test-rate-limit\n"
+                                  "    code: 421\n"
+                                  "    text: \"rate limit\"\n"
+                                  "    suspend: 10m\n";
+
+/* ---- tests ---- */
+
+static void test_delivers(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	add_rcpt(&w, "c@two.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, broke, NULL, "every recipient final: the loop breaks");
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(w.rcpts[i].state, RS_DELIVERED);
+		assert_int_equal(w.rcpts[i].attempts, 1);
+		assert_string_equal(w.rcpts[i].category, "delivered");
+	}
+	struct scheduler_stats st;
+	scheduler_stats(w.s, &st);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.in_flight, 0);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"outcome\":\"delivered\""), 3);
+	assert_int_equal(count(log, "\"mx_host\":\"mx.one.test\""), 2);
+	assert_int_equal(count(log, "\"source_ip\":\"192.0.2.10\""), 3);
+	free(log);
+	world_close(&w);
+}
+
+static const struct script_reply try_later[] = {
+    {STAGE_RCPT, "451 4.3.0 local error in processing"}};
+
+static void test_deferred_then_retried_after_backoff(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", T0_S, try_later, 1);
+	world_start(&w);
+	run_until_updates(&w, r, 1, "the first attempt is recorded");
+	assert_int_equal(r->state, RS_QUEUED);
+	assert_int_equal(r->attempts, 1);
+	assert_int_equal(r->code, 451);
+	assert_int_equal(r->next_attempt_s, T0_S + MIN_BACKOFF_S);
+	world_advance(&w, (MIN_BACKOFF_S - 1) * 1000);
+	settle(&w);
+	assert_int_equal(r->tries, 1); /* not before its backoff */
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "the retry delivers");
+	assert_int_equal(r->state, RS_DELIVERED);
+	assert_int_equal(r->attempts, 2);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"outcome\":\"deferred\""), 1);
+	assert_int_equal(count(log, "\"attempt\":2"), 1);
+	free(log);
+	world_close(&w);
+}
+
+static const struct script_reply greylisted[] = {
+    {STAGE_RCPT, "450 4.2.0 greylisted, please try again later"}};
+
+static void test_greylisted_retried_after_greylist_delay(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", T0_S, greylisted, 1);
+	world_start(&w);
+	run_until_updates(&w, r, 1, "the greylisted attempt is recorded");
+	assert_string_equal(r->category, "greylisted");
+	assert_int_equal(r->next_attempt_s, T0_S + GREYLIST_S); /* not the backoff */
+	world_advance(&w, MIN_BACKOFF_S * 1000);
+	settle(&w);
+	assert_int_equal(r->tries, 1);
+	world_advance(&w, (GREYLIST_S - MIN_BACKOFF_S) * 1000);
+	run_until(&w, broke, NULL, "the retry after the greylist delay delivers");
+	assert_int_equal(r->state, RS_DELIVERED);
+	assert_int_equal(r->attempts, 2);
+	world_close(&w);
+}
+
+static const struct script_reply rate_limited[] = {
+    {STAGE_RCPT, "421 4.7.0 rate limit exceeded, slow down"}};
+
+static void test_rate_limit_rule_suspends_site_then_restores(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	/* the per-connection cap keeps the two on one connection, in turn */
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, rate_limited, 1);
+	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *c = add_rcpt(&w, "c@two.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until_updates(&w, a, 1, "the 421 is recorded");
+	run_until_updates(&w, c, 1, "another site is not held up");
+	settle(&w);
+	assert_int_equal(a->state, RS_QUEUED);
+	assert_int_equal(a->next_attempt_s, T0_S + MIN_BACKOFF_S);
+	assert_int_equal(c->state, RS_DELIVERED);
+	/* b waited at the suspended site: back in the store until the end */
+	assert_int_equal(b->tries, 0);
+	assert_true(b->postpones >= 1);
+	assert_true(b->next_attempt_s >= T0_S + SUSPEND_S);
+	assert_true(b->next_attempt_s <= T0_S + SUSPEND_S + 1);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"rule\":\"test-rate-limit\""), 1);
+	free(log);
+	/* a comes due during the suspension: parked again, no connection */
+	int conns = w.conns_started;
+	world_advance(&w, MIN_BACKOFF_S * 1000);
+	settle(&w);
+	assert_int_equal(a->tries, 1);
+	assert_true(a->next_attempt_s >= T0_S + SUSPEND_S);
+	assert_int_equal(w.conns_started, conns);
+	/* the suspension ends: both go */
+	world_advance(&w, (SUSPEND_S - MIN_BACKOFF_S + 1) * 1000);
+	run_until(&w, broke, NULL, "delivery after the suspension");
+	assert_int_equal(a->state, RS_DELIVERED);
+	assert_int_equal(b->state, RS_DELIVERED);
+	assert_int_equal(b->attempts, 1); /* parking is no attempt */
+	world_close(&w);
+}
+
+static const struct script_reply always_later[] = {
+    {STAGE_RCPT, "451 4.3.0 local error in processing"},
+    {STAGE_RCPT, "451 4.3.0 local error in processing"},
+    {STAGE_RCPT, "451 4.3.0 local error in processing"}};
+
+static void test_expires_after_max_lifetime(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	/* queued ten minutes short of the lifetime ago */
+	int64_t queued = T0_S - LIFETIME_S + 600;
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", queued, always_later, 3);
+	world_start(&w);
+	run_until_updates(&w, r, 1, "the first attempt");
+	assert_int_equal(r->next_attempt_s, T0_S + MIN_BACKOFF_S);
+	world_advance(&w, MIN_BACKOFF_S * 1000);
+	run_until_updates(&w, r, 2, "the second attempt");
+	assert_int_equal(r->attempts, 2);
+	/* the backoff would go past the lifetime: the last retry is at it */
+	assert_int_equal(r->next_attempt_s, queued + LIFETIME_S);
+	world_advance(&w, (queued + LIFETIME_S - T0_S - MIN_BACKOFF_S) * 1000);
+	run_until(&w, broke, NULL, "the last attempt expires it");
+	assert_int_equal(r->state, RS_EXPIRED);
+	assert_int_equal(r->attempts, 3);
+	struct scheduler_stats st;
+	scheduler_stats(w.s, &st);
+	assert_int_equal(st.expired, 1);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"outcome\":\"expired\""), 1);
+	free(log);
+	world_close(&w);
+}
+
+static const struct script_reply unknown_user[] = {{STAGE_RCPT, "550 5.1.1 no such user here"}};
+
+static void test_rcpt_5xx_bounces(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", T0_S, unknown_user, 1);
+	struct fake_rcpt *ok = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, broke, NULL, "both final");
+	assert_int_equal(r->state, RS_BOUNCED);
+	assert_int_equal(r->attempts, 1);
+	assert_string_equal(r->stage, "rcpt");
+	assert_string_equal(r->category, "invalid_recipient");
+	assert_int_equal(ok->state, RS_DELIVERED);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"outcome\":\"bounced\""), 1);
+	free(log);
+	world_close(&w);
+}
+
+static const struct script_reply sender_refused[] = {
+    {STAGE_MAIL, "550 5.7.1 sender address rejected"}};
+
+static void test_mail_from_5xx_keeps_queued_and_refuses_campaign(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, sender_refused, 1);
+	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *c = add_rcpt(&w, "c@one.test", T0_S, NULL, 0);
+	c->next_attempt_s = T0_S + 10; /* comes due during the refusal */
+	world_start(&w);
+	run_until_updates(&w, a, 1, "the refusal is recorded");
+	settle(&w);
+	int64_t until = T0_S + MAX_BACKOFF_S;
+	assert_int_equal(a->state, RS_QUEUED); /* the recipient is not at fault */
+	assert_int_equal(a->attempts, 1);
+	assert_int_equal(a->next_attempt_s, until);
+	/* the probe: b never went out behind the refused sender */
+	assert_int_equal(b->tries, 0);
+	assert_int_equal(b->state, RS_QUEUED);
+	assert_int_equal(b->next_attempt_s, until);
+	assert_int_equal(w.signs, 1);
+	assert_string_equal(w.last_sign, "sender_rejected");
+	/* one that comes due before the end is parked when loaded, not sent */
+	int conns = w.conns_started;
+	world_advance(&w, 10 * 1000);
+	struct rcpt_count parked = {c, 1};
+	run_until(&w, has_postpones, &parked, "c is loaded and parked");
+	assert_int_equal(c->tries, 0);
+	assert_int_equal(c->postpones, 1);
+	assert_int_equal(c->next_attempt_s, until);
+	assert_int_equal(w.conns_started, conns);
+	/* after the refusal, the campaign goes to the site again */
+	world_advance(&w, (until - T0_S) * 1000);
+	run_until(&w, broke, NULL, "all three delivered after the refusal");
+	assert_int_equal(a->state, RS_DELIVERED);
+	assert_int_equal(b->state, RS_DELIVERED);
+	assert_int_equal(c->state, RS_DELIVERED);
+	world_close(&w);
+}
+
+static int delivered(struct world *w, const void *arg)
+{
+	(void)w;
+	return ((const struct fake_rcpt *)arg)->state == RS_DELIVERED;
+}
+
+static void test_message_rate_paces_on_the_clock(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *a = add_rcpt(&w, "a@slow.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@slow.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, delivered, a, "the first goes at once");
+	settle(&w);
+	assert_int_equal(b->tries, 0); /* 1/min: the second waits for its token */
+	assert_int_equal(w.ntimers, 1);
+	world_advance(&w, 59 * 1000);
+	settle(&w);
+	assert_int_equal(b->tries, 0);
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "the second a minute later");
+	assert_int_equal(b->state, RS_DELIVERED);
+	world_close(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_delivers),
+	    cmocka_unit_test(test_deferred_then_retried_after_backoff),
+	    cmocka_unit_test(test_greylisted_retried_after_greylist_delay),
+	    cmocka_unit_test(test_rate_limit_rule_suspends_site_then_restores),
+	    cmocka_unit_test(test_expires_after_max_lifetime),
+	    cmocka_unit_test(test_rcpt_5xx_bounces),
+	    cmocka_unit_test(test_mail_from_5xx_keeps_queued_and_refuses_campaign),
+	    cmocka_unit_test(test_message_rate_paces_on_the_clock),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
