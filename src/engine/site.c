@@ -14,6 +14,8 @@
 
 #include "dlog/dlog.h"
 #include "engine/scheduler_int.h"
+#include "mail/category.h"
+#include "mail/stage.h"
 #include "shape/warmup.h"
 #include "util/xmalloc.h"
 
@@ -231,12 +233,12 @@ static void site_park_warmup(struct scheduler *s, struct site *site, const char 
 		    .site = site->key,
 		    .source_ip = site->source->ip,
 		    .helo = site->source->helo,
-		    .stage = "warmup",
+		    .stage = stage_name(STAGE_WARMUP),
 		    .code = r.code,
 		    .enhanced = r.enhanced,
 		    .text = r.text,
 		    .outcome = "deferred",
-		    .category = "rate_limited",
+		    .category = category_name(CAT_RATE_LIMITED),
 		    .rule = "warm-up",
 		    .attempt = j->r->attempts,
 		    .queue_time_s = now_ms / 1000 - j->r->queued_at_s,

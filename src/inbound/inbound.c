@@ -185,11 +185,46 @@ static int check_rcpt(const struct inbound *in, const char *addr, struct found *
 	return kind;
 }
 
-int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
+/* The verdict kept for addr at RCPT, if recent: its kind, and whom it
+ * named in *f; 0 if none. */
+static int accepted_find(const struct inbound *in, const char *addr, struct found *f)
+{
+	int64_t now = clock_mono_ms();
+
+	for (size_t i = 0; i < INBOUND_ACCEPTED_MAX; i++) {
+		const struct inbound_accepted *a = &in->accepted[i];
+		if (a->at_ms && now - a->at_ms < INBOUND_ACCEPTED_TTL_MS &&
+		    strcmp(a->addr, addr) == 0) {
+			snprintf(f->mailbox, sizeof(f->mailbox), "%s", a->mailbox);
+			snprintf(f->campaign, sizeof(f->campaign), "%s", a->campaign);
+			f->via = "envelope";
+			return a->kind;
+		}
+	}
+	return 0;
+}
+
+static void accepted_keep(struct inbound *in, const char *addr, int kind, const struct found *f)
+{
+	if (strlen(addr) >= INBOUND_ADDR_MAX)
+		return;
+	struct inbound_accepted *a = &in->accepted[in->accepted_next];
+	in->accepted_next = (in->accepted_next + 1) % INBOUND_ACCEPTED_MAX;
+	a->at_ms = clock_mono_ms();
+	a->kind = kind;
+	snprintf(a->addr, sizeof(a->addr), "%s", addr);
+	snprintf(a->mailbox, sizeof(a->mailbox), "%s", f->mailbox);
+	snprintf(a->campaign, sizeof(a->campaign), "%s", f->campaign);
+}
+
+int inbound_accepts(struct inbound *in, const char *addr, char *why, size_t n, struct err *e)
 {
 	struct found f;
 
-	return check_rcpt(in, addr, &f, why, n, e);
+	int kind = check_rcpt(in, addr, &f, why, n, e);
+	if (kind == IR_BOUNCE || kind == IR_UNSUBSCRIBE)
+		accepted_keep(in, addr, kind, &f);
+	return kind;
 }
 
 /* Tries an address that may carry a VERP bounce token. */
@@ -474,7 +509,8 @@ int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const c
 		if (i < nrcpts) {
 			if (seen_before(rcpts, i))
 				continue;
-			if ((kind = check_rcpt(in, rcpts[i], &f, why, sizeof(why), e)) < 0)
+			kind = accepted_find(in, rcpts[i], &f);
+			if (!kind && (kind = check_rcpt(in, rcpts[i], &f, why, sizeof(why), e)) < 0)
 				return -1;
 		}
 		struct inbound_result *r = *nres < max ? &res[*nres] : &scratch;

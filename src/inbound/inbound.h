@@ -33,6 +33,10 @@ struct classifier;
 #include "engine/monitor.h"
 #include "shape/bucket.h"
 
+#define INBOUND_ACCEPTED_MAX    32 /* RCPT-time verdicts kept */
+#define INBOUND_ACCEPTED_TTL_MS 600000
+#define INBOUND_ADDR_MAX        320
+
 struct inbound {
 	const struct config *cfg;
 	struct store *store; /* recipient lookup by token */
@@ -51,6 +55,15 @@ struct inbound {
 	/* where a complaint's danger sign goes (inbound_init: nowhere; the
 	 * composing code installs one) */
 	struct monitor_sink sink;
+	/* Return paths and unsubscribe addresses accepted at RCPT lately, with
+	 * whom their token named: the message that follows is acted on without
+	 * checking and looking the token up again (inbound.c, accepted_*). */
+	struct inbound_accepted {
+		int64_t at_ms; /* 0: empty */
+		int kind;      /* IR_BOUNCE or IR_UNSUBSCRIBE */
+		char addr[INBOUND_ADDR_MAX], mailbox[256], campaign[128];
+	} accepted[INBOUND_ACCEPTED_MAX];
+	size_t accepted_next;
 };
 
 #define INBOUND_UNVERIFIED_PER_S 1.0
@@ -66,7 +79,7 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
  * reply text ("5.1.1 ..."). postmaster is taken bare (RFC 5321 4.5.1) and
  * at serve's own domains only (the bounce domain, the feedback address's
  * domain, the listener's hostname). -1 on a store error (e set). */
-int inbound_accepts(const struct inbound *in, const char *addr, char *why, size_t n, struct err *e);
+int inbound_accepts(struct inbound *in, const char *addr, char *why, size_t n, struct err *e);
 
 struct inbound_result {
 	const char *kind;    /* dsn, complaint, auth_failure_report, feedback, autoreply,

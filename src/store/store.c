@@ -10,15 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/file.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
 #include "util/xmalloc.h"
 
 static const char schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS campaign("
     " id TEXT PRIMARY KEY, template BLOB NOT NULL, template_path TEXT,"
     " names BLOB NOT NULL, envelope_from TEXT NOT NULL, salt TEXT NOT NULL,"
@@ -47,8 +44,6 @@ static const char schema[] =
     " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
 
 static const char *const stmt_sql[ST_MAX] = {
-    [ST_BEGIN] = "BEGIN",
-    [ST_COMMIT] = "COMMIT",
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"
                         " ON r.campaign = c.id WHERE c.salt = ?1 AND r.id = ?2",
     [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created,"
@@ -74,20 +69,9 @@ static const char *const stmt_sql[ST_MAX] = {
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 };
 
-/* SQLite says "disk I/O error" for several causes; name the likely one. */
-static const char *fs_hint(const char *dir)
-{
-	struct statvfs vfs;
-
-	if (dir && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 64 * 1024)
-		return " (the state directory's filesystem is full)";
-	return "";
-}
-
 int store_db_err(struct store *s, struct err *e, const char *what)
 {
-	return err_set(e, "queue store %s: %s: %s%s", s->dir, what, sqlite3_errmsg(s->db),
-	               fs_hint(s->dir));
+	return db_fail(&s->db, e, what);
 }
 
 void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
@@ -100,72 +84,33 @@ void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 
 int store_begin(struct store *s, struct err *e)
 {
-	if (s->in_txn)
-		return 0;
-	sqlite3_stmt *st = s->st[ST_BEGIN];
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_db_err(s, e, "begin");
-	s->in_txn = 1;
-	return 0;
+	return db_begin(&s->db, e);
 }
 
 int store_open(const char *dir, struct store **out, struct err *e)
 {
-	char path[4096];
-
 	*out = NULL;
-	struct stat sb;
-
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return err_set(e, "state directory %s: cannot create: %s", dir, strerror(errno));
-	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return err_set(e, "state directory %s: not a directory", dir);
-	snprintf(path, sizeof(path), "%s/queue.db", dir);
 	struct store *s = xcalloc(1, sizeof(*s));
-	s->dir = xstrdup(dir);
 	s->lock_fd = -1;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		err_set(e, "queue store %s: %s%s", path,
-		        s->db ? sqlite3_errmsg(s->db) : "no memory", fs_hint(dir));
-		store_close(s);
-		return -1;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	char *msg = NULL;
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "queue store %s: %s%s", path, msg ? msg : "schema failed", fs_hint(dir));
-		sqlite3_free(msg);
-		store_close(s);
+	if (db_open(&s->db, "queue store", dir, "queue.db", schema, "BEGIN", e) != 0) {
+		free(s);
 		return -1;
 	}
 	/* queues made before campaign priorities: add the column (an error
 	 * here means it is there already) */
-	sqlite3_exec(s->db, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+	sqlite3_exec(s->db.h, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
 	             NULL, NULL, NULL);
-	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN last_mx TEXT", NULL, NULL, NULL);
+	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN last_mx TEXT", NULL, NULL, NULL);
 	/* the duplicate key (the mailbox, its local part folded unless the
 	 * config says otherwise): rows queued before it have NULL, which never
 	 * collides, and keep UNIQUE(campaign, mailbox) */
-	sqlite3_exec(s->db, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
-	if (sqlite3_exec(
-	        s->db,
-	        "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
-	        NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "queue store %s: %s%s", path, msg ? msg : "index failed", fs_hint(dir));
-		sqlite3_free(msg);
+	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
+	if (db_exec(&s->db,
+	            "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
+	            "index", e) != 0 ||
+	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {
 		store_close(s);
 		return -1;
-	}
-	for (int i = 0; i < ST_MAX; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
-			err_set(e, "queue store: prepare: %s", sqlite3_errmsg(s->db));
-			store_close(s);
-			return -1;
-		}
 	}
 	*out = s;
 	return 0;
@@ -176,7 +121,7 @@ int store_lock_delivery(struct store *s, long *holder, struct err *e)
 	char path[4096], buf[32];
 
 	*holder = 0;
-	snprintf(path, sizeof(path), "%s/deliver.lock", s->dir);
+	snprintf(path, sizeof(path), "%s/deliver.lock", s->db.dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return err_set(e, "%s: %s", path, strerror(errno));
@@ -197,37 +142,16 @@ int store_lock_delivery(struct store *s, long *holder, struct err *e)
 
 int store_commit(struct store *s, struct err *e)
 {
-	if (!s->in_txn)
-		return 0;
-	sqlite3_stmt *st = s->st[ST_COMMIT];
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		store_db_err(s, e, "commit");
-		/* SQLite rolls back on a full disk; leave no transaction half-open. */
-		if (!sqlite3_get_autocommit(s->db))
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		s->in_txn = 0;
-		return -1;
-	}
-	s->in_txn = 0;
-	return 0;
+	return db_commit(&s->db, e);
 }
 
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->in_txn) {
-		struct err e;
-		store_commit(s, &e);
-	}
-	for (int i = 0; i < ST_MAX; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
+	db_close(&s->db);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* releases the flock */
-	free(s->dir);
 	free(s);
 }
 
@@ -242,7 +166,7 @@ static char *col_dup(sqlite3_stmt *st, int i, size_t *len)
 
 int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_CAMPAIGN_GET];
+	sqlite3_stmt *st = s->db.st[ST_CAMPAIGN_GET];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -267,7 +191,7 @@ int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out
 int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mailbox, size_t mn,
                        char *campaign, size_t cn, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_RCPT_BY_SALT];
+	sqlite3_stmt *st = s->db.st[ST_RCPT_BY_SALT];
 
 	sqlite3_bind_text(st, 1, salt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
@@ -284,7 +208,7 @@ int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mail
 
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_CAMPAIGN_ADD];
+	sqlite3_stmt *st = s->db.st[ST_CAMPAIGN_ADD];
 
 	if (store_begin(s, e))
 		return -1;
@@ -316,7 +240,7 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
                    const char *domain, const char *fields, size_t fields_len, int utf8,
                    int64_t now_s, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_RCPT_ADD];
+	sqlite3_stmt *st = s->db.st[ST_RCPT_ADD];
 
 	if (store_begin(s, e))
 		return -1;
@@ -331,13 +255,13 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_db_err(s, e, "queue recipient");
-	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+	return sqlite3_changes(s->db.h) > 0 ? 1 : 0;
 }
 
 int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor *cur,
                       int64_t now_s, int limit, store_rcpt_fn cb, void *arg, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_FETCH];
+	sqlite3_stmt *st = s->db.st[ST_FETCH];
 	int n = 0, rc;
 
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
@@ -366,7 +290,7 @@ int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor
 
 int store_next_due(struct store *s, const char *campaign, int64_t *due, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_NEXT_DUE];
+	sqlite3_stmt *st = s->db.st[ST_NEXT_DUE];
 
 	*due = -1;
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
@@ -396,7 +320,7 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 		      " WHERE campaign = ?1 GROUP BY 1, state ORDER BY n DESC";
 	else
 		return err_set(e, "queue store: cannot group by %s", by);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "summary");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -408,7 +332,7 @@ int store_group_counts(struct store *s, const char *campaign, const char *by, st
 
 int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_UPDATE];
+	sqlite3_stmt *st = s->db.st[ST_UPDATE];
 
 	if (store_begin(s, e))
 		return -1;
@@ -429,7 +353,7 @@ int store_rcpt_update(struct store *s, int64_t id, const struct rcpt_outcome *o,
 
 int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_POSTPONE];
+	sqlite3_stmt *st = s->db.st[ST_POSTPONE];
 
 	if (store_begin(s, e))
 		return -1;
@@ -442,7 +366,7 @@ int store_rcpt_postpone(struct store *s, int64_t id, int64_t due_s, struct err *
 
 int store_site_snapshot(struct store *s, const struct site_snapshot *snap, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_SITE_SNAPSHOT];
+	sqlite3_stmt *st = s->db.st[ST_SITE_SNAPSHOT];
 
 	if (store_begin(s, e))
 		return -1;
@@ -469,7 +393,7 @@ int store_each_row(struct store *s, const char *sql, const char *bind1, int64_t 
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "query");
 	if (bind1)
 		sqlite3_bind_text(st, 1, bind1, -1, SQLITE_STATIC);
@@ -563,7 +487,7 @@ void queued_rcpt_free(struct queued_rcpt *r)
 
 int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT], struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_COUNTS];
+	sqlite3_stmt *st = s->db.st[ST_COUNTS];
 	int rc;
 
 	for (int i = 0; i < RS_COUNT; i++)

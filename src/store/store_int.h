@@ -11,12 +11,11 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "store/db.h"
 #include "store/store.h"
 #include "util/err.h"
 
 enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
 	ST_CAMPAIGN_GET,
 	ST_CAMPAIGN_ADD,
 	ST_RCPT_ADD,
@@ -32,11 +31,8 @@ enum stmt_id {
 };
 
 struct store {
-	char *dir;
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_MAX];
-	int in_txn;
-	int lock_fd; /* deliver.lock, or -1 */
+	struct db db; /* queue.db (store/db.h) */
+	int lock_fd;  /* deliver.lock, or -1 */
 };
 
 /* A row callback's callback and its argument. */
@@ -45,7 +41,7 @@ struct cb_pair {
 	void *arg;
 };
 
-/* e = "queue store DIR: what: SQLite's message" (with a hint when the disk is full); -1. */
+/* e = "queue store PATH: what: SQLite's message" (with a hint when the disk is full); -1. */
 int store_db_err(struct store *s, struct err *e, const char *what);
 /* Binds v, or NULL when v is NULL. */
 void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v);

@@ -50,7 +50,7 @@ int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warm
 
 int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e)
 {
-	sqlite3_stmt *st = s->st[ST_WARMUP_ADD];
+	sqlite3_stmt *st = s->db.st[ST_WARMUP_ADD];
 
 	if (store_begin(s, e))
 		return -1;
@@ -73,7 +73,7 @@ static int write_sql(struct store *s, const char *sql, const char *a, const char
 
 	if (store_begin(s, e))
 		return -1;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, what);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
@@ -91,7 +91,7 @@ int store_sign_add(struct store *s, const char *campaign, int64_t time_s, const 
 
 	if (store_begin(s, e))
 		return -1;
-	if (sqlite3_prepare_v2(s->db,
+	if (sqlite3_prepare_v2(s->db.h,
 	                       "INSERT INTO sign(campaign, time, kind, detail)"
 	                       " VALUES (?1, ?2, ?3, ?4)",
 	                       -1, &st, NULL) != SQLITE_OK)
@@ -134,7 +134,7 @@ int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
 	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1", campaign, NULL, 0,
 	              "resume a campaign", e) != 0)
 		return -1;
-	return sqlite3_changes(s->db) > 0;
+	return sqlite3_changes(s->db.h) > 0;
 }
 
 static void pause_row(sqlite3_stmt *st, void *arg)
@@ -163,8 +163,9 @@ int store_sign_count(struct store *s, const char *campaign, const char *kind, in
 	int rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sign WHERE campaign = ?1 AND kind = ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "SELECT count(*) FROM sign WHERE campaign = ?1 AND kind = ?2", -1,
+	                       &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "count danger signs");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
@@ -181,7 +182,7 @@ int store_sign_seen(struct store *s, const char *campaign, const char *kind, con
 	int rc;
 
 	if (sqlite3_prepare_v2(
-	        s->db,
+	        s->db.h,
 	        "SELECT 1 FROM sign WHERE campaign = ?1 AND kind = ?2 AND detail = ?3"
 	        " LIMIT 1",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -232,7 +233,7 @@ int store_identity_set(struct store *s, const char *ip, const char *helo, int64_
 
 	if (store_begin(s, e))
 		return -1;
-	if (sqlite3_prepare_v2(s->db,
+	if (sqlite3_prepare_v2(s->db.h,
 	                       "INSERT INTO source_identity(ip, helo, since) VALUES (?1, ?2, ?3)"
 	                       " ON CONFLICT(ip) DO UPDATE SET helo = ?2, since = ?3"
 	                       " WHERE helo <> ?2",

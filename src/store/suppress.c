@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/db.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
@@ -16,8 +17,6 @@
 #define ADDRESS_MAX 512
 
 static const char schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS suppression (address TEXT NOT NULL, scope TEXT NOT NULL,"
     " reason TEXT NOT NULL, evidence TEXT NOT NULL, created INTEGER NOT NULL,"
     " PRIMARY KEY (address, scope));"
@@ -34,8 +33,6 @@ enum {
 	SQ_STRIKES,
 	SQ_CLEAR,
 	SQ_STRUCK,
-	SQ_BEGIN,
-	SQ_COMMIT,
 	SQ_MAX
 };
 
@@ -54,21 +51,12 @@ static const char *const sql[SQ_MAX] = {
                    " kind = ?2",
     [SQ_CLEAR] = "DELETE FROM strike WHERE address = ?1",
     [SQ_STRUCK] = "SELECT DISTINCT address FROM strike",
-    [SQ_BEGIN] = "BEGIN IMMEDIATE",
-    [SQ_COMMIT] = "COMMIT",
 };
 
 struct suppress {
-	sqlite3 *db;
-	sqlite3_stmt *st[SQ_MAX];
-	int in_tx;
+	struct db db;          /* suppress.db (store/db.h) */
 	struct strmap *struck; /* addresses with strikes: a delivery clears them */
 };
-
-static int db_fail(struct suppress *s, struct err *e, const char *what)
-{
-	return err_set(e, "suppression list: %s: %s", what, sqlite3_errmsg(s->db));
-}
 
 static void norm(const char *in, char out[ADDRESS_MAX])
 {
@@ -78,29 +66,12 @@ static void norm(const char *in, char out[ADDRESS_MAX])
 	out[i] = '\0';
 }
 
-static sqlite3_stmt *stmt(struct suppress *s, int i)
-{
-	sqlite3_reset(s->st[i]);
-	sqlite3_clear_bindings(s->st[i]);
-	return s->st[i];
-}
-
-static int begin(struct suppress *s, struct err *e)
-{
-	if (s->in_tx)
-		return 0;
-	if (sqlite3_step(stmt(s, SQ_BEGIN)) != SQLITE_DONE)
-		return db_fail(s, e, "begin");
-	s->in_tx = 1;
-	return 0;
-}
-
 int64_t suppress_version(struct suppress *s)
 {
 	sqlite3_stmt *st;
 	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -110,47 +81,25 @@ int64_t suppress_version(struct suppress *s)
 
 int suppress_commit(struct suppress *s, struct err *e)
 {
-	if (!s || !s->in_tx)
-		return 0;
-	if (sqlite3_step(stmt(s, SQ_COMMIT)) != SQLITE_DONE)
-		return db_fail(s, e, "commit");
-	s->in_tx = 0;
-	return 0;
+	return s ? db_commit(&s->db, e) : 0;
 }
 
 int suppress_open(const char *dir, struct suppress **out, struct err *e)
 {
-	char path[4096];
 	struct suppress *s = xcalloc(1, sizeof(*s));
 
 	*out = NULL;
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if (db_open(&s->db, "suppression list", dir, "suppress.db", schema, "BEGIN IMMEDIATE", e) !=
+	    0) {
 		free(s);
-		return err_set(e, "state directory %s: cannot create: %s", dir, strerror(errno));
+		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/suppress.db", dir);
-	char *msg = NULL;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	        SQLITE_OK ||
-	    (sqlite3_busy_timeout(s->db, 5000), 0) ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "suppression list %s: %s", path,
-		        msg     ? msg
-		        : s->db ? sqlite3_errmsg(s->db)
-		                : "no memory");
-		sqlite3_free(msg);
+	if (db_prepare(&s->db, sql, SQ_MAX, e) != 0) {
 		suppress_close(s);
 		return -1;
 	}
-	for (int i = 0; i < SQ_MAX; i++)
-		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
-			db_fail(s, e, "prepare");
-			suppress_close(s);
-			return -1;
-		}
 	s->struck = strmap_new();
-	sqlite3_stmt *st = stmt(s, SQ_STRUCK);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_STRUCK);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		strmap_put(s->struck, (const char *)sqlite3_column_text(st, 0), (void *)1);
 	*out = s;
@@ -159,15 +108,9 @@ int suppress_open(const char *dir, struct suppress **out, struct err *e)
 
 void suppress_close(struct suppress *s)
 {
-	struct err e;
-
 	if (!s)
 		return;
-	if (s->db)
-		suppress_commit(s, &e);
-	for (int i = 0; i < SQ_MAX; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
+	db_close(&s->db);
 	if (s->struck)
 		strmap_free(s->struck, NULL);
 	free(s);
@@ -179,25 +122,25 @@ int suppress_add(struct suppress *s, const char *address, const char *scope, con
 	char a[ADDRESS_MAX];
 
 	norm(address, a);
-	if (begin(s, e) != 0)
+	if (db_begin(&s->db, e) != 0)
 		return -1;
-	sqlite3_stmt *st = stmt(s, SQ_ADD);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_ADD);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, scope ? scope : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, evidence ? evidence : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now_s);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_fail(s, e, "add");
-	return sqlite3_changes(s->db) > 0;
+		return db_fail(&s->db, e, "add");
+	return sqlite3_changes(s->db.h) > 0;
 }
 
 static int clear_strikes(struct suppress *s, const char *a, struct err *e)
 {
-	sqlite3_stmt *st = stmt(s, SQ_CLEAR);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_CLEAR);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_fail(s, e, "clear strikes");
+		return db_fail(&s->db, e, "clear strikes");
 	strmap_remove(s->struck, a);
 	return 0;
 }
@@ -207,15 +150,15 @@ int suppress_remove(struct suppress *s, const char *address, const char *scope, 
 	char a[ADDRESS_MAX];
 
 	norm(address, a);
-	if (begin(s, e) != 0)
+	if (db_begin(&s->db, e) != 0)
 		return -1;
-	sqlite3_stmt *st = stmt(s, scope ? SQ_REMOVE : SQ_REMOVE_ALL);
+	sqlite3_stmt *st = db_stmt(&s->db, scope ? SQ_REMOVE : SQ_REMOVE_ALL);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (scope)
 		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_fail(s, e, "remove");
-	int n = sqlite3_changes(s->db);
+		return db_fail(&s->db, e, "remove");
+	int n = sqlite3_changes(s->db.h);
 	return clear_strikes(s, a, e) != 0 ? -1 : n;
 }
 
@@ -225,7 +168,7 @@ int suppress_check(struct suppress *s, const char *address, const char *sender_d
 	char a[ADDRESS_MAX];
 
 	norm(address, a);
-	sqlite3_stmt *st = stmt(s, SQ_CHECK);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_CHECK);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sender_domain ? sender_domain : "", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -233,12 +176,12 @@ int suppress_check(struct suppress *s, const char *address, const char *sender_d
 		snprintf(reason, 32, "%s", (const char *)sqlite3_column_text(st, 0));
 		return 1;
 	}
-	return rc == SQLITE_DONE ? 0 : db_fail(s, e, "check");
+	return rc == SQLITE_DONE ? 0 : db_fail(&s->db, e, "check");
 }
 
 int suppress_list(struct suppress *s, suppress_fn cb, void *arg, struct err *e)
 {
-	sqlite3_stmt *st = stmt(s, SQ_LIST);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_LIST);
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -251,7 +194,7 @@ int suppress_list(struct suppress *s, suppress_fn cb, void *arg, struct err *e)
 		};
 		cb(arg, &r);
 	}
-	return rc == SQLITE_DONE ? 0 : db_fail(s, e, "list");
+	return rc == SQLITE_DONE ? 0 : db_fail(&s->db, e, "list");
 }
 
 static const char *const strike_kinds[] = {[STRIKE_RCPT] = "rcpt", [STRIKE_SOFT] = "soft"};
@@ -262,21 +205,21 @@ int suppress_strike(struct suppress *s, const char *address, enum suppress_strik
 	char a[ADDRESS_MAX];
 
 	norm(address, a);
-	if (begin(s, e) != 0)
+	if (db_begin(&s->db, e) != 0)
 		return -1;
-	sqlite3_stmt *st = stmt(s, SQ_STRIKE);
+	sqlite3_stmt *st = db_stmt(&s->db, SQ_STRIKE);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, strike_kinds[kind], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_s / DAY_S);
 	sqlite3_bind_text(st, 4, evidence ? evidence : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_fail(s, e, "strike");
+		return db_fail(&s->db, e, "strike");
 	strmap_put(s->struck, a, (void *)1);
-	st = stmt(s, SQ_STRIKES);
+	st = db_stmt(&s->db, SQ_STRIKES);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, strike_kinds[kind], -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_fail(s, e, "strikes");
+		return db_fail(&s->db, e, "strikes");
 	*days = sqlite3_column_int(st, 0);
 	*span_s = (sqlite3_column_int64(st, 2) - sqlite3_column_int64(st, 1)) * DAY_S;
 	return 0;
@@ -289,7 +232,7 @@ int suppress_clear_strikes(struct suppress *s, const char *address, struct err *
 	norm(address, a);
 	if (!strmap_get(s->struck, a))
 		return 0; /* the hot path: nothing to clear */
-	if (begin(s, e) != 0 || clear_strikes(s, a, e) != 0)
+	if (db_begin(&s->db, e) != 0 || clear_strikes(s, a, e) != 0)
 		return -1;
 	return 1;
 }
