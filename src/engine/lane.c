@@ -4,13 +4,25 @@
  * among lanes of equal priority in turn, one job each: transactional mail
  * goes before bulk to the same site, and campaigns of equal priority share
  * the site's connections and rate evenly, whatever their sizes.
+ * The bottom of the engine: data structures only, it calls no other file
+ * of src/engine (what to do with a refused lane's jobs, or a lane whose
+ * probe was answered, is site.c's and scheduler.c's).
  */
 #include <limits.h>
 #include <stdlib.h>
 
 #include "engine/scheduler_int.h"
-#include "smtp/client.h"
 #include "util/xmalloc.h"
+
+void job_free(struct job *j)
+{
+	if (j->camp)
+		j->camp->loaded--;
+	queued_rcpt_free(j->r);
+	strbuf_free(&j->data);
+	free(j->dkim_error);
+	free(j);
+}
 
 /* The campaign's lane at the site; a new one goes last, so lanes are in
  * the order their campaigns first reached the site. */
@@ -148,29 +160,21 @@ int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t 
 	return 0;
 }
 
-void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
-                          int64_t until_s)
+struct job *site_lane_refuse(struct site *site, struct sched_campaign *c, int64_t until_s)
 {
 	struct lane *l = lane_of(site, c);
+	struct job *chain = NULL, **tail = &chain;
 
 	if (l->refused_until_s < until_s)
 		l->refused_until_s = until_s;
-	while (l->head)
-		sched_park(s, lane_shift(site, l), l->refused_until_s);
-	if (site->queued == 0)
-		site_finish_idle(site);
+	while (l->head) {
+		*tail = lane_shift(site, l);
+		tail = &(*tail)->next;
+	}
+	return chain;
 }
 
-void site_finish_idle(struct site *site)
-{
-	const struct engine_smtp *smtp = &site->s->p.smtp;
-
-	for (struct session *x = site->sessions; x; x = x->next)
-		if (smtp->is_idle(x->c))
-			smtp->finish(x->c);
-}
-
-void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail)
+int site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail)
 {
 	for (struct lane *l = site->lanes; l; l = l->next) {
 		if (l->camp != c)
@@ -178,10 +182,9 @@ void site_lane_outcome(struct site *site, const struct sched_campaign *c, int pa
 		int was = l->proven;
 		l->probing = 0;
 		l->proven |= passed_mail;
-		if (l->n && (!was || !l->proven))
-			site_open_sessions(site->s, site); /* what waited behind the probe */
-		return;
+		return l->n && (!was || !l->proven); /* work waited behind the probe */
 	}
+	return 0;
 }
 
 size_t site_sendable(const struct site *site)

@@ -3,7 +3,6 @@
 
 #include <stddef.h>
 
-#include "engine/scheduler.h"
 #include "mail/classify.h"
 #include "shape/rules.h"
 
@@ -13,6 +12,15 @@
 
 /* Categories that speak of the sender, the content or the moment, never of
  * the recipient's address: they never count against it. */
+int64_t outcome_backoff_s(int attempts, int64_t min_s, int64_t max_s)
+{
+	int64_t b = min_s;
+
+	for (int i = 1; i < attempts && b < max_s; i++)
+		b *= 2;
+	return b > max_s ? max_s : b;
+}
+
 static int about_sender(enum category c)
 {
 	switch (c) {
@@ -94,7 +102,7 @@ static void set_fate(struct outcome *o, enum rcpt_state state, const char *name,
 static void defer(const struct outcome_in *in, struct outcome *o)
 {
 	const struct config *cfg = in->cfg;
-	int64_t wait = scheduler_backoff_s(o->attempts, cfg->min_backoff_s, cfg->max_backoff_s);
+	int64_t wait = outcome_backoff_s(o->attempts, cfg->min_backoff_s, cfg->max_backoff_s);
 	int64_t last = in->queued_at_s + cfg->max_lifetime_s;
 
 	/* a greylisting server wants the same retry soon, not a long backoff */

@@ -107,6 +107,8 @@ struct outcome {
 
 /* Decides what one attempt (or a recipient ended unsent) means. */
 void outcome_decide(const struct outcome_in *in, struct outcome *out);
+/* Backoff before attempt n+1 after n failed attempts: min * 2^(n-1), capped. */
+int64_t outcome_backoff_s(int attempts, int64_t min_s, int64_t max_s);
 
 /* The list action for a reply at stage: code and classification c; expired
  * 1 when the recipient ended as expired. delivered (2xx) clears; failures

@@ -99,7 +99,4 @@ void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);
 /* Commits pending changes and frees (call after the loop returned). */
 int scheduler_free(struct scheduler *s, struct err *e);
 
-/* Backoff before attempt n+1 after n failed attempts: min * 2^(n-1), capped. */
-int64_t scheduler_backoff_s(int attempts, int64_t min_s, int64_t max_s);
-
 #endif

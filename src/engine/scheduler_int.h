@@ -1,10 +1,12 @@
 /*
  * scheduler_int: the delivery engine's private types (campaigns, lanes,
  * jobs, sessions, sites, the scheduler), shared by the files of src/engine:
- *   scheduler.c  the public face (scheduler.h), campaigns, outcomes
- *                (record_outcome), sessions (the SMTP client's owner:
- *                opening them, handing out work, closing), the tick
- *                (group commit, fetching, finishing), job_free
+ *   scheduler.c  the public face (scheduler.h), campaigns, the tick
+ *                (group commit, fetching, finishing), the error latch
+ *   session.c    sessions, the SMTP client's owner: opening them,
+ *                handing out work (admission, assembly, signing), closing
+ *   record.c     an attempt's outcome (decided by outcome.c) applied
+ *                through each owner
  *   load.c       reading due recipients from the store, MX answers into
  *                sites, deciding when nothing is left to do
  *   site.c       sites: the source each sticks to, the global-cap wait
@@ -12,9 +14,12 @@
  *                warm-up cap, when the queue is parked in the store;
  *                site_pace: the message and connection rates, the site
  *                timer), parking a slow site's backlog, warm-up counts,
- *                snapshots for `sluice queue`
- *   lane.c       a site's queue, one lane per campaign (priority, turns),
- *                the sender probe, a campaign refused at MAIL FROM
+ *                snapshots for `sluice queue`, a campaign refused at
+ *                MAIL FROM (its lane's jobs parked), idle sessions told
+ *                to QUIT
+ *   lane.c       jobs, and a site's queue: one lane per campaign
+ *                (priority, turns), the sender probe, a lane refused at
+ *                MAIL FROM; data structures only, calling no other file
  *   monitor.c    a campaign's danger signs, and pausing it
  *   dkim_jobs.c  DKIM signatures on worker threads
  *   ports.c      the real clock, store, resolver and SMTP ports (ports.h)
@@ -182,6 +187,17 @@ void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
 /* Ends j as suppressed (the list says reason) without attempting it. */
 void sched_suppressed(struct scheduler *s, struct job *j, const char *reason);
+/* record.c: one attempt's outcome, applied (frees the job unless it goes
+ * round again at once) */
+struct attempt { /* what one attempt got */
+	enum stage stage;
+	const struct reply *reply;
+	const struct smtp_peer *peer;
+	int retry_now;
+	const char *suppressed; /* not attempted: suppressed since queued (the reason) */
+};
+
+void sched_record_outcome(struct scheduler *s, struct job *j, const struct attempt *a);
 void sched_local_outcome(struct scheduler *s, struct job *j, enum stage stage, int code,
                          const char *enh, const char *text);
 /* SLUICE_SCHED_CPU accounting around a callback */
@@ -191,26 +207,24 @@ void sched_cpu_leave(struct scheduler *s, int64_t t0);
 /* load.c */
 void sched_fetch(struct scheduler *s, int64_t now_ms);
 void sched_check_finished(struct scheduler *s, int64_t now_ms);
-/* scheduler.c: jobs and sessions */
-void job_free(struct job *j);
+/* session.c */
 void site_open_sessions(struct scheduler *s, struct site *site);
 void site_kick(struct site *site);
 
-/* lane.c */
+/* lane.c: jobs and the site's lanes (calls no other engine file) */
+void job_free(struct job *j);
 void site_free_lanes(struct site *site);
 /* Frees the campaign's jobs queued at the site; returns how many. */
 size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
-/* The receiver refused the campaign's sender at MAIL FROM: until until_s
- * (wall seconds) no transaction of c starts at the site; its jobs there are
- * parked in the store (still queued) and idle sessions with nothing else
- * to do say QUIT. site_refuses: the end of such a refusal, or 0. */
-void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
-                          int64_t until_s);
+/* Marks c's lane refused until until_s (wall seconds; the later of two
+ * refusals stays) and takes its jobs out: returns them chained by next.
+ * site_refuses: the end of such a refusal after now_s, or 0. */
+struct job *site_lane_refuse(struct site *site, struct sched_campaign *c, int64_t until_s);
 int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t now_s);
 /* An outcome of c at the site: passed_mail 1 when the transaction got past
- * MAIL FROM (an answer at RCPT or later). Ends the probe; wakes the site's
- * sessions once the sender is proven. */
-void site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail);
+ * MAIL FROM (an answer at RCPT or later). Ends the probe; 1 if work of c
+ * waited behind it (the caller opens sessions for it). */
+int site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail);
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
@@ -252,9 +266,15 @@ struct job *site_pop_to_send(struct site *site);
 /* Jobs a session could start now: a lane whose sender is not proven
  * counts one (its probe), or none while the probe is out. */
 size_t site_sendable(const struct site *site);
+/* site.c */
 /* The site's idle sessions say QUIT now instead of waiting out idle_timeout. */
 void site_finish_idle(struct site *site);
-/* site.c */
+/* The receiver refused the campaign's sender at MAIL FROM: until until_s
+ * (wall seconds) no transaction of c starts at the site; its jobs there are
+ * parked in the store (still queued) and idle sessions with nothing else
+ * to do say QUIT. */
+void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
+                          int64_t until_s);
 void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);

@@ -343,3 +343,27 @@ void sched_snapshot_sites(struct scheduler *s)
 	}
 	s->dirty = 1;
 }
+
+void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,
+                          int64_t until_s)
+{
+	struct job *j = site_lane_refuse(site, c, until_s), *next;
+	int64_t due_s = site_refuses(site, c, 0); /* the later of two refusals */
+
+	for (; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		sched_park(s, j, due_s);
+	}
+	if (site->queued == 0)
+		site_finish_idle(site);
+}
+
+void site_finish_idle(struct site *site)
+{
+	const struct engine_smtp *smtp = &site->s->p.smtp;
+
+	for (struct session *x = site->sessions; x; x = x->next)
+		if (smtp->is_idle(x->c))
+			smtp->finish(x->c);
+}

@@ -347,9 +347,20 @@ static void test_strike_verdict(void **state)
 	assert_true(sup);
 }
 
+static void test_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(outcome_backoff_s(1, 300, 4000), 300);
+	assert_int_equal(outcome_backoff_s(2, 300, 4000), 600);
+	assert_int_equal(outcome_backoff_s(4, 300, 4000), 2400);
+	assert_int_equal(outcome_backoff_s(5, 300, 4000), 4000);
+	assert_int_equal(outcome_backoff_s(60, 300, 4000), 4000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_delivered),
 	    cmocka_unit_test(test_4xx_backs_off),
 	    cmocka_unit_test(test_greylisted_retries_soon),

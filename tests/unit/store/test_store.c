@@ -1,4 +1,4 @@
-/* Unit tests for src/store/store.c and the scheduler's backoff. */
+/* Unit tests for src/store/store.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/scheduler.h"
 #include "store/store.h"
 
 static char dir[64];
@@ -114,21 +113,10 @@ static void test_queue_fetch_update_reopen(void **state)
 	store_close(s);
 }
 
-static void test_backoff(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_backoff_s(1, 300, 4000), 300);
-	assert_int_equal(scheduler_backoff_s(2, 300, 4000), 600);
-	assert_int_equal(scheduler_backoff_s(4, 300, 4000), 2400);
-	assert_int_equal(scheduler_backoff_s(5, 300, 4000), 4000);
-	assert_int_equal(scheduler_backoff_s(60, 300, 4000), 4000);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_queue_fetch_update_reopen),
-	    cmocka_unit_test(test_backoff),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

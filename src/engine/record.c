@@ -1,0 +1,195 @@
+/*
+ * record: what one attempt did, applied (scheduler_int.h). The meaning of a
+ * reply is decided in one place, outcome_decide (engine/outcome.h); this
+ * file applies each effect through its owner, in this order: the site's
+ * throttle and warm-up count, the recipient's row in the store, the
+ * suppression list, the delivery log, the monitor, the site's lane (the
+ * sender probe, a refusal at MAIL FROM), and the job itself (retried at
+ * once from memory, or freed).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dlog/dlog.h"
+#include "engine/outcome.h"
+#include "engine/scheduler_int.h"
+#include "mail/classify.h"
+#include "shape/rules.h"
+#include "shape/throttle.h"
+#include "store/suppress.h"
+
+/* Classifies the reply and decides what it means (engine/outcome.h). */
+static void decide(struct scheduler *s, const struct job *j, const struct attempt *a, int64_t now_s,
+                   struct classification *c, struct outcome *o)
+{
+	const struct queued_rcpt *r = j->r;
+
+	classify(s->p.classifier, a->stage, a->reply->code, a->reply->enhanced, a->reply->text, c);
+	struct outcome_in in = {
+	    .stage = a->stage,
+	    .reply = a->reply,
+	    .cls = c,
+	    .cfg = s->p.cfg,
+	    .now_s = now_s,
+	    .attempts = r->attempts,
+	    .queued_at_s = r->queued_at_s,
+	    .due_s = r->next_attempt_s,
+	    .suppressed = a->suppressed,
+	    .retry_now = a->retry_now && j->site && !s->stopping,
+	    .at_site = j->site != NULL,
+	    .rules = s->rules,
+	    .mx_host = a->peer ? a->peer->host : NULL,
+	};
+	outcome_decide(&in, o);
+}
+
+static void count_outcome(struct scheduler *s, enum outcome_count n)
+{
+	int64_t *c[] = {[OC_DELIVERED] = &s->st.delivered,
+	                [OC_BOUNCED] = &s->st.bounced,
+	                [OC_DEFERRED] = &s->st.deferred,
+	                [OC_EXPIRED] = &s->st.expired,
+	                [OC_SUPPRESSED] = &s->st.suppressed};
+	(*c[n])++;
+}
+
+/* The site's throttle and warm-up: a reply rule, or a delivery. */
+static void apply_site(struct scheduler *s, struct site *site, const struct outcome *o,
+                       const struct reply *reply)
+{
+	if (o->rule)
+		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
+	else if (o->site_delivered) {
+		site_warm_count(s, site);
+		throttle_connection_worked(&site->thr);
+		throttle_delivered(&site->thr, sched_mono_ms(s));
+	}
+}
+
+static void update_store(struct scheduler *s, const struct job *j, const struct attempt *a,
+                         const struct outcome *o)
+{
+	struct rcpt_outcome ro = {
+	    .state = o->state,
+	    .attempts = o->attempts,
+	    .next_attempt_s = o->next_attempt_s,
+	    .code = a->reply->code,
+	    .enhanced = a->reply->enhanced,
+	    .text = a->reply->text,
+	    .stage = stage_name(a->stage),
+	    .category = category_name(o->category),
+	    .mx = a->peer && a->peer->host[0] ? a->peer->host : NULL,
+	};
+	struct err e;
+	if (s->p.store.rcpt_update(s->p.store.ctx, j->r->id, &ro, &e) != 0)
+		sched_fail(s, &e);
+}
+
+/* The list action through the suppression list; returns what the log says. */
+static const char *apply_list(struct scheduler *s, const struct job *j, const struct attempt *a,
+                              const struct outcome *o, int64_t now_s)
+{
+	const struct config *cfg = s->p.cfg;
+	const char *action = NULL;
+	struct err e;
+
+	if (!s->p.suppress || o->list == OUTCOME_LIST_NONE)
+		return NULL;
+	struct outcome_subject who = {
+	    .address = j->r->mailbox,
+	    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
+	    .stage = a->stage,
+	    .code = a->reply->code,
+	    .evidence = a->reply->text,
+	    .now_s = now_s,
+	};
+	if (outcome_list_apply(s->p.suppress, &cfg->suppression, o->list, &who, &action, &e) != 0)
+		sched_fail(s, &e);
+	return action;
+}
+
+static void log_outcome(struct scheduler *s, const struct job *j, const struct attempt *a,
+                        const struct outcome *o, const char *list_action, int64_t now_ms)
+{
+	const struct queued_rcpt *r = j->r;
+	struct dlog_rec rec = {
+	    .time_ms = now_ms,
+	    .campaign = j->camp->id,
+	    .recipient = r->mailbox,
+	    .domain = r->domain,
+	    .site = j->site ? j->site->key : NULL,
+	    .mx_host = a->peer ? a->peer->host : NULL,
+	    .mx_ip = a->peer ? a->peer->ip : NULL,
+	    .source_ip = j->site ? j->site->source->ip : NULL,
+	    .helo = j->site ? j->site->source->helo : NULL,
+	    .tls = a->peer ? a->peer->tls : NULL,
+	    .stage = stage_name(a->stage),
+	    .code = a->reply->code,
+	    .enhanced = a->reply->enhanced,
+	    .text = a->reply->text,
+	    .outcome = o->name,
+	    .category = category_name(o->category),
+	    .rule = o->rule ? o->rule->name : NULL,
+	    .list_action = a->suppressed ? a->suppressed : list_action,
+	    .return_path = j->mail_from[0] ? j->mail_from : NULL,
+	    .attempt = o->attempts,
+	    .queue_time_s = now_ms / 1000 - r->queued_at_s,
+	    .message_id = j->msgid[0] ? j->msgid : NULL,
+	};
+	dlog_add(s->p.log, &rec);
+	s->dirty = 1;
+}
+
+/* Records what one attempt did: decides (engine/outcome.c), then applies
+ * each effect through its owner: the site's throttle, the store, the
+ * suppression list, the delivery log, the monitor, the lane. Frees the
+ * job unless it goes round again. */
+void sched_record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
+{
+	int64_t now_ms = sched_wall_ms(s), now_s = now_ms / 1000;
+	struct classification c;
+	struct outcome o;
+
+	decide(s, j, a, now_s, &c, &o);
+	count_outcome(s, o.count);
+	if (j->site)
+		apply_site(s, j->site, &o, a->reply);
+	update_store(s, j, a, &o);
+	const char *list_action = apply_list(s, j, a, &o, now_s);
+	log_outcome(s, j, a, &o, list_action, now_ms);
+	monitor_outcome(s, j->camp, j->site, &o.signs, a->stage, a->reply, o.category,
+	                a->peer ? a->peer->host : NULL);
+	if (j->site && site_lane_outcome(j->site, j->camp, o.passed_mail))
+		site_open_sessions(s, j->site); /* what waited behind the probe */
+	if (o.refuse_campaign && !j->camp->paused)
+		site_refuse_campaign(s, j->site, j->camp, o.next_attempt_s);
+	if (o.retry_now && !j->camp->paused) {
+		j->r->attempts = o.attempts;
+		site_push_front(j->site, j);
+		site_kick(j->site);
+		return;
+	}
+	s->loaded--;
+	job_free(j);
+}
+
+void sched_suppressed(struct scheduler *s, struct job *j, const char *reason)
+{
+	struct reply r;
+	char text[96];
+
+	snprintf(text, sizeof(text), "not sent: suppressed since queued (%s)", reason);
+	reply_set_local(&r, 550, "5.7.1", text);
+	struct attempt a = {.stage = STAGE_LOAD, .reply = &r, .suppressed = reason};
+	sched_record_outcome(s, j, &a);
+}
+
+void sched_local_outcome(struct scheduler *s, struct job *j, enum stage stage, int code,
+                         const char *enh, const char *text)
+{
+	struct reply r;
+
+	reply_set_local(&r, code, enh, text);
+	struct attempt a = {.stage = stage, .reply = &r};
+	sched_record_outcome(s, j, &a);
+}
