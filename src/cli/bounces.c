@@ -18,7 +18,6 @@
 #include "bounce/json.h"
 #include "bounce/parse.h"
 #include "cli/cli.h"
-#include "serve/serve.h"
 #include "engine/env.h"
 #include "store/suppress.h"
 #include "mail/config.h"
@@ -213,7 +212,7 @@ static int cmd_import(int argc, char **argv)
 		struct inbound in;
 		inbound_init(&in, &cfg, st, sp, log, cls);
 		in.log_all = 1; /* the operator's own mailbox: every message is logged */
-		in.sink = (struct monitor_sink){serve_print_sign, NULL};
+		in.sink = (struct monitor_sink){cli_print_sign, NULL};
 		struct tally t = {0};
 		rc = 0;
 		for (int i = optind; i < argc && rc == 0; i++)

@@ -43,4 +43,10 @@ int cli_usage(const char *cmd, FILE *f);
  * config cannot be read. The result is static. */
 const char *cli_state_dir(const char *config, const char *state);
 
+/* A danger sign on stderr (a monitor_sink function, engine/monitor.h):
+ * "sluice: danger: campaign C: KIND: DETAIL", on a line of its own when it
+ * comes from a delivery (the progress line may be half written). */
+struct monitor_sign;
+void cli_print_sign(void *arg, const struct monitor_sign *sg);
+
 #endif

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include "engine/scheduler.h"
+#include "cli/cli.h"
+#include "engine/monitor.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #define TTY_INTERVAL_MS   250
 #define PLAIN_INTERVAL_MS 5000
@@ -95,4 +98,14 @@ void progress_end(struct progress *p, FILE *f)
 {
 	if (p->tty)
 		fputc('\n', f);
+}
+
+void cli_print_sign(void *arg, const struct monitor_sign *sg)
+{
+	(void)arg;
+	/* the scheduler's signs start on a line of their own: the progress
+	 * line may be half written */
+	if (sg->from_delivery)
+		fputc('\n', stderr);
+	log_error("danger: campaign %s: %s: %s", sg->campaign, sg->kind, sg->detail);
 }

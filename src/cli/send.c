@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "serve/serve.h"
 #include "engine/env.h"
 #include "cli/progress.h"
 #include "cli/report.h"
@@ -443,7 +442,7 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	}
 	struct scheduler_params params;
 	delivery_env_params(&env, cfg, st, sp, &params);
-	params.sink = (struct monitor_sink){serve_print_sign, NULL};
+	params.sink = (struct monitor_sink){cli_print_sign, NULL};
 	r.sched = scheduler_new(&params);
 	delivery_env_add_campaign(r.sched, rec, tpl, total, clean_version);
 	progress_init(&r.progress, stderr, total, counts);

@@ -63,7 +63,7 @@ static void dkim_jobs_back(void *arg)
 	if (why) /* a key that cannot sign: retried later */
 		sched_local_outcome(s, j, STAGE_RENDER, 451, "4.3.0", why);
 	else if (dkim_jobs_dropped(s, j))
-		;
+		(void)0; /* freed: stopping, or its campaign paused meanwhile */
 	else if (sess)
 		sess->dkim_done = j;
 	else

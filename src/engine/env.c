@@ -2,7 +2,6 @@
 #include "engine/env.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <openssl/ssl.h>
 #include <string.h>
 #include <sys/socket.h>

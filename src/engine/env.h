@@ -44,7 +44,6 @@ void delivery_env_close(struct delivery_env *env);
 /* The scheduler parameters. */
 void delivery_env_params(const struct delivery_env *env, const struct config *cfg, struct store *st,
                          struct suppress *sp, struct scheduler_params *out);
-/* A monitor sink (engine/monitor.h) that prints each danger sign on stderr. */
 /* Adds a stored campaign to the scheduler (tpl: its template, bound;
  * clean_version: see sched_campaign_desc, -1 if unknown). */
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,

@@ -248,35 +248,35 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 /* ---- complaints (the inbound service), from the store alone ---- */
 
 /* Past the pause threshold: pauses the campaign in the store, once. */
-static int complaint_pause(struct store *st, const char *campaign, const char *detail, int64_t now,
-                           const struct monitor_sink *sink, struct err *e)
+static int complaint_pause(const struct engine_store *st, const char *campaign, const char *detail,
+                           int64_t now, const struct monitor_sink *sink, struct err *e)
 {
 	char paused[256];
-	int already = store_campaign_paused(st, campaign, paused, e);
+	int already = st->campaign_paused(st->ctx, campaign, paused, e);
 
 	if (already != 0)
 		return already < 0 ? -1 : 0;
-	if (store_campaign_pause(st, campaign, detail, now, e) != 0 ||
-	    store_sign_add(st, campaign, now, "paused", detail, e) != 0)
+	if (st->campaign_pause(st->ctx, campaign, detail, now, e) != 0 ||
+	    st->sign_add(st->ctx, campaign, now, "paused", detail, e) != 0)
 		return -1;
 	report(sink, campaign, "paused", detail, 0, 1);
 	return 0;
 }
 
-int monitor_complaint(struct store *st, const struct monitor_policy *m, const char *campaign,
-                      const char *recipient, int64_t now, const struct monitor_sink *sink,
-                      struct err *e)
+int monitor_complaint(const struct engine_store *st, const struct monitor_policy *m,
+                      const char *campaign, const char *recipient, int64_t now,
+                      const struct monitor_sink *sink, struct err *e)
 {
 	int64_t counts[RS_COUNT], complaints, warned;
 	char detail[300];
 
-	int seen = store_sign_seen(st, campaign, "complaint", recipient, e);
+	int seen = st->sign_seen(st->ctx, campaign, "complaint", recipient, e);
 	if (seen != 0)
 		return seen < 0 ? -1 : 0; /* one complaint per recipient per campaign */
-	if (store_sign_add(st, campaign, now, "complaint", recipient, e) != 0 ||
-	    store_sign_count(st, campaign, "complaint", &complaints, e) != 0 ||
-	    store_sign_count(st, campaign, "complaint_rate", &warned, e) != 0 ||
-	    store_counts(st, campaign, counts, e) != 0)
+	if (st->sign_add(st->ctx, campaign, now, "complaint", recipient, e) != 0 ||
+	    st->sign_count(st->ctx, campaign, "complaint", &complaints, e) != 0 ||
+	    st->sign_count(st->ctx, campaign, "complaint_rate", &warned, e) != 0 ||
+	    st->counts(st->ctx, campaign, counts, e) != 0)
 		return -1;
 	int64_t delivered = counts[RS_DELIVERED];
 	if (delivered < m->min_messages)
@@ -287,7 +287,7 @@ int monitor_complaint(struct store *st, const struct monitor_policy *m, const ch
 	if (m->complaint_pause > 0 && rate > m->complaint_pause)
 		return complaint_pause(st, campaign, detail, now, sink, e);
 	if (m->complaint_warn > 0 && rate > m->complaint_warn && !warned) {
-		if (store_sign_add(st, campaign, now, "complaint_rate", detail, e) != 0)
+		if (st->sign_add(st->ctx, campaign, now, "complaint_rate", detail, e) != 0)
 			return -1;
 		report(sink, campaign, "complaint_rate", detail, 0, 0);
 	}

@@ -42,8 +42,9 @@ struct monitor_sink {
  * m->min_messages are delivered) a complaint_rate sign, past
  * m->complaint_pause the campaign pauses in the store (a "paused" sign).
  * Writes go into the store's open transaction. 0, or -1 on a store error. */
-int monitor_complaint(struct store *st, const struct monitor_policy *m, const char *campaign,
-                      const char *recipient, int64_t now_s, const struct monitor_sink *sink,
-                      struct err *e);
+struct engine_store;
+int monitor_complaint(const struct engine_store *st, const struct monitor_policy *m,
+                      const char *campaign, const char *recipient, int64_t now_s,
+                      const struct monitor_sink *sink, struct err *e);
 
 #endif

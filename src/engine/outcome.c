@@ -10,8 +10,6 @@
  * MAIL FROM: the longest retry backoff, at least a minute. */
 #define SENDER_REFUSED_WAIT_S(cfg) ((cfg)->max_backoff_s > 60 ? (cfg)->max_backoff_s : 60)
 
-/* Categories that speak of the sender, the content or the moment, never of
- * the recipient's address: they never count against it. */
 int64_t outcome_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 {
 	int64_t b = min_s;
@@ -21,6 +19,8 @@ int64_t outcome_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 	return b > max_s ? max_s : b;
 }
 
+/* Categories that speak of the sender, the content or the moment, never of
+ * the recipient's address: they never count against it. */
 static int about_sender(enum category c)
 {
 	switch (c) {

@@ -109,6 +109,28 @@ static int sq_rcpt_history(void *ctx, const char *except, int64_t *refused, int6
 	return store_rcpt_history(ctx, except, refused, judged, e);
 }
 
+static int sq_sign_seen(void *ctx, const char *campaign, const char *kind, const char *detail,
+                        struct err *e)
+{
+	return store_sign_seen(ctx, campaign, kind, detail, e);
+}
+
+static int sq_sign_count(void *ctx, const char *campaign, const char *kind, int64_t *n,
+                         struct err *e)
+{
+	return store_sign_count(ctx, campaign, kind, n, e);
+}
+
+static int sq_counts(void *ctx, const char *campaign, int64_t counts[RS_COUNT], struct err *e)
+{
+	return store_counts(ctx, campaign, counts, e);
+}
+
+static int sq_campaign_paused(void *ctx, const char *campaign, char reason[256], struct err *e)
+{
+	return store_campaign_paused(ctx, campaign, reason, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -125,6 +147,10 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .sign_add = sq_sign_add,
 	    .campaign_pause = sq_campaign_pause,
 	    .rcpt_history = sq_rcpt_history,
+	    .sign_seen = sq_sign_seen,
+	    .sign_count = sq_sign_count,
+	    .counts = sq_counts,
+	    .campaign_paused = sq_campaign_paused,
 	    .ctx = st,
 	};
 }

@@ -59,6 +59,13 @@ struct engine_store {
 	                      struct err *e);
 	int (*rcpt_history)(void *ctx, const char *except, int64_t *refused, int64_t *judged,
 	                    struct err *e);
+	/* for complaints (monitor_complaint) */
+	int (*sign_seen)(void *ctx, const char *campaign, const char *kind, const char *detail,
+	                 struct err *e);
+	int (*sign_count)(void *ctx, const char *campaign, const char *kind, int64_t *n,
+	                  struct err *e);
+	int (*counts)(void *ctx, const char *campaign, int64_t counts[RS_COUNT], struct err *e);
+	int (*campaign_paused)(void *ctx, const char *campaign, char reason[256], struct err *e);
 	void *ctx;
 };
 

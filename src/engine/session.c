@@ -238,8 +238,9 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		/* "421 too many connections" at the greeting is a throttle, not an
 		 * unreachable host: a matching rule decides, else it counts as a
 		 * failure towards backing the site off */
-		const struct reply_rule *rule =
-		    rules_match(s->rules, failure->stage, &failure->reply, s->p.smtp.peer(c)->host);
+		const struct smtp_peer *peer = s->p.smtp.peer(c);
+		const struct reply_rule *rule = rules_match(
+		    s->rules, failure->stage, &failure->reply, peer ? peer->host : NULL);
 		if (rule && !failure->local) {
 			throttle_apply(&site->thr, rule, failure->reply.text, sched_mono_ms(s));
 			log_site_throttled(s, site, c, failure, rule);

@@ -10,6 +10,7 @@
 #include "bounce/parse.h"
 #include "engine/monitor.h"
 #include "engine/outcome.h"
+#include "engine/ports.h"
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "msg/verp.h"
@@ -114,6 +115,7 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
 	memset(in, 0, sizeof(*in));
 	in->cfg = cfg;
 	in->store = store;
+	in->store_port = engine_store_sqlite(store);
 	in->sp = sp;
 	in->log = log;
 	in->cls = cls;
@@ -377,6 +379,9 @@ static int failed_delivery(const struct inbound *in, const struct bounce_rcpt *x
 		return 0;
 	/* a 4xx in a failed DSN: the relay gave up, as an expiry here would */
 	enum outcome_list act = outcome_list_action(STAGE_DSN, *code, c, *code / 100 == 4);
+	/* a failure report quoting a 2xx is no delivery: it clears nothing */
+	if (act == OUTCOME_LIST_CLEAR)
+		act = OUTCOME_LIST_NONE;
 	struct outcome_subject who = {
 	    .address = res->recipient,
 	    .scope = scope_of(in),
@@ -430,7 +435,7 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 			if (res->recipient[0] &&
 			    suppress_add(in->sp, res->recipient, scope_of(in), "complaint",
 			                 res->evidence, clock_wall_ms() / 1000, e) >= 0 &&
-			    monitor_complaint(in->store, &in->cfg->monitor, res->campaign,
+			    monitor_complaint(&in->store_port, &in->cfg->monitor, res->campaign,
 			                      res->recipient, clock_wall_ms() / 1000, &in->sink,
 			                      e) == 0)
 				res->action = "complaint";
@@ -530,8 +535,9 @@ int inbound_apply(struct inbound *in, char *const *rcpts, size_t nrcpts, const c
 		if (r != &scratch)
 			(*nres)++;
 	}
-	if (suppress_commit(in->sp, e) != 0 || store_commit(in->store, e) != 0 ||
-	    dlog_flush(in->log, e) != 0)
+	/* the scheduler's order (its tick): the log is never behind the queue */
+	if (dlog_flush(in->log, e) != 0 || store_commit(in->store, e) != 0 ||
+	    suppress_commit(in->sp, e) != 0)
 		return -1;
 	return 0;
 }

@@ -31,6 +31,7 @@ struct dlog;
 struct classifier;
 
 #include "engine/monitor.h"
+#include "engine/ports.h"
 #include "shape/bucket.h"
 
 #define INBOUND_ACCEPTED_MAX    32 /* RCPT-time verdicts kept */
@@ -39,7 +40,8 @@ struct classifier;
 
 struct inbound {
 	const struct config *cfg;
-	struct store *store; /* recipient lookup by token */
+	struct store *store;            /* recipient lookup by token */
+	struct engine_store store_port; /* the same, as the monitor sees it */
 	struct suppress *sp;
 	struct dlog *log;
 	const struct classifier *cls;
@@ -78,7 +80,11 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
 /* Whether the listener takes mail for addr; on IR_REJECT, why holds the
  * reply text ("5.1.1 ..."). postmaster is taken bare (RFC 5321 4.5.1) and
  * at serve's own domains only (the bounce domain, the feedback address's
- * domain, the listener's hostname). -1 on a store error (e set). */
+ * domain, the listener's hostname). -1 on a store error (e set).
+ * A return path or unsubscribe address it takes is remembered, with whom
+ * its token named, for INBOUND_ACCEPTED_TTL_MS (the last
+ * INBOUND_ACCEPTED_MAX of them, matched byte for byte as the client wrote
+ * it): inbound_apply then acts on it without verifying it again. */
 int inbound_accepts(struct inbound *in, const char *addr, char *why, size_t n, struct err *e);
 
 struct inbound_result {
@@ -98,8 +104,8 @@ struct bounce_report;
  * a mailbox import when nrcpts is 0) counts once whatever the number of
  * such envelope recipients. rep is the message parsed by bounce_parse
  * (once per message). Each token is verified and looked up once: an
- * envelope recipient's when it is accepted here, a token the report quotes
- * twice once.
+ * envelope recipient's when inbound_accepts took it (else here), a token
+ * the report quotes twice once.
  * Writes at most max results (one per act) and their number to *nres.
  * Everything is committed before it returns. 0, or -1 when the store, the
  * list or the log failed (the message must not be acknowledged). */

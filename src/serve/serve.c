@@ -31,6 +31,7 @@
 
 struct serve {
 	const struct config *cfg;
+	struct monitor_sink sink; /* where danger signs go (serve_params) */
 	struct event_base *base;
 	struct store *st;
 	struct suppress *sp;
@@ -140,23 +141,17 @@ static int on_unsubscribe(void *arg, const char *token, size_t len, const char *
 	return r;
 }
 
-void serve_print_sign(void *arg, const struct monitor_sign *sg)
-{
-	(void)arg;
-	/* the scheduler's signs start on a line of their own: the progress
-	 * line may be half written */
-	if (sg->from_delivery)
-		fputc('\n', stderr);
-	log_error("danger: campaign %s: %s: %s", sg->campaign, sg->kind, sg->detail);
-}
-
 /* A danger sign from a complaint: printed, and a campaign it paused stops
- * in this scheduler at once (other processes learn it from the store). */
+ * in this scheduler at once (other processes learn it from the store).
+ * It comes before inbound commits: if that commit fails (the reply is
+ * 451), the campaign stays stopped here until the next poll of the store
+ * finds it not paused and adds it again, about two seconds later. */
 static void on_sign(void *arg, const struct monitor_sign *sg)
 {
 	struct serve *sv = arg;
 
-	serve_print_sign(NULL, sg);
+	if (sv->sink.fn)
+		sv->sink.fn(sv->sink.arg, sg);
 	if (sg->paused && sv->sched)
 		scheduler_pause_campaign(sv->sched, sg->campaign);
 }
@@ -359,6 +354,7 @@ int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
 	struct serve *sv = xcalloc(1, sizeof(*sv));
 
 	sv->cfg = p->cfg;
+	sv->sink = p->sink;
 	sv->base = event_base_new();
 	if (store_open(p->state_dir, &sv->st, e) != 0 ||
 	    suppress_open(p->state_dir, &sv->sp, e) != 0 || open_parts(sv, p->state_dir, e) != 0) {
@@ -375,7 +371,7 @@ int serve_run(struct serve *sv, struct err *e)
 	struct scheduler_params params;
 
 	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
-	params.sink = (struct monitor_sink){serve_print_sign, NULL};
+	params.sink = sv->sink;
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
 	scheduler_start(sv->sched);

@@ -29,6 +29,7 @@ struct serve;
 struct serve_params {
 	const struct config *cfg; /* with inbound.listen set; borrowed until serve_close */
 	const char *state_dir;
+	struct monitor_sink sink; /* where danger signs go (the CLI prints them) */
 };
 
 /* Opens the state directory (queue, suppression list, delivery lock), the
@@ -41,10 +42,5 @@ int serve_run(struct serve *sv, struct err *e);
 /* Closes everything serve_open opened; messages still being parsed are
  * acted on, unanswered. NULL is a no-op. */
 void serve_close(struct serve *sv);
-
-/* How the program prints a danger sign on stderr (a monitor_sink function,
- * also installed by send and bounces): "sluice: danger: campaign C: KIND:
- * DETAIL", on a line of its own when it comes from a delivery. */
-void serve_print_sign(void *arg, const struct monitor_sign *sg);
 
 #endif

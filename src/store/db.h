@@ -38,8 +38,10 @@ sqlite3_stmt *db_stmt(struct db *d, size_t i);
 int db_exec(struct db *d, const char *sql, const char *op, struct err *e);
 /* Starts a transaction unless one is open. 0 or -1. */
 int db_begin(struct db *d, struct err *e);
-/* Commits the open transaction, if any; a failed commit is rolled back so
- * none stays half-open. 0 or -1. */
+/* Commits the open transaction, if any. A failed commit (a full disk) is
+ * rolled back, so no transaction stays half-open: what it held is lost,
+ * and the caller must treat it as not done (the engine stops with the
+ * error; inbound answers 451, so the sender tries again). 0 or -1. */
 int db_commit(struct db *d, struct err *e);
 /* Sets e to "WHAT PATH: op: SQLite's message" (and a full-disk hint); -1. */
 int db_fail(struct db *d, struct err *e, const char *op);

@@ -194,7 +194,8 @@ static void delivered_campaign(const char *id, int n)
 static int complaint(const char *campaign, const char *rcpt)
 {
 	struct err e;
-	return monitor_complaint(st, &cfg.monitor, campaign, rcpt, NOW, &sink, &e);
+	struct engine_store port = engine_store_sqlite(st);
+	return monitor_complaint(&port, &cfg.monitor, campaign, rcpt, NOW, &sink, &e);
 }
 
 static void test_complaints_warn_then_pause(void **state)

@@ -366,6 +366,34 @@ static void test_dsn_suppresses_the_recipient(void **state)
 	assert_int_equal(count_suppressed(), 1);
 }
 
+/* A failure report that quotes a 2xx reply is no delivery: the
+ * recipient's strikes stay (only a delivery clears them). */
+static void test_dsn_quoting_2xx_clears_nothing(void **state)
+{
+	(void)state;
+	char addr[INBOUND_ADDR_MAX], why[200], msg[4096], *p;
+	struct inbound_result res[4];
+
+	struct err e;
+	int days;
+	int64_t span;
+	assert_int_equal(suppress_strike(sp, rc[3].mailbox, STRIKE_RCPT, "550 over quota", 1000,
+	                                 &days, &span, &e),
+	                 0);
+	return_path(3, addr, sizeof(addr));
+	assert_int_equal(accepts(addr, why, sizeof(why)), IR_BOUNCE);
+	size_t len = dsn("user03@dest.example.org", msg, sizeof(msg));
+	assert_non_null(p = strstr(msg, "smtp; 550 5.1.1"));
+	memcpy(p, "smtp; 250 2.0.0", 15);
+	assert_non_null(p = strstr(msg, "Status: 5.1.1"));
+	memcpy(p, "Status: 2.0.0", 13);
+	char *rcpts[] = {addr};
+	assert_int_equal(process(rcpts, 1, msg, len, res, 4), 1);
+	assert_string_equal(res[0].kind, "dsn");
+	assert_null(res[0].action);
+	assert_int_equal(suppress_clear_strikes(sp, rc[3].mailbox, &e), 1); /* still there */
+}
+
 static void test_dsn_to_forged_path_suppresses_nobody(void **state)
 {
 	(void)state;
@@ -626,6 +654,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_accepts),
 	    T(test_dsn_suppresses_the_recipient),
+	    T(test_dsn_quoting_2xx_clears_nothing),
 	    T(test_dsn_to_forged_path_suppresses_nobody),
 	    T(test_memo_accepted_path),
 	    T(test_memo_never_accepted_is_verified),
