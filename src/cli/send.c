@@ -474,6 +474,92 @@ static int deliver(const struct config *cfg, struct store *st, struct suppress *
 	return rc;
 }
 
+/* The exit status once delivery returned d (deliver: 0 done, 1 stopped
+ * by a signal), after the campaign's summary. */
+static int exit_status(struct store *st, const char *id, int d)
+{
+	struct err e;
+	char paused[256];
+	int64_t counts[RS_COUNT];
+	int rc;
+
+	if (report_summary(stdout, st, id, &e) != 0 || store_counts(st, id, counts, &e) != 0) {
+		log_error("%s", e.msg);
+		rc = EXIT_USAGE;
+	} else if (store_campaign_paused(st, id, paused, &e) == 1) {
+		log_error("campaign %s paused itself: %s", id, paused);
+		log_info("%lld still queued; fix the cause, then `sluice campaign resume %s` "
+		         "and run the same command",
+		         (long long)counts[RS_QUEUED], id);
+		rc = EXIT_PAUSED;
+	} else if (d == 1 && counts[RS_QUEUED] > 0) {
+		log_info("stopped with %lld queued; run the same command to resume",
+		         (long long)counts[RS_QUEUED]);
+		rc = EXIT_INTERRUPTED;
+	} else {
+		rc = counts[RS_BOUNCED] + counts[RS_EXPIRED] > 0 ? EXIT_SOME_FAILED
+		                                                 : EXIT_ALL_DELIVERED;
+	}
+	return rc;
+}
+
+/* Queues the list as campaign id (or resumes it), then delivers it here
+ * unless a running serve takes it; returns the exit status. */
+static int queue_and_deliver(const struct send_opts *o, struct config *cfg, const char *state_dir,
+                             const char *id, struct template *tpl, struct recipient_list *list)
+{
+	struct err e;
+	int rc = EXIT_USAGE;
+	struct store *st = NULL;
+	struct suppress *sp = NULL;
+	struct campaign_rec rec = {0};
+	int resumed = 0;
+	int64_t clean = -1; /* the list's version when the queued rows were screened */
+	int failed = store_open(state_dir, &st, &e) != 0 ||
+	             suppress_open(state_dir, &sp, &e) != 0 ||
+	             open_campaign(st, o, id, tpl, list, cfg, &rec, &resumed, &e) != 0;
+	if (!failed) {
+		clean = resumed ? -1 : suppress_version(sp); /* before screening: see scheduler.h */
+		failed = enqueue(st, sp, cfg, state_dir, id, list, resumed, &e) != 0;
+	}
+	char paused[256];
+	if (failed) {
+		log_error("%s", e.msg);
+		if (st)
+			log_info("nothing committed was lost; fix the cause and run the same "
+			         "command again");
+		goto done;
+	}
+	if (store_campaign_paused(st, id, paused, &e) == 1) {
+		log_error("campaign %s is paused: %s", id, paused);
+		log_info("read `sluice report --campaign %s`, fix the cause, then `sluice campaign "
+		         "resume %s`",
+		         id, id);
+		rc = EXIT_PAUSED;
+		goto done;
+	}
+	long holder = 0;
+	int locked = store_lock_delivery(st, &holder, &e);
+	int d = locked == 1 ? deliver(cfg, st, sp, state_dir, &rec, tpl, clean, &e) : locked;
+	if (locked == 0) {
+		log_info("campaign %s is queued; the running serve (pid %ld) delivers it", id,
+		         holder);
+		rc = EXIT_HANDED_OFF;
+	} else if (d < 0) {
+		log_error("%s", e.msg);
+		log_info("stopped; the queue in %s is intact: run the same command again to resume",
+		         state_dir);
+		rc = EXIT_USAGE;
+	} else {
+		rc = exit_status(st, id, d);
+	}
+done:
+	store_campaign_free(&rec);
+	suppress_close(sp);
+	store_close(st);
+	return rc;
+}
+
 int cli_send(int argc, char **argv)
 {
 	struct send_opts o;
@@ -521,77 +607,7 @@ int cli_send(int argc, char **argv)
 		}
 		id = idbuf;
 	}
-	struct store *st = NULL;
-	struct suppress *sp = NULL;
-	struct campaign_rec rec = {0};
-	int resumed = 0;
-	int64_t clean = -1; /* the list's version when the queued rows were screened */
-	int failed = store_open(state_dir, &st, &e) != 0 ||
-	             suppress_open(state_dir, &sp, &e) != 0 ||
-	             open_campaign(st, &o, id, &tpl, &list, &cfg, &rec, &resumed, &e) != 0;
-	if (!failed) {
-		clean = resumed ? -1 : suppress_version(sp); /* before screening: see scheduler.h */
-		failed = enqueue(st, sp, &cfg, state_dir, id, &list, resumed, &e) != 0;
-	}
-	if (failed) {
-		log_error("%s", e.msg);
-		if (st)
-			log_info("nothing committed was lost; fix the cause and run the same "
-			         "command again");
-		store_campaign_free(&rec);
-		suppress_close(sp);
-		store_close(st);
-		goto out;
-	}
-	char paused[256];
-	if (store_campaign_paused(st, id, paused, &e) == 1) {
-		log_error("campaign %s is paused: %s", id, paused);
-		log_info("read `sluice report --campaign %s`, fix the cause, then `sluice campaign "
-		         "resume %s`",
-		         id, id);
-		store_campaign_free(&rec);
-		suppress_close(sp);
-		store_close(st);
-		rc = EXIT_PAUSED;
-		goto out;
-	}
-	long holder = 0;
-	int locked = store_lock_delivery(st, &holder, &e);
-	int d = locked == 1 ? deliver(&cfg, st, sp, state_dir, &rec, &tpl, clean, &e) : locked;
-	if (locked == 0) {
-		log_info("campaign %s is queued; the running serve (pid %ld) delivers it", id,
-		         holder);
-		rc = EXIT_HANDED_OFF;
-	} else if (d < 0) {
-		log_error("%s", e.msg);
-		log_info("stopped; the queue in %s is intact: run the same command again to resume",
-		         state_dir);
-		rc = EXIT_USAGE;
-	} else {
-		int64_t counts[RS_COUNT];
-		if (report_summary(stdout, st, id, &e) != 0 ||
-		    store_counts(st, id, counts, &e) != 0) {
-			log_error("%s", e.msg);
-			rc = EXIT_USAGE;
-		} else if (store_campaign_paused(st, id, paused, &e) == 1) {
-			log_error("campaign %s paused itself: %s", id, paused);
-			log_info(
-			    "%lld still queued; fix the cause, then `sluice campaign resume %s` "
-			    "and run the same command",
-			    (long long)counts[RS_QUEUED], id);
-			rc = EXIT_PAUSED;
-		} else if (d == 1 && counts[RS_QUEUED] > 0) {
-			log_info("stopped with %lld queued; run the same command to resume",
-			         (long long)counts[RS_QUEUED]);
-			rc = EXIT_INTERRUPTED;
-		} else {
-			rc = counts[RS_BOUNCED] + counts[RS_EXPIRED] > 0 ? EXIT_SOME_FAILED
-			                                                 : EXIT_ALL_DELIVERED;
-		}
-	}
-	store_campaign_free(&rec);
-	suppress_close(sp);
-	store_close(st);
+	rc = queue_and_deliver(&o, &cfg, state_dir, id, &tpl, &list);
 out:
 	recipients_close(&list);
 	template_free(&tpl);
