@@ -21,4 +21,20 @@ static inline const char *unit_tmpfile(char *path, size_t n, const char *suffix,
 	return path;
 }
 
+/* Makes a new temporary directory, its path in dir (at least 64 bytes):
+ * returns dir, or NULL. */
+static inline char *unit_tmpdir(char *dir, size_t n)
+{
+	snprintf(dir, n, "/tmp/sluice-unit-XXXXXX");
+	return mkdtemp(dir);
+}
+
+/* Removes a directory made by unit_tmpdir and what is in it: 0, or not. */
+static inline int unit_rmtree(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
 #endif

@@ -602,8 +602,7 @@ static void world_open(struct world *w, const char *config)
 	if (config_load(path, &w->cfg, &e) != 0)
 		fail_msg("config: %s", e.msg);
 	unlink(path);
-	snprintf(w->dir, sizeof(w->dir), "/tmp/sluice-unit-XXXXXX");
-	assert_non_null(mkdtemp(w->dir));
+	assert_non_null(unit_tmpdir(w->dir, sizeof(w->dir)));
 	if (rules_new(&w->cfg, &w->rules, &e) != 0 ||
 	    classifier_new(w->cfg.classify, w->cfg.nclassify, &w->cls, &e) != 0 ||
 	    dlog_open(w->dir, &w->log, &e) != 0 ||

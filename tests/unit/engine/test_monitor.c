@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "dlog/dlog.h"
 #include "engine/monitor.h"
 #include "engine/outcome.h"
@@ -50,20 +52,18 @@ static int setup(void **state)
 	                                      .min_messages = 10,
 	                                      .complaint_warn = 0.1,
 	                                      .complaint_pause = 0.25};
-	snprintf(dir, sizeof(dir), "/tmp/sluice-monitor-XXXXXX");
-	if (!mkdtemp(dir) || store_open(dir, &st, &e) != 0 || dlog_open(dir, &dl, &e) != 0)
+	if (!unit_tmpdir(dir, sizeof(dir)) || store_open(dir, &st, &e) != 0 ||
+	    dlog_open(dir, &dl, &e) != 0)
 		return -1;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	dlog_close(dl);
 	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_rmtree(dir);
 }
 
 /* Just enough scheduler for the monitor: config, store, log, no sites. */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "engine/outcome.h"
 #include "mail/classify.h"
 #include "shape/rules.h"
@@ -33,8 +35,7 @@ static int setup(void **state)
 	cfg.greylist_delay_s = 120;
 	cfg.suppression = (struct suppression_policy){
 	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 3, .soft_span_s = 10 * DAY};
-	snprintf(dir, sizeof(dir), "/tmp/sluice-outcome-XXXXXX");
-	if (!mkdtemp(dir) || suppress_open(dir, &sp, &e) != 0 ||
+	if (!unit_tmpdir(dir, sizeof(dir)) || suppress_open(dir, &sp, &e) != 0 ||
 	    classifier_new(NULL, 0, &cls, &e) != 0 || rules_new(&cfg, &rules, &e) != 0)
 		return -1;
 	return 0;
@@ -42,13 +43,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	suppress_close(sp);
 	classifier_free(cls);
 	rules_free(rules);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_rmtree(dir);
 }
 
 /* One attempt of a recipient queued an hour ago, tried `attempts` times. */

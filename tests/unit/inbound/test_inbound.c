@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "dlog/dlog.h"
 #include "inbound/inbound.h"
 #include "mail/classify.h"
@@ -102,10 +104,9 @@ static int setup(void **state)
 	    .scope = SCOPE_GLOBAL, .rcpt_strikes = 3, .soft_bounces = 3, .soft_span_s = 86400};
 	cfg.monitor = (struct monitor_policy){
 	    .min_messages = 1000, .complaint_warn = 0.001, .complaint_pause = 0.003};
-	snprintf(dir, sizeof(dir), "/tmp/sluice-inbound-XXXXXX");
-	if (!mkdtemp(dir) || store_open(dir, &st, &e) != 0 || suppress_open(dir, &sp, &e) != 0 ||
-	    dlog_open(dir, &dl, &e) != 0 || classifier_new(NULL, 0, &cls, &e) != 0 ||
-	    queue_campaign(&e) != 0)
+	if (!unit_tmpdir(dir, sizeof(dir)) || store_open(dir, &st, &e) != 0 ||
+	    suppress_open(dir, &sp, &e) != 0 || dlog_open(dir, &dl, &e) != 0 ||
+	    classifier_new(NULL, 0, &cls, &e) != 0 || queue_campaign(&e) != 0)
 		return -1;
 	inbound_init(&in, &cfg, st, sp, dl, cls);
 	return 0;
@@ -113,14 +114,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	classifier_free(cls);
 	dlog_close(dl);
 	suppress_close(sp);
 	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_rmtree(dir);
 }
 
 /* ---- helpers ---- */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "store/store.h"
 
 static char dir[64];
@@ -14,16 +16,13 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/sluice-store-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return unit_tmpdir(dir, sizeof(dir)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_rmtree(dir);
 }
 
 struct fetched {

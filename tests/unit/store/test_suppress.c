@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "store/suppress.h"
 
 #define DAY 86400
@@ -21,19 +23,16 @@ static int setup(void **state)
 {
 	struct err e;
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/sluice-supp-XXXXXX");
-	if (!mkdtemp(dir) || suppress_open(dir, &sp, &e) != 0)
+	if (!unit_tmpdir(dir, sizeof(dir)) || suppress_open(dir, &sp, &e) != 0)
 		return -1;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	suppress_close(sp);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_rmtree(dir);
 }
 
 static int suppressed(const char *addr, const char *domain)
