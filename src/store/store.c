@@ -52,9 +52,11 @@ static const char *const stmt_sql[ST_MAX] = {
                         " envelope_from, salt, created, priority)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
-                    " queued_at, mkey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt"
-                 " FROM recipient WHERE campaign = ?1 AND state = 0 AND next_attempt <= ?2"
+                    " queued_at, mkey, next_attempt, send_at, expires_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt,"
+                 " coalesce(send_at, 0), coalesce(expires_at, 0) FROM recipient WHERE campaign = "
+                 "?1 AND state = 0 AND next_attempt <= ?2"
                  " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
     [ST_NEXT_DUE] = "SELECT min(next_attempt) FROM recipient WHERE campaign = ?1 AND state = 0",
     [ST_UPDATE] = "UPDATE recipient SET state = ?2, attempts = ?3, next_attempt = ?4,"
@@ -105,6 +107,11 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	 * config says otherwise): rows queued before it have NULL, which never
 	 * collides, and keep UNIQUE(campaign, mailbox) */
 	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
+	/* a recipient's send time and expiry (sluice send --send-at,
+	 * --expires-in, the list's columns): NULL in rows queued before them */
+	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN send_at INTEGER", NULL, NULL, NULL);
+	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN expires_at INTEGER", NULL, NULL,
+	             NULL);
 	if (db_exec(&s->db,
 	            "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
 	            "index", e) != 0 ||
@@ -240,7 +247,24 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
                    const char *domain, const char *fields, size_t fields_len, int utf8,
                    int64_t now_s, struct err *e)
 {
+	return store_rcpt_add_at(s, campaign, mailbox, key, domain, fields, fields_len, utf8, now_s,
+	                         NULL, e);
+}
+
+static void bind_time_or_null(sqlite3_stmt *st, int i, int64_t t)
+{
+	if (t)
+		sqlite3_bind_int64(st, i, t);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_rcpt_add_at(struct store *s, const char *campaign, const char *mailbox, const char *key,
+                      const char *domain, const char *fields, size_t fields_len, int utf8,
+                      int64_t now_s, const struct rcpt_times *t, struct err *e)
+{
 	sqlite3_stmt *st = s->db.st[ST_RCPT_ADD];
+	struct rcpt_times none = {0, 0};
 
 	if (store_begin(s, e))
 		return -1;
@@ -251,6 +275,11 @@ int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, c
 	sqlite3_bind_int(st, 5, utf8);
 	sqlite3_bind_int64(st, 6, now_s);
 	sqlite3_bind_text(st, 7, key, -1, SQLITE_STATIC);
+	if (!t)
+		t = &none;
+	sqlite3_bind_int64(st, 8, t->send_at_s); /* 0: due at once, as before */
+	bind_time_or_null(st, 9, t->send_at_s);
+	bind_time_or_null(st, 10, t->expires_at_s);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -279,6 +308,8 @@ int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor
 		r->attempts = sqlite3_column_int(st, 5);
 		r->queued_at_s = sqlite3_column_int64(st, 6);
 		r->next_attempt_s = sqlite3_column_int64(st, 7);
+		r->send_at_s = sqlite3_column_int64(st, 8);
+		r->expires_at_s = sqlite3_column_int64(st, 9);
 		cur->due = r->next_attempt_s;
 		cur->id = r->id;
 		n++;

@@ -57,6 +57,8 @@ struct queued_rcpt {
 	int attempts;
 	int64_t queued_at_s;
 	int64_t next_attempt_s; /* the due time it was fetched at */
+	int64_t send_at_s;      /* not sent before (0: as soon as queued) */
+	int64_t expires_at_s;   /* never sent at or after (0: only max_lifetime) */
 };
 
 /* The last reply of an attempt, as recorded in the row. */
@@ -98,6 +100,15 @@ void store_campaign_free(struct campaign_rec *c);
 int store_rcpt_add(struct store *s, const char *campaign, const char *mailbox, const char *key,
                    const char *domain, const char *fields, size_t fields_len, int utf8,
                    int64_t now_s, struct err *e);
+/* A recipient's own times (seconds since the epoch, 0: none): its send
+ * time is its first next attempt, so nothing fetches it before. */
+struct rcpt_times {
+	int64_t send_at_s, expires_at_s;
+};
+/* store_rcpt_add with times t (NULL: none). */
+int store_rcpt_add_at(struct store *s, const char *campaign, const char *mailbox, const char *key,
+                      const char *domain, const char *fields, size_t fields_len, int utf8,
+                      int64_t now_s, const struct rcpt_times *t, struct err *e);
 
 /* Calls cb for up to limit recipients of campaign that are due at now_s and
  * past the cursor (which it advances). The callback takes ownership of r.

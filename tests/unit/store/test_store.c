@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "unit.h"
 
@@ -112,10 +114,125 @@ static void test_queue_fetch_update_reopen(void **state)
 	store_close(s);
 }
 
+struct timed {
+	int64_t next[4], send[4], expires[4];
+	int n;
+};
+
+static void collect_times(void *arg, struct queued_rcpt *r)
+{
+	struct timed *t = arg;
+	t->next[t->n] = r->next_attempt_s;
+	t->send[t->n] = r->send_at_s;
+	t->expires[t->n++] = r->expires_at_s;
+	queued_rcpt_free(r);
+}
+
+static void add_campaign(struct store *s, const char *id)
+{
+	struct err e;
+	struct campaign_rec c = {.id = (char *)id,
+	                         .template_text = "x",
+	                         .template_len = 1,
+	                         .template_path = "t.eml",
+	                         .names = "",
+	                         .envelope_from = "b@x.test",
+	                         .salt = "s2",
+	                         .created_s = 1};
+	assert_int_equal(store_campaign_add(s, &c, &e), 0);
+}
+
+/* A send time is the first next attempt: not fetched before it; an expiry
+ * comes back with the row. */
+static void test_send_at_and_expiry_stored(void **state)
+{
+	struct store *s;
+	struct err e;
+	struct rcpt_times later = {.send_at_s = 5000, .expires_at_s = 5600};
+	struct rcpt_times expiring = {.send_at_s = 0, .expires_at_s = 900};
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, &e), 0);
+	add_campaign(s, "timed");
+	assert_int_equal(store_rcpt_add_at(s, "timed", "a@x.test", "a@x.test", "x.test", "", 0, 0,
+	                                   100, &later, &e),
+	                 1);
+	assert_int_equal(store_rcpt_add_at(s, "timed", "b@x.test", "b@x.test", "x.test", "", 0, 0,
+	                                   100, &expiring, &e),
+	                 1);
+	assert_int_equal(store_commit(s, &e), 0);
+	int64_t due, ready, waiting;
+	assert_int_equal(store_next_due(s, "timed", &due, &e), 0);
+	assert_int_equal(due, 0);
+	assert_int_equal(store_ready_counts(s, "timed", 1000, &ready, &waiting, &e), 0);
+	assert_int_equal(ready, 1);
+	assert_int_equal(waiting, 1);
+	struct timed t = {0};
+	struct store_cursor cur = STORE_CURSOR_START;
+	assert_int_equal(store_fetch_ready(s, "timed", &cur, 4999, 10, collect_times, &t, &e), 1);
+	assert_int_equal(t.send[0], 0);
+	assert_int_equal(t.expires[0], 900);
+	assert_int_equal(store_fetch_ready(s, "timed", &cur, 5000, 10, collect_times, &t, &e), 1);
+	assert_int_equal(t.next[1], 5000);
+	assert_int_equal(t.send[1], 5000);
+	assert_int_equal(t.expires[1], 5600);
+	store_close(s);
+}
+
+/* A queue made before send times and expiries (and duplicate keys) opens,
+ * and its rows have neither. */
+static void test_old_queue_gains_the_columns(void **state)
+{
+	char sub[128], path[160];
+	sqlite3 *db;
+	struct store *s;
+	struct err e;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/old", dir);
+	snprintf(path, sizeof(path), "%s/queue.db", sub);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "CREATE TABLE campaign(id TEXT PRIMARY KEY, template BLOB NOT NULL,"
+	                 " template_path TEXT, names BLOB NOT NULL, envelope_from TEXT NOT NULL,"
+	                 " salt TEXT NOT NULL, created INTEGER NOT NULL);"
+	                 "CREATE TABLE recipient(id INTEGER PRIMARY KEY, campaign TEXT NOT NULL,"
+	                 " mailbox TEXT NOT NULL, domain TEXT NOT NULL, fields BLOB NOT NULL,"
+	                 " utf8 INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0,"
+	                 " attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL"
+	                 " DEFAULT 0, queued_at INTEGER NOT NULL, last_code INTEGER, last_enhanced"
+	                 " TEXT, last_reply TEXT, last_stage TEXT, category TEXT,"
+	                 " UNIQUE(campaign, mailbox));"
+	                 "INSERT INTO campaign VALUES('old', 'x', 't.eml', '', 'b@x.test', 's', 1);"
+	                 "INSERT INTO recipient(campaign, mailbox, domain, fields, queued_at)"
+	                 " VALUES('old', 'a@x.test', 'x.test', '', 100);",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(sub, &s, &e), 0);
+	struct timed t = {0};
+	struct store_cursor cur = STORE_CURSOR_START;
+	assert_int_equal(store_fetch_ready(s, "old", &cur, 1000, 10, collect_times, &t, &e), 1);
+	assert_int_equal(t.send[0], 0);
+	assert_int_equal(t.expires[0], 0);
+	struct rcpt_times tt = {.send_at_s = 2000, .expires_at_s = 3000};
+	assert_int_equal(
+	    store_rcpt_add_at(s, "old", "b@x.test", "b@x.test", "x.test", "", 0, 0, 100, &tt, &e),
+	    1);
+	assert_int_equal(store_commit(s, &e), 0);
+	assert_int_equal(store_fetch_ready(s, "old", &cur, 2000, 10, collect_times, &t, &e), 1);
+	assert_int_equal(t.expires[1], 3000);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_queue_fetch_update_reopen),
+	    cmocka_unit_test(test_send_at_and_expiry_stored),
+	    cmocka_unit_test(test_old_queue_gains_the_columns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
