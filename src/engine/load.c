@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dns/mx.h"
+#include "engine/outcome.h"
 #include "store/suppress.h"
 #include "engine/scheduler_int.h"
 #include "store/store.h"
@@ -108,6 +109,12 @@ static void on_fetched(void *arg, struct queued_rcpt *r)
 	j->r = r;
 	s->loaded++;
 	c->loaded++;
+	/* past its own expiry (it was capped at it, or loaded late): it
+	 * expires here, no look-up, no connection */
+	if (outcome_past_expiry(r->expires_at_s, sched_wall_ms(s) / 1000)) {
+		sched_expired(s, j);
+		return;
+	}
 	if (c->check_suppression && suppressed_since(s, j))
 		return;
 	s->pending_dns++;

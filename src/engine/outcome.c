@@ -96,14 +96,36 @@ static void set_fate(struct outcome *o, enum rcpt_state state, const char *name,
 	o->count = count;
 }
 
+/* When the recipient's lifetime ends: retry.max_lifetime after it was
+ * queued or after its send time, whichever is later. */
+static int64_t lifetime_end(const struct outcome_in *in)
+{
+	int64_t start = in->send_at_s > in->queued_at_s ? in->send_at_s : in->queued_at_s;
+	return start + in->cfg->max_lifetime_s;
+}
+
+/* Its own expiry when that comes no later than the lifetime's end, else 0. */
+static int64_t own_expiry(const struct outcome_in *in)
+{
+	return in->expires_at_s > 0 && in->expires_at_s <= lifetime_end(in) ? in->expires_at_s : 0;
+}
+
+/* The last time it may be tried: its own expiry (not tried then: it expires
+ * when loaded) or the end of its lifetime (tried a last time then). */
+static int64_t last_retry(const struct outcome_in *in)
+{
+	int64_t own = own_expiry(in);
+	return own ? own : lifetime_end(in);
+}
+
 /* A deferral: backoff (a greylisting server's short delay instead), never
- * past the recipient's lifetime; retried at once from memory when the
- * connection dropped under it. */
+ * past the recipient's lifetime or its own expiry; retried at once from
+ * memory when the connection dropped under it. */
 static void defer(const struct outcome_in *in, struct outcome *o)
 {
 	const struct config *cfg = in->cfg;
 	int64_t wait = outcome_backoff_s(o->attempts, cfg->min_backoff_s, cfg->max_backoff_s);
-	int64_t last = in->queued_at_s + cfg->max_lifetime_s;
+	int64_t last = last_retry(in);
 
 	/* a greylisting server wants the same retry soon, not a long backoff */
 	if (in->cls->category == CAT_GREYLISTED)
@@ -117,19 +139,22 @@ static void defer(const struct outcome_in *in, struct outcome *o)
 }
 
 /* The receiver refused the sender, not this recipient: it stays queued
- * (until its lifetime ends) and the campaign starts nothing more at this
- * site for a while. Counted as deferred even when it expires here. */
+ * (until its lifetime or its own expiry ends) and the campaign starts
+ * nothing more at this site for a while. Counted as deferred even when it
+ * expires here. */
 static void sender_refused(const struct outcome_in *in, struct outcome *o)
 {
 	const struct config *cfg = in->cfg;
-	int64_t last = in->queued_at_s + cfg->max_lifetime_s;
+	int64_t last = last_retry(in);
 
 	set_fate(o, RS_QUEUED, "deferred", OC_DEFERRED);
 	o->next_attempt_s = in->now_s + SENDER_REFUSED_WAIT_S(cfg);
 	if (o->next_attempt_s > last)
 		o->next_attempt_s = last;
-	if (in->now_s >= last)
+	if (in->now_s >= last) {
 		o->state = RS_EXPIRED, o->name = "expired";
+		o->own_expiry = own_expiry(in) > 0;
+	}
 	o->refuse_campaign = in->at_site;
 }
 
@@ -140,13 +165,20 @@ static void decide_fate(const struct outcome_in *in, struct outcome *o)
 	if (in->suppressed) {
 		set_fate(o, RS_SUPPRESSED, "suppressed", OC_SUPPRESSED);
 		o->category = CAT_SUPPRESSED;
+	} else if (in->stage == STAGE_EXPIRY) {
+		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED);
+		o->category = CAT_EXPIRED;
+		o->own_expiry = 1;
 	} else if (cls == 5 && !in->reply->local && in->stage == STAGE_MAIL) {
 		sender_refused(in, o);
 	} else if (cls == 2) {
 		set_fate(o, RS_DELIVERED, "delivered", OC_DELIVERED);
 	} else if (cls == 5) {
 		set_fate(o, RS_BOUNCED, "bounced", OC_BOUNCED);
-	} else if (in->now_s - in->queued_at_s >= in->cfg->max_lifetime_s) {
+	} else if (own_expiry(in) && in->now_s >= own_expiry(in)) {
+		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED); /* a reply that came too late */
+		o->own_expiry = 1;
+	} else if (in->now_s >= lifetime_end(in)) {
 		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED);
 	} else {
 		set_fate(o, RS_QUEUED, "deferred", OC_DEFERRED);
@@ -158,8 +190,8 @@ static void decide_fate(const struct outcome_in *in, struct outcome *o)
 /* The site: a reply rule for a refusal (its throttle), or a delivery. */
 static void decide_site(const struct outcome_in *in, struct outcome *o)
 {
-	if (!in->at_site)
-		return;
+	if (!in->at_site || in->stage == STAGE_EXPIRY)
+		return; /* no reply came from the site */
 	if (in->reply->code / 100 != 2) {
 		if (in->rules)
 			o->rule = rules_match(in->rules, in->stage, in->reply, in->mx_host);
@@ -173,8 +205,8 @@ static void decide_signs(const struct outcome_in *in, struct outcome *o)
 	struct outcome_signs *m = &o->signs;
 	int code = in->reply->code;
 
-	if (in->suppressed)
-		return;
+	if (in->suppressed || in->stage == STAGE_EXPIRY)
+		return; /* no attempt was made */
 	m->counted = 1;
 	m->delivered = code / 100 == 2;
 	m->rcpt_failed = code / 100 == 5 && in->stage == STAGE_RCPT;
@@ -185,12 +217,15 @@ static void decide_signs(const struct outcome_in *in, struct outcome *o)
 
 void outcome_decide(const struct outcome_in *in, struct outcome *o)
 {
-	*o = (struct outcome){.attempts = in->attempts + 1, .category = in->cls->category};
+	/* ended at its expiry: no attempt made, none counted */
+	int attempted = in->stage != STAGE_EXPIRY;
+
+	*o = (struct outcome){.attempts = in->attempts + attempted, .category = in->cls->category};
 	decide_fate(in, o);
 	decide_site(in, o);
-	if (!in->suppressed && (in->reply->code / 100 == 2 || o->state != RS_QUEUED))
+	if (!in->suppressed && attempted && (in->reply->code / 100 == 2 || o->state != RS_QUEUED))
 		o->list = outcome_list_action(in->stage, in->reply->code, in->cls,
-		                              o->state == RS_EXPIRED);
+		                              o->state == RS_EXPIRED && !o->own_expiry);
 	o->passed_mail = !in->suppressed && (in->stage == STAGE_RCPT || in->stage == STAGE_DATA ||
 	                                     in->stage == STAGE_DOT);
 	decide_signs(in, o);

@@ -26,6 +26,16 @@
  * invalid_recipient or mailbox_disabled reply suppresses at once or counts
  * a strike); the category never changes a fate, it only shortens a
  * greylisted deferral and steers the list and the monitor.
+ *
+ * Time limits: the lifetime (retry.max_lifetime) counts from the later of
+ * the queueing and the recipient's send time, and a last attempt is made at
+ * its end. A recipient's own expiry (expires_at), when it comes first, is
+ * stricter: no retry is set past it (the next attempt is capped at it) and
+ * nothing is sent at or after it (outcome_past_expiry, asked when a
+ * recipient is loaded and when it is handed to a session): it ends as
+ * expired at stage STAGE_EXPIRY with category CAT_EXPIRED, no attempt
+ * counted. An expiry the sender chose says nothing of the address: it
+ * never counts a soft bounce.
  */
 #ifndef SLUICE_ENGINE_OUTCOME_H
 #define SLUICE_ENGINE_OUTCOME_H
@@ -65,6 +75,8 @@ struct outcome_in {
 	int attempts;              /* made before this one */
 	int64_t queued_at_s;       /* when the recipient was queued */
 	int64_t due_s;             /* its next attempt time as fetched (kept by retry_now) */
+	int64_t send_at_s;         /* its send time, 0: none (the lifetime counts from it) */
+	int64_t expires_at_s;      /* its own expiry, 0: none */
 	const char *suppressed;    /* not attempted: suppressed since queued (the reason) */
 	int retry_now;             /* the connection dropped after deliveries on it: go
 	                            * again at once from memory (the caller only sets it
@@ -92,6 +104,7 @@ struct outcome {
 	int attempts;           /* with this one */
 	int64_t next_attempt_s; /* while queued */
 	int retry_now;          /* queued and to be retried at once from memory */
+	int own_expiry;         /* expired at the recipient's own expiry (not the lifetime) */
 	enum category category;
 	/* the suppression list */
 	enum outcome_list list;
@@ -105,8 +118,15 @@ struct outcome {
 	struct outcome_signs signs;
 };
 
-/* Decides what one attempt (or a recipient ended unsent) means. */
+/* Decides what one attempt (or a recipient ended unsent) means. A
+ * recipient ended at its own expiry is decided at stage STAGE_EXPIRY. */
 void outcome_decide(const struct outcome_in *in, struct outcome *out);
+/* 1 if a recipient with expiry expires_at_s (0: none) must not be sent at
+ * now_s: it is ended at stage STAGE_EXPIRY instead. */
+static inline int outcome_past_expiry(int64_t expires_at_s, int64_t now_s)
+{
+	return expires_at_s > 0 && now_s >= expires_at_s;
+}
 /* Backoff before attempt n+1 after n failed attempts: min * 2^(n-1), capped. */
 int64_t outcome_backoff_s(int attempts, int64_t min_s, int64_t max_s);
 

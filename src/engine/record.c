@@ -17,6 +17,7 @@
 #include "shape/rules.h"
 #include "shape/throttle.h"
 #include "store/suppress.h"
+#include "util/when.h"
 
 /* Classifies the reply and decides what it means (engine/outcome.h). */
 static void decide(struct scheduler *s, const struct job *j, const struct attempt *a, int64_t now_s,
@@ -34,6 +35,8 @@ static void decide(struct scheduler *s, const struct job *j, const struct attemp
 	    .attempts = r->attempts,
 	    .queued_at_s = r->queued_at_s,
 	    .due_s = r->next_attempt_s,
+	    .send_at_s = r->send_at_s,
+	    .expires_at_s = r->expires_at_s,
 	    .suppressed = a->suppressed,
 	    .retry_now = a->retry_now && j->site && !s->stopping,
 	    .at_site = j->site != NULL,
@@ -181,6 +184,18 @@ void sched_suppressed(struct scheduler *s, struct job *j, const char *reason)
 	snprintf(text, sizeof(text), "not sent: suppressed since queued (%s)", reason);
 	reply_set_local(&r, 550, "5.7.1", text);
 	struct attempt a = {.stage = STAGE_LOAD, .reply = &r, .suppressed = reason};
+	sched_record_outcome(s, j, &a);
+}
+
+void sched_expired(struct scheduler *s, struct job *j)
+{
+	struct reply r;
+	char when[WHEN_TEXT_MAX], text[96];
+
+	when_format(j->r->expires_at_s, when, sizeof(when));
+	snprintf(text, sizeof(text), "expired before delivery (expires-at %s)", when);
+	reply_set_local(&r, 451, "4.4.7", text);
+	struct attempt a = {.stage = STAGE_EXPIRY, .reply = &r};
 	sched_record_outcome(s, j, &a);
 }
 

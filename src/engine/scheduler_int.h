@@ -187,6 +187,8 @@ void sched_fail(struct scheduler *s, const struct err *e);
 /* an outcome sluice makes itself (DNS, rendering) */
 /* Ends j as suppressed (the list says reason) without attempting it. */
 void sched_suppressed(struct scheduler *s, struct job *j, const char *reason);
+/* Ends j as expired at its own expiry (outcome_past_expiry), unsent. */
+void sched_expired(struct scheduler *s, struct job *j);
 /* record.c: one attempt's outcome, applied (frees the job unless it goes
  * round again at once) */
 struct attempt { /* what one attempt got */

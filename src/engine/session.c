@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dlog/dlog.h"
+#include "engine/outcome.h"
 #include "engine/scheduler_int.h"
 #include "msg/assemble.h"
 #include "msg/dkim.h"
@@ -159,6 +160,10 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			return NULL; /* idle until then, or QUIT after idle_timeout */
 		if (!(j = site_pop_to_send(site)))
 			return NULL; /* only work behind a probe: idle until it is answered */
+		if (outcome_past_expiry(j->r->expires_at_s, sched_wall_ms(s) / 1000)) {
+			sched_expired(s, j); /* it waited at the site past its expiry */
+			continue;
+		}
 		if (session_assemble(s, j) != 0)
 			continue;
 		if (dkim_jobs_submit(s, sess, j))

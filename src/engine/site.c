@@ -103,6 +103,9 @@ void sched_park(struct scheduler *s, struct job *j, int64_t due_s)
 {
 	struct err e;
 
+	/* never past its own expiry: loaded then, it expires (load.c) */
+	if (j->r->expires_at_s > 0 && due_s > j->r->expires_at_s)
+		due_s = j->r->expires_at_s;
 	if (s->p.store.rcpt_postpone(s->p.store.ctx, j->r->id, due_s, &e) != 0)
 		sched_fail(s, &e);
 	s->dirty = 1;

@@ -22,6 +22,7 @@ static const char *const names[CAT_COUNT] = {
     [CAT_TEMPORARY_UNAVAILABLE] = "temporary_unavailable",
     [CAT_OTHER] = "other",
     [CAT_SUPPRESSED] = "suppressed",
+    [CAT_EXPIRED] = "expired",
 };
 
 const char *category_name(enum category c)

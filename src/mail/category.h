@@ -3,7 +3,9 @@
  * enum with one name table. The classifier (mail/classify.h) gives one per
  * reply; a 2xx is CAT_DELIVERED; CAT_SUPPRESSED marks a recipient ended
  * unsent because the list suppressed it after it was queued (never a
- * classifier's answer, never a config value). The names are the strings
+ * classifier's answer, never a config value), CAT_EXPIRED one ended unsent
+ * at its own expiry (sluice send --expires-in, the list's expires_at). The
+ * names are the strings
  * the delivery log prints (docs/delivery-log.md) and the config names.
  * CAT_NONE (0) is "no category" (an unset rule field, a record without one).
  */
@@ -29,6 +31,7 @@ enum category {
 	CAT_TEMPORARY_UNAVAILABLE,
 	CAT_OTHER,
 	CAT_SUPPRESSED,
+	CAT_EXPIRED,
 	CAT_COUNT
 };
 

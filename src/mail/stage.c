@@ -8,8 +8,8 @@ static const char *const names[STAGE_COUNT] = {
     [STAGE_STARTTLS] = "starttls", [STAGE_MAIL] = "mail",       [STAGE_RCPT] = "rcpt",
     [STAGE_DATA] = "data",         [STAGE_DOT] = "dot",         [STAGE_RSET] = "rset",
     [STAGE_QUIT] = "quit",         [STAGE_DNS] = "dns",         [STAGE_RENDER] = "render",
-    [STAGE_LOAD] = "load",         [STAGE_DSN] = "dsn",         [STAGE_WARMUP] = "warmup",
-    [STAGE_MONITOR] = "monitor",   [STAGE_INBOUND] = "inbound",
+    [STAGE_LOAD] = "load",         [STAGE_EXPIRY] = "expiry",   [STAGE_DSN] = "dsn",
+    [STAGE_WARMUP] = "warmup",     [STAGE_MONITOR] = "monitor", [STAGE_INBOUND] = "inbound",
 };
 
 const char *stage_name(enum stage s)

@@ -1,7 +1,8 @@
 /*
  * stage: where in a delivery a reply or outcome came from, as one enum with
  * one name table. The first stages are the SMTP dialogue (smtp/client.h
- * reports them); the others are sluice's own steps (dns, render, load), a
+ * reports them); the others are sluice's own steps (dns, render, load,
+ * expiry: a recipient's own expiry ended it unsent), a
  * reply read later from a bounce (dsn), and the non-reply records of the
  * delivery log (warmup, monitor, inbound). The names are the strings the
  * delivery log prints and the config's rules name (docs/delivery-log.md);
@@ -29,6 +30,7 @@ enum stage {
 	STAGE_DNS,
 	STAGE_RENDER,
 	STAGE_LOAD,
+	STAGE_EXPIRY,
 	STAGE_DSN,
 	/* delivery-log records that are not a reply */
 	STAGE_WARMUP,

@@ -50,6 +50,7 @@ struct fake_rcpt {
 	size_t fields_len;
 	int state, attempts, code;
 	int64_t queued_at_s, next_attempt_s;
+	int64_t send_at_s, expires_at_s; /* its own times (0: none) */
 	char stage[16], category[32];
 	int updates, postpones, tries;     /* store updates; postponements; SMTP transactions */
 	const struct script_reply *script; /* replies to its transactions in turn, then 250 */
@@ -177,6 +178,8 @@ static int fake_fetch_ready(void *ctx, const char *campaign, struct store_cursor
 		r->attempts = f->attempts;
 		r->queued_at_s = f->queued_at_s;
 		r->next_attempt_s = f->next_attempt_s;
+		r->send_at_s = f->send_at_s;
+		r->expires_at_s = f->expires_at_s;
 		cur->due = f->next_attempt_s;
 		cur->id = f->id;
 		n++;

@@ -59,6 +59,7 @@ try {
 	int attempts, local, retry_now;
 	int64_t queued_ago_s;
 	const char *suppressed;
+	int64_t send_at_s, expires_at_s; /* the recipient's own times, 0: none */
 };
 
 static struct outcome decide(const struct try *t)
@@ -79,6 +80,8 @@ static struct outcome decide(const struct try *t)
 	    .attempts = t->attempts,
 	    .queued_at_s = NOW - (t->queued_ago_s ? t->queued_ago_s : 3600),
 	    .due_s = NOW - 10,
+	    .send_at_s = t->send_at_s,
+	    .expires_at_s = t->expires_at_s,
 	    .suppressed = t->suppressed,
 	    .retry_now = t->retry_now,
 	    .at_site = 1,
@@ -233,6 +236,133 @@ static void test_suppressed_since_queued(void **state)
 	assert_false(o.signs.counted);
 }
 
+static void test_own_expiry_caps_the_retry(void **state)
+{
+	(void)state;
+	/* the backoff (1200 s) would go past the expiry: the retry is at it */
+	struct outcome o = decide(&(struct try){.stage = STAGE_RCPT,
+	                                        .code = 451,
+	                                        .text = "try later",
+	                                        .attempts = 2,
+	                                        .expires_at_s = NOW + 600});
+	assert_int_equal(o.state, RS_QUEUED);
+	assert_int_equal(o.next_attempt_s, NOW + 600);
+	/* a greylisting delay too */
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 450,
+	                         .enh = "4.7.1",
+	                         .text = "Greylisted, see http://postgrey.schweikert.ch/",
+	                         .expires_at_s = NOW + 60});
+	assert_int_equal(o.category, CAT_GREYLISTED);
+	assert_int_equal(o.next_attempt_s, NOW + 60);
+	/* one that ends before the expiry is not moved */
+	o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 451, .text = "later", .expires_at_s = NOW + 301});
+	assert_int_equal(o.next_attempt_s, NOW + 300);
+	/* a sender refused at MAIL FROM waits no longer than the expiry either */
+	o = decide(&(struct try){
+	    .stage = STAGE_MAIL, .code = 550, .text = "no", .expires_at_s = NOW + 100});
+	assert_int_equal(o.state, RS_QUEUED);
+	assert_int_equal(o.next_attempt_s, NOW + 100);
+	o = decide(
+	    &(struct try){.stage = STAGE_MAIL, .code = 550, .text = "no", .expires_at_s = NOW});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_true(o.own_expiry);
+}
+
+static void test_reply_after_own_expiry(void **state)
+{
+	(void)state;
+	/* a 4xx that came at the expiry ends it: expired, and not the
+	 * address's fault (the same reply at the lifetime's end counts) */
+	struct outcome o = decide(
+	    &(struct try){.stage = STAGE_RCPT, .code = 451, .text = "later", .expires_at_s = NOW});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_string_equal(o.name, "expired");
+	assert_int_equal(o.count, OC_EXPIRED);
+	assert_true(o.own_expiry);
+	assert_int_equal(o.attempts, 1);
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+	o = decide(&(struct try){
+	    .stage = STAGE_RCPT, .code = 451, .text = "later", .queued_ago_s = 5 * DAY});
+	assert_false(o.own_expiry);
+	assert_int_equal(o.list, OUTCOME_LIST_SOFT_BOUNCE);
+	/* what the receiver accepted or refused for good stays so */
+	o = decide(
+	    &(struct try){.stage = STAGE_DOT, .code = 250, .text = "ok", .expires_at_s = NOW - 5});
+	assert_int_equal(o.state, RS_DELIVERED);
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 550,
+	                         .enh = "5.1.1",
+	                         .text = "no such user",
+	                         .expires_at_s = NOW - 5});
+	assert_int_equal(o.state, RS_BOUNCED);
+}
+
+static void test_ended_at_expiry_unsent(void **state)
+{
+	(void)state;
+	/* a reply text a site rule would match: never applied, none came */
+	struct outcome o = decide(&(struct try){.stage = STAGE_EXPIRY,
+	                                        .code = 421,
+	                                        .enh = "4.7.0",
+	                                        .text = "RP-001 rate limited",
+	                                        .local = 1,
+	                                        .attempts = 2,
+	                                        .expires_at_s = NOW});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_string_equal(o.name, "expired");
+	assert_int_equal(o.count, OC_EXPIRED);
+	assert_int_equal(o.category, CAT_EXPIRED);
+	assert_string_equal(category_name(o.category), "expired");
+	assert_string_equal(stage_name(STAGE_EXPIRY), "expiry");
+	assert_int_equal(o.attempts, 2); /* no attempt made */
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+	assert_null(o.rule);
+	assert_false(o.site_delivered);
+	assert_false(o.passed_mail);
+	assert_false(o.signs.counted);
+	/* when that applies */
+	assert_false(outcome_past_expiry(0, NOW));
+	assert_false(outcome_past_expiry(NOW + 1, NOW));
+	assert_true(outcome_past_expiry(NOW, NOW));
+	assert_true(outcome_past_expiry(NOW - 1, NOW));
+}
+
+static void test_lifetime_and_expiry_the_earlier_wins(void **state)
+{
+	(void)state;
+	/* the lifetime ends first: a last attempt at its end, then expired
+	 * as before (a soft bounce), however late the own expiry */
+	struct outcome o = decide(&(struct try){.stage = STAGE_RCPT,
+	                                        .code = 451,
+	                                        .text = "later",
+	                                        .queued_ago_s = 5 * DAY - 100,
+	                                        .expires_at_s = NOW + 10 * DAY});
+	assert_int_equal(o.next_attempt_s, NOW + 100);
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 451,
+	                         .text = "later",
+	                         .queued_ago_s = 5 * DAY,
+	                         .expires_at_s = NOW + 10 * DAY});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_false(o.own_expiry);
+	/* the lifetime counts from the send time, not from the queueing */
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 451,
+	                         .text = "later",
+	                         .queued_ago_s = 6 * DAY,
+	                         .send_at_s = NOW - 3600});
+	assert_int_equal(o.state, RS_QUEUED);
+	assert_int_equal(o.next_attempt_s, NOW + 300);
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 451,
+	                         .text = "later",
+	                         .queued_ago_s = 6 * DAY,
+	                         .send_at_s = NOW - 5 * DAY + 100});
+	assert_int_equal(o.next_attempt_s, NOW + 100);
+}
+
 static void test_site_rule(void **state)
 {
 	(void)state;
@@ -367,6 +497,10 @@ int main(void)
 	    cmocka_unit_test(test_5xx_at_mail_refuses_the_sender),
 	    cmocka_unit_test(test_expires_after_lifetime),
 	    cmocka_unit_test(test_suppressed_since_queued),
+	    cmocka_unit_test(test_own_expiry_caps_the_retry),
+	    cmocka_unit_test(test_reply_after_own_expiry),
+	    cmocka_unit_test(test_ended_at_expiry_unsent),
+	    cmocka_unit_test(test_lifetime_and_expiry_the_earlier_wins),
 	    cmocka_unit_test(test_site_rule),
 	    cmocka_unit_test(test_list_hard_bounce_at_once),
 	    cmocka_unit_test(test_list_sender_side_never),

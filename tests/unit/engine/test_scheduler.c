@@ -1,8 +1,9 @@
 /* Unit tests for src/engine/ (the scheduler and its helpers) over fake
  * ports (engine_world.h): deliveries, retries after the backoff or the
  * greylist delay, a reply rule's suspension and its end, expiry, bounces,
- * a sender refused at MAIL FROM, and pacing by a message rate, each in well
- * under a second of real time. */
+ * a sender refused at MAIL FROM, pacing by a message rate, and a
+ * recipient's own send time and expiry, each in well under a second of
+ * real time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,6 +299,126 @@ static void test_message_rate_paces_on_the_clock(void **state)
 	world_close(&w);
 }
 
+/* A recipient's own expiry: a 4xx is retried no later than it, and at it
+ * the recipient expires without another connection. */
+static void test_4xx_then_own_expiry(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", T0_S, always_later, 3);
+	r->expires_at_s = T0_S + 600;
+	world_start(&w);
+	run_until_updates(&w, r, 1, "the first attempt");
+	assert_int_equal(r->next_attempt_s, T0_S + MIN_BACKOFF_S);
+	world_advance(&w, MIN_BACKOFF_S * 1000);
+	run_until_updates(&w, r, 2, "the second attempt");
+	/* the backoff (600 s) would end at T0 + 900: capped at the expiry */
+	assert_int_equal(r->state, RS_QUEUED);
+	assert_int_equal(r->next_attempt_s, T0_S + 600);
+	int conns = w.conns_started;
+	world_advance(&w, (600 - MIN_BACKOFF_S - 1) * 1000);
+	settle(&w);
+	assert_int_equal(r->tries, 2);
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "it expires at its expiry");
+	assert_int_equal(r->state, RS_EXPIRED);
+	assert_int_equal(r->tries, 2); /* never sent again */
+	assert_int_equal(r->attempts, 2);
+	assert_int_equal(w.conns_started, conns);
+	assert_string_equal(r->stage, "expiry");
+	assert_string_equal(r->category, "expired");
+	struct scheduler_stats st;
+	scheduler_stats(w.s, &st);
+	assert_int_equal(st.expired, 1);
+	char *log = log_text(&w);
+	assert_int_equal(count(log, "\"outcome\":\"expired\""), 1);
+	assert_int_equal(
+	    count(log, "\"reply\":\"expired before delivery (expires-at 2026-01-01T00:10:00Z)\""),
+	    1);
+	assert_int_equal(count(log, "\"stage\":\"expiry\""), 1);
+	assert_int_equal(count(log, "\"attempt\":2,"), 2); /* the second try and the expiry */
+	free(log);
+	world_close(&w);
+}
+
+/* A send time in the future is the first next attempt: nothing goes (no
+ * connection), the run waits instead of finishing, and at the time it goes. */
+static void test_send_at_in_the_future(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *r = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *now = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	r->send_at_s = r->next_attempt_s = T0_S + 3600;
+	world_start(&w);
+	run_until(&w, delivered, now, "the other one goes at once");
+	settle(&w);
+	assert_int_equal(r->tries, 0);
+	world_advance(&w, 1800 * 1000);
+	settle(&w);
+	world_advance(&w, 1799 * 1000);
+	settle(&w);
+	assert_int_equal(r->tries, 0);
+	assert_int_equal(r->state, RS_QUEUED);
+	assert_false(w.broke); /* waiting, not finished */
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "it goes at its time");
+	assert_int_equal(r->state, RS_DELIVERED);
+	assert_int_equal(r->attempts, 1);
+	world_close(&w);
+}
+
+/* Loaded before its expiry but still waiting at a slow site when it comes:
+ * expired when its turn comes, not sent. */
+static void test_expires_while_waiting_at_a_site(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *a = add_rcpt(&w, "a@slow.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@slow.test", T0_S, NULL, 0);
+	b->expires_at_s = T0_S + 30;
+	world_start(&w);
+	run_until(&w, delivered, a, "the first goes at once");
+	settle(&w);
+	assert_int_equal(b->tries, 0); /* 1/min: waits for its token */
+	world_advance(&w, 60 * 1000);
+	run_until(&w, broke, NULL, "its turn comes after its expiry");
+	assert_int_equal(b->state, RS_EXPIRED);
+	assert_int_equal(b->tries, 0);
+	assert_int_equal(b->attempts, 0);
+	assert_string_equal(b->stage, "expiry");
+	world_close(&w);
+}
+
+/* Parked at a suspended site: due again no later than its expiry, and
+ * expired then, while the suspension lasts. */
+static void test_parked_no_later_than_expiry(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, rate_limited, 1);
+	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	b->expires_at_s = T0_S + 120;
+	world_start(&w);
+	run_until_updates(&w, a, 1, "the 421 is recorded");
+	struct rcpt_count parked = {b, 1};
+	run_until(&w, has_postpones, &parked, "b is parked");
+	assert_int_equal(b->next_attempt_s, T0_S + 120); /* not the suspension's end */
+	world_advance(&w, 120 * 1000);
+	run_until_updates(&w, b, 1, "b expires");
+	assert_int_equal(b->state, RS_EXPIRED);
+	assert_int_equal(b->tries, 0);
+	world_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +430,10 @@ int main(void)
 	    cmocka_unit_test(test_rcpt_5xx_bounces),
 	    cmocka_unit_test(test_mail_from_5xx_keeps_queued_and_refuses_campaign),
 	    cmocka_unit_test(test_message_rate_paces_on_the_clock),
+	    cmocka_unit_test(test_4xx_then_own_expiry),
+	    cmocka_unit_test(test_send_at_in_the_future),
+	    cmocka_unit_test(test_expires_while_waiting_at_a_site),
+	    cmocka_unit_test(test_parked_no_later_than_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
