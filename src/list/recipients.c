@@ -7,7 +7,13 @@
 #include <strings.h>
 
 #include "mail/fields.h"
+#include "util/strmap.h"
+#include "util/when.h"
 #include "util/xmalloc.h"
+
+#define WHEN_CACHE_MAX  10000 /* distinct (zone, time) pairs remembered */
+#define WHEN_CACHED_MAX 100   /* longer texts are parsed every time */
+#define ZONE_MAX        64
 
 /* Trims spaces and tabs around a field (an address cell often has them). */
 static const char *trim(const char *s, size_t *len)
@@ -27,6 +33,7 @@ int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 	struct err ce;
 
 	memset(l, 0, sizeof(*l));
+	l->send_at_col = l->expires_at_col = l->tz_col = -1;
 	l->path = xstrdup(path);
 	l->f = fopen(path, "r");
 	if (!l->f)
@@ -57,10 +64,124 @@ int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 		if (strcasecmp(l->names[i], "email") == 0) {
 			l->email_col = i;
 			found = 1;
+		} else if (strcasecmp(l->names[i], "send_at") == 0) {
+			l->send_at_col = (long)i;
+		} else if (strcasecmp(l->names[i], "expires_at") == 0) {
+			l->expires_at_col = (long)i;
+		} else if (strcasecmp(l->names[i], "tz") == 0) {
+			l->tz_col = (long)i;
 		}
 	}
 	if (!found)
 		return err_set(e, "%s:1: no 'email' column in the header row", path);
+	return 0;
+}
+
+void recipients_set_times(struct recipient_list *l, const struct recipient_times *t)
+{
+	l->times = *t;
+}
+
+/* The cell of column col in the current record, trimmed; NULL when there
+ * is no such column or the cell is empty. */
+static const char *cell(const struct recipient_list *l, long col, size_t *n)
+{
+	if (col < 0)
+		return NULL;
+	const char *s = csv_field(&l->csv, (size_t)col, n);
+	s = trim(s, n);
+	return *n ? s : NULL;
+}
+
+static void cache_put(struct recipient_list *l, const char *key, int64_t v)
+{
+	if (!l->when_cache)
+		l->when_cache = strmap_new();
+	if (strmap_count(l->when_cache) >= WHEN_CACHE_MAX)
+		return;
+	int64_t *p = xmalloc(sizeof(*p));
+	*p = v;
+	free(strmap_put(l->when_cache, key, p));
+}
+
+/* when_parse, remembered: a list holds few distinct times and zones, and
+ * reading a zone costs a file (when.h). */
+static int parse_time(struct recipient_list *l, const char *s, size_t n, const char *zone,
+                      int64_t ref_s, int64_t *out, struct err *e)
+{
+	char key[WHEN_CACHED_MAX + ZONE_MAX + 48];
+
+	if (n > WHEN_CACHED_MAX)
+		return when_parse(s, n, zone, ref_s, out, e);
+	snprintf(key, sizeof(key), "t\x1f%s\x1f%lld\x1f%.*s", zone, (long long)ref_s, (int)n, s);
+	int64_t *v = l->when_cache ? strmap_get(l->when_cache, key) : NULL;
+	if (v) {
+		*out = *v;
+		return 0;
+	}
+	if (when_parse(s, n, zone, ref_s, out, e) != 0)
+		return -1;
+	cache_put(l, key, *out);
+	return 0;
+}
+
+/* The row's tz cell into zone ("" when none): 0, or -1 if it names no
+ * zone. */
+static int row_zone(struct recipient_list *l, char zone[ZONE_MAX], struct err *e)
+{
+	char key[ZONE_MAX + 8];
+	size_t n;
+	const char *z = cell(l, l->tz_col, &n);
+
+	zone[0] = '\0';
+	if (!z)
+		return 0;
+	if (n >= ZONE_MAX)
+		return err_set(e, "unknown time zone '%.40s...'", z);
+	memcpy(zone, z, n);
+	zone[n] = '\0';
+	snprintf(key, sizeof(key), "z\x1f%s", zone);
+	if (l->when_cache && strmap_get(l->when_cache, key))
+		return 0;
+	if (!when_zone_ok(zone, e))
+		return -1;
+	cache_put(l, key, 1);
+	return 0;
+}
+
+/* The row's send time and expiry: its own cells, else the campaign's. */
+static int row_times(struct recipient_list *l, struct recipient_row *row, struct err *e)
+{
+	const struct recipient_times *d = &l->times;
+	char zone[ZONE_MAX];
+	size_t sn = 0, xn = 0;
+	struct err we;
+
+	row->send_at_s = row->expires_at_s = 0;
+	const char *send = cell(l, l->send_at_col, &sn), *send_from = "column send_at";
+	const char *exp = cell(l, l->expires_at_col, &xn), *exp_from = "column expires_at";
+	if (!send && d->send_at)
+		send = d->send_at, sn = strlen(send), send_from = "--send-at";
+	if (!exp && d->expires_at)
+		exp = d->expires_at, xn = strlen(exp), exp_from = "--expires-at";
+	if (!send && !exp && !d->expires_in_s)
+		return 0;
+	if (row_zone(l, zone, &we) != 0)
+		return err_set(e, "%s:%ld: column tz: %s", l->path, row->line, we.msg);
+	if (send && parse_time(l, send, sn, zone, d->now_s, &row->send_at_s, &we) != 0)
+		return err_set(e, "%s:%ld: %s: %s", l->path, row->line, send_from, we.msg);
+	int64_t from = row->send_at_s ? row->send_at_s : d->now_s;
+	if (exp && parse_time(l, exp, xn, zone, from, &row->expires_at_s, &we) != 0)
+		return err_set(e, "%s:%ld: %s: %s", l->path, row->line, exp_from, we.msg);
+	if (!exp && d->expires_in_s)
+		row->expires_at_s = from + d->expires_in_s;
+	if (row->send_at_s && row->expires_at_s && row->expires_at_s <= row->send_at_s) {
+		char a[WHEN_TEXT_MAX], b[WHEN_TEXT_MAX];
+		when_format(row->expires_at_s, a, sizeof(a));
+		when_format(row->send_at_s, b, sizeof(b));
+		return err_set(e, "%s:%ld: %s: expires at %s, not after its send time %s", l->path,
+		               row->line, exp ? exp_from : "--expires-in", a, b);
+	}
 	return 0;
 }
 
@@ -97,6 +218,8 @@ int recipients_next(struct recipient_list *l, struct recipient_row *row, struct 
 			else
 				fields_add(&row->fields, s, n);
 		}
+		if (row_times(l, row, e) != 0)
+			return -1;
 		return 1;
 	}
 }
@@ -115,6 +238,7 @@ void recipients_close(struct recipient_list *l)
 		free(l->names[i]);
 	free(l->names);
 	free(l->path);
+	strmap_free(l->when_cache, free);
 	memset(l, 0, sizeof(*l));
 }
 
