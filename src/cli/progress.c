@@ -74,10 +74,16 @@ void progress_show(struct progress *p, FILE *f, const struct scheduler_stats *st
 	int64_t queued = p->total - delivered - bounced - expired - suppressed;
 	int64_t wait_s = next_due_s >= 0 ? next_due_s - clock_wall_ms() / 1000 : -1;
 	char eta[48];
-	if (queued > 0 && st->in_flight == 0 && wait_s > 0) { /* all of it waits for a retry */
+	if (queued > 0 && st->in_flight == 0 && wait_s > 0) {
+		/* all of it waits: for a retry, or (nothing deferred in this run)
+		 * for a send time, which may be days away */
 		char w[32];
-		fmt_eta(w, sizeof(w), (double)wait_s);
-		snprintf(eta, sizeof(eta), "next retry in %s", w);
+		if (wait_s >= 99 * 3600)
+			snprintf(w, sizeof(w), "%lldd%02lldh", (long long)(wait_s / 86400),
+			         (long long)(wait_s % 86400 / 3600));
+		else
+			fmt_eta(w, sizeof(w), (double)wait_s);
+		snprintf(eta, sizeof(eta), "%s in %s", st->deferred ? "next retry" : "sending", w);
 	} else {
 		fmt_eta(eta, sizeof(eta), rate > 0 ? (double)queued / rate : queued ? -1 : 0);
 	}

@@ -1,6 +1,11 @@
 /*
  * sluice send: check a template and a recipient list, queue the campaign
  * durably, deliver it, and report. Running the same command again resumes.
+ * --send-at, --expires-at and --expires-in give every recipient a send time
+ * and an expiry (the list's send_at, expires_at and tz columns override
+ * them, list/recipients.h); times are fixed when a row is queued. A send
+ * time in the future keeps the command waiting for it (Ctrl-C stops, the
+ * same command or a running serve goes on).
  * Exit status: 0 all delivered; 1 some bounced or expired; 2 usage, config,
  * input or state-directory error; 3 stopped by a signal (resumable); 4 queued
  * for the `sluice serve` that runs on the same state directory; 5 the campaign
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -36,6 +42,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
+#include "util/when.h"
 #include "util/xmalloc.h"
 
 #define EXIT_INTERRUPTED    3
@@ -49,7 +56,51 @@ struct send_opts {
 	int dry_run;
 	int priority;
 	int force;
+	const char *send_at, *expires_at; /* as given (util/when.h) */
+	int64_t expires_in_s;
 };
+
+enum { OPT_SEND_AT = 256, OPT_EXPIRES_AT, OPT_EXPIRES_IN };
+
+/* A time given as an option, read in the host's zone: 0, or -1 (printed). */
+static int option_time(const char *opt, const char *text, int64_t ref_s, int64_t *out)
+{
+	struct err e;
+
+	if (when_parse(text, strlen(text), NULL, ref_s, out, &e) == 0)
+		return 0;
+	fprintf(stderr, "sluice send: %s: %s\n", opt, e.msg);
+	return -1;
+}
+
+/* The time options together: readable, and not contradicting each other
+ * (as the host's zone reads them; a row's tz may move local ones). */
+static int check_times(struct send_opts *o)
+{
+	int64_t now = clock_wall_ms() / 1000, send = 0, expires = 0;
+	char a[WHEN_TEXT_MAX], b[WHEN_TEXT_MAX];
+
+	if (o->expires_at && o->expires_in_s) {
+		fprintf(stderr, "sluice send: give --expires-at or --expires-in, not both\n");
+		return -1;
+	}
+	if (o->send_at && option_time("--send-at", o->send_at, now, &send) != 0)
+		return -1;
+	int64_t from = send ? send : now;
+	if (o->expires_at && option_time("--expires-at", o->expires_at, from, &expires) != 0)
+		return -1;
+	if (o->expires_in_s)
+		expires = from + o->expires_in_s;
+	when_format(expires, a, sizeof(a));
+	when_format(send, b, sizeof(b));
+	if (send && expires && expires <= send) {
+		fprintf(stderr, "sluice send: --expires-at %s is not after --send-at %s\n", a, b);
+		return -1;
+	}
+	if (expires && expires <= now)
+		log_warn("--expires-at %s has passed: recipients queued now expire unsent", a);
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
 {
@@ -62,6 +113,9 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"priority", required_argument, NULL, 'p'},
 	    {"force", no_argument, NULL, 'f'},
+	    {"send-at", required_argument, NULL, OPT_SEND_AT},
+	    {"expires-at", required_argument, NULL, OPT_EXPIRES_AT},
+	    {"expires-in", required_argument, NULL, OPT_EXPIRES_IN},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -91,6 +145,25 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		case 'f':
 			o->force = 1;
 			break;
+		case OPT_SEND_AT:
+			o->send_at = optarg;
+			break;
+		case OPT_EXPIRES_AT:
+			o->expires_at = optarg;
+			break;
+		case OPT_EXPIRES_IN: {
+			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
+			if (ms < 1000) {
+				fprintf(
+				    stderr,
+				    "sluice send: --expires-in: a duration such as 15m, 2h or 3d, "
+				    "not '%s'\n",
+				    optarg);
+				return -1;
+			}
+			o->expires_in_s = ms / 1000;
+			break;
+		}
 		case 'p': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -123,7 +196,7 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		cli_usage("send", stderr);
 		return -1;
 	}
-	return 0;
+	return check_times(o);
 }
 
 /* The default campaign ID: a digest of the template and the list. */
@@ -248,8 +321,8 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 	struct recipient_row row = {0};
 	struct err re;
 	struct skips sk = {0};
-	long added = 0, dups = 0, bad = 0, rows = 0;
-	int64_t now_s = clock_wall_ms() / 1000;
+	long added = 0, dups = 0, bad = 0, rows = 0, waiting = 0;
+	int64_t now_s = list->times.now_s, first_send = 0;
 	int rc, failed = 0;
 
 	while ((rc = recipients_next(list, &row, &re)) != 0) {
@@ -268,12 +341,18 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 		}
 		char key[ADDRESS_MAX + 1];
 		address_dedupe_key(row.addr.mailbox, cfg->case_sensitive_local, key, sizeof(key));
-		int r =
-		    store_rcpt_add(st, campaign, row.addr.mailbox, key, row.addr.domain,
-		                   row.fields.data, row.fields.len, row.addr.utf8_local, now_s, e);
+		struct rcpt_times times = {row.send_at_s, row.expires_at_s};
+		int r = store_rcpt_add_at(st, campaign, row.addr.mailbox, key, row.addr.domain,
+		                          row.fields.data, row.fields.len, row.addr.utf8_local,
+		                          now_s, &times, e);
 		if (r < 0)
 			break;
 		r ? added++ : dups++;
+		if (r && row.send_at_s > now_s) {
+			waiting++;
+			if (!first_send || row.send_at_s < first_send)
+				first_send = row.send_at_s;
+		}
 		if (!r && !resumed)
 			skip_row(&sk, state_dir, campaign, &row, "duplicate",
 			         "the same mailbox as an earlier row");
@@ -302,6 +381,14 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 		log_info(
 		    "skipped %ld suppressed, %ld typo domains, %ld role accounts (listed in %s)",
 		    sk.suppressed, sk.typo, sk.role, sk.path);
+	if (waiting > 0) {
+		char when[64];
+		time_t t = (time_t)first_send;
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+		log_info("%ld wait for their send time, the first at %s", waiting, when);
+	}
 	return 0;
 }
 
@@ -586,6 +673,11 @@ int cli_send(int argc, char **argv)
 		log_error("%s", e.msg);
 		goto out;
 	}
+	struct recipient_times times = {.send_at = o.send_at,
+	                                .expires_at = o.expires_at,
+	                                .expires_in_s = o.expires_in_s,
+	                                .now_s = clock_wall_ms() / 1000};
+	recipients_set_times(&list, &times);
 	if (tpl.uses_unsubscribe_url && !cfg.unsubscribe_url) {
 		log_error("%s: {{unsubscribe_url}} needs unsubscribe.url in the configuration (%s)",
 		          tpl.path, cfg.path);

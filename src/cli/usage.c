@@ -9,7 +9,8 @@ static const struct {
 } usages[] = {
     {"send",
      "usage: sluice send --config FILE --template FILE --recipients FILE\n"
-     "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run] [--force]\n\n"
+     "                   [--campaign ID] [--state DIR] [--priority P] [--dry-run] [--force]\n"
+     "                   [--send-at TIME] [--expires-in DURATION | --expires-at TIME]\n\n"
      "  --config FILE      the YAML configuration (docs/configuration.md)\n"
      "  --template FILE    an RFC 5322 message with {{field}} placeholders\n"
      "  --recipients FILE  CSV with a header row and an 'email' column\n"
@@ -20,7 +21,15 @@ static const struct {
      "  --priority P       bulk (0, the default), transactional (10) or a number:\n"
      "                     higher goes first to a site other campaigns also use\n"
      "  --dry-run          check everything, print the first message, send nothing\n"
-     "  --force            send even when the preflight check (sluice check) FAILs\n"},
+     "  --force            send even when the preflight check (sluice check) FAILs\n"
+     "  --send-at TIME     send no recipient before TIME: RFC 3339 (2026-12-03T08:00:00+01:00),\n"
+     "                     a local '2026-12-03 08:00' or '08:00' (the next one), local to\n"
+     "                     the host's zone or to the row's tz column; the command waits\n"
+     "  --expires-in DURATION\n"
+     "                     never send a recipient later than DURATION (15m, 2h, 3d) after\n"
+     "                     its send time: it ends as expired\n"
+     "  --expires-at TIME  the same at a fixed TIME\n"
+     "  The list's send_at, expires_at and tz columns override these per row.\n"},
     {"check",
      "usage: sluice check --config FILE [--template FILE [--transactional]] [--state DIR]\n"
      "                    [--json]\n\n"
