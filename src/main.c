@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 	/* what library code has to say goes to stderr too; SLUICE_TRACE adds
 	 * the SMTP client's wire trace */
 	log_set_sink(log_sink_stderr, getenv("SLUICE_TRACE") ? LOG_TRACE : LOG_INFO);
+	cli_version = SLUICE_VERSION;
 	if (argc < 2)
 		return usage(stderr);
 	if (is_help(argv[1]) || (strcmp(argv[1], "help") == 0 && argc == 2))

@@ -9,6 +9,9 @@
 #define EXIT_SOME_FAILED   1
 #define EXIT_USAGE         2
 
+/* This build's version (git describe), set by main. */
+extern const char *cli_version;
+
 int cli_send(int argc, char **argv);
 int cli_queue(int argc, char **argv);
 int cli_bounces(int argc, char **argv);

@@ -73,7 +73,8 @@ int cli_serve(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	report_descriptors(&cfg);
-	struct serve_params sp = {.cfg = &cfg, .state_dir = dir, .sink = {cli_print_sign, NULL}};
+	struct serve_params sp = {
+	    .cfg = &cfg, .state_dir = dir, .sink = {cli_print_sign, NULL}, .version = cli_version};
 	struct serve *sv = NULL;
 	int rc = 0;
 	if (serve_open(&sp, &sv, &e) != 0 || serve_run(sv, &e) != 0) {

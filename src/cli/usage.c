@@ -4,6 +4,8 @@
 
 #include "cli/cli.h"
 
+const char *cli_version = "unknown";
+
 static const struct {
 	const char *cmd, *text;
 } usages[] = {

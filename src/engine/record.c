@@ -46,14 +46,37 @@ static void decide(struct scheduler *s, const struct job *j, const struct attemp
 	outcome_decide(&in, o);
 }
 
-static void count_outcome(struct scheduler *s, enum outcome_count n)
+_Static_assert(OC_SUPPRESSED + 1 == SCHED_OUTCOMES, "scheduler_counters has a row per outcome");
+
+const char *scheduler_outcome_name(int outcome)
+{
+	static const char *const names[SCHED_OUTCOMES] = {[OC_DELIVERED] = "delivered",
+	                                                  [OC_BOUNCED] = "bounced",
+	                                                  [OC_DEFERRED] = "deferred",
+	                                                  [OC_EXPIRED] = "expired",
+	                                                  [OC_SUPPRESSED] = "suppressed"};
+	return outcome >= 0 && outcome < SCHED_OUTCOMES ? names[outcome] : NULL;
+}
+
+void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
+                         const struct site *site)
+{
+	int p = site ? provider_index(site->provider) : -1;
+
+	if (outcome < 0 || outcome >= SCHED_OUTCOMES || (int)cat < 0 || cat >= CAT_COUNT)
+		return;
+	s->counters.attempts[outcome][cat][p < 0 || p >= PROVIDERS_MAX ? PROVIDERS_MAX : p]++;
+}
+
+static void count_outcome(struct scheduler *s, const struct job *j, const struct outcome *o)
 {
 	int64_t *c[] = {[OC_DELIVERED] = &s->st.delivered,
 	                [OC_BOUNCED] = &s->st.bounced,
 	                [OC_DEFERRED] = &s->st.deferred,
 	                [OC_EXPIRED] = &s->st.expired,
 	                [OC_SUPPRESSED] = &s->st.suppressed};
-	(*c[n])++;
+	(*c[o->count])++;
+	sched_count_attempt(s, (int)o->count, o->category, j->site);
 }
 
 /* The site's throttle and warm-up: a reply rule, or a delivery. */
@@ -154,7 +177,7 @@ void sched_record_outcome(struct scheduler *s, struct job *j, const struct attem
 	struct outcome o;
 
 	decide(s, j, a, now_s, &c, &o);
-	count_outcome(s, o.count);
+	count_outcome(s, j, &o);
 	if (j->site)
 		apply_site(s, j->site, &o, a->reply);
 	update_store(s, j, a, &o);

@@ -14,8 +14,12 @@
 
 #include "engine/monitor.h"
 #include "engine/ports.h"
+#include "mail/category.h"
 #include "mail/config.h"
+#include "mail/providers.h"
+#include "store/store.h"
 #include "util/err.h"
+#include "util/histogram.h"
 
 struct event_base;
 struct ssl_ctx_st;
@@ -64,6 +68,18 @@ struct scheduler_stats {
 	char last_sign[160];
 };
 
+/* Counters for the life of the scheduler, for metrics (serve's /metrics):
+ * they only grow. An attempt is counted once its outcome is recorded, by
+ * outcome (scheduler_outcome_name: the delivery log's "outcome"), reply
+ * category (mail/category.h) and provider (provider_index of the site's
+ * provider; PROVIDERS_MAX for every other site and for outcomes that
+ * reached no site, such as a domain without MX). */
+#define SCHED_OUTCOMES 5 /* delivered, bounced, deferred, expired, suppressed */
+struct scheduler_counters {
+	int64_t attempts[SCHED_OUTCOMES][CAT_COUNT][PROVIDERS_MAX + 1];
+	struct histogram commit; /* seconds one group commit took (log, queue, list) */
+};
+
 /* One campaign to deliver. Campaigns share the sites, their connections
  * and their rates: at a site, jobs of a higher priority go first, and
  * campaigns of equal priority take turns, one message each. */
@@ -96,6 +112,16 @@ void scheduler_stop(struct scheduler *s);
 /* 0 while fine; -1 with e set once the store or log failed (the run ends). */
 int scheduler_error(const struct scheduler *s, struct err *e);
 void scheduler_stats(const struct scheduler *s, struct scheduler_stats *out);
+/* The counters above; borrowed until scheduler_free. */
+const struct scheduler_counters *scheduler_counters(const struct scheduler *s);
+/* "delivered", "bounced", "deferred", "expired", "suppressed" for 0..4. */
+const char *scheduler_outcome_name(int outcome);
+/* Calls fn for every site the scheduler knows, with what `sluice queue`
+ * shows of it (the snapshot written every second, but live) and its large
+ * provider's name, or NULL. Everything is borrowed for the call. */
+typedef void (*scheduler_site_fn)(void *arg, const struct site_snapshot *snap,
+                                  const char *provider);
+void scheduler_sites(const struct scheduler *s, scheduler_site_fn fn, void *arg);
 /* Commits pending changes and frees (call after the loop returned). */
 int scheduler_free(struct scheduler *s, struct err *e);
 

@@ -156,6 +156,7 @@ struct scheduler {
 	int cpu_on, cpu_depth; /* SLUICE_SCHED_CPU accounting */
 	struct site *wait_head, *wait_tail;
 	struct scheduler_stats st;
+	struct scheduler_counters counters; /* for metrics (scheduler.h) */
 	const struct rules *rules;
 	struct workers *dkim_workers; /* NULL: DKIM signs on the loop (or nothing to sign) */
 	int64_t next_snapshot_ms;
@@ -296,5 +297,8 @@ int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
 /* src's place in s->p.sources (0 if not there). */
 size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);
+/* record.c: counts an attempt's outcome (enum outcome_count) for metrics */
+void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
+                         const struct site *site);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dlog/dlog.h"
+#include "engine/outcome.h"
 #include "engine/scheduler_int.h"
 #include "mail/category.h"
 #include "mail/stage.h"
@@ -248,6 +249,7 @@ static void site_park_warmup(struct scheduler *s, struct site *site, const char 
 		};
 		dlog_add(s->p.log, &rec);
 		s->st.deferred++;
+		sched_count_attempt(s, OC_DEFERRED, CAT_RATE_LIMITED, site);
 		sched_park(s, j, due);
 	}
 }
@@ -310,6 +312,31 @@ static void on_site_timer(evutil_socket_t fd, short what, void *arg)
 	site_open_sessions(site->s, site);
 }
 
+/* What `sluice queue` shows of a site (its strings borrowed from it). */
+static void site_snapshot_of(struct site *site, int64_t now_mono, int64_t now_s,
+                             struct site_snapshot *out)
+{
+	struct throttle *t = &site->thr;
+	int suspended = throttle_suspended(t, now_mono);
+
+	*out = (struct site_snapshot){
+	    .site = site->key,
+	    .campaign = site->turn    ? site->turn->camp->id
+	                : site->lanes ? site->lanes->camp->id
+	                              : NULL,
+	    .queued = (int64_t)site->queued,
+	    .in_flight = site->in_flight,
+	    .conns = site->active,
+	    .conn_limit = throttle_max_connections(t, now_mono),
+	    .rate = t->observed_rate,
+	    .rate_limit = throttle_message_rate(t),
+	    .suspended_until_s =
+	        suspended ? now_s + (t->suspended_until_ms - now_mono) / 1000 + 1 : 0,
+	    .reason = t->reason,
+	    .updated_s = now_s,
+	};
+}
+
 /* Writes every site's state for `sluice queue` (in the group commit). */
 void sched_snapshot_sites(struct scheduler *s)
 {
@@ -320,31 +347,29 @@ void sched_snapshot_sites(struct scheduler *s)
 	struct err e;
 
 	while (strmap_next(s->sites, &pos, &key, &v)) {
-		struct site *site = v;
-		struct throttle *t = &site->thr;
-		int suspended = throttle_suspended(t, now_mono);
-		struct site_snapshot snap = {
-		    .site = site->key,
-		    .campaign = site->turn    ? site->turn->camp->id
-		                : site->lanes ? site->lanes->camp->id
-		                              : NULL,
-		    .queued = (int64_t)site->queued,
-		    .in_flight = site->in_flight,
-		    .conns = site->active,
-		    .conn_limit = throttle_max_connections(t, now_mono),
-		    .rate = t->observed_rate,
-		    .rate_limit = throttle_message_rate(t),
-		    .suspended_until_s =
-		        suspended ? now_s + (t->suspended_until_ms - now_mono) / 1000 + 1 : 0,
-		    .reason = t->reason,
-		    .updated_s = now_s,
-		};
+		struct site_snapshot snap;
+		site_snapshot_of(v, now_mono, now_s, &snap);
 		if (s->p.store.site_snapshot(s->p.store.ctx, &snap, &e) != 0) {
 			sched_fail(s, &e);
 			return;
 		}
 	}
 	s->dirty = 1;
+}
+
+void scheduler_sites(const struct scheduler *s, scheduler_site_fn fn, void *arg)
+{
+	int64_t now_mono = sched_mono_ms(s), now_s = sched_wall_ms(s) / 1000;
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct site_snapshot snap;
+		site_snapshot_of(site, now_mono, now_s, &snap);
+		fn(arg, &snap, site->provider ? site->provider->name : NULL);
+	}
 }
 
 void site_refuse_campaign(struct scheduler *s, struct site *site, struct sched_campaign *c,

@@ -6,6 +6,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ struct conn {
 	int counted;
 	enum conn_state state;
 	char *method, *target;
+	char *authorization; /* the Authorization field, or NULL */
 	int headers;
 	int64_t length; /* Content-Length, -1 none */
 	int chunked, head_only;
@@ -41,8 +44,8 @@ struct conn {
 struct http_server {
 	struct http_server_params p;
 	struct listen *listener;
-	http_handler fn;
-	void *arg;
+	struct http_route routes[HTTP_SERVER_ROUTES_MAX];
+	size_t nroutes;
 	struct conn *conns;
 	int nconns;
 	struct peers *peers;
@@ -66,20 +69,22 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	free(c->method);
 	free(c->target);
+	free(c->authorization);
 	free(c);
 }
 
 /* Writes a response and closes once it is written. */
 static void respond(struct conn *c, int status, const char *reason, const char *type,
-                    const char *body, size_t len)
+                    const char *headers, const char *body, size_t len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct timeval tv = {HTTP_SERVER_CLOSING_MS / 1000, (HTTP_SERVER_CLOSING_MS % 1000) * 1000};
 
 	evbuffer_add_printf(out,
 	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	                    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-	                    status, reason, type ? type : "text/plain; charset=utf-8", len);
+	                    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+	                    status, reason, type ? type : "text/plain; charset=utf-8", len,
+	                    headers ? headers : "");
 	if (!c->head_only)
 		evbuffer_add(out, body, len);
 	c->state = HC_CLOSING;
@@ -91,17 +96,40 @@ static void fail(struct conn *c, int status, const char *reason)
 {
 	char body[128];
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, reason);
-	respond(c, status, reason, NULL, body, (size_t)n);
+	respond(c, status, reason, NULL, NULL, body, (size_t)n);
+}
+
+/* The route for target: the one with its path, else the one without a
+ * path, else NULL. */
+static const struct http_route *route_for(const struct http_server *srv, const char *target)
+{
+	size_t n = strcspn(target, "?#");
+	const struct http_route *any = NULL;
+
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+		if (!r->path)
+			any = any ? any : r;
+		else if (strlen(r->path) == n && strncmp(r->path, target, n) == 0)
+			return r;
+	}
+	return any;
 }
 
 static void dispatch(struct conn *c, const char *body, size_t len)
 {
-	struct http_request req = {c->method, c->target, body, len, c->ip};
-	struct http_response resp = {200, "OK", NULL, STRBUF_INIT};
+	struct http_request req = {c->method, c->target, body, len, c->ip, c->authorization};
+	struct http_response resp = {200, "OK", NULL, STRBUF_INIT, NULL};
+	const struct http_route *r = route_for(c->srv, c->target);
 
+	if (!r) {
+		fail(c, 404, "Not Found");
+		return;
+	}
 	strbuf_reserve(&resp.body, 0);
-	c->srv->fn(c->srv->arg, &req, &resp);
-	respond(c, resp.status, resp.reason, resp.content_type, resp.body.data, resp.body.len);
+	r->fn(r->arg, &req, &resp);
+	respond(c, resp.status, resp.reason, resp.content_type, resp.headers, resp.body.data,
+	        resp.body.len);
 	strbuf_free(&resp.body);
 }
 
@@ -148,6 +176,10 @@ static int header_line(struct conn *c, const char *line)
 		c->length = strtoll(v, NULL, 10);
 	} else if (nl == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
 		c->chunked = 1;
+	} else if (nl == 13 && strncasecmp(line, "Authorization", 13) == 0) {
+		if (c->authorization) /* said twice: which one counts is not for us to guess */
+			return -1;
+		c->authorization = xstrdup(v); /* bounded by HTTP_SERVER_HEAD_MAX */
 	}
 	return 0;
 }
@@ -302,7 +334,7 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	c->no_linger = 0;
 }
 
-int http_server_new(const struct http_server_params *p, http_handler fn, void *arg,
+int http_server_new(const struct http_server_params *p, const struct http_route *routes, size_t n,
                     struct http_server **out, struct err *e)
 {
 	struct sockaddr_storage ss;
@@ -310,10 +342,12 @@ int http_server_new(const struct http_server_params *p, http_handler fn, void *a
 
 	if (sockaddr_parse(p->listen, 80, &ss, &len) != 0)
 		return err_set(e, "%s: '%s' is not ip:port", p->what, p->listen);
+	if (n > HTTP_SERVER_ROUTES_MAX)
+		return err_set(e, "%s: %zu routes, at most %d", p->what, n, HTTP_SERVER_ROUTES_MAX);
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->p = *p;
-	h->fn = fn;
-	h->arg = arg;
+	memcpy(h->routes, routes, n * sizeof(*routes));
+	h->nroutes = n;
 	h->peers = peers_new(PEERS_MAX, HTTP_SERVER_RATE_PER_IP);
 	if (listen_new(p->base, &ss, len, p->what, on_accept, h, &h->listener, e) != 0) {
 		http_server_free(h);
@@ -332,4 +366,24 @@ void http_server_free(struct http_server *h)
 		conn_free(h->conns);
 	peers_free(h->peers);
 	free(h);
+}
+
+int http_bearer_ok(const struct http_request *req, const char *token)
+{
+	const char *a = req->authorization;
+	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+
+	if (!token || !token[0] || !a || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	size_t n = strlen(a);
+	while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+		n--;
+	/* digests of both, so the comparison takes the same time whatever the
+	 * lengths and whatever a guess has right */
+	SHA256((const unsigned char *)token, strlen(token), want);
+	SHA256((const unsigned char *)a, n, got);
+	return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 }

@@ -7,16 +7,8 @@
 #include <string.h>
 
 #include "http/server.h"
-#include "util/xmalloc.h"
 
 #define TOKEN_MAX 64
-#define BODY_MAX  4096
-
-struct unsub_http {
-	struct http_server *srv;
-	unsub_fn fn;
-	void *arg;
-};
 
 static void page(struct http_response *r, int code, const char *reason, const char *title,
                  const char *html)
@@ -51,9 +43,9 @@ static int token_of(const char *uri, char out[TOKEN_MAX + 1])
 	return ok;
 }
 
-static void on_request(void *arg, const struct http_request *req, struct http_response *resp)
+void unsub_http_handle(void *arg, const struct http_request *req, struct http_response *resp)
 {
-	struct unsub_http *h = arg;
+	const struct unsub_http *h = arg;
 	char tok[TOKEN_MAX + 1], who[300] = "", via[200];
 
 	if (!token_of(req->target, tok)) {
@@ -83,30 +75,4 @@ static void on_request(void *arg, const struct http_request *req, struct http_re
 	else
 		page(resp, 200, "OK", "Unsubscribed",
 		     "<p>You will not receive these emails any more.</p>");
-}
-
-int unsub_http_new(const struct http_server_params *p, unsub_fn fn, void *arg,
-                   struct unsub_http **out, struct err *e)
-{
-	struct unsub_http *h = xcalloc(1, sizeof(*h));
-	struct http_server_params hp = *p;
-
-	h->fn = fn;
-	h->arg = arg;
-	hp.what = "unsubscribe HTTP";
-	hp.body_max = BODY_MAX;
-	if (http_server_new(&hp, on_request, h, &h->srv, e) != 0) {
-		free(h);
-		return -1;
-	}
-	*out = h;
-	return 0;
-}
-
-void unsub_http_free(struct unsub_http *h)
-{
-	if (!h)
-		return;
-	http_server_free(h->srv);
-	free(h);
 }

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,9 @@ static const struct field fields[] = {
     {"inbound", "http_max_connections", F_INT, OFF(http_max_connections), 1, 100000},
     {"inbound", "http_max_connections_per_ip", F_INT, OFF(http_max_per_ip), 1, 100000},
     {"inbound", "http_timeout", F_MS, OFF(http_timeout_ms), 1000, 3600000},
+    {"http", "status_token", F_STR, OFF(http_status_token), 0, 0},
+    {"http", "status_token_file", F_STR, OFF(http_status_token_file), 0, 0},
+    {"http", "metrics_public", F_BOOL, OFF(http_metrics_public), 0, 0},
     {"unsubscribe", "url", F_STR, OFF(unsubscribe_url), 0, 0},
     {"unsubscribe", "mailto", F_BOOL, OFF(unsubscribe_mailto), 0, 0},
     {"suppression", "scope", F_SCOPE, OFF(suppression.scope), 0, 0},
@@ -552,7 +556,7 @@ static int load_top(struct loader *l, struct ynode *root)
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
 			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
-			    "inbound, unsubscribe, suppression, hygiene, check, monitor)",
+			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor)",
 			    k, NULL);
 		free(k);
 		if (rc)
@@ -593,6 +597,47 @@ static int check_bounce(struct loader *l)
 	return 0;
 }
 
+#define TOKEN_MIN 16   /* characters of a status token */
+#define TOKEN_MAX 1024 /* bytes of a token file read */
+
+/* http.status_token or the first line of http.status_token_file: at least
+ * TOKEN_MIN characters, printable ASCII without spaces (what a Bearer
+ * token may carry). */
+static int check_http(struct loader *l)
+{
+	struct config *c = l->c;
+
+	if (c->http_status_token && c->http_status_token_file)
+		return err_set(l->e,
+		               "%s: http.status_token and http.status_token_file: give one of them",
+		               l->path);
+	if (c->http_status_token_file) {
+		char buf[TOKEN_MAX + 1];
+		FILE *f = fopen(c->http_status_token_file, "r");
+		if (!f)
+			return err_set(l->e, "%s: http.status_token_file '%s': %s", l->path,
+			               c->http_status_token_file, strerror(errno));
+		size_t n = fread(buf, 1, TOKEN_MAX, f);
+		fclose(f);
+		buf[n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		c->http_status_token = xstrdup(buf);
+	}
+	const char *t = c->http_status_token;
+	if (!t)
+		return 0;
+	size_t n = strlen(t);
+	for (size_t i = 0; i < n; i++)
+		if (t[i] <= ' ' || t[i] >= 127)
+			return err_set(l->e,
+			               "%s: http.status_token: printable ASCII without spaces only",
+			               l->path);
+	if (n < TOKEN_MIN)
+		return err_set(l->e, "%s: http.status_token: at least %d characters (it has %zu)",
+		               l->path, TOKEN_MIN, n);
+	return 0;
+}
+
 static int check_whole(struct loader *l)
 {
 	struct config *c = l->c;
@@ -630,7 +675,7 @@ static int check_whole(struct loader *l)
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
 		               c->from_domain);
-	if (check_bounce(l) != 0)
+	if (check_bounce(l) != 0 || check_http(l) != 0)
 		return -1;
 	if (c->max_backoff_s < c->min_backoff_s)
 		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
@@ -689,6 +734,8 @@ void config_free(struct config *c)
 	free(c->feedback_address);
 	free(c->inbound_listen);
 	free(c->http_listen);
+	free(c->http_status_token);
+	free(c->http_status_token_file);
 	free(c->inbound_hostname);
 	free(c->unsubscribe_url);
 	free(c->check_dnsbl);

@@ -173,8 +173,11 @@ struct config {
 	int64_t inbound_min_data_rate;           /* bytes per second in DATA */
 	int64_t inbound_memory_limit;            /* message bytes held by all sessions */
 	int http_max_connections, http_max_per_ip;
-	int http_timeout_ms;   /* a whole request, from its connection to its last byte */
-	char *unsubscribe_url; /* one-click base URL; the token is appended */
+	int http_timeout_ms;     /* a whole request, from its connection to its last byte */
+	char *http_status_token; /* Bearer token of GET /status (and /metrics); NULL: both off */
+	char *http_status_token_file; /* the file it was read from (http.status_token_file) */
+	int http_metrics_public;      /* 1: GET /metrics answers without the token */
+	char *unsubscribe_url;        /* one-click base URL; the token is appended */
 	int unsubscribe_mailto;
 	struct suppression_policy suppression;
 	int skip_typos, skip_role_accounts;

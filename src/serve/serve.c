@@ -20,6 +20,7 @@
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
+#include "serve/observe.h"
 #include "smtp/server.h"
 #include "store/store.h"
 #include "store/suppress.h"
@@ -27,18 +28,19 @@
 #include "util/workers.h"
 #include "util/xmalloc.h"
 
-#define CAMPAIGNS_MAX 4096
-
 struct serve {
 	const struct config *cfg;
 	struct monitor_sink sink; /* where danger signs go (serve_params) */
+	const char *state_dir, *version;
 	struct event_base *base;
 	struct store *st;
 	struct suppress *sp;
 	struct delivery_env env;
 	struct inbound in;
 	struct smtp_server *smtp;
-	struct unsub_http *http;
+	struct http_server *http; /* unsubscribe, /metrics, /status */
+	struct unsub_http unsub;
+	struct observe *obs;     /* /metrics and /status (with an HTTP listener) */
 	struct workers *parsers; /* a thread that parses inbound messages */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
@@ -150,10 +152,21 @@ static void on_sign(void *arg, const struct monitor_sign *sg)
 {
 	struct serve *sv = arg;
 
+	observe_sign(sv->obs, sg);
 	if (sv->sink.fn)
 		sv->sink.fn(sv->sink.arg, sg);
 	if (sg->paused && sv->sched)
 		scheduler_pause_campaign(sv->sched, sg->campaign);
+}
+
+/* A danger sign from delivery: counted, then where the CLI wants it. */
+static void on_delivery_sign(void *arg, const struct monitor_sign *sg)
+{
+	struct serve *sv = arg;
+
+	observe_sign(sv->obs, sg);
+	if (sv->sink.fn)
+		sv->sink.fn(sv->sink.arg, sg);
 }
 
 /* ---- delivery ---- */
@@ -285,7 +298,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	         sig == SIGINT ? "interrupted" : "terminated");
 	smtp_server_free(sv->smtp);
 	sv->smtp = NULL;
-	unsub_http_free(sv->http);
+	http_server_free(sv->http);
 	sv->http = NULL;
 	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
@@ -317,13 +330,26 @@ static int start_listeners(struct serve *sv, struct err *e)
 		struct http_server_params hp = {
 		    .base = sv->base,
 		    .listen = cfg->http_listen,
+		    .what = "HTTP",
 		    .max_connections = cfg->http_max_connections,
 		    .max_per_ip = cfg->http_max_per_ip,
 		    .timeout_ms = cfg->http_timeout_ms,
+		    .body_max = UNSUB_HTTP_BODY_MAX,
 		};
-		if (unsub_http_new(&hp, on_unsubscribe, sv, &sv->http, e) != 0)
+		struct observe_params op = {sv->base, cfg, sv->state_dir, sv->version,
+		                            CAMPAIGNS_MAX};
+		if (observe_new(&op, &sv->obs, e) != 0)
 			return -1;
-		log_info("unsubscribe HTTP on %s", cfg->http_listen);
+		sv->unsub = (struct unsub_http){on_unsubscribe, sv};
+		const struct http_route routes[] = {
+		    {"/metrics", observe_metrics, sv->obs},
+		    {"/status", observe_status, sv->obs},
+		    {NULL, unsub_http_handle, &sv->unsub}, /* any other path: a token */
+		};
+		if (http_server_new(&hp, routes, sizeof(routes) / sizeof(routes[0]), &sv->http,
+		                    e) != 0)
+			return -1;
+		log_info("HTTP on %s (unsubscribe, /metrics, /status)", cfg->http_listen);
 	}
 	return 0;
 }
@@ -355,6 +381,8 @@ int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
 
 	sv->cfg = p->cfg;
 	sv->sink = p->sink;
+	sv->state_dir = p->state_dir;
+	sv->version = p->version;
 	sv->base = event_base_new();
 	if (store_open(p->state_dir, &sv->st, e) != 0 ||
 	    suppress_open(p->state_dir, &sv->sp, e) != 0 || open_parts(sv, p->state_dir, e) != 0) {
@@ -371,9 +399,10 @@ int serve_run(struct serve *sv, struct err *e)
 	struct scheduler_params params;
 
 	delivery_env_params(&sv->env, sv->cfg, sv->st, sv->sp, &params);
-	params.sink = sv->sink;
+	params.sink = (struct monitor_sink){on_delivery_sign, sv};
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
+	observe_scheduler(sv->obs, sv->sched);
 	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
 	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
@@ -384,6 +413,7 @@ int serve_run(struct serve *sv, struct err *e)
 	event_base_dispatch(sv->base);
 	int rc = scheduler_error(sv->sched, e);
 	struct err fe;
+	observe_scheduler(sv->obs, NULL);
 	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
 		*e = fe;
 		rc = -1;
@@ -401,7 +431,8 @@ void serve_close(struct serve *sv)
 	if (!sv)
 		return;
 	smtp_server_free(sv->smtp);
-	unsub_http_free(sv->http);
+	http_server_free(sv->http);
+	observe_free(sv->obs);
 	workers_free(sv->parsers); /* what is still being parsed is acted on, unanswered */
 	while (sv->loaded) {
 		struct loaded *l = sv->loaded;

@@ -4,7 +4,9 @@
  *    and unsubscribe mail (smtp/server.h, inbound/inbound.h); each message
  *    is parsed on a worker thread, then acted on, committed and answered on
  *    the loop;
- *  - the one-click unsubscribe endpoint (http/unsubscribe.h), and
+ *  - the HTTP listener (inbound.http_listen): the one-click unsubscribe
+ *    endpoint (http/unsubscribe.h), /metrics and /status (serve/observe.h),
+ *    and
  *  - delivery of whatever is queued in the state directory: campaigns
  *    queued by `sluice send` while serve runs (found within
  *    SERVE_POLL_MS), and anything left from before, all in one scheduler:
@@ -22,6 +24,7 @@
 #include "util/err.h"
 
 #define SERVE_POLL_MS 2000 /* how often the store is read for new campaigns */
+#define CAMPAIGNS_MAX 4096 /* campaigns serve looks at (and /metrics counts) */
 
 struct config;
 struct serve;
@@ -30,6 +33,7 @@ struct serve_params {
 	const struct config *cfg; /* with inbound.listen set; borrowed until serve_close */
 	const char *state_dir;
 	struct monitor_sink sink; /* where danger signs go (the CLI prints them) */
+	const char *version;      /* this build's, for /metrics and /status (static) */
 };
 
 /* Opens the state directory (queue, suppression list, delivery lock), the

@@ -155,6 +155,53 @@ static void test_inbound_limits(void **state)
 	config_free(&c);
 }
 
+/* http: the /status (and /metrics) token, inline or from a file. */
+static void test_http_status_token(void **state)
+{
+	struct config c;
+	struct err e;
+	char text[2048], tok[64];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(load(good, &c, &e), 0);
+	assert_null(c.http_status_token); /* off by default */
+	assert_int_equal(c.http_metrics_public, 0);
+	config_free(&c);
+	snprintf(text, sizeof(text),
+	         "%shttp:\n  status_token: s3cret-s3cret-s3cret\n"
+	         "  metrics_public: true\n",
+	         good);
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_string_equal(c.http_status_token, "s3cret-s3cret-s3cret");
+	assert_int_equal(c.http_metrics_public, 1);
+	config_free(&c);
+	unit_tmpfile(tok, sizeof(tok), ".token", "from-a-file-0123456789\n");
+	snprintf(text, sizeof(text), "%shttp:\n  status_token_file: %s\n", good, tok);
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_string_equal(c.http_status_token, "from-a-file-0123456789");
+	config_free(&c);
+	snprintf(text, sizeof(text), "%shttp:\n  status_token_file: %s\n  status_token: x\n", good,
+	         tok);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "give one of them"));
+	config_free(&c);
+	unlink(tok);
+	snprintf(text, sizeof(text), "%shttp:\n  status_token_file: %s\n", good, tok);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "No such file"));
+	config_free(&c);
+	snprintf(text, sizeof(text), "%shttp:\n  status_token: short\n", good);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "at least 16 characters"));
+	assert_null(strstr(e.msg, "short")); /* a secret is never echoed */
+	config_free(&c);
+	snprintf(text, sizeof(text), "%shttp:\n  status_tokn: abc\n", good);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "unknown setting 'status_tokn' in 'http'"));
+	config_free(&c);
+}
+
 static void test_rules_and_rates(void **state)
 {
 	struct config c;
@@ -315,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_good_config_and_defaults),
 	    cmocka_unit_test(test_errors_name_line_and_column),
 	    cmocka_unit_test(test_inbound_limits),
+	    cmocka_unit_test(test_http_status_token),
 	    cmocka_unit_test(test_rules_and_rates),
 	    cmocka_unit_test(test_pools),
 	    cmocka_unit_test(test_pool_size_limit),
