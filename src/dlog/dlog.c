@@ -1,4 +1,12 @@
-/* dlog: see dlog.h. */
+/*
+ * dlog: see dlog.h.
+ *
+ * The buffer holds whole lines, except that its first `sent` bytes may
+ * already be in the file: the head of a line a failed write cut short. The
+ * next flush finishes that line in the same file; a reopen first cuts the
+ * head off the old file (ftruncate), so the line is written whole, once,
+ * to the new one.
+ */
 #include "dlog/dlog.h"
 
 #include <errno.h>
@@ -7,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -16,19 +25,30 @@
 
 struct dlog {
 	int fd;
+	char *path;
 	struct strbuf buf;
+	size_t sent; /* bytes at the start of buf already in the file */
 };
+
+static int open_path(const char *path, struct err *e)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_set(e, "delivery log %s: %s", path, strerror(errno));
+	return fd;
+}
 
 int dlog_open(const char *state_dir, struct dlog **out, struct err *e)
 {
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/delivery.log", state_dir);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open_path(path, e);
 	if (fd < 0)
-		return err_set(e, "delivery log %s: %s", path, strerror(errno));
+		return -1;
 	struct dlog *l = xcalloc(1, sizeof(*l));
 	l->fd = fd;
+	l->path = xstrdup(path);
 	*out = l;
 	return 0;
 }
@@ -87,24 +107,65 @@ void dlog_add(struct dlog *l, const struct dlog_rec *r)
 	}
 }
 
+/* Drops the lines written whole from the buffer; the head of a line cut
+ * short stays, counted in l->sent. */
+static void drop_written_lines(struct dlog *l)
+{
+	size_t done = 0;
+
+	for (size_t i = l->sent; i > 0; i--)
+		if (l->buf.data[i - 1] == '\n') {
+			done = i;
+			break;
+		}
+	memmove(l->buf.data, l->buf.data + done, l->buf.len - done);
+	l->buf.len -= done;
+	l->sent -= done;
+}
+
 int dlog_flush(struct dlog *l, struct err *e)
 {
-	size_t off = 0;
-
-	while (off < l->buf.len) {
-		ssize_t n = write(l->fd, l->buf.data + off, l->buf.len - off);
+	while (l->sent < l->buf.len) {
+		ssize_t n = write(l->fd, l->buf.data + l->sent, l->buf.len - l->sent);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			/* Keep what was not written, for the next flush. */
-			memmove(l->buf.data, l->buf.data + off, l->buf.len - off);
-			l->buf.len -= off;
-			return err_set(e, "delivery log: %s", strerror(errno));
+			int err = errno;
+			drop_written_lines(l); /* the rest waits for the next flush */
+			return err_set(e, "delivery log %s: %s", l->path, strerror(err));
 		}
-		off += (size_t)n;
+		l->sent += (size_t)n;
 	}
 	strbuf_reset(&l->buf);
+	l->sent = 0;
 	return 0;
+}
+
+/* The old file ends with the head of a line (l->sent bytes) that will be
+ * written whole to the new file: cut it off the old one. */
+static void cut_head(struct dlog *l)
+{
+	struct stat sb;
+
+	if (l->sent == 0)
+		return;
+	if (fstat(l->fd, &sb) == 0 && sb.st_size >= (off_t)l->sent)
+		(void)!ftruncate(l->fd, sb.st_size - (off_t)l->sent);
+	l->sent = 0;
+}
+
+int dlog_reopen(struct dlog *l, struct err *e)
+{
+	int fd = open_path(l->path, e);
+
+	if (fd < 0)
+		return -1;
+	int rc = dlog_flush(l, e) == 0 ? 0 : 1;
+	if (rc)
+		cut_head(l);
+	close(l->fd);
+	l->fd = fd;
+	return rc;
 }
 
 void dlog_close(struct dlog *l)
@@ -116,5 +177,6 @@ void dlog_close(struct dlog *l)
 	dlog_flush(l, &e);
 	close(l->fd);
 	strbuf_free(&l->buf);
+	free(l->path);
 	free(l);
 }
