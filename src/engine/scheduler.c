@@ -197,6 +197,15 @@ void scheduler_start(struct scheduler *s)
 	event_add(s->tick, &tv);
 }
 
+void scheduler_reconfigure(struct scheduler *s, const struct config *cfg, const struct rules *rules,
+                           const struct classifier *classifier)
+{
+	s->p.cfg = cfg;
+	s->p.rules = s->rules = rules;
+	s->p.classifier = classifier;
+	site_set_policies(s);
+}
+
 void scheduler_stop(struct scheduler *s)
 {
 	size_t pos = 0;

@@ -102,6 +102,15 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 void scheduler_pause_campaign(struct scheduler *s, const char *id);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
+/* A reloaded config (serve, SIGHUP): cfg, rules and classifier replace
+ * those of scheduler_new (borrowed likewise: the old ones must outlive the
+ * scheduler too, as sessions and sites may still point into them). Every
+ * site's limits are resolved again from cfg's policies, keeping what reply
+ * rules did to it; what reads the config when it acts (retry and expiry,
+ * timeouts of new sessions, connection caps, the monitor, list hygiene)
+ * follows cfg from now on. Sources, DKIM keys and the DNS resolver stay. */
+void scheduler_reconfigure(struct scheduler *s, const struct config *cfg, const struct rules *rules,
+                           const struct classifier *classifier);
 /* Starts work; when every recipient of every campaign is final (unless
  * keep_running), or after scheduler_stop when the sessions have finished,
  * breaks the event loop. */

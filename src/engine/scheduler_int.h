@@ -125,6 +125,7 @@ struct site {
 	const struct source *source;     /* the egress identity this site always sees */
 	const struct provider *provider; /* the large provider it belongs to, or NULL */
 	char *key;
+	char *domain; /* the recipient domain that made the site (its policy's match) */
 	struct mx_addr *addrs;
 	size_t naddrs;
 	struct policy pol;
@@ -258,6 +259,8 @@ void dkim_jobs_free(struct scheduler *s);
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
                       const struct mx_result *res);
 void site_free(void *p);
+/* Every site's policy again from s->p.cfg (scheduler_reconfigure). */
+void site_set_policies(struct scheduler *s);
 /* lane.c: the site's queue */
 void site_push(struct site *site, struct job *j);
 void site_push_front(struct site *site, struct job *j);

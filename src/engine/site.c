@@ -56,6 +56,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 		return site;
 	site = xcalloc(1, sizeof(*site));
 	site->key = xstrdup(res->site);
+	site->domain = xstrdup(domain);
 	site->naddrs = res->naddrs;
 	site->addrs = xcalloc(res->naddrs, sizeof(*site->addrs));
 	memcpy(site->addrs, res->addrs, res->naddrs * sizeof(*site->addrs));
@@ -81,8 +82,24 @@ void site_free(void *p)
 	if (site->timer)
 		event_free(site->timer);
 	free(site->key);
+	free(site->domain);
 	free(site->addrs);
 	free(site);
+}
+
+void site_set_policies(struct scheduler *s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	int64_t now_ms = sched_mono_ms(s);
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		struct policy pol = config_policy_for(s->p.cfg, site->domain, site->addrs[0].host);
+		throttle_set_policy(&site->thr, &site->pol, &pol, now_ms);
+		site->pol = pol;
+	}
 }
 
 void site_wait_for_capacity(struct scheduler *s, struct site *site)

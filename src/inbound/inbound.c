@@ -126,6 +126,12 @@ void inbound_init(struct inbound *in, const struct config *cfg, struct store *st
 	}
 }
 
+void inbound_reconfigure(struct inbound *in, const struct config *cfg, const struct classifier *cls)
+{
+	in->cfg = cfg;
+	in->cls = cls;
+}
+
 /* 1 if domain is one serve receives mail for as itself. */
 static int own_domain(const struct config *cfg, const char *domain)
 {

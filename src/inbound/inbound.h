@@ -76,6 +76,11 @@ enum inbound_rcpt { IR_REJECT = 0, IR_BOUNCE, IR_UNSUBSCRIBE, IR_FEEDBACK, IR_PO
 /* Fills in (borrowing everything). */
 void inbound_init(struct inbound *in, const struct config *cfg, struct store *store,
                   struct suppress *sp, struct dlog *log, const struct classifier *cls);
+/* A reloaded config and the classifier built from it (borrowed likewise;
+ * the old ones must stay alive until inbound is no longer used, as a
+ * message being read may still refer to them). */
+void inbound_reconfigure(struct inbound *in, const struct config *cfg,
+                         const struct classifier *cls);
 
 /* Whether the listener takes mail for addr; on IR_REJECT, why holds the
  * reply text ("5.1.1 ..."). postmaster is taken bare (RFC 5321 4.5.1) and

@@ -12,15 +12,19 @@
 #include <string.h>
 
 #include "bounce/parse.h"
+#include "dlog/dlog.h"
 #include "engine/env.h"
 #include "engine/scheduler.h"
 #include "http/server.h"
 #include "http/unsubscribe.h"
 #include "inbound/inbound.h"
+#include "mail/classify.h"
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
 #include "serve/observe.h"
+#include "serve/reload.h"
+#include "shape/rules.h"
 #include "smtp/server.h"
 #include "store/store.h"
 #include "store/suppress.h"
@@ -28,8 +32,19 @@
 #include "util/workers.h"
 #include "util/xmalloc.h"
 
+/* A config loaded by a reload, with what was built from it. Kept until
+ * serve_close: sites, sessions and inbound may still point into older ones. */
+struct serve_gen {
+	struct config cfg;
+	struct rules *rules;
+	struct classifier *cls;
+	struct serve_gen *next;
+};
+
 struct serve {
-	const struct config *cfg;
+	const struct config *cfg; /* the one in force: serve_params' or the last reload's */
+	const char *config_path;
+	struct serve_gen *gens;   /* newest first */
 	struct monitor_sink sink; /* where danger signs go (serve_params) */
 	const char *state_dir, *version;
 	struct event_base *base;
@@ -303,6 +318,86 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
 
+/* ---- reload (SIGHUP) ---- */
+
+static void gen_free(struct serve_gen *g)
+{
+	rules_free(g->rules);
+	classifier_free(g->cls);
+	config_free(&g->cfg);
+	free(g);
+}
+
+/* logrotate moved delivery.log away: what is buffered goes to the moved
+ * file, what follows to a new one at the path. */
+static void reopen_log(struct serve *sv)
+{
+	struct err e;
+	int r = dlog_reopen(sv->env.log, &e);
+
+	if (r < 0)
+		log_error("reload: %s (records go on to the file open until now)", e.msg);
+	else if (r > 0)
+		log_warn("reload: %s (the records not written go to the new file)", e.msg);
+	else
+		log_info("reload: delivery log reopened");
+}
+
+/* Loads and checks the whole config and builds what is built from it;
+ * NULL with e set if any of it fails. */
+static struct serve_gen *load_gen(const char *path, struct err *e)
+{
+	struct serve_gen *g = xcalloc(1, sizeof(*g));
+
+	if (config_load(path, &g->cfg, e) != 0 ||
+	    (!g->cfg.inbound_listen &&
+	     err_set(e, "%s: serve needs inbound.listen (ip:port)", path) != 0) ||
+	    rules_new(&g->cfg, &g->rules, e) != 0 ||
+	    classifier_new(g->cfg.classify, g->cfg.nclassify, &g->cls, e) != 0) {
+		gen_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* Reads the config file again: refused whole on any error (the running
+ * config stays), else applied to delivery and inbound at once; settings
+ * read only at start are named in a warning each. */
+static void reload_config(struct serve *sv)
+{
+	struct err e;
+	struct serve_gen *g = load_gen(sv->config_path, &e);
+
+	if (!g) {
+		log_error("reload: config: %s; still running with the config loaded before", e.msg);
+		return;
+	}
+	const char *changed[RELOAD_RESTART_MAX];
+	size_t n = serve_restart_changes(sv->cfg, &g->cfg, changed, RELOAD_RESTART_MAX);
+	for (size_t i = 0; i < n; i++)
+		log_warn("reload: %s changed in %s: it takes effect when serve restarts",
+		         changed[i], sv->config_path);
+	g->next = sv->gens;
+	sv->gens = g;
+	sv->cfg = &g->cfg;
+	if (sv->sched)
+		scheduler_reconfigure(sv->sched, &g->cfg, g->rules, g->cls);
+	inbound_reconfigure(&sv->in, &g->cfg, g->cls);
+	log_info("reload: config %s in force", sv->config_path);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)sig, (void)what;
+	if (sv->stopping)
+		return;
+	reopen_log(sv);
+	if (sv->config_path)
+		reload_config(sv);
+}
+
 /* ---- setup ---- */
 
 static int start_listeners(struct serve *sv, struct err *e)
@@ -380,6 +475,7 @@ int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
 	struct serve *sv = xcalloc(1, sizeof(*sv));
 
 	sv->cfg = p->cfg;
+	sv->config_path = p->config_path;
 	sv->sink = p->sink;
 	sv->state_dir = p->state_dir;
 	sv->version = p->version;
@@ -406,9 +502,11 @@ int serve_run(struct serve *sv, struct err *e)
 	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
 	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
+	struct event *sighup = evsignal_new(sv->base, SIGHUP, on_hup, sv);
 	sv->poll = event_new(sv->base, -1, 0, on_poll, sv);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
+	event_add(sighup, NULL);
 	poll_soon(sv, 0);
 	event_base_dispatch(sv->base);
 	int rc = scheduler_error(sv->sched, e);
@@ -421,6 +519,7 @@ int serve_run(struct serve *sv, struct err *e)
 	sv->sched = NULL;
 	event_free(sigint);
 	event_free(sigterm);
+	event_free(sighup);
 	event_free(sv->poll);
 	sv->poll = NULL;
 	return rc;
@@ -442,6 +541,11 @@ void serve_close(struct serve *sv)
 		free(l);
 	}
 	delivery_env_close(&sv->env);
+	while (sv->gens) {
+		struct serve_gen *g = sv->gens;
+		sv->gens = g->next;
+		gen_free(g);
+	}
 	suppress_close(sv->sp);
 	store_close(sv->st);
 	event_base_free(sv->base);

@@ -15,7 +15,11 @@
  *    started until `sluice campaign resume`.
  * SIGTERM/SIGINT: stop listening, let open transactions finish, then
  * serve_run returns; a second signal stops at once (the queue keeps the
- * rest). What happens is said on stderr through util/log.h.
+ * rest). SIGHUP: the delivery log is reopened (log rotation) and the config
+ * file read again; a config that does not load is refused whole (the
+ * running one stays), one that does is applied at once except for the
+ * settings serve/reload.h names, which wait for a restart (a warning names
+ * each that changed). What happens is said on stderr through util/log.h.
  */
 #ifndef SLUICE_SERVE_SERVE_H
 #define SLUICE_SERVE_SERVE_H
@@ -31,6 +35,7 @@ struct serve;
 
 struct serve_params {
 	const struct config *cfg; /* with inbound.listen set; borrowed until serve_close */
+	const char *config_path;  /* read again on SIGHUP; NULL: no reload */
 	const char *state_dir;
 	struct monitor_sink sink; /* where danger signs go (the CLI prints them) */
 	const char *version;      /* this build's, for /metrics and /status (static) */

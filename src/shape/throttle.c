@@ -36,6 +36,17 @@ void throttle_init(struct throttle *t, const struct policy *p, int initial, int6
 	bucket_init(&t->connections, p->connection_rate, now_ms);
 }
 
+void throttle_set_policy(struct throttle *t, const struct policy *was, const struct policy *p,
+                         int64_t now_ms)
+{
+	double rate = t->base.message_rate;
+
+	t->base = *p;
+	if (p->message_rate <= 0 && was->message_rate <= 0)
+		t->base.message_rate = rate; /* learned (throttle_apply), or still none */
+	set_rates(t, now_ms);
+}
+
 /* A ceiling doubles per step and goes once it no longer limits anything
  * (past the policy's value, or past 64 times itself when the policy has no
  * limit). */

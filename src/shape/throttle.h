@@ -41,6 +41,12 @@ struct throttle {
 /* initial: the connection cap at first (slow start), growing by one per
  * delivery up to the policy's max_connections. */
 void throttle_init(struct throttle *t, const struct policy *p, int initial, int64_t now_ms);
+/* New configured limits (a reload): was is the policy t was configured
+ * with, p the new one. The state the reply rules put the site in
+ * (suspension, factor, ceilings) and slow start are kept; a rate learned
+ * because none was configured is kept while none is. */
+void throttle_set_policy(struct throttle *t, const struct policy *was, const struct policy *p,
+                         int64_t now_ms);
 /* The connection cap now (at least one). */
 int throttle_max_connections(struct throttle *t, int64_t now_ms);
 /* 0: go ahead (a token was taken); else milliseconds to wait. */

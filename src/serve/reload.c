@@ -1,0 +1,91 @@
+/* reload: see reload.h. */
+#include "serve/reload.h"
+
+#include <string.h>
+
+#include "mail/config.h"
+
+static int str_differs(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int sources_differ(const struct config *a, const struct config *b)
+{
+	if (a->nsources != b->nsources)
+		return 1;
+	for (size_t i = 0; i < a->nsources; i++) {
+		const struct source *x = &a->sources[i], *y = &b->sources[i];
+		if (str_differs(x->ip, y->ip) || str_differs(x->helo, y->helo) ||
+		    str_differs(x->pool, y->pool) || x->weight != y->weight ||
+		    x->warmup_day1 != y->warmup_day1 ||
+		    x->warmup_site_day1 != y->warmup_site_day1 ||
+		    x->warmup_until != y->warmup_until || x->warmup_growth != y->warmup_growth)
+			return 1;
+	}
+	return 0;
+}
+
+static int dkim_differs(const struct config *a, const struct config *b)
+{
+	if (a->ndkim != b->ndkim)
+		return 1;
+	for (size_t i = 0; i < a->ndkim; i++) {
+		const struct dkim_conf *x = &a->dkim[i], *y = &b->dkim[i];
+		if (str_differs(x->domain, y->domain) || str_differs(x->selector, y->selector) ||
+		    str_differs(x->key, y->key) ||
+		    str_differs(x->canonicalization, y->canonicalization))
+			return 1;
+	}
+	return 0;
+}
+
+static int resolvers_differ(const struct config *a, const struct config *b)
+{
+	if (a->nresolvers != b->nresolvers)
+		return 1;
+	for (size_t i = 0; i < a->nresolvers; i++)
+		if (str_differs(a->resolvers[i], b->resolvers[i]))
+			return 1;
+	return 0;
+}
+
+size_t serve_restart_changes(const struct config *a, const struct config *b, const char **out,
+                             size_t max)
+{
+	const struct {
+		const char *name;
+		int differs;
+	} checks[] = {
+	    {"state_dir", str_differs(a->state_dir, b->state_dir)},
+	    {"dns.resolvers", resolvers_differ(a, b)},
+	    {"dns.timeout", a->dns_timeout_ms != b->dns_timeout_ms},
+	    {"dns.tries", a->dns_tries != b->dns_tries},
+	    {"sources", sources_differ(a, b)},
+	    {"sender.pool", str_differs(a->pool, b->pool)},
+	    {"delivery.signing_threads", a->signing_threads != b->signing_threads},
+	    {"dkim", dkim_differs(a, b)},
+	    {"inbound.listen", str_differs(a->inbound_listen, b->inbound_listen)},
+	    {"inbound.http_listen", str_differs(a->http_listen, b->http_listen)},
+	    {"inbound.hostname", str_differs(a->inbound_hostname, b->inbound_hostname)},
+	    {"inbound.max_message_size", a->inbound_max_size != b->inbound_max_size},
+	    {"inbound.max_connections", a->inbound_max_connections != b->inbound_max_connections},
+	    {"inbound.max_connections_per_ip", a->inbound_max_per_ip != b->inbound_max_per_ip},
+	    {"inbound.message_rate_per_ip", a->inbound_rate_per_ip != b->inbound_rate_per_ip},
+	    {"inbound.idle_timeout", a->inbound_idle_ms != b->inbound_idle_ms},
+	    {"inbound.session_timeout", a->inbound_session_ms != b->inbound_session_ms},
+	    {"inbound.min_data_rate", a->inbound_min_data_rate != b->inbound_min_data_rate},
+	    {"inbound.memory_limit", a->inbound_memory_limit != b->inbound_memory_limit},
+	    {"inbound.http_max_connections", a->http_max_connections != b->http_max_connections},
+	    {"inbound.http_max_connections_per_ip", a->http_max_per_ip != b->http_max_per_ip},
+	    {"inbound.http_timeout", a->http_timeout_ms != b->http_timeout_ms},
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]) && n < max; i++)
+		if (checks[i].differs)
+			out[n++] = checks[i].name;
+	return n;
+}

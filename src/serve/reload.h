@@ -1,0 +1,24 @@
+/*
+ * reload: what a reload of the config (SIGHUP to `sluice serve`) cannot
+ * change while serve runs. serve applies a reloaded config's policies at
+ * once (serve.c, reload_config); the settings named here are read only when
+ * serve starts (the state directory, the sending identities and DKIM keys,
+ * DNS, the listeners and their limits) and take effect at the next restart.
+ * docs/operations.md ("Reloading") lists both kinds.
+ */
+#ifndef SLUICE_SERVE_RELOAD_H
+#define SLUICE_SERVE_RELOAD_H
+
+#include <stddef.h>
+
+struct config;
+
+#define RELOAD_RESTART_MAX 32 /* more than the settings serve_restart_changes knows */
+
+/* The names of the restart-only settings (as written in the config file,
+ * "inbound.listen") whose values differ between the running config and the
+ * new one, into out (static strings); returns how many (at most max). */
+size_t serve_restart_changes(const struct config *running, const struct config *next,
+                             const char **out, size_t max);
+
+#endif
