@@ -118,6 +118,39 @@ static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 	assert_true(rate > 40 && rate < 60);
 }
 
+/* A reload gives a site new limits: what a rule did (suspension, factor)
+ * stays; a learned rate stays while no rate is configured. */
+static void test_throttle_set_policy(void **state)
+{
+	struct policy was = {.max_connections = 8, .message_rate = 100};
+	struct policy now = {.max_connections = 4, .message_rate = 10};
+	struct throttle t;
+
+	(void)state;
+	throttle_init(&t, &was, 0, 0);
+	struct reply_rule r = rule(0.5, 1000, 60000);
+	throttle_apply(&t, &r, "421 slow down", 0);
+	throttle_set_policy(&t, &was, &now, 10);
+	assert_true(throttle_suspended(&t, 500));
+	assert_int_equal(throttle_max_connections(&t, 2000), 2); /* 4 * 0.5 */
+	assert_true(throttle_message_rate(&t) == 5);
+
+	/* no rate configured before or after: the learned one stays */
+	struct policy none = {.max_connections = 10}, none2 = {.max_connections = 20};
+	throttle_init(&t, &none, 0, 1);
+	for (int i = 0; i < 100; i++)
+		throttle_delivered(&t, 1 + i * 10);
+	throttle_apply(&t, &r, "421 too much mail", 1000);
+	double learned = throttle_message_rate(&t);
+	throttle_set_policy(&t, &none, &none2, 1001);
+	assert_true(throttle_message_rate(&t) == learned);
+	/* a rate configured before, none now: unlimited again */
+	throttle_init(&t, &was, 0, 0);
+	throttle_set_policy(&t, &was, &none, 1);
+	assert_true(throttle_message_rate(&t) == 0);
+	assert_int_equal(throttle_wait_message(&t, 1), 0);
+}
+
 static void test_slow_start(void **state)
 {
 	struct policy p = {.max_connections = 4};
@@ -221,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_throttle_learns_a_rate_when_none_is_set),
 	    cmocka_unit_test(test_slow_start),
 	    cmocka_unit_test(test_warmup_caps),
+	    cmocka_unit_test(test_throttle_set_policy),
 	    cmocka_unit_test(test_connection_failures_back_off),
 	    cmocka_unit_test(test_builtin_rules_match_known_replies),
 	};
