@@ -1,6 +1,8 @@
 # sluice build. `make` builds bin/sluice; `make test` runs every test;
 # `make asan` runs them under ASan+UBSan; `make fuzz` builds the fuzzers;
-# `make bench` runs the benchmarks against Postfix; `make format` formats.
+# `make bench` runs the benchmarks against Postfix; `make format` formats;
+# `make install` (PREFIX, DESTDIR) and `make deb` package it
+# (docs/operations.md, "Running as a service").
 
 PKGS     := libevent libevent_openssl libcares openssl sqlite3 yaml-0.1 jansson libidn2
 BUILD    ?= build
@@ -18,7 +20,19 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/classify_table.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 
-.PHONY: FORCE all test unit e2e asan tsan fuzz bench format format-check clean demo layers
+.PHONY: FORCE all test unit e2e asan tsan fuzz bench format format-check clean demo layers \
+        install deb man
+
+# Installation. The unit and the logrotate file name the service's own
+# places (/etc/sluice, /var/lib/sluice) whatever PREFIX is.
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/sluice
+SYSCONFDIR   ?= /etc
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 
 all: bin/sluice
 
@@ -104,6 +118,50 @@ format-check:
 
 demo: bin/sluice
 	scripts/demo
+
+# man/sluice.yaml.5 is generated from docs/configuration.md (committed, so
+# that installing needs no Python); man/sluice.1 is written by hand.
+man:
+	scripts/man-yaml
+
+# The binary, the man pages, the systemd unit (pointing at BINDIR), the
+# logrotate file, the docs and examples; the example also as the config,
+# unless one is there already (an installed config is never overwritten).
+install: bin/sluice
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(SYSCONFDIR)/sluice
+	install -m 0755 bin/sluice $(DESTDIR)$(BINDIR)/sluice
+	install -m 0644 man/sluice.1 $(DESTDIR)$(MANDIR)/man1/sluice.1
+	install -m 0644 man/sluice.yaml.5 $(DESTDIR)$(MANDIR)/man5/sluice.yaml.5
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  packaging/sluice.service.in > $(DESTDIR)$(UNITDIR)/sluice.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice.service
+	install -m 0644 packaging/sluice.logrotate $(DESTDIR)$(LOGROTATEDIR)/sluice
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 examples/sluice.yaml examples/welcome.eml $(DESTDIR)$(DOCDIR)/examples/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.yaml ] || \
+	  install -m 0640 examples/sluice.yaml $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.yaml
+
+# A Debian package from a staged install: build/sluice_VERSION_ARCH.deb.
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB_VERSION = 0~git$(shell git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null).$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DEB_ROOT    = $(BUILD)/deb/root
+deb: bin/sluice
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr SYSCONFDIR=/etc \
+	  UNITDIR=/lib/systemd/system
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/sluice.1 $(DEB_ROOT)/usr/share/man/man5/sluice.yaml.5
+	install -d $(DEB_ROOT)/DEBIAN
+	install -m 0755 packaging/debian/postinst packaging/debian/postrm packaging/debian/prerm \
+	  $(DEB_ROOT)/DEBIAN/
+	printf '/etc/sluice/sluice.yaml\n/etc/logrotate.d/sluice\n' > $(DEB_ROOT)/DEBIAN/conffiles
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+	  -e "s|@DEPENDS@|$$(scripts/deb-depends bin/sluice)|" \
+	  -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+	  packaging/debian/control.in > $(DEB_ROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(BUILD)/sluice_$(DEB_VERSION)_$(DEB_ARCH).deb
+	@echo "deb: $(BUILD)/sluice_$(DEB_VERSION)_$(DEB_ARCH).deb"
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz bin
