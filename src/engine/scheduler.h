@@ -103,8 +103,10 @@ void scheduler_pause_campaign(struct scheduler *s, const char *id);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
 /* A reloaded config (serve, SIGHUP): cfg, rules and classifier replace
- * those of scheduler_new (borrowed likewise: the old ones must outlive the
- * scheduler too, as sessions and sites may still point into them). Every
+ * those of scheduler_new (borrowed likewise). From its return nothing of
+ * the scheduler points into the config, rules or classifier it had (sites
+ * resolve their policies again; an SMTP session copied its timeouts),
+ * except p->sources, which stay those of scheduler_new. Every
  * site's limits are resolved again from cfg's policies, keeping what reply
  * rules did to it; what reads the config when it acts (retry and expiry,
  * timeouts of new sessions, connection caps, the monitor, list hygiene)

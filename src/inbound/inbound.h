@@ -76,9 +76,8 @@ enum inbound_rcpt { IR_REJECT = 0, IR_BOUNCE, IR_UNSUBSCRIBE, IR_FEEDBACK, IR_PO
 /* Fills in (borrowing everything). */
 void inbound_init(struct inbound *in, const struct config *cfg, struct store *store,
                   struct suppress *sp, struct dlog *log, const struct classifier *cls);
-/* A reloaded config and the classifier built from it (borrowed likewise;
- * the old ones must stay alive until inbound is no longer used, as a
- * message being read may still refer to them). */
+/* A reloaded config and the classifier built from it (borrowed likewise);
+ * inbound keeps no pointer into the old ones. */
 void inbound_reconfigure(struct inbound *in, const struct config *cfg,
                          const struct classifier *cls);
 

@@ -32,19 +32,21 @@
 #include "util/workers.h"
 #include "util/xmalloc.h"
 
-/* A config loaded by a reload, with what was built from it. Kept until
- * serve_close: sites, sessions and inbound may still point into older ones. */
+/* A config loaded by a reload, with what was built from it. The one
+ * before is freed when the next is in force: the scheduler and inbound use
+ * the config only while they act, sites get their limits again, and an SMTP
+ * session keeps a copy of its timeouts. The config serve_params gave stays
+ * (the sources, the DKIM signer, DNS and the listeners were made from it). */
 struct serve_gen {
 	struct config cfg;
 	struct rules *rules;
 	struct classifier *cls;
-	struct serve_gen *next;
 };
 
 struct serve {
 	const struct config *cfg; /* the one in force: serve_params' or the last reload's */
 	const char *config_path;
-	struct serve_gen *gens;   /* newest first */
+	struct serve_gen *gen;    /* the last reload's; NULL: none yet */
 	struct monitor_sink sink; /* where danger signs go (serve_params) */
 	const char *state_dir, *version;
 	struct event_base *base;
@@ -322,6 +324,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void gen_free(struct serve_gen *g)
 {
+	if (!g)
+		return;
 	rules_free(g->rules);
 	classifier_free(g->cls);
 	config_free(&g->cfg);
@@ -377,12 +381,12 @@ static void reload_config(struct serve *sv)
 	for (size_t i = 0; i < n; i++)
 		log_warn("reload: %s changed in %s: it takes effect when serve restarts",
 		         changed[i], sv->config_path);
-	g->next = sv->gens;
-	sv->gens = g;
 	sv->cfg = &g->cfg;
 	if (sv->sched)
 		scheduler_reconfigure(sv->sched, &g->cfg, g->rules, g->cls);
 	inbound_reconfigure(&sv->in, &g->cfg, g->cls);
+	gen_free(sv->gen); /* nothing points into it any more */
+	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);
 }
 
@@ -541,11 +545,7 @@ void serve_close(struct serve *sv)
 		free(l);
 	}
 	delivery_env_close(&sv->env);
-	while (sv->gens) {
-		struct serve_gen *g = sv->gens;
-		sv->gens = g->next;
-		gen_free(g);
-	}
+	gen_free(sv->gen);
 	suppress_close(sv->sp);
 	store_close(sv->st);
 	event_base_free(sv->base);

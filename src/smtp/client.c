@@ -583,6 +583,8 @@ struct smtp_client *smtp_client_start(struct event_base *base, const struct smtp
 	c->ops = ops;
 	c->arg = arg;
 	c->p = *p;
+	c->timeouts = *p->timeouts;
+	c->p.timeouts = &c->timeouts;
 	c->p.source_ip = xstrdup(p->source_ip);
 	c->p.helo = xstrdup(p->helo);
 	c->addrs = xcalloc(p->naddrs ? p->naddrs : 1, sizeof(*c->addrs));

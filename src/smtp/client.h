@@ -73,8 +73,8 @@ struct smtp_params {
 	const char *source_ip; /* bound before connecting */
 	const char *helo;
 	int port;
-	int tls; /* enum tls_policy */
-	const struct timeouts *timeouts;
+	int tls;                         /* enum tls_policy */
+	const struct timeouts *timeouts; /* copied */
 	int max_messages;
 	int idle_ms; /* how long to wait for more work before QUIT */
 	struct ssl_ctx_st *ssl_ctx;

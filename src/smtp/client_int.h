@@ -46,6 +46,7 @@ struct smtp_client {
 
 	/* policy (what we were asked to do) */
 	struct smtp_params p;
+	struct timeouts timeouts; /* p.timeouts points here: the config may be reloaded */
 	struct mx_addr *addrs;
 	size_t addr_i;
 

@@ -4,7 +4,7 @@ service"), against the real peers of tests/world:
   - SIGHUP after logrotate moved delivery.log away: the records of the
     attempts before the signal are in the moved file, those after it in a
     new delivery.log, every attempt of a campaign delivered across the
-    signal in exactly one of them, each line whole;
+    signal (and a second one) in exactly one of them, each line whole;
   - SIGHUP reloads the config: a broken one is refused with its
     file:line:column and serve goes on with the old one; a good one is in
     force for the next campaign (a classification rule added), and a
@@ -123,6 +123,10 @@ def test_sighup_reopens_the_delivery_log_none_lost(world, sender, served):
     assert wait_for(lambda: len(lines(log)) >= 40, timeout=30)
     os.rename(log, moved)  # logrotate's move ...
     s.hup("reload: delivery log reopened")  # ... then its postrotate
+    # a second reload while sessions opened under the first config's
+    # successor are open (the previous config is freed): nothing changes
+    assert wait_for(lambda: len(lines(log)) >= 20, timeout=30)
+    s.hup("reload: config")
     assert wait_for(lambda: len(lines(moved)) + len(lines(log)) >= n, timeout=60)
     time.sleep(0.5)  # nothing more may come
     s.stop()
