@@ -74,12 +74,11 @@ int cli_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN); /* a reload before serve listens for it must not kill it */
 	report_descriptors(&cfg);
-	struct serve_params sp = {
-	    .cfg = &cfg,
-	    .config_path = config,
-	    .state_dir = dir,
-	    .sink = {cli_print_sign, NULL},
-	    .version = cli_version};
+	struct serve_params sp = {.cfg = &cfg,
+	                          .config_path = config,
+	                          .state_dir = dir,
+	                          .sink = {cli_print_sign, NULL},
+	                          .version = cli_version};
 	struct serve *sv = NULL;
 	int rc = 0;
 	if (serve_open(&sp, &sv, &e) != 0 || serve_run(sv, &e) != 0) {

@@ -81,6 +81,9 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    {"inbound.http_max_connections", a->http_max_connections != b->http_max_connections},
 	    {"inbound.http_max_connections_per_ip", a->http_max_per_ip != b->http_max_per_ip},
 	    {"inbound.http_timeout", a->http_timeout_ms != b->http_timeout_ms},
+	    /* the token as read (also from status_token_file), not only its source */
+	    {"http.status_token", str_differs(a->http_status_token, b->http_status_token)},
+	    {"http.metrics_public", a->http_metrics_public != b->http_metrics_public},
 	};
 	size_t n = 0;
 

@@ -3,7 +3,8 @@
  * change while serve runs. serve applies a reloaded config's policies at
  * once (serve.c, reload_config); the settings named here are read only when
  * serve starts (the state directory, the sending identities and DKIM keys,
- * DNS, the listeners and their limits) and take effect at the next restart.
+ * DNS, the listeners and their limits, the /status token) and take effect
+ * at the next restart.
  * docs/operations.md ("Reloading") lists both kinds.
  */
 #ifndef SLUICE_SERVE_RELOAD_H

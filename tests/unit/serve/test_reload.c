@@ -71,12 +71,14 @@ static void test_restart_settings_are_named(void **state)
 	                   "sender: {envelope_from: b@example.com, from_domain: example.com}\n"
 	                   "dns: {resolvers: [192.0.2.53]}\n"
 	                   "inbound: {listen: 127.0.0.1:25, max_connections: 20,\n"
-	                   "          http_listen: 127.0.0.1:8080}\n";
+	                   "          http_listen: 127.0.0.1:8080}\n"
+	                   "http: {status_token: 0123456789abcdef0123456789abcdef}\n";
 
 	(void)state;
 	size_t n = changes(BASE, next, out);
-	const char *want[] = {"state_dir",      "dns.resolvers",       "sources",
-	                      "inbound.listen", "inbound.http_listen", "inbound.max_connections"};
+	const char *want[] = {"state_dir",        "dns.resolvers",       "sources",
+	                      "inbound.listen",   "inbound.http_listen", "inbound.max_connections",
+	                      "http.status_token"};
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < n; i++) {
 		int found = 0;
