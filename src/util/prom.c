@@ -84,7 +84,8 @@ void prom_histogram(struct strbuf *b, const char *name, const struct prom_label 
 
 	if (n > LABELS_MAX)
 		n = LABELS_MAX;
-	memcpy(l, labels, n * sizeof(*l));
+	if (n)
+		memcpy(l, labels, n * sizeof(*l));
 	l[n].name = "le";
 	l[n].value = le;
 	snprintf(metric, sizeof(metric), "%s_bucket", name);
