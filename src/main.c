@@ -22,7 +22,8 @@ static const struct {
     {"suppress", cli_suppress, "the suppression list: add, remove, list, import, export"},
     {"list", cli_list, "check a recipient list before sending (list check FILE)"},
     {"report", cli_report, "a campaign's outcomes and the danger signs that fired"},
-    {"campaign", cli_campaign, "resume a campaign the danger-sign monitor paused"},
+    {"campaign", cli_campaign, "resume a paused campaign, or cancel one"},
+    {"site", cli_site, "pause or resume delivery to a site, a provider or a source IP"},
     {"queue", cli_queue, "show what is queued and what each destination site is doing"},
     {"bounces", cli_bounces, "read bounces and feedback reports (parse, import a mailbox)"},
 };

@@ -1,17 +1,25 @@
 /*
  * sluice campaign resume ID [--state DIR]: lets a campaign the danger-sign
  * monitor paused go on (a running serve picks it up; else run its send
- * again). Also the arguments and the store opening it shares with `sluice
- * report` (report.c).
- * Exit status: 0 done; 1 the campaign was not paused; 2 usage or state
- * error.
+ * again).
+ * sluice campaign cancel ID --reason TEXT [--state DIR]: ends its queued
+ * recipients as cancelled (final; one delivery-log record each, outcome
+ * "cancelled" with the reason) and records the cancel, which a running
+ * serve or send reads within a second (engine/control.c: what it holds in
+ * memory is dropped, messages in flight finish).
+ * Also the arguments and the store opening they share with `sluice report`
+ * (report.c).
+ * Exit status: 0 done; 1 the campaign was not paused (resume) or is
+ * unknown (cancel); 2 usage or state error.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dlog/dlog.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 int cli_open_store(const char *state, struct store **st)
@@ -48,10 +56,91 @@ const char *cli_campaign_args(int argc, char **argv, const char **state, const c
 	return "";
 }
 
+struct cancel_log {
+	struct dlog *log;
+	const char *campaign, *reason;
+	int64_t now_ms;
+};
+
+static void cancel_row(void *arg, const char *mailbox, const char *domain, int attempts,
+                       int64_t queued_at_s)
+{
+	struct cancel_log *c = arg;
+	struct dlog_rec rec = {
+	    .time_ms = c->now_ms,
+	    .campaign = c->campaign,
+	    .recipient = mailbox,
+	    .domain = domain,
+	    .stage = "cancel",
+	    .text = c->reason,
+	    .outcome = "cancelled",
+	    .category = "cancelled",
+	    .attempt = attempts,
+	    .queue_time_s = c->now_ms / 1000 - queued_at_s,
+	};
+	dlog_add(c->log, &rec);
+}
+
+static int campaign_cancel(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
+	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *state = NULL, *config = NULL, *reason = NULL, *campaign = argv[2];
+	int ch;
+
+	optind = 3;
+	while ((ch = getopt_long(argc, argv, "s:c:r:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			state = optarg;
+		else if (ch == 'c')
+			config = optarg;
+		else if (ch == 'r')
+			reason = optarg;
+		else
+			return cli_usage("campaign", stderr);
+	}
+	if (!reason || optind != argc)
+		return cli_usage("campaign", stderr);
+	state = cli_state_dir(config, state);
+	struct store *st;
+	struct campaign_rec rec;
+	struct err e;
+	if (cli_open_store(state, &st) != 0)
+		return EXIT_USAGE;
+	struct cancel_log cl = {NULL, campaign, reason, clock_wall_ms()};
+	int64_t n = 0;
+	int rc = store_campaign_get(st, campaign, &rec, &e);
+	if (rc == 1) {
+		store_campaign_free(&rec);
+		if (dlog_open(state, &cl.log, &e) != 0 ||
+		    store_campaign_cancel(st, campaign, reason, cl.now_ms / 1000, &e) != 0 ||
+		    store_cancel_queued(st, campaign, reason, cancel_row, &cl, &n, &e) != 0 ||
+		    store_commit(st, &e) != 0 || dlog_flush(cl.log, &e) != 0)
+			rc = -1;
+	}
+	dlog_close(cl.log);
+	store_close(st);
+	if (rc < 0) {
+		log_error("%s", e.msg);
+		return EXIT_USAGE;
+	}
+	if (rc == 0) {
+		log_error("no campaign %s in %s", campaign, state);
+		return 1;
+	}
+	printf("campaign %s cancelled: %lld queued recipients ended as cancelled (%s)\n", campaign,
+	       (long long)n, reason);
+	return 0;
+}
+
 int cli_campaign(int argc, char **argv)
 {
 	const char *state = NULL, *campaign = NULL;
 
+	if (argc >= 3 && strcmp(argv[1], "cancel") == 0)
+		return campaign_cancel(argc, argv);
 	if (argc < 3 || strcmp(argv[1], "resume") != 0)
 		return cli_usage("campaign", stderr);
 	campaign = argv[2];

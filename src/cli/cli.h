@@ -26,6 +26,8 @@ struct config;
 int check_before_sending(const struct config *cfg, const char *tpl, int bulk, const char *state_dir,
                          int force, FILE *f);
 int cli_campaign(int argc, char **argv);
+/* sluice site pause|resume (site.c): the operator's hold on sites. */
+int cli_site(int argc, char **argv);
 /* sluice report --campaign ID (report.c): outcomes, categories, domains,
  * and the danger signs that fired. */
 int cli_report(int argc, char **argv);

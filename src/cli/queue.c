@@ -38,7 +38,12 @@ static void print_campaign(void *arg, const char *id, int64_t created_s)
 	printf("%-20s %-16s %9lld %9lld %9lld %10lld %9lld %9lld\n", id, when, (long long)ready,
 	       (long long)later, (long long)counts[RS_DELIVERED], (long long)counts[RS_BOUNCED],
 	       (long long)counts[RS_EXPIRED],
-	       (long long)(counts[0] + counts[1] + counts[2] + counts[3] + counts[4]));
+	       (long long)(counts[0] + counts[1] + counts[2] + counts[3] + counts[4] +
+	                   counts[RS_CANCELLED]));
+	char reason[256];
+	if (counts[RS_CANCELLED] > 0 && store_campaign_cancelled(st, id, reason, &e) >= 0)
+		printf("  cancelled: %lld recipients (%s)\n", (long long)counts[RS_CANCELLED],
+		       reason);
 }
 
 static void fmt_rate(char *buf, size_t n, double per_s)
@@ -67,6 +72,18 @@ static void print_site(void *arg, const struct site_snapshot *sn)
 	printf("%-30.30s %7lld %7lld %6d/%-4d %9s/%-9s %-10s %-18s %.70s\n", sn->site,
 	       (long long)sn->queued, (long long)sn->in_flight, sn->conns, sn->conn_limit, rate,
 	       limit, susp, age, sn->reason && sn->reason[0] ? sn->reason : "");
+}
+
+static void print_pause(void *arg, const struct site_pause *p)
+{
+	int64_t now = *(int64_t *)arg;
+	char until[32];
+
+	if (p->until_s)
+		snprintf(until, sizeof(until), "for %llds", (long long)(p->until_s - now));
+	else
+		snprintf(until, sizeof(until), "until resumed");
+	printf("paused %s %s %s: %s\n", p->scope, p->target, until, p->reason);
 }
 
 int cli_queue(int argc, char **argv)
@@ -114,6 +131,8 @@ int cli_queue(int argc, char **argv)
 		       "conns/limit", "msg/min now/limit", "suspended", "updated", "why");
 		rc = store_site_snapshots(st, print_site, &now, &e);
 	}
+	if (rc == 0)
+		rc = store_site_pauses(st, now, print_pause, &now, &e);
 	if (rc != 0)
 		log_error("%s", e.msg);
 	store_close(st);

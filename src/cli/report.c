@@ -15,8 +15,8 @@
 
 #define DOMAIN_ROWS_MAX 20
 
-static const char *const state_names[RS_COUNT] = {"queued", "delivered", "bounced", "expired",
-                                                  "suppressed"};
+static const char *const state_names[RS_COUNT] = {"queued",  "delivered",  "bounced",
+                                                  "expired", "suppressed", "cancelled"};
 
 /* One row of a grouped table: counts by state. */
 struct row {
@@ -111,7 +111,7 @@ int report_summary(FILE *f, struct store *s, const char *campaign, struct err *e
 		return -1;
 	fprintf(f, "\nCampaign %s\n%-12s %12s\n", campaign, "outcome", "recipients");
 	for (int i = 1; i < RS_COUNT; i++)
-		if (i != RS_SUPPRESSED || counts[i] > 0)
+		if ((i != RS_SUPPRESSED && i != RS_CANCELLED) || counts[i] > 0)
 			fprintf(f, "%-12s %12lld\n", state_names[i], (long long)counts[i]);
 	fprintf(f, "%-12s %12lld\n", state_names[0], (long long)counts[0]);
 	int64_t deferred;

@@ -50,7 +50,23 @@ static const struct {
     {"list", "usage: sluice list check LIST.csv [--config FILE] [--state DIR] [--skipped FILE]\n"
              "                         [--no-dns]\n"},
     {"report", "usage: sluice report --campaign ID [--config FILE | --state DIR]\n"},
-    {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"},
+    {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"
+                 "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n\n"
+                 "  resume  lets a campaign the danger-sign monitor paused go on\n"
+                 "  cancel  ends its queued recipients as cancelled (final, logged with the\n"
+                 "          reason); messages already being sent finish. A running serve or\n"
+                 "          send stops it within about a second.\n"},
+    {"site",
+     "usage: sluice site pause SITE|--provider NAME|--source IP [--for DURATION] --reason TEXT\n"
+     "       sluice site resume SITE|--provider NAME|--source IP\n"
+     "options: --config FILE or --state DIR (the state directory)\n\n"
+     "  SITE             a site as `sluice queue` names it\n"
+     "  --provider NAME  every site of a large provider (google, microsoft, yahoo, ...)\n"
+     "  --source IP      every site sent from this source IP\n"
+     "  --for DURATION   resume by itself after DURATION (15m, 2h, 3d)\n"
+     "  --reason TEXT    why (shown by `sluice queue`)\n"
+     "  No new transaction starts at a paused site (its queue waits in the store,\n"
+     "  idle connections close); a running serve or send takes it within a second.\n"},
     {"queue", "usage: sluice queue [--config FILE | --state DIR]\n\n"
               "  --config FILE  read the state directory from the configuration\n"
               "  --state DIR    the state directory (default ./sluice-state)\n"},

@@ -25,7 +25,7 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 	struct scheduler *s = j->s;
 
 	s->pending_dns--;
-	if (s->stopping || j->camp->paused) { /* still queued in the store */
+	if (s->stopping || j->camp->paused || j->camp->cancelled) { /* still queued in the store */
 		s->loaded--;
 		job_free(j);
 		return;
@@ -34,6 +34,8 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 	case MX_OK: {
 		struct site *site = site_get(s, j->camp, domain, res);
 		int64_t now = sched_mono_ms(s);
+		if (!strmap_get(site->domains, domain))
+			strmap_put(site->domains, domain, site);
 		size_t max = site_backlog_max(site);
 		j->site = site;
 		if (throttle_suspended(&site->thr, now)) {

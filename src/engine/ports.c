@@ -131,6 +131,22 @@ static int sq_campaign_paused(void *ctx, const char *campaign, char reason[256],
 	return store_campaign_paused(ctx, campaign, reason, e);
 }
 
+static int sq_site_pauses(void *ctx, int64_t now_s, store_pause_fn cb, void *arg, struct err *e)
+{
+	return store_site_pauses(ctx, now_s, cb, arg, e);
+}
+
+static int sq_campaign_cancelled(void *ctx, const char *campaign, char reason[256], struct err *e)
+{
+	return store_campaign_cancelled(ctx, campaign, reason, e);
+}
+
+static int sq_rcpt_due_domain(void *ctx, const char *domain, int64_t due_s, int64_t upto_s,
+                              struct err *e)
+{
+	return store_rcpt_due_domain(ctx, domain, due_s, upto_s, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -151,6 +167,9 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .sign_count = sq_sign_count,
 	    .counts = sq_counts,
 	    .campaign_paused = sq_campaign_paused,
+	    .site_pauses = sq_site_pauses,
+	    .campaign_cancelled = sq_campaign_cancelled,
+	    .rcpt_due_domain = sq_rcpt_due_domain,
 	    .ctx = st,
 	};
 }

@@ -99,6 +99,7 @@ static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 			sched_fail(s, &e);
 		histogram_observe(&s->counters.commit, (double)(real_mono_ns() - t0) / 1e9);
 	}
+	sched_controls(s, now_ms);
 	/* in batches: each read of the store costs a walk of its index past
 	 * what is already loaded, so a trickle of small reads costs more */
 	if (!s->stopping && s->loaded + FETCH_BATCH <= LOADED_MAX)
@@ -271,6 +272,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	}
 	for (size_t i = 0; i < SOURCES_MAX; i++)
 		strmap_free(s->warm_site_sent[i], NULL);
+	sched_controls_free(s);
 	free(s);
 	return rc;
 }

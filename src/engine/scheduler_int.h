@@ -21,6 +21,8 @@
  *                (priority, turns), the sender probe, a lane refused at
  *                MAIL FROM; data structures only, calling no other file
  *   monitor.c    a campaign's danger signs, and pausing it
+ *   control.c    the operator's controls read from the store: site
+ *                pauses (site_admit holds a paused site) and cancels
  *   dkim_jobs.c  DKIM signatures on worker threads
  *   ports.c      the real clock, store, resolver and SMTP ports (ports.h)
  * The engine reaches the clock, the store (store/: SQL lives there), the
@@ -69,6 +71,7 @@ struct sched_campaign {
 	int64_t loaded;          /* its jobs in memory */
 	int finished;            /* nothing queued in the store, nothing in memory */
 	int paused;              /* by the monitor (monitor.c), until resumed */
+	int cancelled;           /* by the operator (control.c): for good */
 	int64_t clean_version;   /* see sched_campaign_desc */
 	int check_suppression;   /* 1 once the list may have changed since */
 	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
@@ -137,9 +140,19 @@ struct site {
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
 	struct site *wait_next;
-	struct throttle thr; /* pacing and the state reply rules put it in */
-	int64_t warm_sent;   /* delivered today from its source (warm-up) */
-	struct event *timer; /* wakes the site when the throttle allows more */
+	struct throttle thr;    /* pacing and the state reply rules put it in */
+	int64_t warm_sent;      /* delivered today from its source (warm-up) */
+	struct event *timer;    /* wakes the site when the throttle allows more */
+	struct strmap *domains; /* every recipient domain routed here (control.c) */
+	int was_paused;         /* held by an operator's pause at the last look */
+	char pause_why[200];    /* the snapshot's reason while paused */
+	int64_t paused_until_s; /* the latest due time its pause parked rows at */
+};
+
+/* An operator's pause the scheduler knows of (control.c), strings owned. */
+struct sched_pause {
+	char *scope, *target, *reason;
+	int64_t until_s; /* wall seconds; 0: until resumed */
 };
 
 struct scheduler {
@@ -170,6 +183,10 @@ struct scheduler {
 	int64_t mon_source_rejected[SOURCES_MAX], mon_domain_rejected;
 	uint64_t mon_source_warned; /* bit per source: SOURCES_MAX <= 64 */
 	int mon_domain_warned;
+	/* the operator's controls, read from the store (control.c) */
+	struct sched_pause *pauses;
+	size_t npauses;
+	int64_t next_control_ms;
 };
 
 /* The engine's clock (s->p.clock): never util/clock directly, so a test
@@ -229,6 +246,17 @@ int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t 
  * MAIL FROM (an answer at RCPT or later). Ends the probe; 1 if work of c
  * waited behind it (the caller opens sessions for it). */
 int site_lane_outcome(struct site *site, const struct sched_campaign *c, int passed_mail);
+
+/* control.c: reads the operator's controls every CONTROL_POLL_MS (a
+ * cancelled campaign leaves memory; a site resumed or past its pause has
+ * its recipients made due now); sched_site_pause: the pause holding the
+ * site at now_s, or NULL. */
+#define CONTROL_POLL_MS 500
+#define PAUSE_PARK_S    60 /* a site paused until resumed parks its queue this long */
+void sched_controls(struct scheduler *s, int64_t now_ms);
+const struct sched_pause *sched_site_pause(const struct scheduler *s, const struct site *site,
+                                           int64_t now_s);
+void sched_controls_free(struct scheduler *s);
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);
@@ -291,7 +319,7 @@ void site_warm_count(struct scheduler *s, struct site *site);
  * and where a session asks for work): SITE_ADMIT_OPEN, or held (suspended
  * by its throttle, or its source over today's warm-up cap), when its whole
  * queue went back to the store (a warm-up hold logs each job deferred). */
-enum site_admit { SITE_ADMIT_OPEN, SITE_ADMIT_SUSPENDED, SITE_ADMIT_WARMUP };
+enum site_admit { SITE_ADMIT_OPEN, SITE_ADMIT_SUSPENDED, SITE_ADMIT_WARMUP, SITE_ADMIT_PAUSED };
 enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms);
 /* The site's rate for one more connection or message: 1 go (its token is
  * taken), or 0 with the site's timer armed for when it may. */

@@ -1,7 +1,7 @@
 /*
  * site: the scheduler's destination sites (scheduler_int.h): each site's
  * queue of ready jobs, the source it sticks to, admission (site_admit:
- * suspended by its throttle or over its warm-up cap, when the site's queue
+ * paused by the operator, suspended by its throttle or over its warm-up cap, when the site's queue
  * is parked back in the store; site_pace: the message and connection rates),
  * the warm-up counts, and the per-second snapshots `sluice queue` reads.
  */
@@ -70,6 +70,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
+	site->domains = strmap_new();
 	strmap_put(s->sites, res->site, site);
 	return site;
 }
@@ -81,6 +82,7 @@ void site_free(void *p)
 	site_free_lanes(site);
 	if (site->timer)
 		event_free(site->timer);
+	strmap_free(site->domains, NULL);
 	free(site->key);
 	free(site->domain);
 	free(site->addrs);
@@ -296,10 +298,28 @@ static void site_arm(struct site *site, int64_t wait_ms)
 
 /* ---- admission: may the site go on now? ---- */
 
+/* Everything queued for the paused site goes back to the store, due when
+ * the pause ends (a pause until resumed: looked at again in PAUSE_PARK_S;
+ * a resume makes it due at once, control.c); idle sessions say QUIT. */
+static void site_park_paused(struct scheduler *s, struct site *site, const struct sched_pause *p)
+{
+	int64_t due = p->until_s ? p->until_s : sched_wall_ms(s) / 1000 + PAUSE_PARK_S;
+	struct job *j;
+
+	while ((j = site_pop(site)) != NULL)
+		sched_park(s, j, due);
+	site_finish_idle(site);
+}
+
 enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms)
 {
 	char why[200];
+	const struct sched_pause *p = sched_site_pause(s, site, sched_wall_ms(s) / 1000);
 
+	if (p) {
+		site_park_paused(s, site, p);
+		return SITE_ADMIT_PAUSED;
+	}
 	if (throttle_suspended(&site->thr, now_ms)) {
 		site_park_suspended(s, site, now_ms);
 		return SITE_ADMIT_SUSPENDED;
@@ -335,6 +355,7 @@ static void site_snapshot_of(struct site *site, int64_t now_mono, int64_t now_s,
 {
 	struct throttle *t = &site->thr;
 	int suspended = throttle_suspended(t, now_mono);
+	const struct sched_pause *p = sched_site_pause(site->s, site, now_s);
 
 	*out = (struct site_snapshot){
 	    .site = site->key,
@@ -352,6 +373,11 @@ static void site_snapshot_of(struct site *site, int64_t now_mono, int64_t now_s,
 	    .reason = t->reason,
 	    .updated_s = now_s,
 	};
+	if (p) { /* the operator's pause shows as a suspension */
+		out->suspended_until_s = p->until_s;
+		snprintf(site->pause_why, sizeof(site->pause_why), "paused: %s", p->reason);
+		out->reason = site->pause_why;
+	}
 }
 
 /* Writes every site's state for `sluice queue` (in the group commit). */

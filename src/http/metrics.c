@@ -11,7 +11,7 @@
 
 static const char *const state_names[RS_COUNT] = {
     [RS_QUEUED] = "queued",   [RS_DELIVERED] = "delivered",   [RS_BOUNCED] = "bounced",
-    [RS_EXPIRED] = "expired", [RS_SUPPRESSED] = "suppressed",
+    [RS_EXPIRED] = "expired", [RS_SUPPRESSED] = "suppressed", [RS_CANCELLED] = "cancelled",
 };
 
 static int64_t now_for_rank; /* qsort has no argument; metrics_write runs on one thread */

@@ -41,7 +41,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS source_identity(ip TEXT PRIMARY KEY, helo TEXT NOT NULL,"
     " since INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS warmup_count(ip TEXT NOT NULL, day INTEGER NOT NULL,"
-    " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));";
+    " site TEXT NOT NULL, sent INTEGER NOT NULL, PRIMARY KEY(ip, day, site));"
+    "CREATE TABLE IF NOT EXISTS site_pause(scope TEXT NOT NULL, target TEXT NOT NULL,"
+    " reason TEXT NOT NULL, until INTEGER NOT NULL, time INTEGER NOT NULL,"
+    " PRIMARY KEY(scope, target));"
+    "CREATE TABLE IF NOT EXISTS campaign_cancel(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
+    " time INTEGER NOT NULL);";
 
 static const char *const stmt_sql[ST_MAX] = {
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"

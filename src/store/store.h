@@ -14,15 +14,17 @@
 
 #include "util/err.h"
 
-/* RS_SUPPRESSED: final, never sent (suppressed after it was queued). */
+/* RS_SUPPRESSED: final, never sent (suppressed after it was queued).
+ * RS_CANCELLED: final, never sent (`sluice campaign cancel`). */
 enum rcpt_state {
 	RS_QUEUED = 0,
 	RS_DELIVERED = 1,
 	RS_BOUNCED = 2,
 	RS_EXPIRED = 3,
-	RS_SUPPRESSED = 4
+	RS_SUPPRESSED = 4,
+	RS_CANCELLED = 5
 };
-#define RS_COUNT 5
+#define RS_COUNT 6
 
 struct store;
 
@@ -199,5 +201,35 @@ int store_campaign_pause(struct store *s, const char *campaign, const char *reas
                          struct err *e);
 int store_campaign_resume(struct store *s, const char *campaign, struct err *e);
 int store_campaign_paused(struct store *s, const char *campaign, char reason[256], struct err *e);
+
+/* The operator's controls (store_control.c). A site pause holds every site
+ * that matches scope ("site": its key, "provider": its provider's name,
+ * "source": its source IP) until until_s (0: until resumed). Strings are
+ * borrowed (in callbacks: for the call only). */
+struct site_pause {
+	const char *scope, *target, *reason;
+	int64_t until_s, time_s;
+};
+int store_site_pause(struct store *s, const struct site_pause *p, struct err *e);
+/* 1 it was paused (now resumed), 0 it was not, -1 error. */
+int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e);
+/* Calls cb for every pause still in force at now_s. */
+typedef void (*store_pause_fn)(void *arg, const struct site_pause *p);
+int store_site_pauses(struct store *s, int64_t now_s, store_pause_fn cb, void *arg, struct err *e);
+/* Marks the campaign cancelled (its reason kept); cancelled: 1 (reason set), 0, -1. */
+int store_campaign_cancel(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                          struct err *e);
+int store_campaign_cancelled(struct store *s, const char *campaign, char reason[256],
+                             struct err *e);
+/* Ends every queued recipient of campaign as RS_CANCELLED, calling cb for
+ * each first (mailbox, domain, attempts, queued_at); *n how many. */
+typedef void (*store_cancel_fn)(void *arg, const char *mailbox, const char *domain, int attempts,
+                                int64_t queued_at_s);
+int store_cancel_queued(struct store *s, const char *campaign, const char *reason,
+                        store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
+/* Queued recipients of domain due after due_s and by upto_s become due at
+ * due_s (what a site's pause parked, when it is resumed). */
+int store_rcpt_due_domain(struct store *s, const char *domain, int64_t due_s, int64_t upto_s,
+                          struct err *e);
 
 #endif

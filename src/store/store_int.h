@@ -2,7 +2,8 @@
  * store_int: the store's private parts, shared by store.c (opening, the
  * queue: campaigns, recipients, fetching, outcomes, site snapshots) and
  * store_watch.c (what is kept beside the queue: warm-up counts, danger
- * signs and pauses, source identities, sending history). Only these two
+ * signs and pauses, source identities, sending history) and
+ * store_control.c (the operator's site pauses and cancels). Only these
  * files speak SQL to queue.db.
  */
 #ifndef SLUICE_STORE_STORE_INT_H

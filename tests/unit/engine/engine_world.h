@@ -82,6 +82,10 @@ struct world {
 	char dir[64];
 	struct template tpl;
 	struct scheduler *s;
+	/* the operator's controls (as `sluice site` / `campaign cancel` leave them) */
+	struct site_pause pause; /* scope NULL: none */
+	char cancelled[64];      /* a cancelled campaign's id, or "" */
+	int due_now;             /* rows made due by rcpt_due_domain */
 };
 
 /* ---- the clock ---- */
@@ -283,6 +287,41 @@ static int fake_campaign_pause(void *ctx, const char *campaign, const char *reas
 {
 	(void)campaign, (void)reason, (void)now_s, (void)e;
 	((struct world *)ctx)->pauses++;
+	return 0;
+}
+
+static int fake_site_pauses(void *ctx, int64_t now_s, store_pause_fn cb, void *arg, struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	if (w->pause.scope && (w->pause.until_s == 0 || w->pause.until_s > now_s))
+		cb(arg, &w->pause);
+	return 0;
+}
+
+static int fake_campaign_cancelled(void *ctx, const char *campaign, char reason[256], struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	if (strcmp(w->cancelled, campaign) != 0)
+		return 0;
+	snprintf(reason, 256, "wrong list");
+	return 1;
+}
+
+static int fake_rcpt_due_domain(void *ctx, const char *domain, int64_t due_s, int64_t upto_s,
+                                struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	for (size_t i = 0; i < w->nrcpts; i++) {
+		struct fake_rcpt *r = &w->rcpts[i];
+		if (r->state == RS_QUEUED && strcmp(r->domain, domain) == 0 &&
+		    r->next_attempt_s > due_s && r->next_attempt_s <= upto_s) {
+			r->next_attempt_s = due_s;
+			w->due_now++;
+		}
+	}
 	return 0;
 }
 
@@ -633,6 +672,9 @@ static void world_start(struct world *w)
 	              .sign_add = fake_sign_add,
 	              .campaign_pause = fake_campaign_pause,
 	              .rcpt_history = fake_rcpt_history,
+	              .site_pauses = fake_site_pauses,
+	              .campaign_cancelled = fake_campaign_cancelled,
+	              .rcpt_due_domain = fake_rcpt_due_domain,
 	              .ctx = w}, /* complaints (sign_seen, ...) are not the scheduler's */
 	    .mx = {fake_lookup, fake_cancel, w},
 	    .smtp = {fake_start, fake_wake, fake_finish, fake_stop, fake_is_idle, fake_peer, w},

@@ -2,8 +2,9 @@
  * ports (engine_world.h): deliveries, retries after the backoff or the
  * greylist delay, a reply rule's suspension and its end, expiry, bounces,
  * a sender refused at MAIL FROM, pacing by a message rate, and a
- * recipient's own send time and expiry, each in well under a second of
- * real time. */
+ * recipient's own send time and expiry, the operator's site pauses
+ * (until resumed, or for a while) and a cancelled campaign, each in well
+ * under a second of real time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +278,94 @@ static int delivered(struct world *w, const void *arg)
 	return ((const struct fake_rcpt *)arg)->state == RS_DELIVERED;
 }
 
+/* An operator's pause: nothing starts at the site (its queue is parked in
+ * the store), another site goes on; a resume makes the parked recipients
+ * due at once and they are delivered. */
+static void test_paused_site_sends_nothing_until_resumed(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	w.pause =
+	    (struct site_pause){.scope = "site", .target = "mx.one.test", .reason = "blocked"};
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@two.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, delivered, b, "the other site delivers");
+	struct rcpt_count parked = {a, 1};
+	run_until(&w, has_postpones, &parked, "the paused site's recipient is parked");
+	for (int i = 0; i < 10; i++) {
+		world_advance(&w, 30 * 1000);
+		settle(&w);
+	}
+	assert_int_equal(a->tries, 0);
+	assert_int_equal(a->state, RS_QUEUED);
+	assert_false(w.broke);
+	w.pause.scope = NULL; /* sluice site resume */
+	world_advance(&w, 1000);
+	settle(&w); /* seen: what the pause parked is due at the next second */
+	assert_true(w.due_now >= 1);
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "resumed: it delivers");
+	assert_int_equal(a->state, RS_DELIVERED);
+	assert_int_equal(a->tries, 1);
+	world_close(&w);
+}
+
+/* A provider's pause for a while (--for 2h) ends by itself. */
+static void test_paused_for_a_while_resumes_by_itself(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	w.pause = (struct site_pause){
+	    .scope = "source", .target = "192.0.2.10", .reason = "listed", .until_s = T0_S + 7200};
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	world_start(&w);
+	struct rcpt_count parked = {a, 1};
+	run_until(&w, has_postpones, &parked, "parked while paused");
+	assert_int_equal(a->next_attempt_s, T0_S + 7200);
+	world_advance(&w, 7199 * 1000);
+	settle(&w);
+	assert_int_equal(a->tries, 0);
+	world_advance(&w, 1000);
+	settle(&w); /* the end of the pause is seen: due at the next second */
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "delivered when the pause ends");
+	assert_int_equal(a->state, RS_DELIVERED);
+	world_close(&w);
+}
+
+/* A cancel (the store already ended the queued rows): what the scheduler
+ * holds leaves memory unsent and the run finishes. */
+static void test_cancelled_campaign_ends(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	struct fake_rcpt *a = add_rcpt(&w, "a@slow.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@slow.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, delivered, a, "the first goes at once");
+	settle(&w);
+	assert_int_equal(b->tries, 0); /* 1/min: waits at the site */
+	b->state = RS_CANCELLED;       /* sluice campaign cancel c1 */
+	snprintf(w.cancelled, sizeof(w.cancelled), "c1");
+	world_advance(&w, 1000);
+	run_until(&w, broke, NULL, "the run finishes");
+	world_advance(&w, 60 * 1000);
+	settle(&w);
+	assert_int_equal(b->tries, 0);
+	assert_int_equal(b->state, RS_CANCELLED);
+	struct scheduler_stats st;
+	scheduler_stats(w.s, &st);
+	assert_int_equal(st.in_flight, 0);
+	world_close(&w);
+}
+
 static void test_message_rate_paces_on_the_clock(void **state)
 {
 	struct world w;
@@ -430,6 +519,9 @@ int main(void)
 	    cmocka_unit_test(test_rcpt_5xx_bounces),
 	    cmocka_unit_test(test_mail_from_5xx_keeps_queued_and_refuses_campaign),
 	    cmocka_unit_test(test_message_rate_paces_on_the_clock),
+	    cmocka_unit_test(test_paused_site_sends_nothing_until_resumed),
+	    cmocka_unit_test(test_paused_for_a_while_resumes_by_itself),
+	    cmocka_unit_test(test_cancelled_campaign_ends),
 	    cmocka_unit_test(test_4xx_then_own_expiry),
 	    cmocka_unit_test(test_send_at_in_the_future),
 	    cmocka_unit_test(test_expires_while_waiting_at_a_site),

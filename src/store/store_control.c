@@ -1,0 +1,136 @@
+/*
+ * store_control: the operator's controls (store_int.h, store.h): site
+ * pauses (by site, provider or source IP, for a while or until resumed)
+ * and cancelled campaigns, in the tables site_pause and campaign_cancel of
+ * queue.db. `sluice site` and `sluice campaign` write them; a running
+ * engine reads them on its tick (engine/control.c), so a control survives
+ * a restart and reaches a running process within about a second.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_int.h"
+
+/* One statement with texts ?1..?3 (NULL: unbound) and numbers ?4, ?5. */
+static int run_sql(struct store *s, const char *sql, const char *a, const char *b, const char *c,
+                   int64_t n4, int64_t n5, const char *what, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, what);
+	if (a)
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if (c)
+		sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, n4);
+	sqlite3_bind_int64(st, 5, n5);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+}
+
+int store_site_pause(struct store *s, const struct site_pause *p, struct err *e)
+{
+	return run_sql(s,
+	               "INSERT OR REPLACE INTO site_pause(scope, target, reason, until, time)"
+	               " VALUES (?1, ?2, ?3, ?4, ?5)",
+	               p->scope, p->target, p->reason, p->until_s, p->time_s, "pause a site", e);
+}
+
+int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e)
+{
+	if (run_sql(s, "DELETE FROM site_pause WHERE scope = ?1 AND target = ?2", scope, target,
+	            NULL, 0, 0, "resume a site", e) != 0)
+		return -1;
+	return sqlite3_changes(s->db.h) > 0;
+}
+
+static void pause_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	struct site_pause sp = {
+	    .scope = store_col_text(st, 0),
+	    .target = store_col_text(st, 1),
+	    .reason = store_col_text(st, 2),
+	    .until_s = sqlite3_column_int64(st, 3),
+	    .time_s = sqlite3_column_int64(st, 4),
+	};
+	((store_pause_fn)p->cb)(p->arg, &sp);
+}
+
+int store_site_pauses(struct store *s, int64_t now_s, store_pause_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(s,
+	                      "SELECT scope, target, reason, until, time FROM site_pause"
+	                      " WHERE until = 0 OR until > ?2 ORDER BY scope, target",
+	                      NULL, now_s, pause_row, &p, e);
+}
+
+int store_campaign_cancel(struct store *s, const char *campaign, const char *reason, int64_t now_s,
+                          struct err *e)
+{
+	return run_sql(s,
+	               "INSERT OR REPLACE INTO campaign_cancel(campaign, reason, time)"
+	               " VALUES (?1, ?2, ?4)",
+	               campaign, reason, NULL, now_s, 0, "cancel a campaign", e);
+}
+
+static void reason_row(sqlite3_stmt *st, void *arg)
+{
+	snprintf(arg, 256, "%s", store_col_text(st, 0));
+}
+
+int store_campaign_cancelled(struct store *s, const char *campaign, char reason[256], struct err *e)
+{
+	reason[0] = '\0';
+	if (store_each_row(s, "SELECT reason FROM campaign_cancel WHERE campaign = ?1", campaign, 0,
+	                   reason_row, reason, e) != 0)
+		return -1;
+	return reason[0] != '\0';
+}
+
+static void queued_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_cancel_fn)p->cb)(p->arg, store_col_text(st, 0), store_col_text(st, 1),
+	                         (int)sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+}
+
+int store_cancel_queued(struct store *s, const char *campaign, const char *reason,
+                        store_cancel_fn cb, void *arg, int64_t *n, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+
+	*n = 0;
+	if (store_begin(s, e) ||
+	    store_each_row(s,
+	                   "SELECT mailbox, domain, attempts, queued_at FROM recipient"
+	                   " WHERE campaign = ?1 AND state = 0 ORDER BY id",
+	                   campaign, 0, queued_row, &p, e) != 0)
+		return -1;
+	if (run_sql(s,
+	            "UPDATE recipient SET state = 5, last_stage = 'cancelled', last_reply = ?2,"
+	            " category = 'cancelled' WHERE campaign = ?1 AND state = 0",
+	            campaign, reason, NULL, 0, 0, "cancel a campaign's recipients", e) != 0)
+		return -1;
+	*n = sqlite3_changes(s->db.h);
+	return 0;
+}
+
+int store_rcpt_due_domain(struct store *s, const char *domain, int64_t due_s, int64_t upto_s,
+                          struct err *e)
+{
+	return run_sql(
+	    s,
+	    "UPDATE recipient SET next_attempt = ?4"
+	    " WHERE domain = ?1 AND state = 0 AND next_attempt > ?4 AND next_attempt <= ?5",
+	    domain, NULL, NULL, due_s, upto_s, "make a domain's recipients due", e);
+}
