@@ -102,8 +102,9 @@ tsan:
 fuzz:
 	$(MAKE) -f fuzz/Makefile
 
+# The benchmark uses the test world too: one at a time with the tests.
 bench: bin/sluice
-	bench/run
+	flock /tmp/sluice-e2e.lock bench/run
 
 # Dependencies flow one way (docs/architecture.md); the check is tested too.
 layers:

@@ -40,11 +40,6 @@ struct rules {
 	struct reply_rule built[NBUILTIN];
 };
 
-size_t rules_builtin_count(void)
-{
-	return NBUILTIN;
-}
-
 int rules_new(const struct config *c, struct rules **out, struct err *e)
 {
 	struct rules *r = xcalloc(1, sizeof(*r));

@@ -22,7 +22,5 @@ void rules_free(struct rules *r);
 /* The first rule that matches a reply at stage from an MX host, or NULL. */
 const struct reply_rule *rules_match(const struct rules *r, enum stage stage,
                                      const struct reply *reply, const char *mx_host);
-/* The built-in rules, for the documentation and the tests. */
-size_t rules_builtin_count(void);
 
 #endif

@@ -37,11 +37,6 @@ static const char *const state_names[] = {
     "idle",    "transaction", "dot",  "abort-dot", "rset",     "quit", "closed",
 };
 
-const char *smtp_stage_name(enum stage s)
-{
-	return stage_name(s);
-}
-
 void client_trace(struct smtp_client *c, const char *fmt, const char *a)
 {
 	char what[TRACE_LINE_MAX];

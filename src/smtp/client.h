@@ -29,7 +29,6 @@ struct smtp_client;
 
 /* The SMTP dialogue's stages are the first ones of enum stage
  * (mail/stage.h), STAGE_CONNECT to STAGE_QUIT; their names are stage_name's. */
-const char *smtp_stage_name(enum stage s);
 
 #define SMTP_NEEDS_8BITMIME 1u
 #define SMTP_NEEDS_SMTPUTF8 2u

@@ -8,14 +8,8 @@
 
 #define LOG_LINE_MAX 8192 /* longer library lines are cut */
 
-static int log_quiet;
 static log_sink_fn log_sink;
 static enum log_level log_sink_min;
-
-void log_set_quiet(int quiet)
-{
-	log_quiet = quiet;
-}
 
 static void log_line(const char *grade, const char *fmt, va_list ap)
 {
@@ -31,8 +25,6 @@ void log_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_quiet)
-		return;
 	va_start(ap, fmt);
 	log_line("", fmt, ap);
 	va_end(ap);
@@ -54,16 +46,6 @@ void log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line("", fmt, ap);
 	va_end(ap);
-}
-
-void log_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_line("", fmt, ap);
-	va_end(ap);
-	exit(2);
 }
 
 void log_panic(const char *fmt, ...)

@@ -4,9 +4,9 @@
  * The program's (src/cli/, src/serve/, src/main.c): graded lines on stderr,
  * each "sluice: " GRADE TEXT "\n". info and error have no grade word (the
  * text says what happened or what failed; the caller picks the exit
- * status), warn writes "warning: ", fatal is an error of the environment or
- * the config that ends the process with exit status 2, panic a broken
- * invariant ("panic: ", then abort with a core). The texts are the CLI's
+ * status; an error of the environment or the config is an error line and
+ * exit status 2, chosen by the command), warn writes "warning: ", panic a
+ * broken invariant ("panic: ", then abort with a core). The texts are the CLI's
  * interface (tests compare them): a change of grade never changes a text.
  *
  * Library code never prints. What it has to say without an error to return
@@ -23,10 +23,7 @@ enum log_level { LOG_TRACE = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* 1: info lines are left out (warnings and errors still print). */
-void log_set_quiet(int quiet);
 
 /* Receives one library diagnostic: a whole line without its newline. */
 typedef void (*log_sink_fn)(enum log_level level, const char *line);
