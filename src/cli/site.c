@@ -8,12 +8,14 @@
  * Exit status: 0 done; 1 resume of something not paused; 2 usage or state
  * error.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "mail/config.h"
+#include "mail/providers.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -73,6 +75,30 @@ static int site_args(int argc, char **argv, struct site_opts *o)
 	return 0;
 }
 
+/* A pause that could match nothing is refused: a provider sluice does not
+ * know, a source that is not an IP address. 0, or -1 having said why. */
+static int target_ok(const struct site_opts *o)
+{
+	unsigned char addr[16];
+	size_t n;
+
+	if (strcmp(o->scope, "source") == 0 && inet_pton(AF_INET, o->target, addr) != 1 &&
+	    inet_pton(AF_INET6, o->target, addr) != 1) {
+		log_error("site: --source '%s' is not an IP address", o->target);
+		return -1;
+	}
+	if (strcmp(o->scope, "provider") != 0)
+		return 0;
+	const struct provider *p = provider_table(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, o->target) == 0)
+			return 0;
+	log_error("site: unknown provider '%s'; the providers are:", o->target);
+	for (size_t i = 0; i < n; i++)
+		log_info("  %s", p[i].name);
+	return -1;
+}
+
 int cli_site(int argc, char **argv)
 {
 	struct site_opts o = {0};
@@ -83,6 +109,8 @@ int cli_site(int argc, char **argv)
 	if ((!pause && strcmp(argv[1], "resume") != 0) || site_args(argc, argv, &o) != 0 ||
 	    (pause && !o.reason) || (!pause && o.for_s))
 		return cli_usage("site", stderr);
+	if (target_ok(&o) != 0)
+		return EXIT_USAGE;
 	struct store *st;
 	struct err e;
 	if (cli_open_store(cli_state_dir(o.config, o.state), &st) != 0)

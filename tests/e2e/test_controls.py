@@ -47,3 +47,27 @@ def test_pause_resume_and_cancel_a_running_campaign(world, sender):
     report = subprocess.run([SLUICE, "report", "--campaign", "ctl", "--state", sender.state],
                             capture_output=True, text=True).stdout
     assert "cancelled" in report, report
+
+
+def test_controls_refuse_bad_input_clearly(tmp_path):
+    """A control that could match nothing, or is malformed, is refused with
+    a message naming what is wrong; nothing is written to the store."""
+    state = str(tmp_path / "state")
+
+    def run(*args):
+        return subprocess.run([SLUICE, *args, "--state", state], capture_output=True, text=True)
+
+    r = run("site", "pause", "--provider", "gmial", "--reason", "x")
+    assert r.returncode == 2 and "unknown provider 'gmial'" in r.stderr and "google" in r.stderr
+    r = run("site", "pause", "--source", "1.2.3", "--reason", "x")
+    assert r.returncode == 2 and "not an IP address" in r.stderr
+    r = run("site", "pause", "mx.x.test", "--for", "banana", "--reason", "x")
+    assert r.returncode == 2 and "bad --for 'banana'" in r.stderr
+    r = run("site", "pause", "mx.x.test")  # no reason
+    assert r.returncode == 2 and "usage:" in r.stderr
+    r = run("site", "resume", "mx.x.test")
+    assert r.returncode == 1 and "was not paused" in r.stdout
+    r = run("campaign", "cancel", "nosuch", "--reason", "x")
+    assert r.returncode == 1 and "no campaign nosuch" in r.stderr
+    r = run("queue")
+    assert r.returncode == 0 and "paused" not in r.stdout
