@@ -102,6 +102,23 @@ static const struct field fields[] = {
     {"monitor", "deferral_warn", F_PERCENT, OFF(monitor.deferral_warn), 0, 0},
     {"monitor", "complaint_warn", F_PERCENT, OFF(monitor.complaint_warn), 0, 0},
     {"monitor", "complaint_pause", F_PERCENT, OFF(monitor.complaint_pause), 0, 0},
+    {"submission", "listen", F_STR, OFF(submission_listen), 0, 0},
+    {"submission", "listen_tls", F_STR, OFF(submission_listen_tls), 0, 0},
+    {"submission", "tls_cert", F_STR, OFF(submission_cert), 0, 0},
+    {"submission", "tls_key", F_STR, OFF(submission_key), 0, 0},
+    {"submission", "auth_without_tls", F_BOOL, OFF(submission_auth_without_tls), 0, 0},
+    {"submission", "max_message_size", F_BYTES, OFF(submission_max_size), 1024, 200 * 1024 * 1024},
+    {"submission", "max_connections", F_INT, OFF(submission_max_connections), 1, 100000},
+    {"submission", "max_connections_per_ip", F_INT, OFF(submission_max_per_ip), 1, 100000},
+    {"submission", "auth_max_failures", F_INT, OFF(submission_auth_max_failures), 1, 1000},
+    {"submission", "auth_lockout", F_MS, OFF(submission_auth_lockout_ms), 1000, 7 * 24 * 3600000LL},
+    {"submission", "idle_timeout", F_MS, OFF(submission_idle_ms), 1000, 3600000},
+    {"api", "listen", F_STR, OFF(api_listen), 0, 0},
+    {"api", "max_body", F_BYTES, OFF(api_max_body), 1024, 1024LL * 1024 * 1024},
+    {"api", "max_connections", F_INT, OFF(api_max_connections), 1, 100000},
+    {"api", "max_connections_per_ip", F_INT, OFF(api_max_per_ip), 1, 100000},
+    {"api", "timeout", F_MS, OFF(api_timeout_ms), 1000, 3600000},
+    {"api", "idempotency_window", F_SECONDS, OFF(api_idempotency_s), 24 * 3600, 30 * DAY_S},
 };
 
 static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
@@ -150,6 +167,17 @@ void config_defaults(struct config *c)
 	                                     .complaint_warn = 0.001,
 	                                     .complaint_pause = 0.003};
 	c->skip_role_accounts = 1;
+	c->submission_max_size = 25 * 1024 * 1024;
+	c->submission_max_connections = 1000;
+	c->submission_max_per_ip = 100;
+	c->submission_auth_max_failures = 5;
+	c->submission_auth_lockout_ms = 15 * 60000;
+	c->submission_idle_ms = 300000;
+	c->api_max_body = 50 * 1024 * 1024;
+	c->api_max_connections = 1000;
+	c->api_max_per_ip = 200;
+	c->api_timeout_ms = 60000;
+	c->api_idempotency_s = 24 * 3600;
 	/* RFC 5321 4.5.3.2 */
 	c->timeouts = (struct timeouts){.connect_ms = 30000,
 	                                .banner_ms = 300000,
@@ -549,6 +577,8 @@ static int load_top(struct loader *l, struct ynode *root)
 			rc = cfg_load_items(l, k, key, val, (void **)&c->classify, &c->nclassify,
 			                    sizeof(struct classify_rule), classify_key,
 			                    classify_check);
+		else if (strcmp(k, "tenants") == 0)
+			rc = cfg_load_tenants(l, key, val);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
@@ -556,7 +586,8 @@ static int load_top(struct loader *l, struct ynode *root)
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
 			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
-			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor)",
+			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor, "
+			    "tenants, submission, api)",
 			    k, NULL);
 		free(k);
 		if (rc)
@@ -675,7 +706,7 @@ static int check_whole(struct loader *l)
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
 		               c->from_domain);
-	if (check_bounce(l) != 0 || check_http(l) != 0)
+	if (check_bounce(l) != 0 || check_http(l) != 0 || cfg_check_tenants(l) != 0)
 		return -1;
 	if (c->max_backoff_s < c->min_backoff_s)
 		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
@@ -743,6 +774,12 @@ void config_free(struct config *c)
 	free(c->envelope_from);
 	free(c->from_domain);
 	free(c->pool);
+	cfg_free_tenants(c);
+	free(c->submission_listen);
+	free(c->submission_listen_tls);
+	free(c->submission_cert);
+	free(c->submission_key);
+	free(c->api_listen);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mail/category.h"
+#include "mail/tenant.h"
 #include "util/err.h"
 #include "util/pattern.h"
 
@@ -185,6 +186,27 @@ struct config {
 	char *check_dnsbl;        /* blocklist zones for `sluice check`, comma-separated */
 	char *check_uribl;        /* URI (domain) blocklist zones, for --template */
 	struct monitor_policy monitor;
+
+	/* tenants (mail/tenant.h); a config without them has one, implicit */
+	struct tenant *tenants;
+	size_t ntenants;
+
+	/* SMTP submission (serve): STARTTLS on listen, implicit TLS on listen_tls */
+	char *submission_listen, *submission_listen_tls;
+	char *submission_cert, *submission_key; /* PEM files */
+	int submission_auth_without_tls;        /* allowed only on loopback listeners */
+	int64_t submission_max_size;
+	int submission_max_connections, submission_max_per_ip;
+	int submission_auth_max_failures;
+	int submission_auth_lockout_ms;
+	int submission_idle_ms;
+
+	/* the HTTP API (serve): its own listener */
+	char *api_listen;
+	int64_t api_max_body;
+	int api_max_connections, api_max_per_ip;
+	int api_timeout_ms;
+	int64_t api_idempotency_s; /* how long an Idempotency-Key is remembered */
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in

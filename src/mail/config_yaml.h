@@ -78,6 +78,13 @@ int cfg_load_items(struct loader *l, const char *name, struct ynode *key, struct
 int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
                        const char *what, const char *k, struct ynode *key, struct ynode *val);
 
+/* The tenants list (mail/config_tenant.c): reads it, checks it whole
+ * (or makes the implicit tenant), frees it. */
+int cfg_load_tenants(struct loader *l, struct ynode *key, struct ynode *seq);
+int cfg_check_tenants(struct loader *l);
+struct config;
+void cfg_free_tenants(struct config *c);
+
 /* Parses UTF-8 YAML text (named path in errors) into a document, or NULL
  * with e set to the first error at its line and column. */
 struct ydoc *cfg_doc_parse(const char *path, const char *text, size_t len, struct err *e);

@@ -1,0 +1,71 @@
+/*
+ * tenant: who may send through sluice, and within what (the `tenants:`
+ * list of the configuration, docs/configuration.md#tenants). A tenant has
+ * credentials (SMTP users with crypt(3) password hashes, API keys stored as
+ * SHA-256 hashes), the sender domains it may use, its pool of sources, its
+ * limits and its own danger-sign thresholds. Every campaign, submitted
+ * message and suppression belongs to one tenant.
+ *
+ * A configuration without `tenants:` has one implicit tenant, "default",
+ * with no credentials (nothing can authenticate as it), the sender's
+ * domain and pool: every command behaves as before tenants existed.
+ *
+ * The lookups here are pure; verifying a password (crypt(3), slow on
+ * purpose) is the caller's, off the event loop.
+ */
+#ifndef SLUICE_MAIL_TENANT_H
+#define SLUICE_MAIL_TENANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TENANT_DEFAULT        "default" /* the implicit tenant's name */
+#define TENANT_NAME_MAX       64
+#define TENANT_RCPTS_DEFAULT  100
+#define TENANT_API_KEY_PREFIX "sha256:" /* api_keys entries: sha256:<64 hex> */
+
+/* An SMTP submission user: the name given to AUTH and its crypt(3) hash
+ * ("$y$...", "$6$...", "$2b$..."). */
+struct tenant_user {
+	char *name;
+	char *hash;
+};
+
+/* Whose suppressions stop a tenant's mail: its own, or everyone's. */
+enum tenant_scope { TSCOPE_TENANT = 0, TSCOPE_GLOBAL };
+
+struct tenant {
+	char *name;
+	struct tenant_user *users;
+	size_t nusers;
+	unsigned char (*api_keys)[32]; /* SHA-256 of each key */
+	size_t napi_keys;
+	char **domains; /* sender domains (lowercase); a subdomain is not included */
+	size_t ndomains;
+	char *pool; /* the sources it sends from (default: sender.pool) */
+	int64_t per_minute, per_hour, per_day; /* messages accepted; 0: no limit */
+	int max_recipients;                    /* per submitted message */
+	int scope;                             /* enum tenant_scope */
+	int verp;             /* submitted mail gets a VERP return path (bounces come to us) */
+	int list_unsubscribe; /* submitted mail gets List-Unsubscribe */
+	int dsn;              /* failed recipients of submitted mail get a DSN to the sender */
+	int paused;           /* tenant.paused: nothing of it is delivered */
+	int implicit;         /* the "default" tenant of a config without tenants */
+};
+
+struct config;
+
+/* The tenant named name, or NULL. */
+const struct tenant *tenant_by_name(const struct config *c, const char *name);
+/* The tenant whose SMTP user is user (names compare case-sensitively),
+ * and that user's hash in *hash; NULL if none. */
+const struct tenant *tenant_by_user(const struct config *c, const char *user, const char **hash);
+/* The tenant one of whose API keys is key (compared by SHA-256, in constant
+ * time per key), or NULL. */
+const struct tenant *tenant_by_api_key(const struct config *c, const char *key, size_t len);
+/* 1 if t may send as domain (case-insensitive, exact), else 0. */
+int tenant_owns_domain(const struct tenant *t, const char *domain);
+/* The "sha256:<hex>" line for an API key (out: at least 72 bytes). */
+void tenant_hash_api_key(const char *key, size_t len, char *out, size_t n);
+
+#endif
