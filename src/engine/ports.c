@@ -147,6 +147,12 @@ static int sq_rcpt_due_domain(void *ctx, const char *domain, int64_t due_s, int6
 	return store_rcpt_due_domain(ctx, domain, due_s, upto_s, e);
 }
 
+static int sq_message_get(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
+                          struct err *e)
+{
+	return store_message_get(ctx, id, body, len, mail_from, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -170,6 +176,7 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .site_pauses = sq_site_pauses,
 	    .campaign_cancelled = sq_campaign_cancelled,
 	    .rcpt_due_domain = sq_rcpt_due_domain,
+	    .message_get = sq_message_get,
 	    .ctx = st,
 	};
 }

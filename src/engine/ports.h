@@ -71,6 +71,9 @@ struct engine_store {
 	int (*campaign_cancelled)(void *ctx, const char *campaign, char reason[256], struct err *e);
 	int (*rcpt_due_domain)(void *ctx, const char *domain, int64_t due_s, int64_t upto_s,
 	                       struct err *e);
+	/* a submitted message's body and envelope sender (store_message_get) */
+	int (*message_get)(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
+	                   struct err *e);
 	void *ctx;
 };
 

@@ -78,6 +78,34 @@ void sched_fail(struct scheduler *s, const struct err *e)
 	scheduler_stop(s);
 }
 
+/* Tells everyone waiting for a commit how it went (callbacks may ask for
+ * the next one: they go to a fresh list). */
+static void commit_waits_done(struct scheduler *s, int ok)
+{
+	struct commit_wait *w = s->commit_waits;
+	size_t n = s->ncommit_waits;
+
+	s->commit_waits = NULL;
+	s->ncommit_waits = s->commit_waits_cap = 0;
+	for (size_t i = 0; i < n; i++)
+		w[i].done(w[i].arg, ok);
+	free(w);
+}
+
+void scheduler_commit_then(struct scheduler *s, void (*done)(void *arg, int ok), void *arg)
+{
+	if (s->failed) {
+		done(arg, 0);
+		return;
+	}
+	if (s->ncommit_waits == s->commit_waits_cap) {
+		s->commit_waits_cap = s->commit_waits_cap ? 2 * s->commit_waits_cap : 16;
+		s->commit_waits =
+		    xrealloc(s->commit_waits, s->commit_waits_cap * sizeof(*s->commit_waits));
+	}
+	s->commit_waits[s->ncommit_waits++] = (struct commit_wait){done, arg};
+}
+
 static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 {
 	struct scheduler *s = arg;
@@ -91,13 +119,14 @@ static void on_tick_work(evutil_socket_t fd, short what, void *arg)
 		sched_snapshot_sites(s);
 		s->next_snapshot_ms = now_ms + SNAPSHOT_MS;
 	}
-	if (s->dirty) {
+	if (s->dirty || s->ncommit_waits) {
 		int64_t t0 = real_mono_ns();
 		s->dirty = 0;
 		if (dlog_flush(s->p.log, &e) != 0 || s->p.store.commit(s->p.store.ctx, &e) != 0 ||
 		    suppress_commit(s->p.suppress, &e) != 0)
 			sched_fail(s, &e);
 		histogram_observe(&s->counters.commit, (double)(real_mono_ns() - t0) / 1e9);
+		commit_waits_done(s, !s->failed);
 	}
 	sched_controls(s, now_ms);
 	/* in batches: each read of the store costs a walk of its index past
@@ -143,8 +172,9 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 				c->finished = 0;
 				c->paused = 0;
 				c->cur = STORE_CURSOR_START;
-				c->next_fetch_ms = 0;
 			}
+			/* new rows come after the cursor (row ids grow, due now) */
+			c->next_fetch_ms = 0;
 			return;
 		}
 		tail = &c->next;
@@ -155,6 +185,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->salt = xstrdup(d->salt);
 	c->envelope_from = xstrdup(d->envelope_from);
 	c->tpl = d->tpl;
+	c->tenant = xstrdup(d->tenant ? d->tenant : TENANT_DEFAULT);
 	c->priority = d->priority;
 	c->size = d->size;
 	c->clean_version = d->clean_version;
@@ -260,6 +291,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	if (dlog_flush(s->p.log, e) != 0 || s->p.store.commit(s->p.store.ctx, e) != 0 ||
 	    suppress_commit(s->p.suppress, e) != 0)
 		rc = -1;
+	commit_waits_done(s, rc == 0 && !s->failed);
 	event_free(s->tick);
 	strmap_free(s->sites, site_free);
 	while (s->campaigns) {
@@ -268,6 +300,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		free(c->id);
 		free(c->salt);
 		free(c->envelope_from);
+		free(c->tenant);
 		free(c);
 	}
 	for (size_t i = 0; i < SOURCES_MAX; i++)

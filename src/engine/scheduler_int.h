@@ -62,8 +62,8 @@ struct site;
 /* A campaign the scheduler delivers (scheduler_add_campaign). */
 struct sched_campaign {
 	struct scheduler *s;
-	char *id, *salt, *envelope_from;
-	const struct template *tpl; /* the caller's, outliving the scheduler */
+	char *id, *salt, *envelope_from, *tenant;
+	const struct template *tpl; /* the caller's, outliving the scheduler; NULL: a stream */
 	int priority;
 	int64_t size;
 	struct store_cursor cur; /* where fetching from the store got to */
@@ -155,8 +155,16 @@ struct sched_pause {
 	int64_t until_s; /* wall seconds; 0: until resumed */
 };
 
+/* Someone waiting for the next group commit (scheduler_commit_then). */
+struct commit_wait {
+	void (*done)(void *arg, int ok);
+	void *arg;
+};
+
 struct scheduler {
 	struct scheduler_params p;
+	struct commit_wait *commit_waits;
+	size_t ncommit_waits, commit_waits_cap;
 	struct event *tick;
 	struct strmap *sites;
 	int64_t loaded;

@@ -96,12 +96,41 @@ static struct smtp_msg *hand_over(struct site *site, struct job *j)
 	return &j->msg;
 }
 
+/* A submitted message's body, read from the store when it is about to be
+ * sent (only then is it in memory); its tenant's settings say whether it
+ * gets a VERP return path and List-Unsubscribe. 0, or -1 when its outcome
+ * is recorded (the body is gone, or could not be read). */
+static int session_raw(struct scheduler *s, struct job *j, struct assemble_in *in, char **body,
+                       char **mail_from)
+{
+	const struct tenant *t = tenant_by_name(s->p.cfg, j->camp->tenant);
+	struct err e;
+	int rc = s->p.store.message_get(s->p.store.ctx, j->r->message, body, &in->raw_len,
+	                                mail_from, &e);
+
+	if (rc < 0) { /* the store failed: tried again later */
+		sched_local_outcome(s, j, STAGE_RENDER, 451, "4.3.0", e.msg);
+		return -1;
+	}
+	if (rc == 0) {
+		sched_local_outcome(s, j, STAGE_RENDER, 554, "5.6.0",
+		                    "the submitted message is no longer in the queue");
+		return -1;
+	}
+	in->raw = *body;
+	in->envelope_from = *mail_from;
+	in->verp = t ? t->verp : 1;
+	in->list_unsubscribe = t ? t->list_unsubscribe : 0;
+	return 0;
+}
+
 /* Assembles j's message (msg/assemble.h) for its session: 0, or -1 when
  * its outcome is recorded (the template could not be rendered for it). */
 static int session_assemble(struct scheduler *s, struct job *j)
 {
 	const struct queued_rcpt *r = j->r;
 	const struct sched_campaign *camp = j->camp;
+	char *body = NULL, *mail_from = NULL;
 	struct assemble_in in = {
 	    .cfg = s->p.cfg,
 	    .tpl = camp->tpl,
@@ -115,8 +144,12 @@ static int session_assemble(struct scheduler *s, struct job *j)
 	};
 	struct assembled out = {.data = &j->data};
 	struct err e;
+	if (r->message && session_raw(s, j, &in, &body, &mail_from) != 0)
+		return -1;
 	int rc = assemble_message(&in, &out, &e);
 
+	free(body);
+	free(mail_from);
 	memcpy(j->msgid, out.message_id, sizeof(j->msgid));
 	if (rc != 0) {
 		sched_local_outcome(s, j, STAGE_RENDER, 554, "5.6.0", e.msg);

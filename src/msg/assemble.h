@@ -35,6 +35,14 @@ struct assemble_in {
 	int utf8;               /* its address has a UTF-8 local part: needs SMTPUTF8 */
 	int64_t date_s;         /* for the Date header when the template has none */
 	const char *message_id; /* a fixed "<...>" (the dry run's); NULL: the recipient's own */
+	/* A submitted message (raw != NULL): sent as it is, after the
+	 * List-Unsubscribe lines when list_unsubscribe asks and it has none;
+	 * its own Message-ID names it; the envelope sender is a VERP return
+	 * path when verp asks (and bounce.domain is set), else envelope_from.
+	 * tpl and fields are not used. */
+	const char *raw;
+	size_t raw_len;
+	int verp, list_unsubscribe;
 };
 
 struct assembled {

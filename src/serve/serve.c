@@ -231,6 +231,11 @@ static struct loaded *load_campaign(struct serve *sv, const char *id, struct err
 		free(l);
 		return NULL;
 	}
+	if (l->rec.kind == CAMPAIGN_STREAM) { /* submitted mail: no template */
+		l->next = sv->loaded;
+		sv->loaded = l;
+		return l;
+	}
 	char *names[1024];
 	size_t nn = 0, len;
 	const char *v;

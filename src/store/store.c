@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mail/tenant.h"
 #include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -26,7 +28,8 @@ static const char schema[] =
     " state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
     " next_attempt INTEGER NOT NULL DEFAULT 0, queued_at INTEGER NOT NULL,"
     " last_code INTEGER, last_enhanced TEXT, last_reply TEXT, last_stage TEXT,"
-    " category TEXT, last_mx TEXT, UNIQUE(campaign, mailbox));"
+    " category TEXT, last_mx TEXT, mkey TEXT, send_at INTEGER, expires_at INTEGER,"
+    " message INTEGER);"
     "CREATE INDEX IF NOT EXISTS recipient_ready"
     " ON recipient(campaign, state, next_attempt, id);"
     "CREATE TABLE IF NOT EXISTS site_state("
@@ -45,6 +48,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS site_pause(scope TEXT NOT NULL, target TEXT NOT NULL,"
     " reason TEXT NOT NULL, until INTEGER NOT NULL, time INTEGER NOT NULL,"
     " PRIMARY KEY(scope, target));"
+    "CREATE TABLE IF NOT EXISTS message(id INTEGER PRIMARY KEY, qid TEXT NOT NULL UNIQUE,"
+    " tenant TEXT NOT NULL, mail_from TEXT NOT NULL, body BLOB NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS message_tenant ON message(tenant, created);"
     "CREATE TABLE IF NOT EXISTS campaign_cancel(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
     " time INTEGER NOT NULL);";
 
@@ -52,15 +59,22 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"
                         " ON r.campaign = c.id WHERE c.salt = ?1 AND r.id = ?2",
     [ST_CAMPAIGN_GET] = "SELECT template, template_path, names, envelope_from, salt, created,"
-                        " priority FROM campaign WHERE id = ?1",
+                        " priority, tenant, kind, pool FROM campaign WHERE id = ?1",
     [ST_CAMPAIGN_ADD] = "INSERT INTO campaign(id, template, template_path, names,"
-                        " envelope_from, salt, created, priority)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        " envelope_from, salt, created, priority, tenant, kind, pool)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_MESSAGE_ADD] = "INSERT INTO message(qid, tenant, mail_from, body, created)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_MESSAGE_GET] = "SELECT body, mail_from FROM message WHERE id = ?1",
+    [ST_RCPT_ADD_MSG] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
+                        " queued_at, mkey, next_attempt, send_at, expires_at, message)"
+                        " VALUES (?1, ?2, ?3, x'', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_RCPT_ADD] = "INSERT OR IGNORE INTO recipient(campaign, mailbox, domain, fields, utf8,"
                     " queued_at, mkey, next_attempt, send_at, expires_at)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_FETCH] = "SELECT id, mailbox, domain, fields, utf8, attempts, queued_at, next_attempt,"
-                 " coalesce(send_at, 0), coalesce(expires_at, 0) FROM recipient WHERE campaign = "
+                 " coalesce(send_at, 0), coalesce(expires_at, 0), coalesce(message, 0)"
+                 " FROM recipient WHERE campaign = "
                  "?1 AND state = 0 AND next_attempt <= ?2"
                  " AND (next_attempt, id) > (?3, ?4) ORDER BY next_attempt, id LIMIT ?5",
     [ST_NEXT_DUE] = "SELECT min(next_attempt) FROM recipient WHERE campaign = ?1 AND state = 0",
@@ -94,6 +108,49 @@ int store_begin(struct store *s, struct err *e)
 	return db_begin(&s->db, e);
 }
 
+/* Queues made before submitted messages had UNIQUE(campaign, mailbox),
+ * which a tenant's stream (many messages to one address) cannot keep:
+ * the table is rebuilt once without it. Duplicates stay refused by the
+ * (campaign, mkey) index; rows from before mkey get their folded address. */
+static int store_migrate_unique(struct store *s, struct err *e)
+{
+	sqlite3_stmt *st;
+	int old = 0;
+
+	if (sqlite3_prepare_v2(s->db.h, "SELECT sql FROM sqlite_master WHERE name = 'recipient'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "schema");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		old = strstr(store_col_text(st, 0), "UNIQUE(campaign, mailbox)") != NULL;
+	sqlite3_finalize(st);
+	if (!old)
+		return 0;
+	static const char rebuild[] =
+	    "BEGIN IMMEDIATE;"
+	    "UPDATE recipient SET mkey = lower(mailbox) WHERE mkey IS NULL;"
+	    "CREATE TABLE recipient_new("
+	    " id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, mailbox TEXT NOT NULL,"
+	    " domain TEXT NOT NULL, fields BLOB NOT NULL, utf8 INTEGER NOT NULL DEFAULT 0,"
+	    " state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_attempt INTEGER NOT NULL DEFAULT 0, queued_at INTEGER NOT NULL,"
+	    " last_code INTEGER, last_enhanced TEXT, last_reply TEXT, last_stage TEXT,"
+	    " category TEXT, last_mx TEXT, mkey TEXT, send_at INTEGER, expires_at INTEGER,"
+	    " message INTEGER);"
+	    "INSERT INTO recipient_new SELECT id, campaign, mailbox, domain, fields, utf8, state,"
+	    " attempts, next_attempt, queued_at, last_code, last_enhanced, last_reply, last_stage,"
+	    " category, last_mx, mkey, send_at, expires_at, message FROM recipient;"
+	    "DROP TABLE recipient;"
+	    "ALTER TABLE recipient_new RENAME TO recipient;"
+	    "CREATE INDEX recipient_ready ON recipient(campaign, state, next_attempt, id);"
+	    "COMMIT;";
+	if (sqlite3_exec(s->db.h, rebuild, NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_err(s, e, "rebuild the recipient table");
+		sqlite3_exec(s->db.h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int store_open(const char *dir, struct store **out, struct err *e)
 {
 	*out = NULL;
@@ -117,6 +174,18 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN send_at INTEGER", NULL, NULL, NULL);
 	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN expires_at INTEGER", NULL, NULL,
 	             NULL);
+	/* tenants and submitted messages: a campaign's owner, kind and pool; a
+	 * recipient's message (NULL: rendered from its campaign's template) */
+	sqlite3_exec(s->db.h,
+	             "ALTER TABLE campaign ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';"
+	             "ALTER TABLE campaign ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+	             "ALTER TABLE campaign ADD COLUMN pool TEXT;",
+	             NULL, NULL, NULL);
+	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN message INTEGER", NULL, NULL, NULL);
+	if (store_migrate_unique(s, e) != 0) {
+		store_close(s);
+		return -1;
+	}
 	if (db_exec(&s->db,
 	            "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
 	            "index", e) != 0 ||
@@ -193,6 +262,9 @@ int store_campaign_get(struct store *s, const char *id, struct campaign_rec *out
 		out->salt = col_dup(st, 4, NULL);
 		out->created_s = sqlite3_column_int64(st, 5);
 		out->priority = sqlite3_column_int(st, 6);
+		out->tenant = col_dup(st, 7, NULL);
+		out->kind = sqlite3_column_int(st, 8);
+		out->pool = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : col_dup(st, 9, NULL);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -232,6 +304,9 @@ int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err
 	sqlite3_bind_text(st, 6, c->salt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, c->created_s);
 	sqlite3_bind_int(st, 8, c->priority);
+	sqlite3_bind_text(st, 9, c->tenant ? c->tenant : TENANT_DEFAULT, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, c->kind);
+	store_bind_text_or_null(st, 11, c->pool);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "add campaign");
@@ -245,6 +320,8 @@ void store_campaign_free(struct campaign_rec *c)
 	free(c->names);
 	free(c->envelope_from);
 	free(c->salt);
+	free(c->tenant);
+	free(c->pool);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -315,6 +392,7 @@ int store_fetch_ready(struct store *s, const char *campaign, struct store_cursor
 		r->next_attempt_s = sqlite3_column_int64(st, 7);
 		r->send_at_s = sqlite3_column_int64(st, 8);
 		r->expires_at_s = sqlite3_column_int64(st, 9);
+		r->message = sqlite3_column_int64(st, 10);
 		cur->due = r->next_attempt_s;
 		cur->id = r->id;
 		n++;

@@ -39,7 +39,13 @@ struct campaign_rec {
 	char *salt; /* makes Message-IDs unique across state directories */
 	int64_t created_s;
 	int priority; /* higher goes first to a shared site (0: bulk) */
+	char *tenant; /* its owner (mail/tenant.h); NULL when adding: "default" */
+	int kind;     /* CAMPAIGN_TEMPLATE, or CAMPAIGN_STREAM: a tenant's submitted mail */
+	char *pool;   /* its sources; NULL: its tenant's */
 };
+/* A stream has no template: each recipient row names a stored message, and
+ * it never finishes (more is submitted). */
+enum { CAMPAIGN_TEMPLATE = 0, CAMPAIGN_STREAM = 1 };
 
 /* Where a fetch stream got to in a campaign: (next_attempt, id) of the last
  * recipient handed out. Each reader keeps its own. */
@@ -61,6 +67,7 @@ struct queued_rcpt {
 	int64_t next_attempt_s; /* the due time it was fetched at */
 	int64_t send_at_s;      /* not sent before (0: as soon as queued) */
 	int64_t expires_at_s;   /* never sent at or after (0: only max_lifetime) */
+	int64_t message;        /* its stored message (store_message_get); 0: rendered */
 };
 
 /* The last reply of an attempt, as recorded in the row. */
@@ -111,6 +118,22 @@ struct rcpt_times {
 int store_rcpt_add_at(struct store *s, const char *campaign, const char *mailbox, const char *key,
                       const char *domain, const char *fields, size_t fields_len, int utf8,
                       int64_t now_s, const struct rcpt_times *t, struct err *e);
+
+/* Submitted messages (store_message.c): the body once, then one recipient
+ * row per recipient in a stream campaign, naming it. *id: its row id. */
+int store_message_add(struct store *s, const char *qid, const char *tenant, const char *mail_from,
+                      const char *body, size_t len, int64_t now_s, int64_t *id, struct err *e);
+/* 1 and the body (owned, NUL-terminated) and envelope sender (owned), 0 if
+ * absent, -1 on error. */
+int store_message_get(struct store *s, int64_t id, char **body, size_t *len, char **mail_from,
+                      struct err *e);
+/* Messages of tenant stored at or after since_s, into *n. */
+int store_message_count(struct store *s, const char *tenant, int64_t since_s, int64_t *n,
+                        struct err *e);
+/* 1 queued, 0 already there (the same message to the same key), -1. */
+int store_rcpt_add_message(struct store *s, const char *campaign, const char *mailbox,
+                           const char *key, const char *domain, int utf8, int64_t message,
+                           int64_t now_s, const struct rcpt_times *t, struct err *e);
 
 /* Calls cb for up to limit recipients of campaign that are due at now_s and
  * past the cursor (which it advances). The callback takes ownership of r.
