@@ -12,7 +12,7 @@ OPT      ?= -O2
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS   := -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wno-format-truncation $(OPT) -g -Isrc \
             $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypt -lm -pthread
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))

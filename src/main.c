@@ -24,6 +24,7 @@ static const struct {
     {"report", cli_report, "a campaign's outcomes and the danger signs that fired"},
     {"campaign", cli_campaign, "resume a paused campaign, or cancel one"},
     {"site", cli_site, "pause or resume delivery to a site, a provider or a source IP"},
+    {"tenant", cli_tenant, "make API keys and password hashes for tenants; list them"},
     {"queue", cli_queue, "show what is queued and what each destination site is doing"},
     {"bounces", cli_bounces, "read bounces and feedback reports (parse, import a mailbox)"},
 };

@@ -31,6 +31,8 @@ int cli_site(int argc, char **argv);
 /* sluice report --campaign ID (report.c): outcomes, categories, domains,
  * and the danger signs that fired. */
 int cli_report(int argc, char **argv);
+/* sluice tenant key|password|list (tenant.c): API keys, password hashes. */
+int cli_tenant(int argc, char **argv);
 
 struct store;
 /* --state DIR, --config FILE (its state_dir), --campaign ID for campaign and

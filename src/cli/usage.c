@@ -56,6 +56,12 @@ static const struct {
                  "  cancel  ends its queued recipients as cancelled (final, logged with the\n"
                  "          reason); messages already being sent finish. A running serve or\n"
                  "          send stops it within about a second.\n"},
+    {"tenant", "usage: sluice tenant key\n"
+               "       sluice tenant password < FILE   (or type it: it is not echoed)\n"
+               "       sluice tenant list --config FILE\n\n"
+               "  key       prints a new API key and the sha256: line for the tenant's api_keys\n"
+               "  password  prints a crypt(3) yescrypt hash for an smtp_users password_hash\n"
+               "  list      the tenants the config declares, their pools, limits and domains\n"},
     {"site",
      "usage: sluice site pause SITE|--provider NAME|--source IP [--for DURATION] --reason TEXT\n"
      "       sluice site resume SITE|--provider NAME|--source IP\n"

@@ -85,9 +85,9 @@ struct scheduler_counters {
  * campaigns of equal priority take turns, one message each. */
 struct sched_campaign_desc {
 	const char *id, *salt, *envelope_from; /* copied */
-	const struct template *tpl; /* bound to its columns; must outlive the scheduler;
-	                             * NULL for a stream (each recipient names its message) */
-	const char *tenant;         /* its owner (copied; NULL: "default") */
+	const struct template *tpl;            /* bound to its columns; must outlive the scheduler;
+	                                        * NULL for a stream (each recipient names its message) */
+	const char *tenant;                    /* its owner (copied; NULL: "default") */
 	int priority;
 	int64_t size; /* its recipients (the source spread threshold) */
 	/* suppress_version() when every queued recipient was last checked
@@ -102,7 +102,8 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 /* Commits everything written to the store on this loop (the scheduler's
  * and others', e.g. submitted messages) with the next group commit, then
  * calls done(arg, ok): ok 0 when the commit failed (or the scheduler had;
- * after scheduler_stop the last commit, in scheduler_free, answers). Nothing may be acknowledged before ok 1. */
+ * after scheduler_stop the last commit, in scheduler_free, answers). Nothing may be acknowledged
+ * before ok 1. */
 void scheduler_commit_then(struct scheduler *s, void (*done)(void *arg, int ok), void *arg);
 /* Stops delivering campaign id (paused in the store by someone else): what
  * waits in memory goes back to waiting in the store. */

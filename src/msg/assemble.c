@@ -74,8 +74,8 @@ static int assemble_raw(const struct assemble_in *in, struct assembled *out)
 		strbuf_add(out->data, unsub, strlen(unsub));
 	}
 	strbuf_add(out->data, in->raw, in->raw_len);
-	out->needs = raw_needs(in->raw, in->raw_len) |
-	             (in->utf8 ? RENDER_SMTPUTF8 | RENDER_8BITMIME : 0);
+	out->needs =
+	    raw_needs(in->raw, in->raw_len) | (in->utf8 ? RENDER_SMTPUTF8 | RENDER_8BITMIME : 0);
 	if (in->verp && cfg->bounce_domain)
 		verp_address(cfg->secret, cfg->verp_prefix, cfg->bounce_domain, in->salt,
 		             in->rcpt_id, out->mail_from, sizeof(out->mail_from));

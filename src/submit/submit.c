@@ -134,11 +134,12 @@ static int rate_check(struct submit *sb, const struct tenant *t, struct submit_r
 		if (now_s - w->start_s >= window_s[i])
 			*w = (struct window){now_s, 0};
 		if (limit[i] && w->n >= limit[i])
-			return refuse(r, SUBMIT_RATE, "rate_limited", NULL, 1,
-			              "451 4.7.0 Tenant %s is over its limit of %lld messages a %s, "
-			              "try again in %lld s",
-			              t->name, (long long)limit[i], window_name[i],
-			              (long long)(w->start_s + window_s[i] - now_s));
+			return refuse(
+			    r, SUBMIT_RATE, "rate_limited", NULL, 1,
+			    "451 4.7.0 Tenant %s is over its limit of %lld messages a %s, "
+			    "try again in %lld s",
+			    t->name, (long long)limit[i], window_name[i],
+			    (long long)(w->start_s + window_s[i] - now_s));
 	}
 	return 0;
 }
@@ -205,16 +206,15 @@ int submit_check_rcpt(struct submit *sb, const struct tenant *t, const char *rcp
 		              "451 4.3.0 The suppression list cannot be read now");
 	if (k == 1)
 		return refuse(r, SUBMIT_SUPPRESSED, "suppressed", "to", 0,
-		              "550 5.7.1 <%.200s> is on the suppression list (%s): not sent",
-		              rcpt, reason);
+		              "550 5.7.1 <%.200s> is on the suppression list (%s): not sent", rcpt,
+		              reason);
 	return 0;
 }
 
 /* ---- the message ---- */
 
 /* Every domain named in the From field must be the tenant's. */
-static int check_from(const struct tenant *t, const struct mime_entity *m,
-                      struct submit_refusal *r)
+static int check_from(const struct tenant *t, const struct mime_entity *m, struct submit_refusal *r)
 {
 	struct strbuf v = {0};
 	int rc = 0;
@@ -230,9 +230,10 @@ static int check_from(const struct tenant *t, const struct mime_entity *m,
 		                          "0123456789.-");
 		snprintf(d, sizeof(d), "%.*s", (int)(n < sizeof(d) ? n : sizeof(d) - 1), at + 1);
 		if (!tenant_owns_domain(t, d))
-			rc = refuse(r, SUBMIT_SENDER_DOMAIN, "sender_domain", "from", 0,
-			            "550 5.7.1 From domain %.100s is not one of tenant %s's domains",
-			            d, t->name);
+			rc =
+			    refuse(r, SUBMIT_SENDER_DOMAIN, "sender_domain", "from", 0,
+			           "550 5.7.1 From domain %.100s is not one of tenant %s's domains",
+			           d, t->name);
 	}
 	strbuf_free(&v);
 	return rc;
@@ -240,8 +241,8 @@ static int check_from(const struct tenant *t, const struct mime_entity *m,
 
 /* The time in header name (X-Sluice-Send-At, X-Sluice-Expires), into *out
  * (kept when absent). */
-static int header_time(const struct mime_entity *m, const char *name, int64_t now_s,
-                       int64_t *out, struct submit_refusal *r)
+static int header_time(const struct mime_entity *m, const char *name, int64_t now_s, int64_t *out,
+                       struct submit_refusal *r)
 {
 	struct strbuf v = {0};
 	struct err e;
@@ -308,15 +309,15 @@ static void make_qid(char out[SUBMIT_QUEUE_ID_MAX])
 		abort(); /* no randomness: nothing sensible to do */
 	for (size_t i = 0; i < 16; i++) {
 		size_t bit = i * 5;
-		unsigned v = (unsigned)(b[bit / 8] << 8 | (bit / 8 + 1 < sizeof(b) ? b[bit / 8 + 1] : 0));
+		unsigned v =
+		    (unsigned)(b[bit / 8] << 8 | (bit / 8 + 1 < sizeof(b) ? b[bit / 8 + 1] : 0));
 		out[i] = digits[(v >> (11 - bit % 8)) & 31];
 	}
 	out[16] = '\0';
 }
 
 /* The tenant's stream campaign, made the first time. */
-static int ensure_stream(struct submit *sb, const struct tenant *t, const char *id,
-                         struct err *e)
+static int ensure_stream(struct submit *sb, const struct tenant *t, const char *id, struct err *e)
 {
 	struct campaign_rec rec;
 	char salt[SUBMIT_QUEUE_ID_MAX];
