@@ -19,6 +19,9 @@ LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/classify_table.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+# Test-only programs (tests/tools): built with the unit tests, never installed.
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
 .PHONY: FORCE all test unit e2e asan tsan fuzz bench format format-check clean demo layers \
         install deb man
@@ -71,14 +74,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsluice.a
 	$(CC) $(CFLAGS) -Itests/unit -DSLUICE_TESTS_DIR='"$(CURDIR)/tests"' -MMD -MP $(LDFLAGS) -o $@ $< \
 	  $(BUILD)/libsluice.a $(LDLIBS) -lcmocka
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
 
 # Unit tests: each test binary runs in its own process.
-unit: $(UNIT_BIN) layers
+unit: $(UNIT_BIN) $(TOOL_BIN) layers
 	@tests/run-unit $(UNIT_BIN)
 
 # End-to-end tests start the real peers (tests/world) on loopback; needs root.
-e2e: bin/sluice
+e2e: bin/sluice $(TOOL_BIN)
 	SLUICE_BIN=$(CURDIR)/$(BUILD)/sluice tests/run-e2e
 
 test: unit e2e
@@ -112,10 +119,10 @@ layers:
 	@tests/check-layers
 
 format:
-	clang-format -i $$(find src tests/unit fuzz -name '*.[ch]')
+	clang-format -i $$(find src tests/unit tests/tools fuzz -name '*.[ch]')
 
 format-check:
-	clang-format --dry-run --Werror $$(find src tests/unit fuzz -name '*.[ch]')
+	clang-format --dry-run --Werror $$(find src tests/unit tests/tools fuzz -name '*.[ch]')
 
 demo: bin/sluice
 	scripts/demo
