@@ -43,8 +43,11 @@ static void pause_row(void *arg, const struct site_pause *p)
 
 static int pause_matches(const struct sched_pause *p, const struct site *site)
 {
-	if (strcmp(p->scope, "site") == 0)
-		return strcmp(p->target, site->key) == 0;
+	if (strcmp(p->scope, "site") == 0) { /* "MXSET" holds it in every pool, "MXSET@POOL" in one */
+		size_t n = strlen(p->target);
+		return strncmp(p->target, site->key, n) == 0 &&
+		       (site->key[n] == '\0' || (site->key[n] == '@' && !strchr(p->target, '@')));
+	}
 	if (strcmp(p->scope, "provider") == 0)
 		return site->provider && strcmp(p->target, site->provider->name) == 0;
 	if (strcmp(p->scope, "source") == 0)

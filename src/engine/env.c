@@ -21,7 +21,7 @@ int delivery_env_open(const struct config *cfg, struct event_base *base, const c
 
 	memset(env, 0, sizeof(*env));
 	env->base = base;
-	env->npool = config_pool_sources(cfg, cfg->pool, env->pool, SOURCES_MAX);
+	env->npool = config_sources_in_use(cfg, env->pool, SOURCES_MAX);
 	int family = inet_pton(AF_INET, env->pool[0]->ip, tmp) == 1 ? AF_INET : AF_INET6;
 	if (dlog_open(state_dir, &env->log, e) != 0 ||
 	    resolver_new(base, cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries,
@@ -78,7 +78,11 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,
                                const struct template *tpl, int64_t size, int64_t clean_version)
 {
+	const struct config *cfg = scheduler_config(sched);
+	const struct tenant *t = tenant_by_name(cfg, rec->tenant ? rec->tenant : TENANT_DEFAULT);
+	const char *pool = rec->pool ? rec->pool : t && t->pool ? t->pool : cfg->pool;
 	struct sched_campaign_desc d = {
+	    .pool = pool,
 	    .id = rec->id,
 	    .salt = rec->salt,
 	    .envelope_from = rec->envelope_from,

@@ -31,7 +31,7 @@ struct delivery_env {
 	struct dkim_signer *dkim;
 	struct ssl_ctx_st *ssl;
 	struct dlog *log;
-	const struct source *pool[SOURCES_MAX];
+	const struct source *pool[SOURCES_MAX]; /* every source in use (config_sources_in_use) */
 	size_t npool;
 };
 

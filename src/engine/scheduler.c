@@ -26,6 +26,7 @@
 #include "store/suppress.h"
 #include "dlog/dlog.h"
 #include "shape/warmup.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define COMMIT_INTERVAL_MS 5    /* group commit period */
@@ -162,6 +163,35 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 	return s;
 }
 
+/* The campaign's sources: those of p.sources in its pool (all of them
+ * were resolved once, at scheduler_new, so a reload leaves sites' sources
+ * alone). An unknown pool sends from sender.pool, logged. */
+static void campaign_pool(struct scheduler *s, struct sched_campaign *c, const char *pool)
+{
+	const char *dflt = s->p.sources[0]->pool;
+
+	if (pool && strcmp(pool, dflt) != 0) {
+		for (size_t i = 0; i < s->p.nsources && c->npool < SOURCES_MAX; i++)
+			if (strcmp(s->p.sources[i]->pool, pool) == 0)
+				c->pool[c->npool++] = s->p.sources[i];
+		if (c->npool) {
+			c->pool_name = xstrdup(pool);
+			return;
+		}
+		log_warn("campaign %s: pool '%s' has no source this process started with; "
+		         "sending from pool '%s'",
+		         c->id, pool, dflt);
+	}
+	for (size_t i = 0; i < s->p.nsources && c->npool < SOURCES_MAX; i++)
+		if (strcmp(s->p.sources[i]->pool, dflt) == 0)
+			c->pool[c->npool++] = s->p.sources[i];
+}
+
+const struct config *scheduler_config(const struct scheduler *s)
+{
+	return s->p.cfg;
+}
+
 void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d)
 {
 	struct sched_campaign *c, **tail = &s->campaigns;
@@ -186,6 +216,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->envelope_from = xstrdup(d->envelope_from);
 	c->tpl = d->tpl;
 	c->tenant = xstrdup(d->tenant ? d->tenant : TENANT_DEFAULT);
+	campaign_pool(s, c, d->pool);
 	c->priority = d->priority;
 	c->size = d->size;
 	c->clean_version = d->clean_version;
@@ -301,6 +332,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		free(c->salt);
 		free(c->envelope_from);
 		free(c->tenant);
+		free(c->pool_name);
 		free(c);
 	}
 	for (size_t i = 0; i < SOURCES_MAX; i++)

@@ -88,6 +88,7 @@ struct sched_campaign_desc {
 	const struct template *tpl;            /* bound to its columns; must outlive the scheduler;
 	                                        * NULL for a stream (each recipient names its message) */
 	const char *tenant;                    /* its owner (copied; NULL: "default") */
+	const char *pool; /* the pool its sites are sent from (NULL: sender.pool) */
 	int priority;
 	int64_t size; /* its recipients (the source spread threshold) */
 	/* suppress_version() when every queued recipient was last checked
@@ -99,6 +100,8 @@ struct sched_campaign_desc {
 struct scheduler *scheduler_new(const struct scheduler_params *p);
 /* Adds a campaign (again: wakes it up, e.g. after more was queued). */
 void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d);
+/* The config in force (scheduler_new's, or the last reconfigure's). */
+const struct config *scheduler_config(const struct scheduler *s);
 /* Commits everything written to the store on this loop (the scheduler's
  * and others', e.g. submitted messages) with the next group commit, then
  * calls done(arg, ok): ok 0 when the commit failed (or the scheduler had;

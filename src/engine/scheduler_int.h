@@ -64,6 +64,9 @@ struct sched_campaign {
 	struct scheduler *s;
 	char *id, *salt, *envelope_from, *tenant;
 	const struct template *tpl; /* the caller's, outliving the scheduler; NULL: a stream */
+	char *pool_name;            /* its pool; NULL: sender.pool's (sites keep their names) */
+	const struct source *pool[SOURCES_MAX]; /* its sources (of p.sources), heaviest first */
+	size_t npool;
 	int priority;
 	int64_t size;
 	struct store_cursor cur; /* where fetching from the store got to */

@@ -29,33 +29,42 @@ static void on_site_timer(evutil_socket_t fd, short what, void *arg);
 static const struct source *pick_source(const struct scheduler *s, const struct sched_campaign *c,
                                         const char *site)
 {
-	const struct scheduler_params *p = &s->p;
 	uint32_t h = 2166136261u, total = 0;
 
-	if (p->nsources == 1 || c->size < p->cfg->spread_threshold)
-		return p->sources[0];
+	if (c->npool == 1 || c->size < s->p.cfg->spread_threshold)
+		return c->pool[0];
 	for (const char *k = site; *k; k++)
 		h = (h ^ (unsigned char)*k) * 16777619u;
-	for (size_t i = 0; i < p->nsources; i++)
-		total += (uint32_t)p->sources[i]->weight;
+	for (size_t i = 0; i < c->npool; i++)
+		total += (uint32_t)c->pool[i]->weight;
 	uint32_t pick = h % total;
-	for (size_t i = 0; i < p->nsources; i++) {
-		if (pick < (uint32_t)p->sources[i]->weight)
-			return p->sources[i];
-		pick -= (uint32_t)p->sources[i]->weight;
+	for (size_t i = 0; i < c->npool; i++) {
+		if (pick < (uint32_t)c->pool[i]->weight)
+			return c->pool[i];
+		pick -= (uint32_t)c->pool[i]->weight;
 	}
-	return p->sources[0];
+	return c->pool[0];
 }
 
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
                       const struct mx_result *res)
 {
-	struct site *site = strmap_get(s->sites, res->site);
+	/* a site is a destination and a pool: each pool has its own (named
+	 * "MXSET@POOL" beside sender.pool's plain "MXSET") */
+	char *key = xstrdup(res->site);
+	if (c->pool_name) {
+		free(key);
+		key = xmalloc(strlen(res->site) + strlen(c->pool_name) + 2);
+		sprintf(key, "%s@%s", res->site, c->pool_name);
+	}
+	struct site *site = strmap_get(s->sites, key);
 
-	if (site)
+	if (site) {
+		free(key);
 		return site;
+	}
 	site = xcalloc(1, sizeof(*site));
-	site->key = xstrdup(res->site);
+	site->key = key;
 	site->domain = xstrdup(domain);
 	site->naddrs = res->naddrs;
 	site->addrs = xcalloc(res->naddrs, sizeof(*site->addrs));
@@ -67,11 +76,11 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->provider = provider_for_mx(res->addrs[0].host);
 	size_t wi = source_index(s, site->source);
 	site->warm_sent =
-	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], res->site) : 0;
+	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	site->domains = strmap_new();
-	strmap_put(s->sites, res->site, site);
+	strmap_put(s->sites, site->key, site);
 	return site;
 }
 

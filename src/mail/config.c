@@ -801,6 +801,25 @@ size_t config_pool_sources(const struct config *c, const char *pool, const struc
 	return n;
 }
 
+size_t config_sources_in_use(const struct config *c, const struct source **out, size_t max)
+{
+	const struct source *one[SOURCES_MAX];
+	size_t n = config_pool_sources(c, c->pool, out, max);
+
+	for (size_t i = 0; i < c->ntenants; i++) {
+		const char *pool = c->tenants[i].pool;
+		int seen = !pool || strcmp(pool, c->pool) == 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = c->tenants[j].pool && strcmp(c->tenants[j].pool, pool) == 0;
+		if (seen)
+			continue;
+		size_t k = config_pool_sources(c, pool, one, SOURCES_MAX);
+		for (size_t m = 0; m < k && n < max; m++)
+			out[n++] = one[m];
+	}
+	return n;
+}
+
 struct policy config_policy_for(const struct config *c, const char *domain, const char *mx)
 {
 	struct policy out = c->defaults;

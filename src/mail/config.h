@@ -215,6 +215,11 @@ struct config {
 size_t config_pool_sources(const struct config *c, const char *pool, const struct source **out,
                            size_t max);
 
+/* Every source a pool in use draws on (sender.pool's first, heaviest
+ * first, then each tenant's pool's); at most max (config_load refuses a
+ * config whose pools in use have more than SOURCES_MAX sources in all). */
+size_t config_sources_in_use(const struct config *c, const struct source **out, size_t max);
+
 /* Loads and checks path; 0, or -1 with e naming file:line:column. */
 int config_load(const char *path, struct config *c, struct err *e);
 void config_defaults(struct config *c);

@@ -206,13 +206,57 @@ static void make_implicit(struct config *c)
 	c->ntenants = 1;
 }
 
+/* 1 if addr ("ip:port") is on a loopback address. */
+static int is_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0;
+}
+
+/* The submission listeners need TLS (or a loopback opt-out) and someone
+ * who can authenticate. */
+static int check_submission(struct loader *l)
+{
+	const struct config *c = l->c;
+	int users = 0;
+
+	if (!c->submission_listen && !c->submission_listen_tls)
+		return 0;
+	if (!c->submission_cert != !c->submission_key)
+		return err_set(l->e, "%s: submission.tls_cert and submission.tls_key go together",
+		               l->path);
+	if (c->submission_listen_tls && !c->submission_cert)
+		return err_set(l->e,
+		               "%s: submission.listen_tls needs submission.tls_cert and tls_key",
+		               l->path);
+	if (c->submission_listen && !c->submission_cert && !c->submission_auth_without_tls)
+		return err_set(l->e,
+		               "%s: submission.listen needs submission.tls_cert and tls_key "
+		               "(passwords never cross the network in clear)",
+		               l->path);
+	if (c->submission_auth_without_tls &&
+	    ((c->submission_listen && !is_loopback(c->submission_listen)) ||
+	     (c->submission_listen_tls && !is_loopback(c->submission_listen_tls))))
+		return err_set(l->e,
+		               "%s: submission.auth_without_tls is allowed only on a loopback "
+		               "listener (127.0.0.0/8, [::1])",
+		               l->path);
+	for (size_t i = 0; i < c->ntenants; i++)
+		users += c->tenants[i].nusers > 0;
+	if (!users)
+		return err_set(l->e,
+		               "%s: submission is configured but no tenant has smtp_users: nobody "
+		               "could authenticate",
+		               l->path);
+	return 0;
+}
+
 int cfg_check_tenants(struct loader *l)
 {
 	struct config *c = l->c;
 
 	if (c->ntenants == 0) {
 		make_implicit(c);
-		return 0;
+		return check_submission(l);
 	}
 	for (size_t i = 0; i < c->ntenants; i++) {
 		struct tenant *t = &c->tenants[i];
@@ -248,7 +292,18 @@ int cfg_check_tenants(struct loader *l)
 					               "%s: tenant '%s': smtp user '%s' twice",
 					               l->path, t->name, t->users[a].name);
 	}
-	return 0;
+	const struct source *used[SOURCES_MAX + 1];
+	size_t n = config_sources_in_use(c, used, SOURCES_MAX + 1);
+	if (n > SOURCES_MAX)
+		return err_set(l->e, "%s: the pools in use have more than %d sources in all",
+		               l->path, SOURCES_MAX);
+	for (size_t i = 1; i < n; i++)
+		if (!strchr(used[i]->ip, ':') != !strchr(used[0]->ip, ':'))
+			return err_set(l->e,
+			               "%s: pool '%s' and pool '%s' mix IPv4 and IPv6 sources (one "
+			               "process sends over one family)",
+			               l->path, used[0]->pool, used[i]->pool);
+	return check_submission(l);
 }
 
 void cfg_free_tenants(struct config *c)
