@@ -152,7 +152,7 @@ def zone_lines():
     # the sender's domains as `sluice check` wants them: SPF for both
     # sources, DMARC (the DKIM keys are added by make_dkim_keys)
     spf = f"v=spf1 ip4:{SOURCE_IP} ip4:{SOURCE2_IP} -all"
-    for dom in ("news.sluice.test", BOUNCE_DOMAIN):
+    for dom in ("news.sluice.test", BOUNCE_DOMAIN, "app.sluice.test"):
         L.append(f"local-data: '{dom}. 300 IN TXT \"{spf}\"'")
     L.append("local-data: '_dmarc.news.sluice.test. 300 IN TXT "
              "\"v=DMARC1; p=quarantine; rua=mailto:dmarc@news.sluice.test\"'")
@@ -171,13 +171,18 @@ def zone_lines():
 
 DKIM_DOMAIN = "news.sluice.test"
 DKIM_SELECTORS = {"rsa2048": "RSA", "ed": "ED25519"}
+# a second tenant's sender domain with its own key (selector APP_SELECTOR):
+# keys["app"] signs for it
+APP_DOMAIN = "app.sluice.test"
+APP_SELECTOR = "app"
 
 
 def make_dkim_keys(d):
     """A DKIM key pair per selector of DKIM_DOMAIN, made fresh for each world:
     {selector: private key file}, and the TXT records that publish them."""
     keys, lines = {}, []
-    for sel, alg in DKIM_SELECTORS.items():
+    for sel, alg, dom in [(s, a, DKIM_DOMAIN) for s, a in DKIM_SELECTORS.items()] + [
+            (APP_SELECTOR, "RSA", APP_DOMAIN)]:
         key = os.path.join(d, f"dkim-{sel}.pem")
         opts = ["-pkeyopt", "rsa_keygen_bits:2048"] if alg == "RSA" else []
         subprocess.run(["openssl", "genpkey", "-algorithm", alg, *opts, "-out", key],
@@ -188,7 +193,7 @@ def make_dkim_keys(d):
         pub = base64.b64encode(der if alg == "RSA" else der[-32:]).decode()
         txt = f"v=DKIM1; k={'rsa' if alg == 'RSA' else 'ed25519'}; p={pub}"
         parts = " ".join(f'"{txt[i:i + 200]}"' for i in range(0, len(txt), 200))
-        lines.append(f"local-data: '{sel}._domainkey.{DKIM_DOMAIN}. 300 IN TXT {parts}'")
+        lines.append(f"local-data: '{sel}._domainkey.{dom}. 300 IN TXT {parts}'")
         keys[sel] = key
     return keys, lines
 
