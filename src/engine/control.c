@@ -43,7 +43,8 @@ static void pause_row(void *arg, const struct site_pause *p)
 
 static int pause_matches(const struct sched_pause *p, const struct site *site)
 {
-	if (strcmp(p->scope, "site") == 0) { /* "MXSET" holds it in every pool, "MXSET@POOL" in one */
+	if (strcmp(p->scope, "site") ==
+	    0) { /* "MXSET" holds it in every pool, "MXSET@POOL" in one */
 		size_t n = strlen(p->target);
 		return strncmp(p->target, site->key, n) == 0 &&
 		       (site->key[n] == '\0' || (site->key[n] == '@' && !strchr(p->target, '@')));

@@ -153,6 +153,20 @@ static int sq_message_get(void *ctx, int64_t id, char **body, size_t *len, char 
 	return store_message_get(ctx, id, body, len, mail_from, e);
 }
 
+static int sq_message_add(void *ctx, const char *qid, const char *tenant, const char *mail_from,
+                          const char *body, size_t len, int64_t now_s, int64_t *id, struct err *e)
+{
+	return store_message_add(ctx, qid, tenant, mail_from, body, len, now_s, id, e);
+}
+
+static int sq_rcpt_add_message(void *ctx, const char *campaign, const char *mailbox,
+                               const char *key, const char *domain, int utf8, int64_t message,
+                               int64_t now_s, const struct rcpt_times *t, struct err *e)
+{
+	return store_rcpt_add_message(ctx, campaign, mailbox, key, domain, utf8, message, now_s, t,
+	                              e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -177,6 +191,8 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .campaign_cancelled = sq_campaign_cancelled,
 	    .rcpt_due_domain = sq_rcpt_due_domain,
 	    .message_get = sq_message_get,
+	    .message_add = sq_message_add,
+	    .rcpt_add_message = sq_rcpt_add_message,
 	    .ctx = st,
 	};
 }

@@ -74,6 +74,12 @@ struct engine_store {
 	/* a submitted message's body and envelope sender (store_message_get) */
 	int (*message_get)(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
 	                   struct err *e);
+	/* queueing a DSN to a submitter (engine/notify.c) */
+	int (*message_add)(void *ctx, const char *qid, const char *tenant, const char *mail_from,
+	                   const char *body, size_t len, int64_t now_s, int64_t *id, struct err *e);
+	int (*rcpt_add_message)(void *ctx, const char *campaign, const char *mailbox,
+	                        const char *key, const char *domain, int utf8, int64_t message,
+	                        int64_t now_s, const struct rcpt_times *t, struct err *e);
 	void *ctx;
 };
 

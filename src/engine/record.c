@@ -181,6 +181,7 @@ void sched_record_outcome(struct scheduler *s, struct job *j, const struct attem
 	if (j->site)
 		apply_site(s, j->site, &o, a->reply);
 	update_store(s, j, a, &o);
+	sched_notify_failure(s, j, a, o.state, now_s);
 	const char *list_action = apply_list(s, j, a, &o, now_s);
 	log_outcome(s, j, a, &o, list_action, now_ms);
 	monitor_outcome(s, j->camp, j->site, &o.signs, a->stage, a->reply, o.category,

@@ -230,6 +230,10 @@ struct attempt { /* what one attempt got */
 };
 
 void sched_record_outcome(struct scheduler *s, struct job *j, const struct attempt *a);
+/* A submitted message's recipient ended in final_state: a DSN to its
+ * submitter when its tenant asks for one (notify.c). */
+void sched_notify_failure(struct scheduler *s, const struct job *j, const struct attempt *a,
+                          int final_state, int64_t now_s);
 void sched_local_outcome(struct scheduler *s, struct job *j, enum stage stage, int code,
                          const char *enh, const char *text);
 /* SLUICE_SCHED_CPU accounting around a callback */

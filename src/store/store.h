@@ -119,6 +119,10 @@ int store_rcpt_add_at(struct store *s, const char *campaign, const char *mailbox
                       const char *domain, const char *fields, size_t fields_len, int utf8,
                       int64_t now_s, const struct rcpt_times *t, struct err *e);
 
+/* A new queue id for a message: 16 characters of Crockford base32 from
+ * 80 random bits, into out (at least STORE_QID_MAX bytes). */
+#define STORE_QID_MAX 24
+void store_new_qid(char *out);
 /* Submitted messages (store_message.c): the body once, then one recipient
  * row per recipient in a stream campaign, naming it. *id: its row id. */
 int store_message_add(struct store *s, const char *qid, const char *tenant, const char *mail_from,

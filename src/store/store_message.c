@@ -4,6 +4,7 @@
  * names it. The engine reads the body when it assembles one recipient's
  * copy, so memory holds a body only while it is being sent.
  */
+#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,4 +107,19 @@ int store_message_count(struct store *s, const char *tenant, int64_t since_s, in
 		*n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : store_db_err(s, e, "count messages");
+}
+
+void store_new_qid(char *out)
+{
+	unsigned char b[10];
+	static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford base32 */
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort(); /* no randomness: nothing sensible to do */
+	for (size_t i = 0; i < 16; i++) {
+		size_t bit = i * 5, k = bit / 8;
+		unsigned v = (unsigned)b[k] << 8 | (k + 1 < sizeof(b) ? b[k + 1] : 0);
+		out[i] = digits[(v >> (11 - bit % 8)) & 31];
+	}
+	out[16] = '\0';
 }

@@ -6,7 +6,6 @@
  */
 #include "submit/submit.h"
 
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,22 +299,6 @@ static void build_stored(const char *qid, const char *domain, int64_t now_s,
 	strbuf_add(out, m->body, len - hend);
 }
 
-static void make_qid(char out[SUBMIT_QUEUE_ID_MAX])
-{
-	unsigned char b[10];
-	static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford base32 */
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort(); /* no randomness: nothing sensible to do */
-	for (size_t i = 0; i < 16; i++) {
-		size_t bit = i * 5;
-		unsigned v =
-		    (unsigned)(b[bit / 8] << 8 | (bit / 8 + 1 < sizeof(b) ? b[bit / 8 + 1] : 0));
-		out[i] = digits[(v >> (11 - bit % 8)) & 31];
-	}
-	out[16] = '\0';
-}
-
 /* The tenant's stream campaign, made the first time. */
 static int ensure_stream(struct submit *sb, const struct tenant *t, const char *id, struct err *e)
 {
@@ -330,7 +313,7 @@ static int ensure_stream(struct submit *sb, const struct tenant *t, const char *
 	if (k < 0)
 		return -1;
 	if (k == 0) {
-		make_qid(salt);
+		store_new_qid(salt);
 		rec = (struct campaign_rec){
 		    .id = (char *)id,
 		    .template_text = (char *)"",
@@ -414,7 +397,7 @@ int submit_queue(struct submit *sb, const struct submit_msg *m, char qid[SUBMIT_
 	if (tm.expires_at_s && tm.expires_at_s <= now_s)
 		return refuse(r, SUBMIT_BAD_HEADER, "expired", "message", 0,
 		              "550 5.6.0 The message expired before it was queued");
-	make_qid(qid);
+	store_new_qid(qid);
 	struct strbuf body = {0};
 	build_stored(qid, domain_of(m->mail_from), now_s, &ent, m->data, m->len, &body);
 	int rc = write_message(sb, m, qid, &body, &tm, r);
