@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_THROTTLE_KEY_MAX 256   /* longer keys are cut (user names are at most 255) */
-#define SMTP_AUTH_DELAY_STEPS 5     /* the delay grows up to this many times delay_ms */
+#define AUTH_THROTTLE_KEY_MAX 256 /* longer keys are cut (user names are at most 255) */
+#define SMTP_AUTH_DELAY_STEPS 5   /* the delay grows up to this many times delay_ms */
 
 struct auth_throttle_params {
 	int max_failures;   /* failures within window_ms that lock a key out */
