@@ -927,12 +927,23 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* 1 if everything said has reached the socket: under STARTTLS's filter,
+ * the socket's bufferevent below must be empty too (the filter's write
+ * callback comes when its records are handed down, not sent). */
+static int drained(struct session *s)
+{
+	struct bufferevent *below = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
+	       (!below || evbuffer_get_length(bufferevent_get_output(below)) == 0);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
-	if (s->state == SS_CLOSING && left == 0) {
+	if (s->state == SS_CLOSING && drained(s)) {
 		session_free(s);
 		return;
 	}
@@ -990,8 +1001,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		next = s->next;
 		const char *why;
 		if (s->state == SS_CLOSING) {
-			if (now - s->closing_ms > SMTP_SERVER_CLOSING_MS)
-				session_free(s); /* its client does not read the last reply */
+			if (drained(s) || now - s->closing_ms > SMTP_SERVER_CLOSING_MS)
+				session_free(s); /* said (under TLS), or its client does not read it */
 		} else if ((why = overdue(s, now)) && s->tls == TLS_HANDSHAKE) {
 			session_free(s); /* nothing can be said before TLS is up */
 		} else if (why) {
