@@ -1001,9 +1001,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		next = s->next;
 		const char *why;
 		if (s->state == SS_CLOSING) {
+			/* said (under TLS too), or its client does not read it */
 			if (drained(s) || now - s->closing_ms > SMTP_SERVER_CLOSING_MS)
-				session_free(
-				    s); /* said (under TLS), or its client does not read it */
+				session_free(s);
 		} else if ((why = overdue(s, now)) && s->tls == TLS_HANDSHAKE) {
 			session_free(s); /* nothing can be said before TLS is up */
 		} else if (why) {
