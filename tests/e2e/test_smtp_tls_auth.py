@@ -49,7 +49,7 @@ def cert():
 
 class Demo:
     def __init__(self, cert, *flags):
-        assert os.path.exists(DEMO), f"{DEMO} is missing: make tools"
+        assert os.path.exists(DEMO), f"{DEMO} is missing: make unit"
         key, crt = cert
         self.dir = tempfile.mkdtemp(prefix="sluice-demo-")
         self.out_path = os.path.join(self.dir, "out")
