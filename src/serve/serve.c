@@ -68,14 +68,14 @@ struct serve {
 
 /* ---- inbound ---- */
 
-static int on_rcpt(void *arg, const char *ip, const char *from, const char *rcpt, char *reply,
-                   size_t n)
+static int on_rcpt(void *arg, const struct smtp_server_peer *p, const char *from, const char *rcpt,
+                   char *reply, size_t n)
 {
 	struct serve *sv = arg;
 	char why[200];
 	struct err e;
 
-	(void)ip, (void)from;
+	(void)p, (void)from;
 	int k = inbound_accepts(&sv->in, rcpt, why, sizeof(why), &e);
 	if (k < 0) {
 		log_error("inbound: %s", e.msg);
@@ -115,12 +115,12 @@ static void parse_done(void *arg)
 
 	if (inbound_apply(&sv->in, m->rcpts, m->nrcpts, m->mail_from, &j->rep, res, 4, &nres, &e) !=
 	    0) {
-		log_error("inbound from %s: %s", m->client_ip, e.msg);
+		log_error("inbound from %s: %s", m->peer->client_ip, e.msg);
 		smtp_server_done(m, "451 4.3.0 could not record this message, try again later");
 	} else {
 		for (size_t i = 0; i < nres; i++)
 			if (res[i].recipient[0])
-				log_info("inbound from %s: %s for %s%s%s", m->client_ip,
+				log_info("inbound from %s: %s for %s%s%s", m->peer->client_ip,
 				         res[i].kind, res[i].recipient, res[i].action ? ": " : "",
 				         res[i].action ? res[i].action : "");
 		smtp_server_done(m, NULL);
@@ -425,7 +425,7 @@ static int start_listeners(struct serve *sv, struct err *e)
 	    .min_data_rate = cfg->inbound_min_data_rate,
 	    .memory_limit = cfg->inbound_memory_limit,
 	};
-	static const struct smtp_server_ops ops = {on_rcpt, on_message};
+	static const struct smtp_server_ops ops = {.rcpt = on_rcpt, .message = on_message};
 
 	if (smtp_server_new(&sp, &ops, sv, &sv->smtp, e) != 0)
 		return -1;
