@@ -89,7 +89,7 @@ void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_re
 	    .tpl = rec->kind == CAMPAIGN_STREAM ? NULL : tpl,
 	    .tenant = rec->tenant,
 	    .priority = rec->priority,
-	    .size = size,
+	    .size = rec->kind == CAMPAIGN_STREAM ? INT64_MAX : size, /* spread over the pool */
 	    .clean_version = clean_version,
 	};
 	scheduler_add_campaign(sched, &d);

@@ -29,7 +29,6 @@ static const struct field tenant_fields[] = {
     {"tenants", "max_recipients", F_INT, TOFF(max_recipients), 1, 10000},
     {"tenants", "verp", F_BOOL, TOFF(verp), 0, 0},
     {"tenants", "list_unsubscribe", F_BOOL, TOFF(list_unsubscribe), 0, 0},
-    {"tenants", "dsn", F_BOOL, TOFF(dsn), 0, 0},
     {"tenants", "paused", F_BOOL, TOFF(paused), 0, 0},
 };
 
@@ -144,6 +143,18 @@ static int tenant_key(struct loader *l, void *item, const char *k, struct ynode 
 		}
 		return 0;
 	}
+	if (strcmp(k, "dsn") == 0) { /* on unless said otherwise (RFC 5321 6.1) */
+		char *s = cfg_scalar_dup(val);
+		int yes =
+		    s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0);
+		int no =
+		    s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0);
+		free(s);
+		if (!yes && !no)
+			return cfg_fail_at(l, val, "'dsn' is true or false%s", "", NULL);
+		t->dsn = yes ? 2 : 1;
+		return 0;
+	}
 	if (strcmp(k, "suppression") == 0) {
 		char *s = cfg_scalar_dup(val);
 		int ok = s && (strcmp(s, "tenant") == 0 || strcmp(s, "global") == 0);
@@ -176,6 +187,7 @@ static int tenant_check(struct loader *l, void *item, struct ynode *where)
 		return cfg_fail_at(l, where, "tenant '%s' needs 'sender_domains'", t->name, NULL);
 	if (!t->max_recipients)
 		t->max_recipients = TENANT_RCPTS_DEFAULT;
+	t->dsn = t->dsn != 1; /* unset (0) or true (2): on */
 	return 0;
 }
 

@@ -24,10 +24,12 @@
 #include "msg/template.h"
 #include "serve/observe.h"
 #include "serve/reload.h"
+#include "serve/submission.h"
 #include "shape/rules.h"
 #include "smtp/server.h"
 #include "store/store.h"
 #include "store/suppress.h"
+#include "submit/submit.h"
 #include "util/log.h"
 #include "util/workers.h"
 #include "util/xmalloc.h"
@@ -58,6 +60,8 @@ struct serve {
 	struct http_server *http; /* unsubscribe, /metrics, /status */
 	struct unsub_http unsub;
 	struct observe *obs;     /* /metrics and /status (with an HTTP listener) */
+	struct submit *submit;   /* messages from applications (submit/submit.h) */
+	struct submission *subm; /* SMTP submission listeners, or NULL */
 	struct workers *parsers; /* a thread that parses inbound messages */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
@@ -325,6 +329,64 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
 
+/* ---- submitted mail ---- */
+
+/* The commit a submitted message waits for: the scheduler's group commit. */
+static void submit_commit(void *owner, void (*done)(void *arg, int ok), void *arg)
+{
+	struct serve *sv = owner;
+	struct err e;
+
+	if (sv->sched) {
+		scheduler_commit_then(sv->sched, done, arg);
+		return;
+	}
+	int rc = store_commit(sv->st, &e); /* no delivery running: commit now */
+	if (rc != 0)
+		log_error("%s", e.msg);
+	done(arg, rc == 0);
+}
+
+/* A tenant's stream has new mail: delivery picks it up now, not at the
+ * next poll. */
+static void submit_wake(void *owner, const char *campaign)
+{
+	struct serve *sv = owner;
+	struct err e;
+	struct loaded *l = find_loaded(sv, campaign);
+
+	if (!sv->sched || sv->stopping)
+		return;
+	if (!l && !(l = load_campaign(sv, campaign, &e))) {
+		log_error("campaign %s: %s", campaign, e.msg);
+		return;
+	}
+	delivery_env_add_campaign(sv->sched, &l->rec, NULL, 0, -1);
+}
+
+static int open_submission(struct serve *sv, struct err *e)
+{
+	const struct config *cfg = sv->cfg;
+	struct submit_params p = {
+	    .base = sv->base,
+	    .cfg = cfg,
+	    .store = sv->st,
+	    .sp = sv->sp,
+	    .commit = submit_commit,
+	    .wake = submit_wake,
+	    .owner = sv,
+	};
+	if (submit_new(&p, &sv->submit, e) != 0)
+		return -1;
+	struct submission_params sp = {
+	    .base = sv->base,
+	    .cfg = cfg,
+	    .submit = sv->submit,
+	    .hostname = cfg->inbound_hostname ? cfg->inbound_hostname : cfg->sources[0].helo,
+	};
+	return submission_start(&sp, &sv->subm, e);
+}
+
 /* ---- reload (SIGHUP) ---- */
 
 static void gen_free(struct serve_gen *g)
@@ -390,6 +452,8 @@ static void reload_config(struct serve *sv)
 	if (sv->sched)
 		scheduler_reconfigure(sv->sched, &g->cfg, g->rules, g->cls);
 	inbound_reconfigure(&sv->in, &g->cfg, g->cls);
+	submit_reconfigure(sv->submit, &g->cfg);
+	submission_reconfigure(sv->subm, &g->cfg);
 	gen_free(sv->gen); /* nothing points into it any more */
 	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);
@@ -476,7 +540,7 @@ static int open_parts(struct serve *sv, const char *state_dir, struct err *e)
 	inbound_init(&sv->in, sv->cfg, sv->st, sv->sp, sv->env.log, sv->env.cls);
 	sv->in.sink = (struct monitor_sink){on_sign, sv};
 	sv->parsers = workers_new(sv->base, 1); /* NULL: parse on the loop */
-	return start_listeners(sv, e);
+	return start_listeners(sv, e) != 0 ? -1 : open_submission(sv, e);
 }
 
 int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
@@ -538,6 +602,8 @@ void serve_close(struct serve *sv)
 {
 	if (!sv)
 		return;
+	submission_stop(sv->subm); /* its messages were answered by the last commit */
+	submit_free(sv->submit);
 	smtp_server_free(sv->smtp);
 	http_server_free(sv->http);
 	observe_free(sv->obs);

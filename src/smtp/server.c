@@ -172,7 +172,8 @@ static void forget_auth(struct session *s)
 /* The session as the owner sees it, valid until the next call. */
 static const struct smtp_server_peer *peer_of(struct session *s)
 {
-	s->peer = (struct smtp_server_peer){s->ip, s->auth_user, s->identity, s->tls == TLS_ON};
+	s->peer = (struct smtp_server_peer){s->ip, s->auth_user, s->identity, s->tls == TLS_ON,
+	                                    s->nrcpts};
 	return &s->peer;
 }
 
@@ -741,7 +742,8 @@ static void hand_over(struct session *s)
 	snprintf(pd->ip, sizeof(pd->ip), "%s", s->ip);
 	snprintf(pd->key, sizeof(pd->key), "%s", s->key);
 	pd->auth_user = s->auth_user ? xstrdup(s->auth_user) : NULL;
-	pd->peer = (struct smtp_server_peer){pd->ip, pd->auth_user, s->identity, s->tls == TLS_ON};
+	pd->peer = (struct smtp_server_peer){pd->ip, pd->auth_user, s->identity, s->tls == TLS_ON,
+	                                     s->nrcpts};
 	pd->mail_from = s->mail_from;
 	s->mail_from = NULL;
 	pd->rcpts = xcalloc(s->nrcpts, sizeof(char *));

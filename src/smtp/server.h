@@ -89,6 +89,7 @@ struct smtp_server_peer {
 	const char *auth_user; /* NULL until a successful AUTH */
 	void *identity;        /* the owner's, from smtp_server_auth_done */
 	int tls;               /* 1: the session is under TLS */
+	size_t nrcpts;         /* recipients accepted so far in the transaction */
 };
 
 /* One message handed to the owner. The server owns it; the owner reads

@@ -25,7 +25,7 @@ from test_campaigns import _log, stop
 SUB_IP = W.INBOUND_IP
 PORT, PORT_TLS = 587, 465
 PASSWORD, PASSWORD2 = "correct horse battery", "second tenant's secret"
-USERS = range(300, 330)  # recipients used only here (postfix knows user0..user299 too)
+USERS = range(300, 330)  # recipients used only here
 
 
 def crypt_hash(pw):
@@ -149,7 +149,8 @@ def test_submission_delivers_signed_mail_from_each_tenants_pool(world, sender, h
             assert code == 250, reply
         one, two = got(world, "user300"), got(world, "user301")
     finally:
-        stop(p)
+        err = stop(p)
+        print("SERVE", err, _log(sender))
     assert b"X-Sluice-Expires" not in one  # taken, never sent
     for raw in (one, two):
         m = email.message_from_bytes(raw)
