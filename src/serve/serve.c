@@ -439,6 +439,7 @@ static int start_listeners(struct serve *sv, struct err *e)
 		    .max_per_ip = cfg->http_max_per_ip,
 		    .timeout_ms = cfg->http_timeout_ms,
 		    .body_max = UNSUB_HTTP_BODY_MAX,
+		    .rate_per_ip = HTTP_SERVER_RATE_PER_IP,
 		};
 		struct observe_params op = {sv->base, cfg, sv->state_dir, sv->version,
 		                            CAMPAIGNS_MAX};
@@ -446,9 +447,9 @@ static int start_listeners(struct serve *sv, struct err *e)
 			return -1;
 		sv->unsub = (struct unsub_http){on_unsubscribe, sv};
 		const struct http_route routes[] = {
-		    {"/metrics", observe_metrics, sv->obs},
-		    {"/status", observe_status, sv->obs},
-		    {NULL, unsub_http_handle, &sv->unsub}, /* any other path: a token */
+		    {"/metrics", observe_metrics, sv->obs, 0},
+		    {"/status", observe_status, sv->obs, 0},
+		    {NULL, unsub_http_handle, &sv->unsub, 0}, /* any other path: a token */
 		};
 		if (http_server_new(&hp, routes, sizeof(routes) / sizeof(routes[0]), &sv->http,
 		                    e) != 0)
