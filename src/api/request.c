@@ -14,12 +14,12 @@
 #include "util/when.h"
 #include "util/xmalloc.h"
 
-#define QP_LINE_MAX 76
-#define HEADER_NAME_MAX 76
+#define QP_LINE_MAX      76
+#define HEADER_NAME_MAX  76
 #define HEADER_VALUE_MAX 998
 
-int api_fail(struct api_error *e, int status, const char *code, const char *field,
-             const char *fmt, ...)
+int api_fail(struct api_error *e, int status, const char *code, const char *field, const char *fmt,
+             ...)
 {
 	va_list ap;
 
@@ -169,8 +169,8 @@ static int parse_headers(json_t *o, struct api_message *m, struct api_error *e)
 	return 0;
 }
 
-static const char *const message_keys[] = {"from",    "to",      "raw",        "subject",
-                                           "text",    "html",    "headers",    "send_at",
+static const char *const message_keys[] = {"from",       "to",   "raw",     "subject",
+                                           "text",       "html", "headers", "send_at",
                                            "expires_at", "pool", NULL};
 
 int api_parse_message(const char *body, size_t len, int64_t now_s, struct api_message *m,
@@ -201,15 +201,15 @@ int api_parse_message(const char *body, size_t len, int64_t now_s, struct api_me
 		goto bad;
 	}
 	if (!m->raw && !m->text && !m->html) {
-		api_fail(e, 400, "missing_field", "text", "'raw', or 'text' or 'html', is required");
+		api_fail(e, 400, "missing_field", "text",
+		         "'raw', or 'text' or 'html', is required");
 		goto bad;
 	}
 	if (get_time(o, "send_at", now_s, &m->send_at_s, e) != 0 ||
 	    get_time(o, "expires_at", m->send_at_s ? m->send_at_s : now_s, &m->expires_at_s, e) !=
 	        0)
 		goto bad;
-	if (m->expires_at_s &&
-	    m->expires_at_s <= (m->send_at_s > now_s ? m->send_at_s : now_s)) {
+	if (m->expires_at_s && m->expires_at_s <= (m->send_at_s > now_s ? m->send_at_s : now_s)) {
 		api_fail(e, 422, "invalid_time", "expires_at",
 		         "'expires_at' must be after the send time");
 		goto bad;
@@ -294,8 +294,10 @@ static void add_qp(struct strbuf *out, const char *s)
 			col = 0;
 			continue;
 		}
-		int ws_at_end = (*p == ' ' || *p == '\t') && (p[1] == '\n' || p[1] == '\r' || !p[1]);
-		int plain = (*p >= 33 && *p <= 126 && *p != '=') || ((*p == ' ' || *p == '\t') && !ws_at_end);
+		int ws_at_end =
+		    (*p == ' ' || *p == '\t') && (p[1] == '\n' || p[1] == '\r' || !p[1]);
+		int plain = (*p >= 33 && *p <= 126 && *p != '=') ||
+		            ((*p == ' ' || *p == '\t') && !ws_at_end);
 		size_t w = plain ? 1 : 3;
 		if (col + w > QP_LINE_MAX - 1) {
 			strbuf_adds(out, "=\r\n");

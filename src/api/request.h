@@ -26,15 +26,15 @@
 
 /* A refusal of the request: what the JSON error says. */
 struct api_error {
-	int status;        /* 400, 401, 404, 409, 413, 415, 422, 429, 503 */
-	const char *code;  /* stable: "invalid_json", "unknown_field", ... (static) */
+	int status;                /* 400, 401, 404, 409, 413, 415, 422, 429, 503 */
+	const char *code;          /* stable: "invalid_json", "unknown_field", ... (static) */
 	char field[API_FIELD_MAX]; /* "" when no one field is at fault */
 	char message[300];
 };
 
 /* Sets e and returns -1. */
-int api_fail(struct api_error *e, int status, const char *code, const char *field,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int api_fail(struct api_error *e, int status, const char *code, const char *field, const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
 
 /* POST /v1/messages, read. Strings point into the parsed JSON (json). */
 struct api_message {

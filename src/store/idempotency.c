@@ -52,8 +52,8 @@ int store_idem_get(struct store *s, const char *tenant, const char *key, int64_t
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "idempotency lookup");
 }
 
-int store_idem_put(struct store *s, const char *tenant, const char *key,
-                   const struct store_idem *r, struct err *e)
+int store_idem_put(struct store *s, const char *tenant, const char *key, const struct store_idem *r,
+                   struct err *e)
 {
 	sqlite3_stmt *st;
 
@@ -119,8 +119,7 @@ int store_campaign_owner_set(struct store *s, const char *campaign, const char *
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "campaign owner");
 }
 
-int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n,
-                         struct err *e)
+int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e)
 {
 	sqlite3_stmt *st;
 

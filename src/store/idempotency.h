@@ -34,8 +34,8 @@ int store_idem_init(struct store *s, struct err *e);
 int store_idem_get(struct store *s, const char *tenant, const char *key, int64_t since_s,
                    struct store_idem *out, struct err *e);
 /* Writes (or replaces an expired) record in the open transaction. 0 or -1. */
-int store_idem_put(struct store *s, const char *tenant, const char *key,
-                   const struct store_idem *r, struct err *e);
+int store_idem_put(struct store *s, const char *tenant, const char *key, const struct store_idem *r,
+                   struct err *e);
 /* Deletes the records made before before_s; *n how many (may be NULL). */
 int store_idem_expire(struct store *s, int64_t before_s, int64_t *n, struct err *e);
 void store_idem_free(struct store_idem *r);
@@ -47,7 +47,6 @@ int store_campaign_owner_set(struct store *s, const char *campaign, const char *
                              struct err *e);
 /* The owner into out: 1 recorded; 0 not recorded (a campaign of `sluice
  * send`, or a submission stream); -1 error. */
-int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n,
-                         struct err *e);
+int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e);
 
 #endif
