@@ -22,6 +22,7 @@
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
+#include "serve/api_wiring.h"
 #include "serve/observe.h"
 #include "serve/reload.h"
 #include "shape/rules.h"
@@ -58,6 +59,7 @@ struct serve {
 	struct http_server *http; /* unsubscribe, /metrics, /status */
 	struct unsub_http unsub;
 	struct observe *obs;     /* /metrics and /status (with an HTTP listener) */
+	struct api_wiring *api;  /* the HTTP API (api.listen), while the scheduler runs */
 	struct workers *parsers; /* a thread that parses inbound messages */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
@@ -322,6 +324,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sv->smtp = NULL;
 	http_server_free(sv->http);
 	sv->http = NULL;
+	api_wiring_close_listener(sv->api);
 	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
 
@@ -390,6 +393,7 @@ static void reload_config(struct serve *sv)
 	if (sv->sched)
 		scheduler_reconfigure(sv->sched, &g->cfg, g->rules, g->cls);
 	inbound_reconfigure(&sv->in, &g->cfg, g->cls);
+	api_wiring_reconfigure(sv->api, &g->cfg);
 	gen_free(sv->gen); /* nothing points into it any more */
 	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);
@@ -508,6 +512,14 @@ int serve_run(struct serve *sv, struct err *e)
 	params.sink = (struct monitor_sink){on_delivery_sign, sv};
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
+	struct api_wiring_params ap = {sv->base,    sv->cfg,   sv->st, sv->sp,
+	                               sv->env.log, sv->sched, NULL};
+	if (api_wiring_start(&ap, &sv->api, e) != 0) {
+		struct err fe;
+		scheduler_free(sv->sched, &fe);
+		sv->sched = NULL;
+		return -1;
+	}
 	observe_scheduler(sv->obs, sv->sched);
 	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
@@ -527,6 +539,8 @@ int serve_run(struct serve *sv, struct err *e)
 		rc = -1;
 	}
 	sv->sched = NULL;
+	api_wiring_stop(sv->api); /* after the scheduler: its last commit calls back */
+	sv->api = NULL;
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sighup);
