@@ -22,7 +22,11 @@
 
 #define PEERS_MAX 10000
 
-enum conn_state { HC_HEAD, HC_BODY, HC_CLOSING, HC_DRAINING };
+/* HC_HEAD, HC_BODY: reading a request; HC_WAIT: its handler answers
+ * later; HC_WRITING: a response is being written and the connection stays
+ * (keep-alive); HC_CLOSING: the last response is being written;
+ * HC_DRAINING: written, what the client still sends is dropped. */
+enum conn_state { HC_HEAD, HC_BODY, HC_WAIT, HC_WRITING, HC_CLOSING, HC_DRAINING };
 
 struct conn {
 	struct http_server *srv;
@@ -33,8 +37,13 @@ struct conn {
 	enum conn_state state;
 	char *method, *target;
 	char *authorization; /* the Authorization field, or NULL */
+	char *content_type, *idempotency_key;
 	int headers;
-	int64_t length; /* Content-Length, -1 none */
+	int http11;                   /* HTTP/1.1 (persistent unless it says close) */
+	int keep;                     /* this request allows the connection to stay */
+	int started;                  /* a byte of the current request came (its deadline runs) */
+	struct http_pending *pending; /* the answer a handler owes, or NULL */
+	int64_t length;               /* Content-Length, -1 none */
 	int chunked, head_only;
 	int in_total;  /* counted in srv->nconns */
 	int no_linger; /* refused at accept: closed as soon as the 503/429 is written */
@@ -51,6 +60,30 @@ struct http_server {
 	struct peers *peers;
 };
 
+struct http_pending {
+	struct conn *c; /* NULL once the connection is gone */
+};
+
+static void timer_ms(struct event *ev, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(ev, &tv);
+}
+
+/* What belongs to one request, freed before the next. */
+static void request_reset(struct conn *c)
+{
+	free(c->method);
+	free(c->target);
+	free(c->authorization);
+	free(c->content_type);
+	free(c->idempotency_key);
+	c->method = c->target = c->authorization = c->content_type = c->idempotency_key = NULL;
+	c->headers = 0;
+	c->length = -1;
+	c->chunked = c->head_only = c->http11 = c->keep = c->started = 0;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct http_server *srv = c->srv;
@@ -65,38 +98,42 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	if (c->in_total)
 		srv->nconns--;
+	if (c->pending)
+		c->pending->c = NULL; /* its answer will be dropped */
 	event_free(c->deadline);
 	bufferevent_free(c->bev);
-	free(c->method);
-	free(c->target);
-	free(c->authorization);
+	request_reset(c);
 	free(c);
 }
 
-/* Writes a response and closes once it is written. */
+/* Writes a response; the connection closes once it is written unless it
+ * stays (keep-alive, and the request allowed it, and close is 0). */
 static void respond(struct conn *c, int status, const char *reason, const char *type,
-                    const char *headers, const char *body, size_t len)
+                    const char *headers, const char *body, size_t len, int close)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct timeval tv = {HTTP_SERVER_CLOSING_MS / 1000, (HTTP_SERVER_CLOSING_MS % 1000) * 1000};
+	int stay = !close && c->keep && c->srv->p.keep_alive;
 
 	evbuffer_add_printf(out,
 	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	                    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+	                    "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
 	                    status, reason, type ? type : "text/plain; charset=utf-8", len,
-	                    headers ? headers : "");
+	                    headers ? headers : "", stay ? "keep-alive" : "close");
 	if (!c->head_only)
 		evbuffer_add(out, body, len);
-	c->state = HC_CLOSING;
-	bufferevent_disable(c->bev, EV_READ);
-	event_add(c->deadline, &tv); /* a client that does not read its response */
+	c->state = stay ? HC_WRITING : HC_CLOSING;
+	bufferevent_disable(c->bev, EV_READ); /* nothing more is read before it is written */
+	bufferevent_enable(c->bev, EV_WRITE);
+	/* a client that does not read its response */
+	timer_ms(c->deadline, stay ? c->srv->p.timeout_ms : HTTP_SERVER_CLOSING_MS);
 }
 
+/* An error of the request's framing or of the limits: answered, closed. */
 static void fail(struct conn *c, int status, const char *reason)
 {
 	char body[128];
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, reason);
-	respond(c, status, reason, NULL, NULL, body, (size_t)n);
+	respond(c, status, reason, NULL, NULL, body, (size_t)n, 1);
 }
 
 /* The route for target: the one with its path, else the one without a
@@ -108,9 +145,12 @@ static const struct http_route *route_for(const struct http_server *srv, const c
 
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		const struct http_route *r = &srv->routes[i];
+		size_t pl = r->path ? strlen(r->path) : 0;
 		if (!r->path)
 			any = any ? any : r;
-		else if (strlen(r->path) == n && strncmp(r->path, target, n) == 0)
+		else if (r->prefix && pl <= n && strncmp(r->path, target, pl) == 0)
+			return r;
+		else if (pl == n && strncmp(r->path, target, n) == 0)
 			return r;
 	}
 	return any;
@@ -118,8 +158,10 @@ static const struct http_route *route_for(const struct http_server *srv, const c
 
 static void dispatch(struct conn *c, const char *body, size_t len)
 {
-	struct http_request req = {c->method, c->target, body, len, c->ip, c->authorization};
-	struct http_response resp = {200, "OK", NULL, STRBUF_INIT, NULL};
+	struct http_request req = {
+	    c->method,       c->target,         body, len, c->ip, c->authorization,
+	    c->content_type, c->idempotency_key};
+	struct http_response resp = {200, "OK", NULL, STRBUF_INIT, NULL, NULL, c};
 	const struct http_route *r = route_for(c->srv, c->target);
 
 	if (!r) {
@@ -128,8 +170,9 @@ static void dispatch(struct conn *c, const char *body, size_t len)
 	}
 	strbuf_reserve(&resp.body, 0);
 	r->fn(r->arg, &req, &resp);
-	respond(c, resp.status, resp.reason, resp.content_type, resp.headers, resp.body.data,
-	        resp.body.len);
+	if (!resp.later) /* else owed (or already answered, if the work was quick) */
+		respond(c, resp.status, resp.reason, resp.content_type, resp.headers,
+		        resp.body.data, resp.body.len, 0);
 	strbuf_free(&resp.body);
 }
 
@@ -147,6 +190,8 @@ static int request_line(struct conn *c, const char *line)
 	c->method = xstrndup(line, (size_t)(sp1 - line));
 	c->target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
 	c->head_only = strcmp(c->method, "HEAD") == 0;
+	c->http11 = strcmp(sp2 + 1, "HTTP/1.1") == 0;
+	c->keep = c->http11;
 	return 0;
 }
 
@@ -180,6 +225,17 @@ static int header_line(struct conn *c, const char *line)
 		if (c->authorization) /* said twice: which one counts is not for us to guess */
 			return -1;
 		c->authorization = xstrdup(v); /* bounded by HTTP_SERVER_HEAD_MAX */
+	} else if (nl == 12 && strncasecmp(line, "Content-Type", 12) == 0) {
+		if (c->content_type)
+			return -1;
+		c->content_type = xstrdup(v);
+	} else if (nl == 15 && strncasecmp(line, "Idempotency-Key", 15) == 0) {
+		if (c->idempotency_key)
+			return -1;
+		c->idempotency_key = xstrdup(v);
+	} else if (nl == 10 && strncasecmp(line, "Connection", 10) == 0) {
+		if (strcasestr(v, "close"))
+			c->keep = 0;
 	}
 	return 0;
 }
@@ -223,6 +279,19 @@ static void on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+	if (c->state != HC_HEAD && c->state != HC_BODY)
+		return; /* a response is owed or being written: the next request waits */
+	if (c->state == HC_HEAD && !c->started && evbuffer_get_length(in) > 0) {
+		/* a next request on a kept connection: its own deadline and token
+		 * (the first one's were taken at accept) */
+		c->started = 1;
+		timer_ms(c->deadline, c->srv->p.timeout_ms);
+		if (c->srv->p.rate_per_ip > 0 &&
+		    !peers_rate_take(c->srv->peers, c->key, clock_mono_ms())) {
+			fail(c, 429, "Too Many Requests");
+			return;
+		}
+	}
 	if (c->state == HC_HEAD) {
 		int r = read_head(c, in);
 		if (r <= 0)
@@ -257,6 +326,17 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->state == HC_WRITING && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		/* kept: idle until the next request's first byte */
+		request_reset(c);
+		c->state = HC_HEAD;
+		timer_ms(c->deadline,
+		         c->srv->p.idle_ms > 0 ? c->srv->p.idle_ms : HTTP_SERVER_IDLE_MS);
+		bufferevent_enable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			on_read(bev, c); /* a request the client sent before this answer */
+		return;
+	}
 	if (c->state != HC_CLOSING || evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
 	if (c->no_linger) {
@@ -293,6 +373,7 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	(void)len;
 	c->srv = srv;
 	c->length = -1;
+	c->started = 1; /* the first request's deadline runs from the accept */
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->ip,
 		          sizeof(c->ip));
@@ -327,7 +408,7 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 		return;
 	}
 	c->counted = 1;
-	if (!peers_rate_take(srv->peers, c->key, clock_mono_ms())) {
+	if (srv->p.rate_per_ip > 0 && !peers_rate_take(srv->peers, c->key, clock_mono_ms())) {
 		fail(c, 429, "Too Many Requests");
 		return;
 	}
@@ -348,7 +429,7 @@ int http_server_new(const struct http_server_params *p, const struct http_route 
 	h->p = *p;
 	memcpy(h->routes, routes, n * sizeof(*routes));
 	h->nroutes = n;
-	h->peers = peers_new(PEERS_MAX, HTTP_SERVER_RATE_PER_IP);
+	h->peers = peers_new(PEERS_MAX, p->rate_per_ip);
 	if (listen_new(p->base, &ss, len, p->what, on_accept, h, &h->listener, e) != 0) {
 		http_server_free(h);
 		return -1;
@@ -366,6 +447,36 @@ void http_server_free(struct http_server *h)
 		conn_free(h->conns);
 	peers_free(h->peers);
 	free(h);
+}
+
+struct http_pending *http_later(struct http_response *resp)
+{
+	struct conn *c = resp->conn;
+	struct http_pending *p = xcalloc(1, sizeof(*p));
+
+	p->c = c;
+	c->pending = p;
+	c->state = HC_WAIT;
+	bufferevent_disable(c->bev, EV_READ);
+	resp->later = p;
+	return p;
+}
+
+int http_pending_alive(const struct http_pending *p)
+{
+	return p->c != NULL;
+}
+
+void http_pending_done(struct http_pending *p, int status, const char *reason, const char *type,
+                       const char *body, size_t len)
+{
+	struct conn *c = p->c;
+
+	free(p);
+	if (!c)
+		return; /* the client went away: nothing to answer */
+	c->pending = NULL;
+	respond(c, status, reason, type, NULL, body, len, 0);
 }
 
 int http_bearer_ok(const struct http_request *req, const char *token)

@@ -22,6 +22,7 @@
 #include "mail/config.h"
 #include "mail/fields.h"
 #include "msg/template.h"
+#include "serve/api_wiring.h"
 #include "serve/observe.h"
 #include "serve/reload.h"
 #include "serve/submission.h"
@@ -62,6 +63,7 @@ struct serve {
 	struct observe *obs;     /* /metrics and /status (with an HTTP listener) */
 	struct submit *submit;   /* messages from applications (submit/submit.h) */
 	struct submission *subm; /* SMTP submission listeners, or NULL */
+	struct api_wiring *api;  /* the HTTP API (api.listen), while the scheduler runs */
 	struct workers *parsers; /* a thread that parses inbound messages */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
@@ -326,6 +328,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sv->smtp = NULL;
 	http_server_free(sv->http);
 	sv->http = NULL;
+	api_wiring_close_listener(sv->api);
 	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
 }
 
@@ -454,6 +457,7 @@ static void reload_config(struct serve *sv)
 	inbound_reconfigure(&sv->in, &g->cfg, g->cls);
 	submit_reconfigure(sv->submit, &g->cfg);
 	submission_reconfigure(sv->subm, &g->cfg);
+	api_wiring_reconfigure(sv->api, &g->cfg);
 	gen_free(sv->gen); /* nothing points into it any more */
 	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);
@@ -503,6 +507,7 @@ static int start_listeners(struct serve *sv, struct err *e)
 		    .max_per_ip = cfg->http_max_per_ip,
 		    .timeout_ms = cfg->http_timeout_ms,
 		    .body_max = UNSUB_HTTP_BODY_MAX,
+		    .rate_per_ip = HTTP_SERVER_RATE_PER_IP,
 		};
 		struct observe_params op = {sv->base, cfg, sv->state_dir, sv->version,
 		                            CAMPAIGNS_MAX};
@@ -510,9 +515,9 @@ static int start_listeners(struct serve *sv, struct err *e)
 			return -1;
 		sv->unsub = (struct unsub_http){on_unsubscribe, sv};
 		const struct http_route routes[] = {
-		    {"/metrics", observe_metrics, sv->obs},
-		    {"/status", observe_status, sv->obs},
-		    {NULL, unsub_http_handle, &sv->unsub}, /* any other path: a token */
+		    {"/metrics", observe_metrics, sv->obs, 0},
+		    {"/status", observe_status, sv->obs, 0},
+		    {NULL, unsub_http_handle, &sv->unsub, 0}, /* any other path: a token */
 		};
 		if (http_server_new(&hp, routes, sizeof(routes) / sizeof(routes[0]), &sv->http,
 		                    e) != 0)
@@ -571,6 +576,14 @@ int serve_run(struct serve *sv, struct err *e)
 	params.sink = (struct monitor_sink){on_delivery_sign, sv};
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
+	struct api_wiring_params ap = {sv->base,    sv->cfg,   sv->st, sv->sp,
+	                               sv->env.log, sv->sched, sv->submit};
+	if (api_wiring_start(&ap, &sv->api, e) != 0) {
+		struct err fe;
+		scheduler_free(sv->sched, &fe);
+		sv->sched = NULL;
+		return -1;
+	}
 	observe_scheduler(sv->obs, sv->sched);
 	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
@@ -590,6 +603,8 @@ int serve_run(struct serve *sv, struct err *e)
 		rc = -1;
 	}
 	sv->sched = NULL;
+	api_wiring_stop(sv->api); /* after the scheduler: its last commit calls back */
+	sv->api = NULL;
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sighup);

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "store/idempotency.h"
 #include "store/store_int.h"
 #include "util/xmalloc.h"
 
@@ -189,6 +190,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	if (db_exec(&s->db,
 	            "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
 	            "index", e) != 0 ||
+	    store_idem_init(s, e) != 0 || /* the API's tables (idempotency.c) */
 	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {
 		store_close(s);
 		return -1;

@@ -1,0 +1,415 @@
+/*
+ * api_routes: the API's routes other than sending a message: a recipient's
+ * history, suppressions, campaign controls (api_int.h). Each sees only the
+ * calling tenant's campaigns and suppression scopes.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "dlog/dlog.h"
+#include "mail/address.h"
+#include "mail/config.h"
+#include "store/idempotency.h"
+#include "store/lookup.h"
+#include "store/store.h"
+#include "store/suppress.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/when.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX     1000
+
+static const char *const state_names[RS_COUNT] = {"queued",  "delivered",  "bounced",
+                                                  "expired", "suppressed", "cancelled"};
+
+static void store_failed(struct call *c, const struct err *e)
+{
+	log_error("api: %s", e->msg);
+	api_error_now(c, 503, "unavailable", NULL, "the queue cannot be used now, try again");
+}
+
+/* The tenant that owns campaign (its row's tenant column); "" if there
+ * is no such campaign. */
+static int owner_of(struct store *st, const char *campaign, char *out, size_t n, struct err *e)
+{
+	out[0] = '\0';
+	return store_campaign_owner(st, campaign, out, n, e) < 0 ? -1 : 0;
+}
+
+static int owns(struct call *c, const char *campaign, struct err *e)
+{
+	char who[TENANT_NAME_MAX + 8];
+	if (owner_of(c->a->p.store, campaign, who, sizeof(who), e) < 0)
+		return -1;
+	return strcmp(who, c->t->name) == 0;
+}
+
+static json_t *time_json(int64_t t)
+{
+	char buf[WHEN_TEXT_MAX];
+	if (t <= 0)
+		return json_null();
+	when_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* ---- GET /v1/recipients/{address} ---- */
+
+struct history {
+	struct call *c;
+	json_t *rows;
+	int failed;
+	struct err e;
+};
+
+static void history_row(void *arg, const struct rcpt_row *r)
+{
+	struct history *h = arg;
+	int mine = owns(h->c, r->campaign, &h->e);
+
+	if (mine < 0)
+		h->failed = 1;
+	if (mine != 1)
+		return;
+	json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:s?}", "campaign", r->campaign, "state",
+	                      r->state >= 0 && r->state < RS_COUNT ? state_names[r->state] : "?",
+	                      "attempts", r->attempts, "queued_at", time_json(r->queued_at_s),
+	                      "category", r->category[0] ? r->category : NULL);
+	if (r->state == RS_QUEUED)
+		json_object_set_new(o, "next_attempt_at", time_json(r->next_attempt_s));
+	if (r->last_code)
+		json_object_set_new(o, "last_reply",
+		                    json_pack("{s:i, s:s, s:s, s:s}", "code", r->last_code,
+		                              "enhanced", r->last_enhanced, "text", r->last_reply,
+		                              "stage", r->last_stage));
+	json_array_append_new(h->rows, o);
+}
+
+static int canonical(struct call *c, const char *s, char *out, size_t n, const char *field)
+{
+	struct address a;
+	struct err e;
+
+	if (address_parse(s, strlen(s), &a, &e) != 0) {
+		api_error_now(c, 422, "invalid_address", field, e.msg);
+		return -1;
+	}
+	snprintf(out, n, "%s", a.mailbox);
+	address_free(&a);
+	return 0;
+}
+
+static void get_recipient(struct call *c)
+{
+	char mailbox[ADDRESS_MAX + 1], why[32];
+	struct history h = {c, json_array(), 0, {{0}}};
+
+	if (canonical(c, c->seg[1], mailbox, sizeof(mailbox), "address") != 0) {
+		json_decref(h.rows);
+		return;
+	}
+	if (store_rcpt_lookup(c->a->p.store, mailbox, history_row, &h, &h.e) != 0 || h.failed) {
+		json_decref(h.rows);
+		store_failed(c, &h.e);
+		return;
+	}
+	const char *dom = c->t->ndomains ? c->t->domains[0] : "";
+	int sup = suppress_check(c->a->p.sp, mailbox, dom, why, &h.e);
+	api_reply(c, 200,
+	          json_pack("{s:s, s:o, s:o}", "address", mailbox, "suppressed",
+	                    sup == 1 ? json_string(why) : json_null(), "history", h.rows));
+}
+
+/* ---- suppressions ---- */
+
+/* 1 if scope is one of the tenant's (its domains; "" for the implicit one). */
+static int scope_mine(const struct tenant *t, const char *scope)
+{
+	if (!scope[0])
+		return t->implicit;
+	return tenant_owns_domain(t, scope);
+}
+
+static const char *default_scope(const struct tenant *t)
+{
+	return t->implicit || t->ndomains == 0 ? "" : t->domains[0];
+}
+
+struct slist {
+	const struct tenant *t;
+	const char *only; /* one address, or NULL */
+	json_t *rows;
+	size_t limit;
+	int truncated;
+};
+
+static void slist_row(void *arg, const struct suppression *r)
+{
+	struct slist *l = arg;
+
+	if (!scope_mine(l->t, r->scope) || (l->only && strcasecmp(l->only, r->address) != 0))
+		return;
+	if (json_array_size(l->rows) >= l->limit) {
+		l->truncated = 1;
+		return;
+	}
+	json_array_append_new(l->rows, json_pack("{s:s, s:s, s:s, s:o}", "address", r->address,
+	                                         "scope", r->scope, "reason", r->reason,
+	                                         "created_at", time_json(r->created_s)));
+}
+
+static void list_suppressions(struct call *c, const char *only)
+{
+	struct slist l = {c->t, only, json_array(), LIST_DEFAULT, 0};
+	struct err e;
+	const char *q = strstr(c->query, "limit=");
+
+	if (q && (q == c->query || q[-1] == '&')) {
+		long n = strtol(q + 6, NULL, 10);
+		if (n < 1 || n > LIST_MAX) {
+			json_decref(l.rows);
+			api_error_now(c, 400, "invalid_value", "limit", "limit is 1 to 1000");
+			return;
+		}
+		l.limit = (size_t)n;
+	}
+	if (suppress_list(c->a->p.sp, slist_row, &l, &e) != 0) {
+		json_decref(l.rows);
+		store_failed(c, &e);
+		return;
+	}
+	if (only && json_array_size(l.rows) == 0) {
+		json_decref(l.rows);
+		api_error_now(c, 404, "not_found", "address", "not suppressed");
+		return;
+	}
+	api_reply(c, 200,
+	          json_pack("{s:o, s:b}", "suppressions", l.rows, "truncated", l.truncated));
+}
+
+static void add_suppression(struct call *c)
+{
+	static const char *const keys[] = {"address", "scope", "note", NULL};
+	struct api_error ae;
+	struct err e;
+	char mailbox[ADDRESS_MAX + 1], evidence[300];
+	json_t *o = api_parse_object(c->req->body, c->req->body_len, keys, &ae);
+
+	if (!o) {
+		api_reply_error(c, &ae);
+		return;
+	}
+	json_t *addr = json_object_get(o, "address"), *scope = json_object_get(o, "scope"),
+	       *note = json_object_get(o, "note");
+	const char *sc = default_scope(c->t);
+	if (!addr || !json_is_string(addr)) {
+		api_error_now(c, 400, addr ? "invalid_type" : "missing_field", "address",
+		              "'address' (a string) is required");
+		goto out;
+	}
+	if ((scope && !json_is_string(scope)) || (note && !json_is_string(note))) {
+		api_error_now(c, 400, "invalid_type",
+		              scope && !json_is_string(scope) ? "scope" : "note",
+		              "must be a string");
+		goto out;
+	}
+	if (scope) {
+		sc = json_string_value(scope);
+		if (!scope_mine(c->t, sc)) {
+			api_error_now(c, 403, "foreign_scope", "scope",
+			              "the scope must be one of your sender domains");
+			goto out;
+		}
+	}
+	if (canonical(c, json_string_value(addr), mailbox, sizeof(mailbox), "address") != 0)
+		goto out;
+	snprintf(evidence, sizeof(evidence), "api (tenant %s)%s%.200s", c->t->name,
+	         note ? ": " : "", note ? json_string_value(note) : "");
+	int r =
+	    suppress_add(c->a->p.sp, mailbox, sc, "manual", evidence, clock_wall_ms() / 1000, &e);
+	if (r < 0 || suppress_commit(c->a->p.sp, &e) != 0) {
+		store_failed(c, &e);
+		goto out;
+	}
+	api_commit_reply(
+	    c, r ? 201 : 200,
+	    json_pack("{s:s, s:s, s:b}", "address", mailbox, "scope", sc, "added", r == 1));
+out:
+	json_decref(o);
+}
+
+static void delete_suppression(struct call *c)
+{
+	char mailbox[ADDRESS_MAX + 1];
+	struct err e;
+	int n = 0;
+
+	if (canonical(c, c->seg[1], mailbox, sizeof(mailbox), "address") != 0)
+		return;
+	if (c->t->implicit || c->t->ndomains == 0) {
+		n = suppress_remove(c->a->p.sp, mailbox, "", &e);
+	} else {
+		for (size_t i = 0; i < c->t->ndomains && n >= 0; i++) {
+			int k = suppress_remove(c->a->p.sp, mailbox, c->t->domains[i], &e);
+			n = k < 0 ? -1 : n + k;
+		}
+	}
+	if (n < 0 || suppress_commit(c->a->p.sp, &e) != 0) {
+		store_failed(c, &e);
+		return;
+	}
+	if (n == 0) {
+		api_error_now(c, 404, "not_found", "address", "not suppressed");
+		return;
+	}
+	api_reply(c, 200, json_pack("{s:s, s:i}", "address", mailbox, "removed", n));
+}
+
+/* ---- POST /v1/campaigns/{id}/pause|resume|cancel ---- */
+
+struct cancel_log {
+	struct dlog *log;
+	const char *campaign, *reason;
+	int64_t now_ms;
+};
+
+static void cancel_row(void *arg, const char *mailbox, const char *domain, int attempts,
+                       int64_t queued_at_s)
+{
+	struct cancel_log *cl = arg;
+	struct dlog_rec rec = {
+	    .time_ms = cl->now_ms,
+	    .campaign = cl->campaign,
+	    .recipient = mailbox,
+	    .domain = domain,
+	    .stage = "cancel",
+	    .text = cl->reason,
+	    .outcome = "cancelled",
+	    .category = "cancelled",
+	    .attempt = attempts,
+	    .queue_time_s = cl->now_ms / 1000 - queued_at_s,
+	};
+	if (cl->log)
+		dlog_add(cl->log, &rec);
+}
+
+static void control(struct call *c)
+{
+	static const char *const keys[] = {"reason", NULL};
+	const char *id = c->seg[1], *what = c->seg[2];
+	struct api_error ae;
+	struct err e;
+	struct campaign_rec rec;
+	char reason[256];
+	json_t *o = NULL;
+
+	if (c->req->body_len > 0) {
+		if (!(o = api_parse_object(c->req->body, c->req->body_len, keys, &ae))) {
+			api_reply_error(c, &ae);
+			return;
+		}
+		json_t *r = json_object_get(o, "reason");
+		if (r && !json_is_string(r)) {
+			json_decref(o);
+			api_error_now(c, 400, "invalid_type", "reason",
+			              "'reason' must be a string");
+			return;
+		}
+	}
+	const char *given = o ? json_string_value(json_object_get(o, "reason")) : NULL;
+	snprintf(reason, sizeof(reason), "%.200s", given ? given : "through the API");
+	json_decref(o);
+	int found = store_campaign_get(c->a->p.store, id, &rec, &e);
+	if (found == 1)
+		store_campaign_free(&rec);
+	int mine = found == 1 ? owns(c, id, &e) : found;
+	if (mine < 0) {
+		store_failed(c, &e);
+		return;
+	}
+	if (mine == 0) { /* someone else's is as absent as a missing one */
+		api_error_now(c, 404, "not_found", "id", "no such campaign");
+		return;
+	}
+	int64_t now_ms = clock_wall_ms();
+	int64_t n = 0;
+	int rc = 0;
+	const char *status = "paused";
+	if (strcmp(what, "pause") == 0) {
+		rc = store_campaign_pause(c->a->p.store, id, reason, now_ms / 1000, &e);
+	} else if (strcmp(what, "resume") == 0) {
+		rc = store_campaign_resume(c->a->p.store, id, &e);
+		if (rc == 0) {
+			api_error_now(c, 409, "not_paused", "id", "the campaign is not paused");
+			return;
+		}
+		status = "running";
+	} else {
+		struct cancel_log cl = {c->a->p.log, id, reason, now_ms};
+		rc = store_campaign_cancel(c->a->p.store, id, reason, now_ms / 1000, &e);
+		if (rc == 0)
+			rc =
+			    store_cancel_queued(c->a->p.store, id, reason, cancel_row, &cl, &n, &e);
+		status = "cancelled";
+	}
+	if (rc < 0) {
+		store_failed(c, &e);
+		return;
+	}
+	json_t *out = json_pack("{s:s, s:s}", "id", id, "status", status);
+	if (strcmp(status, "cancelled") == 0)
+		json_object_set_new(out, "cancelled", json_integer(n));
+	api_commit_reply(c, 200, out);
+}
+
+/* ---- the table ---- */
+
+static int is(const struct call *c, const char *method, int nseg, const char *seg0)
+{
+	return strcmp(c->req->method, method) == 0 && c->nseg == nseg &&
+	       strcmp(c->seg[0], seg0) == 0;
+}
+
+void api_route(struct call *c)
+{
+	const char *s0 = c->seg[0];
+
+	if (is(c, "POST", 1, "messages"))
+		api_post_message(c);
+	else if (is(c, "GET", 2, "messages"))
+		/* TODO(submit): a message's recipients by its queue id, once the
+		 * store keeps submitted messages (the lead's message table) */
+		api_error_now(c, 501, "not_implemented", NULL,
+		              "message lookup comes with the submission store");
+	else if (is(c, "GET", 2, "recipients"))
+		get_recipient(c);
+	else if (is(c, "GET", 1, "suppressions"))
+		list_suppressions(c, NULL);
+	else if (is(c, "GET", 2, "suppressions")) {
+		char mailbox[ADDRESS_MAX + 1];
+		if (canonical(c, c->seg[1], mailbox, sizeof(mailbox), "address") == 0)
+			list_suppressions(c, mailbox);
+	} else if (is(c, "POST", 1, "suppressions"))
+		add_suppression(c);
+	else if (is(c, "DELETE", 2, "suppressions"))
+		delete_suppression(c);
+	else if (is(c, "POST", 1, "campaigns"))
+		/* TODO(campaigns): template + recipients, reusing send's queueing */
+		api_error_now(c, 501, "not_implemented", NULL,
+		              "campaigns through the API: not yet");
+	else if (is(c, "POST", 3, "campaigns") &&
+	         (strcmp(c->seg[2], "pause") == 0 || strcmp(c->seg[2], "resume") == 0 ||
+	          strcmp(c->seg[2], "cancel") == 0))
+		control(c);
+	else if (strcmp(s0, "messages") == 0 || strcmp(s0, "recipients") == 0 ||
+	         strcmp(s0, "suppressions") == 0 || strcmp(s0, "campaigns") == 0)
+		api_error_now(c, c->nseg <= 3 ? 405 : 404,
+		              c->nseg <= 3 ? "method_not_allowed" : "not_found", NULL,
+		              "no such method on this path");
+	else
+		api_error_now(c, 404, "not_found", NULL, "no such path");
+}
