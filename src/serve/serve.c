@@ -576,7 +576,7 @@ int serve_run(struct serve *sv, struct err *e)
 	params.sink = (struct monitor_sink){on_delivery_sign, sv};
 	params.keep_running = 1;
 	sv->sched = scheduler_new(&params);
-	struct api_wiring_params ap = {sv->base,    sv->cfg,   sv->st, sv->sp,
+	struct api_wiring_params ap = {sv->base,    sv->cfg,   sv->st,    sv->sp,
 	                               sv->env.log, sv->sched, sv->submit};
 	if (api_wiring_start(&ap, &sv->api, e) != 0) {
 		struct err fe;

@@ -105,9 +105,8 @@ int store_campaign_owner_set(struct store *s, const char *campaign, const char *
 
 	if (store_begin(s, e))
 		return -1;
-	if (sqlite3_prepare_v2(s->db.h,
-	                       "UPDATE campaign SET tenant = ?2 WHERE id = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, "UPDATE campaign SET tenant = ?2 WHERE id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
 		return store_db_err(s, e, "campaign owner");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
@@ -120,8 +119,8 @@ int store_campaign_owner(struct store *s, const char *campaign, char *out, size_
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(s->db.h, "SELECT tenant FROM campaign WHERE id = ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db.h, "SELECT tenant FROM campaign WHERE id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
 		return store_db_err(s, e, "campaign owner");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "mail/tenant.h"
 #include "store/idempotency.h"
 #include "store/store.h"
 
@@ -42,6 +43,15 @@ static void test_window_and_tenants(void **state)
 	r.created_s = 2000;
 	assert_int_equal(store_idem_put(s, "acme", "k2", &r, &e), 0);
 	char owner[64];
+	struct campaign_rec c1 = {.id = "c-1",
+	                          .template_text = "",
+	                          .template_path = "t",
+	                          .names = "",
+	                          .envelope_from = "b@x.test",
+	                          .salt = "s"};
+	assert_int_equal(store_campaign_add(s, &c1, &e), 0);
+	assert_int_equal(store_campaign_owner(s, "c-1", owner, sizeof(owner), &e), 1);
+	assert_string_equal(owner, TENANT_DEFAULT); /* a campaign added without a tenant */
 	assert_int_equal(store_campaign_owner_set(s, "c-1", "acme", &e), 0);
 	assert_int_equal(store_campaign_owner(s, "c-1", owner, sizeof(owner), &e), 1);
 	assert_string_equal(owner, "acme");
