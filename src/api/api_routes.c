@@ -117,8 +117,7 @@ static void get_recipient(struct call *c)
 		store_failed(c, &h.e);
 		return;
 	}
-	const char *dom = c->t->ndomains ? c->t->domains[0] : "";
-	int sup = suppress_check(c->a->p.sp, mailbox, dom, why, &h.e);
+	int sup = suppress_check(c->a->p.sp, mailbox, tenant_scope(c->a->p.cfg, c->t), why, &h.e);
 	api_reply(c, 200,
 	          json_pack("{s:s, s:o, s:o}", "address", mailbox, "suppressed",
 	                    sup == 1 ? json_string(why) : json_null(), "history", h.rows));
@@ -126,17 +125,13 @@ static void get_recipient(struct call *c)
 
 /* ---- suppressions ---- */
 
-/* 1 if scope is one of the tenant's (its domains; "" for the implicit one). */
+/* 1 if scope is one of the tenant's: its domains, and "" (everyone's)
+ * for a tenant whose suppressions are everyone's (mail/tenant.h). */
 static int scope_mine(const struct tenant *t, const char *scope)
 {
 	if (!scope[0])
-		return t->implicit;
+		return t->implicit || t->scope == TSCOPE_GLOBAL;
 	return tenant_owns_domain(t, scope);
-}
-
-static const char *default_scope(const struct tenant *t)
-{
-	return t->implicit || t->ndomains == 0 ? "" : t->domains[0];
 }
 
 struct slist {
@@ -205,7 +200,7 @@ static void add_suppression(struct call *c)
 	}
 	json_t *addr = json_object_get(o, "address"), *scope = json_object_get(o, "scope"),
 	       *note = json_object_get(o, "note");
-	const char *sc = default_scope(c->t);
+	const char *sc = tenant_scope(c->a->p.cfg, c->t);
 	if (!addr || !json_is_string(addr)) {
 		api_error_now(c, 400, addr ? "invalid_type" : "missing_field", "address",
 		              "'address' (a string) is required");

@@ -91,7 +91,8 @@ static int suppressed_since(struct scheduler *s, struct job *j)
 
 	if (!s->p.suppress)
 		return 0;
-	int r = suppress_check(s->p.suppress, j->r->mailbox, s->p.cfg->from_domain, reason, &e);
+	int r = suppress_check(s->p.suppress, j->r->mailbox,
+	                       tenant_scope_by_name(s->p.cfg, j->camp->tenant), reason, &e);
 	if (r < 0)
 		sched_fail(s, &e);
 	if (r != 1)

@@ -123,7 +123,7 @@ static const char *apply_list(struct scheduler *s, const struct job *j, const st
 		return NULL;
 	struct outcome_subject who = {
 	    .address = j->r->mailbox,
-	    .scope = cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? cfg->from_domain : "",
+	    .scope = tenant_scope_by_name(cfg, j->camp->tenant),
 	    .stage = a->stage,
 	    .code = a->reply->code,
 	    .evidence = a->reply->text,

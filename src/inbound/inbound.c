@@ -26,9 +26,16 @@ struct found {
 	const char *via;
 };
 
-static const char *scope_of(const struct inbound *in)
+/* The suppression scope for a recipient of campaign (its tenant's). */
+static const char *scope_of(const struct inbound *in, const char *campaign)
 {
-	return in->cfg->suppression.scope == SCOPE_SENDER_DOMAIN ? in->cfg->from_domain : "";
+	char tenant[TENANT_NAME_MAX + 1];
+	struct err e;
+
+	if (!campaign || !campaign[0] ||
+	    store_campaign_owner(in->store, campaign, tenant, sizeof(tenant), &e) != 1)
+		return tenant_scope(in->cfg, NULL);
+	return tenant_scope_by_name(in->cfg, tenant);
 }
 
 /* One token's check and look-up, kept while a message is read: a report
@@ -390,7 +397,7 @@ static int failed_delivery(const struct inbound *in, const struct bounce_rcpt *x
 		act = OUTCOME_LIST_NONE;
 	struct outcome_subject who = {
 	    .address = res->recipient,
-	    .scope = scope_of(in),
+	    .scope = scope_of(in, res->campaign),
 	    .stage = STAGE_DSN,
 	    .code = *code,
 	    .evidence = text,
@@ -439,8 +446,9 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 		           strcmp(rep->feedback_type, "fraud") == 0) {
 			res->kind = "complaint";
 			if (res->recipient[0] &&
-			    suppress_add(in->sp, res->recipient, scope_of(in), "complaint",
-			                 res->evidence, clock_wall_ms() / 1000, e) >= 0 &&
+			    suppress_add(in->sp, res->recipient, scope_of(in, res->campaign),
+			                 "complaint", res->evidence, clock_wall_ms() / 1000,
+			                 e) >= 0 &&
 			    monitor_complaint(&in->store_port, &in->cfg->monitor, res->campaign,
 			                      res->recipient, clock_wall_ms() / 1000, &in->sink,
 			                      e) == 0)
@@ -592,7 +600,7 @@ static int unsubscribe_found(struct inbound *in, const struct found *f, const ch
 	snprintf(res->recipient, sizeof(res->recipient), "%s", f->mailbox);
 	snprintf(res->campaign, sizeof(res->campaign), "%s", f->campaign);
 	snprintf(res->evidence, sizeof(res->evidence), "%s", via);
-	int a = suppress_add(in->sp, f->mailbox, scope_of(in), "unsubscribe", via,
+	int a = suppress_add(in->sp, f->mailbox, scope_of(in, f->campaign), "unsubscribe", via,
 	                     clock_wall_ms() / 1000, e);
 	if (a < 0)
 		return -1;

@@ -382,6 +382,18 @@ int tenant_owns_domain(const struct tenant *t, const char *domain)
 	return 0;
 }
 
+const char *tenant_scope(const struct config *c, const struct tenant *t)
+{
+	if (t && !t->implicit)
+		return t->scope == TSCOPE_GLOBAL ? "" : t->domains[0];
+	return c->suppression.scope == SCOPE_SENDER_DOMAIN ? c->from_domain : "";
+}
+
+const char *tenant_scope_by_name(const struct config *c, const char *name)
+{
+	return tenant_scope(c, name ? tenant_by_name(c, name) : NULL);
+}
+
 void tenant_hash_api_key(const char *key, size_t len, char *out, size_t n)
 {
 	unsigned char h[SHA256_DIGEST_LENGTH];

@@ -65,6 +65,15 @@ const struct tenant *tenant_by_user(const struct config *c, const char *user, co
 const struct tenant *tenant_by_api_key(const struct config *c, const char *key, size_t len);
 /* 1 if t may send as domain (case-insensitive, exact), else 0. */
 int tenant_owns_domain(const struct tenant *t, const char *domain);
+/* The suppression scope of t's mail (store/suppress.h): its first sender
+ * domain when its suppressions are its own (scope tenant), "" when they
+ * are everyone's; for the implicit tenant (t NULL or implicit) what
+ * suppression.scope says. A check always looks at "" and this scope; an
+ * outcome or a report suppresses in this scope. */
+const char *tenant_scope(const struct config *c, const struct tenant *t);
+/* The same for the tenant named name (unknown: the implicit tenant's). */
+const char *tenant_scope_by_name(const struct config *c, const char *name);
+
 /* The "sha256:<hex>" line for an API key (out: at least 72 bytes). */
 void tenant_hash_api_key(const char *key, size_t len, char *out, size_t n);
 

@@ -1,7 +1,6 @@
 /*
  * idempotency: what the HTTP API remembers of a POST that carried an
- * Idempotency-Key (table idempotency of queue.db), and which tenant owns a
- * campaign (the campaign row's tenant). Per tenant and key: a
+ * Idempotency-Key (table idempotency of queue.db). Per tenant and key: a
  * SHA-256 of the request (method, path, body), the response's status and
  * body, and when. The record is written into the store's open transaction,
  * next to the effect it answers for, so both are durable in one commit or
@@ -39,11 +38,5 @@ int store_idem_put(struct store *s, const char *tenant, const char *key, const s
 /* Deletes the records made before before_s; *n how many (may be NULL). */
 int store_idem_expire(struct store *s, int64_t before_s, int64_t *n, struct err *e);
 void store_idem_free(struct store_idem *r);
-
-/* Sets a campaign's tenant (open transaction). 0 or -1. */
-int store_campaign_owner_set(struct store *s, const char *campaign, const char *tenant,
-                             struct err *e);
-/* The owner into out: 1, or 0 if there is no such campaign; -1 error. */
-int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e);
 
 #endif

@@ -617,3 +617,37 @@ int store_counts(struct store *s, const char *campaign, int64_t counts[RS_COUNT]
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "count recipients");
 }
+
+int store_campaign_owner_set(struct store *s, const char *campaign, const char *tenant,
+                             struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db.h, "UPDATE campaign SET tenant = ?2 WHERE id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "campaign owner");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "campaign owner");
+}
+
+int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db.h, "SELECT tenant FROM campaign WHERE id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "campaign owner");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, n, "%s", store_col_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "campaign owner");
+}

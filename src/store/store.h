@@ -103,6 +103,11 @@ int store_rcpt_by_salt(struct store *s, const char *salt, int64_t id, char *mail
                        char *campaign, size_t cn, struct err *e);
 int store_campaign_add(struct store *s, const struct campaign_rec *c, struct err *e);
 void store_campaign_free(struct campaign_rec *c);
+/* Sets a campaign's tenant (open transaction). 0 or -1. */
+int store_campaign_owner_set(struct store *s, const char *campaign, const char *tenant,
+                             struct err *e);
+/* The owner into out: 1, or 0 if there is no such campaign; -1 error. */
+int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e);
 
 /* 1 queued, 0 already there (a duplicate, or a resume), -1 error. key is
  * what makes two rows one recipient (address_dedupe_key). */

@@ -198,7 +198,9 @@ int submit_check_rcpt(struct submit *sb, const struct tenant *t, const char *rcp
 	if (address_parse(rcpt, strlen(rcpt), &a, &e) != 0)
 		return refuse(r, SUBMIT_BAD_ADDRESS, "bad_address", "to", 0,
 		              "553 5.1.3 Recipient address <%.200s>: %.60s", rcpt, e.msg);
-	int k = sb->p.sp ? suppress_check(sb->p.sp, a.mailbox, t->domains[0], reason, &e) : 0;
+	int k = sb->p.sp
+	            ? suppress_check(sb->p.sp, a.mailbox, tenant_scope(sb->p.cfg, t), reason, &e)
+	            : 0;
 	address_free(&a);
 	if (k < 0)
 		return refuse(r, SUBMIT_STORE, "unavailable", NULL, 1,
