@@ -36,19 +36,28 @@ int cli_open_store(const char *state, struct store **st)
 
 const char *cli_campaign_args(int argc, char **argv, const char **state, const char **campaign)
 {
+	return cli_campaign_args_tenant(argc, argv, state, campaign, NULL);
+}
+
+const char *cli_campaign_args_tenant(int argc, char **argv, const char **state,
+                                     const char **campaign, const char **tenant)
+{
 	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
 	                                         {"config", required_argument, NULL, 'c'},
 	                                         {"campaign", required_argument, NULL, 'C'},
+	                                         {"tenant", required_argument, NULL, 't'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "s:c:C:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:C:t:", longopts, NULL)) != -1) {
 		if (ch == 's')
 			*state = optarg;
 		else if (ch == 'c')
 			config = optarg;
 		else if (ch == 'C')
 			*campaign = optarg;
+		else if (ch == 't' && tenant)
+			*tenant = optarg;
 		else
 			return NULL;
 	}

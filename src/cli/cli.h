@@ -38,6 +38,9 @@ struct store;
 /* --state DIR, --config FILE (its state_dir), --campaign ID for campaign and
  * report: *state is the directory to use; NULL on a usage error. */
 const char *cli_campaign_args(int argc, char **argv, const char **state, const char **campaign);
+/* The same, also taking --tenant NAME (report). */
+const char *cli_campaign_args_tenant(int argc, char **argv, const char **state,
+                                     const char **campaign, const char **tenant);
 /* Opens the store in state (NULL: the config could not be read, said so);
  * -1 after saying why. */
 int cli_open_store(const char *state, struct store **st);

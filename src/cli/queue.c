@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "mail/tenant.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -17,14 +18,21 @@
 
 struct queue_opts {
 	const char *state;
+	const char *tenant; /* --tenant: its campaigns only */
+	struct store *st;
 };
 
 static void print_campaign(void *arg, const char *id, int64_t created_s)
 {
-	struct store *st = arg;
+	const struct queue_opts *o = arg;
+	struct store *st = o->st;
 	int64_t counts[RS_COUNT], ready, later;
 	struct err e;
-	char when[64];
+	char when[64], owner[TENANT_NAME_MAX + 1];
+
+	if (o->tenant && (store_campaign_owner(st, id, owner, sizeof(owner), &e) != 1 ||
+	                  strcmp(owner, o->tenant) != 0))
+		return;
 	time_t t = (time_t)created_s;
 	struct tm tm;
 
@@ -91,6 +99,7 @@ int cli_queue(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, 's'},
 	    {"config", required_argument, NULL, 'c'},
+	    {"tenant", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -98,9 +107,11 @@ int cli_queue(int argc, char **argv)
 	const char *config = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:t:h", longopts, NULL)) != -1) {
 		if (ch == 's')
 			o.state = optarg;
+		else if (ch == 't')
+			o.tenant = optarg;
 		else if (ch == 'c')
 			config = optarg;
 		else
@@ -125,7 +136,8 @@ int cli_queue(int argc, char **argv)
 	int64_t now = clock_wall_ms() / 1000;
 	printf("%-20s %-16s %9s %9s %9s %10s %9s %9s\n", "campaign", "created", "ready", "later",
 	       "delivered", "bounced", "expired", "total");
-	int rc = store_campaigns(st, print_campaign, st, &e);
+	o.st = st;
+	int rc = store_campaigns(st, print_campaign, &o, &e);
 	if (rc == 0) {
 		printf("\n%-30s %7s %7s %11s %19s %-10s %-18s %s\n", "site", "queued", "sending",
 		       "conns/limit", "msg/min now/limit", "suspended", "updated", "why");

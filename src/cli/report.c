@@ -147,10 +147,10 @@ static void print_sign(void *arg, int64_t time_s, const char *kind, const char *
 
 int cli_report(int argc, char **argv)
 {
-	const char *state = NULL, *campaign = NULL;
+	const char *state = NULL, *campaign = NULL, *tenant = NULL;
 
 	optind = 1;
-	if (!cli_campaign_args(argc, argv, &state, &campaign) || !campaign)
+	if (!cli_campaign_args_tenant(argc, argv, &state, &campaign, &tenant) || !campaign)
 		return cli_usage("report", stderr);
 	struct store *st;
 	struct err e;
@@ -160,8 +160,16 @@ int cli_report(int argc, char **argv)
 		return EXIT_USAGE;
 	struct campaign_rec rec;
 	int found = store_campaign_get(st, campaign, &rec, &e);
-	if (found == 1)
+	if (found == 1) { /* --tenant: only its own campaigns */
+		if (tenant && strcmp(rec.tenant, tenant) != 0) {
+			log_error("campaign %s belongs to tenant %s, not %s", campaign, rec.tenant,
+			          tenant);
+			store_campaign_free(&rec);
+			store_close(st);
+			return EXIT_USAGE;
+		}
 		store_campaign_free(&rec);
+	}
 	if (found != 1 || report_summary(stdout, st, campaign, &e) != 0 ||
 	    store_signs(st, campaign, print_sign, &n, &e) != 0) {
 		log_error("%s", found == 0 ? "no such campaign" : e.msg);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "list/csv.h"
@@ -23,14 +24,19 @@
 #include "util/log.h"
 
 struct opts {
-	const char *state, *config, *scope, *reason;
+	const char *state, *config, *scope, *reason, *tenant;
+	long count;
 };
 
 static void print_row(void *arg, const struct suppression *r)
 {
-	long *n = arg;
+	struct opts *o = arg;
+	long *n = &o->count;
 	char when[32];
 
+	/* --tenant: what stops its mail (everyone's, and its own scope) */
+	if (o->tenant && r->scope[0] && strcasecmp(r->scope, o->scope) != 0)
+		return;
 	clock_iso8601(r->created_s * 1000, when, sizeof(when));
 	if ((*n)++ == 0)
 		printf("%-36s %-18s %-17s %-20s %s\n", "address", "scope", "reason", "since",
@@ -130,13 +136,13 @@ static int do_import(struct suppress *sp, const struct opts *o, const char *path
 static int run(struct suppress *sp, const struct opts *o, const char *verb, char **args, int n)
 {
 	struct err e;
-	long count = 0;
 	int64_t now = clock_wall_ms() / 1000;
+	struct opts lo = *o;
 
 	if (strcmp(verb, "list") == 0) {
-		if (suppress_list(sp, print_row, &count, &e) != 0)
+		if (suppress_list(sp, print_row, &lo, &e) != 0)
 			goto fail;
-		printf("%ld suppressed\n", count);
+		printf("%ld suppressed\n", lo.count);
 		return 0;
 	}
 	if (strcmp(verb, "export") == 0) {
@@ -190,6 +196,7 @@ int cli_suppress(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
 	    {"scope", required_argument, NULL, 'S'}, {"reason", required_argument, NULL, 'r'},
+	    {"tenant", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
 	struct opts o = {0};
 	int ch;
@@ -200,8 +207,11 @@ int cli_suppress(int argc, char **argv)
 	}
 	const char *verb = argv[1];
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "s:c:S:r:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:S:r:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			o.tenant = optarg;
+			break;
 		case 's':
 			o.state = optarg;
 			break;
@@ -229,6 +239,17 @@ int cli_suppress(int argc, char **argv)
 		log_error("config: %s", e.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
+	}
+	if (o.tenant) { /* its scope: add and remove act there, list shows what stops it */
+		const struct tenant *t = o.config ? tenant_by_name(&cfg, o.tenant) : NULL;
+		if (!t) {
+			log_error(o.config ? "no tenant '%s' in %s" : "--tenant %s needs --config FILE",
+			          o.tenant, o.config);
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		if (!o.scope)
+			o.scope = tenant_scope(&cfg, t);
 	}
 	const char *dir = o.state ? o.state : cfg.state_dir ? cfg.state_dir : "sluice-state";
 	struct suppress *sp = NULL;

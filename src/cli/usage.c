@@ -46,10 +46,13 @@ static const struct {
               "  --force            deliver even when the preflight check FAILs\n"},
     {"suppress", "usage: sluice suppress add|remove ADDRESS... [--scope DOMAIN] [--reason WORD]\n"
                  "       sluice suppress list | import FILE.csv | export [FILE.csv]\n"
-                 "options: --state DIR or --config FILE (its state_dir)\n"},
+                 "options: --state DIR or --config FILE (its state_dir)\n"
+                 "         --tenant NAME (with --config): its scope; list shows what stops "
+                 "its mail\n"},
     {"list", "usage: sluice list check LIST.csv [--config FILE] [--state DIR] [--skipped FILE]\n"
              "                         [--no-dns]\n"},
-    {"report", "usage: sluice report --campaign ID [--config FILE | --state DIR]\n"},
+    {"report", "usage: sluice report --campaign ID [--tenant NAME] [--config FILE | --state DIR]\n"
+               "  --tenant NAME  refuses a campaign of another tenant\n"},
     {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"
                  "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n\n"
                  "  resume  lets a campaign the danger-sign monitor paused go on\n"
@@ -73,7 +76,8 @@ static const struct {
      "  --reason TEXT    why (shown by `sluice queue`)\n"
      "  No new transaction starts at a paused site (its queue waits in the store,\n"
      "  idle connections close); a running serve or send takes it within a second.\n"},
-    {"queue", "usage: sluice queue [--config FILE | --state DIR]\n\n"
+    {"queue", "usage: sluice queue [--tenant NAME] [--config FILE | --state DIR]\n\n"
+              "  --tenant NAME  only that tenant's campaigns (submitted mail: submit-NAME)\n"
               "  --config FILE  read the state directory from the configuration\n"
               "  --state DIR    the state directory (default ./sluice-state)\n"},
     {"bounces", "usage: sluice bounces parse FILE...\n"

@@ -271,3 +271,51 @@ def test_a_tenant_over_its_rate_is_told_to_wait_and_others_are_not(world, sender
                 0] == 250
     finally:
         stop(p)
+
+
+def test_a_failed_recipient_gets_a_dsn_and_its_suppression_stays_the_tenants(world, sender,
+                                                                            hashes, tmp_path):
+    """A tenant without VERP hears of a failure by DSN (RFC 3464) at its
+    envelope sender; the hard bounce suppresses the address for that tenant
+    only; `sluice queue`, `suppress` and `report` take --tenant."""
+    okco = f"""  - name: okco
+    sender_domains: [ok.test]
+    smtp_users:
+      - user: okco
+        password_hash: "{hashes[0]}"
+"""
+    text = config_text(world, str(tmp_path), hashes, extra_tenant=okco)
+    p = start(sender, text)
+    try:
+        with client("okco", PASSWORD) as s:
+            code, reply = submit(s, "alice@ok.test", ["nosuchuser@ok.test"],
+                                 message("alice@ok.test", "nosuchuser@ok.test", "lost"))
+            assert code == 250, reply
+        dsn = None
+        for f in maildir_files(world, "ok.test", "alice", timeout=20):
+            raw = open(f, "rb").read()
+            if b"multipart/report" in raw and b"nosuchuser@ok.test" in raw:
+                dsn = email.message_from_bytes(raw)
+        assert dsn is not None
+        assert dsn.get_content_type() == "multipart/report"
+        assert dsn.get_param("report-type") == "delivery-status"
+        status = [part for part in dsn.walk()
+                  if part.get_content_type() == "message/delivery-status"]
+        assert status and "5.1.1" in str(status[0])
+    finally:
+        stop(p)
+    cfg = os.path.join(sender.d, "serve.yaml")
+
+    def run(*args):
+        r = subprocess.run([SLUICE, *args, "--config", cfg, "--state", sender.state],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    assert "nosuchuser@ok.test" in run("suppress", "list", "--tenant", "okco")
+    assert "nosuchuser@ok.test" not in run("suppress", "list", "--tenant", "news")
+    q = run("queue", "--tenant", "okco")
+    assert "submit-okco" in q and "submit-news" not in q, q
+    r = subprocess.run([SLUICE, "report", "--campaign", "submit-okco", "--tenant", "news",
+                        "--state", sender.state], capture_output=True, text=True)
+    assert r.returncode == 2 and "belongs to tenant okco" in r.stderr, r.stderr
+    assert "bounced" in run("report", "--campaign", "submit-okco", "--tenant", "okco")
