@@ -193,11 +193,13 @@ fail:
 
 int cli_suppress(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"state", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-	    {"scope", required_argument, NULL, 'S'}, {"reason", required_argument, NULL, 'r'},
-	    {"tenant", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
+	                                         {"scope", required_argument, NULL, 'S'},
+	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {"tenant", required_argument, NULL, 't'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	struct opts o = {0};
 	int ch;
 
@@ -243,7 +245,8 @@ int cli_suppress(int argc, char **argv)
 	if (o.tenant) { /* its scope: add and remove act there, list shows what stops it */
 		const struct tenant *t = o.config ? tenant_by_name(&cfg, o.tenant) : NULL;
 		if (!t) {
-			log_error(o.config ? "no tenant '%s' in %s" : "--tenant %s needs --config FILE",
+			log_error(o.config ? "no tenant '%s' in %s"
+			                   : "--tenant %s needs --config FILE",
 			          o.tenant, o.config);
 			config_free(&cfg);
 			return EXIT_USAGE;

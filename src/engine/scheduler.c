@@ -187,6 +187,14 @@ static void campaign_pool(struct scheduler *s, struct sched_campaign *c, const c
 			c->pool[c->npool++] = s->p.sources[i];
 }
 
+/* A tenant paused by the operator (tenants[].paused, in force after a
+ * reload) has none of its campaigns delivered. */
+static int tenant_paused(const struct scheduler *s, const struct sched_campaign *c)
+{
+	const struct tenant *t = tenant_by_name(s->p.cfg, c->tenant);
+	return t && t->paused;
+}
+
 const struct config *scheduler_config(const struct scheduler *s)
 {
 	return s->p.cfg;
@@ -198,6 +206,8 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 
 	for (c = s->campaigns; c; c = c->next) {
 		if (strcmp(c->id, d->id) == 0) {
+			if (tenant_paused(s, c))
+				return;                 /* held until its tenant is resumed */
 			if (c->finished || c->paused) { /* more queued, or resumed: start over */
 				c->finished = 0;
 				c->paused = 0;
@@ -222,6 +232,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->clean_version = d->clean_version;
 	c->check_suppression = d->clean_version < 0;
 	c->cur = STORE_CURSOR_START;
+	c->paused = tenant_paused(s, c);
 	*tail = c;
 	s->ncampaigns++;
 	monitor_campaign_start(s, c);
@@ -267,6 +278,11 @@ void scheduler_reconfigure(struct scheduler *s, const struct config *cfg, const 
 	s->p.rules = s->rules = rules;
 	s->p.classifier = classifier;
 	site_set_policies(s);
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (tenant_paused(s, c) && !c->paused && !c->finished) {
+			log_info("campaign %s held: its tenant %s is paused", c->id, c->tenant);
+			monitor_stop_campaign(s, c);
+		}
 }
 
 void scheduler_stop(struct scheduler *s)

@@ -121,7 +121,9 @@ int scheduler_has_campaign(const struct scheduler *s, const char *id);
  * site's limits are resolved again from cfg's policies, keeping what reply
  * rules did to it; what reads the config when it acts (retry and expiry,
  * timeouts of new sessions, connection caps, the monitor, list hygiene)
- * follows cfg from now on. Sources, DKIM keys and the DNS resolver stay. */
+ * follows cfg from now on. Sources, DKIM keys and the DNS resolver stay.
+ * Campaigns of a tenant cfg pauses leave memory and wait (still queued);
+ * when it is resumed, the next scheduler_add_campaign starts them again. */
 void scheduler_reconfigure(struct scheduler *s, const struct config *cfg, const struct rules *rules,
                            const struct classifier *classifier);
 /* Starts work; when every recipient of every campaign is final (unless

@@ -290,6 +290,9 @@ static void add_campaigns(struct serve *sv)
 			log_error("campaign %s: %s", id, e.msg);
 			continue;
 		}
+		const struct tenant *t = tenant_by_name(sv->cfg, l->rec.tenant);
+		if (t && t->paused)
+			continue; /* held with its tenant (tenants[].paused) */
 		int64_t counts[RS_COUNT], total = 0;
 		if (store_counts(sv->st, id, counts, &e) == 0)
 			for (int i = 0; i < RS_COUNT; i++)

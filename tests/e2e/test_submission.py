@@ -319,3 +319,42 @@ def test_a_failed_recipient_gets_a_dsn_and_its_suppression_stays_the_tenants(wor
                         "--state", sender.state], capture_output=True, text=True)
     assert r.returncode == 2 and "belongs to tenant okco" in r.stderr, r.stderr
     assert "bounced" in run("report", "--campaign", "submit-okco", "--tenant", "okco")
+
+
+def test_a_paused_tenant_is_held_and_the_other_is_not(world, sender, hashes, tmp_path):
+    """tenants[].paused, in force on SIGHUP: the paused tenant's submissions
+    get 451 and its queued mail waits; the other tenant is not slowed; on
+    resume its mail goes."""
+    text = config_text(world, str(tmp_path), hashes)
+    p = start(sender, text)
+    news, app = f"news@{W.DKIM_DOMAIN}", f"hi@{W.APP_DOMAIN}"
+    cfg = os.path.join(sender.d, "serve.yaml")
+    try:
+        with client("news-app", PASSWORD) as s:
+            soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))
+            assert submit(s, news, ["user324@ok.test"],
+                          message(news, "user324@ok.test", "held",
+                                  f"X-Sluice-Send-At: {soon}\r\n"))[0] == 250
+        paused = text.replace("    sender_domains: [news.sluice.test]\n",
+                              "    sender_domains: [news.sluice.test]\n    paused: true\n")
+        assert paused != text
+        with open(cfg, "w") as f:
+            f.write(paused)
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        with client("news-app", PASSWORD) as s:
+            code, text451 = s.mail(news)
+            assert code == 451 and b"paused" in text451, text451
+        with client(f"app@{W.APP_DOMAIN}", PASSWORD2) as s:
+            assert submit(s, app, ["user325@ok.test"],
+                          message(app, "user325@ok.test", "not slowed"))[0] == 250
+        assert got(world, "user325")
+        time.sleep(5)  # past its send time: still held
+        assert not [x for x in _log(sender) if x.get("recipient") == "user324@ok.test"]
+        with open(cfg, "w") as f:
+            f.write(text)
+        p.send_signal(signal.SIGHUP)
+        assert got(world, "user324")
+    finally:
+        err = stop(p)
+    assert "held: its tenant news is paused" in err, err
