@@ -96,13 +96,15 @@ void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
 	struct err e;
 
 	c->mon_usual_rcpt_failure = -1;
-	if (s->p.cfg->monitor.rcpt_spike_factor <= 0)
+	const struct monitor_policy *m = tenant_monitor(s->p.cfg, c->tenant);
+
+	if (m->rcpt_spike_factor <= 0)
 		return;
 	if (s->p.store.rcpt_history(s->p.store.ctx, c->id, &refused, &judged, &e) != 0) {
 		sched_fail(s, &e);
 		return;
 	}
-	if (judged >= s->p.cfg->monitor.min_messages)
+	if (judged >= m->min_messages)
 		c->mon_usual_rcpt_failure = (double)refused / (double)judged;
 }
 
@@ -110,7 +112,7 @@ void monitor_campaign_start(struct scheduler *s, struct sched_campaign *c)
 static void watch_deferrals(struct scheduler *s, struct sched_campaign *c, const struct site *site,
                             const struct outcome_signs *o, int code, const char *text)
 {
-	const struct monitor_policy *m = &s->p.cfg->monitor;
+	const struct monitor_policy *m = tenant_monitor(s->p.cfg, c->tenant);
 	int i = site ? provider_index(site->provider) : -1;
 	char detail[600];
 
@@ -173,7 +175,7 @@ static void watch_across_campaigns(struct scheduler *s, struct sched_campaign *c
 /* The RCPT TO failure rate against this sender's earlier campaigns. */
 static void watch_spike(struct scheduler *s, struct sched_campaign *c, double rate)
 {
-	const struct monitor_policy *m = &s->p.cfg->monitor;
+	const struct monitor_policy *m = tenant_monitor(s->p.cfg, c->tenant);
 	double usual = c->mon_usual_rcpt_failure;
 	char detail[600];
 
@@ -198,7 +200,7 @@ void monitor_outcome(struct scheduler *s, struct sched_campaign *c, const struct
 {
 	int code = r->code;
 	const char *text = r->text;
-	const struct monitor_policy *m = &s->p.cfg->monitor;
+	const struct monitor_policy *m = tenant_monitor(s->p.cfg, c->tenant);
 	char detail[600];
 
 	if (c->paused || !o->counted)

@@ -26,6 +26,17 @@ struct found {
 	const char *via;
 };
 
+/* The danger-sign thresholds of campaign's tenant. */
+static const struct monitor_policy *campaign_monitor(const struct inbound *in, const char *campaign)
+{
+	char tenant[TENANT_NAME_MAX + 1];
+	struct err e;
+
+	if (store_campaign_owner(in->store, campaign, tenant, sizeof(tenant), &e) != 1)
+		return &in->cfg->monitor;
+	return tenant_monitor(in->cfg, tenant);
+}
+
 /* The suppression scope for a recipient of campaign (its tenant's). */
 static const char *scope_of(const struct inbound *in, const char *campaign)
 {
@@ -449,9 +460,9 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 			    suppress_add(in->sp, res->recipient, scope_of(in, res->campaign),
 			                 "complaint", res->evidence, clock_wall_ms() / 1000,
 			                 e) >= 0 &&
-			    monitor_complaint(&in->store_port, &in->cfg->monitor, res->campaign,
-			                      res->recipient, clock_wall_ms() / 1000, &in->sink,
-			                      e) == 0)
+			    monitor_complaint(&in->store_port, campaign_monitor(in, res->campaign),
+			                      res->campaign, res->recipient, clock_wall_ms() / 1000,
+			                      &in->sink, e) == 0)
 				res->action = "complaint";
 			else if (res->recipient[0])
 				rc = -1;

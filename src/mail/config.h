@@ -94,19 +94,6 @@ struct dkim_conf {
 	int relaxed_header, relaxed_body;
 };
 
-/* The danger-sign monitor (engine/monitor.c): when a campaign is warned
- * about, and when it pauses itself. */
-struct monitor_policy {
-	int pause_after_sender_rejections;      /* permanent MAIL FROM/DATA rejections; 0: never */
-	double rcpt_failure_warn;               /* fraction of RCPT TO refused; 0: off */
-	double rcpt_failure_pause;              /* 0: never pause for it */
-	int min_messages;                       /* rates are judged after this many */
-	double rcpt_spike_factor;               /* this times the usual RCPT failure rate; 0: off */
-	int rcpt_spike_pause;                   /* pause on such a spike (else warn) */
-	double deferral_warn;                   /* deferred attempts per large provider; 0: off */
-	double complaint_warn, complaint_pause; /* complaints per delivered message */
-};
-
 /* When list hygiene suppresses a recipient (store/suppress.h). */
 struct suppression_policy {
 	int scope;

@@ -32,6 +32,64 @@ static const struct field tenant_fields[] = {
     {"tenants", "paused", F_BOOL, TOFF(paused), 0, 0},
 };
 
+/* A tenant's monitor: mapping, relative to struct monitor_policy; keys it
+ * does not set are copied from the monitor section once the file is read. */
+#define MOFF(m) offsetof(struct monitor_policy, m)
+static const struct field monitor_fields[] = {
+    {"monitor", "pause_after_sender_rejections", F_INT, MOFF(pause_after_sender_rejections), 0,
+     1000000},
+    {"monitor", "rcpt_failure_warn", F_PERCENT, MOFF(rcpt_failure_warn), 0, 0},
+    {"monitor", "rcpt_failure_pause", F_PERCENT, MOFF(rcpt_failure_pause), 0, 0},
+    {"monitor", "min_messages", F_INT, MOFF(min_messages), 1, 100000000},
+    {"monitor", "rcpt_spike_factor", F_TIMES, MOFF(rcpt_spike_factor), 0, 0},
+    {"monitor", "rcpt_spike_pause", F_BOOL, MOFF(rcpt_spike_pause), 0, 0},
+    {"monitor", "deferral_warn", F_PERCENT, MOFF(deferral_warn), 0, 0},
+    {"monitor", "complaint_warn", F_PERCENT, MOFF(complaint_warn), 0, 0},
+    {"monitor", "complaint_pause", F_PERCENT, MOFF(complaint_pause), 0, 0},
+};
+#define NMONITOR (sizeof(monitor_fields) / sizeof(monitor_fields[0]))
+
+static int load_monitor(struct loader *l, struct tenant *t, struct ynode *key, struct ynode *map)
+{
+	if (map->kind != YN_MAPPING)
+		return cfg_fail_at(l, key, "'%s' must be a mapping of monitor settings", "monitor",
+		                   NULL);
+	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+		char *k = cfg_scalar_dup(map->kids[i]);
+		size_t f = 0;
+		while (k && f < NMONITOR && strcmp(monitor_fields[f].key, k) != 0)
+			f++;
+		int rc = cfg_set_item_field(l, &t->monitor, monitor_fields, NMONITOR,
+		                            "a tenant's monitor", k ? k : "", map->kids[i],
+		                            map->kids[i + 1]);
+		free(k);
+		if (rc)
+			return rc;
+		t->monitor_set |= 1u << f;
+	}
+	return 0;
+}
+
+/* The monitor section's value for each key the tenant did not set. */
+static void inherit_monitor(struct tenant *t, const struct monitor_policy *global)
+{
+	for (size_t f = 0; f < NMONITOR; f++) {
+		if (t->monitor_set & (1u << f))
+			continue;
+		size_t off = monitor_fields[f].off;
+		size_t n = monitor_fields[f].type == F_INT || monitor_fields[f].type == F_BOOL
+		               ? sizeof(int)
+		               : sizeof(double);
+		memcpy((char *)&t->monitor + off, (const char *)global + off, n);
+	}
+}
+
+const struct monitor_policy *tenant_monitor(const struct config *c, const char *name)
+{
+	const struct tenant *t = name ? tenant_by_name(c, name) : NULL;
+	return t ? &t->monitor : &c->monitor;
+}
+
 static int hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -109,6 +167,8 @@ static int tenant_key(struct loader *l, void *item, const char *k, struct ynode 
 
 	if (strcmp(k, "smtp_users") == 0)
 		return load_users(l, t, key, val);
+	if (strcmp(k, "monitor") == 0)
+		return load_monitor(l, t, key, val);
 	if (strcmp(k, "api_keys") == 0) {
 		if (list_of_scalars(l, key, val, k))
 			return -1;
@@ -214,6 +274,7 @@ static void make_implicit(struct config *c)
 	t->list_unsubscribe = 1;
 	t->dsn = 1;
 	t->implicit = 1;
+	t->monitor = c->monitor;
 	c->tenants = t;
 	c->ntenants = 1;
 }
@@ -273,6 +334,7 @@ int cfg_check_tenants(struct loader *l)
 	for (size_t i = 0; i < c->ntenants; i++) {
 		struct tenant *t = &c->tenants[i];
 		const struct source *one[1];
+		inherit_monitor(t, &c->monitor);
 		if (t->pool && config_pool_sources(c, t->pool, one, 1) == 0)
 			return err_set(l->e, "%s: tenant '%s': pool '%s' names no source's pool",
 			               l->path, t->name, t->pool);

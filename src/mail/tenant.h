@@ -24,6 +24,19 @@
 #define TENANT_RCPTS_DEFAULT  100
 #define TENANT_API_KEY_PREFIX "sha256:" /* api_keys entries: sha256:<64 hex> */
 
+/* The danger-sign monitor (engine/monitor.c): when a campaign is warned
+ * about, and when it pauses itself. */
+struct monitor_policy {
+	int pause_after_sender_rejections;      /* permanent MAIL FROM/DATA rejections; 0: never */
+	double rcpt_failure_warn;               /* fraction of RCPT TO refused; 0: off */
+	double rcpt_failure_pause;              /* 0: never pause for it */
+	int min_messages;                       /* rates are judged after this many */
+	double rcpt_spike_factor;               /* this times the usual RCPT failure rate; 0: off */
+	int rcpt_spike_pause;                   /* pause on such a spike (else warn) */
+	double deferral_warn;                   /* deferred attempts per large provider; 0: off */
+	double complaint_warn, complaint_pause; /* complaints per delivered message */
+};
+
 /* An SMTP submission user: the name given to AUTH and its crypt(3) hash
  * ("$y$...", "$6$...", "$2b$..."). */
 struct tenant_user {
@@ -50,6 +63,10 @@ struct tenant {
 	int list_unsubscribe; /* submitted mail gets List-Unsubscribe */
 	int dsn;              /* failed recipients of submitted mail get a DSN to the sender */
 	int paused;           /* tenant.paused: nothing of it is delivered */
+	/* its danger-sign thresholds: the monitor section's, with what its own
+	 * monitor: mapping sets */
+	struct monitor_policy monitor;
+	unsigned monitor_set; /* bit per key its mapping gave (config_tenant.c) */
 	int implicit;         /* the "default" tenant of a config without tenants */
 };
 
@@ -73,6 +90,10 @@ int tenant_owns_domain(const struct tenant *t, const char *domain);
 const char *tenant_scope(const struct config *c, const struct tenant *t);
 /* The same for the tenant named name (unknown: the implicit tenant's). */
 const char *tenant_scope_by_name(const struct config *c, const char *name);
+
+/* The danger-sign thresholds of the tenant named name (unknown or NULL:
+ * the monitor section's). */
+const struct monitor_policy *tenant_monitor(const struct config *c, const char *name);
 
 /* The "sha256:<hex>" line for an API key (out: at least 72 bytes). */
 void tenant_hash_api_key(const char *key, size_t len, char *out, size_t n);

@@ -91,6 +91,35 @@ static void test_tenants(void **state)
 	config_free(&c);
 }
 
+static void test_tenant_monitor(void **state)
+{
+	struct config c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load(HEAD "tenants:\n"
+	                           "  - name: strict\n"
+	                           "    sender_domains: [strict.example]\n"
+	                           "    monitor:\n"
+	                           "      complaint_pause: 0.1%\n"
+	                           "      rcpt_spike_pause: true\n"
+	                           "  - name: plain\n"
+	                           "    sender_domains: [plain.example]\n"
+	                           "monitor:\n"
+	                           "  rcpt_failure_warn: 5%\n",
+	                      &c, &e),
+	                 0);
+	const struct monitor_policy *s = tenant_monitor(&c, "strict");
+	const struct monitor_policy *p = tenant_monitor(&c, "plain");
+	assert_true(s->complaint_pause > 0.00099 && s->complaint_pause < 0.00101);
+	assert_int_equal(s->rcpt_spike_pause, 1);
+	assert_true(s->rcpt_failure_warn > 0.0499 && s->rcpt_failure_warn < 0.0501); /* inherited */
+	assert_true(p->complaint_pause > 0.0029 && p->complaint_pause < 0.0031);      /* default */
+	assert_int_equal(p->rcpt_spike_pause, 0);
+	assert_ptr_equal(tenant_monitor(&c, "nobody"), &c.monitor);
+	config_free(&c);
+}
+
 static void expect_error(const char *tenants, const char *what)
 {
 	struct config c;
@@ -138,6 +167,7 @@ int main(void)
 	    cmocka_unit_test(test_implicit_tenant),
 	    cmocka_unit_test(test_tenants),
 	    cmocka_unit_test(test_tenant_errors),
+	    cmocka_unit_test(test_tenant_monitor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
