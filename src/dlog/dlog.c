@@ -76,6 +76,8 @@ void dlog_add(struct dlog *l, const struct dlog_rec *r)
 	clock_iso8601(r->time_ms, when, sizeof(when));
 	set_str(o, "time", when);
 	set_str(o, "campaign", r->campaign);
+	if (r->tenant)
+		set_str(o, "tenant", r->tenant);
 	set_str(o, "recipient", r->recipient);
 	set_str(o, "domain", r->domain);
 	set_str(o, "site", r->site);

@@ -22,6 +22,7 @@ struct dlog;
 struct dlog_rec {
 	int64_t time_ms;
 	const char *campaign, *recipient, *domain, *site;
+	const char *tenant; /* the campaign's owner; NULL: left out (inbound records) */
 	const char *mx_host, *mx_ip, *source_ip, *helo, *tls;
 	const char *stage;
 	int code;

@@ -141,6 +141,7 @@ static void log_outcome(struct scheduler *s, const struct job *j, const struct a
 	struct dlog_rec rec = {
 	    .time_ms = now_ms,
 	    .campaign = j->camp->id,
+	    .tenant = j->camp->tenant,
 	    .recipient = r->mailbox,
 	    .domain = r->domain,
 	    .site = j->site ? j->site->key : NULL,

@@ -260,6 +260,7 @@ static void site_park_warmup(struct scheduler *s, struct site *site, const char 
 		struct dlog_rec rec = {
 		    .time_ms = now_ms,
 		    .campaign = j->camp->id,
+		    .tenant = j->camp->tenant,
 		    .recipient = j->r->mailbox,
 		    .domain = j->r->domain,
 		    .site = site->key,

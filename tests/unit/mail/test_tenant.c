@@ -114,7 +114,7 @@ static void test_tenant_monitor(void **state)
 	assert_true(s->complaint_pause > 0.00099 && s->complaint_pause < 0.00101);
 	assert_int_equal(s->rcpt_spike_pause, 1);
 	assert_true(s->rcpt_failure_warn > 0.0499 && s->rcpt_failure_warn < 0.0501); /* inherited */
-	assert_true(p->complaint_pause > 0.0029 && p->complaint_pause < 0.0031);      /* default */
+	assert_true(p->complaint_pause > 0.0029 && p->complaint_pause < 0.0031);     /* default */
 	assert_int_equal(p->rcpt_spike_pause, 0);
 	assert_ptr_equal(tenant_monitor(&c, "nobody"), &c.monitor);
 	config_free(&c);
