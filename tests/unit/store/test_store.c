@@ -224,6 +224,36 @@ static void test_old_queue_gains_the_columns(void **state)
 	assert_int_equal(store_commit(s, &e), 0);
 	assert_int_equal(store_fetch_ready(s, "old", &cur, 2000, 10, collect_times, &t, &e), 1);
 	assert_int_equal(t.expires[1], 3000);
+	/* rebuilt without UNIQUE(campaign, mailbox): the old row is still a
+	 * duplicate by its key (filled in from its address) ... */
+	assert_int_equal(
+	    store_rcpt_add(s, "old", "A@x.test", "a@x.test", "x.test", "", 0, 0, 100, &e), 0);
+	/* ... its campaign belongs to the implicit tenant ... */
+	char owner[64];
+	assert_int_equal(store_campaign_owner(s, "old", owner, sizeof(owner), &e), 1);
+	assert_string_equal(owner, "default");
+	/* ... and two submitted messages to one address are two rows */
+	int64_t m1, m2;
+	assert_int_equal(store_message_add(s, "Q1", "default", "b@x.test", "m1", 2, 100, &m1, &e),
+	                 0);
+	assert_int_equal(store_message_add(s, "Q2", "default", "b@x.test", "m2", 2, 100, &m2, &e),
+	                 0);
+	assert_int_equal(store_rcpt_add_message(s, "old", "a@x.test", "a@x.test", "x.test", 0, m1,
+	                                        100, NULL, &e),
+	                 1);
+	assert_int_equal(store_rcpt_add_message(s, "old", "a@x.test", "a@x.test", "x.test", 0, m2,
+	                                        100, NULL, &e),
+	                 1);
+	assert_int_equal(store_rcpt_add_message(s, "old", "a@x.test", "a@x.test", "x.test", 0, m2,
+	                                        100, NULL, &e),
+	                 0);
+	char *body, *from;
+	size_t len;
+	assert_int_equal(store_message_get(s, m2, &body, &len, &from, &e), 1);
+	assert_string_equal(body, "m2");
+	assert_string_equal(from, "b@x.test");
+	free(body);
+	free(from);
 	store_close(s);
 }
 
