@@ -144,6 +144,13 @@ static int session_assemble(struct scheduler *s, struct job *j)
 	};
 	struct assembled out = {.data = &j->data};
 	struct err e;
+	char fid[ASSEMBLE_FEEDBACK_ID_MAX];
+	assemble_feedback_id(camp->id, camp->tenant,
+	                     r->message           ? "submitted"
+	                     : camp->priority > 0 ? "transactional"
+	                                          : "bulk",
+	                     s->p.cfg->from_domain, fid, sizeof(fid));
+	in.feedback_id = fid;
 	if (r->message && session_raw(s, j, &in, &body, &mail_from) != 0)
 		return -1;
 	int rc = assemble_message(&in, &out, &e);

@@ -34,6 +34,34 @@ static const char *raw_header(const char *raw, size_t len, const char *name, siz
 	return NULL;
 }
 
+/* One part of a Feedback-ID: ':' separates them, so only a safe set. */
+static size_t fid_part(char *out, size_t n, const char *s)
+{
+	size_t k = 0;
+
+	for (; s && *s && k + 1 < n && k < 60; s++)
+		out[k++] =
+		    (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		                   (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'
+		               ? *s
+		               : '_');
+	if (n)
+		out[k] = '\0';
+	return k;
+}
+
+void assemble_feedback_id(const char *campaign, const char *tenant, const char *kind,
+                          const char *sender, char *out, size_t n)
+{
+	char p[4][64];
+
+	fid_part(p[0], sizeof(p[0]), campaign);
+	fid_part(p[1], sizeof(p[1]), tenant);
+	fid_part(p[2], sizeof(p[2]), kind);
+	fid_part(p[3], sizeof(p[3]), sender);
+	snprintf(out, n, "%s:%s:%s:%s", p[0], p[1], p[2], p[3]);
+}
+
 static unsigned raw_needs(const char *raw, size_t len)
 {
 	const char *body = NULL;
@@ -73,6 +101,8 @@ static int assemble_raw(const struct assemble_in *in, struct assembled *out)
 		                         sizeof(link));
 		strbuf_add(out->data, unsub, strlen(unsub));
 	}
+	if (in->feedback_id && !raw_header(in->raw, in->raw_len, "Feedback-ID", &n))
+		strbuf_addf(out->data, "Feedback-ID: %s\r\n", in->feedback_id);
 	strbuf_add(out->data, in->raw, in->raw_len);
 	out->needs =
 	    raw_needs(in->raw, in->raw_len) | (in->utf8 ? RENDER_SMTPUTF8 | RENDER_8BITMIME : 0);
@@ -109,6 +139,7 @@ int assemble_message(const struct assemble_in *in, struct assembled *out, struct
 	    .date_s = in->date_s,
 	    .extra_headers = unsub[0] ? unsub : NULL,
 	    .unsubscribe_url = link,
+	    .feedback_id = in->feedback_id,
 	};
 	strbuf_reset(out->data);
 	if (template_render(in->tpl, &rin, out->data, &needs, e) != 0)

@@ -43,7 +43,18 @@ struct assemble_in {
 	const char *raw;
 	size_t raw_len;
 	int verp, list_unsubscribe;
+	/* Feedback-ID (Gmail's feedback loop): "CAMPAIGN:TENANT:KIND:SENDER",
+	 * each part made of letters, digits, '.', '_' and '-'; added unless the
+	 * message has its own. NULL: none. assemble_feedback_id makes one. */
+	const char *feedback_id;
 };
+
+#define ASSEMBLE_FEEDBACK_ID_MAX 200
+
+/* The Feedback-ID value for a campaign of tenant, kind ("bulk",
+ * "transactional", "submitted") and sender domain, into out. */
+void assemble_feedback_id(const char *campaign, const char *tenant, const char *kind,
+                          const char *sender, char *out, size_t n);
 
 struct assembled {
 	struct strbuf *data; /* the caller's buffer: gets the message (unsigned) */

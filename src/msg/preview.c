@@ -18,7 +18,11 @@ int preview_render(const struct config *cfg, const struct template *tpl, const s
 	char msgid[300];
 	int rc = 0;
 
+	char fid[ASSEMBLE_FEEDBACK_ID_MAX];
+
 	snprintf(msgid, sizeof(msgid), "<dry-run@%s>", cfg->from_domain);
+	/* as the engine makes it, for a bulk campaign called dry-run */
+	assemble_feedback_id("dry-run", TENANT_DEFAULT, "bulk", cfg->from_domain, fid, sizeof(fid));
 	struct assemble_in in = {.cfg = cfg,
 	                         .tpl = tpl,
 	                         .salt = "0",
@@ -28,7 +32,8 @@ int preview_render(const struct config *cfg, const struct template *tpl, const s
 	                         .fields_len = fields_len,
 	                         .utf8 = rcpt->utf8_local,
 	                         .date_s = date_s,
-	                         .message_id = msgid};
+	                         .message_id = msgid,
+	                         .feedback_id = fid};
 	struct assembled got = {.data = &msg};
 	if (assemble_message(&in, &got, e) != 0)
 		rc = -1;

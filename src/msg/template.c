@@ -221,6 +221,8 @@ static int header_line(struct parser *p, const char *s, size_t lo, size_t hi)
 			p->t->has_mime |= 2;
 		else if (k == 16 && strncasecmp(line, "List-Unsubscribe", 16) == 0)
 			p->t->has_list_unsubscribe = 1;
+		else if (k == 11 && strncasecmp(line, "Feedback-ID", 11) == 0)
+			p->t->has_feedback_id = 1;
 	}
 	return scan_placeholders(p, lo, hi, TPL_HEADER);
 }
@@ -529,6 +531,8 @@ int template_render(const struct template *t, const struct render_in *in, struct
 	}
 	if (in->extra_headers && !t->has_list_unsubscribe)
 		strbuf_adds(out, in->extra_headers);
+	if (in->feedback_id && !t->has_feedback_id)
+		strbuf_addf(out, "Feedback-ID: %s\r\n", in->feedback_id);
 	if (!(t->has_mime & 2))
 		strbuf_add(out, "MIME-Version: 1.0\r\n", 19);
 	if (!(t->has_mime & 1))

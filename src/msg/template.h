@@ -44,6 +44,7 @@ struct template
 	size_t nsegs;
 	int has_message_id, has_date, has_mime;
 	int has_list_unsubscribe; /* the template sets its own: sluice adds none */
+	int has_feedback_id;      /* likewise Feedback-ID */
 	int uses_unsubscribe_url; /* {{unsubscribe_url}}: the recipient's own link */
 	size_t email_col;         /* after bind: the 'email' column (raw in headers) */
 };
@@ -58,6 +59,7 @@ struct render_in {
 	int64_t date_s;              /* for the Date header when the template has none */
 	const char *extra_headers;   /* CRLF-terminated lines (List-Unsubscribe), or NULL */
 	const char *unsubscribe_url; /* for {{unsubscribe_url}}, or NULL */
+	const char *feedback_id;     /* a Feedback-ID value, or NULL (the template's own wins) */
 };
 
 /* The column of {{unsubscribe_url}} when the list has no such column: the

@@ -24,7 +24,7 @@ static void render(const char *tpl_text, const char *email, const char *name, co
 	fields_add(&f, email, strlen(email));
 	fields_add(&f, name, strlen(name));
 	fields_add(&f, code, strlen(code));
-	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
+	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL, NULL};
 	if (template_render(&t, &in, out, needs, &e) != 0)
 		fail_msg("render: %s", e.msg);
 	strbuf_free(&f);
@@ -154,7 +154,7 @@ static void test_rendered_line_too_long(void **state)
 	fields_add(&f, "u@x.test", 8);
 	fields_add(&f, big, strlen(big));
 	fields_add(&f, "1", 1);
-	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL};
+	struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, NULL, NULL};
 	assert_int_equal(template_render(&t, &in, &out, &needs, &e), -1);
 	assert_non_null(strstr(e.msg, "longer than 998"));
 	strbuf_free(&f);
@@ -178,8 +178,8 @@ static void test_unsubscribe_url(void **state)
 	fields_add(&f, "u@x.test", 8);
 	fields_add(&f, "U", 1);
 	fields_add(&f, "1", 1);
-	struct render_in in = {f.data, f.len, "<id@x.test>",
-	                       0,      NULL,  "https://u.test/unsub/ab.1.cd"};
+	struct render_in in = {
+	    f.data, f.len, "<id@x.test>", 0, NULL, "https://u.test/unsub/ab.1.cd", NULL};
 	assert_int_equal(template_render(&t, &in, &out, &needs, &e), 0);
 	assert_non_null(strstr(out.data, "<a href=\"https://u.test/unsub/ab.1.cd\">"));
 	in.unsubscribe_url = "";
