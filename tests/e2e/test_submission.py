@@ -291,12 +291,16 @@ def test_a_failed_recipient_gets_a_dsn_and_its_suppression_stays_the_tenants(wor
             code, reply = submit(s, "alice@ok.test", ["nosuchuser@ok.test"],
                                  message("alice@ok.test", "nosuchuser@ok.test", "lost"))
             assert code == 250, reply
-        dsn = None
-        for f in maildir_files(world, "ok.test", "alice", timeout=20):
-            raw = open(f, "rb").read()
-            if b"multipart/report" in raw and b"nosuchuser@ok.test" in raw:
-                dsn = email.message_from_bytes(raw)
-        assert dsn is not None
+        found = []
+
+        def dsn_arrived():  # alice's Maildir may hold other tests' mail
+            for f in maildir_files(world, "ok.test", "alice", timeout=1):
+                raw = open(f, "rb").read()
+                if b"multipart/report" in raw and b"nosuchuser@ok.test" in raw:
+                    found.append(email.message_from_bytes(raw))
+            return found
+        assert wait_for(dsn_arrived, timeout=20)
+        dsn = found[0]
         assert dsn.get_content_type() == "multipart/report"
         assert dsn.get_param("report-type") == "delivery-status"
         status = [part for part in dsn.walk()
