@@ -266,32 +266,6 @@ static void delete_suppression(struct call *c)
 
 /* ---- POST /v1/campaigns/{id}/pause|resume|cancel ---- */
 
-struct cancel_log {
-	struct dlog *log;
-	const char *campaign, *reason;
-	int64_t now_ms;
-};
-
-static void cancel_row(void *arg, const char *mailbox, const char *domain, int attempts,
-                       int64_t queued_at_s)
-{
-	struct cancel_log *cl = arg;
-	struct dlog_rec rec = {
-	    .time_ms = cl->now_ms,
-	    .campaign = cl->campaign,
-	    .recipient = mailbox,
-	    .domain = domain,
-	    .stage = "cancel",
-	    .text = cl->reason,
-	    .outcome = "cancelled",
-	    .category = "cancelled",
-	    .attempt = attempts,
-	    .queue_time_s = cl->now_ms / 1000 - queued_at_s,
-	};
-	if (cl->log)
-		dlog_add(cl->log, &rec);
-}
-
 static void control(struct call *c)
 {
 	static const char *const keys[] = {"reason", NULL};
@@ -331,7 +305,6 @@ static void control(struct call *c)
 		return;
 	}
 	int64_t now_ms = clock_wall_ms();
-	int64_t n = 0;
 	int rc = 0;
 	const char *status = "paused";
 	if (strcmp(what, "pause") == 0) {
@@ -344,21 +317,18 @@ static void control(struct call *c)
 		}
 		status = "running";
 	} else {
-		struct cancel_log cl = {c->a->p.log, id, reason, now_ms};
-		rc = store_campaign_cancel(c->a->p.store, id, reason, now_ms / 1000, &e);
-		if (rc == 0)
-			rc =
-			    store_cancel_queued(c->a->p.store, id, reason, cancel_row, &cl, &n, &e);
-		status = "cancelled";
+		/* the engine running beside performs it (engine/control.c): within
+		 * about a second its queued recipients end as cancelled, and
+		 * none it holds in memory is both sent and cancelled */
+		rc = store_campaign_cancel_request(c->a->p.store, id, reason, now_ms / 1000, &e);
+		status = "cancelling";
 	}
 	if (rc < 0) {
 		store_failed(c, &e);
 		return;
 	}
-	json_t *out = json_pack("{s:s, s:s}", "id", id, "status", status);
-	if (strcmp(status, "cancelled") == 0)
-		json_object_set_new(out, "cancelled", json_integer(n));
-	api_commit_reply(c, 200, out);
+	api_commit_reply(c, strcmp(status, "cancelling") == 0 ? 202 : 200,
+	                 json_pack("{s:s, s:s}", "id", id, "status", status));
 }
 
 /* ---- the table ---- */

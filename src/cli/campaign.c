@@ -120,7 +120,30 @@ static int campaign_cancel(int argc, char **argv)
 		return EXIT_USAGE;
 	struct cancel_log cl = {NULL, campaign, reason, clock_wall_ms()};
 	int64_t n = 0;
+	long holder = 0;
 	int rc = store_campaign_get(st, campaign, &rec, &e);
+	int mine = rc == 1 ? store_lock_delivery(st, &holder, &e) : 0;
+	if (rc == 1 && mine == 0) {
+		/* a running serve or send delivers from here: it performs the
+		 * cancel, so that nothing it holds in memory is both sent and
+		 * cancelled */
+		store_campaign_free(&rec);
+		if (store_campaign_cancel_request(st, campaign, reason, cl.now_ms / 1000, &e) !=
+		        0 ||
+		    store_commit(st, &e) != 0)
+			rc = -1;
+		else
+			printf(
+			    "campaign %s: cancel asked of the running sluice (pid %ld): its queued "
+			    "recipients end as cancelled within about a second (%s)\n",
+			    campaign, holder, reason);
+		store_close(st);
+		if (rc < 0)
+			log_error("%s", e.msg);
+		return rc < 0 ? EXIT_USAGE : 0;
+	}
+	if (mine < 0)
+		rc = -1;
 	if (rc == 1) {
 		store_campaign_free(&rec);
 		if (dlog_open(state, &cl.log, &e) != 0 ||

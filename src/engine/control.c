@@ -7,14 +7,114 @@
  * (site.c) like a suspension: its queue parked in the store, idle sessions
  * told to QUIT, no new transaction. When its pause ends (resumed, or its
  * --for ran out) the recipients of its domains the pause parked become due
- * at once. A cancelled campaign's jobs leave memory (the store already
- * ended them as cancelled); messages in flight finish.
+ * at once.
+ *
+ * A cancel is performed here when `sluice campaign cancel` (or the API)
+ * asks it of the running process: the campaign's jobs leave memory,
+ * messages in flight finish and are recorded as what they were, and once
+ * none of its recipients is in memory its queued ones end as cancelled,
+ * each logged; so no recipient is both cancelled and delivered. A cancel
+ * performed by the CLI itself (nothing was delivering) only empties memory.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlog/dlog.h"
 #include "engine/scheduler_int.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
+
+#define CANCEL_REQUESTS_MAX 64 /* performed per poll; more wait for the next */
+
+struct cancel_req {
+	char *campaign, *reason;
+};
+
+struct cancel_reqs {
+	struct cancel_req r[CANCEL_REQUESTS_MAX];
+	size_t n;
+};
+
+static void collect_request(void *arg, const char *campaign, const char *reason)
+{
+	struct cancel_reqs *q = arg;
+	if (q->n < CANCEL_REQUESTS_MAX)
+		q->r[q->n++] = (struct cancel_req){xstrdup(campaign), xstrdup(reason)};
+}
+
+struct cancel_log {
+	struct scheduler *s;
+	const struct cancel_req *req;
+	const char *tenant;
+	int64_t now_ms;
+};
+
+static void log_cancelled(void *arg, const char *mailbox, const char *domain, int attempts,
+                          int64_t queued_at_s)
+{
+	struct cancel_log *cl = arg;
+	struct dlog_rec rec = {
+	    .time_ms = cl->now_ms,
+	    .campaign = cl->req->campaign,
+	    .tenant = cl->tenant,
+	    .recipient = mailbox,
+	    .domain = domain,
+	    .stage = "cancel",
+	    .text = cl->req->reason,
+	    .outcome = "cancelled",
+	    .category = "cancelled",
+	    .attempt = attempts,
+	    .queue_time_s = cl->now_ms / 1000 - queued_at_s,
+	};
+	dlog_add(cl->s->p.log, &rec);
+}
+
+/* Ends the campaign's queued recipients as cancelled, logged, and marks
+ * the request done (in the next group commit). */
+static void perform_cancel(struct scheduler *s, const struct cancel_req *req, const char *tenant)
+{
+	struct cancel_log cl = {s, req, tenant, sched_wall_ms(s)};
+	int64_t n = 0;
+	struct err e;
+
+	if (s->p.store.cancel_queued(s->p.store.ctx, req->campaign, req->reason, log_cancelled, &cl,
+	                             &n, &e) != 0 ||
+	    s->p.store.cancel_done(s->p.store.ctx, req->campaign, &e) != 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	s->dirty = 1;
+	log_info("campaign %s cancelled: %lld queued recipients ended (%s)", req->campaign,
+	         (long long)n, req->reason);
+}
+
+/* The cancels asked of this process: performed once nothing of the
+ * campaign is in memory (at once for one it does not deliver). */
+static void cancels_look(struct scheduler *s)
+{
+	struct cancel_reqs q = {.n = 0};
+	struct err e;
+
+	if (!s->p.store.cancel_requests)
+		return;
+	if (s->p.store.cancel_requests(s->p.store.ctx, collect_request, &q, &e) != 0)
+		sched_fail(s, &e);
+	for (size_t i = 0; i < q.n && !s->failed; i++) {
+		struct sched_campaign *c = s->campaigns;
+		while (c && strcmp(c->id, q.r[i].campaign) != 0)
+			c = c->next;
+		if (c && !c->cancelled) {
+			c->cancelled = 1;
+			monitor_stop_campaign(s, c); /* what waits leaves memory */
+		}
+		if (!c || c->loaded == 0)
+			perform_cancel(s, &q.r[i], c ? c->tenant : NULL);
+	}
+	for (size_t i = 0; i < q.n; i++) {
+		free(q.r[i].campaign);
+		free(q.r[i].reason);
+	}
+}
 
 void sched_controls_free(struct scheduler *s)
 {
@@ -147,5 +247,6 @@ void sched_controls(struct scheduler *s, int64_t now_ms)
 		return;
 	}
 	campaigns_look(s);
+	cancels_look(s);
 	sites_look(s, now_ms);
 }

@@ -167,6 +167,22 @@ static int sq_rcpt_add_message(void *ctx, const char *campaign, const char *mail
 	                              e);
 }
 
+static int sq_cancel_requests(void *ctx, store_request_fn cb, void *arg, struct err *e)
+{
+	return store_cancel_requests(ctx, cb, arg, e);
+}
+
+static int sq_cancel_queued(void *ctx, const char *campaign, const char *reason, store_cancel_fn cb,
+                            void *arg, int64_t *n, struct err *e)
+{
+	return store_cancel_queued(ctx, campaign, reason, cb, arg, n, e);
+}
+
+static int sq_cancel_done(void *ctx, const char *campaign, struct err *e)
+{
+	return store_campaign_cancel_done(ctx, campaign, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -191,6 +207,9 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .campaign_cancelled = sq_campaign_cancelled,
 	    .rcpt_due_domain = sq_rcpt_due_domain,
 	    .message_get = sq_message_get,
+	    .cancel_requests = sq_cancel_requests,
+	    .cancel_queued = sq_cancel_queued,
+	    .cancel_done = sq_cancel_done,
 	    .message_add = sq_message_add,
 	    .rcpt_add_message = sq_rcpt_add_message,
 	    .ctx = st,

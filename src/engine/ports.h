@@ -71,6 +71,11 @@ struct engine_store {
 	int (*campaign_cancelled)(void *ctx, const char *campaign, char reason[256], struct err *e);
 	int (*rcpt_due_domain)(void *ctx, const char *domain, int64_t due_s, int64_t upto_s,
 	                       struct err *e);
+	/* cancels the operator asked of this process, and performing one */
+	int (*cancel_requests)(void *ctx, store_request_fn cb, void *arg, struct err *e);
+	int (*cancel_queued)(void *ctx, const char *campaign, const char *reason,
+	                     store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
+	int (*cancel_done)(void *ctx, const char *campaign, struct err *e);
 	/* a submitted message's body and envelope sender (store_message_get) */
 	int (*message_get)(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
 	                   struct err *e);

@@ -206,8 +206,8 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 
 	for (c = s->campaigns; c; c = c->next) {
 		if (strcmp(c->id, d->id) == 0) {
-			if (tenant_paused(s, c))
-				return;                 /* held until its tenant is resumed */
+			if (tenant_paused(s, c) || c->cancelled)
+				return; /* held until its tenant is resumed; or for good */
 			if (c->finished || c->paused) { /* more queued, or resumed: start over */
 				c->finished = 0;
 				c->paused = 0;

@@ -54,7 +54,7 @@ static const char schema[] =
     " created INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS message_tenant ON message(tenant, created);"
     "CREATE TABLE IF NOT EXISTS campaign_cancel(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
-    " time INTEGER NOT NULL);";
+    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 1);";
 
 static const char *const stmt_sql[ST_MAX] = {
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"
@@ -183,6 +183,10 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	             "ALTER TABLE campaign ADD COLUMN pool TEXT;",
 	             NULL, NULL, NULL);
 	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN message INTEGER", NULL, NULL, NULL);
+	/* a cancel requested of the running engine (done 0) or performed */
+	sqlite3_exec(s->db.h,
+	             "ALTER TABLE campaign_cancel ADD COLUMN done INTEGER NOT NULL DEFAULT 1", NULL,
+	             NULL, NULL);
 	if (store_migrate_unique(s, e) != 0) {
 		store_close(s);
 		return -1;

@@ -259,6 +259,16 @@ typedef void (*store_cancel_fn)(void *arg, const char *mailbox, const char *doma
                                 int64_t queued_at_s);
 int store_cancel_queued(struct store *s, const char *campaign, const char *reason,
                         store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
+/* A cancel asked of the process that delivers (it holds deliver.lock):
+ * recorded, not performed; that process ends the campaign's queued
+ * recipients once none of them is in its memory (engine/control.c), then
+ * marks it done. store_campaign_cancel is one performed by the caller. */
+int store_campaign_cancel_request(struct store *s, const char *campaign, const char *reason,
+                                  int64_t now_s, struct err *e);
+int store_campaign_cancel_done(struct store *s, const char *campaign, struct err *e);
+typedef void (*store_request_fn)(void *arg, const char *campaign, const char *reason);
+/* Calls cb for every cancel requested and not yet performed. */
+int store_cancel_requests(struct store *s, store_request_fn cb, void *arg, struct err *e);
 /* Queued recipients of domain due after due_s and by upto_s become due at
  * due_s (what a site's pause parked, when it is resumed). */
 int store_rcpt_due_domain(struct store *s, const char *domain, int64_t due_s, int64_t upto_s,

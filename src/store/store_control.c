@@ -83,6 +83,34 @@ int store_campaign_cancel(struct store *s, const char *campaign, const char *rea
 	               campaign, reason, NULL, now_s, 0, "cancel a campaign", e);
 }
 
+int store_campaign_cancel_request(struct store *s, const char *campaign, const char *reason,
+                                  int64_t now_s, struct err *e)
+{
+	return run_sql(s,
+	               "INSERT OR REPLACE INTO campaign_cancel(campaign, reason, time, done)"
+	               " VALUES (?1, ?2, ?4, 0)",
+	               campaign, reason, NULL, now_s, 0, "request a campaign's cancel", e);
+}
+
+int store_campaign_cancel_done(struct store *s, const char *campaign, struct err *e)
+{
+	return run_sql(s, "UPDATE campaign_cancel SET done = 1 WHERE campaign = ?1", campaign, NULL,
+	               NULL, 0, 0, "cancel done", e);
+}
+
+static void request_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_request_fn)p->cb)(p->arg, store_col_text(st, 0), store_col_text(st, 1));
+}
+
+int store_cancel_requests(struct store *s, store_request_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(s, "SELECT campaign, reason FROM campaign_cancel WHERE done = 0",
+	                      NULL, 0, request_row, &p, e);
+}
+
 static void reason_row(sqlite3_stmt *st, void *arg)
 {
 	snprintf(arg, 256, "%s", store_col_text(st, 0));
