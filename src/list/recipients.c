@@ -30,14 +30,25 @@ static const char *trim(const char *s, size_t *len)
 
 int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 {
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		memset(l, 0, sizeof(*l));
+		l->path = xstrdup(path);
+		return err_set(e, "%s: cannot open: %m", path);
+	}
+	return recipients_open_stream(l, path, f, e);
+}
+
+int recipients_open_stream(struct recipient_list *l, const char *name, FILE *f, struct err *e)
+{
 	struct err ce;
+	const char *path = name;
 
 	memset(l, 0, sizeof(*l));
 	l->send_at_col = l->expires_at_col = l->tz_col = -1;
-	l->path = xstrdup(path);
-	l->f = fopen(path, "r");
-	if (!l->f)
-		return err_set(e, "%s: cannot open: %m", path);
+	l->path = xstrdup(name);
+	l->f = f;
 	csv_init(&l->csv, l->f);
 	int rc = csv_next(&l->csv, &ce);
 	if (rc == 0)
@@ -194,8 +205,10 @@ int recipients_next(struct recipient_list *l, struct recipient_row *row, struct 
 		int rc = csv_next(&l->csv, &ce);
 		if (rc == 0)
 			return 0;
-		if (rc < 0)
+		if (rc < 0) {
+			row->line = l->csv.record_line;
 			return err_set(e, "%s: %s", l->path, ce.msg);
+		}
 		row->line = l->csv.record_line;
 		size_t n;
 		const char *s = csv_field(&l->csv, 0, &n);
