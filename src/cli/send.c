@@ -332,8 +332,8 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 	struct skips sk = {.state_dir = state_dir, .campaign = campaign};
 	struct queue_hooks h = {skip_row, bad_row, queue_progress, &sk};
 	struct queue_counts n;
-	int rc = queue_campaign_rows(st, sp, cfg, campaign, list, resumed, ENQUEUE_COMMIT_ROWS,
-	                             &h, &n, e);
+	int rc = queue_campaign_rows(st, sp, cfg, NULL, campaign, list, resumed,
+	                             ENQUEUE_COMMIT_ROWS, &h, &n, e);
 
 	if (sk.csv)
 		fclose(sk.csv);
@@ -343,8 +343,8 @@ static int enqueue(struct store *st, struct suppress *sp, const struct config *c
 		fputc('\n', stderr);
 	if (n.bad > BAD_ROWS_SHOWN)
 		log_info("... and %ld more bad rows", n.bad - BAD_ROWS_SHOWN);
-	log_info("campaign %s: %ld queued, %ld %s, %ld bad rows skipped", campaign, n.added,
-	         n.dups, resumed ? "already queued or duplicates" : "duplicates", n.bad);
+	log_info("campaign %s: %ld queued, %ld %s, %ld bad rows skipped", campaign, n.added, n.dups,
+	         resumed ? "already queued or duplicates" : "duplicates", n.bad);
 	if (n.typo + n.role + n.suppressed > 0)
 		log_info(
 		    "skipped %ld suppressed, %ld typo domains, %ld role accounts (listed in %s)",

@@ -41,7 +41,8 @@ static int same_campaign(const struct campaign_spec *spec, const struct campaign
 		return -2;
 	}
 	/* one envelope domain per campaign: greylisting and SPF key on it */
-	const char *was = strrchr(rec->envelope_from, '@'), *now = strrchr(spec->envelope_from, '@');
+	const char *was = strrchr(rec->envelope_from, '@'),
+	           *now = strrchr(spec->envelope_from, '@');
 	if (was && now && strcasecmp(was, now) != 0) {
 		err_set(e,
 		        "campaign %s was queued with envelope sender %s; the config now says "
@@ -54,8 +55,8 @@ static int same_campaign(const struct campaign_spec *spec, const struct campaign
 }
 
 int queue_campaign_open(struct store *st, const struct campaign_spec *spec,
-                        const struct recipient_list *list, struct campaign_rec *rec,
-                        int *resumed, struct err *e)
+                        const struct recipient_list *list, struct campaign_rec *rec, int *resumed,
+                        struct err *e)
 {
 	int found = store_campaign_get(st, spec->id, rec, e);
 
@@ -104,13 +105,14 @@ static void skipped(const struct queue_hooks *h, struct queue_counts *n,
 
 /* Screens and queues one parsed row: 0, or -1 with e. */
 static int queue_row(struct store *st, struct suppress *sp, const struct config *cfg,
-                     const char *campaign, const struct recipient_row *row, int64_t now_s,
-                     int resumed, const struct queue_hooks *h, struct queue_counts *n,
-                     struct err *e)
+                     const char *scope, const char *campaign, const struct recipient_row *row,
+                     int64_t now_s, int resumed, const struct queue_hooks *h,
+                     struct queue_counts *n, struct err *e)
 {
 	char detail[200], key[ADDRESS_MAX + 1];
 	int failed = 0;
-	const char *why = hygiene_screen(cfg, sp, &row->addr, detail, sizeof(detail), &failed, e);
+	const char *why = hygiene_screen_for(cfg, sp, scope ? scope : cfg->from_domain, &row->addr,
+	                                     detail, sizeof(detail), &failed, e);
 
 	if (failed)
 		return -1;
@@ -141,9 +143,9 @@ static int queue_row(struct store *st, struct suppress *sp, const struct config 
 }
 
 int queue_campaign_rows(struct store *st, struct suppress *sp, const struct config *cfg,
-                        const char *campaign, struct recipient_list *list, int resumed,
-                        long commit_rows, const struct queue_hooks *h, struct queue_counts *n,
-                        struct err *e)
+                        const char *scope, const char *campaign, struct recipient_list *list,
+                        int resumed, long commit_rows, const struct queue_hooks *h,
+                        struct queue_counts *n, struct err *e)
 {
 	struct recipient_row row = {0};
 	struct err re;
@@ -159,7 +161,7 @@ int queue_campaign_rows(struct store *st, struct suppress *sp, const struct conf
 			continue;
 		}
 		n->rows++;
-		if (queue_row(st, sp, cfg, campaign, &row, now_s, resumed, h, n, e) != 0) {
+		if (queue_row(st, sp, cfg, scope, campaign, &row, now_s, resumed, h, n, e) != 0) {
 			failed = 1;
 			break;
 		}

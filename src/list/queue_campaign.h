@@ -47,15 +47,15 @@ struct campaign_spec {
  * (another template or envelope domain), -3 with e when it belongs to
  * another tenant or is a stream (submitted mail). */
 int queue_campaign_open(struct store *st, const struct campaign_spec *spec,
-                        const struct recipient_list *list, struct campaign_rec *rec,
-                        int *resumed, struct err *e);
+                        const struct recipient_list *list, struct campaign_rec *rec, int *resumed,
+                        struct err *e);
 
 /* What happened to the rows. */
 struct queue_counts {
-	long rows;       /* rows read that parsed */
-	long added;      /* queued now */
-	long dups;       /* already queued (a duplicate row, or a resume) */
-	long bad;        /* rows that did not parse */
+	long rows;  /* rows read that parsed */
+	long added; /* queued now */
+	long dups;  /* already queued (a duplicate row, or a resume) */
+	long bad;   /* rows that did not parse */
 	long typo, role, suppressed;
 	long waiting;       /* queued with a send time after now */
 	int64_t first_send; /* the earliest of those */
@@ -73,13 +73,15 @@ struct queue_hooks {
 	void *arg;
 };
 
-/* Queues the list's rows into campaign (opened above). commit_rows > 0:
+/* Queues the list's rows into campaign (opened above), suppressions
+ * checked for the sender domain scope (NULL: the config's from_domain).
+ * commit_rows > 0:
  * commits every so many rows and at the end; 0: never (the caller's
  * transaction). 0 with *n, or -1 with e (the store or the suppression list
  * failed; what was written before stays in the transaction). */
 int queue_campaign_rows(struct store *st, struct suppress *sp, const struct config *cfg,
-                        const char *campaign, struct recipient_list *list, int resumed,
-                        long commit_rows, const struct queue_hooks *h, struct queue_counts *n,
-                        struct err *e);
+                        const char *scope, const char *campaign, struct recipient_list *list,
+                        int resumed, long commit_rows, const struct queue_hooks *h,
+                        struct queue_counts *n, struct err *e);
 
 #endif

@@ -145,12 +145,17 @@ static int row_zone(struct recipient_list *l, char zone[ZONE_MAX], struct err *e
 	const char *z = cell(l, l->tz_col, &n);
 
 	zone[0] = '\0';
-	if (!z)
+	if (!z) {
+		snprintf(zone, ZONE_MAX, "%s", l->times.default_zone ? l->times.default_zone : "");
 		return 0;
+	}
 	if (n >= ZONE_MAX)
 		return err_set(e, "unknown time zone '%.40s...'", z);
 	memcpy(zone, z, n);
 	zone[n] = '\0';
+	if (l->times.fixed_zones && strcasecmp(zone, "UTC") != 0 && strcmp(zone, "Z") != 0 &&
+	    zone[0] != '+' && zone[0] != '-')
+		return err_set(e, "'%s': only UTC or an offset such as +01:00 here", zone);
 	snprintf(key, sizeof(key), "z\x1f%s", zone);
 	if (l->when_cache && strmap_get(l->when_cache, key))
 		return 0;

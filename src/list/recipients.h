@@ -33,6 +33,8 @@ struct recipient_times {
 	const char *send_at, *expires_at; /* text as given (util/when.h) */
 	int64_t expires_in_s;             /* counted from the send time */
 	int64_t now_s;                    /* the queueing time */
+	const char *default_zone;         /* of a row without tz (NULL: the host's) */
+	int fixed_zones; /* 1: tz only UTC or an offset (no IANA names: a threaded server) */
 };
 
 struct strmap;
