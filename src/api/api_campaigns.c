@@ -6,10 +6,11 @@
  * caller's tenant. Two bodies:
  *
  *   application/json  {"name"?, "template", "recipients": [{"email",
- *                     "fields"?}], "priority"?, "send_at"?, "expires_at"?,
- *                     "pool"?}; the recipients become a CSV list in
- *                     memory (column email, then each field name in the
- *                     order first seen), read by the same reader;
+ *                     "fields"?}], "columns"?, "priority"?, "send_at"?,
+ *                     "expires_at"?, "pool"?}; the recipients become a CSV
+ *                     list in memory (column email, the declared columns,
+ *                     then each field name in the order first seen), read
+ *                     by the same reader;
  *   text/csv          the list itself (a header row with an email column),
  *                     the template that of an earlier campaign of the
  *                     tenant named by ?template_id=; name, priority,
@@ -187,62 +188,92 @@ static int cell_text(json_t *v, struct strbuf *out)
 	return 0;
 }
 
-/* The columns: email, then every field name in the order first seen
- * (names compared without case, as the list reader does). */
-static int collect_names(json_t *rcpts, struct strmap *cols, const char ***names, size_t *n,
-                         struct api_error *e)
+/* The column names so far. */
+struct columns {
+	struct strmap *seen; /* lowercase name -> 1 */
+	const char **names;  /* borrowed from the JSON */
+	size_t n, cap;
+};
+
+/* Adds column k (the field at fault: field) unless it is there. */
+static int add_column(struct columns *cols, const char *k, const char *field, struct api_error *e)
 {
-	static const char *const keys[] = {"email", "fields"};
-	char field[80], low[API_FIELD_NAME_MAX + 1];
-	size_t i, cap = 16;
+	char low[API_FIELD_NAME_MAX + 1];
+	size_t kn = strlen(k);
+
+	if (kn == 0 || kn > API_FIELD_NAME_MAX || strpbrk(k, "\r\n"))
+		return api_fail(e, 422, "invalid_value", field,
+		                "a field name has 1 to 100 characters, on one line");
+	for (size_t j = 0; j <= kn; j++)
+		low[j] = (char)(k[j] >= 'A' && k[j] <= 'Z' ? k[j] + 32 : k[j]);
+	if (strcmp(low, "email") == 0)
+		return api_fail(e, 422, "invalid_value", field,
+		                "'email' is not a field: it is the recipient");
+	if (strmap_get(cols->seen, low))
+		return 0;
+	if (cols->n + 1 >= CSV_FIELDS_MAX)
+		return api_fail(e, 413, "too_many_fields", field, "at most %d field names in all",
+		                CSV_FIELDS_MAX - 2);
+	if (cols->n == cols->cap)
+		cols->names = xrealloc(cols->names, (cols->cap *= 2) * sizeof(char *));
+	strmap_put(cols->seen, low, (void *)1);
+	cols->names[cols->n++] = k;
+	return 0;
+}
+
+/* One recipient's keys and types, its field names added as columns. */
+static int recipient_columns(struct columns *cols, json_t *v, const char *field,
+                             struct api_error *e)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v))
+		return api_fail(e, 400, "invalid_type", field, "must be an object");
+	json_object_foreach(v, k, x)
+	{
+		if (strcmp(k, "email") != 0 && strcmp(k, "fields") != 0)
+			return api_fail(e, 400, "unknown_field", field, "unknown field '%.60s'", k);
+	}
+	json_t *em = json_object_get(v, "email"), *f = json_object_get(v, "fields");
+	if (!em || !json_is_string(em))
+		return api_fail(e, 400, em ? "invalid_type" : "missing_field", field,
+		                "'email' (a string) is required");
+	if (f && !json_is_object(f))
+		return api_fail(e, 400, "invalid_type", field, "'fields' must be an object");
+	json_object_foreach(f, k, x)
+	{
+		if (add_column(cols, k, field, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The columns: email, the declared ones (columns: the template's fields
+ * when there are no recipients yet), then every field name in the order
+ * first seen (names compared without case, as the list reader does). */
+static int collect_names(json_t *declared, json_t *rcpts, struct columns *cols, struct api_error *e)
+{
+	char field[80];
+	size_t i;
 	json_t *v;
 
-	*names = xcalloc(cap, sizeof(char *));
-	(*names)[(*n)++] = "email";
-	strmap_put(cols, "email", (void *)1);
+	cols->names = xcalloc(cols->cap = 16, sizeof(char *));
+	cols->names[cols->n++] = "email";
+	strmap_put(cols->seen, "email", (void *)1);
+	json_array_foreach(declared, i, v)
+	{
+		snprintf(field, sizeof(field), "columns[%zu]", i);
+		if (!json_is_string(v))
+			return api_fail(e, 400, "invalid_type", field, "must be a string");
+		if (add_column(cols, json_string_value(v), field, e) != 0)
+			return -1;
+	}
 	json_array_foreach(rcpts, i, v)
 	{
-		const char *k;
-		json_t *x;
 		snprintf(field, sizeof(field), "recipients[%zu]", i);
-		if (!json_is_object(v))
-			return api_fail(e, 400, "invalid_type", field, "must be an object");
-		json_object_foreach(v, k, x)
-		{
-			if (strcmp(k, keys[0]) != 0 && strcmp(k, keys[1]) != 0)
-				return api_fail(e, 400, "unknown_field", field,
-				                "unknown field '%.60s'", k);
-		}
-		json_t *em = json_object_get(v, "email"), *f = json_object_get(v, "fields");
-		if (!em || !json_is_string(em))
-			return api_fail(e, 400, em ? "invalid_type" : "missing_field", field,
-			                "'email' (a string) is required");
-		if (f && !json_is_object(f))
-			return api_fail(e, 400, "invalid_type", field,
-			                "'fields' must be an object");
-		json_object_foreach(f, k, x)
-		{
-			size_t kn = strlen(k);
-			if (kn == 0 || kn > API_FIELD_NAME_MAX || strpbrk(k, "\r\n"))
-				return api_fail(
-				    e, 422, "invalid_value", field,
-				    "a field name has 1 to 100 characters, on one line");
-			for (size_t j = 0; j <= kn; j++)
-				low[j] = (char)(k[j] >= 'A' && k[j] <= 'Z' ? k[j] + 32 : k[j]);
-			if (strcmp(low, "email") == 0)
-				return api_fail(e, 422, "invalid_value", field,
-				                "'email' is not a field: it is the recipient");
-			if (strmap_get(cols, low))
-				continue;
-			if (*n + 1 >= CSV_FIELDS_MAX)
-				return api_fail(e, 413, "too_many_fields", field,
-				                "at most %d field names in all",
-				                CSV_FIELDS_MAX - 2);
-			if (*n == cap)
-				*names = xrealloc(*names, (cap *= 2) * sizeof(char *));
-			strmap_put(cols, low, (void *)(uintptr_t)(*n + 1));
-			(*names)[(*n)++] = k;
-		}
+		if (recipient_columns(cols, v, field, e) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -291,15 +322,16 @@ static int write_row(FILE *f, json_t *v, const char **names, size_t n, struct st
 }
 
 /* The recipients as a CSV list in r->built, each one's line in r->lines. */
-static int build_list(struct creq *r, json_t *rcpts, struct api_error *e)
+static int build_list(struct creq *r, json_t *declared, json_t *rcpts, struct api_error *e)
 {
-	struct strmap *cols = strmap_new();
-	const char **names = NULL;
-	size_t n = 0, i, size = 0;
+	struct columns cols = {strmap_new(), NULL, 0, 0};
+	size_t i, size = 0;
 	char field[80];
 	json_t *v;
 	FILE *f = open_memstream(&r->built, &size);
-	int rc = collect_names(rcpts, cols, &names, &n, e);
+	int rc = collect_names(declared, rcpts, &cols, e);
+	const char **names = cols.names;
+	size_t n = cols.n;
 
 	if (rc == 0) {
 		struct strbuf *cells = xcalloc(n, sizeof(*cells));
@@ -322,15 +354,16 @@ static int build_list(struct creq *r, json_t *rcpts, struct api_error *e)
 	r->list = r->built;
 	r->list_len = size;
 	r->list_name = "recipients";
-	free(names);
-	strmap_free(cols, NULL);
+	free(cols.names);
+	strmap_free(cols.seen, NULL);
 	return rc;
 }
 
 static int read_json(struct call *c, struct creq *r, struct api_error *e)
 {
-	static const char *const keys[] = {"name",    "template",   "recipients", "priority",
-	                                   "send_at", "expires_at", "pool",       NULL};
+	static const char *const keys[] = {"name",       "template", "recipients",
+	                                   "columns",    "priority", "send_at",
+	                                   "expires_at", "pool",     NULL};
 	json_t *o = api_parse_object(c->req->body, c->req->body_len, keys, e);
 	int rc = -1;
 
@@ -354,6 +387,11 @@ static int read_json(struct call *c, struct creq *r, struct api_error *e)
 	if (!rcpts || !json_is_array(rcpts)) {
 		api_fail(e, 400, rcpts ? "invalid_type" : "missing_field", "recipients",
 		         "'recipients' (an array of {\"email\", \"fields\"}) is required");
+		goto out;
+	}
+	json_t *declared = json_object_get(o, "columns");
+	if (declared && !json_is_array(declared)) {
+		api_fail(e, 400, "invalid_type", "columns", "'columns' must be an array of names");
 		goto out;
 	}
 	if (json_array_size(rcpts) > API_CAMPAIGN_RCPTS_MAX) {
@@ -387,7 +425,7 @@ static int read_json(struct call *c, struct creq *r, struct api_error *e)
 	memcpy(r->stored.template_text, json_string_value(tpl), json_string_length(tpl) + 1);
 	r->tpl_text = r->stored.template_text;
 	r->tpl_len = json_string_length(tpl);
-	rc = build_list(r, rcpts, e);
+	rc = build_list(r, declared, rcpts, e);
 out:
 	json_decref(o);
 	return rc;
