@@ -248,6 +248,24 @@ int api_decode(const char *s, size_t n, char *out, size_t size)
 	return 0;
 }
 
+int api_query(const struct call *c, const char *name, char *out, size_t n)
+{
+	size_t k = strlen(name);
+
+	for (const char *p = c->query; *p;) {
+		size_t len = strcspn(p, "&#");
+		if (len > k && strncmp(p, name, k) == 0 && p[k] == '=')
+			return api_decode(p + k + 1, len - k - 1, out, n) == 0 ? 1 : -1;
+		if (len == k && strncmp(p, name, k) == 0)
+			return api_decode("", 0, out, n) == 0 ? 1 : -1;
+		p += len;
+		if (*p != '&')
+			break;
+		p++;
+	}
+	return 0;
+}
+
 /* Splits the target after "/v1/" into decoded segments; -1 if malformed. */
 static int split_path(struct call *c, const char *target)
 {
@@ -331,13 +349,16 @@ static int idempotency(struct call *c, const struct http_request *req)
 	return 0;
 }
 
-/* A POST's body must be JSON (an empty body may say nothing). */
-static int content_type_ok(const struct http_request *req)
+/* A POST's body must be JSON (an empty body may say nothing), or CSV
+ * where csv says a list may be uploaded (POST /v1/campaigns). */
+static int content_type_ok(const struct http_request *req, int csv)
 {
 	const char *t = req->content_type;
 	if (!t)
 		return req->body_len == 0;
 	size_t n = strcspn(t, "; \t");
+	if (csv && n == 8 && strncasecmp(t, "text/csv", 8) == 0)
+		return 1;
 	return n == 16 && strncasecmp(t, "application/json", 16) == 0;
 }
 
@@ -355,9 +376,11 @@ void api_handle(void *arg, const struct http_request *req, struct http_response 
 		return;
 	}
 	int post = strcmp(req->method, "POST") == 0;
-	if (post && !content_type_ok(req)) {
+	int csv = c.nseg == 1 && strcmp(c.seg[0], "campaigns") == 0;
+	if (post && !content_type_ok(req, csv)) {
 		api_error_now(&c, 415, "unsupported_media_type", "Content-Type",
-		              "the body must be application/json");
+		              csv ? "the body must be application/json or text/csv"
+		                  : "the body must be application/json");
 		return;
 	}
 	if (post && idempotency(&c, req))

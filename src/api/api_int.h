@@ -45,7 +45,16 @@ void api_error_now(struct call *c, int status, const char *code, const char *fie
 void api_commit_reply(struct call *c, int status, json_t *o);
 int api_decode(const char *s, size_t n, char *out, size_t size);
 
-void api_route(struct call *c);        /* api_routes.c */
-void api_post_message(struct call *c); /* api.c */
+void api_route(struct call *c);         /* api_routes.c */
+void api_post_message(struct call *c);  /* api.c */
+void api_get_message(struct call *c);   /* api_messages.c */
+void api_post_campaign(struct call *c); /* api_campaigns.c */
+/* The value of name in the query string, percent-decoded into out: 1, 0
+ * if absent, -1 if malformed or too long. */
+int api_query(const struct call *c, const char *name, char *out, size_t n);
+/* "queued", "delivered", ... (enum rcpt_state). */
+const char *api_state_name(int state);
+/* The RFC 3339 UTC text of t, or JSON null when t is 0. */
+json_t *api_time_json(int64_t t);
 
 #endif

@@ -48,7 +48,12 @@ static int owns(struct call *c, const char *campaign, struct err *e)
 	return strcmp(who, c->t->name) == 0;
 }
 
-static json_t *time_json(int64_t t)
+const char *api_state_name(int state)
+{
+	return state >= 0 && state < RS_COUNT ? state_names[state] : "?";
+}
+
+json_t *api_time_json(int64_t t)
 {
 	char buf[WHEN_TEXT_MAX];
 	if (t <= 0)
@@ -76,11 +81,11 @@ static void history_row(void *arg, const struct rcpt_row *r)
 	if (mine != 1)
 		return;
 	json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:s?}", "campaign", r->campaign, "state",
-	                      r->state >= 0 && r->state < RS_COUNT ? state_names[r->state] : "?",
-	                      "attempts", r->attempts, "queued_at", time_json(r->queued_at_s),
-	                      "category", r->category[0] ? r->category : NULL);
+	                      api_state_name(r->state), "attempts", r->attempts, "queued_at",
+	                      api_time_json(r->queued_at_s), "category",
+	                      r->category[0] ? r->category : NULL);
 	if (r->state == RS_QUEUED)
-		json_object_set_new(o, "next_attempt_at", time_json(r->next_attempt_s));
+		json_object_set_new(o, "next_attempt_at", api_time_json(r->next_attempt_s));
 	if (r->last_code)
 		json_object_set_new(o, "last_reply",
 		                    json_pack("{s:i, s:s, s:s, s:s}", "code", r->last_code,
@@ -154,7 +159,7 @@ static void slist_row(void *arg, const struct suppression *r)
 	}
 	json_array_append_new(l->rows, json_pack("{s:s, s:s, s:s, s:o}", "address", r->address,
 	                                         "scope", r->scope, "reason", r->reason,
-	                                         "created_at", time_json(r->created_s)));
+	                                         "created_at", api_time_json(r->created_s)));
 }
 
 static void list_suppressions(struct call *c, const char *only)
@@ -346,10 +351,7 @@ void api_route(struct call *c)
 	if (is(c, "POST", 1, "messages"))
 		api_post_message(c);
 	else if (is(c, "GET", 2, "messages"))
-		/* TODO(submit): a message's recipients by its queue id, once the
-		 * store keeps submitted messages (the lead's message table) */
-		api_error_now(c, 501, "not_implemented", NULL,
-		              "message lookup comes with the submission store");
+		api_get_message(c);
 	else if (is(c, "GET", 2, "recipients"))
 		get_recipient(c);
 	else if (is(c, "GET", 1, "suppressions"))
@@ -363,9 +365,7 @@ void api_route(struct call *c)
 	else if (is(c, "DELETE", 2, "suppressions"))
 		delete_suppression(c);
 	else if (is(c, "POST", 1, "campaigns"))
-		/* TODO(campaigns): template + recipients, reusing send's queueing */
-		api_error_now(c, 501, "not_implemented", NULL,
-		              "campaigns through the API: not yet");
+		api_post_campaign(c);
 	else if (is(c, "POST", 3, "campaigns") &&
 	         (strcmp(c->seg[2], "pause") == 0 || strcmp(c->seg[2], "resume") == 0 ||
 	          strcmp(c->seg[2], "cancel") == 0))

@@ -25,6 +25,7 @@ int api_fail(struct api_error *e, int status, const char *code, const char *fiel
 
 	e->status = status;
 	e->code = code;
+	e->line = 0;
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
@@ -37,6 +38,8 @@ char *api_error_json(const struct api_error *e)
 	json_t *err = json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
 	if (e->field[0])
 		json_object_set_new(err, "field", json_string(e->field));
+	if (e->line > 0)
+		json_object_set_new(err, "line", json_integer(e->line));
 	json_t *o = json_pack("{s:o}", "error", err);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

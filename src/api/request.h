@@ -30,6 +30,7 @@ struct api_error {
 	const char *code;          /* stable: "invalid_json", "unknown_field", ... (static) */
 	char field[API_FIELD_MAX]; /* "" when no one field is at fault */
 	char message[300];
+	long line; /* the line of an uploaded list at fault (0: none) */
 };
 
 /* Sets e and returns -1. */
@@ -64,7 +65,8 @@ int api_build_message(const struct api_message *m, struct strbuf *out, struct ap
 void *api_parse_object(const char *body, size_t len, const char *const *allowed,
                        struct api_error *e);
 
-/* The JSON error body {"error":{"code","field","message"}} (malloc'd). */
+/* The JSON error body {"error":{"code","field","message","line"}} (field
+ * and line only when set; malloc'd). */
 char *api_error_json(const struct api_error *e);
 
 #endif

@@ -14,7 +14,6 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "cli/report.h"
 #include "list/csv.h"
 #include "list/hygiene.h"
+#include "list/queue_campaign.h"
 #include "list/recipients.h"
 #include "store/suppress.h"
 #include "mail/config.h"
@@ -280,28 +280,24 @@ static int dry_run(struct recipient_list *list, const struct template *tpl,
 	return ok > 0 ? EXIT_ALL_DELIVERED : EXIT_USAGE;
 }
 
-/* What was skipped before queueing, by reason, and where it is listed. */
+/* Where skipped rows are listed: STATE/skipped-CAMPAIGN.csv, opened at
+ * the first skip. */
 struct skips {
-	FILE *csv; /* STATE/skipped-CAMPAIGN.csv, opened at the first skip */
+	FILE *csv;
 	char path[4200];
-	long typo, role, suppressed;
+	const char *state_dir, *campaign;
+	long bad;
 };
 
-static void skip_row(struct skips *sk, const char *state_dir, const char *campaign,
-                     const struct recipient_row *row, const char *reason, const char *detail)
+static void skip_row(void *arg, const struct recipient_row *row, const char *reason,
+                     const char *detail)
 {
+	struct skips *sk = arg;
 	char line[32];
 
-	if (strcmp(reason, "duplicate") == 0)
-		; /* counted by the caller */
-	else if (strcmp(reason, "typo") == 0)
-		sk->typo++;
-	else if (strcmp(reason, "role_account") == 0)
-		sk->role++;
-	else
-		sk->suppressed++;
 	if (!sk->csv) {
-		snprintf(sk->path, sizeof(sk->path), "%s/skipped-%s.csv", state_dir, campaign);
+		snprintf(sk->path, sizeof(sk->path), "%s/skipped-%s.csv", sk->state_dir,
+		         sk->campaign);
 		if (!(sk->csv = fopen(sk->path, "w")))
 			return;
 		const char *head[] = {"line", "email", "reason", "detail"};
@@ -312,82 +308,54 @@ static void skip_row(struct skips *sk, const char *state_dir, const char *campai
 	csv_write(sk->csv, f, 4);
 }
 
-/* Queues the list's rows; rows already queued (a resume) are left alone.
- * Typos, role accounts and suppressed addresses are skipped (hygiene.h). */
+static void bad_row(void *arg, long line, const struct err *e)
+{
+	struct skips *sk = arg;
+	(void)line;
+	report_bad_row(&sk->bad, e);
+}
+
+static void queue_progress(void *arg, long rows)
+{
+	(void)arg;
+	if (isatty(2))
+		fprintf(stderr, "\rsluice: queueing... %ld", rows);
+}
+
+/* Queues the list's rows (list/queue_campaign.h); rows already queued (a
+ * resume) are left alone. Typos, role accounts and suppressed addresses
+ * are skipped (hygiene.h) and listed in the state directory. */
 static int enqueue(struct store *st, struct suppress *sp, const struct config *cfg,
                    const char *state_dir, const char *campaign, struct recipient_list *list,
                    int resumed, struct err *e)
 {
-	struct recipient_row row = {0};
-	struct err re;
-	struct skips sk = {0};
-	long added = 0, dups = 0, bad = 0, rows = 0, waiting = 0;
-	int64_t now_s = list->times.now_s, first_send = 0;
-	int rc, failed = 0;
+	struct skips sk = {.state_dir = state_dir, .campaign = campaign};
+	struct queue_hooks h = {skip_row, bad_row, queue_progress, &sk};
+	struct queue_counts n;
+	int rc = queue_campaign_rows(st, sp, cfg, NULL, campaign, list, resumed,
+	                             ENQUEUE_COMMIT_ROWS, &h, &n, e);
 
-	while ((rc = recipients_next(list, &row, &re)) != 0) {
-		if (rc < 0) {
-			report_bad_row(&bad, &re);
-			continue;
-		}
-		char detail[200];
-		const char *why =
-		    hygiene_screen(cfg, sp, &row.addr, detail, sizeof(detail), &failed, e);
-		if (failed)
-			break;
-		if (why) {
-			skip_row(&sk, state_dir, campaign, &row, why, detail);
-			continue;
-		}
-		char key[ADDRESS_MAX + 1];
-		address_dedupe_key(row.addr.mailbox, cfg->case_sensitive_local, key, sizeof(key));
-		struct rcpt_times times = {row.send_at_s, row.expires_at_s};
-		int r = store_rcpt_add_at(st, campaign, row.addr.mailbox, key, row.addr.domain,
-		                          row.fields.data, row.fields.len, row.addr.utf8_local,
-		                          now_s, &times, e);
-		if (r < 0)
-			break;
-		r ? added++ : dups++;
-		if (r && row.send_at_s > now_s) {
-			waiting++;
-			if (!first_send || row.send_at_s < first_send)
-				first_send = row.send_at_s;
-		}
-		if (!r && !resumed)
-			skip_row(&sk, state_dir, campaign, &row, "duplicate",
-			         "the same mailbox as an earlier row");
-		if (++rows % ENQUEUE_COMMIT_ROWS == 0) {
-			if (store_commit(st, e) != 0) {
-				rc = -2;
-				break;
-			}
-			if (isatty(2))
-				fprintf(stderr, "\rsluice: queueing... %ld", rows);
-		}
-	}
-	recipient_row_free(&row);
-	strbuf_free(&row.fields);
 	if (sk.csv)
 		fclose(sk.csv);
-	if (rc != 0 || store_commit(st, e) != 0)
+	if (rc != 0)
 		return -1;
-	if (isatty(2) && rows >= ENQUEUE_COMMIT_ROWS)
+	if (isatty(2) && n.rows >= ENQUEUE_COMMIT_ROWS)
 		fputc('\n', stderr);
-	if (bad > BAD_ROWS_SHOWN)
-		log_info("... and %ld more bad rows", bad - BAD_ROWS_SHOWN);
-	log_info("campaign %s: %ld queued, %ld %s, %ld bad rows skipped", campaign, added, dups,
-	         resumed ? "already queued or duplicates" : "duplicates", bad);
-	if (sk.typo + sk.role + sk.suppressed > 0)
+	if (n.bad > BAD_ROWS_SHOWN)
+		log_info("... and %ld more bad rows", n.bad - BAD_ROWS_SHOWN);
+	log_info("campaign %s: %ld queued, %ld %s, %ld bad rows skipped", campaign, n.added, n.dups,
+	         resumed ? "already queued or duplicates" : "duplicates", n.bad);
+	if (n.typo + n.role + n.suppressed > 0)
 		log_info(
 		    "skipped %ld suppressed, %ld typo domains, %ld role accounts (listed in %s)",
-		    sk.suppressed, sk.typo, sk.role, sk.path);
-	if (waiting > 0) {
+		    n.suppressed, n.typo, n.role, sk.path);
+	if (n.waiting > 0) {
 		char when[64];
-		time_t t = (time_t)first_send;
+		time_t t = (time_t)n.first_send;
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
-		log_info("%ld wait for their send time, the first at %s", waiting, when);
+		log_info("%ld wait for their send time, the first at %s", n.waiting, when);
 	}
 	return 0;
 }
@@ -437,66 +405,34 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	progress_show(&r->progress, stderr, &st, r->next_due_s, 0);
 }
 
+/* The campaign record (list/queue_campaign.h): the template file as given,
+ * the config's envelope sender, the default tenant. */
 static int open_campaign(struct store *st, const struct send_opts *o, const char *id,
                          const struct template *tpl, struct recipient_list *list,
                          const struct config *cfg, struct campaign_rec *rec, int *resumed,
                          struct err *e)
 {
-	int found = store_campaign_get(st, id, rec, e);
-
-	if (found < 0)
-		return -1;
-	*resumed = found;
-	if (found) {
-		struct template stored;
-		struct err pe;
-		int same = template_parse(o->template, rec->template_text, rec->template_len,
-		                          &stored, &pe) == 0 &&
-		           strcmp(stored.text, tpl->text) == 0;
-		template_free(&stored);
-		if (!same)
-			return err_set(e,
-			               "campaign %s was queued with a different template; name "
-			               "the new one with --campaign",
-			               id);
-		/* one envelope domain per campaign: greylisting and SPF key on it */
-		const char *was = strrchr(rec->envelope_from, '@'),
-		           *now = strrchr(cfg->envelope_from, '@');
-		if (was && now && strcasecmp(was, now) != 0)
-			return err_set(
-			    e,
-			    "campaign %s was queued with envelope sender %s; the config now "
-			    "says %s: a campaign keeps one envelope domain (name a new one "
-			    "with --campaign)",
-			    id, rec->envelope_from, cfg->envelope_from);
-		return 0;
-	}
-	struct strbuf names = STRBUF_INIT;
-	unsigned char rnd[6];
-	char salt[16];
-	recipients_names_blob(list, &names);
-	RAND_bytes(rnd, sizeof(rnd));
-	for (int i = 0; i < 6; i++)
-		snprintf(salt + 2 * i, sizeof(salt) - 2 * (size_t)i, "%02x", rnd[i]);
-	rec->id = xstrdup(id);
-	FILE *f = fopen(o->template, "rb");
 	struct strbuf raw = STRBUF_INIT;
 	char buf[65536];
 	size_t k;
+	FILE *f = fopen(o->template, "rb");
+
 	while (f && (k = fread(buf, 1, sizeof(buf), f)) > 0)
 		strbuf_add(&raw, buf, k);
 	if (f)
 		fclose(f);
-	rec->template_len = raw.len;
-	rec->template_text = strbuf_detach(&raw);
-	rec->template_path = xstrdup(o->template);
-	rec->names_len = names.len;
-	rec->names = strbuf_detach(&names);
-	rec->envelope_from = xstrdup(cfg->envelope_from);
-	rec->salt = xstrdup(salt);
-	rec->created_s = clock_wall_ms() / 1000;
-	rec->priority = o->priority;
-	return store_campaign_add(st, rec, e);
+	struct campaign_spec spec = {
+	    .id = id,
+	    .template_path = o->template,
+	    .template_text = raw.data ? raw.data : "",
+	    .template_len = raw.len,
+	    .tpl = tpl,
+	    .envelope_from = cfg->envelope_from,
+	    .priority = o->priority,
+	};
+	int rc = queue_campaign_open(st, &spec, list, rec, resumed, e);
+	strbuf_free(&raw);
+	return rc < 0 ? -1 : 0;
 }
 
 static int deliver(const struct config *cfg, struct store *st, struct suppress *sp,

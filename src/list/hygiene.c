@@ -84,6 +84,13 @@ int hygiene_is_role(const char *mailbox)
 const char *hygiene_screen(const struct config *cfg, struct suppress *sp, const struct address *a,
                            char *detail, size_t n, int *failed, struct err *e)
 {
+	return hygiene_screen_for(cfg, sp, cfg->from_domain, a, detail, n, failed, e);
+}
+
+const char *hygiene_screen_for(const struct config *cfg, struct suppress *sp,
+                               const char *sender_domain, const struct address *a, char *detail,
+                               size_t n, int *failed, struct err *e)
+{
 	const char *typo;
 	char reason[32];
 
@@ -96,7 +103,7 @@ const char *hygiene_screen(const struct config *cfg, struct suppress *sp, const 
 	if (cfg->skip_role_accounts && hygiene_is_role(a->mailbox))
 		return "role_account";
 	if (sp) {
-		int r = suppress_check(sp, a->mailbox, cfg->from_domain, reason, e);
+		int r = suppress_check(sp, a->mailbox, sender_domain, reason, e);
 		if (r < 0) {
 			*failed = 1;
 			return NULL;

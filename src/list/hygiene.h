@@ -28,5 +28,10 @@ struct err;
  * NULL with e set and *failed = 1 if the suppression list cannot be read. */
 const char *hygiene_screen(const struct config *cfg, struct suppress *sp, const struct address *a,
                            char *detail, size_t n, int *failed, struct err *e);
+/* The same with suppressions checked for sender_domain (a tenant's) rather
+ * than the config's from_domain. */
+const char *hygiene_screen_for(const struct config *cfg, struct suppress *sp,
+                               const char *sender_domain, const struct address *a, char *detail,
+                               size_t n, int *failed, struct err *e);
 
 #endif

@@ -30,14 +30,25 @@ static const char *trim(const char *s, size_t *len)
 
 int recipients_open(struct recipient_list *l, const char *path, struct err *e)
 {
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		memset(l, 0, sizeof(*l));
+		l->path = xstrdup(path);
+		return err_set(e, "%s: cannot open: %m", path);
+	}
+	return recipients_open_stream(l, path, f, e);
+}
+
+int recipients_open_stream(struct recipient_list *l, const char *name, FILE *f, struct err *e)
+{
 	struct err ce;
+	const char *path = name;
 
 	memset(l, 0, sizeof(*l));
 	l->send_at_col = l->expires_at_col = l->tz_col = -1;
-	l->path = xstrdup(path);
-	l->f = fopen(path, "r");
-	if (!l->f)
-		return err_set(e, "%s: cannot open: %m", path);
+	l->path = xstrdup(name);
+	l->f = f;
 	csv_init(&l->csv, l->f);
 	int rc = csv_next(&l->csv, &ce);
 	if (rc == 0)
@@ -134,12 +145,17 @@ static int row_zone(struct recipient_list *l, char zone[ZONE_MAX], struct err *e
 	const char *z = cell(l, l->tz_col, &n);
 
 	zone[0] = '\0';
-	if (!z)
+	if (!z) {
+		snprintf(zone, ZONE_MAX, "%s", l->times.default_zone ? l->times.default_zone : "");
 		return 0;
+	}
 	if (n >= ZONE_MAX)
 		return err_set(e, "unknown time zone '%.40s...'", z);
 	memcpy(zone, z, n);
 	zone[n] = '\0';
+	if (l->times.fixed_zones && strcasecmp(zone, "UTC") != 0 && strcmp(zone, "Z") != 0 &&
+	    zone[0] != '+' && zone[0] != '-')
+		return err_set(e, "'%s': only UTC or an offset such as +01:00 here", zone);
 	snprintf(key, sizeof(key), "z\x1f%s", zone);
 	if (l->when_cache && strmap_get(l->when_cache, key))
 		return 0;
@@ -194,8 +210,10 @@ int recipients_next(struct recipient_list *l, struct recipient_row *row, struct 
 		int rc = csv_next(&l->csv, &ce);
 		if (rc == 0)
 			return 0;
-		if (rc < 0)
+		if (rc < 0) {
+			row->line = l->csv.record_line;
 			return err_set(e, "%s: %s", l->path, ce.msg);
+		}
 		row->line = l->csv.record_line;
 		size_t n;
 		const char *s = csv_field(&l->csv, 0, &n);

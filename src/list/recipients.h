@@ -33,6 +33,8 @@ struct recipient_times {
 	const char *send_at, *expires_at; /* text as given (util/when.h) */
 	int64_t expires_in_s;             /* counted from the send time */
 	int64_t now_s;                    /* the queueing time */
+	const char *default_zone;         /* of a row without tz (NULL: the host's) */
+	int fixed_zones; /* 1: tz only UTC or an offset (no IANA names: a threaded server) */
 };
 
 struct strmap;
@@ -58,10 +60,15 @@ struct recipient_row {
 
 /* Opens path and reads the header row; 0, or -1 with e set (file and line). */
 int recipients_open(struct recipient_list *l, const char *path, struct err *e);
+/* The same over a stream already open (an upload in memory); name stands
+ * for the path in messages. The list owns f from here on, even on -1
+ * (recipients_close closes it). */
+int recipients_open_stream(struct recipient_list *l, const char *name, FILE *f, struct err *e);
 /* Sets the campaign's times (copied but for the strings, which must
  * outlive the list); now_s also when there are none. */
 void recipients_set_times(struct recipient_list *l, const struct recipient_times *t);
-/* 1: row filled; 0: end; -1: a bad row was skipped (e: "path:line: why"). */
+/* 1: row filled; 0: end; -1: a bad row was skipped (e: "path:line: why";
+ * row->line: the line the bad record starts on). */
 int recipients_next(struct recipient_list *l, struct recipient_row *row, struct err *e);
 void recipients_close(struct recipient_list *l);
 void recipient_row_free(struct recipient_row *row);

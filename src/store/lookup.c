@@ -2,12 +2,15 @@
 #include "store/lookup.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "store/store_int.h"
 
 #define COLS                                                                                       \
 	"SELECT id, campaign, mailbox, state, attempts, queued_at, next_attempt,"                  \
-	" coalesce(last_code, 0), last_enhanced, last_reply, last_stage, category FROM recipient "
+	" coalesce(last_code, 0), last_enhanced, last_reply, last_stage, category, last_mx"        \
+	" FROM recipient "
 
 static int each(struct store *s, sqlite3_stmt *st, store_rcpt_row_fn cb, void *arg, struct err *e)
 {
@@ -27,6 +30,7 @@ static int each(struct store *s, sqlite3_stmt *st, store_rcpt_row_fn cb, void *a
 		    .last_reply = store_col_text(st, 9),
 		    .last_stage = store_col_text(st, 10),
 		    .category = store_col_text(st, 11),
+		    .last_mx = store_col_text(st, 12),
 		};
 		cb(arg, &r);
 	}
@@ -61,4 +65,37 @@ int store_rcpt_range(struct store *s, const char *campaign, int64_t first, int64
 	sqlite3_bind_int64(st, 3, last);
 	sqlite3_bind_int(st, 4, STORE_LOOKUP_MAX);
 	return each(s, st, cb, arg, e);
+}
+
+int store_message_lookup(struct store *s, const char *qid, const char *tenant,
+                         struct store_message_info *out, store_rcpt_row_fn cb, void *arg,
+                         struct err *e)
+{
+	sqlite3_stmt *st;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "SELECT id, mail_from, created FROM message"
+	                       " WHERE qid = ?1 AND tenant = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "message lookup");
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		snprintf(out->mail_from, sizeof(out->mail_from), "%s", store_col_text(st, 1));
+		out->created_s = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_db_err(s, e, "message lookup");
+	if (sqlite3_prepare_v2(s->db.h, COLS "WHERE message = ?1 ORDER BY id LIMIT ?2", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "message lookup");
+	sqlite3_bind_int64(st, 1, out->id);
+	sqlite3_bind_int(st, 2, STORE_MESSAGE_RCPTS_MAX);
+	return each(s, st, cb, arg, e) == 0 ? 1 : -1;
 }

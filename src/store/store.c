@@ -194,6 +194,11 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	if (db_exec(&s->db,
 	            "CREATE UNIQUE INDEX IF NOT EXISTS recipient_mkey ON recipient(campaign, mkey)",
 	            "index", e) != 0 ||
+	    /* a submitted message's recipients (GET /v1/messages/{id}) */
+	    db_exec(&s->db,
+	            "CREATE INDEX IF NOT EXISTS recipient_message ON recipient(message)"
+	            " WHERE message IS NOT NULL",
+	            "index", e) != 0 ||
 	    store_idem_init(s, e) != 0 || /* the API's tables (idempotency.c) */
 	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {
 		store_close(s);
