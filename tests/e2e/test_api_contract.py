@@ -179,7 +179,7 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
     check("POST", "/v1/campaigns/contract-c/pause", {"reason": "contract"}, 200)
     check("POST", "/v1/campaigns/contract-c/resume", None, 200)
     check("POST", "/v1/campaigns/contract-c/resume", None, 409)
-    check("POST", "/v1/campaigns/contract-csv/cancel", {}, 200)
+    check("POST", "/v1/campaigns/contract-csv/cancel", {}, 202)
     check("POST", "/v1/campaigns/contract-c/pause", {"reason": 5}, 400)
     check("POST", "/v1/campaigns/contract-c/pause", None, 404, key=KEY2)
     check("POST", "/v1/campaigns/nope/resume", None, 404)
@@ -187,7 +187,7 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
     check("POST", "/v1/campaigns/nope/pause", None, 401, key=None)
     check("POST", "/v1/campaigns/nope/resume", None, 401, key=None)
     check("POST", "/v1/campaigns/nope/cancel", None, 401, key=None)
-    check("POST", "/v1/campaigns/contract-c/cancel", {"reason": "done"}, 200)
+    check("POST", "/v1/campaigns/contract-c/cancel", {"reason": "done"}, 202)
 
     check("GET", "/v1/recipients/user353%40ok.test", status=200)
     check("GET", "/v1/recipients/not%20an%20address", status=422)
