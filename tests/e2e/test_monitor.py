@@ -162,7 +162,8 @@ def test_sender_rejections_add_up_across_campaigns_per_source(world, sender):
             with open(log) as f:
                 return [json.loads(x) for x in f if '"danger"' in x and x.endswith("\n")]
         assert wait_for(lambda: any(x["category"] == "source_rejected" for x in signs()), 30), \
-            signs()
+            open(os.path.join(sender.state, "delivery.log")).read() + str(\
+            signs())
     finally:
         serve.send_signal(signal.SIGTERM)
         out, err = serve.communicate(timeout=20)
