@@ -522,7 +522,7 @@ void srv_on_read(struct bufferevent *bev, void *arg)
 /* 1 if everything said has reached the socket: under STARTTLS's filter,
  * the socket's bufferevent below must be empty too (the filter's write
  * callback comes when its records are handed down, not sent). */
-static int drained(struct session *s)
+static int drained(const struct session *s)
 {
 	struct bufferevent *below = bufferevent_get_underlying(s->bev);
 
@@ -708,6 +708,24 @@ int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server
 	event_add(s->tick, &tv);
 	*out = s;
 	return 0;
+}
+
+void smtp_server_close_listener(struct smtp_server *s)
+{
+	if (!s)
+		return;
+	listen_free(s->listener);
+	s->listener = NULL;
+}
+
+int smtp_server_flushed(const struct smtp_server *s)
+{
+	if (!s)
+		return 1;
+	for (const struct session *x = s->sessions; x; x = x->next)
+		if (x->state == SS_BUSY || !drained(x))
+			return 0;
+	return 1;
 }
 
 void smtp_server_free(struct smtp_server *s)

@@ -79,7 +79,7 @@ struct session {
 struct smtp_server {
 	struct smtp_server_params p;
 	char *hostname;
-	struct listen *listener;
+	struct listen *listener; /* NULL once closed (smtp_server_close_listener) */
 	struct event *tick;
 	const struct smtp_server_ops *ops;
 	void *arg;
