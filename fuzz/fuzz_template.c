@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char name[] = "Zo\xc3\xab \"<&>\"\r\nX";
 		fields_add(&f, name, sizeof(name) - 1);
 		fields_add(&f, "1", 1);
-		struct render_in in = {f.data, f.len, "<id@x.test>", 0, NULL, "https://u.test/x"};
+		struct render_in in = {
+		    f.data, f.len, "<id@x.test>", 0, NULL, "https://u.test/x", "c1:t1:bulk:sluice"};
 		unsigned needs;
 		template_render(&t, &in, &out, &needs, &e);
 		char hosts[LINT_HOSTS_MAX][LINT_HOST_LEN];

@@ -103,7 +103,7 @@ int cli_queue(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct queue_opts o = {NULL};
+	struct queue_opts o = {.state = NULL};
 	const char *config = NULL;
 	int ch;
 

@@ -84,9 +84,39 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    /* the token as read (also from status_token_file), not only its source */
 	    {"http.status_token", str_differs(a->http_status_token, b->http_status_token)},
 	    {"http.metrics_public", a->http_metrics_public != b->http_metrics_public},
+	    /* the submission listeners are made once (serve/submission.c), with
+	     * their TLS context and limits copied in; submit checks
+	     * max_message_size again on each message, but the listeners' SIZE
+	     * stays the one they started with */
+	    {"submission.listen", str_differs(a->submission_listen, b->submission_listen)},
+	    {"submission.listen_tls",
+	     str_differs(a->submission_listen_tls, b->submission_listen_tls)},
+	    {"submission.tls_cert", str_differs(a->submission_cert, b->submission_cert)},
+	    {"submission.tls_key", str_differs(a->submission_key, b->submission_key)},
+	    {"submission.auth_without_tls",
+	     a->submission_auth_without_tls != b->submission_auth_without_tls},
+	    {"submission.max_message_size", a->submission_max_size != b->submission_max_size},
+	    {"submission.max_connections",
+	     a->submission_max_connections != b->submission_max_connections},
+	    {"submission.max_connections_per_ip",
+	     a->submission_max_per_ip != b->submission_max_per_ip},
+	    {"submission.auth_max_failures",
+	     a->submission_auth_max_failures != b->submission_auth_max_failures},
+	    {"submission.auth_lockout",
+	     a->submission_auth_lockout_ms != b->submission_auth_lockout_ms},
+	    {"submission.idle_timeout", a->submission_idle_ms != b->submission_idle_ms},
+	    /* the API's listener (serve/api_wiring.c); idempotency_window is read
+	     * per request and follows a reload */
+	    {"api.listen", str_differs(a->api_listen, b->api_listen)},
+	    {"api.max_body", a->api_max_body != b->api_max_body},
+	    {"api.max_connections", a->api_max_connections != b->api_max_connections},
+	    {"api.max_connections_per_ip", a->api_max_per_ip != b->api_max_per_ip},
+	    {"api.timeout", a->api_timeout_ms != b->api_timeout_ms},
 	};
 	size_t n = 0;
 
+	_Static_assert(sizeof(checks) / sizeof(checks[0]) <= RELOAD_RESTART_MAX,
+	               "RELOAD_RESTART_MAX holds every setting named here");
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]) && n < max; i++)
 		if (checks[i].differs)
 			out[n++] = checks[i].name;

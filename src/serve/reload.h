@@ -3,7 +3,8 @@
  * change while serve runs. serve applies a reloaded config's policies at
  * once (serve.c, reload_config); the settings named here are read only when
  * serve starts (the state directory, the sending identities and DKIM keys,
- * DNS, the listeners and their limits, the /status token) and take effect
+ * DNS, the listeners and their limits: inbound, HTTP, SMTP submission and
+ * its TLS files, the API; the /status token) and take effect
  * at the next restart.
  * docs/operations.md ("Reloading") lists both kinds.
  */
@@ -14,7 +15,7 @@
 
 struct config;
 
-#define RELOAD_RESTART_MAX 32 /* more than the settings serve_restart_changes knows */
+#define RELOAD_RESTART_MAX 64 /* more than the settings serve_restart_changes knows */
 
 /* The names of the restart-only settings (as written in the config file,
  * "inbound.listen") whose values differ between the running config and the

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "store/suppress.h"
 #include "submit/submit.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/workers.h"
 #include "util/xmalloc.h"
@@ -332,7 +333,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	http_server_free(sv->http);
 	sv->http = NULL;
 	api_wiring_close_listener(sv->api);
-	scheduler_stop(sv->sched); /* the loop ends when its sessions have */
+	submission_close_listener(sv->subm); /* its sessions go on until serve closes */
+	scheduler_stop(sv->sched);           /* the loop ends when its sessions have */
 }
 
 /* ---- submitted mail ---- */
@@ -571,6 +573,23 @@ int serve_open(const struct serve_params *p, struct serve **out, struct err *e)
 	return 0;
 }
 
+/* The loop has ended (a stop): the group commit that ended it may have
+ * answered submitted messages whose 250 is still in the session's buffer,
+ * and a client may still be waiting for a commit. Turns the loop (the
+ * scheduler still commits on its tick) until every answer is out, at most
+ * SERVE_FLUSH_MS; not after a second signal, nor with nothing owed. */
+static void flush_submission(struct serve *sv)
+{
+	int64_t until = clock_mono_ms() + SERVE_FLUSH_MS;
+
+	if (!sv->stopping) { /* ended by a failure: no signal closed the listener */
+		sv->stopping = 1;
+		submission_close_listener(sv->subm);
+	}
+	while (sv->stopping == 1 && !submission_flushed(sv->subm) && clock_mono_ms() < until)
+		event_base_loop(sv->base, EVLOOP_ONCE);
+}
+
 int serve_run(struct serve *sv, struct err *e)
 {
 	struct scheduler_params params;
@@ -598,6 +617,7 @@ int serve_run(struct serve *sv, struct err *e)
 	event_add(sighup, NULL);
 	poll_soon(sv, 0);
 	event_base_dispatch(sv->base);
+	flush_submission(sv);
 	int rc = scheduler_error(sv->sched, e);
 	struct err fe;
 	observe_scheduler(sv->obs, NULL);

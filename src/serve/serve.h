@@ -13,13 +13,16 @@
  *    campaigns share each site's budget, higher priority first. A campaign
  *    the complaint rate paused (inbound) is stopped; a paused one is not
  *    started until `sluice campaign resume`.
- * SIGTERM/SIGINT: stop listening, let open transactions finish, then
+ * SIGTERM/SIGINT: stop listening (inbound SMTP, HTTP, the API and SMTP
+ * submission), let open transactions finish, write out the answers owed to
+ * submission clients (their last commit's, within SERVE_FLUSH_MS), then
  * serve_run returns; a second signal stops at once (the queue keeps the
- * rest). SIGHUP: the delivery log is reopened (log rotation) and the config
- * file read again; a config that does not load is refused whole (the
- * running one stays), one that does is applied at once except for the
- * settings serve/reload.h names, which wait for a restart (a warning names
- * each that changed). What happens is said on stderr through util/log.h.
+ * rest; a 250 not yet written is not sent, its message is kept). SIGHUP:
+ * the delivery log is reopened (log rotation) and the config file read
+ * again; a config that does not load is refused whole (the running one
+ * stays), one that does is applied at once except for the settings
+ * serve/reload.h names, which wait for a restart (a warning names each
+ * that changed). What happens is said on stderr through util/log.h.
  */
 #ifndef SLUICE_SERVE_SERVE_H
 #define SLUICE_SERVE_SERVE_H
@@ -27,8 +30,9 @@
 #include "engine/monitor.h"
 #include "util/err.h"
 
-#define SERVE_POLL_MS 2000 /* how often the store is read for new campaigns */
-#define CAMPAIGNS_MAX 4096 /* campaigns serve looks at (and /metrics counts) */
+#define SERVE_POLL_MS  2000 /* how often the store is read for new campaigns */
+#define CAMPAIGNS_MAX  4096 /* campaigns serve looks at (and /metrics counts) */
+#define SERVE_FLUSH_MS 1000 /* after a stop, for submission's last answers to go out */
 
 struct config;
 struct serve;

@@ -324,6 +324,19 @@ void submission_reconfigure(struct submission *sm, const struct config *cfg)
 	sm->verified = strmap_new();
 }
 
+void submission_close_listener(struct submission *sm)
+{
+	if (!sm)
+		return;
+	smtp_server_close_listener(sm->starttls);
+	smtp_server_close_listener(sm->implicit);
+}
+
+int submission_flushed(const struct submission *sm)
+{
+	return !sm || (smtp_server_flushed(sm->starttls) && smtp_server_flushed(sm->implicit));
+}
+
 void submission_stop(struct submission *sm)
 {
 	if (!sm)

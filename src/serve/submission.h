@@ -24,6 +24,13 @@ struct submission_params {
 int submission_start(const struct submission_params *p, struct submission **out, struct err *e);
 /* A reloaded config: tenants and their passwords are read from it now. */
 void submission_reconfigure(struct submission *sm, const struct config *cfg);
+/* Stops accepting connections on both listeners (SIGTERM); sessions in
+ * progress go on, and a message waiting for its commit is answered when
+ * the commit comes. NULL or again: nothing. */
+void submission_close_listener(struct submission *sm);
+/* 1 when no session is owed an answer or has one not yet written out
+ * (NULL: 1); serve turns its loop until then before submission_stop. */
+int submission_flushed(const struct submission *sm);
 /* Stops listening and closes sessions; messages waiting for their commit
  * are answered when it comes (smtp_server_done outlives the listener). */
 void submission_stop(struct submission *sm);

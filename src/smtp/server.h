@@ -169,6 +169,15 @@ void smtp_server_done(struct smtp_server_msg *m, const char *reply);
  * frees it) or 0 (535, after the failure delay, counted against the client
  * and the user). Wipes the password and frees a. */
 void smtp_server_auth_done(struct smtp_server_auth *a, int ok, void *identity);
+/* Stops accepting connections (a server told to stop): new clients are
+ * refused by the kernel; sessions in progress go on (until their clients
+ * quit, or smtp_server_free), and a message with the owner is answered
+ * when the owner says so. Again: nothing more. */
+void smtp_server_close_listener(struct smtp_server *s);
+/* 1 when nothing is owed to a client: no message is with the owner and
+ * every reply has been written to the socket (for a last turn of the loop
+ * before smtp_server_free, which drops what is not written); else 0. */
+int smtp_server_flushed(const struct smtp_server *s);
 /* Stops listening and closes every session; messages and credentials still
  * with the owner stay valid until their smtp_server_done /
  * smtp_server_auth_done. */

@@ -2,8 +2,9 @@
 clients (Python's smtplib and swaks): STARTTLS on 587 and implicit TLS on
 465, AUTH PLAIN and LOGIN against tenants' yescrypt hashes, every refusal
 with its reply, the 250 only after the commit (kill -9 right after it loses
-nothing), and two tenants sending from their own pools with their own DKIM
-keys to the test world's Postfix receiver."""
+nothing), two tenants sending from their own pools with their own DKIM
+keys to the test world's Postfix receiver, and SIGTERM: the listeners
+refuse at once, a commit owed is still answered."""
 import email
 import os
 import re
@@ -19,13 +20,13 @@ import dns.resolver
 import pytest
 
 import world as W
-from conftest import SLUICE, maildir_files, merged, wait_for, yaml_text
+from conftest import SLUICE, fault_records, maildir_files, merged, wait_for, yaml_text
 from test_campaigns import _log, stop
 
 SUB_IP = W.INBOUND_IP
 PORT, PORT_TLS = 587, 465
 PASSWORD, PASSWORD2 = "correct horse battery", "second tenant's secret"
-USERS = range(300, 330)  # recipients used only here
+USERS = range(300, 330)  # recipients used only here (and 380..382, the SIGTERM tests)
 
 
 def crypt_hash(pw):
@@ -362,3 +363,86 @@ def test_a_paused_tenant_is_held_and_the_other_is_not(world, sender, hashes, tmp
     finally:
         err = stop(p)
     assert "held: its tenant news is paused" in err, err
+
+
+def stalled_at_dot(world, rcpt):
+    return any(x["outcome"] == "stalled" and rcpt in x["rcpt_tos"]
+               for x in fault_records(world, "stalldot"))
+
+
+def refused(port):
+    try:
+        socket.create_connection((SUB_IP, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_sigterm_closes_the_listeners_while_serve_finishes(world, sender, hashes, tmp_path):
+    """SIGTERM: 587 and 465 refuse new connections at once, while serve
+    still finishes (a delivery stalled after its dot holds it up to its
+    grace of a second); a session opened before goes on; the message that
+    got 250 just before is delivered, by the next serve if need be."""
+    text = config_text(world, str(tmp_path), hashes)
+    news = f"news@{W.DKIM_DOMAIN}"
+    p = start(sender, text)
+    try:
+        with client("news-app", PASSWORD) as s:
+            code, reply = submit(s, news, ["user380@stalldot.test"],
+                                 message(news, "user380@stalldot.test", "stall"))
+            assert code == 250, reply
+        assert wait_for(lambda: stalled_at_dot(world, "user380@stalldot.test"), 20)
+        before = client("news-app", PASSWORD)
+        code, reply = submit(before, news, ["user381@ok.test"],
+                             message(news, "user381@ok.test", "just before SIGTERM"))
+        assert code == 250, reply
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: refused(PORT) and refused(PORT_TLS), timeout=0.5, step=0.02)
+        took = time.monotonic() - t0
+        assert p.poll() is None, "serve had already finished: nothing shown"
+        assert before.noop()[0] == 250  # a session in progress goes on
+        before.close()
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert took < 0.5, took
+    p = start(sender, text)
+    try:
+        assert got(world, "user381")
+    finally:
+        stop(p)
+
+
+def test_a_commit_owed_at_sigterm_is_answered_and_delivered(world, sender, hashes, tmp_path):
+    """The end of DATA, then SIGTERM at once: the group commit that ends the
+    run answers it 250 (written out before serve closes the session), and
+    the next serve delivers it."""
+    text = config_text(world, str(tmp_path), hashes)
+    news = f"news@{W.DKIM_DOMAIN}"
+    p = start(sender, text)
+    try:
+        s = client("news-app", PASSWORD)
+        assert s.mail(news)[0] == 250
+        assert s.rcpt("user382@ok.test")[0] == 250
+        s.putcmd("data")
+        assert s.getreply()[0] == 354
+        s.send(message(news, "user382@ok.test", "owed at SIGTERM") + b".\r\n")
+        p.send_signal(signal.SIGTERM)
+        code, reply = s.getreply()
+        assert code == 250 and b"queued as" in reply, reply
+        s.close()
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    p = start(sender, text)
+    try:
+        assert got(world, "user382")
+    finally:
+        stop(p)

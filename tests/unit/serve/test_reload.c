@@ -89,12 +89,80 @@ static void test_restart_settings_are_named(void **state)
 	}
 }
 
+/* With submission and the API: every listener setting is named; a tenant's
+ * password and the Idempotency-Key window are not (read when used). */
+static const char *SUBMIT = "tenants:\n"
+                            "  - name: news\n"
+                            "    sender_domains: [example.com]\n"
+                            "    smtp_users:\n"
+                            "      - user: news-app\n"
+                            "        password_hash: \"$6$saltsalt$%s\"\n"
+                            "submission: {listen: 127.0.0.1:587, listen_tls: 127.0.0.1:465,\n"
+                            "             tls_cert: /etc/%s.pem, tls_key: /etc/%s.key%s}\n"
+                            "api: {listen: 127.0.0.1:%d%s}\n";
+
+static void test_submission_and_api_listeners_are_named(void **state)
+{
+	const char *out[RELOAD_RESTART_MAX];
+	char a[2048], b[2048], c[2048];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", BASE);
+	snprintf(a + strlen(a), sizeof(a) - strlen(a), SUBMIT, "abcdefghijklmnopqrstuv", "one",
+	         "one", "", 8080, "");
+	snprintf(b, sizeof(b), "%s", BASE);
+	snprintf(
+	    b + strlen(b), sizeof(b) - strlen(b), SUBMIT, "abcdefghijklmnopqrstuv", "two", "two",
+	    ", max_message_size: 10MB, max_connections: 5, max_connections_per_ip: 2,\n"
+	    "             auth_max_failures: 9, auth_lockout: 1h, idle_timeout: 30s",
+	    8081, ", max_body: 1MB, max_connections: 7, max_connections_per_ip: 3, timeout: 5s");
+	size_t n = changes(a, b, out);
+	const char *want[] = {"submission.tls_cert",
+	                      "submission.tls_key",
+	                      "submission.max_message_size",
+	                      "submission.max_connections",
+	                      "submission.max_connections_per_ip",
+	                      "submission.auth_max_failures",
+	                      "submission.auth_lockout",
+	                      "submission.idle_timeout",
+	                      "api.listen",
+	                      "api.max_body",
+	                      "api.max_connections",
+	                      "api.max_connections_per_ip",
+	                      "api.timeout"};
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(out[i], want[i]);
+
+	/* a new password hash and idempotency window: in force at once */
+	snprintf(c, sizeof(c), "%s", BASE);
+	snprintf(c + strlen(c), sizeof(c) - strlen(c), SUBMIT, "zyxwvutsrqponmlkjihgfe", "one",
+	         "one", "", 8080, ", idempotency_window: 48h");
+	assert_int_equal(changes(a, c, out), 0);
+
+	/* the listeners' addresses, and one turned off */
+	snprintf(c, sizeof(c),
+	         "%stenants:\n  - name: news\n    sender_domains: [example.com]\n"
+	         "    smtp_users:\n      - user: news-app\n"
+	         "        password_hash: \"$6$saltsalt$abcdefghijklmnopqrstuv\"\n"
+	         "submission: {listen: 127.0.0.1:2587, auth_without_tls: true}\n",
+	         BASE);
+	n = changes(a, c, out);
+	const char *want2[] = {"submission.listen",           "submission.listen_tls",
+	                       "submission.tls_cert",         "submission.tls_key",
+	                       "submission.auth_without_tls", "api.listen"};
+	assert_int_equal(n, sizeof(want2) / sizeof(want2[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(out[i], want2[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nothing_changed),
 	    cmocka_unit_test(test_policies_need_no_restart),
 	    cmocka_unit_test(test_restart_settings_are_named),
+	    cmocka_unit_test(test_submission_and_api_listeners_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
