@@ -48,17 +48,21 @@ static struct {
 	const char *host, *user, *pass, *from, *key;
 	int port, conns, n, size, starttls;
 	double rate;
-} opt = {.host = "127.0.0.1", .port = 587, .conns = 50, .n = 20000, .size = 2048,
+} opt = {.host = "127.0.0.1",
+         .port = 587,
+         .conns = 50,
+         .n = 20000,
+         .size = 2048,
          .from = "news@news.sluice.test"};
 
 static SSL_CTX *ctx;
 static pthread_barrier_t ready, go;
 static atomic_int next_k, nfailed, nready_failed;
 static double t0;
-static double *lat;      /* per message, ms; NAN when it failed */
-static double *done_at;  /* per message, when it was answered */
-static double *txn_lat;  /* per message, ms from MAIL (or the request) to the last answer */
-static char *body;       /* the message after its headers, CRLF, without the dot */
+static double *lat;     /* per message, ms; NAN when it failed */
+static double *done_at; /* per message, when it was answered */
+static double *txn_lat; /* per message, ms from MAIL (or the request) to the last answer */
+static char *body;      /* the message after its headers, CRLF, without the dot */
 static size_t body_len;
 
 static double now(void)
@@ -215,7 +219,8 @@ static int smtp_setup(struct conn *c)
 
 	if (c_open(c) != 0 || smtp_reply(c, t, sizeof(t)) != 220)
 		return -1;
-	if (c_write(c, "EHLO loadgen.bench.test\r\n", 25) != 0 || smtp_reply(c, t, sizeof(t)) != 250)
+	if (c_write(c, "EHLO loadgen.bench.test\r\n", 25) != 0 ||
+	    smtp_reply(c, t, sizeof(t)) != 250)
 		return -1;
 	if (opt.starttls) {
 		if (c_write(c, "STARTTLS\r\n", 10) != 0 || smtp_reply(c, t, sizeof(t)) != 220 ||
@@ -237,7 +242,8 @@ static int smtp_setup(struct conn *c)
 		EVP_EncodeBlock((unsigned char *)b64, raw, (int)(2 + ul + pl));
 		int n = snprintf(cmd, sizeof(cmd), "AUTH PLAIN %s\r\n", b64);
 		int code;
-		if (c_write(c, cmd, (size_t)n) != 0 || (code = smtp_reply(c, t, sizeof(t))) != 235) {
+		if (c_write(c, cmd, (size_t)n) != 0 ||
+		    (code = smtp_reply(c, t, sizeof(t))) != 235) {
 			warnx("AUTH: %s", t);
 			return -1;
 		}
@@ -275,8 +281,8 @@ static int smtp_send(struct conn *c, int k)
 		return 1;
 	}
 	int h = snprintf(head, sizeof(head),
-	                 "From: <%s>\r\nTo: <%s>\r\nSubject: Benchmark message %d\r\n\r\n", opt.from,
-	                 rcpt, k);
+	                 "From: <%s>\r\nTo: <%s>\r\nSubject: Benchmark message %d\r\n\r\n",
+	                 opt.from, rcpt, k);
 	/* the whole message and its dot in one write */
 	char *msg = malloc((size_t)h + body_len + 8);
 	memcpy(msg, head, (size_t)h);
@@ -328,8 +334,8 @@ static int http_send(struct conn *c, int k)
 
 	rcpt_of(k, rcpt, sizeof(rcpt));
 	int h = snprintf(head, sizeof(head),
-	                 "From: <%s>\r\nTo: <%s>\r\nSubject: Benchmark message %d\r\n\r\n", opt.from,
-	                 rcpt, k);
+	                 "From: <%s>\r\nTo: <%s>\r\nSubject: Benchmark message %d\r\n\r\n",
+	                 opt.from, rcpt, k);
 	char *eh = json_escape(head, (size_t)h, &hl);
 	char pre[256];
 	int pl = snprintf(pre, sizeof(pre), "{\"from\":\"%s\",\"to\":[\"%s\"],\"raw\":\"", opt.from,
@@ -501,9 +507,10 @@ int main(int argc, char **argv)
 	body = malloc(cap);
 	body_len = 0;
 	while (body_len + 100 < (size_t)opt.size - 100) {
-		int k = snprintf(body + body_len, cap - body_len,
-		                 "The quick brown fox jumps over the lazy dog, line %zu of the body.\r\n",
-		                 body_len / 70);
+		int k = snprintf(
+		    body + body_len, cap - body_len,
+		    "The quick brown fox jumps over the lazy dog, line %zu of the body.\r\n",
+		    body_len / 70);
 		body_len += (size_t)k;
 	}
 	ebody = json_escape(body, body_len, &ebody_len);
