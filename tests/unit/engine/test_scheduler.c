@@ -507,6 +507,43 @@ static void test_parked_no_later_than_expiry(void **state)
 	world_close(&w);
 }
 
+/* What the store kept of a site (a run before this one) holds from the
+ * start: a suspension still running, then a probe, then the learned rate;
+ * what changed is written back. */
+static void test_learned_limits_restored_from_the_store(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	snprintf(w.learned_site, sizeof(w.learned_site), "mx.one.test");
+	w.learned = (struct store_learned){.rate = 1.0 / 60,
+	                                   .ceiling = 1.0 / 60,
+	                                   .connections = 1,
+	                                   .level = 1,
+	                                   .throttled_s = T0_S - 30,
+	                                   .suspended_until_s = T0_S + 30};
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	world_start(&w);
+	settle(&w);
+	assert_int_equal(w.conns_started, 0); /* still suspended, after the restart */
+	assert_true(a->next_attempt_s >= T0_S + 30 && a->next_attempt_s <= T0_S + 31);
+	world_advance(&w, 31 * 1000);
+	run_until_updates(&w, a, 1, "the first after the suspension");
+	settle(&w);
+	assert_int_equal(a->state, RS_DELIVERED);
+	assert_int_equal(b->tries, 0); /* the learned rate: one a minute */
+	world_advance(&w, 61 * 1000);
+	run_until(&w, broke, NULL, "the second a minute later");
+	assert_int_equal(b->state, RS_DELIVERED);
+	assert_true(w.conns_started <= 2); /* one at a time (the first QUIT when idle) */
+	assert_true(w.learned_puts >= 1);
+	assert_true(w.learned.rate > 0.016 && w.learned.rate < 0.017); /* kept as it was */
+	assert_int_equal(w.learned.connections, 1);
+	world_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_send_at_in_the_future),
 	    cmocka_unit_test(test_expires_while_waiting_at_a_site),
 	    cmocka_unit_test(test_parked_no_later_than_expiry),
+	    cmocka_unit_test(test_learned_limits_restored_from_the_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
