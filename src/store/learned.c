@@ -97,22 +97,3 @@ int store_learned_list(struct store *s, store_learned_fn cb, void *arg, struct e
 	return store_each_row(s, "SELECT " COLUMNS " FROM learned ORDER BY updated DESC, site",
 	                      NULL, 0, list_row, &p, e);
 }
-
-int store_learned_forget(struct store *s, const char *site, int64_t *n, struct err *e)
-{
-	sqlite3_stmt *st;
-
-	*n = 0;
-	if (store_begin(s, e))
-		return -1;
-	if (sqlite3_prepare_v2(s->db.h, "DELETE FROM learned WHERE site = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return store_db_err(s, e, "forget learned limits");
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_db_err(s, e, "forget learned limits");
-	*n = sqlite3_changes(s->db.h);
-	return store_commit(s, e);
-}

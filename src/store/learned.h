@@ -3,7 +3,7 @@
  * source IP), kept in queue.db (table `learned`) so that a restart or the
  * next campaign starts at the learned limits (shape/learn.h decides them;
  * the engine writes them in its group commit, at most every few seconds
- * per site). `sluice queue` lists them, `sluice site forget` deletes them.
+ * per site). `sluice queue` lists them; operations.md says how to delete them.
  */
 #ifndef SLUICE_STORE_LEARNED_H
 #define SLUICE_STORE_LEARNED_H
@@ -33,7 +33,5 @@ int store_learned_put(struct store *s, const struct store_learned *row, struct e
 /* Calls cb per row, most recently updated first (strings borrowed for the call). */
 typedef void (*store_learned_fn)(void *arg, const struct store_learned *row);
 int store_learned_list(struct store *s, store_learned_fn cb, void *arg, struct err *e);
-/* Deletes what was learned of site (every source), committed; *n: rows gone. */
-int store_learned_forget(struct store *s, const char *site, int64_t *n, struct err *e);
 
 #endif
