@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "mail/tenant.h"
+#include "store/learned.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -94,6 +95,26 @@ static void print_pause(void *arg, const struct site_pause *p)
 	printf("paused %s %s %s: %s\n", p->scope, p->target, until, p->reason);
 }
 
+/* What the engine learned of a site's limits (store/learned.h). */
+static void print_learned(void *arg, const struct store_learned *l)
+{
+	int64_t now = *(int64_t *)arg;
+	char rate[16], conns[16], when[32];
+
+	fmt_rate(rate, sizeof(rate), l->rate);
+	if (l->connections > 0)
+		snprintf(conns, sizeof(conns), "%d", l->connections);
+	else
+		snprintf(conns, sizeof(conns), "-");
+	if (l->throttled_s > 0)
+		snprintf(when, sizeof(when), "%llds ago", (long long)(now - l->throttled_s));
+	else
+		snprintf(when, sizeof(when), "never");
+	printf("learned %s from %s: %s msg/min, %s connections, suspension level %d, "
+	       "throttled %s\n",
+	       l->site, l->source_ip, rate, conns, l->level, when);
+}
+
 int cli_queue(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -145,6 +166,8 @@ int cli_queue(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = store_site_pauses(st, now, print_pause, &now, &e);
+	if (rc == 0)
+		rc = store_learned_list(st, print_learned, &now, &e);
 	if (rc != 0)
 		log_error("%s", e.msg);
 	store_close(st);

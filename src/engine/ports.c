@@ -68,6 +68,17 @@ static int sq_site_snapshot(void *ctx, const struct site_snapshot *snap, struct 
 	return store_site_snapshot(ctx, snap, e);
 }
 
+static int sq_learned_get(void *ctx, const char *site, const char *ip, struct store_learned *out,
+                          struct err *e)
+{
+	return store_learned_get(ctx, site, ip, out, e);
+}
+
+static int sq_learned_put(void *ctx, const struct store_learned *row, struct err *e)
+{
+	return store_learned_put(ctx, row, e);
+}
+
 static int sq_warmup_first_day(void *ctx, const char *ip, int64_t today, int64_t *first,
                                struct err *e)
 {
@@ -212,6 +223,8 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .cancel_done = sq_cancel_done,
 	    .message_add = sq_message_add,
 	    .rcpt_add_message = sq_rcpt_add_message,
+	    .learned_get = sq_learned_get,
+	    .learned_put = sq_learned_put,
 	    .ctx = st,
 	};
 }

@@ -17,6 +17,7 @@
 
 #include "dns/mx.h"
 #include "smtp/client.h"
+#include "store/learned.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -76,6 +77,11 @@ struct engine_store {
 	int (*cancel_queued)(void *ctx, const char *campaign, const char *reason,
 	                     store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
 	int (*cancel_done)(void *ctx, const char *campaign, struct err *e);
+	/* learned limits per (site, source) (store/learned.h); either may be
+	 * NULL: nothing is kept */
+	int (*learned_get)(void *ctx, const char *site, const char *ip, struct store_learned *out,
+	                   struct err *e);
+	int (*learned_put)(void *ctx, const struct store_learned *row, struct err *e);
 	/* a submitted message's body and envelope sender (store_message_get) */
 	int (*message_get)(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
 	                   struct err *e);

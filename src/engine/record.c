@@ -181,6 +181,8 @@ void sched_record_outcome(struct scheduler *s, struct job *j, const struct attem
 	count_outcome(s, j, &o);
 	if (j->site)
 		apply_site(s, j->site, &o, a->reply);
+	if (j->site && o.rule && o.state == RS_QUEUED && !o.retry_now)
+		o.next_attempt_s = site_throttled_retry_s(j->site, o.next_attempt_s);
 	update_store(s, j, a, &o);
 	sched_notify_failure(s, j, a, o.state, now_s);
 	const char *list_action = apply_list(s, j, a, &o, now_s);

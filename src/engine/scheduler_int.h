@@ -54,6 +54,7 @@
 #define LOADED_MAX      20000 /* recipients in memory at most */
 #define POLL_DUE_MS     1000  /* how often to look for recipients coming due */
 #define BACKLOG_MIN     100
+#define LEARN_SAVE_MS   3000 /* a site's learned limits are written at most this often */
 
 _Static_assert(SOURCES_MAX <= 64, "scheduler.mon_source_warned has a bit per source");
 
@@ -143,13 +144,14 @@ struct site {
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
 	struct site *wait_next;
-	struct throttle thr;    /* pacing and the state reply rules put it in */
-	int64_t warm_sent;      /* delivered today from its source (warm-up) */
-	struct event *timer;    /* wakes the site when the throttle allows more */
-	struct strmap *domains; /* every recipient domain routed here (control.c) */
-	int was_paused;         /* held by an operator's pause at the last look */
-	char pause_why[200];    /* the snapshot's reason while paused */
-	int64_t paused_until_s; /* the latest due time its pause parked rows at */
+	struct throttle thr;      /* pacing and the state reply rules put it in */
+	int64_t warm_sent;        /* delivered today from its source (warm-up) */
+	struct event *timer;      /* wakes the site when the throttle allows more */
+	struct strmap *domains;   /* every recipient domain routed here (control.c) */
+	int was_paused;           /* held by an operator's pause at the last look */
+	char pause_why[200];      /* the snapshot's reason while paused */
+	int64_t paused_until_s;   /* the latest due time its pause parked rows at */
+	int64_t learned_saved_ms; /* when its learned limits were last written */
 };
 
 /* An operator's pause the scheduler knows of (control.c), strings owned. */
@@ -328,6 +330,8 @@ void site_wait_for_capacity(struct scheduler *s, struct site *site);
 void sched_park(struct scheduler *s, struct job *j, int64_t due_s);
 int64_t site_suspension_end_s(const struct site *site, int64_t mono_ms);
 size_t site_backlog_max(const struct site *site);
+/* When a recipient a throttling reply deferred (due at due_s) is due. */
+int64_t site_throttled_retry_s(const struct site *site, int64_t due_s);
 void sched_warm_load(struct scheduler *s, int64_t today);
 void site_warm_count(struct scheduler *s, struct site *site);
 /* Whether the site may go on at all now (asked where sessions are opened

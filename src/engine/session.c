@@ -181,6 +181,7 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 	if (!sess->asked) {
 		sess->asked = 1;
 		site->starting--;
+		throttle_set_established(&site->thr, site->active - site->starting);
 	}
 	if (sess->dkim_pending)
 		return NULL;   /* woken when the worker is done (dkim_jobs.c) */
@@ -270,6 +271,7 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		site->starting--;
 	site->active--;
 	s->active--;
+	throttle_set_established(&site->thr, site->active - site->starting);
 	s->st.connections = s->active;
 	if (sess->prev)
 		sess->prev->next = sess->next;
@@ -287,8 +289,16 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		const struct reply_rule *rule = rules_match(
 		    s->rules, failure->stage, &failure->reply, peer ? peer->host : NULL);
 		if (rule && !failure->local) {
-			throttle_apply(&site->thr, rule, failure->reply.text, sched_mono_ms(s));
+			/* refused while others were accepted: the connection cap */
+			if (sess->asked || !throttle_refused_connection(
+			                       &site->thr, failure->reply.text, sched_mono_ms(s)))
+				throttle_apply(&site->thr, rule, failure->reply.text,
+				               sched_mono_ms(s));
 			log_site_throttled(s, site, c, failure, rule);
+		} else if (!sess->asked && failure->stage == STAGE_BANNER &&
+		           throttle_refused_connection(&site->thr, failure->reply.text,
+		                                       sched_mono_ms(s))) {
+			/* lost at the greeting while others were accepted: the same */
 		} else
 			throttle_connection_failed(&site->thr, failure->reply.text,
 			                           sched_mono_ms(s));

@@ -3,7 +3,9 @@
  * queue of ready jobs, the source it sticks to, admission (site_admit:
  * paused by the operator, suspended by its throttle or over its warm-up cap, when the site's queue
  * is parked back in the store; site_pace: the message and connection rates),
- * the warm-up counts, and the per-second snapshots `sluice queue` reads.
+ * the warm-up counts, the per-second snapshots `sluice queue` reads, and
+ * the limits the site's throttle learned (shape/learn.h), read from the
+ * store when the site is made and written back in the group commit.
  */
 #include <event2/event.h>
 #include <stddef.h>
@@ -46,6 +48,76 @@ static const struct source *pick_source(const struct scheduler *s, const struct 
 	return c->pool[0];
 }
 
+/* What the store kept of the site's limits, into its throttle. */
+static void site_learned_load(struct scheduler *s, struct site *site)
+{
+	struct store_learned row;
+	struct err e;
+
+	if (!s->p.store.learned_get)
+		return;
+	int rc = s->p.store.learned_get(s->p.store.ctx, site->key, site->source->ip, &row, &e);
+	if (rc < 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	if (rc == 0)
+		return;
+	struct learn_kept k = {
+	    .rate = row.rate,
+	    .ceiling = row.ceiling,
+	    .connections = row.connections,
+	    .level = row.level,
+	    .throttled_s = row.throttled_s,
+	    .suspended_until_s = row.suspended_until_s,
+	};
+	throttle_restore_learned(&site->thr, &k, sched_mono_ms(s), sched_wall_ms(s) / 1000);
+	site->learned_saved_ms = sched_mono_ms(s);
+}
+
+/* Writes what the site's throttle learned, when it changed and was not
+ * written in the last LEARN_SAVE_MS (or the site is idle: the run may end). */
+static void site_learned_save(struct scheduler *s, struct site *site, int64_t now_mono,
+                              int64_t now_s)
+{
+	struct learn_kept k;
+	struct err e;
+	int idle = site->active == 0 && site->queued == 0;
+
+	if (!s->p.store.learned_put || !site->thr.lr.changed ||
+	    (!idle && now_mono - site->learned_saved_ms < LEARN_SAVE_MS))
+		return;
+	if (!throttle_learned_changed(&site->thr, now_mono, now_s, &k))
+		return;
+	struct store_learned row = {
+	    .site = site->key,
+	    .source_ip = site->source->ip,
+	    .rate = k.rate,
+	    .ceiling = k.ceiling,
+	    .connections = k.connections,
+	    .level = k.level,
+	    .throttled_s = k.throttled_s,
+	    .suspended_until_s = k.suspended_until_s,
+	    .updated_s = now_s,
+	};
+	if (s->p.store.learned_put(s->p.store.ctx, &row, &e) != 0)
+		sched_fail(s, &e);
+	site->learned_saved_ms = now_mono;
+}
+
+/* A recipient a throttling reply deferred is due when the site's suspension
+ * ends if that comes before its backoff: the refusal was the site's, not
+ * the recipient's. */
+int64_t site_throttled_retry_s(const struct site *site, int64_t due_s)
+{
+	int64_t mono = sched_mono_ms(site->s);
+
+	if (!throttle_suspended(&site->thr, mono))
+		return due_s;
+	int64_t end = site_suspension_end_s(site, mono);
+	return end < due_s ? end : due_s;
+}
+
 struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const char *domain,
                       const struct mx_result *res)
 {
@@ -78,6 +150,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
+	site_learned_load(s, site);
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	site->domains = strmap_new();
 	strmap_put(s->sites, site->key, site);
@@ -406,6 +479,7 @@ void sched_snapshot_sites(struct scheduler *s)
 			sched_fail(s, &e);
 			return;
 		}
+		site_learned_save(s, v, now_mono, now_s);
 	}
 	s->dirty = 1;
 }

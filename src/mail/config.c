@@ -131,7 +131,8 @@ void config_defaults(struct config *c)
 	c->dns_tries = 2;
 	c->port = 25;
 	c->max_connections = 200;
-	c->initial_connections = 5; /* Postfix: initial_destination_concurrency */
+	c->initial_connections =
+	    2; /* fewer than Postfix (5): a new site shows first what it takes */
 	c->idle_timeout_ms = 1000;
 	c->signing_threads = -1;
 	c->provider_policies = 1;

@@ -9,7 +9,7 @@
 #define CONN_SUSPEND_MAX_MS          (30 * 60 * 1000)
 #define RATE_WINDOW_MS               5000
 #define MSGS_PER_SESSION_PER_S       5.0
-#define LEARNED_RATE_MIN             (1.0 / 60) /* one message a minute */
+#define RAMP_STEP_MS                 200
 
 double throttle_message_rate(const struct throttle *t)
 {
@@ -17,6 +17,9 @@ double throttle_message_rate(const struct throttle *t)
 
 	if (t->ceil_rate > 0 && (r <= 0 || t->ceil_rate < r))
 		r = t->ceil_rate;
+	double learned = learn_rate(&t->lr);
+	if (learned > 0 && (r <= 0 || learned < r))
+		r = learned;
 	return r;
 }
 
@@ -32,6 +35,8 @@ void throttle_init(struct throttle *t, const struct policy *p, int initial, int6
 	t->base = *p;
 	t->factor = 1.0;
 	t->ramp = initial > 0 ? initial : p->max_connections;
+	t->ramp_ms = now_ms;
+	learn_init(&t->lr);
 	bucket_init(&t->messages, p->message_rate, now_ms);
 	bucket_init(&t->connections, p->connection_rate, now_ms);
 }
@@ -39,11 +44,8 @@ void throttle_init(struct throttle *t, const struct policy *p, int initial, int6
 void throttle_set_policy(struct throttle *t, const struct policy *was, const struct policy *p,
                          int64_t now_ms)
 {
-	double rate = t->base.message_rate;
-
+	(void)was;
 	t->base = *p;
-	if (p->message_rate <= 0 && was->message_rate <= 0)
-		t->base.message_rate = rate; /* learned (throttle_apply), or still none */
 	set_rates(t, now_ms);
 }
 
@@ -56,9 +58,14 @@ static double ceiling_step(double ceil, double base, double first)
 	return (base > 0 && next >= base) || (base <= 0 && next >= first * 64) ? 0 : next;
 }
 
-/* Steps the factor and the ceilings back up, one doubling per quiet duration. */
+/* Steps the factor and the ceilings back up, one doubling per quiet
+ * duration, and the learned rate per quiet interval (learn_step). */
 static void restore(struct throttle *t, int64_t now_ms)
 {
+	if (t->lr.step_at_ms && now_ms >= t->lr.step_at_ms) {
+		learn_step(&t->lr, now_ms);
+		set_rates(t, now_ms);
+	}
 	while ((t->factor < 1.0 || t->ceil_rate > 0 || t->ceil_connections > 0) &&
 	       t->restore_at_ms && now_ms >= t->restore_at_ms) {
 		t->factor = t->factor * 2 >= 1.0 ? 1.0 : t->factor * 2;
@@ -86,6 +93,9 @@ int throttle_max_connections(struct throttle *t, int64_t now_ms)
 		n = t->ceil_connections;
 	if (t->ramp < n)
 		n = t->ramp;
+	int learned = learn_connections(&t->lr);
+	if (learned > 0 && learned < n)
+		n = learned;
 	/* A rate-limited site needs no more sessions than the rate can feed
 	 * (a session sends a few messages a second): never idle connections. */
 	double rate = throttle_message_rate(t);
@@ -115,22 +125,15 @@ void throttle_apply(struct throttle *t, const struct reply_rule *r, const char *
 {
 	int64_t suspend = r->suspend_ms > RULE_SUSPEND_MAX_MS ? RULE_SUSPEND_MAX_MS : r->suspend_ms;
 
-	if (suspend && now_ms + suspend > t->suspended_until_ms)
-		t->suspended_until_ms = now_ms + suspend;
-	if (r->factor > 0 && t->base.message_rate <= 0) {
-		/* No configured rate: the rate that got us throttled is the base
-		 * (learned once; the factor then does the rest). */
-		double seen = t->observed_rate;
-		if (now_ms - t->window_start_ms > 0 && t->window_count > 0) {
-			double cur = (double)t->window_count * 1000.0 /
-			             (double)(now_ms - t->window_start_ms);
-			if (cur > seen)
-				seen = cur;
-		}
-		/* Nothing accepted yet (a refusal at the greeting): there is no rate
-		 * to learn, only the connection cap is scaled. */
-		if (seen > 0)
-			t->base.message_rate = seen > LEARNED_RATE_MIN ? seen : LEARNED_RATE_MIN;
+	snprintf(t->reason, sizeof(t->reason), "rule %s: %s", r->name, reply_text);
+	if (suspend) {
+		/* refusals of what was under way when the first came: one episode */
+		if (throttle_suspended(t, now_ms))
+			return;
+		int64_t len = learn_throttled(&t->lr, suspend, now_ms);
+		if (len && now_ms + len > t->suspended_until_ms)
+			t->suspended_until_ms = now_ms + len;
+		suspend = len;
 	}
 	if (r->factor > 0) {
 		double f = t->factor * r->factor;
@@ -148,9 +151,47 @@ void throttle_apply(struct throttle *t, const struct reply_rule *r, const char *
 		t->step_ms = r->duration_ms > 0 ? r->duration_ms : 15 * 60 * 1000;
 		/* the new limits start after the suspension; restoring after that */
 		t->restore_at_ms = (suspend ? now_ms + suspend : now_ms) + t->step_ms;
-		set_rates(t, now_ms);
 	}
-	snprintf(t->reason, sizeof(t->reason), "rule %s: %s", r->name, reply_text);
+	set_rates(t, now_ms);
+}
+
+int throttle_refused_connection(struct throttle *t, const char *why, int64_t now_ms)
+{
+	if (!learn_refused_connection(&t->lr, t->established, now_ms))
+		return 0;
+	snprintf(t->reason, sizeof(t->reason), "%d connections accepted, one more refused: %s",
+	         t->established, why);
+	return 1;
+}
+
+void throttle_set_established(struct throttle *t, int n)
+{
+	t->established = n;
+}
+
+void throttle_restore_learned(struct throttle *t, const struct learn_kept *k, int64_t now_ms,
+                              int64_t now_s)
+{
+	learn_restore(&t->lr, k, now_ms, now_s);
+	if (t->lr.suspended_until_ms > t->suspended_until_ms)
+		t->suspended_until_ms = t->lr.suspended_until_ms;
+	/* a cap the site has shown it accepts needs no slow start */
+	if (t->lr.connections > t->ramp)
+		t->ramp = t->lr.connections;
+	if (t->lr.rate > 0 || t->lr.connections > 0)
+		snprintf(t->reason, sizeof(t->reason), "learned: %.1f msg/min, %d connections",
+		         t->lr.rate * 60, t->lr.connections);
+	set_rates(t, now_ms);
+}
+
+int throttle_learned_changed(struct throttle *t, int64_t now_ms, int64_t now_s,
+                             struct learn_kept *k)
+{
+	restore(t, now_ms);
+	if (!t->lr.changed)
+		return 0;
+	learn_kept_of(&t->lr, now_ms, now_s, k);
+	return 1;
 }
 
 void throttle_connection_failed(struct throttle *t, const char *why, int64_t now_ms)
@@ -175,8 +216,14 @@ void throttle_connection_worked(struct throttle *t)
 
 void throttle_delivered(struct throttle *t, int64_t now_ms)
 {
-	if (t->ramp < t->base.max_connections)
+	/* slow start: one more only when every connection it may have is open
+	 * and accepted (it has shown it takes them), and not too fast */
+	if (t->ramp < t->base.max_connections && t->established >= t->ramp &&
+	    now_ms - t->ramp_ms >= RAMP_STEP_MS) {
 		t->ramp++;
+		t->ramp_ms = now_ms;
+	}
+	learn_delivered(&t->lr, now_ms);
 	if (t->window_start_ms == 0)
 		t->window_start_ms = now_ms;
 	if (now_ms - t->window_start_ms >= RATE_WINDOW_MS) {

@@ -258,3 +258,55 @@ def test_warm_up_caps_day_1_then_day_2_continues_across_restarts(world, sender):
     assert r.returncode == 0, r.stderr
     final = collections.Counter(x["rcpt_tos"][0] for x in got())
     assert len(final) == 12 and set(final.values()) == {1}  # each once, none bounced
+
+
+# The issue-12 receiver (fault_smtpd.py mode webmail): 30 messages a minute
+# and 3 connections per client IP, "421 RP-001" past either.
+WM_LIMIT, WM_WINDOW, WM_CONNS = 30, 60.0, 3
+
+
+def webmail_refusals(world, since):
+    return [x for x in fault_records(world, "webmail")[since:]
+            if x["outcome"] in ("refused", "conn_refused")]
+
+
+def test_learned_limits_few_refusals_then_none_after_a_restart(world, sender):
+    """No policy for the receiver: at most 3 refusals to learn its limits,
+    delivery within 1.3 times what it allows; the next run (a restart, a new
+    campaign) starts at the learned limits and draws no refusal."""
+    tag = "learned"
+    since = len(fault_records(world, "webmail"))
+    n = 45
+    sender.rows([[f"{tag}-{i}@learn.test", "L", str(i)] for i in range(n)])
+    t0 = time.time()
+    r = sender.run(config={"retry": {"max_lifetime": "10m"}}, timeout=300)
+    took = time.time() - t0
+    assert r.rc == 0, r.err
+    got = collections.Counter(x["rcpt_tos"][0] for x in fault_records(world, "webmail")[since:]
+                              if x["outcome"] == "250")
+    assert got == {f"{tag}-{i}@learn.test": 1 for i in range(n)}
+    refused = webmail_refusals(world, since)
+    allowed = n / WM_LIMIT * WM_WINDOW  # the receiver's own limit: 90 s
+    print(f"first run: {n} in {took:.1f} s (allowed {allowed:.0f} s), {len(refused)} refusals")
+    assert 1 <= len(refused) <= 3, refused
+    assert took <= 1.3 * allowed + 3, took  # + the process's start and end
+    fired = [x for x in r.log() if x.get("rule") == "outlook-rp"]
+    assert fired
+
+    # what was learned is in the store, and `sluice queue` shows it
+    q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True, text=True)
+    assert q.returncode == 0, q.stderr
+    line = [x for x in q.stdout.splitlines() if x.startswith("learned mx.learn.test")]
+    assert line and "msg/min" in line[0], q.stdout
+
+    # a restart with the next campaign: the learned limit holds from the start
+    since = len(fault_records(world, "webmail"))
+    sender.rows([[f"{tag}2-{i}@learn.test", "L", str(i)] for i in range(30)])
+    t0 = time.time()
+    r = sender.run(config={"retry": {"max_lifetime": "10m"}}, timeout=300)
+    took = time.time() - t0
+    assert r.rc == 0, r.err
+    refused = webmail_refusals(world, since)
+    print(f"after a restart: 30 in {took:.1f} s, {len(refused)} refusals")
+    assert refused == []
+    assert len([x for x in fault_records(world, "webmail")[since:] if x["outcome"] == "250"]) == 30

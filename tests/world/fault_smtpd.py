@@ -17,6 +17,10 @@ MODE is the listener's character:
   rp001     a webmail-style throttler: past RP_LIMIT accepted messages per client IP
             in RP_WINDOW seconds, RCPT gets Outlook's "421 RP-001 ..." and the
             connection is closed (each refusal is logged with outcome "refused")
+  webmail   the issue-12 receiver: rp001 with WM_LIMIT per WM_WINDOW seconds, and at
+            most WM_CONNS connections per client IP: past that the greeting is
+            "421 RP-001 ... too many connections" and a close (logged with outcome
+            "conn_refused")
 
 Recipient local parts (esmtp mode) that choose a fault:
   rcpt451-*   451 4.3.0 at RCPT          rcpt550-*  550 5.1.1 at RCPT
@@ -40,8 +44,10 @@ from aiosmtpd.smtp import SMTP
 
 LOG = sys.stdout
 RP_LIMIT, RP_WINDOW = 20, 5.0
-ACCEPTED = {}  # client IP -> times of accepted messages (rp001 mode)
+WM_LIMIT, WM_WINDOW, WM_CONNS = 30, 60.0, 3
+ACCEPTED = {}  # client IP -> times of accepted messages (rp001 and webmail modes)
 OPEN = 0  # connections open now: the client's concurrency, seen from here
+OPEN_BY_IP = {}  # webmail: connections accepted per client IP
 
 
 def log(session, envelope, outcome):
@@ -92,11 +98,12 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         lp = local_part(address)
-        if self.mode == "rp001":
+        if self.mode in ("rp001", "webmail"):
+            limit, window = (RP_LIMIT, RP_WINDOW) if self.mode == "rp001" else (WM_LIMIT, WM_WINDOW)
             now = time.monotonic()
-            seen = [t for t in ACCEPTED.get(session.peer[0], []) if now - t < RP_WINDOW]
+            seen = [t for t in ACCEPTED.get(session.peer[0], []) if now - t < window]
             ACCEPTED[session.peer[0]] = seen
-            if len(seen) >= RP_LIMIT:
+            if len(seen) >= limit:
                 envelope.rcpt_tos.append(address)
                 log(session, envelope, "refused")
                 asyncio.get_running_loop().call_later(0.05, server.transport.close)
@@ -135,7 +142,7 @@ class Handler:
             log(session, envelope, "552")
             return "552 5.2.2 <%s>: mailbox for user is full" % envelope.rcpt_tos[0]
         log(session, envelope, "250")
-        if self.mode == "rp001":
+        if self.mode in ("rp001", "webmail"):
             ACCEPTED.setdefault(session.peer[0], []).append(time.monotonic())
         if lp.startswith("multi250-"):
             return "250-2.0.0 Ok\r\n250-queued as ABC123\r\n250 2.0.0 really"
@@ -143,13 +150,31 @@ class Handler:
 
 
 class FaultSMTP(SMTP):
+    refused_at_greeting = False
+
     def connection_made(self, transport):
         global OPEN
+        if self.event_handler.mode == "webmail":
+            ip = transport.get_extra_info("peername")[0]
+            if OPEN_BY_IP.get(ip, 0) >= WM_CONNS:
+                self.refused_at_greeting = True
+                LOG.write(json.dumps({"peer": ip, "conn": id(self), "open": OPEN,
+                                      "rcpt_tos": [], "outcome": "conn_refused"}) + "\n")
+                LOG.flush()
+                transport.write(b"421 RP-001 (BAY004-MC1F24) Unfortunately, too many "
+                                b"connections from your IP. Please try again later.\r\n")
+                transport.close()
+                return
+            OPEN_BY_IP[ip] = OPEN_BY_IP.get(ip, 0) + 1
         OPEN += 1
         super().connection_made(transport)
 
     def connection_lost(self, exc):
         global OPEN
+        if self.refused_at_greeting:
+            return
+        if self.event_handler.mode == "webmail" and self.session and self.session.peer:
+            OPEN_BY_IP[self.session.peer[0]] -= 1
         OPEN -= 1
         super().connection_lost(exc)
 

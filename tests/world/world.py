@@ -55,6 +55,7 @@ FAULT_LISTENERS = {
     "banner.test": ("127.0.3.6", "banner421"),
     "ehlo.test": ("127.0.3.7", "ehlo421"),
     "throttle.test": ("127.0.3.8", "rp001"),
+    "learn.test": ("127.0.3.12", "webmail"),  # 30 a minute, 3 connections per client
     # for a prompt stop: receivers that hold a session whatever sluice waits for
     "silent.test": ("127.0.3.9", "silent"),      # accepts, never greets
     "stalldot.test": ("127.0.3.10", "stalldot"),  # never answers the final dot

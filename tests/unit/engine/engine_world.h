@@ -86,6 +86,10 @@ struct world {
 	struct site_pause pause; /* scope NULL: none */
 	char cancelled[64];      /* a cancelled campaign's id, or "" */
 	int due_now;             /* rows made due by rcpt_due_domain */
+	/* learned limits (store/learned.h): one row kept, of learned_site */
+	char learned_site[64];
+	struct store_learned learned;
+	int learned_puts;
 };
 
 /* ---- the clock ---- */
@@ -330,6 +334,29 @@ static int fake_rcpt_history(void *ctx, const char *except, int64_t *refused, in
 {
 	(void)ctx, (void)except, (void)e;
 	*refused = *judged = 0;
+	return 0;
+}
+
+static int fake_learned_get(void *ctx, const char *site, const char *ip, struct store_learned *out,
+                            struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	if (strcmp(site, w->learned_site) != 0)
+		return 0;
+	*out = w->learned;
+	out->site = site, out->source_ip = ip;
+	return 1;
+}
+
+static int fake_learned_put(void *ctx, const struct store_learned *row, struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	snprintf(w->learned_site, sizeof(w->learned_site), "%s", row->site);
+	w->learned = *row;
+	w->learned.site = w->learned.source_ip = NULL;
+	w->learned_puts++;
 	return 0;
 }
 
@@ -675,6 +702,8 @@ static void world_start(struct world *w)
 	              .site_pauses = fake_site_pauses,
 	              .campaign_cancelled = fake_campaign_cancelled,
 	              .rcpt_due_domain = fake_rcpt_due_domain,
+	              .learned_get = fake_learned_get,
+	              .learned_put = fake_learned_put,
 	              .ctx = w}, /* complaints (sign_seen, ...) are not the scheduler's */
 	    .mx = {fake_lookup, fake_cancel, w},
 	    .smtp = {fake_start, fake_wake, fake_finish, fake_stop, fake_is_idle, fake_peer, w},

@@ -17,7 +17,7 @@
 #define MAX_BACKOFF_S 4000
 #define GREYLIST_S    360
 #define LIFETIME_S    (5 * 86400)
-#define SUSPEND_S     600
+#define SUSPEND_S     60 /* the first suspension: a minute (the rule allows 10) */
 
 static const char config_yaml[] = "sources:\n"
                                   "  - ip: 192.0.2.10\n"
@@ -144,7 +144,9 @@ static void test_rate_limit_rule_suspends_site_then_restores(void **state)
 	run_until_updates(&w, c, 1, "another site is not held up");
 	settle(&w);
 	assert_int_equal(a->state, RS_QUEUED);
-	assert_int_equal(a->next_attempt_s, T0_S + MIN_BACKOFF_S);
+	/* the refusal was the site's: due when the suspension ends, not after
+	 * the backoff */
+	assert_int_equal(a->next_attempt_s, T0_S + SUSPEND_S + 1);
 	assert_int_equal(c->state, RS_DELIVERED);
 	/* b waited at the suspended site: back in the store until the end */
 	assert_int_equal(b->tries, 0);
@@ -154,15 +156,12 @@ static void test_rate_limit_rule_suspends_site_then_restores(void **state)
 	char *log = log_text(&w);
 	assert_int_equal(count(log, "\"rule\":\"test-rate-limit\""), 1);
 	free(log);
-	/* a comes due during the suspension: parked again, no connection */
 	int conns = w.conns_started;
-	world_advance(&w, MIN_BACKOFF_S * 1000);
+	world_advance(&w, (SUSPEND_S - 10) * 1000);
 	settle(&w);
-	assert_int_equal(a->tries, 1);
-	assert_true(a->next_attempt_s >= T0_S + SUSPEND_S);
-	assert_int_equal(w.conns_started, conns);
+	assert_int_equal(w.conns_started, conns); /* nothing during the suspension */
 	/* the suspension ends: both go */
-	world_advance(&w, (SUSPEND_S - MIN_BACKOFF_S + 1) * 1000);
+	world_advance(&w, 11 * 1000);
 	run_until(&w, broke, NULL, "delivery after the suspension");
 	assert_int_equal(a->state, RS_DELIVERED);
 	assert_int_equal(b->state, RS_DELIVERED);
@@ -495,16 +494,53 @@ static void test_parked_no_later_than_expiry(void **state)
 	world_open(&w, config_yaml);
 	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, rate_limited, 1);
 	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
-	b->expires_at_s = T0_S + 120;
+	b->expires_at_s = T0_S + 30;
 	world_start(&w);
 	run_until_updates(&w, a, 1, "the 421 is recorded");
 	struct rcpt_count parked = {b, 1};
 	run_until(&w, has_postpones, &parked, "b is parked");
-	assert_int_equal(b->next_attempt_s, T0_S + 120); /* not the suspension's end */
-	world_advance(&w, 120 * 1000);
+	assert_int_equal(b->next_attempt_s, T0_S + 30); /* not the suspension's end */
+	world_advance(&w, 30 * 1000);
 	run_until_updates(&w, b, 1, "b expires");
 	assert_int_equal(b->state, RS_EXPIRED);
 	assert_int_equal(b->tries, 0);
+	world_close(&w);
+}
+
+/* What the store kept of a site (a run before this one) holds from the
+ * start: a suspension still running, then a probe, then the learned rate;
+ * what changed is written back. */
+static void test_learned_limits_restored_from_the_store(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, config_yaml);
+	snprintf(w.learned_site, sizeof(w.learned_site), "mx.one.test");
+	w.learned = (struct store_learned){.rate = 1.0 / 60,
+	                                   .ceiling = 1.0 / 60,
+	                                   .connections = 1,
+	                                   .level = 1,
+	                                   .throttled_s = T0_S - 30,
+	                                   .suspended_until_s = T0_S + 30};
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *b = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	world_start(&w);
+	settle(&w);
+	assert_int_equal(w.conns_started, 0); /* still suspended, after the restart */
+	assert_true(a->next_attempt_s >= T0_S + 30 && a->next_attempt_s <= T0_S + 31);
+	world_advance(&w, 31 * 1000);
+	run_until_updates(&w, a, 1, "the first after the suspension");
+	settle(&w);
+	assert_int_equal(a->state, RS_DELIVERED);
+	assert_int_equal(b->tries, 0); /* the learned rate: one a minute */
+	world_advance(&w, 61 * 1000);
+	run_until(&w, broke, NULL, "the second a minute later");
+	assert_int_equal(b->state, RS_DELIVERED);
+	assert_true(w.conns_started <= 2); /* one at a time (the first QUIT when idle) */
+	assert_true(w.learned_puts >= 1);
+	assert_true(w.learned.rate > 0.016 && w.learned.rate < 0.017); /* kept as it was */
+	assert_int_equal(w.learned.connections, 1);
 	world_close(&w);
 }
 
@@ -526,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_send_at_in_the_future),
 	    cmocka_unit_test(test_expires_while_waiting_at_a_site),
 	    cmocka_unit_test(test_parked_no_later_than_expiry),
+	    cmocka_unit_test(test_learned_limits_restored_from_the_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

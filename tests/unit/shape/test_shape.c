@@ -54,6 +54,8 @@ static void test_throttle_suspend_scale_restore(void **state)
 	assert_true(throttle_suspended(&t, 500));
 	assert_int_equal(throttle_wait_message(&t, 500), 500);
 	assert_false(throttle_suspended(&t, 1000));
+	assert_int_equal(throttle_max_connections(&t, 1000), 1); /* a probe first */
+	throttle_delivered(&t, 1000);
 	assert_int_equal(throttle_max_connections(&t, 1000), 4);
 	assert_true(strstr(t.reason, "rule test: 421 RP-001") != NULL);
 	/* quiet for a duration after the suspension: back to full */
@@ -103,6 +105,8 @@ static void test_throttle_set_ceilings(void **state)
 	assert_int_equal(throttle_max_connections(&t, 0), 2); /* 5/s feeds two sessions */
 }
 
+/* The rate learned is what went through over the first suspension's
+ * length (a minute: the guess of the receiver's window), minus a margin. */
 static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 {
 	struct policy p = {.max_connections = 10};
@@ -111,11 +115,12 @@ static void test_throttle_learns_a_rate_when_none_is_set(void **state)
 	(void)state;
 	throttle_init(&t, &p, 0, 1);
 	for (int i = 0; i < 100; i++)
-		throttle_delivered(&t, 1 + i * 10); /* 100 messages a second */
-	struct reply_rule r = rule(0.5, 0, 60000);
+		throttle_delivered(&t, 1 + i * 10); /* 100 messages in a second */
+	struct reply_rule r = rule(0.5, 15 * 60000, 60000);
 	throttle_apply(&t, &r, "421 too much mail", 1000);
+	assert_true(throttle_suspended(&t, 60999) && !throttle_suspended(&t, 61000));
 	double rate = throttle_message_rate(&t);
-	assert_true(rate > 40 && rate < 60);
+	assert_true(rate > 1.49 && rate < 1.51); /* 0.9 * 100 / 60 s */
 }
 
 /* A reload gives a site new limits: what a rule did (suspension, factor)
@@ -132,6 +137,7 @@ static void test_throttle_set_policy(void **state)
 	throttle_apply(&t, &r, "421 slow down", 0);
 	throttle_set_policy(&t, &was, &now, 10);
 	assert_true(throttle_suspended(&t, 500));
+	throttle_delivered(&t, 2000);                            /* the probe went through */
 	assert_int_equal(throttle_max_connections(&t, 2000), 2); /* 4 * 0.5 */
 	assert_true(throttle_message_rate(&t) == 5);
 
@@ -160,10 +166,18 @@ static void test_slow_start(void **state)
 	throttle_init(&t, &p, 2, 0);
 	assert_int_equal(throttle_max_connections(&t, 0), 2);
 	throttle_delivered(&t, 1);
-	assert_int_equal(throttle_max_connections(&t, 1), 3);
+	assert_int_equal(throttle_max_connections(&t, 1), 2); /* none shown accepted yet */
+	throttle_set_established(&t, 2);
+	throttle_delivered(&t, 100);
+	assert_int_equal(throttle_max_connections(&t, 100), 2); /* not that fast */
+	throttle_delivered(&t, 300);
+	assert_int_equal(throttle_max_connections(&t, 300), 3);
+	throttle_delivered(&t, 600); /* the third is not open yet */
+	assert_int_equal(throttle_max_connections(&t, 600), 3);
+	throttle_set_established(&t, 3);
 	for (int i = 0; i < 10; i++)
-		throttle_delivered(&t, 2);
-	assert_int_equal(throttle_max_connections(&t, 2), 4); /* never past the policy */
+		throttle_delivered(&t, 1000 + i * 300);
+	assert_int_equal(throttle_max_connections(&t, 5000), 4); /* never past the policy */
 }
 
 static void test_warmup_caps(void **state)
