@@ -57,6 +57,7 @@ def test_delivers_merged_message_byte_for_byte(world, sender):
     expected = (
         f"Message-ID: {log['alice@ok.test']['message_id']}\n"
         "Date: DATE\n"
+        f"Feedback-ID: {log['alice@ok.test']['campaign']}:default:bulk:news.sluice.test\n"
         'From: "Sluice News" <news@news.sluice.test>\n'
         'To: "Alice & Co" <alice@ok.test>\n'
         "Subject: Your code <A1>, Alice & Co\n"
