@@ -26,7 +26,7 @@ static const struct field tenant_fields[] = {
     {"tenants", "per_minute", F_INT64, TOFF(per_minute), 0, 1000000000},
     {"tenants", "per_hour", F_INT64, TOFF(per_hour), 0, 1000000000},
     {"tenants", "per_day", F_INT64, TOFF(per_day), 0, 1000000000},
-    {"tenants", "max_recipients", F_INT, TOFF(max_recipients), 1, 10000},
+    {"tenants", "max_recipients", F_INT, TOFF(max_recipients), 1, TENANT_RCPTS_MAX},
     {"tenants", "verp", F_BOOL, TOFF(verp), 0, 0},
     {"tenants", "list_unsubscribe", F_BOOL, TOFF(list_unsubscribe), 0, 0},
     {"tenants", "paused", F_BOOL, TOFF(paused), 0, 0},

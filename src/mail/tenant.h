@@ -22,6 +22,7 @@
 #define TENANT_DEFAULT        "default" /* the implicit tenant's name */
 #define TENANT_NAME_MAX       64
 #define TENANT_RCPTS_DEFAULT  100
+#define TENANT_RCPTS_MAX      10000     /* the most max_recipients may be */
 #define TENANT_API_KEY_PREFIX "sha256:" /* api_keys entries: sha256:<64 hex> */
 
 /* The danger-sign monitor (engine/monitor.c): when a campaign is warned

@@ -227,6 +227,7 @@ static void on_message(void *arg, struct smtp_server_msg *m)
 	    .nrcpts = m->nrcpts,
 	    .data = m->data,
 	    .len = m->len,
+	    .rcpts_checked = 1, /* each one at its RCPT */
 	};
 	if (submit_queue(sm->submit, &sub, pm->qid, &r) != 0) {
 		smtp_server_done(m, r.reply);
@@ -245,11 +246,6 @@ static int listen_one(struct submission *sm, const struct submission_params *p, 
 	static const struct smtp_server_ops ops = {
 	    .mail = on_mail, .rcpt = on_rcpt, .message = on_message, .auth = on_auth};
 	const struct config *c = sm->cfg;
-	int max_rcpts = 1;
-
-	for (size_t i = 0; i < c->ntenants; i++)
-		if (c->tenants[i].max_recipients > max_rcpts)
-			max_rcpts = c->tenants[i].max_recipients;
 	struct smtp_server_params sp = {
 	    .base = p->base,
 	    .listen = addr,
@@ -260,7 +256,10 @@ static int listen_one(struct submission *sm, const struct submission_params *p, 
 	    .idle_ms = c->submission_idle_ms,
 	    .min_data_rate = c->inbound_min_data_rate,
 	    .memory_limit = c->inbound_memory_limit,
-	    .max_rcpts = max_rcpts,
+	    /* the tenant's max_recipients is checked at each RCPT (on_rcpt), as a
+	     * reload has it; the server's own cap is the most any tenant may
+	     * have (only authenticated sessions reach RCPT) */
+	    .max_rcpts = TENANT_RCPTS_MAX,
 	    .tls = sm->tls,
 	    .implicit_tls = implicit,
 	    .auth = 1,

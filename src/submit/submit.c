@@ -388,7 +388,7 @@ int submit_queue(struct submit *sb, const struct submit_msg *m, char qid[SUBMIT_
 		              (long long)sb->p.cfg->submission_max_size);
 	if (submit_check_sender(sb, t, m->mail_from, r) != 0)
 		return -1;
-	for (size_t i = 0; i < m->nrcpts; i++)
+	for (size_t i = 0; i < m->nrcpts && !m->rcpts_checked; i++)
 		if (submit_check_rcpt(sb, t, m->rcpts[i], i + 1, r) != 0)
 			return -1;
 	mime_entity(m->data, m->len, &ent);

@@ -71,6 +71,7 @@ struct submit_msg {
 	size_t len;
 	int64_t send_at_s, expires_at_s; /* 0: none (the headers may set them) */
 	const char *pool;                /* NULL: the tenant's */
+	int rcpts_checked; /* 1: each recipient passed submit_check_rcpt already (SMTP, at RCPT) */
 };
 
 struct submit_params {

@@ -90,7 +90,8 @@ static void test_stored_with_headers_added_and_taken(void **state)
 	                   "X-Sluice-Expires:\r\n"
 	                   "\t2099-01-03T00:00:00Z\r\n"
 	                   "Subject: hi\r\n\r\nbody\r\n";
-	struct submit_msg m = {t, "app@acme.example", rcpts, 1, msg, sizeof(msg) - 1, 0, 0, NULL};
+	struct submit_msg m = {t, "app@acme.example", rcpts, 1, msg, sizeof(msg) - 1, 0, 0, NULL,
+	                       0};
 	char qid[SUBMIT_QUEUE_ID_MAX];
 	struct submit_refusal r;
 	int ok = -1;
@@ -131,7 +132,7 @@ static void expect(const char *from, const char *hdr_from, size_t nrcpts, const 
 	struct submit_refusal r;
 
 	snprintf(msg, sizeof(msg), "From: <%s>\r\n%s\r\nbody\r\n", hdr_from, extra);
-	struct submit_msg m = {t, from, rcpts, nrcpts, msg, strlen(msg), 0, 0, NULL};
+	struct submit_msg m = {t, from, rcpts, nrcpts, msg, strlen(msg), 0, 0, NULL, 0};
 	assert_int_equal(submit_queue(sb, &m, qid, &r), -1);
 	assert_int_equal(r.code, code);
 	if (!strstr(r.reply, text))
@@ -160,7 +161,7 @@ static void test_rate_per_minute(void **state)
 	const struct tenant *t = tenant_by_name(&cfg, "acme");
 	const char *rcpts[] = {"a@example.org"};
 	const char msg[] = "From: <x@acme.example>\r\n\r\nbody\r\n";
-	struct submit_msg m = {t, "x@acme.example", rcpts, 1, msg, sizeof(msg) - 1, 0, 0, NULL};
+	struct submit_msg m = {t, "x@acme.example", rcpts, 1, msg, sizeof(msg) - 1, 0, 0, NULL, 0};
 	char qid[SUBMIT_QUEUE_ID_MAX];
 	struct submit_refusal r;
 	int n = 0;
