@@ -80,7 +80,8 @@ def test_full_disk_is_a_clear_error_and_resumable(world, sender, small_fs):
     sender.state = str(small_fs / "state")
     r = sender.run()
     assert r.rc == 2
-    assert "database or disk is full" in r.err or "No space left" in r.err, r.err
+    assert ("database or disk is full" in r.err or "No space left" in r.err
+            or "filesystem is full" in r.err), r.err
     assert delivered_counts(world, tag) == {}
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_fs)], check=True)
     r = sender.run(timeout=120)

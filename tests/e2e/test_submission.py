@@ -198,6 +198,16 @@ def test_every_refusal_has_a_clear_reply_and_nothing_is_relayed(world, sender, h
                                 message(news, "user302@ok.test", "x",
                                         "X-Sluice-Send-At: tomorrowish\r\n"))
             assert code == 550 and "X-Sluice-Send-At" in text, text
+        # a suppressed recipient is refused at RCPT, saying why (the
+        # tenant's scope is its first sender domain)
+        r = subprocess.run([SLUICE, "suppress", "add", "user309@ok.test", "--scope",
+                            W.DKIM_DOMAIN, "--state", sender.state], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        with client("news-app", PASSWORD) as s:
+            code, text = submit(s, news, ["user309@ok.test"],
+                                message(news, "user309@ok.test", "x"))
+            assert code == 550 and "suppression list" in text, text
         # oversize: SIZE is announced and enforced
         with client("news-app", PASSWORD) as s:
             assert int(s.esmtp_features["size"]) > 0
