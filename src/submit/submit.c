@@ -77,6 +77,19 @@ void submit_stream_id(const struct tenant *t, char *out, size_t n)
 	snprintf(out, n, "submit-%s", t->name);
 }
 
+/* The stream of a message sent from pool (NULL: the tenant's own):
+ * submit-TENANT, or submit-TENANT@POOL for another pool. */
+static void stream_for(const struct config *c, const struct tenant *t, const char *pool, char *out,
+                       size_t n)
+{
+	const char *own = t->pool ? t->pool : c->pool;
+
+	if (!pool || strcmp(pool, own) == 0)
+		submit_stream_id(t, out, n);
+	else
+		snprintf(out, n, "submit-%s@%s", t->name, pool);
+}
+
 static int refuse(struct submit_refusal *r, enum submit_code code, const char *name,
                   const char *field, int temporary, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -301,8 +314,10 @@ static void build_stored(const char *qid, const char *domain, int64_t now_s,
 	strbuf_add(out, m->body, len - hend);
 }
 
-/* The tenant's stream campaign, made the first time. */
-static int ensure_stream(struct submit *sb, const struct tenant *t, const char *id, struct err *e)
+/* The tenant's stream campaign (for pool: NULL, its own), made the first
+ * time. */
+static int ensure_stream(struct submit *sb, const struct tenant *t, const char *id,
+                         const char *pool, struct err *e)
 {
 	struct campaign_rec rec;
 	char salt[SUBMIT_QUEUE_ID_MAX];
@@ -327,6 +342,7 @@ static int ensure_stream(struct submit *sb, const struct tenant *t, const char *
 		    .priority = 10, /* one message waits for no campaign */
 		    .tenant = t->name,
 		    .kind = CAMPAIGN_STREAM,
+		    .pool = strchr(id, '@') ? (char *)pool : NULL,
 		};
 		if (store_campaign_add(sb->p.store, &rec, e) != 0)
 			return -1;
@@ -341,12 +357,12 @@ static int write_message(struct submit *sb, const struct submit_msg *m, const ch
                          const struct strbuf *body, const struct rcpt_times *tm,
                          struct submit_refusal *r)
 {
-	char stream[TENANT_NAME_MAX + 16];
+	char stream[2 * TENANT_NAME_MAX + 16];
 	int64_t now_s = clock_wall_ms() / 1000, id;
 	struct err e;
 
-	submit_stream_id(m->tenant, stream, sizeof(stream));
-	if (ensure_stream(sb, m->tenant, stream, &e) != 0 ||
+	stream_for(sb->p.cfg, m->tenant, m->pool, stream, sizeof(stream));
+	if (ensure_stream(sb, m->tenant, stream, m->pool, &e) != 0 ||
 	    store_message_add(sb->p.store, qid, m->tenant->name, m->mail_from, body->data,
 	                      body->len, now_s, &id, &e) != 0)
 		goto fail;
@@ -388,6 +404,11 @@ int submit_queue(struct submit *sb, const struct submit_msg *m, char qid[SUBMIT_
 		              (long long)sb->p.cfg->submission_max_size);
 	if (submit_check_sender(sb, t, m->mail_from, r) != 0)
 		return -1;
+	const struct source *one[1];
+	if (m->pool && (strlen(m->pool) > TENANT_NAME_MAX ||
+	                config_pool_sources(sb->p.cfg, m->pool, one, 1) == 0))
+		return refuse(r, SUBMIT_BAD_POOL, "unknown_pool", "pool", 0,
+		              "550 5.7.1 No pool '%.64s' in the configuration", m->pool);
 	for (size_t i = 0; i < m->nrcpts && !m->rcpts_checked; i++)
 		if (submit_check_rcpt(sb, t, m->rcpts[i], i + 1, r) != 0)
 			return -1;

