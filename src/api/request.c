@@ -69,9 +69,9 @@ void *api_parse_object(const char *body, size_t len, const char *const *allowed,
 		size_t i = 0;
 		while (allowed[i] && strcmp(allowed[i], k) != 0)
 			i++;
-		if (!allowed[i]) {
-			json_decref(o);
+		if (!allowed[i]) { /* k belongs to o: said before o goes */
 			api_fail(e, 400, "unknown_field", k, "unknown field '%.100s'", k);
+			json_decref(o);
 			return NULL;
 		}
 	}
