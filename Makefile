@@ -4,7 +4,7 @@
 # `make install` (PREFIX, DESTDIR) and `make deb` package it
 # (docs/operations.md, "Running as a service").
 
-PKGS     := libevent libevent_openssl libcares openssl sqlite3 yaml-0.1 jansson libidn2
+PKGS     := libevent libevent_openssl libcares openssl sqlite3 yaml-0.1 jansson libidn2 libcurl
 BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2

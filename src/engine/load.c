@@ -211,6 +211,8 @@ static int next_due(struct scheduler *s, int64_t now_ms, int64_t *earliest)
 		}
 		if (due == -1 && c->loaded == 0) {
 			c->finished = 1; /* every recipient is final */
+			if (c->tpl)      /* a stream never finishes */
+				sched_event_campaign(s, c, "campaign_finished");
 			continue;
 		}
 		if (due >= 0 && due * 1000 > now_ms)

@@ -194,6 +194,11 @@ static int sq_cancel_done(void *ctx, const char *campaign, struct err *e)
 	return store_campaign_cancel_done(ctx, campaign, e);
 }
 
+static int sq_event_add(void *ctx, const struct store_event *ev, struct err *e)
+{
+	return store_event_add(ctx, ev, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -225,6 +230,7 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .rcpt_add_message = sq_rcpt_add_message,
 	    .learned_get = sq_learned_get,
 	    .learned_put = sq_learned_put,
+	    .event_add = sq_event_add,
 	    .ctx = st,
 	};
 }

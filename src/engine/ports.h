@@ -17,6 +17,7 @@
 
 #include "dns/mx.h"
 #include "smtp/client.h"
+#include "store/events.h"
 #include "store/learned.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -91,6 +92,9 @@ struct engine_store {
 	int (*rcpt_add_message)(void *ctx, const char *campaign, const char *mailbox,
 	                        const char *key, const char *domain, int utf8, int64_t message,
 	                        int64_t now_s, const struct rcpt_times *t, struct err *e);
+	/* an event (store/events.h) into the open transaction, beside the
+	 * outcome it tells of; NULL: events are not kept (engine/events.c) */
+	int (*event_add)(void *ctx, const struct store_event *ev, struct err *e);
 	void *ctx;
 };
 

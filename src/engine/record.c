@@ -3,7 +3,7 @@
  * reply is decided in one place, outcome_decide (engine/outcome.h); this
  * file applies each effect through its owner, in this order: the site's
  * throttle and warm-up count, the recipient's row in the store, the
- * suppression list, the delivery log, the monitor, the site's lane (the
+ * suppression list, the delivery log, the event (events.c), the monitor, the site's lane (the
  * sender probe, a refusal at MAIL FROM), and the job itself (retried at
  * once from memory, or freed).
  */
@@ -83,9 +83,13 @@ static void count_outcome(struct scheduler *s, const struct job *j, const struct
 static void apply_site(struct scheduler *s, struct site *site, const struct outcome *o,
                        const struct reply *reply)
 {
-	if (o->rule)
+	if (o->rule) {
+		int was = throttle_suspended(&site->thr, sched_mono_ms(s));
 		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
-	else if (o->site_delivered) {
+		if (!was && throttle_suspended(&site->thr, sched_mono_ms(s)))
+			sched_event_site(s, site, "site_suspended", o->rule->name,
+			                 site_suspension_end_s(site, sched_mono_ms(s)));
+	} else if (o->site_delivered) {
 		site_warm_count(s, site);
 		throttle_connection_worked(&site->thr);
 		throttle_delivered(&site->thr, sched_mono_ms(s));
@@ -169,7 +173,7 @@ static void log_outcome(struct scheduler *s, const struct job *j, const struct a
 
 /* Records what one attempt did: decides (engine/outcome.c), then applies
  * each effect through its owner: the site's throttle, the store, the
- * suppression list, the delivery log, the monitor, the lane. Frees the
+ * suppression list, the delivery log, the event (events.c), the monitor, the lane. Frees the
  * job unless it goes round again. */
 void sched_record_outcome(struct scheduler *s, struct job *j, const struct attempt *a)
 {
@@ -187,6 +191,7 @@ void sched_record_outcome(struct scheduler *s, struct job *j, const struct attem
 	sched_notify_failure(s, j, a, o.state, now_s);
 	const char *list_action = apply_list(s, j, a, &o, now_s);
 	log_outcome(s, j, a, &o, list_action, now_ms);
+	sched_event_outcome(s, j, a, &o, list_action, now_s);
 	monitor_outcome(s, j->camp, j->site, &o.signs, a->stage, a->reply, o.category,
 	                a->peer ? a->peer->host : NULL);
 	if (j->site && site_lane_outcome(j->site, j->camp, o.passed_mail))

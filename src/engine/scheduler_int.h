@@ -21,6 +21,8 @@
  *                (priority, turns), the sender probe, a lane refused at
  *                MAIL FROM; data structures only, calling no other file
  *   monitor.c    a campaign's danger signs, and pausing it
+ *   events.c     events for webhooks (outcomes, a campaign finished,
+ *                a site suspended), through the store port
  *   control.c    the operator's controls read from the store: site
  *                pauses (site_admit holds a paused site) and cancels
  *   dkim_jobs.c  DKIM signatures on worker threads
@@ -347,6 +349,15 @@ int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
 /* src's place in s->p.sources (0 if not there). */
 size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);
+/* events.c: events into the store's open transaction (store/events.h) */
+struct outcome;
+void sched_event_outcome(struct scheduler *s, const struct job *j, const struct attempt *a,
+                         const struct outcome *o, const char *list_action, int64_t now_s);
+/* type: "campaign_finished"; its counts by state in the data */
+void sched_event_campaign(struct scheduler *s, const struct sched_campaign *c, const char *type);
+/* type: "site_suspended" (until_s, the reply rule as reason), "site_restored" */
+void sched_event_site(struct scheduler *s, const struct site *site, const char *type,
+                      const char *reason, int64_t until_s);
 /* record.c: counts an attempt's outcome (enum outcome_count) for metrics */
 void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
                          const struct site *site);

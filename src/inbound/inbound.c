@@ -11,6 +11,7 @@
 #include "engine/monitor.h"
 #include "engine/outcome.h"
 #include "engine/ports.h"
+#include "inbound/inbound_events.h"
 #include "store/suppress.h"
 #include "mail/config.h"
 #include "msg/verp.h"
@@ -472,6 +473,10 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 	} else {
 		snprintf(ev, en, "%s", rep->why);
 	}
+	if (rc == 0 && res->action && strcmp(res->action, "complaint") == 0)
+		rc = inbound_event(in, res, "complained", 0, NULL, NULL, NULL, e);
+	else if (rc == 0 && cp)
+		rc = inbound_event(in, res, "bounced", code, enh, text, cp, e);
 	if (rc == 0)
 		log_result(in, res, res->recipient[0] ? NULL : &in->reports, cp, code, enh, text);
 	return rc;
@@ -616,8 +621,11 @@ static int unsubscribe_found(struct inbound *in, const struct found *f, const ch
 	if (a < 0)
 		return -1;
 	res->action = a ? "unsubscribe" : "already suppressed";
+	if (a && inbound_event(in, res, "unsubscribed", 0, NULL, NULL, NULL, e) != 0)
+		return -1;
 	log_result(in, res, a ? NULL : &in->unsubscribes, NULL, 0, NULL, NULL);
-	if ((a && suppress_commit(in->sp, e) != 0) || dlog_flush(in->log, e) != 0)
+	if ((a && (suppress_commit(in->sp, e) != 0 || store_commit(in->store, e) != 0)) ||
+	    dlog_flush(in->log, e) != 0)
 		return -1;
 	return 1;
 }

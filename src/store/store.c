@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "store/events.h"
 #include "store/idempotency.h"
 #include "store/learned.h"
 #include "store/store_int.h"
@@ -90,6 +91,7 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_SITE_SNAPSHOT] = "INSERT OR REPLACE INTO site_state(site, campaign, queued, in_flight,"
                          " conns, conn_limit, rate, rate_limit, suspended_until, reason, updated)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_EVENT_ADD] = STORE_EVENT_ADD_SQL,
 };
 
 int store_db_err(struct store *s, struct err *e, const char *what)
@@ -202,6 +204,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	            "index", e) != 0 ||
 	    store_idem_init(s, e) != 0 ||    /* the API's tables (idempotency.c) */
 	    store_learned_init(s, e) != 0 || /* learned limits (learned.c) */
+	    store_events_init(s, e) != 0 || /* events and webhook cursors (events.c) */
 	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {
 		store_close(s);
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/events.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -77,10 +78,12 @@ int store_site_pauses(struct store *s, int64_t now_s, store_pause_fn cb, void *a
 int store_campaign_cancel(struct store *s, const char *campaign, const char *reason, int64_t now_s,
                           struct err *e)
 {
-	return run_sql(s,
-	               "INSERT OR REPLACE INTO campaign_cancel(campaign, reason, time)"
-	               " VALUES (?1, ?2, ?4)",
-	               campaign, reason, NULL, now_s, 0, "cancel a campaign", e);
+	if (run_sql(s,
+	            "INSERT OR REPLACE INTO campaign_cancel(campaign, reason, time)"
+	            " VALUES (?1, ?2, ?4)",
+	            campaign, reason, NULL, now_s, 0, "cancel a campaign", e) != 0)
+		return -1;
+	return store_event_campaign(s, campaign, "campaign_cancelled", reason, now_s, e);
 }
 
 int store_campaign_cancel_request(struct store *s, const char *campaign, const char *reason,
@@ -142,7 +145,8 @@ int store_cancel_queued(struct store *s, const char *campaign, const char *reaso
 	    store_each_row(s,
 	                   "SELECT mailbox, domain, attempts, queued_at FROM recipient"
 	                   " WHERE campaign = ?1 AND state = 0 ORDER BY id",
-	                   campaign, 0, queued_row, &p, e) != 0)
+	                   campaign, 0, queued_row, &p, e) != 0 ||
+	    store_events_cancelled(s, campaign, reason, e) != 0)
 		return -1;
 	if (run_sql(s,
 	            "UPDATE recipient SET state = 5, last_stage = 'cancelled', last_reply = ?2,"

@@ -31,8 +31,15 @@ enum stmt_id {
 	ST_MESSAGE_ADD,
 	ST_MESSAGE_GET,
 	ST_RCPT_ADD_MSG,
+	ST_EVENT_ADD, /* events.c */
 	ST_MAX
 };
+
+/* An event into the open transaction (events.c), its uid from SQLite's
+ * randomness (sqlite3_randomness: seeded from the system, per connection). */
+#define STORE_EVENT_ADD_SQL                                                                        \
+	"INSERT INTO event(uid, tenant, type, time, campaign, recipient, data)"                    \
+	" VALUES (lower(hex(randomblob(16))), ?1, ?2, ?3, ?4, ?5, ?6)"
 
 struct store {
 	struct db db; /* queue.db (store/db.h) */

@@ -7,7 +7,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "store/events.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -123,10 +125,12 @@ int store_signs(struct store *s, const char *campaign, store_sign_fn cb, void *a
 int store_campaign_pause(struct store *s, const char *campaign, const char *reason, int64_t now_s,
                          struct err *e)
 {
-	return write_sql(s,
-	                 "INSERT OR REPLACE INTO campaign_pause(campaign, reason, time)"
-	                 " VALUES (?1, ?2, ?3)",
-	                 campaign, reason, now_s, "pause a campaign", e);
+	if (write_sql(s,
+	              "INSERT OR REPLACE INTO campaign_pause(campaign, reason, time)"
+	              " VALUES (?1, ?2, ?3)",
+	              campaign, reason, now_s, "pause a campaign", e) != 0)
+		return -1;
+	return store_event_campaign(s, campaign, "campaign_paused", reason, now_s, e);
 }
 
 int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
@@ -134,7 +138,9 @@ int store_campaign_resume(struct store *s, const char *campaign, struct err *e)
 	if (write_sql(s, "DELETE FROM campaign_pause WHERE campaign = ?1", campaign, NULL, 0,
 	              "resume a campaign", e) != 0)
 		return -1;
-	return sqlite3_changes(s->db.h) > 0;
+	if (sqlite3_changes(s->db.h) == 0)
+		return 0;
+	return store_event_campaign(s, campaign, "campaign_resumed", NULL, time(NULL), e) ? -1 : 1;
 }
 
 static void pause_row(sqlite3_stmt *st, void *arg)
