@@ -580,6 +580,8 @@ static int load_top(struct loader *l, struct ynode *root)
 			                    classify_check);
 		else if (strcmp(k, "tenants") == 0)
 			rc = cfg_load_tenants(l, key, val);
+		else if (strcmp(k, "webhooks") == 0)
+			rc = cfg_load_webhooks(l, key, val);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
@@ -588,7 +590,7 @@ static int load_top(struct loader *l, struct ynode *root)
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
 			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
 			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor, "
-			    "tenants, submission, api)",
+			    "tenants, submission, api, webhooks)",
 			    k, NULL);
 		free(k);
 		if (rc)
@@ -707,7 +709,8 @@ static int check_whole(struct loader *l)
 	if (!domain_is_hostname(c->from_domain))
 		return err_set(l->e, "%s: sender.from_domain '%s' is not a domain name", l->path,
 		               c->from_domain);
-	if (check_bounce(l) != 0 || check_http(l) != 0 || cfg_check_tenants(l) != 0)
+	if (check_bounce(l) != 0 || check_http(l) != 0 || cfg_check_tenants(l) != 0 ||
+	    cfg_check_webhooks(l) != 0)
 		return -1;
 	if (c->max_backoff_s < c->min_backoff_s)
 		return err_set(l->e, "%s: retry.max_backoff is shorter than retry.min_backoff",
@@ -776,6 +779,7 @@ void config_free(struct config *c)
 	free(c->from_domain);
 	free(c->pool);
 	cfg_free_tenants(c);
+	cfg_free_webhooks(c);
 	free(c->submission_listen);
 	free(c->submission_listen_tls);
 	free(c->submission_cert);

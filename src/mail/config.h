@@ -11,6 +11,7 @@
 
 #include "mail/category.h"
 #include "mail/tenant.h"
+#include "mail/webhook_conf.h"
 #include "util/err.h"
 #include "util/pattern.h"
 
@@ -177,6 +178,9 @@ struct config {
 	/* tenants (mail/tenant.h); a config without them has one, implicit */
 	struct tenant *tenants;
 	size_t ntenants;
+	/* where events go (mail/webhook_conf.h) */
+	struct webhook_conf *webhooks;
+	size_t nwebhooks;
 
 	/* SMTP submission (serve): STARTTLS on listen, implicit TLS on listen_tls */
 	char *submission_listen, *submission_listen_tls;

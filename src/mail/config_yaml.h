@@ -84,6 +84,10 @@ int cfg_load_tenants(struct loader *l, struct ynode *key, struct ynode *seq);
 int cfg_check_tenants(struct loader *l);
 struct config;
 void cfg_free_tenants(struct config *c);
+/* The webhooks list (mail/config_webhook.c), likewise. */
+int cfg_load_webhooks(struct loader *l, struct ynode *key, struct ynode *seq);
+int cfg_check_webhooks(struct loader *l);
+void cfg_free_webhooks(struct config *c);
 
 /* Parses UTF-8 YAML text (named path in errors) into a document, or NULL
  * with e set to the first error at its line and column. */

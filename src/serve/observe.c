@@ -25,6 +25,7 @@
 #include "util/utf8.h"
 #include "util/workers.h"
 #include "util/xmalloc.h"
+#include "webhook/webhook.h"
 
 #define COUNT_COST_FACTOR 20 /* a recount waits 20 times what the last one took */
 #define SIGN_KIND_LEN     40
@@ -54,6 +55,7 @@ struct observe {
 	struct store *st; /* the counting thread's own connection */
 	struct workers *w;
 	struct scheduler *sched;
+	struct webhook *wh; /* its backlog and failures, or NULL */
 	int64_t start_s;
 	/* the last count */
 	struct count_row *rows;
@@ -228,6 +230,14 @@ void observe_scheduler(struct observe *o, struct scheduler *s)
 	}
 }
 
+void observe_webhooks(struct observe *o, struct webhook *w)
+{
+	if (o) {
+		o->wh = w;
+		o->cached = 0;
+	}
+}
+
 /* ---- the handlers ---- */
 
 /* 1 if the request may go on; otherwise resp says why not. */
@@ -313,6 +323,7 @@ static void render_metrics(struct observe *o, struct strbuf *out)
 		in.nsites = sites.n;
 	}
 	metrics_write(&in, out);
+	webhook_metrics(o->wh, out);
 	free(sites.v);
 	free(camps);
 }

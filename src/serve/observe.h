@@ -55,6 +55,9 @@ struct observe_params {
 int observe_new(const struct observe_params *p, struct observe **out, struct err *e);
 /* The scheduler whose counters and sites to show; NULL before it is freed. */
 void observe_scheduler(struct observe *o, struct scheduler *s);
+/* The webhook dispatcher whose numbers /metrics shows (NULL: none). */
+struct webhook;
+void observe_webhooks(struct observe *o, struct webhook *w);
 /* Counts a danger sign (NULL o: nothing). */
 void observe_sign(struct observe *o, const struct monitor_sign *sg);
 /* The handlers (http/server.h), arg the struct observe. */

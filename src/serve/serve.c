@@ -35,6 +35,7 @@
 #include "util/log.h"
 #include "util/workers.h"
 #include "util/xmalloc.h"
+#include "webhook/webhook.h"
 
 /* A config loaded by a reload, with what was built from it. The one
  * before is freed when the next is in force: the scheduler and inbound use
@@ -66,6 +67,7 @@ struct serve {
 	struct submission *subm; /* SMTP submission listeners, or NULL */
 	struct api_wiring *api;  /* the HTTP API (api.listen), while the scheduler runs */
 	struct workers *parsers; /* a thread that parses inbound messages */
+	struct webhook *wh;      /* events to webhooks (webhook/webhook.h), or NULL */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
 	struct loaded *loaded;
@@ -334,7 +336,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sv->http = NULL;
 	api_wiring_close_listener(sv->api);
 	submission_close_listener(sv->subm); /* its sessions go on until serve closes */
-	scheduler_stop(sv->sched);           /* the loop ends when its sessions have */
+	webhook_request_stop(sv->wh); /* what is not delivered goes after a restart */
+	scheduler_stop(sv->sched);    /* the loop ends when its sessions have */
 }
 
 /* ---- submitted mail ---- */
@@ -607,6 +610,9 @@ int serve_run(struct serve *sv, struct err *e)
 		return -1;
 	}
 	observe_scheduler(sv->obs, sv->sched);
+	if (webhook_start(sv->cfg, sv->state_dir, &sv->wh, e) != 0)
+		log_error("%s (events are kept; they go out after a restart)", e->msg);
+	observe_webhooks(sv->obs, sv->wh);
 	scheduler_start(sv->sched);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
 	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
@@ -621,6 +627,9 @@ int serve_run(struct serve *sv, struct err *e)
 	int rc = scheduler_error(sv->sched, e);
 	struct err fe;
 	observe_scheduler(sv->obs, NULL);
+	observe_webhooks(sv->obs, NULL);
+	webhook_stop(sv->wh);
+	sv->wh = NULL;
 	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
 		*e = fe;
 		rc = -1;
