@@ -73,6 +73,8 @@ void delivery_env_params(const struct delivery_env *env, const struct config *cf
 	    .dkim = env->dkim,
 	    .suppress = sp,
 	};
+	if (cfg->nwebhooks == 0) /* nobody to tell: no event rows (engine/events.c) */
+		out->store.event_add = NULL;
 }
 
 void delivery_env_add_campaign(struct scheduler *sched, const struct campaign_rec *rec,

@@ -31,8 +31,8 @@ int inbound_event(struct inbound *in, const struct inbound_result *res, const ch
 {
 	char tenant[128];
 
-	if (!res->recipient[0])
-		return 0;
+	if (!res->recipient[0] || in->cfg->nwebhooks == 0)
+		return 0; /* events are kept while webhooks are configured */
 	if (store_campaign_owner(in->store, res->campaign, tenant, sizeof(tenant), e) != 1)
 		snprintf(tenant, sizeof(tenant), "default");
 	json_t *d = json_object();
