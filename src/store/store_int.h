@@ -35,11 +35,10 @@ enum stmt_id {
 	ST_MAX
 };
 
-/* An event into the open transaction (events.c), its uid from SQLite's
- * randomness (sqlite3_randomness: seeded from the system, per connection). */
+/* An event into the open transaction (events.c); its uid made there. */
 #define STORE_EVENT_ADD_SQL                                                                        \
 	"INSERT INTO event(uid, tenant, type, time, campaign, recipient, data)"                    \
-	" VALUES (lower(hex(randomblob(16))), ?1, ?2, ?3, ?4, ?5, ?6)"
+	" VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6)"
 
 struct store {
 	struct db db; /* queue.db (store/db.h) */
