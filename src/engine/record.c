@@ -3,9 +3,9 @@
  * reply is decided in one place, outcome_decide (engine/outcome.h); this
  * file applies each effect through its owner, in this order: the site's
  * throttle and warm-up count, the recipient's row in the store, the
- * suppression list, the delivery log, the event (events.c), the monitor, the site's lane (the
- * sender probe, a refusal at MAIL FROM), and the job itself (retried at
- * once from memory, or freed).
+ * suppression list, the delivery log, the event (events.c), the monitor,
+ * the site's lane (the sender probe, a refusal at MAIL FROM), and the job
+ * itself (retried at once from memory, or freed).
  */
 #include <stdio.h>
 #include <string.h>

@@ -6,9 +6,12 @@
  * is one row, written into the store's open transaction next to the
  * outcome itself: one group commit makes both durable, or neither. Each
  * row has a stable uid (32 hex digits: 48 bits of the time in ms and 80
- * random bits, as in UUIDv7) that receivers deduplicate by, and an id that only grows (webhook
- * cursors follow it). The webhook dispatcher (src/webhook) reads the rows on its own connection and
- * keeps one cursor per endpoint (table webhook_cursor).
+ * random bits, as in UUIDv7) that receivers deduplicate by, and an id
+ * that only grows (webhook cursors follow it). The webhook dispatcher
+ * (src/webhook) reads the rows on its own connection and keeps one cursor
+ * per endpoint (table webhook_cursor). Events are written only while
+ * webhooks are configured (the engine's and inbound's; a campaign's
+ * pause, resume and cancel are written by these functions always).
  */
 #ifndef SLUICE_STORE_EVENTS_H
 #define SLUICE_STORE_EVENTS_H
