@@ -204,7 +204,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	            "index", e) != 0 ||
 	    store_idem_init(s, e) != 0 ||    /* the API's tables (idempotency.c) */
 	    store_learned_init(s, e) != 0 || /* learned limits (learned.c) */
-	    store_events_init(s, e) != 0 || /* events and webhook cursors (events.c) */
+	    store_events_init(s, e) != 0 ||  /* events and webhook cursors (events.c) */
 	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {
 		store_close(s);
 		return -1;
