@@ -172,7 +172,7 @@ int store_control_request(struct store *s, const struct control_request *r, stru
 		return -1;
 	if (sqlite3_prepare_v2(s->db.h,
 	                       "INSERT INTO control_request(kind, scope, target, campaign, reason,"
-	                       " time, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                       " time, done, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "record a control");
 	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
@@ -182,6 +182,7 @@ int store_control_request(struct store *s, const struct control_request *r, stru
 	sqlite3_bind_text(st, 5, r->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, r->time_s);
 	sqlite3_bind_int(st, 7, r->done);
+	store_bind_text_or_null(st, 8, r->result);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "record a control");
