@@ -231,8 +231,11 @@ static int move_record(const char *state, const char *campaign, const char *pool
 		log_error("no campaign %s in %s", campaign, state);
 		return 1;
 	}
-	struct control_request r = {
-	    .kind = "move", .scope = "pool", .target = pool, .campaign = campaign, .reason = reason};
+	struct control_request r = {.kind = "move",
+	                            .scope = "pool",
+	                            .target = pool,
+	                            .campaign = campaign,
+	                            .reason = reason};
 	rc = cli_control_ask(state, &r, &holder);
 	if (rc < 0)
 		return EXIT_USAGE;

@@ -106,8 +106,8 @@ static void print_control(void *arg, const struct control_request *r)
 		snprintf(what, sizeof(what), "move campaign %s to pool %s",
 		         r->campaign ? r->campaign : "?", r->target);
 	else if (r->campaign)
-		snprintf(what, sizeof(what), "%s %s %s of campaign %s", r->kind, r->scope, r->target,
-		         r->campaign);
+		snprintf(what, sizeof(what), "%s %s %s of campaign %s", r->kind, r->scope,
+		         r->target, r->campaign);
 	else
 		snprintf(what, sizeof(what), "%s %s %s", r->kind, r->scope, r->target);
 	if (r->done)

@@ -436,8 +436,8 @@ static void look_purge(struct scheduler *s, const struct ctl_req *q)
 {
 	s->purges = xrealloc(s->purges, (s->npurges + 1) * sizeof(*s->purges));
 	struct sched_purge *p = &s->purges[s->npurges++];
-	*p = (struct sched_purge){q->id, xstrdup(q->target), q->campaign ? xstrdup(q->campaign) : NULL,
-	                          xstrdup(q->reason)};
+	*p = (struct sched_purge){q->id, xstrdup(q->target),
+	                          q->campaign ? xstrdup(q->campaign) : NULL, xstrdup(q->reason)};
 	if (purge_ready(s, p))
 		perform_purge(s, q, p); /* still held until the next look: harmless */
 }

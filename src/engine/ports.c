@@ -205,9 +205,8 @@ static int sq_control_done(void *ctx, int64_t id, const char *result, struct err
 	return store_control_done(ctx, id, result, e);
 }
 
-static int sq_purge_queued(void *ctx, const char *domain, const char *campaign,
-                           const char *reason, store_purge_fn cb, void *arg, int64_t *n,
-                           struct err *e)
+static int sq_purge_queued(void *ctx, const char *domain, const char *campaign, const char *reason,
+                           store_purge_fn cb, void *arg, int64_t *n, struct err *e)
 {
 	return store_purge_queued(ctx, domain, campaign, reason, cb, arg, n, e);
 }

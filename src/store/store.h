@@ -302,11 +302,9 @@ int store_control_done(struct store *s, int64_t id, const char *result, struct e
 typedef void (*store_purge_fn)(void *arg, const char *campaign, const char *mailbox,
                                const char *domain, int attempts, int64_t queued_at_s);
 int store_purge_queued(struct store *s, const char *domain, const char *campaign,
-                       const char *reason, store_purge_fn cb, void *arg, int64_t *n,
-                       struct err *e);
+                       const char *reason, store_purge_fn cb, void *arg, int64_t *n, struct err *e);
 /* The campaign's pool becomes pool (what a later serve or send reads): 1
  * done, 0 no such campaign, -1 error. */
-int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool,
-                            struct err *e);
+int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e);
 
 #endif

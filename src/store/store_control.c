@@ -2,9 +2,9 @@
  * store_control: the operator's controls (store_int.h, store.h): site
  * pauses (by site, provider or source IP, for a while or until resumed),
  * cancelled campaigns and the one-shot requests (retry, purge, move), in
- * the tables site_pause, campaign_cancel and control_request of queue.db. `sluice site` and `sluice campaign` write them; a running
- * engine reads them on its tick (engine/control.c), so a control survives
- * a restart and reaches a running process within about a second.
+ * the tables site_pause, campaign_cancel and control_request of queue.db. `sluice site` and `sluice
+ * campaign` write them; a running engine reads them on its tick (engine/control.c), so a control
+ * survives a restart and reaches a running process within about a second.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -236,8 +236,7 @@ static void purge_row(sqlite3_stmt *st, void *arg)
 }
 
 int store_purge_queued(struct store *s, const char *domain, const char *campaign,
-                       const char *reason, store_purge_fn cb, void *arg, int64_t *n,
-                       struct err *e)
+                       const char *reason, store_purge_fn cb, void *arg, int64_t *n, struct err *e)
 {
 	struct cb_pair p = {(void *)cb, arg};
 	sqlite3_stmt *st;
@@ -246,11 +245,12 @@ int store_purge_queued(struct store *s, const char *domain, const char *campaign
 	*n = 0;
 	if (store_begin(s, e))
 		return -1;
-	if (sqlite3_prepare_v2(s->db.h,
-	                       "SELECT campaign, mailbox, domain, attempts, queued_at FROM recipient"
-	                       " WHERE domain = ?1 AND state = 0 AND (?3 IS NULL OR campaign = ?3)"
-	                       " ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        s->db.h,
+	        "SELECT campaign, mailbox, domain, attempts, queued_at FROM recipient"
+	        " WHERE domain = ?1 AND state = 0 AND (?3 IS NULL OR campaign = ?3)"
+	        " ORDER BY id",
+	        -1, &st, NULL) != SQLITE_OK)
 		return store_db_err(s, e, "purge a domain");
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	store_bind_text_or_null(st, 3, campaign);
@@ -269,8 +269,7 @@ int store_purge_queued(struct store *s, const char *domain, const char *campaign
 	return 0;
 }
 
-int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool,
-                            struct err *e)
+int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e)
 {
 	if (run_sql(s, "UPDATE campaign SET pool = ?2 WHERE id = ?1", campaign, pool, NULL, 0, 0,
 	            "move a campaign", e) != 0)
