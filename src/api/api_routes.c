@@ -336,7 +336,10 @@ static void control(struct call *c)
 	                 json_pack("{s:s, s:s}", "id", id, "status", status));
 }
 
-/* ---- POST /v1/campaigns/{id}/move {"pool", "reason"} ---- */
+/* ---- POST /v1/campaigns/{id}/move {"pool", "reason"?} ----
+ * The tenant's own campaign goes to another pool of the config: its row
+ * says so at once (202, status "moving"); the engine beside moves what it
+ * holds within about a second (engine/control.c). */
 
 static int pool_exists(const struct config *cfg, const char *pool)
 {
@@ -377,10 +380,15 @@ static void move(struct call *c)
 		return;
 	}
 	json_t *p = json_object_get(o, "pool"), *r = json_object_get(o, "reason");
-	if (!p || !json_is_string(p) || (r && !json_is_string(r))) {
+	if (!p) {
 		json_decref(o);
-		api_error_now(c, 400, "invalid_type", !p || !json_is_string(p) ? "pool" : "reason",
-		              "'pool' (required) and 'reason' must be strings");
+		api_error_now(c, 400, "missing_field", "pool", "'pool' is required");
+		return;
+	}
+	if (!json_is_string(p) || (r && !json_is_string(r))) {
+		json_decref(o);
+		api_error_now(c, 400, "invalid_type", !json_is_string(p) ? "pool" : "reason",
+		              "'pool' and 'reason' must be strings");
 		return;
 	}
 	snprintf(pool, sizeof(pool), "%.100s", json_string_value(p));
@@ -401,7 +409,7 @@ static void move(struct call *c)
 	if (!pool_exists(c->a->p.cfg, pool)) {
 		pool_names(c->a->p.cfg, known, sizeof(known));
 		snprintf(msg, sizeof(msg), "no pool '%s'; the pools are: %s", pool, known);
-		api_error_now(c, 422, "unknown_pool", "pool", msg);
+		api_error_now(c, 422, "invalid_value", "pool", msg);
 		return;
 	}
 	/* the row says the pool from now on; the engine running beside moves
