@@ -236,7 +236,7 @@ static int move_record(const char *state, const char *campaign, const char *pool
 	                            .target = pool,
 	                            .campaign = campaign,
 	                            .reason = reason};
-	rc = cli_control_ask(state, &r, &holder);
+	rc = cli_control_ask(state, &r, "moved in the store (nothing was delivering)", &holder);
 	if (rc < 0)
 		return EXIT_USAGE;
 	if (rc == 1)

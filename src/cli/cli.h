@@ -49,8 +49,11 @@ struct control_request;
 /* Records a one-shot control (store_control_request) in the state
  * directory, asked of the process delivering from it: 1 one is running
  * (its pid in *holder) and performs it within about a second, 0 none is
- * (the next one to start performs it), -1 error (said so). */
-int cli_control_ask(const char *state, const struct control_request *r, long *holder);
+ * (the next one to start performs it; or, with idle_result, the request
+ * is recorded as done with that result: nothing was left to do), -1 error
+ * (said so). */
+int cli_control_ask(const char *state, const struct control_request *r, const char *idle_result,
+                    long *holder);
 /* sluice purge --domain DOMAIN --reason TEXT [--campaign ID] (purge.c). */
 int cli_purge(int argc, char **argv);
 

@@ -24,7 +24,8 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-int cli_control_ask(const char *state, const struct control_request *r, long *holder)
+int cli_control_ask(const char *state, const struct control_request *r, const char *idle_result,
+                    long *holder)
 {
 	struct store *st;
 	struct err e;
@@ -34,7 +35,8 @@ int cli_control_ask(const char *state, const struct control_request *r, long *ho
 		return -1;
 	int mine = store_lock_delivery(st, holder, &e);
 	req.time_s = clock_wall_ms() / 1000;
-	req.done = 0;
+	req.done = mine == 1 && idle_result;
+	req.result = req.done ? idle_result : NULL;
 	if (mine < 0 || store_control_request(st, &req, &e) != 0 || store_commit(st, &e) != 0) {
 		log_error("%s", e.msg);
 		store_close(st);

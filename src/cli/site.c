@@ -111,7 +111,7 @@ static int site_retry(const struct site_opts *o)
 	    .kind = "retry", .scope = o->scope, .target = o->target, .reason = reason};
 	long holder = 0;
 
-	int rc = cli_control_ask(cli_state_dir(o->config, o->state), &r, &holder);
+	int rc = cli_control_ask(cli_state_dir(o->config, o->state), &r, NULL, &holder);
 	if (rc < 0)
 		return EXIT_USAGE;
 	if (rc == 1)

@@ -438,8 +438,14 @@ static void look_purge(struct scheduler *s, const struct ctl_req *q)
 	struct sched_purge *p = &s->purges[s->npurges++];
 	*p = (struct sched_purge){q->id, xstrdup(q->target),
 	                          q->campaign ? xstrdup(q->campaign) : NULL, xstrdup(q->reason)};
-	if (purge_ready(s, p))
-		perform_purge(s, q, p); /* still held until the next look: harmless */
+	if (!purge_ready(s, p))
+		return;
+	perform_purge(s, q, p);
+	/* done: mail queued for the domain from now on goes as usual */
+	free(p->domain);
+	free(p->campaign);
+	free(p->reason);
+	s->npurges--;
 }
 
 static struct sched_campaign *campaign_find(struct scheduler *s, const char *id)

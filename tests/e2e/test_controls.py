@@ -75,8 +75,23 @@ def test_controls_refuse_bad_input_clearly(tmp_path):
     assert r.returncode == 1 and "was not paused" in r.stdout
     r = run("campaign", "cancel", "nosuch", "--reason", "x")
     assert r.returncode == 1 and "no campaign nosuch" in r.stderr
+    r = run("site", "retry", "mx.x.test", "--for", "2h")  # one-shot: no --for
+    assert r.returncode == 2 and "usage:" in r.stderr
+    r = run("site", "retry", "--provider", "gmial")
+    assert r.returncode == 2 and "unknown provider 'gmial'" in r.stderr
+    r = run("purge", "--domain", "x.test")  # no reason
+    assert r.returncode == 2 and "usage:" in r.stderr
+    r = run("purge", "--domain", "someone@x.test", "--reason", "x")
+    assert r.returncode == 2 and "is not a domain" in r.stderr
+    r = run("campaign", "move", "c1", "--pool", "p")  # the pools are the config's
+    assert r.returncode == 2 and "--config FILE is needed" in r.stderr
     r = run("queue")
-    assert r.returncode == 0 and "paused" not in r.stdout
+    assert r.returncode == 0 and "paused" not in r.stdout and "control" not in r.stdout
+    # a purge with nothing delivering is done at once (nothing queued here)
+    r = run("purge", "--domain", "x.test", "--reason", "sold")
+    assert r.returncode == 0 and "0 queued recipients purged" in r.stdout, r.stderr
+    assert "control purge domain x.test: done (0 queued recipients purged): sold" in \
+        run("queue").stdout
 
 
 # ---- retry, purge and move (recipients user400..user449@ok.test and
