@@ -409,7 +409,7 @@ static void move(struct call *c)
 	if (!pool_exists(c->a->p.cfg, pool)) {
 		pool_names(c->a->p.cfg, known, sizeof(known));
 		snprintf(msg, sizeof(msg), "no pool '%s'; the pools are: %s", pool, known);
-		api_error_now(c, 422, "invalid_value", "pool", msg);
+		api_error_now(c, 422, "unknown_pool", "pool", msg);
 		return;
 	}
 	/* the row says the pool from now on; the engine running beside moves

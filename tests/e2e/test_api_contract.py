@@ -190,7 +190,7 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
     check("POST", "/v1/campaigns/contract-c/move", {"pool": "default", "reason": "contract"},
           202)
     out = check("POST", "/v1/campaigns/contract-c/move", {"pool": "nowhere"}, 422)
-    assert "default" in out["error"]["message"], out  # the pools there are
+    assert out["error"]["code"] == "unknown_pool" and "default" in out["error"]["message"], out
     check("POST", "/v1/campaigns/contract-c/move", {}, 400)
     check("POST", "/v1/campaigns/contract-c/move", {"pool": 5}, 400)
     check("POST", "/v1/campaigns/contract-c/move", {"pool": "default"}, 404, key=KEY2)
