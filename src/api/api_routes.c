@@ -336,6 +336,99 @@ static void control(struct call *c)
 	                 json_pack("{s:s, s:s}", "id", id, "status", status));
 }
 
+/* ---- POST /v1/campaigns/{id}/move {"pool", "reason"?} ----
+ * The tenant's own campaign goes to another pool of the config: its row
+ * says so at once (202, status "moving"); the engine beside moves what it
+ * holds within about a second (engine/control.c). */
+
+static int pool_exists(const struct config *cfg, const char *pool)
+{
+	for (size_t i = 0; i < cfg->nsources; i++)
+		if (strcmp(cfg->sources[i].pool, pool) == 0)
+			return 1;
+	return 0;
+}
+
+/* The pools of the config, for a refusal's message. */
+static void pool_names(const struct config *cfg, char *out, size_t n)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < cfg->nsources && len < n; i++) {
+		size_t k = 0;
+		while (k < i && strcmp(cfg->sources[k].pool, cfg->sources[i].pool) != 0)
+			k++;
+		if (k == i)
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? ", " : "",
+			                        cfg->sources[i].pool);
+	}
+}
+
+static void move(struct call *c)
+{
+	static const char *const keys[] = {"pool", "reason", NULL};
+	const char *id = c->seg[1];
+	struct api_error ae;
+	struct err e;
+	struct campaign_rec rec;
+	char reason[256], pool[128], known[400], msg[512];
+	json_t *o = NULL;
+
+	if (!(o = api_parse_object(c->req->body, c->req->body_len, keys, &ae))) {
+		api_reply_error(c, &ae);
+		return;
+	}
+	json_t *p = json_object_get(o, "pool"), *r = json_object_get(o, "reason");
+	if (!p) {
+		json_decref(o);
+		api_error_now(c, 400, "missing_field", "pool", "'pool' is required");
+		return;
+	}
+	if (!json_is_string(p) || (r && !json_is_string(r))) {
+		json_decref(o);
+		api_error_now(c, 400, "invalid_type", !json_is_string(p) ? "pool" : "reason",
+		              "'pool' and 'reason' must be strings");
+		return;
+	}
+	snprintf(pool, sizeof(pool), "%.100s", json_string_value(p));
+	snprintf(reason, sizeof(reason), "%.200s", r ? json_string_value(r) : "through the API");
+	json_decref(o);
+	int found = store_campaign_get(c->a->p.store, id, &rec, &e);
+	if (found == 1)
+		store_campaign_free(&rec);
+	int mine = found == 1 ? owns(c, id, &e) : found;
+	if (mine < 0) {
+		store_failed(c, &e);
+		return;
+	}
+	if (mine == 0) {
+		api_error_now(c, 404, "not_found", "id", "no such campaign");
+		return;
+	}
+	if (!pool_exists(c->a->p.cfg, pool)) {
+		pool_names(c->a->p.cfg, known, sizeof(known));
+		snprintf(msg, sizeof(msg), "no pool '%s'; the pools are: %s", pool, known);
+		api_error_now(c, 422, "unknown_pool", "pool", msg);
+		return;
+	}
+	/* the row says the pool from now on; the engine running beside moves
+	 * what it holds within about a second (engine/control.c) */
+	struct control_request q = {.kind = "move",
+	                            .scope = "pool",
+	                            .target = pool,
+	                            .campaign = id,
+	                            .reason = reason,
+	                            .time_s = clock_wall_ms() / 1000};
+	if (store_campaign_set_pool(c->a->p.store, id, pool, &e) < 0 ||
+	    store_control_request(c->a->p.store, &q, &e) != 0) {
+		store_failed(c, &e);
+		return;
+	}
+	api_commit_reply(c, 202,
+	                 json_pack("{s:s, s:s, s:s}", "id", id, "pool", pool, "status", "moving"));
+}
+
 /* ---- the table ---- */
 
 static int is(const struct call *c, const char *method, int nseg, const char *seg0)
@@ -370,6 +463,8 @@ void api_route(struct call *c)
 	         (strcmp(c->seg[2], "pause") == 0 || strcmp(c->seg[2], "resume") == 0 ||
 	          strcmp(c->seg[2], "cancel") == 0))
 		control(c);
+	else if (is(c, "POST", 3, "campaigns") && strcmp(c->seg[2], "move") == 0)
+		move(c);
 	else if (strcmp(s0, "messages") == 0 || strcmp(s0, "recipients") == 0 ||
 	         strcmp(s0, "suppressions") == 0 || strcmp(s0, "campaigns") == 0)
 		api_error_now(c, c->nseg <= 3 ? 405 : 404,

@@ -7,10 +7,15 @@
  * "cancelled" with the reason) and records the cancel, which a running
  * serve or send reads within a second (engine/control.c: what it holds in
  * memory is dropped, messages in flight finish).
+ * sluice campaign move ID --pool NAME [--reason TEXT] --config FILE: the
+ * campaign's row names the pool (a later serve or send reads it) and a
+ * running one is asked to send it from there within a second (its jobs
+ * waiting at sites of the old pool go back to the store; in flight ones
+ * finish). An unknown pool is refused with the list of the config's.
  * Also the arguments and the store opening they share with `sluice report`
  * (report.c).
  * Exit status: 0 done; 1 the campaign was not paused (resume) or is
- * unknown (cancel); 2 usage or state error.
+ * unknown (cancel, move); 2 usage or state error.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "dlog/dlog.h"
+#include "mail/config.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -167,12 +173,138 @@ static int campaign_cancel(int argc, char **argv)
 	return 0;
 }
 
+/* 1 if the config has a source in pool; else lists the pools, 0. */
+static int pool_known(const struct config *cfg, const char *pool)
+{
+	for (size_t i = 0; i < cfg->nsources; i++)
+		if (strcmp(cfg->sources[i].pool, pool) == 0)
+			return 1;
+	log_error("campaign move: unknown pool '%s'; the pools are:", pool);
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		size_t k = 0;
+		while (k < i && strcmp(cfg->sources[k].pool, cfg->sources[i].pool) != 0)
+			k++;
+		if (k == i)
+			log_info("  %s", cfg->sources[i].pool);
+	}
+	return 0;
+}
+
+/* A pool no tenant nor sender.pool names has no source a running serve
+ * started with: said, as a warning. */
+static void pool_in_use_warn(const struct config *cfg, const char *pool)
+{
+	const struct source *in_use[SOURCES_MAX];
+	size_t n = config_sources_in_use(cfg, in_use, SOURCES_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(in_use[i]->pool, pool) == 0)
+			return;
+	log_warn("pool '%s' is in no tenant's nor sender.pool: a running serve did not start "
+	         "its sources and sends from sender.pool until restarted with it in use",
+	         pool);
+}
+
+static int move_record(const char *state, const char *campaign, const char *pool,
+                       const char *reason)
+{
+	struct store *st;
+	struct campaign_rec rec;
+	struct err e;
+	long holder = 0;
+
+	if (cli_open_store(state, &st) != 0)
+		return EXIT_USAGE;
+	int rc = store_campaign_get(st, campaign, &rec, &e);
+	if (rc == 1) {
+		store_campaign_free(&rec);
+		rc = store_campaign_set_pool(st, campaign, pool, &e);
+	}
+	if (rc == 1 && store_commit(st, &e) != 0)
+		rc = -1;
+	store_close(st);
+	if (rc < 0) {
+		log_error("%s", e.msg);
+		return EXIT_USAGE;
+	}
+	if (rc == 0) {
+		log_error("no campaign %s in %s", campaign, state);
+		return 1;
+	}
+	struct control_request r = {.kind = "move",
+	                            .scope = "pool",
+	                            .target = pool,
+	                            .campaign = campaign,
+	                            .reason = reason};
+	rc = cli_control_ask(state, &r, "moved in the store (nothing was delivering)", &holder);
+	if (rc < 0)
+		return EXIT_USAGE;
+	if (rc == 1)
+		printf("campaign %s moved to pool %s: the running sluice (pid %ld) sends it from "
+		       "there within about a second; messages in flight finish (%s)\n",
+		       campaign, pool, holder, reason);
+	else
+		printf("campaign %s moved to pool %s (%s)\n", campaign, pool, reason);
+	return 0;
+}
+
+/* sluice campaign move ID --pool NAME [--reason TEXT] --config FILE
+ * [--state DIR]: the config says which pools there are. */
+static int campaign_move(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
+	                                         {"pool", required_argument, NULL, 'p'},
+	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *state = NULL, *config = NULL, *pool = NULL, *reason = "moved by the operator";
+	int ch;
+
+	optind = 3;
+	while ((ch = getopt_long(argc, argv, "s:c:p:r:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			state = optarg;
+		else if (ch == 'c')
+			config = optarg;
+		else if (ch == 'p')
+			pool = optarg;
+		else if (ch == 'r')
+			reason = optarg;
+		else
+			return cli_usage("campaign", stderr);
+	}
+	if (!pool || optind != argc)
+		return cli_usage("campaign", stderr);
+	if (!config) {
+		log_error("campaign move: --config FILE is needed (it names the pools)");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	struct err e;
+	if (config_load(config, &cfg, &e) != 0) {
+		log_error("config: %s", e.msg);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	int known = pool_known(&cfg, pool);
+	if (known)
+		pool_in_use_warn(&cfg, pool);
+	if (!state)
+		state = cli_state_dir(config, NULL);
+	config_free(&cfg);
+	if (!known || !state)
+		return EXIT_USAGE;
+	return move_record(state, argv[2], pool, reason);
+}
+
 int cli_campaign(int argc, char **argv)
 {
 	const char *state = NULL, *campaign = NULL;
 
 	if (argc >= 3 && strcmp(argv[1], "cancel") == 0)
 		return campaign_cancel(argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "move") == 0)
+		return campaign_move(argc, argv);
 	if (argc < 3 || strcmp(argv[1], "resume") != 0)
 		return cli_usage("campaign", stderr);
 	campaign = argv[2];

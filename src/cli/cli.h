@@ -45,6 +45,18 @@ const char *cli_campaign_args_tenant(int argc, char **argv, const char **state,
  * -1 after saying why. */
 int cli_open_store(const char *state, struct store **st);
 
+struct control_request;
+/* Records a one-shot control (store_control_request) in the state
+ * directory, asked of the process delivering from it: 1 one is running
+ * (its pid in *holder) and performs it within about a second, 0 none is
+ * (the next one to start performs it; or, with idle_result, the request
+ * is recorded as done with that result: nothing was left to do), -1 error
+ * (said so). */
+int cli_control_ask(const char *state, const struct control_request *r, const char *idle_result,
+                    long *holder);
+/* sluice purge --domain DOMAIN --reason TEXT [--campaign ID] (purge.c). */
+int cli_purge(int argc, char **argv);
+
 /* Prints cmd's usage to f; returns 0 for stdout (asked for), else
  * EXIT_USAGE (a usage error). */
 int cli_usage(const char *cmd, FILE *f);

@@ -95,6 +95,27 @@ static void print_pause(void *arg, const struct site_pause *p)
 	printf("paused %s %s %s: %s\n", p->scope, p->target, until, p->reason);
 }
 
+/* A one-shot control (retry, purge, move): pending, or done in the last
+ * hour with what it did. */
+static void print_control(void *arg, const struct control_request *r)
+{
+	(void)arg;
+	char what[300];
+
+	if (strcmp(r->kind, "move") == 0)
+		snprintf(what, sizeof(what), "move campaign %s to pool %s",
+		         r->campaign ? r->campaign : "?", r->target);
+	else if (r->campaign)
+		snprintf(what, sizeof(what), "%s %s %s of campaign %s", r->kind, r->scope,
+		         r->target, r->campaign);
+	else
+		snprintf(what, sizeof(what), "%s %s %s", r->kind, r->scope, r->target);
+	if (r->done)
+		printf("control %s: done (%s): %s\n", what, r->result ? r->result : "", r->reason);
+	else
+		printf("control %s: pending: %s\n", what, r->reason);
+}
+
 /* What the engine learned of a site's limits (store/learned.h). */
 static void print_learned(void *arg, const struct store_learned *l)
 {
@@ -166,6 +187,8 @@ int cli_queue(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = store_site_pauses(st, now, print_pause, &now, &e);
+	if (rc == 0)
+		rc = store_control_requests(st, now - 3600, print_control, NULL, &e);
 	if (rc == 0)
 		rc = store_learned_list(st, print_learned, &now, &e);
 	if (rc != 0)

@@ -1,12 +1,16 @@
 /*
- * sluice site pause|resume: the operator's hold on destination sites,
- * recorded in the store (store_control.c), so it survives a restart and a
- * running serve or send takes it within about a second (engine/control.c).
+ * sluice site pause|resume|retry: the operator's hold on destination
+ * sites, recorded in the store (store_control.c), so it survives a restart
+ * and a running serve or send takes it within about a second
+ * (engine/control.c).
  *   sluice site pause SITE|--provider NAME|--source IP [--for DURATION]
  *                     --reason TEXT [--config FILE | --state DIR]
  *   sluice site resume SITE|--provider NAME|--source IP [...]
- * Exit status: 0 done; 1 resume of something not paused; 2 usage or state
- * error.
+ *   sluice site retry SITE|--provider NAME|--source IP [--reason TEXT] [...]
+ * A retry is one-shot: a request the delivering process performs once
+ * (suspensions end, what waits for a later attempt is due now).
+ * Exit status: 0 done (a retry: asked); 1 resume of something not paused;
+ * 2 usage or state error.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -99,12 +103,39 @@ static int target_ok(const struct site_opts *o)
 	return -1;
 }
 
+/* Asks the delivering process (now or when one starts) to retry now. */
+static int site_retry(const struct site_opts *o)
+{
+	const char *reason = o->reason ? o->reason : "retry now";
+	struct control_request r = {
+	    .kind = "retry", .scope = o->scope, .target = o->target, .reason = reason};
+	long holder = 0;
+
+	int rc = cli_control_ask(cli_state_dir(o->config, o->state), &r, NULL, &holder);
+	if (rc < 0)
+		return EXIT_USAGE;
+	if (rc == 1)
+		printf("%s %s: retry asked of the running sluice (pid %ld): within about a second "
+		       "its suspension ends and what waits for a later attempt is due (%s)\n",
+		       o->scope, o->target, holder, reason);
+	else
+		printf("%s %s: retry recorded; nothing delivers now: the next serve or send "
+		       "performs it when it starts (%s)\n",
+		       o->scope, o->target, reason);
+	return 0;
+}
+
 int cli_site(int argc, char **argv)
 {
 	struct site_opts o = {0};
 
 	if (argc < 2)
 		return cli_usage("site", stderr);
+	if (strcmp(argv[1], "retry") == 0) {
+		if (site_args(argc, argv, &o) != 0 || o.for_s)
+			return cli_usage("site", stderr);
+		return target_ok(&o) != 0 ? EXIT_USAGE : site_retry(&o);
+	}
 	int pause = strcmp(argv[1], "pause") == 0;
 	if ((!pause && strcmp(argv[1], "resume") != 0) || site_args(argc, argv, &o) != 0 ||
 	    (pause && !o.reason) || (!pause && o.for_s))

@@ -54,11 +54,22 @@ static const struct {
     {"report", "usage: sluice report --campaign ID [--tenant NAME] [--config FILE | --state DIR]\n"
                "  --tenant NAME  refuses a campaign of another tenant\n"},
     {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"
-                 "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n\n"
+                 "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n"
+                 "       sluice campaign move ID --pool NAME [--reason TEXT] --config FILE\n"
+                 "                            [--state DIR]\n\n"
                  "  resume  lets a campaign the danger-sign monitor paused go on\n"
                  "  cancel  ends its queued recipients as cancelled (final, logged with the\n"
                  "          reason); messages already being sent finish. A running serve or\n"
-                 "          send stops it within about a second.\n"},
+                 "          send stops it within about a second.\n"
+                 "  move    sends it from another pool of the config's sources from now on\n"
+                 "          (a running serve or send within about a second; messages already\n"
+                 "          being sent finish)\n"},
+    {"purge", "usage: sluice purge --domain DOMAIN --reason TEXT [--campaign ID]\n"
+              "                    [--config FILE | --state DIR]\n\n"
+              "  Ends the queued recipients of DOMAIN (of campaign ID only, if given) as\n"
+              "  bounced (stage purge, category purged, the reason as the reply), one\n"
+              "  delivery-log record each, no suppression. A running serve or send does it\n"
+              "  within about a second, after the messages it is sending there finish.\n"},
     {"tenant", "usage: sluice tenant key\n"
                "       sluice tenant password < FILE   (or type it: it is not echoed)\n"
                "       sluice tenant list --config FILE\n\n"
@@ -68,6 +79,7 @@ static const struct {
     {"site",
      "usage: sluice site pause SITE|--provider NAME|--source IP [--for DURATION] --reason TEXT\n"
      "       sluice site resume SITE|--provider NAME|--source IP\n"
+     "       sluice site retry SITE|--provider NAME|--source IP [--reason TEXT]\n"
      "options: --config FILE or --state DIR (the state directory)\n\n"
      "  SITE             a site as `sluice queue` names it\n"
      "  --provider NAME  every site of a large provider (google, microsoft, yahoo, ...)\n"
@@ -75,7 +87,9 @@ static const struct {
      "  --for DURATION   resume by itself after DURATION (15m, 2h, 3d)\n"
      "  --reason TEXT    why (shown by `sluice queue`)\n"
      "  No new transaction starts at a paused site (its queue waits in the store,\n"
-     "  idle connections close); a running serve or send takes it within a second.\n"},
+     "  idle connections close); a running serve or send takes it within a second.\n"
+     "  retry (once): the sites' suspensions end (learned limits stay) and what waits\n"
+     "  for a later attempt is due now.\n"},
     {"queue", "usage: sluice queue [--tenant NAME] [--config FILE | --state DIR]\n\n"
               "  --tenant NAME  only that tenant's campaigns (submitted mail: submit-NAME)\n"
               "  --config FILE  read the state directory from the configuration\n"

@@ -15,6 +15,22 @@
  * none of its recipients is in memory its queued ones end as cancelled,
  * each logged; so no recipient is both cancelled and delivered. A cancel
  * performed by the CLI itself (nothing was delivering) only empties memory.
+ *
+ * One-shot requests (store: control_request), each performed once and
+ * marked done with what it did:
+ * - retry (`sluice site retry`): the matching sites' reply-rule or
+ *   connection suspension ends now (what shape/learn learned stays), the
+ *   queued recipients of their domains due later become due now (never
+ *   before their send time), and the sites open connections.
+ * - purge (`sluice purge`): the domain's jobs waiting in memory are
+ *   dropped and none is loaded meanwhile; once none of the domain's
+ *   messages is in flight or being signed, its queued recipients end as
+ *   bounced (stage purge, category purged), each logged, no suppression.
+ *   So no recipient is both sent and purged.
+ * - move (`sluice campaign move`; the store's campaign row is changed by
+ *   the caller): the campaign is held and its waiting jobs go back to the
+ *   store; once none is in memory (in flight ones finish) its sources are
+ *   those of the new pool and it is fetched again from the start.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +134,14 @@ static void cancels_look(struct scheduler *s)
 
 void sched_controls_free(struct scheduler *s)
 {
+	for (size_t i = 0; i < s->npurges; i++) {
+		free(s->purges[i].domain);
+		free(s->purges[i].campaign);
+		free(s->purges[i].reason);
+	}
+	free(s->purges);
+	s->purges = NULL;
+	s->npurges = 0;
 	for (size_t i = 0; i < s->npauses; i++) {
 		free(s->pauses[i].scope);
 		free(s->pauses[i].target);
@@ -141,19 +165,24 @@ static void pause_row(void *arg, const struct site_pause *p)
 	};
 }
 
+/* Whether a control of scope and target (a pause, a retry) names the site. */
+static int scope_matches(const char *scope, const char *target, const struct site *site)
+{
+	if (strcmp(scope, "site") == 0) { /* "MXSET" names it in every pool, "MXSET@POOL" in one */
+		size_t n = strlen(target);
+		return strncmp(target, site->key, n) == 0 &&
+		       (site->key[n] == '\0' || (site->key[n] == '@' && !strchr(target, '@')));
+	}
+	if (strcmp(scope, "provider") == 0)
+		return site->provider && strcmp(target, site->provider->name) == 0;
+	if (strcmp(scope, "source") == 0)
+		return strcmp(target, site->source->ip) == 0;
+	return 0;
+}
+
 static int pause_matches(const struct sched_pause *p, const struct site *site)
 {
-	if (strcmp(p->scope, "site") ==
-	    0) { /* "MXSET" holds it in every pool, "MXSET@POOL" in one */
-		size_t n = strlen(p->target);
-		return strncmp(p->target, site->key, n) == 0 &&
-		       (site->key[n] == '\0' || (site->key[n] == '@' && !strchr(p->target, '@')));
-	}
-	if (strcmp(p->scope, "provider") == 0)
-		return site->provider && strcmp(p->target, site->provider->name) == 0;
-	if (strcmp(p->scope, "source") == 0)
-		return strcmp(p->target, site->source->ip) == 0;
-	return 0;
+	return scope_matches(p->scope, p->target, site);
 }
 
 const struct sched_pause *sched_site_pause(const struct scheduler *s, const struct site *site,
@@ -234,6 +263,266 @@ static void campaigns_look(struct scheduler *s)
 	}
 }
 
+/* ---- one-shot requests: retry, purge, move ---- */
+
+struct ctl_req {
+	int64_t id;
+	char *kind, *scope, *target, *campaign, *reason;
+};
+
+struct ctl_reqs {
+	struct ctl_req r[CANCEL_REQUESTS_MAX];
+	size_t n;
+};
+
+static void collect_control(void *arg, const struct control_request *r)
+{
+	struct ctl_reqs *q = arg;
+	if (q->n < CANCEL_REQUESTS_MAX && !r->done)
+		q->r[q->n++] = (struct ctl_req){r->id,
+		                                xstrdup(r->kind),
+		                                xstrdup(r->scope),
+		                                xstrdup(r->target),
+		                                r->campaign ? xstrdup(r->campaign) : NULL,
+		                                xstrdup(r->reason)};
+}
+
+static void request_done(struct scheduler *s, const struct ctl_req *q, const char *result)
+{
+	struct err e;
+
+	if (s->p.store.control_done(s->p.store.ctx, q->id, result, &e) != 0)
+		sched_fail(s, &e);
+	s->dirty = 1;
+}
+
+/* The recipients of the site's domains (and of target, when the operator
+ * named a domain) due later become due now; the suspension ends. */
+static void perform_retry(struct scheduler *s, const struct ctl_req *q)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	size_t pos = 0, nsites = 0;
+	const char *key;
+	void *v;
+	struct err e;
+	char result[160];
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		size_t dpos = 0;
+		const char *domain;
+		void *dv;
+		if (!scope_matches(q->scope, q->target, site))
+			continue;
+		nsites++;
+		/* the suspension ends; what the site taught (its learned rate,
+		 * connections and level) stays */
+		site->thr.suspended_until_ms = 0;
+		site->thr.lr.suspended_until_ms = 0;
+		while (strmap_next(site->domains, &dpos, &domain, &dv))
+			if (s->p.store.rcpt_due_domain(s->p.store.ctx, domain, now_s + 1, INT64_MAX,
+			                               &e) != 0) {
+				sched_fail(s, &e);
+				return;
+			}
+		site_open_sessions(s, site);
+	}
+	if (strcmp(q->scope, "site") == 0 &&
+	    s->p.store.rcpt_due_domain(s->p.store.ctx, q->target, now_s + 1, INT64_MAX, &e) != 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (!c->finished && !c->paused)
+			c->next_fetch_ms = (now_s + 1) * 1000;
+	snprintf(result, sizeof(result), "%zu sites retried now", nsites);
+	request_done(s, q, result);
+	log_info("site retry %s %s: %s (%s)", q->scope, q->target, result, q->reason);
+}
+
+static int purge_matches(const struct sched_purge *p, const struct job *j)
+{
+	return strcmp(j->r->domain, p->domain) == 0 &&
+	       (!p->campaign || strcmp(j->camp->id, p->campaign) == 0);
+}
+
+static int purge_match_job(const struct job *j, void *arg)
+{
+	return purge_matches(arg, j);
+}
+
+int sched_purging(const struct scheduler *s, const struct job *j)
+{
+	for (size_t i = 0; i < s->npurges; i++)
+		if (purge_matches(&s->purges[i], j))
+			return 1;
+	return 0;
+}
+
+/* Drops the purge's jobs waiting at sites; 1 when none of its domain's
+ * messages is in flight, being signed or being looked up any more. */
+static int purge_ready(struct scheduler *s, const struct sched_purge *p)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	int ready = s->pending_dns == 0;
+
+	while (strmap_next(s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		if (!strmap_get(site->domains, p->domain))
+			continue;
+		s->loaded -= (int64_t)site_drop_matching(site, purge_match_job, (void *)p);
+		if (site->in_flight > 0)
+			ready = 0;
+		for (struct session *ss = site->sessions; ss; ss = ss->next)
+			if (ss->dkim_pending || ss->dkim_done)
+				ready = 0;
+	}
+	return ready;
+}
+
+struct purge_log {
+	struct scheduler *s;
+	const struct sched_purge *p;
+	int64_t now_ms;
+};
+
+static void log_purged(void *arg, const char *campaign, const char *mailbox, const char *domain,
+                       int attempts, int64_t queued_at_s)
+{
+	struct purge_log *pl = arg;
+	const char *tenant = NULL;
+
+	for (struct sched_campaign *c = pl->s->campaigns; c && !tenant; c = c->next)
+		if (strcmp(c->id, campaign) == 0)
+			tenant = c->tenant;
+	struct dlog_rec rec = {
+	    .time_ms = pl->now_ms,
+	    .campaign = campaign,
+	    .tenant = tenant,
+	    .recipient = mailbox,
+	    .domain = domain,
+	    .stage = "purge",
+	    .text = pl->p->reason,
+	    .outcome = "bounced",
+	    .category = "purged",
+	    .attempt = attempts,
+	    .queue_time_s = pl->now_ms / 1000 - queued_at_s,
+	};
+	dlog_add(pl->s->p.log, &rec);
+}
+
+static void perform_purge(struct scheduler *s, const struct ctl_req *q, const struct sched_purge *p)
+{
+	struct purge_log pl = {s, p, sched_wall_ms(s)};
+	int64_t n = 0;
+	char result[160];
+	struct err e;
+
+	if (s->p.store.purge_queued(s->p.store.ctx, p->domain, p->campaign, p->reason, log_purged,
+	                            &pl, &n, &e) != 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	snprintf(result, sizeof(result), "%lld queued recipients purged", (long long)n);
+	request_done(s, q, result);
+	log_info("purge %s%s%s: %s (%s)", p->domain, p->campaign ? " of campaign " : "",
+	         p->campaign ? p->campaign : "", result, p->reason);
+}
+
+/* A purge asked: held (nothing of it loaded) until it can be performed. */
+static void look_purge(struct scheduler *s, const struct ctl_req *q)
+{
+	s->purges = xrealloc(s->purges, (s->npurges + 1) * sizeof(*s->purges));
+	struct sched_purge *p = &s->purges[s->npurges++];
+	*p = (struct sched_purge){q->id, xstrdup(q->target),
+	                          q->campaign ? xstrdup(q->campaign) : NULL, xstrdup(q->reason)};
+	if (!purge_ready(s, p))
+		return;
+	perform_purge(s, q, p);
+	/* done: mail queued for the domain from now on goes as usual */
+	free(p->domain);
+	free(p->campaign);
+	free(p->reason);
+	s->npurges--;
+}
+
+static struct sched_campaign *campaign_find(struct scheduler *s, const char *id)
+{
+	struct sched_campaign *c = s->campaigns;
+	while (c && strcmp(c->id, id) != 0)
+		c = c->next;
+	return c;
+}
+
+/* A move asked: the campaign is held until none of it is in memory, then
+ * takes the new pool's sources and starts over from the store. */
+static void look_move(struct scheduler *s, const struct ctl_req *q)
+{
+	struct sched_campaign *c = q->campaign ? campaign_find(s, q->campaign) : NULL;
+	char reason[256], result[160];
+	struct err e;
+
+	if (c && !c->finished) {
+		c->moving = 1;
+		monitor_stop_campaign(s, c); /* what waits at sites goes back to the store */
+		if (c->loaded > 0)
+			return; /* messages in flight finish first */
+	}
+	if (c) {
+		free(c->pool_name);
+		c->pool_name = NULL;
+		c->npool = 0;
+		sched_campaign_pool(s, c, q->target);
+		int held = s->p.store.campaign_paused(s->p.store.ctx, c->id, reason, &e);
+		if (held < 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		const struct tenant *t = tenant_by_name(s->p.cfg, c->tenant);
+		if (c->moving && !held && !c->cancelled && !(t && t->paused)) {
+			c->paused = 0;
+			c->cur = STORE_CURSOR_START;
+			c->next_fetch_ms = 0;
+		}
+		c->moving = 0;
+	}
+	snprintf(result, sizeof(result), "%s to pool %s",
+	         c ? "moved" : "not delivering here: the store's pool", q->target);
+	request_done(s, q, result);
+	log_info("campaign %s moved to pool %s (%s)", q->campaign ? q->campaign : "?", q->target,
+	         q->reason);
+}
+
+static void requests_look(struct scheduler *s)
+{
+	struct ctl_reqs q = {.n = 0};
+	struct err e;
+
+	if (!s->p.store.control_requests)
+		return;
+	if (s->p.store.control_requests(s->p.store.ctx, 0, collect_control, &q, &e) != 0)
+		sched_fail(s, &e);
+	for (size_t i = 0; i < q.n && !s->failed; i++) {
+		if (strcmp(q.r[i].kind, "retry") == 0)
+			perform_retry(s, &q.r[i]);
+		else if (strcmp(q.r[i].kind, "purge") == 0)
+			look_purge(s, &q.r[i]);
+		else if (strcmp(q.r[i].kind, "move") == 0)
+			look_move(s, &q.r[i]);
+		else
+			request_done(s, &q.r[i], "unknown control: ignored");
+	}
+	for (size_t i = 0; i < q.n; i++) {
+		free(q.r[i].kind);
+		free(q.r[i].scope);
+		free(q.r[i].target);
+		free(q.r[i].campaign);
+		free(q.r[i].reason);
+	}
+}
+
 void sched_controls(struct scheduler *s, int64_t now_ms)
 {
 	struct err e;
@@ -248,5 +537,6 @@ void sched_controls(struct scheduler *s, int64_t now_ms)
 	}
 	campaigns_look(s);
 	cancels_look(s);
+	requests_look(s);
 	sites_look(s, now_ms);
 }

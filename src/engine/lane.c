@@ -152,6 +152,32 @@ size_t site_drop_campaign(struct site *site, const struct sched_campaign *c)
 	return n;
 }
 
+size_t site_drop_matching(struct site *site, int (*match)(const struct job *j, void *arg),
+                          void *arg)
+{
+	size_t n = 0;
+
+	for (struct lane *l = site->lanes; l; l = l->next) {
+		struct job **pj = &l->head, *prev = NULL;
+		while (*pj) {
+			struct job *j = *pj;
+			if (!match(j, arg)) {
+				prev = j;
+				pj = &j->next;
+				continue;
+			}
+			*pj = j->next;
+			if (l->tail == j)
+				l->tail = prev;
+			l->n--;
+			site->queued--;
+			job_free(j);
+			n++;
+		}
+	}
+	return n;
+}
+
 int64_t site_refuses(struct site *site, const struct sched_campaign *c, int64_t now_s)
 {
 	for (struct lane *l = site->lanes; l; l = l->next)

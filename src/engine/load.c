@@ -25,7 +25,8 @@ static void on_mx_work(void *arg, const char *domain, const struct mx_result *re
 	struct scheduler *s = j->s;
 
 	s->pending_dns--;
-	if (s->stopping || j->camp->paused || j->camp->cancelled) { /* still queued in the store */
+	if (s->stopping || j->camp->paused || j->camp->cancelled ||
+	    sched_purging(s, j)) { /* still queued in the store */
 		s->loaded--;
 		job_free(j);
 		return;
@@ -112,6 +113,11 @@ static void on_fetched(void *arg, struct queued_rcpt *r)
 	j->r = r;
 	s->loaded++;
 	c->loaded++;
+	if (sched_purging(s, j)) { /* still queued: control.c ends it as purged */
+		s->loaded--;
+		job_free(j);
+		return;
+	}
 	/* past its own expiry (it was capped at it, or loaded late): it
 	 * expires here, no look-up, no connection */
 	if (outcome_past_expiry(r->expires_at_s, sched_wall_ms(s) / 1000)) {

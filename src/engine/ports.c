@@ -199,6 +199,23 @@ static int sq_event_add(void *ctx, const struct store_event *ev, struct err *e)
 	return store_event_add(ctx, ev, e);
 }
 
+static int sq_control_requests(void *ctx, int64_t since_s, store_control_fn cb, void *arg,
+                               struct err *e)
+{
+	return store_control_requests(ctx, since_s, cb, arg, e);
+}
+
+static int sq_control_done(void *ctx, int64_t id, const char *result, struct err *e)
+{
+	return store_control_done(ctx, id, result, e);
+}
+
+static int sq_purge_queued(void *ctx, const char *domain, const char *campaign, const char *reason,
+                           store_purge_fn cb, void *arg, int64_t *n, struct err *e)
+{
+	return store_purge_queued(ctx, domain, campaign, reason, cb, arg, n, e);
+}
+
 struct engine_store engine_store_sqlite(struct store *st)
 {
 	return (struct engine_store){
@@ -226,6 +243,9 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .cancel_requests = sq_cancel_requests,
 	    .cancel_queued = sq_cancel_queued,
 	    .cancel_done = sq_cancel_done,
+	    .control_requests = sq_control_requests,
+	    .control_done = sq_control_done,
+	    .purge_queued = sq_purge_queued,
 	    .message_add = sq_message_add,
 	    .rcpt_add_message = sq_rcpt_add_message,
 	    .learned_get = sq_learned_get,

@@ -78,6 +78,13 @@ struct engine_store {
 	int (*cancel_queued)(void *ctx, const char *campaign, const char *reason,
 	                     store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
 	int (*cancel_done)(void *ctx, const char *campaign, struct err *e);
+	/* one-shot controls (retry, purge, move) asked of this process; may
+	 * be NULL: none are read */
+	int (*control_requests)(void *ctx, int64_t since_s, store_control_fn cb, void *arg,
+	                        struct err *e);
+	int (*control_done)(void *ctx, int64_t id, const char *result, struct err *e);
+	int (*purge_queued)(void *ctx, const char *domain, const char *campaign, const char *reason,
+	                    store_purge_fn cb, void *arg, int64_t *n, struct err *e);
 	/* learned limits per (site, source) (store/learned.h); either may be
 	 * NULL: nothing is kept */
 	int (*learned_get)(void *ctx, const char *site, const char *ip, struct store_learned *out,

@@ -166,7 +166,7 @@ struct scheduler *scheduler_new(const struct scheduler_params *p)
 /* The campaign's sources: those of p.sources in its pool (all of them
  * were resolved once, at scheduler_new, so a reload leaves sites' sources
  * alone). An unknown pool sends from sender.pool, logged. */
-static void campaign_pool(struct scheduler *s, struct sched_campaign *c, const char *pool)
+void sched_campaign_pool(struct scheduler *s, struct sched_campaign *c, const char *pool)
 {
 	const char *dflt = s->p.sources[0]->pool;
 
@@ -206,8 +206,9 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 
 	for (c = s->campaigns; c; c = c->next) {
 		if (strcmp(c->id, d->id) == 0) {
-			if (tenant_paused(s, c) || c->cancelled)
-				return; /* held until its tenant is resumed; or for good */
+			if (tenant_paused(s, c) || c->cancelled || c->moving)
+				return; /* held until its tenant is resumed, for good, or
+				         * until its move (control.c) starts it over */
 			if (c->finished || c->paused) { /* more queued, or resumed: start over */
 				c->finished = 0;
 				c->paused = 0;
@@ -226,7 +227,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->envelope_from = xstrdup(d->envelope_from);
 	c->tpl = d->tpl;
 	c->tenant = xstrdup(d->tenant ? d->tenant : TENANT_DEFAULT);
-	campaign_pool(s, c, d->pool);
+	sched_campaign_pool(s, c, d->pool);
 	c->priority = d->priority;
 	c->size = d->size;
 	c->clean_version = d->clean_version;

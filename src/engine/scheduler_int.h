@@ -24,7 +24,8 @@
  *   events.c     events for webhooks (outcomes, a campaign finished,
  *                a site suspended), through the store port
  *   control.c    the operator's controls read from the store: site
- *                pauses (site_admit holds a paused site) and cancels
+ *                pauses (site_admit holds a paused site), cancels, and
+ *                the one-shot requests (retry, purge, move)
  *   dkim_jobs.c  DKIM signatures on worker threads
  *   ports.c      the real clock, store, resolver and SMTP ports (ports.h)
  * The engine reaches the clock, the store (store/: SQL lives there), the
@@ -78,6 +79,7 @@ struct sched_campaign {
 	int finished;            /* nothing queued in the store, nothing in memory */
 	int paused;              /* by the monitor (monitor.c), until resumed */
 	int cancelled;           /* by the operator (control.c): for good */
+	int moving;              /* to another pool (control.c): held until none is in memory */
 	int64_t clean_version;   /* see sched_campaign_desc */
 	int check_suppression;   /* 1 once the list may have changed since */
 	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
@@ -162,6 +164,13 @@ struct sched_pause {
 	int64_t until_s; /* wall seconds; 0: until resumed */
 };
 
+/* A purge the scheduler is performing (control.c), strings owned: no job
+ * of the domain (of campaign, unless NULL) is loaded meanwhile. */
+struct sched_purge {
+	int64_t id;
+	char *domain, *campaign, *reason;
+};
+
 /* Someone waiting for the next group commit (scheduler_commit_then). */
 struct commit_wait {
 	void (*done)(void *arg, int ok);
@@ -201,6 +210,8 @@ struct scheduler {
 	/* the operator's controls, read from the store (control.c) */
 	struct sched_pause *pauses;
 	size_t npauses;
+	struct sched_purge *purges; /* asked and not yet performed */
+	size_t npurges;
 	int64_t next_control_ms;
 };
 
@@ -256,6 +267,10 @@ void job_free(struct job *j);
 void site_free_lanes(struct site *site);
 /* Frees the campaign's jobs queued at the site; returns how many. */
 size_t site_drop_campaign(struct site *site, const struct sched_campaign *c);
+/* Frees the jobs queued at the site (not those handed to a session) that
+ * match says are to go; returns how many. */
+size_t site_drop_matching(struct site *site, int (*match)(const struct job *j, void *arg),
+                          void *arg);
 /* Marks c's lane refused until until_s (wall seconds; the later of two
  * refusals stays) and takes its jobs out: returns them chained by next.
  * site_refuses: the end of such a refusal after now_s, or 0. */
@@ -276,6 +291,11 @@ void sched_controls(struct scheduler *s, int64_t now_ms);
 const struct sched_pause *sched_site_pause(const struct scheduler *s, const struct site *site,
                                            int64_t now_s);
 void sched_controls_free(struct scheduler *s);
+/* 1 if j's recipient is being purged (not to be loaded or sent: control.c
+ * ends it as purged once nothing of its domain is in memory). */
+int sched_purging(const struct scheduler *s, const struct job *j);
+/* scheduler.c: c's sources from pool (NULL or unknown here: sender.pool's) */
+void sched_campaign_pool(struct scheduler *s, struct sched_campaign *c, const char *pool);
 
 /* monitor.c */
 void monitor_stop_campaign(struct scheduler *s, struct sched_campaign *c);

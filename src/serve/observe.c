@@ -46,6 +46,7 @@ struct count_job {
 	struct count_row *rows;
 	size_t n, cap;
 	int64_t now_s, took_ms;
+	json_t *controls; /* the operator's one-shot controls, pending or of the last hour */
 	int failed;
 	struct err e;
 };
@@ -60,6 +61,7 @@ struct observe {
 	/* the last count */
 	struct count_row *rows;
 	size_t nrows;
+	json_t *controls; /* as last read (count_job) */
 	int counted, counting;
 	int64_t counted_at_ms, count_cost_ms, asked_at_ms, count_warned;
 	struct event *count_timer;
@@ -115,6 +117,17 @@ static void collect_campaign(void *arg, const char *id, int64_t created_s)
 	r->created_s = created_s;
 }
 
+static void collect_control(void *arg, const struct control_request *r)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:b, s:o}", "kind", r->kind, "scope",
+	                      r->scope, "target", r->target, "campaign",
+	                      r->campaign ? json_string(r->campaign) : json_null(), "reason",
+	                      r->reason, "time", (json_int_t)r->time_s, "done", r->done, "result",
+	                      r->result ? json_string(r->result) : json_null());
+	if (j)
+		json_array_append_new(arg, j);
+}
+
 static void count_work(void *arg)
 {
 	struct count_job *j = arg;
@@ -136,6 +149,10 @@ static void count_work(void *arg)
 		else if (paused == 1)
 			r->paused = xstrdup(reason);
 	}
+	j->controls = json_array();
+	if (!j->failed &&
+	    store_control_requests(st, j->now_s - 3600, collect_control, j->controls, &j->e) != 0)
+		j->failed = 1;
 	j->took_ms = clock_mono_ms() - t0;
 }
 
@@ -151,8 +168,11 @@ static void count_done(void *arg)
 		if (!o->count_warned++)
 			log_warn("metrics: counting the queue: %s", j->e.msg);
 		rows_free(j->rows, j->n);
+		json_decref(j->controls);
 	} else {
 		rows_free(o->rows, o->nrows);
+		json_decref(o->controls);
+		o->controls = j->controls;
 		o->rows = j->rows;
 		o->nrows = j->n;
 		o->counted = 1;
@@ -441,6 +461,8 @@ void observe_status(void *arg, const struct http_request *req, struct http_respo
 	json_object_set_new(root, "campaigns_counted", o->counted ? json_true() : json_false());
 	json_object_set_new(root, "campaigns", status_campaigns(o));
 	json_object_set_new(root, "sites", status_delivery(o, now_s, root));
+	json_object_set_new(root, "controls",
+	                    o->controls ? json_deep_copy(o->controls) : json_array());
 	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	resp->content_type = "application/json";
@@ -488,6 +510,7 @@ void observe_free(struct observe *o)
 	workers_free(o->w); /* a count under way finishes (its done frees it) */
 	store_close(o->st);
 	rows_free(o->rows, o->nrows);
+	json_decref(o->controls);
 	strbuf_free(&o->cache);
 	free(o);
 }

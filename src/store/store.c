@@ -56,7 +56,10 @@ static const char schema[] =
     " created INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS message_tenant ON message(tenant, created);"
     "CREATE TABLE IF NOT EXISTS campaign_cancel(campaign TEXT PRIMARY KEY, reason TEXT NOT NULL,"
-    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 1);";
+    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE IF NOT EXISTS control_request(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+    " scope TEXT NOT NULL, target TEXT NOT NULL, campaign TEXT, reason TEXT NOT NULL,"
+    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, result TEXT);";
 
 static const char *const stmt_sql[ST_MAX] = {
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"

@@ -270,8 +270,41 @@ typedef void (*store_request_fn)(void *arg, const char *campaign, const char *re
 /* Calls cb for every cancel requested and not yet performed. */
 int store_cancel_requests(struct store *s, store_request_fn cb, void *arg, struct err *e);
 /* Queued recipients of domain due after due_s and by upto_s become due at
- * due_s (what a site's pause parked, when it is resumed). */
+ * due_s (what a site's pause parked, when it is resumed; what a retry
+ * makes due now), but never before their own send time. */
 int store_rcpt_due_domain(struct store *s, const char *domain, int64_t due_s, int64_t upto_s,
                           struct err *e);
+
+/* One-shot controls (`sluice site retry`, `sluice purge`, `sluice campaign
+ * move`): a row of control_request the delivering process performs and
+ * marks done (engine/control.c). kind "retry": scope "site", "provider" or
+ * "source" and its target; "purge": scope "domain", target the domain,
+ * campaign NULL for every campaign; "move": scope "pool", target the pool,
+ * campaign the campaign moved. Strings borrowed (in callbacks: for the
+ * call only); result is what the performer said (NULL while pending). */
+struct control_request {
+	int64_t id;
+	const char *kind, *scope, *target, *campaign, *reason, *result;
+	int64_t time_s;
+	int done;
+};
+int store_control_request(struct store *s, const struct control_request *r, struct err *e);
+typedef void (*store_control_fn)(void *arg, const struct control_request *r);
+/* Calls cb for every request not yet performed, oldest first, and (since_s
+ * > 0) for those performed since since_s. */
+int store_control_requests(struct store *s, int64_t since_s, store_control_fn cb, void *arg,
+                           struct err *e);
+int store_control_done(struct store *s, int64_t id, const char *result, struct err *e);
+/* Ends every queued recipient of domain (of campaign only, unless NULL) as
+ * RS_BOUNCED, stage "purge", category "purged", the reason as its reply,
+ * calling cb for each first; *n how many. No suppression (the caller adds
+ * none). */
+typedef void (*store_purge_fn)(void *arg, const char *campaign, const char *mailbox,
+                               const char *domain, int attempts, int64_t queued_at_s);
+int store_purge_queued(struct store *s, const char *domain, const char *campaign,
+                       const char *reason, store_purge_fn cb, void *arg, int64_t *n, struct err *e);
+/* The campaign's pool becomes pool (what a later serve or send reads): 1
+ * done, 0 no such campaign, -1 error. */
+int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e);
 
 #endif

@@ -1,10 +1,10 @@
 /*
  * store_control: the operator's controls (store_int.h, store.h): site
- * pauses (by site, provider or source IP, for a while or until resumed)
- * and cancelled campaigns, in the tables site_pause and campaign_cancel of
- * queue.db. `sluice site` and `sluice campaign` write them; a running
- * engine reads them on its tick (engine/control.c), so a control survives
- * a restart and reaches a running process within about a second.
+ * pauses (by site, provider or source IP, for a while or until resumed),
+ * cancelled campaigns and the one-shot requests (retry, purge, move), in
+ * the tables site_pause, campaign_cancel and control_request of queue.db. `sluice site` and `sluice
+ * campaign` write them; a running engine reads them on its tick (engine/control.c), so a control
+ * survives a restart and reaches a running process within about a second.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -163,6 +163,120 @@ int store_rcpt_due_domain(struct store *s, const char *domain, int64_t due_s, in
 	return run_sql(
 	    s,
 	    "UPDATE recipient SET next_attempt = ?4"
-	    " WHERE domain = ?1 AND state = 0 AND next_attempt > ?4 AND next_attempt <= ?5",
+	    " WHERE domain = ?1 AND state = 0 AND next_attempt > ?4 AND next_attempt <= ?5"
+	    " AND (send_at IS NULL OR send_at <= ?4)",
 	    domain, NULL, NULL, due_s, upto_s, "make a domain's recipients due", e);
+}
+
+int store_control_request(struct store *s, const struct control_request *r, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "INSERT INTO control_request(kind, scope, target, campaign, reason,"
+	                       " time, done, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "record a control");
+	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->target, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 4, r->campaign);
+	sqlite3_bind_text(st, 5, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->time_s);
+	sqlite3_bind_int(st, 7, r->done);
+	store_bind_text_or_null(st, 8, r->result);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "record a control");
+}
+
+static const char *col_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : store_col_text(st, i);
+}
+
+static void control_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	struct control_request r = {
+	    .id = sqlite3_column_int64(st, 0),
+	    .kind = store_col_text(st, 1),
+	    .scope = store_col_text(st, 2),
+	    .target = store_col_text(st, 3),
+	    .campaign = col_or_null(st, 4),
+	    .reason = store_col_text(st, 5),
+	    .time_s = sqlite3_column_int64(st, 6),
+	    .done = sqlite3_column_int(st, 7),
+	    .result = col_or_null(st, 8),
+	};
+	((store_control_fn)p->cb)(p->arg, &r);
+}
+
+int store_control_requests(struct store *s, int64_t since_s, store_control_fn cb, void *arg,
+                           struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(s,
+	                      "SELECT id, kind, scope, target, campaign, reason, time, done, result"
+	                      " FROM control_request WHERE done = 0 OR (?2 > 0 AND time >= ?2)"
+	                      " ORDER BY id",
+	                      NULL, since_s, control_row, &p, e);
+}
+
+int store_control_done(struct store *s, int64_t id, const char *result, struct err *e)
+{
+	return run_sql(s, "UPDATE control_request SET done = 1, result = ?1 WHERE id = ?4", result,
+	               NULL, NULL, id, 0, "mark a control done", e);
+}
+
+static void purge_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_purge_fn)p->cb)(p->arg, store_col_text(st, 0), store_col_text(st, 1),
+	                        store_col_text(st, 2), (int)sqlite3_column_int64(st, 3),
+	                        sqlite3_column_int64(st, 4));
+}
+
+int store_purge_queued(struct store *s, const char *domain, const char *campaign,
+                       const char *reason, store_purge_fn cb, void *arg, int64_t *n, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (store_begin(s, e))
+		return -1;
+	if (sqlite3_prepare_v2(
+	        s->db.h,
+	        "SELECT campaign, mailbox, domain, attempts, queued_at FROM recipient"
+	        " WHERE domain = ?1 AND state = 0 AND (?3 IS NULL OR campaign = ?3)"
+	        " ORDER BY id",
+	        -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "purge a domain");
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 3, campaign);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		purge_row(st, &p);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_err(s, e, "purge a domain");
+	if (run_sql(s,
+	            "UPDATE recipient SET state = 2, last_stage = 'purge', last_reply = ?2,"
+	            " category = 'purged', last_code = NULL, last_enhanced = NULL"
+	            " WHERE domain = ?1 AND state = 0 AND (?3 IS NULL OR campaign = ?3)",
+	            domain, reason, campaign, 0, 0, "purge a domain", e) != 0)
+		return -1;
+	*n = sqlite3_changes(s->db.h);
+	return 0;
+}
+
+int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e)
+{
+	if (run_sql(s, "UPDATE campaign SET pool = ?2 WHERE id = ?1", campaign, pool, NULL, 0, 0,
+	            "move a campaign", e) != 0)
+		return -1;
+	return sqlite3_changes(s->db.h) > 0 ? 1 : 0;
 }

@@ -187,6 +187,17 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
     check("POST", "/v1/campaigns/nope/pause", None, 401, key=None)
     check("POST", "/v1/campaigns/nope/resume", None, 401, key=None)
     check("POST", "/v1/campaigns/nope/cancel", None, 401, key=None)
+    check("POST", "/v1/campaigns/contract-c/move", {"pool": "default", "reason": "contract"},
+          202)
+    out = check("POST", "/v1/campaigns/contract-c/move", {"pool": "nowhere"}, 422)
+    assert out["error"]["code"] == "unknown_pool" and "default" in out["error"]["message"], out
+    check("POST", "/v1/campaigns/contract-c/move", {}, 400)
+    check("POST", "/v1/campaigns/contract-c/move", {"pool": 5}, 400)
+    check("POST", "/v1/campaigns/contract-c/move", {"pool": "default"}, 404, key=KEY2)
+    check("POST", "/v1/campaigns/nope/move", {"pool": "default"}, 404)
+    check("POST", "/v1/campaigns/nope/move", {"pool": "default"}, 401, key=None)
+    check("POST", "/v1/campaigns/contract-c/move", {"pool": "default"}, 415,
+          headers={"Content-Type": "text/plain"})
     check("POST", "/v1/campaigns/contract-c/cancel", {"reason": "done"}, 202)
 
     check("GET", "/v1/recipients/user353%40ok.test", status=200)

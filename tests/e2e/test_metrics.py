@@ -9,6 +9,7 @@ nometricsN@ok.test (unknown at mx.ok.test: 550 5.1.1), metricsN@webmail.test
 other test uses these names. Flood clients bind to 127.0.11.x."""
 import http.client
 import json
+import subprocess
 import threading
 import time
 
@@ -16,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import world as W
-from conftest import wait_for
+from conftest import SLUICE, wait_for
 from test_inbound import HTTP, INBOUND, send
 from test_security import Served, still_serving
 
@@ -165,6 +166,14 @@ def test_status_needs_the_token(world, sender, served):
         return json.loads(body)
     assert wait_for(lambda: any(c["id"] == "metrics-status" and c["delivered"] == 3
                                 for c in status_json()["campaigns"]), timeout=15, step=0.5)
+    # a one-shot control shows, with what the running serve did
+    subprocess.run([SLUICE, "site", "retry", "--provider", "google", "--reason",
+                    "status shows it", "--state", sender.state], check=True,
+                   capture_output=True)
+    assert wait_for(lambda: any(x["kind"] == "retry" and x["target"] == "google" and
+                                x["reason"] == "status shows it" and x["done"] and
+                                x["result"].endswith("sites retried now")
+                                for x in status_json()["controls"]), timeout=15, step=0.5)
     doc = status_json()
     c = [c for c in doc["campaigns"] if c["id"] == "metrics-status"][0]
     assert (c["bounced"], c["ready"], c["later"], c["total"], c["paused"]) == (1, 0, 0, 4, None)

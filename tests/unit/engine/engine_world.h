@@ -86,6 +86,12 @@ struct world {
 	struct site_pause pause; /* scope NULL: none */
 	char cancelled[64];      /* a cancelled campaign's id, or "" */
 	int due_now;             /* rows made due by rcpt_due_domain */
+	/* one one-shot control (retry, purge, move) asked; kind NULL: none */
+	struct control_request req;
+	int req_done;
+	char req_result[160];
+	int all_pools;        /* the engine gets every source of the config, not sender.pool's */
+	char last_source[64]; /* the source IP of the last connection */
 	/* learned limits (store/learned.h): one row kept, of learned_site */
 	char learned_site[64];
 	struct store_learned learned;
@@ -329,6 +335,53 @@ static int fake_rcpt_due_domain(void *ctx, const char *domain, int64_t due_s, in
 	return 0;
 }
 
+static int fake_control_requests(void *ctx, int64_t since_s, store_control_fn cb, void *arg,
+                                 struct err *e)
+{
+	struct world *w = ctx;
+	(void)since_s, (void)e;
+	if (w->req.kind && !w->req_done)
+		cb(arg, &w->req);
+	return 0;
+}
+
+static int fake_control_done(void *ctx, int64_t id, const char *result, struct err *e)
+{
+	struct world *w = ctx;
+	(void)e;
+	assert_int_equal(id, w->req.id);
+	w->req_done = 1;
+	snprintf(w->req_result, sizeof(w->req_result), "%s", result);
+	return 0;
+}
+
+static int fake_purge_queued(void *ctx, const char *domain, const char *campaign,
+                             const char *reason, store_purge_fn cb, void *arg, int64_t *n,
+                             struct err *e)
+{
+	struct world *w = ctx;
+	(void)reason, (void)e;
+	*n = 0;
+	for (size_t i = 0; i < w->nrcpts; i++) {
+		struct fake_rcpt *r = &w->rcpts[i];
+		if (r->state != RS_QUEUED || strcmp(r->domain, domain) != 0 ||
+		    (campaign && strcmp(campaign, "c1") != 0))
+			continue;
+		cb(arg, "c1", r->mailbox, r->domain, r->attempts, r->queued_at_s);
+		r->state = RS_BOUNCED;
+		snprintf(r->stage, sizeof(r->stage), "purge");
+		snprintf(r->category, sizeof(r->category), "purged");
+		(*n)++;
+	}
+	return 0;
+}
+
+static int fake_campaign_paused(void *ctx, const char *campaign, char reason[256], struct err *e)
+{
+	(void)ctx, (void)campaign, (void)reason, (void)e;
+	return 0;
+}
+
 static int fake_rcpt_history(void *ctx, const char *except, int64_t *refused, int64_t *judged,
                              struct err *e)
 {
@@ -500,8 +553,11 @@ static struct smtp_client *fake_start(void *ctx, struct event_base *base,
 	struct smtp_client *c = calloc(1, sizeof(*c));
 
 	assert_true(p->naddrs > 0);
-	assert_string_equal(p->source_ip, "192.0.2.10");
-	assert_string_equal(p->helo, "mta1.example.com");
+	if (!w->all_pools) {
+		assert_string_equal(p->source_ip, "192.0.2.10");
+		assert_string_equal(p->helo, "mta1.example.com");
+	}
+	snprintf(w->last_source, sizeof(w->last_source), "%s", p->source_ip);
 	c->w = w;
 	c->ops = ops;
 	c->arg = arg;
@@ -680,6 +736,15 @@ static void world_open(struct world *w, const char *config)
 		fail_msg("setup: %s", e.msg);
 }
 
+/* Every source of the config (all_pools), in config order. */
+static size_t world_all_sources(struct world *w)
+{
+	size_t n = 0;
+	for (; n < w->cfg.nsources && n < 4; n++)
+		w->pool[n] = &w->cfg.sources[n];
+	return n;
+}
+
 static void world_start(struct world *w)
 {
 	struct scheduler_params p = {
@@ -702,6 +767,10 @@ static void world_start(struct world *w)
 	              .site_pauses = fake_site_pauses,
 	              .campaign_cancelled = fake_campaign_cancelled,
 	              .rcpt_due_domain = fake_rcpt_due_domain,
+	              .campaign_paused = fake_campaign_paused,
+	              .control_requests = fake_control_requests,
+	              .control_done = fake_control_done,
+	              .purge_queued = fake_purge_queued,
 	              .learned_get = fake_learned_get,
 	              .learned_put = fake_learned_put,
 	              .ctx = w}, /* complaints (sign_seen, ...) are not the scheduler's */
@@ -709,7 +778,8 @@ static void world_start(struct world *w)
 	    .smtp = {fake_start, fake_wake, fake_finish, fake_stop, fake_is_idle, fake_peer, w},
 	    .log = w->log,
 	    .sources = w->pool,
-	    .nsources = config_pool_sources(&w->cfg, w->cfg.pool, w->pool, 4),
+	    .nsources = w->all_pools ? world_all_sources(w)
+	                             : config_pool_sources(&w->cfg, w->cfg.pool, w->pool, 4),
 	    .rules = w->rules,
 	    .classifier = w->cls,
 	};
