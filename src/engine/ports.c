@@ -74,6 +74,11 @@ static int sq_learned_get(void *ctx, const char *site, const char *ip, struct st
 	return store_learned_get(ctx, site, ip, out, e);
 }
 
+static int sq_provider_snapshot(void *ctx, const struct provider_snapshot *snap, struct err *e)
+{
+	return store_provider_snapshot(ctx, snap, e);
+}
+
 static int sq_learned_put(void *ctx, const struct store_learned *row, struct err *e)
 {
 	return store_learned_put(ctx, row, e);
@@ -225,6 +230,7 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .rcpt_add_message = sq_rcpt_add_message,
 	    .learned_get = sq_learned_get,
 	    .learned_put = sq_learned_put,
+	    .provider_snapshot = sq_provider_snapshot,
 	    .ctx = st,
 	};
 }

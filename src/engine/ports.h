@@ -18,6 +18,7 @@
 #include "dns/mx.h"
 #include "smtp/client.h"
 #include "store/learned.h"
+#include "store/provider_state.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -77,6 +78,9 @@ struct engine_store {
 	int (*cancel_queued)(void *ctx, const char *campaign, const char *reason,
 	                     store_cancel_fn cb, void *arg, int64_t *n, struct err *e);
 	int (*cancel_done)(void *ctx, const char *campaign, struct err *e);
+	/* provider totals per source for `sluice queue` (store/provider_state.h);
+	 * NULL: not written */
+	int (*provider_snapshot)(void *ctx, const struct provider_snapshot *snap, struct err *e);
 	/* learned limits per (site, source) (store/learned.h); either may be
 	 * NULL: nothing is kept */
 	int (*learned_get)(void *ctx, const char *site, const char *ip, struct store_learned *out,

@@ -314,6 +314,9 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 			sched_record_outcome(s, j, &a);
 	}
 	free(sess);
+	/* the provider's freed connection goes to its longest-waiting site
+	 * first, then this one asks again (round-robin across its sites) */
+	site_connection_closed(s, site);
 	if (!failure)
 		site_open_sessions(s, site);
 	while (s->wait_head && s->active < s->p.cfg->max_connections) {

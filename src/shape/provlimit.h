@@ -43,5 +43,9 @@ void provlimit_connection_closed(struct provlimit *p);
 int64_t provlimit_message_wait(struct provlimit *p, int64_t now_ms);
 /* A message goes (after a wait of 0): its token taken. */
 void provlimit_message_take(struct provlimit *p, int64_t now_ms);
+/* How many connections / messages could go now (INT_MAX: no limit): how
+ * many waiters are worth waking. */
+int provlimit_connection_room(struct provlimit *p, int64_t now_ms);
+int provlimit_message_room(struct provlimit *p, int64_t now_ms);
 
 #endif
