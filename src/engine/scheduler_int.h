@@ -377,6 +377,9 @@ int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
 /* A session of the site closed (session.c): the provider's connection is
  * given back and the provider's next waiting site may open one. */
 void site_connection_closed(struct scheduler *s, struct site *site);
+/* 1 when other sites of the site's provider wait for a connection: an idle
+ * session of it with nothing to send says QUIT instead of idling. */
+int site_provider_contended(const struct site *site);
 /* Frees the provider aggregates (after the sites). */
 void sched_providers_free(struct scheduler *s);
 /* src's place in s->p.sources (0 if not there). */

@@ -217,6 +217,8 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		}
 		return hand_over(site, j);
 	}
+	if (site->queued == 0 && site_provider_contended(site))
+		s->p.smtp.finish(c); /* its provider connection is wanted elsewhere */
 	return NULL;
 }
 

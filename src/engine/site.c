@@ -484,6 +484,26 @@ static void provider_take(struct sched_provider *pv, enum site_pace what, int64_
 	pv->window_count++;
 }
 
+/* The provider's connections held by idle sessions of its sites with
+ * nothing queued say QUIT now: others of its sites wait for them. */
+static void provider_release_idle(struct sched_provider *pv)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	while (strmap_next(pv->s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		if (site->pv == pv && site->queued == 0 && site->active > 0)
+			site_finish_idle(site);
+	}
+}
+
+int site_provider_contended(const struct site *site)
+{
+	return site->pv && site->pv->nwait[SITE_PACE_CONNECTION] > 0;
+}
+
 /* The site waits (once) at the tail of the provider's list for what; the
  * provider's timer is armed when time, not a closing connection, brings
  * room. */
@@ -501,6 +521,8 @@ static void provider_enqueue(struct sched_provider *pv, struct site *site, enum 
 			pv->wait_head[what] = site;
 		pv->wait_tail[what] = site;
 		pv->nwait[what]++;
+		if (what == SITE_PACE_CONNECTION && wait_ms == PROVLIMIT_FULL)
+			provider_release_idle(pv);
 	}
 	if (wait_ms > 0)
 		clock->arm(clock->ctx, pv->timer[what], wait_ms);
