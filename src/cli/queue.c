@@ -120,7 +120,8 @@ static void print_provider(void *arg, const struct provider_snapshot *p)
 	else
 		snprintf(conns, sizeof(conns), "%d/-", p->conns);
 	if (pp->now - p->updated_s > STALE_S)
-		snprintf(age, sizeof(age), "%llds ago (ended)", (long long)(pp->now - p->updated_s));
+		snprintf(age, sizeof(age), "%llds ago (ended)",
+		         (long long)(pp->now - p->updated_s));
 	else
 		snprintf(age, sizeof(age), "live");
 	printf("%-16.16s %-15.15s %6d %7d %11s %9s/%-9s %12s %s\n", p->provider, p->source_ip,

@@ -607,9 +607,6 @@ static int64_t deliver_all(struct world *w, int rate)
 	for (int i = 0; i < STEPS_MAX && count_delivered(w) < (int)w->nrcpts; i++) {
 		if (rate)
 			assert_true(count_delivered(w) <= rate + rate * t / 1000);
-		if (getenv("PV_DEBUG"))
-			print_message("t=%lld delivered=%d open=%d\n", (long long)t,
-			              count_delivered(w), w->conns_open);
 		world_advance(w, STEP_MS);
 		t += STEP_MS;
 		settle(w);
