@@ -589,9 +589,11 @@ void site_connection_closed(struct scheduler *s, struct site *site)
 }
 
 /* What `sluice queue` shows of a provider (strings borrowed from it). */
-static void provider_snapshot_of(struct sched_provider *pv, int64_t now_s,
+static void provider_snapshot_of(struct sched_provider *pv, int64_t now_mono, int64_t now_s,
                                  struct provider_snapshot *out)
 {
+	if (now_mono - pv->window_start_ms >= 2 * PROVIDER_WINDOW_MS)
+		pv->observed_rate = 0; /* nothing sent for a whole window */
 	*out = (struct provider_snapshot){
 	    .provider = pv->name,
 	    .source_ip = pv->source->ip,
@@ -617,7 +619,7 @@ static void sched_snapshot_providers(struct scheduler *s, int64_t now_s)
 		return;
 	while (s->providers && strmap_next(s->providers, &pos, &key, &v)) {
 		struct provider_snapshot snap;
-		provider_snapshot_of(v, now_s, &snap);
+		provider_snapshot_of(v, sched_mono_ms(s), now_s, &snap);
 		if (s->p.store.provider_snapshot(s->p.store.ctx, &snap, &e) != 0) {
 			sched_fail(s, &e);
 			return;
