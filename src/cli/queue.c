@@ -1,6 +1,7 @@
 /*
  * sluice queue: what is queued, and what each destination site is doing, as
- * the running (or last) `sluice send` wrote it to the state directory.
+ * the running (or last) `sluice send` wrote it to the state directory, then
+ * each large provider's totals across its sites per source.
  * Exit status: 0, or 2 on a usage or state-directory error.
  */
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include "cli/cli.h"
 #include "mail/tenant.h"
 #include "store/learned.h"
+#include "store/provider_state.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -116,6 +118,37 @@ static void print_control(void *arg, const struct control_request *r)
 		printf("control %s: pending: %s\n", what, r->reason);
 }
 
+/* A provider's totals across its sites, per source (store/provider_state.h):
+ * a table of its own, after the sites, when there is any. */
+struct provider_print {
+	int64_t now;
+	int rows;
+};
+
+static void print_provider(void *arg, const struct provider_snapshot *p)
+{
+	struct provider_print *pp = arg;
+	char rate[16], limit[16], crate[16], conns[24], age[24];
+
+	if (pp->rows++ == 0)
+		printf("\n%-16s %-15s %6s %7s %11s %19s %12s %s\n", "provider", "source", "sites",
+		       "waiting", "conns/limit", "msg/min now/limit", "conn/min max", "updated");
+	fmt_rate(rate, sizeof(rate), p->rate);
+	fmt_rate(limit, sizeof(limit), p->rate_limit);
+	fmt_rate(crate, sizeof(crate), p->conn_rate_limit);
+	if (p->conn_limit > 0)
+		snprintf(conns, sizeof(conns), "%d/%d", p->conns, p->conn_limit);
+	else
+		snprintf(conns, sizeof(conns), "%d/-", p->conns);
+	if (pp->now - p->updated_s > STALE_S)
+		snprintf(age, sizeof(age), "%llds ago (ended)",
+		         (long long)(pp->now - p->updated_s));
+	else
+		snprintf(age, sizeof(age), "live");
+	printf("%-16.16s %-15.15s %6d %7d %11s %9s/%-9s %12s %s\n", p->provider, p->source_ip,
+	       p->sites, p->waiting, conns, rate, limit, crate, age);
+}
+
 /* What the engine learned of a site's limits (store/learned.h). */
 static void print_learned(void *arg, const struct store_learned *l)
 {
@@ -185,6 +218,9 @@ int cli_queue(int argc, char **argv)
 		       "conns/limit", "msg/min now/limit", "suspended", "updated", "why");
 		rc = store_site_snapshots(st, print_site, &now, &e);
 	}
+	struct provider_print pp = {.now = now};
+	if (rc == 0)
+		rc = store_provider_snapshots(st, print_provider, &pp, &e);
 	if (rc == 0)
 		rc = store_site_pauses(st, now, print_pause, &now, &e);
 	if (rc == 0)

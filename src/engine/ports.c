@@ -74,6 +74,11 @@ static int sq_learned_get(void *ctx, const char *site, const char *ip, struct st
 	return store_learned_get(ctx, site, ip, out, e);
 }
 
+static int sq_provider_snapshot(void *ctx, const struct provider_snapshot *snap, struct err *e)
+{
+	return store_provider_snapshot(ctx, snap, e);
+}
+
 static int sq_learned_put(void *ctx, const struct store_learned *row, struct err *e)
 {
 	return store_learned_put(ctx, row, e);
@@ -251,6 +256,7 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .learned_get = sq_learned_get,
 	    .learned_put = sq_learned_put,
 	    .event_add = sq_event_add,
+	    .provider_snapshot = sq_provider_snapshot,
 	    .ctx = st,
 	};
 }

@@ -19,6 +19,7 @@
 #include "smtp/client.h"
 #include "store/events.h"
 #include "store/learned.h"
+#include "store/provider_state.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -85,6 +86,9 @@ struct engine_store {
 	int (*control_done)(void *ctx, int64_t id, const char *result, struct err *e);
 	int (*purge_queued)(void *ctx, const char *domain, const char *campaign, const char *reason,
 	                    store_purge_fn cb, void *arg, int64_t *n, struct err *e);
+	/* provider totals per source for `sluice queue` (store/provider_state.h);
+	 * NULL: not written */
+	int (*provider_snapshot)(void *ctx, const struct provider_snapshot *snap, struct err *e);
 	/* learned limits per (site, source) (store/learned.h); either may be
 	 * NULL: nothing is kept */
 	int (*learned_get)(void *ctx, const char *site, const char *ip, struct store_learned *out,

@@ -45,6 +45,7 @@
 #include "msg/assemble.h"
 #include "engine/scheduler.h"
 #include "store/store.h"
+#include "shape/provlimit.h"
 #include "shape/throttle.h"
 #include "smtp/client.h"
 #include "util/err.h"
@@ -121,6 +122,28 @@ struct job {
 	                   * fixed size: thousands of jobs wait in memory */
 };
 
+/* A provider's limits for one source, across all its sites (site.c):
+ * the accounting is shape/provlimit's; here, who waits for it. A site that
+ * finds the provider at its cap joins one of two FIFO lists (a connection,
+ * a message token) once; a closed connection or the provider's timer wakes
+ * the waiters in turn, at most as many as there is room for, so capacity
+ * goes round-robin and nothing polls. */
+struct sched_provider {
+	struct scheduler *s;
+	char *key;  /* "NAME@SOURCEIP" */
+	char *name; /* the provider's */
+	char *mx;   /* the MX host that made it (its limits again on a reload) */
+	const struct source *source;
+	struct provlimit lim;
+	struct site *wait_head[2], *wait_tail[2]; /* by enum site_pace */
+	size_t nwait[2];
+	struct event *timer[2];
+	int nsites;
+	/* the message rate it had lately: counts per window, the last full one */
+	int64_t window_start_ms, window_count;
+	double observed_rate;
+};
+
 struct session {
 	struct scheduler *s;
 	struct site *site;
@@ -148,14 +171,17 @@ struct site {
 	struct session *sessions;
 	int waiting; /* on the global-cap wait list */
 	struct site *wait_next;
-	struct throttle thr;      /* pacing and the state reply rules put it in */
-	int64_t warm_sent;        /* delivered today from its source (warm-up) */
-	struct event *timer;      /* wakes the site when the throttle allows more */
-	struct strmap *domains;   /* every recipient domain routed here (control.c) */
-	int was_paused;           /* held by an operator's pause at the last look */
-	char pause_why[200];      /* the snapshot's reason while paused */
-	int64_t paused_until_s;   /* the latest due time its pause parked rows at */
-	int64_t learned_saved_ms; /* when its learned limits were last written */
+	struct throttle thr;       /* pacing and the state reply rules put it in */
+	int64_t warm_sent;         /* delivered today from its source (warm-up) */
+	struct event *timer;       /* wakes the site when the throttle allows more */
+	struct strmap *domains;    /* every recipient domain routed here (control.c) */
+	int was_paused;            /* held by an operator's pause at the last look */
+	char pause_why[200];       /* the snapshot's reason while paused */
+	int64_t paused_until_s;    /* the latest due time its pause parked rows at */
+	int64_t learned_saved_ms;  /* when its learned limits were last written */
+	struct sched_provider *pv; /* the provider-wide limits it is under, or NULL */
+	int pv_waiting[2];         /* on pv's wait lists (by enum site_pace) */
+	struct site *pv_next[2];
 };
 
 /* An operator's pause the scheduler knows of (control.c), strings owned. */
@@ -183,6 +209,7 @@ struct scheduler {
 	size_t ncommit_waits, commit_waits_cap;
 	struct event *tick;
 	struct strmap *sites;
+	struct strmap *providers; /* "NAME@SOURCEIP" -> struct sched_provider (site.c) */
 	int64_t loaded;
 	int pending_dns;
 	int active; /* sessions, all sites */
@@ -362,10 +389,21 @@ void site_warm_count(struct scheduler *s, struct site *site);
  * queue went back to the store (a warm-up hold logs each job deferred). */
 enum site_admit { SITE_ADMIT_OPEN, SITE_ADMIT_SUSPENDED, SITE_ADMIT_WARMUP, SITE_ADMIT_PAUSED };
 enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms);
-/* The site's rate for one more connection or message: 1 go (its token is
- * taken), or 0 with the site's timer armed for when it may. */
+/* The site's rate for one more connection or message, and its provider's
+ * (struct sched_provider): 1 go (the tokens are taken; a connection counts
+ * as open at the provider until site_connection_closed), or 0 with the
+ * site's timer armed for when it may, or the site on the provider's wait
+ * list (woken in turn when the provider has room). */
 enum site_pace { SITE_PACE_CONNECTION, SITE_PACE_MESSAGE };
 int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
+/* A session of the site closed (session.c): the provider's connection is
+ * given back and the provider's next waiting site may open one. */
+void site_connection_closed(struct scheduler *s, struct site *site);
+/* 1 when other sites of the site's provider wait for a connection: an idle
+ * session of it with nothing to send says QUIT instead of idling. */
+int site_provider_contended(const struct site *site);
+/* Frees the provider aggregates (after the sites). */
+void sched_providers_free(struct scheduler *s);
 /* src's place in s->p.sources (0 if not there). */
 size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);

@@ -217,6 +217,8 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 		}
 		return hand_over(site, j);
 	}
+	if (site->queued == 0 && site_provider_contended(site))
+		s->p.smtp.finish(c); /* its provider connection is wanted elsewhere */
 	return NULL;
 }
 
@@ -314,6 +316,9 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 			sched_record_outcome(s, j, &a);
 	}
 	free(sess);
+	/* the provider's freed connection goes to its longest-waiting site
+	 * first, then this one asks again (round-robin across its sites) */
+	site_connection_closed(s, site);
 	if (!failure)
 		site_open_sessions(s, site);
 	while (s->wait_head && s->active < s->p.cfg->max_connections) {

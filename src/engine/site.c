@@ -19,10 +19,14 @@
 #include "engine/scheduler_int.h"
 #include "mail/category.h"
 #include "mail/stage.h"
+#include "shape/provlimit.h"
 #include "shape/warmup.h"
 #include "util/xmalloc.h"
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
+static struct sched_provider *provider_get(struct scheduler *s, struct site *site, const char *name,
+                                           const char *mx, const struct provider_limits *pl);
+static void providers_set_limits(struct scheduler *s);
 
 /* The source a site is sent from: by weight, from a hash of the site, so
  * the same site sees the same IP on every run and from every campaign. A
@@ -146,6 +150,12 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->s = s;
 	site->source = pick_source(s, c, res->site);
 	site->provider = provider_for_mx(res->addrs[0].host);
+	const char *pname;
+	struct provider_limits pl;
+	if (config_provider_for(s->p.cfg, res->addrs[0].host, &pname, &pl)) {
+		site->pv = provider_get(s, site, pname, res->addrs[0].host, &pl);
+		site->pv->nsites++;
+	}
 	size_t wi = source_index(s, site->source);
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
@@ -184,6 +194,7 @@ void site_set_policies(struct scheduler *s)
 		throttle_set_policy(&site->thr, &site->pol, &pol, now_ms);
 		site->pol = pol;
 	}
+	providers_set_limits(s);
 }
 
 void site_wait_for_capacity(struct scheduler *s, struct site *site)
@@ -379,6 +390,243 @@ static void site_arm(struct site *site, int64_t wait_ms)
 	clock->arm(clock->ctx, site->timer, wait_ms);
 }
 
+/* ---- provider-wide limits (struct sched_provider) ---- */
+
+#define PROVIDER_WINDOW_MS  10000 /* the observed rate's window */
+#define PROVIDER_RECHECK_MS 100   /* waiters left while room was handed out */
+
+static void on_provider_timer(evutil_socket_t fd, short what, void *arg);
+static void on_provider_msg_timer(evutil_socket_t fd, short what, void *arg);
+
+/* The provider aggregate of (name, the site's source), made at first use. */
+static struct sched_provider *provider_get(struct scheduler *s, struct site *site, const char *name,
+                                           const char *mx, const struct provider_limits *pl)
+{
+	char key[300];
+	struct sched_provider *pv;
+
+	snprintf(key, sizeof(key), "%s@%s", name, site->source->ip);
+	if (!s->providers)
+		s->providers = strmap_new();
+	if ((pv = strmap_get(s->providers, key)) != NULL)
+		return pv;
+	pv = xcalloc(1, sizeof(*pv));
+	pv->s = s;
+	pv->key = xstrdup(key);
+	pv->name = xstrdup(name);
+	pv->mx = xstrdup(mx);
+	pv->source = site->source;
+	provlimit_init(&pv->lim, pl->max_connections, pl->message_rate, pl->connection_rate,
+	               sched_mono_ms(s));
+	pv->timer[SITE_PACE_CONNECTION] = evtimer_new(s->p.base, on_provider_timer, pv);
+	pv->timer[SITE_PACE_MESSAGE] = evtimer_new(s->p.base, on_provider_msg_timer, pv);
+	pv->window_start_ms = sched_mono_ms(s);
+	strmap_put(s->providers, pv->key, pv);
+	return pv;
+}
+
+static void provider_free(void *p)
+{
+	struct sched_provider *pv = p;
+
+	for (int k = 0; k < 2; k++)
+		if (pv->timer[k])
+			event_free(pv->timer[k]);
+	free(pv->key);
+	free(pv->name);
+	free(pv->mx);
+	free(pv);
+}
+
+void sched_providers_free(struct scheduler *s)
+{
+	strmap_free(s->providers, provider_free);
+	s->providers = NULL;
+}
+
+/* The provider's limits again from the config (a reload). */
+static void providers_set_limits(struct scheduler *s)
+{
+	size_t pos = 0;
+	const char *key, *name;
+	void *v;
+	struct provider_limits pl;
+
+	while (s->providers && strmap_next(s->providers, &pos, &key, &v)) {
+		struct sched_provider *pv = v;
+		if (!config_provider_for(s->p.cfg, pv->mx, &name, &pl) || strcmp(name, pv->name))
+			pl = (struct provider_limits){0}; /* no longer limited */
+		provlimit_set(&pv->lim, pl.max_connections, pl.message_rate, pl.connection_rate,
+		              sched_mono_ms(s));
+	}
+}
+
+/* What the provider allows now: 0 go, PROVLIMIT_FULL, or ms to wait. */
+static int64_t provider_wait(struct sched_provider *pv, enum site_pace what, int64_t now_ms)
+{
+	return what == SITE_PACE_CONNECTION ? provlimit_connection_wait(&pv->lim, now_ms)
+	                                    : provlimit_message_wait(&pv->lim, now_ms);
+}
+
+static void provider_take(struct sched_provider *pv, enum site_pace what, int64_t now_ms)
+{
+	if (what == SITE_PACE_CONNECTION) {
+		provlimit_connection_take(&pv->lim, now_ms);
+		return;
+	}
+	provlimit_message_take(&pv->lim, now_ms);
+	if (now_ms - pv->window_start_ms >= PROVIDER_WINDOW_MS) {
+		pv->observed_rate =
+		    (double)pv->window_count * 1000.0 / (double)(now_ms - pv->window_start_ms);
+		pv->window_start_ms = now_ms;
+		pv->window_count = 0;
+	}
+	pv->window_count++;
+}
+
+/* The provider's connections held by idle sessions of its sites with
+ * nothing queued say QUIT now: others of its sites wait for them. */
+static void provider_release_idle(struct sched_provider *pv)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	while (strmap_next(pv->s->sites, &pos, &key, &v)) {
+		struct site *site = v;
+		if (site->pv == pv && site->queued == 0 && site->active > 0)
+			site_finish_idle(site);
+	}
+}
+
+int site_provider_contended(const struct site *site)
+{
+	return site->pv && site->pv->nwait[SITE_PACE_CONNECTION] > 0;
+}
+
+/* The site waits (once) at the tail of the provider's list for what; the
+ * provider's timer is armed when time, not a closing connection, brings
+ * room. */
+static void provider_enqueue(struct sched_provider *pv, struct site *site, enum site_pace what,
+                             int64_t wait_ms)
+{
+	const struct engine_clock *clock = &pv->s->p.clock;
+
+	if (!site->pv_waiting[what]) {
+		site->pv_waiting[what] = 1;
+		site->pv_next[what] = NULL;
+		if (pv->wait_tail[what])
+			pv->wait_tail[what]->pv_next[what] = site;
+		else
+			pv->wait_head[what] = site;
+		pv->wait_tail[what] = site;
+		pv->nwait[what]++;
+		if (what == SITE_PACE_CONNECTION && wait_ms == PROVLIMIT_FULL)
+			provider_release_idle(pv);
+	}
+	if (wait_ms > 0)
+		clock->arm(clock->ctx, pv->timer[what], wait_ms);
+}
+
+static struct site *provider_dequeue(struct sched_provider *pv, enum site_pace what)
+{
+	struct site *site = pv->wait_head[what];
+
+	if (!site)
+		return NULL;
+	pv->wait_head[what] = site->pv_next[what];
+	if (!pv->wait_head[what])
+		pv->wait_tail[what] = NULL;
+	site->pv_next[what] = NULL;
+	site->pv_waiting[what] = 0;
+	pv->nwait[what]--;
+	return site;
+}
+
+/* Wakes the sites waiting for what, in turn, at most as many as there is
+ * room for now (a woken site that still finds none goes to the tail). */
+static void provider_wake(struct sched_provider *pv, enum site_pace what)
+{
+	struct scheduler *s = pv->s;
+	int64_t now = sched_mono_ms(s);
+	int room = what == SITE_PACE_CONNECTION ? provlimit_connection_room(&pv->lim, now)
+	                                        : provlimit_message_room(&pv->lim, now);
+	size_t n = pv->nwait[what];
+
+	for (size_t i = 0; i < n && room > 0; i++, room--) {
+		struct site *site = provider_dequeue(pv, what);
+		site_open_sessions(s, site);
+	}
+	if (pv->nwait[what] == 0)
+		return;
+	int64_t wait = provider_wait(pv, what, sched_mono_ms(s));
+	const struct engine_clock *clock = &s->p.clock;
+	if (wait > 0)
+		clock->arm(clock->ctx, pv->timer[what], wait);
+	else if (wait == 0) /* room handed out may go unused: look again soon */
+		clock->arm(clock->ctx, pv->timer[what], PROVIDER_RECHECK_MS);
+}
+
+static void on_provider_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	provider_wake(arg, SITE_PACE_CONNECTION);
+}
+
+static void on_provider_msg_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	provider_wake(arg, SITE_PACE_MESSAGE);
+}
+
+void site_connection_closed(struct scheduler *s, struct site *site)
+{
+	(void)s;
+	if (!site->pv)
+		return;
+	provlimit_connection_closed(&site->pv->lim);
+	provider_wake(site->pv, SITE_PACE_CONNECTION);
+}
+
+/* What `sluice queue` shows of a provider (strings borrowed from it). */
+static void provider_snapshot_of(struct sched_provider *pv, int64_t now_mono, int64_t now_s,
+                                 struct provider_snapshot *out)
+{
+	if (now_mono - pv->window_start_ms >= 2 * PROVIDER_WINDOW_MS)
+		pv->observed_rate = 0; /* nothing sent for a whole window */
+	*out = (struct provider_snapshot){
+	    .provider = pv->name,
+	    .source_ip = pv->source->ip,
+	    .sites = pv->nsites,
+	    .waiting = (int)(pv->nwait[0] + pv->nwait[1]),
+	    .conns = pv->lim.open,
+	    .conn_limit = pv->lim.max_connections,
+	    .rate = pv->observed_rate,
+	    .rate_limit = pv->lim.message_rate,
+	    .conn_rate_limit = pv->lim.connection_rate,
+	    .updated_s = now_s,
+	};
+}
+
+static void sched_snapshot_providers(struct scheduler *s, int64_t now_s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	struct err e;
+
+	if (!s->p.store.provider_snapshot)
+		return;
+	while (s->providers && strmap_next(s->providers, &pos, &key, &v)) {
+		struct provider_snapshot snap;
+		provider_snapshot_of(v, sched_mono_ms(s), now_s, &snap);
+		if (s->p.store.provider_snapshot(s->p.store.ctx, &snap, &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+	}
+}
+
 /* ---- admission: may the site go on now? ---- */
 
 /* Everything queued for the paused site goes back to the store, due when
@@ -416,12 +664,24 @@ enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_m
 
 int site_pace(struct site *site, enum site_pace what, int64_t now_ms)
 {
+	/* the provider is asked first and takes last: a site's token is not
+	 * spent on a message the provider holds back */
+	if (site->pv) {
+		int64_t pw = provider_wait(site->pv, what, now_ms);
+		if (pw != 0) {
+			provider_enqueue(site->pv, site, what, pw);
+			return 0;
+		}
+	}
 	int64_t wait = what == SITE_PACE_CONNECTION ? throttle_wait_connection(&site->thr, now_ms)
 	                                            : throttle_wait_message(&site->thr, now_ms);
-	if (wait <= 0)
-		return 1;
-	site_arm(site, wait); /* a session idles until then, or says QUIT after idle_timeout */
-	return 0;
+	if (wait > 0) {
+		site_arm(site, wait); /* a session idles until then, or QUITs after idle_timeout */
+		return 0;
+	}
+	if (site->pv)
+		provider_take(site->pv, what, now_ms);
+	return 1;
 }
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg)
@@ -481,6 +741,7 @@ void sched_snapshot_sites(struct scheduler *s)
 		}
 		site_learned_save(s, v, now_mono, now_s);
 	}
+	sched_snapshot_providers(s, now_s);
 	s->dirty = 1;
 }
 

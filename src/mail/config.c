@@ -582,13 +582,16 @@ static int load_top(struct loader *l, struct ynode *root)
 			rc = cfg_load_tenants(l, key, val);
 		else if (strcmp(k, "webhooks") == 0)
 			rc = cfg_load_webhooks(l, key, val);
+		else if (strcmp(k, "providers") == 0)
+			rc = cfg_load_providers(l, key, val);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
 			rc = cfg_fail_at(
 			    l, key,
 			    "unknown section '%s' (known: state_dir, dns, sources, sender, "
-			    "delivery, retry, timeouts, policies, rules, classify, dkim, bounce, "
+			    "delivery, retry, timeouts, policies, providers, rules, classify, "
+			    "dkim, bounce, "
 			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor, "
 			    "tenants, submission, api, webhooks)",
 			    k, NULL);
@@ -752,6 +755,7 @@ void config_free(struct config *c)
 		free(c->policies[i].mx);
 	}
 	free(c->policies);
+	cfg_free_providers(c);
 	for (size_t i = 0; i < c->nrules; i++)
 		config_rule_free(&c->rules[i]);
 	free(c->rules);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mail/category.h"
+#include "mail/providers.h"
 #include "mail/tenant.h"
 #include "mail/webhook_conf.h"
 #include "util/err.h"
@@ -46,6 +47,18 @@ struct policy {
 	int max_messages_per_connection;
 	double message_rate;    /* messages per second; 0: unlimited */
 	double connection_rate; /* new connections per second; 0: unlimited */
+};
+
+/* A `providers` entry: limits across every site whose first MX host
+ * matches one of mx (shell globs, case-insensitive), per source. An entry
+ * named like a built-in provider (mail/providers.h) changes that one's
+ * limits (its own globs, if any, add to the built-in's); unset limits are
+ * the built-in's, or none. */
+struct provider_conf {
+	char *name;
+	char **mx;
+	size_t nmx;
+	struct provider_limits total;
 };
 
 /* A reply rule (shaping is data): when a reply matches every matcher that
@@ -134,6 +147,8 @@ struct config {
 	struct policy defaults;  /* tls, max_connections, max_messages_per_connection per site */
 	struct policy *policies;
 	size_t npolicies;
+	struct provider_conf *providers; /* provider-wide limits (config_provider_for) */
+	size_t nproviders;
 
 	struct reply_rule *rules; /* checked before the built-in ones */
 	size_t nrules;
@@ -215,6 +230,12 @@ size_t config_sources_in_use(const struct config *c, const struct source **out, 
 int config_load(const char *path, struct config *c, struct err *e);
 void config_defaults(struct config *c);
 void config_free(struct config *c);
+
+/* The provider-wide limits for a site whose first MX host is mx: 1 with
+ * *name (borrowed from c or the built-in table) and *out filled, 0 when
+ * none apply (no provider, or only built-ins and provider_policies off). */
+int config_provider_for(const struct config *c, const char *mx, const char **name,
+                        struct provider_limits *out);
 
 /* The policy for a recipient domain and its first MX host: fields resolved
  * against the defaults (never unset). */

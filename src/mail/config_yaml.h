@@ -80,6 +80,10 @@ int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, si
 
 /* The tenants list (mail/config_tenant.c): reads it, checks it whole
  * (or makes the implicit tenant), frees it. */
+struct config;
+/* The `providers` list (config_provider.c); freed by cfg_free_providers. */
+int cfg_load_providers(struct loader *l, struct ynode *key, struct ynode *seq);
+void cfg_free_providers(struct config *c);
 int cfg_load_tenants(struct loader *l, struct ynode *key, struct ynode *seq);
 int cfg_check_tenants(struct loader *l);
 struct config;

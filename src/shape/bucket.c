@@ -33,6 +33,17 @@ void bucket_set_rate(struct bucket *b, double per_second, int64_t now_ms)
 		b->tokens = b->burst;
 }
 
+int64_t bucket_peek(struct bucket *b, int64_t now_ms)
+{
+	if (b->per_ms <= 0)
+		return 0;
+	refill(b, now_ms);
+	if (b->tokens >= 1.0)
+		return 0;
+	int64_t wait = (int64_t)((1.0 - b->tokens) / b->per_ms) + 1;
+	return wait > 0 ? wait : 1;
+}
+
 int64_t bucket_take(struct bucket *b, int64_t now_ms)
 {
 	if (b->per_ms <= 0)

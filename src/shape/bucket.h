@@ -21,5 +21,7 @@ void bucket_init(struct bucket *b, double per_second, int64_t now_ms);
 void bucket_set_rate(struct bucket *b, double per_second, int64_t now_ms);
 /* 0: a token was taken. Otherwise the milliseconds until one is there. */
 int64_t bucket_take(struct bucket *b, int64_t now_ms);
+/* As bucket_take without taking: 0 when a token is there. */
+int64_t bucket_peek(struct bucket *b, int64_t now_ms);
 
 #endif

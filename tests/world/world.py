@@ -77,6 +77,9 @@ DNSBL_ZONE = "bl.sluice.test"
 URIBL_ZONE = "dbl.sluice.test"  # a URI (domain) blocklist listing LISTED_LINK_DOMAIN
 LISTED_LINK_DOMAIN = "spammy.test"
 ANVIL_CONNECTIONS = 2
+# many business domains of one "provider": each its own MX host name
+# (mx.pN.provider.test, one `providers` glob), all on the anvil Postfix
+PROVIDER_TEST_DOMAINS = [f"p{i}.provider.test" for i in range(50)]
 ANVIL_MESSAGES, ANVIL_UNIT_S = 50, 10  # messages per client per unit
 POSTGREY_IP = "127.0.5.1"
 POSTGREY_DELAY_S = 2
@@ -121,6 +124,9 @@ def zone_lines():
     mx("idn.test", 10, "mx.ok.test")
     a("mx.anvil.test", ANVIL_IP)
     mx("anvil.test", 10, "mx.anvil.test")
+    for dom in PROVIDER_TEST_DOMAINS:
+        a(f"mx.{dom}", ANVIL_IP)
+        mx(dom, 10, f"mx.{dom}")
     a("mx.grey.test", GREY_IP)
     mx("grey.test", 10, "mx.grey.test")
     a("mx.picky.test", PICKY_IP)
@@ -412,7 +418,8 @@ class World:
         self._start_postfix()
         self._start_greylisting()
         # anvil limits loopback clients too once the exceptions list is empty
-        self._start_postfix(self.anvil_dir, ANVIL_IP, "mx.anvil.test", ["anvil.test"], extra=(
+        self._start_postfix(self.anvil_dir, ANVIL_IP, "mx.anvil.test",
+                            ["anvil.test"] + PROVIDER_TEST_DOMAINS, extra=(
             f"smtpd_client_connection_count_limit = {ANVIL_CONNECTIONS}\n"
             f"smtpd_client_message_rate_limit = {ANVIL_MESSAGES}\n"
             f"anvil_rate_time_unit = {ANVIL_UNIT_S}s\n"
@@ -518,8 +525,9 @@ delay_warning_time = 0
 
     def maildir(self, domain, user):
         base = {"grey.test": self.grey_dir, "anvil.test": self.anvil_dir,
-                "picky.test": self.picky_dir}.get(domain,
-                                                                            self.postfix_dir)
+                "picky.test": self.picky_dir}.get(domain, self.postfix_dir)
+        if domain in PROVIDER_TEST_DOMAINS:
+            base = self.anvil_dir
         return os.path.join(base, "mail", domain, user, "new")
 
     def postfix_log(self, d=None):

@@ -30,8 +30,8 @@
 #define T0_S         (T0_WALL_MS / 1000)
 #define T0_MONO_MS   1000000LL
 #define REAL_WAIT_MS 500 /* the most a condition may take in real time */
-#define RCPTS_MAX    8
-#define TIMERS_MAX   16
+#define RCPTS_MAX    64
+#define TIMERS_MAX   128
 
 static const char template_text[] = "From: news@news.example.com\nTo: {{email}}\n"
                                     "Subject: hello\n\nHello\n";
@@ -73,6 +73,10 @@ struct world {
 	char last_sign[32];
 	struct smtp_client *conns; /* open fake connections */
 	int conns_started;
+	int conns_open, conns_open_max; /* now, and the most at once */
+	/* provider totals (store/provider_state.h): the last snapshot, and
+	 * the most connections one showed */
+	int provider_snaps, provider_conns_max, provider_conn_limit;
 	int broke; /* the scheduler broke the loop (finished) */
 	struct config cfg;
 	const struct source *pool[4];
@@ -250,6 +254,18 @@ static int fake_commit(void *ctx, struct err *e)
 static int fake_site_snapshot(void *ctx, const struct site_snapshot *snap, struct err *e)
 {
 	(void)ctx, (void)snap, (void)e;
+	return 0;
+}
+
+static int fake_provider_snapshot(void *ctx, const struct provider_snapshot *snap, struct err *e)
+{
+	struct world *w = ctx;
+
+	(void)e;
+	w->provider_snaps++;
+	w->provider_conn_limit = snap->conn_limit;
+	if (snap->conns > w->provider_conns_max)
+		w->provider_conns_max = snap->conns;
 	return 0;
 }
 
@@ -461,6 +477,7 @@ static void conn_close(struct smtp_client *c, const struct smtp_result *failure)
 	while (*p != c)
 		p = &(*p)->next;
 	*p = c->next;
+	c->w->conns_open--;
 	c->ops->closed(c->arg, c, failure); /* last call */
 	event_free(c->step);
 	free(c);
@@ -568,6 +585,8 @@ static struct smtp_client *fake_start(void *ctx, struct event_base *base,
 	c->next = w->conns;
 	w->conns = c;
 	w->conns_started++;
+	if (++w->conns_open > w->conns_open_max)
+		w->conns_open_max = w->conns_open;
 	conn_soon(c, FC_CONNECTING);
 	return c;
 }
@@ -757,6 +776,7 @@ static void world_start(struct world *w)
 	              .rcpt_postpone = fake_rcpt_postpone,
 	              .commit = fake_commit,
 	              .site_snapshot = fake_site_snapshot,
+	              .provider_snapshot = fake_provider_snapshot,
 	              .warmup_first_day = fake_warmup_first_day,
 	              .warmup_counts = fake_warmup_counts,
 	              .warmup_add = fake_warmup_add,

@@ -544,6 +544,116 @@ static void test_learned_limits_restored_from_the_store(void **state)
 	world_close(&w);
 }
 
+/* ---- provider-wide limits (engine/site.c) ----
+ * Many recipient domains, each its own site with its own MX host name,
+ * whose MX names match one `providers` glob share the provider's
+ * connection cap and message rate (per source); the same world without
+ * the entry opens more connections at once (the control). */
+
+#define DOMAINS    20
+#define PER_DOMAIN 2
+#define PROV_CONNS 3
+#define PROV_RATE  10 /* messages per second */
+#define STEP_MS    250
+#define STEPS_MAX  80
+
+#define CONFIG_HEAD                                                                                \
+	"sources:\n"                                                                               \
+	"  - ip: 192.0.2.10\n"                                                                     \
+	"    helo: mta1.example.com\n"                                                             \
+	"sender:\n"                                                                                \
+	"  envelope_from: bounces@news.example.com\n"                                              \
+	"delivery:\n"                                                                              \
+	"  idle_timeout: 1s\n"                                                                     \
+	"  provider_policies: false\n"                                                             \
+	"  signing_threads: 0\n"                                                                   \
+	"  initial_connections_per_site: 2\n"
+
+static const char with_provider[] = CONFIG_HEAD "providers:\n"
+                                                "  - name: tenantmail\n"
+                                                "    mx: ['mx.p*.provider.test']\n"
+                                                "    max_connections: 3\n"
+                                                "    message_rate: 10/s\n";
+static const char without_provider[] = CONFIG_HEAD;
+
+static void add_domains(struct world *w)
+{
+	char mailbox[64];
+
+	for (int d = 0; d < DOMAINS; d++)
+		for (int k = 0; k < PER_DOMAIN; k++) {
+			snprintf(mailbox, sizeof(mailbox), "u%d@p%d.provider.test", k, d);
+			add_rcpt(w, mailbox, T0_S, NULL, 0);
+		}
+}
+
+static int count_delivered(const struct world *w)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < w->nrcpts; i++)
+		n += w->rcpts[i].state == RS_DELIVERED;
+	return n;
+}
+
+/* Steps the clock until everything is delivered: returns the fake
+ * milliseconds it took; checks the rate on the way (the bucket's burst is a
+ * second's worth, then PROV_RATE a second) when rate is set. */
+static int64_t deliver_all(struct world *w, int rate)
+{
+	int64_t t = 0;
+
+	settle(w);
+	for (int i = 0; i < STEPS_MAX && count_delivered(w) < (int)w->nrcpts; i++) {
+		if (rate)
+			assert_true(count_delivered(w) <= rate + rate * t / 1000);
+		world_advance(w, STEP_MS);
+		t += STEP_MS;
+		settle(w);
+	}
+	assert_int_equal(count_delivered(w), (int)w->nrcpts);
+	return t;
+}
+
+static void test_provider_caps_connections_and_rate_across_sites(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, with_provider);
+	add_domains(&w);
+	world_start(&w);
+	int64_t took = deliver_all(&w, PROV_RATE);
+	print_message("provider: %d delivered in %lld ms, at most %d connections at once (%d "
+	              "started)\n",
+	              count_delivered(&w), (long long)took, w.conns_open_max, w.conns_started);
+	assert_true(w.conns_open_max <= PROV_CONNS);
+	assert_true(w.conns_open_max >= 2); /* it did use the room it has */
+	/* PROV_RATE a second after the first second's burst */
+	assert_true(took >= 1000 * (DOMAINS * PER_DOMAIN - PROV_RATE) / PROV_RATE - STEP_MS);
+	assert_true(w.provider_snaps > 0);
+	assert_int_equal(w.provider_conn_limit, PROV_CONNS);
+	assert_true(w.provider_conns_max <= PROV_CONNS);
+	world_close(&w);
+}
+
+/* The control: without the entry each site opens its own connections. */
+static void test_without_provider_more_connections(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, without_provider);
+	add_domains(&w);
+	world_start(&w);
+	int64_t took = deliver_all(&w, 0);
+	print_message("no provider: %d delivered in %lld ms, at most %d connections at once\n",
+	              count_delivered(&w), (long long)took, w.conns_open_max);
+	assert_true(w.conns_open_max > PROV_CONNS);
+	assert_int_equal(w.provider_snaps, 0);
+	world_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +673,8 @@ int main(void)
 	    cmocka_unit_test(test_expires_while_waiting_at_a_site),
 	    cmocka_unit_test(test_parked_no_later_than_expiry),
 	    cmocka_unit_test(test_learned_limits_restored_from_the_store),
+	    cmocka_unit_test(test_provider_caps_connections_and_rate_across_sites),
+	    cmocka_unit_test(test_without_provider_more_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -356,6 +356,71 @@ static void test_durations(void **state)
 	assert_int_equal(config_parse_duration_ms("m", 1), -1);
 }
 
+/* `providers`: limits across every site of a provider (config_provider.c). */
+#define PV_BASE                                                                                    \
+	"sources:\n  - ip: 192.0.2.1\n    helo: a.example.com\n"                                   \
+	"sender:\n  envelope_from: b@example.com\n"
+
+static void test_providers(void **state)
+{
+	struct config c;
+	struct err e;
+	struct provider_limits pl;
+	const char *name;
+
+	(void)state;
+	assert_int_equal(load(PV_BASE "providers:\n"
+	                              "  - name: tenants\n"
+	                              "    mx: ['mx.p*.provider.test', '*.hosted.test']\n"
+	                              "    max_connections: 3\n"
+	                              "    message_rate: 600/min\n"
+	                              "  - name: microsoft\n"
+	                              "    max_connections: 20\n",
+	                      &c, &e),
+	                 0);
+	assert_int_equal(c.nproviders, 2);
+	assert_int_equal(config_provider_for(&c, "MX.p7.provider.test", &name, &pl), 1);
+	assert_string_equal(name, "tenants");
+	assert_int_equal(pl.max_connections, 3);
+	assert_true(pl.message_rate > 9.99 && pl.message_rate < 10.01);
+	assert_true(pl.connection_rate == 0); /* unset: none */
+	assert_int_equal(config_provider_for(&c, "a.b.hosted.test", &name, &pl), 1);
+	/* a Microsoft 365 tenant: the built-in provider, its cap from the entry */
+	assert_int_equal(
+	    config_provider_for(&c, "contoso-com.mail.protection.outlook.com", &name, &pl), 1);
+	assert_string_equal(name, "microsoft");
+	assert_int_equal(pl.max_connections, 20);
+	assert_true(pl.message_rate > 0 && pl.connection_rate > 0); /* the built-in's */
+	/* Google Workspace */
+	assert_int_equal(config_provider_for(&c, "alt1.aspmx.l.google.com", &name, &pl), 1);
+	assert_string_equal(name, "google");
+	assert_int_equal(config_provider_for(&c, "mx.example.org", &name, &pl), 0);
+	c.provider_policies = 0; /* built-ins off: only what the config names */
+	assert_int_equal(config_provider_for(&c, "aspmx.l.google.com", &name, &pl), 0);
+	assert_int_equal(
+	    config_provider_for(&c, "contoso-com.mail.protection.outlook.com", &name, &pl), 1);
+	assert_int_equal(pl.max_connections, 20);
+	assert_true(pl.message_rate == 0);
+	config_free(&c);
+
+	expect_error(PV_BASE "providers:\n  - mx: '*.x.test'\n    max_connections: 2\n",
+	             ".yaml:7:5:", "a provider needs a 'name'");
+	expect_error(PV_BASE "providers:\n  - name: x\n    max_connections: 2\n",
+	             ".yaml:7:5:", "provider 'x' needs 'mx'");
+	expect_error(PV_BASE "providers:\n  - name: x\n    mx: '*.x.test'\n",
+	             ".yaml:7:5:", "sets none of max_connections");
+	expect_error(PV_BASE "providers:\n  - name: x\n    mx: '*.x.test'\n"
+	                     "    message_rate: fast\n",
+	             ".yaml:9:19:", "bad rate 'fast'");
+	expect_error(PV_BASE "providers:\n  - name: x\n    mx: [[a]]\n    max_connections: 1\n",
+	             ".yaml:8:10:", "'mx' entries are MX host globs");
+	expect_error(PV_BASE "providers:\n  - name: x\n    mx: a\n    max_connections: 1\n"
+	                     "  - name: x\n    mx: b\n    max_connections: 1\n",
+	             ".yaml:10:5:", "provider 'x' is listed twice");
+	expect_error(PV_BASE "providers:\n  - name: x\n    mx: a\n    colour: 1\n",
+	             ".yaml:9:5:", "unknown setting 'colour' in a provider");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_http_status_token),
 	    cmocka_unit_test(test_rules_and_rates),
 	    cmocka_unit_test(test_pools),
+	    cmocka_unit_test(test_providers),
 	    cmocka_unit_test(test_pool_size_limit),
 	    cmocka_unit_test(test_durations),
 	};

@@ -1,4 +1,5 @@
 /* Unit tests for src/shape: token buckets, throttle state, reply rules. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <cmocka.h>
 
 #include "shape/bucket.h"
+#include "shape/provlimit.h"
 #include "shape/rules.h"
 #include "shape/throttle.h"
 #include "shape/warmup.h"
@@ -259,6 +261,48 @@ static void test_builtin_rules_match_known_replies(void **state)
 	config_free(&c);
 }
 
+/* provlimit: a connection cap and two buckets shared by a provider's sites;
+ * the questions take nothing, the takes count. */
+static void test_provlimit(void **state)
+{
+	struct provlimit p;
+
+	(void)state;
+	provlimit_init(&p, 2, 4, 0, 0); /* 2 open, 4 messages/s, new connections unlimited */
+	assert_int_equal(provlimit_connection_wait(&p, 0), 0);
+	assert_int_equal(provlimit_connection_wait(&p, 0), 0); /* asking takes nothing */
+	assert_int_equal(provlimit_connection_room(&p, 0), 2);
+	provlimit_connection_take(&p, 0);
+	provlimit_connection_take(&p, 0);
+	assert_int_equal(provlimit_connection_wait(&p, 0), PROVLIMIT_FULL);
+	assert_int_equal(provlimit_connection_room(&p, 0), 0);
+	provlimit_connection_closed(&p);
+	assert_int_equal(provlimit_connection_wait(&p, 0), 0);
+	assert_int_equal(provlimit_connection_room(&p, 0), 1);
+	/* the message bucket: a second's burst, then one per 250 ms */
+	assert_int_equal(provlimit_message_room(&p, 0), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(provlimit_message_wait(&p, 0), 0);
+		provlimit_message_take(&p, 0);
+	}
+	int64_t w = provlimit_message_wait(&p, 0);
+	assert_true(w > 240 && w <= 251);
+	assert_int_equal(provlimit_message_room(&p, 0), 0);
+	assert_int_equal(provlimit_message_wait(&p, 251), 0);
+	/* a connection rate and a reload: the open count is kept */
+	provlimit_set(&p, 1, 0, 1, 1000);
+	assert_int_equal(p.open, 1);
+	assert_int_equal(provlimit_connection_wait(&p, 1000), PROVLIMIT_FULL);
+	assert_int_equal(provlimit_message_room(&p, 1000), INT_MAX); /* rate 0: none */
+	provlimit_connection_closed(&p);
+	provlimit_connection_take(&p, 1000);
+	provlimit_connection_closed(&p);
+	w = provlimit_connection_wait(&p, 1000); /* 1/s: the next in a second */
+	assert_true(w > 0 && w <= 1001);
+	provlimit_connection_closed(&p); /* never below zero */
+	assert_int_equal(p.open, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(test_throttle_set_policy),
 	    cmocka_unit_test(test_connection_failures_back_off),
 	    cmocka_unit_test(test_builtin_rules_match_known_replies),
+	    cmocka_unit_test(test_provlimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
