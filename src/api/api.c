@@ -390,7 +390,7 @@ void api_handle(void *arg, const struct http_request *req, struct http_response 
 
 /* ---- POST /v1/messages ---- */
 
-static int refusal_status(const struct submit_refusal *r)
+int api_refusal_status(const struct submit_refusal *r)
 {
 	switch (r->code) {
 	case SUBMIT_SENDER_DOMAIN:
@@ -419,6 +419,10 @@ void api_post_message(struct call *c)
 		api_reply_error(c, &e);
 		return;
 	}
+	if (m.template_id) {
+		api_post_template_message(c, &m);
+		goto out;
+	}
 	if (api_build_message(&m, &data, &e) != 0) {
 		api_reply_error(c, &e);
 		goto out;
@@ -441,7 +445,7 @@ void api_post_message(struct call *c)
 	char qid[SUBMIT_QUEUE_ID_MAX];
 	struct submit_refusal r;
 	if (a->p.ports.queue(a->p.ports.ctx, &sm, qid, &r) != 0) {
-		api_fail(&e, refusal_status(&r), r.name ? r.name : "refused", r.field, "%s",
+		api_fail(&e, api_refusal_status(&r), r.name ? r.name : "refused", r.field, "%s",
 		         r.reply);
 		api_reply_error(c, &e);
 		goto out;

@@ -49,6 +49,10 @@ void api_route(struct call *c);         /* api_routes.c */
 void api_post_message(struct call *c);  /* api.c */
 void api_get_message(struct call *c);   /* api_messages.c */
 void api_post_campaign(struct call *c); /* api_campaigns.c */
+/* POST /v1/messages with template_id (api_tplmsg.c); m stays the caller's. */
+void api_post_template_message(struct call *c, const struct api_message *m);
+/* The HTTP status of a submit refusal (403, 413, 422, 429, 503). */
+int api_refusal_status(const struct submit_refusal *r);
 /* The value of name in the query string, percent-decoded into out: 1, 0
  * if absent, -1 if malformed or too long. */
 int api_query(const struct call *c, const char *name, char *out, size_t n);

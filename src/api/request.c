@@ -172,9 +172,38 @@ static int parse_headers(json_t *o, struct api_message *m, struct api_error *e)
 	return 0;
 }
 
-static const char *const message_keys[] = {"from",       "to",   "raw",     "subject",
-                                           "text",       "html", "headers", "send_at",
-                                           "expires_at", "pool", NULL};
+/* template_id given: fields an object of strings, numbers or booleans, and
+ * none of the keys of a message given whole or in parts. */
+static int parse_template_use(json_t *o, struct api_message *m, struct api_error *e)
+{
+	static const char *const parts[] = {"raw", "subject", "text", "html", "headers", NULL};
+	json_t *f = json_object_get(o, "fields"), *v;
+	const char *k;
+
+	for (size_t i = 0; parts[i]; i++)
+		if (json_object_get(o, parts[i]))
+			return api_fail(e, 400, "conflicting_fields", parts[i],
+			                "'template_id' is the whole message: no '%s' with it",
+			                parts[i]);
+	if (!m->template_id[0])
+		return api_fail(e, 400, "invalid_value", "template_id",
+		                "'template_id' names one of your campaigns");
+	if (f && !json_is_null(f) && !json_is_object(f))
+		return api_fail(e, 400, "invalid_type", "fields",
+		                "'fields' must be an object of names and values");
+	json_object_foreach(f, k, v)
+	{
+		if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
+			return api_fail(e, 400, "invalid_type", "fields",
+			                "field '%.80s' must be a string, number or boolean", k);
+	}
+	m->fields = json_is_object(f) ? f : NULL;
+	return 0;
+}
+
+static const char *const message_keys[] = {
+    "from",    "to",         "raw",  "subject",     "text",   "html", "headers",
+    "send_at", "expires_at", "pool", "template_id", "fields", NULL};
 
 int api_parse_message(const char *body, size_t len, int64_t now_s, struct api_message *m,
                       struct api_error *e)
@@ -189,13 +218,21 @@ int api_parse_message(const char *body, size_t len, int64_t now_s, struct api_me
 	    get_string(o, "subject", &m->subject, NULL, e) != 0 ||
 	    get_string(o, "text", &m->text, NULL, e) != 0 ||
 	    get_string(o, "html", &m->html, NULL, e) != 0 ||
-	    get_string(o, "pool", &m->pool, NULL, e) != 0)
+	    get_string(o, "pool", &m->pool, NULL, e) != 0 ||
+	    get_string(o, "template_id", &m->template_id, NULL, e) != 0)
 		goto bad;
-	if (!m->from) {
+	if (m->template_id) {
+		if (parse_template_use(o, m, e) != 0)
+			goto bad;
+	} else if (json_object_get(o, "fields")) {
+		api_fail(e, 400, "conflicting_fields", "fields",
+		         "'fields' go with 'template_id' (a stored template)");
+		goto bad;
+	} else if (!m->from) {
 		api_fail(e, 400, "missing_field", "from", "'from' is required");
 		goto bad;
 	}
-	if (check_address(m->from, "from", e) != 0 || parse_to(o, m, e) != 0 ||
+	if ((m->from && check_address(m->from, "from", e) != 0) || parse_to(o, m, e) != 0 ||
 	    parse_headers(o, m, e) != 0)
 		goto bad;
 	if (m->raw && (m->subject || m->text || m->html || m->nheaders)) {
@@ -203,7 +240,7 @@ int api_parse_message(const char *body, size_t len, int64_t now_s, struct api_me
 		         "'raw' is the whole message: no subject, text, html or headers with it");
 		goto bad;
 	}
-	if (!m->raw && !m->text && !m->html) {
+	if (!m->template_id && !m->raw && !m->text && !m->html) {
 		api_fail(e, 400, "missing_field", "text",
 		         "'raw', or 'text' or 'html', is required");
 		goto bad;

@@ -50,6 +50,11 @@ struct api_message {
 	size_t nheaders;
 	int64_t send_at_s, expires_at_s; /* 0: none */
 	const char *pool;
+	/* or a stored template (api_tplmsg.c): the id of one of the tenant's
+	 * campaigns and the merge fields (json_t * object, borrowed from json;
+	 * NULL: none); from is then optional */
+	const char *template_id;
+	void *fields;
 };
 
 /* Parses body (len bytes) into m: 0, or -1 with e (m then holds nothing). */

@@ -7,7 +7,8 @@ schema the document gives for its route, method and status. A route or a
 status the document does not list fails the test, and so does an
 operation of the document that no request exercised.
 
-Recipients: user352-user359@ok.test. Uses test_api_campaigns' serve."""
+Recipients: user352-user359@ok.test (user357 and user358: template
+messages never due). Uses test_api_campaigns' serve."""
 import copy
 import os
 import re
@@ -163,6 +164,19 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
              "recipients": [{"email": "user353@ok.test", "fields": {"name": "N", "code": 1}},
                             {"email": "abuse@ok.test"}]}
     check("POST", "/v1/campaigns", later, 202)
+    # a message from the campaign's stored template (never due: not delivered)
+    tpl = {"template_id": "contract-c", "to": ["user357@ok.test", "user358@ok.test"],
+           "fields": {"name": "T", "code": 3}, "send_at": "2099-01-01T00:00:00Z"}
+    request = to_json_schema(doc, {"$ref": "#/components/schemas/MessageRequest"})
+    jsonschema.validate(tpl, request)
+    out = check("POST", "/v1/messages", tpl, 202)
+    assert len(out["ids"]) == 2 and out["id"] == out["ids"][0], out
+    check("GET", f"/v1/messages/{out['ids'][1]}", status=200)
+    check("POST", "/v1/messages", dict(tpl, fields={"name": "T"}), 422)
+    check("POST", "/v1/messages", dict(tpl, fields={"name": "T", "code": 3, "x": 1}), 422)
+    check("POST", "/v1/messages", dict(tpl, text="x"), 400)
+    check("POST", "/v1/messages", dict(tpl, template_id="nope"), 404)
+    check("POST", "/v1/messages", tpl, 404, key=KEY2)
     check("POST", "/v1/campaigns?template_id=contract-c&name=contract-csv&send_at=2099-01-01"
           "T00:00:00Z", status=202, csv="email,name,code\nuser354@ok.test,M,2\n")
     check("POST", "/v1/campaigns?template_id=contract-c", status=422,

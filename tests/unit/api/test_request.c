@@ -122,12 +122,44 @@ static void test_raw_gets_crlf(void **state)
 	strbuf_free(&b);
 }
 
+/* template_id: from optional, fields an object of scalars, no parts. */
+static void test_template_use(void **state)
+{
+	struct api_message m;
+	struct api_error e;
+	const char *j = "{\"template_id\":\"welcome\",\"to\":[\"b@y.test\"],"
+	                "\"fields\":{\"name\":\"Ann\",\"n\":2,\"ok\":true}}";
+	(void)state;
+	assert_int_equal(api_parse_message(j, strlen(j), NOW, &m, &e), 0);
+	assert_string_equal(m.template_id, "welcome");
+	assert_null(m.from);
+	assert_non_null(m.fields);
+	assert_int_equal(m.nto, 1);
+	api_message_free(&m);
+	j = "{\"template_id\":\"welcome\",\"to\":[\"b@y.test\"]}";
+	assert_int_equal(api_parse_message(j, strlen(j), NOW, &m, &e), 0);
+	assert_null(m.fields);
+	api_message_free(&m);
+	expect("{\"template_id\":\"w\",\"to\":[\"b@y.test\"],\"text\":\"t\"}", 400,
+	       "conflicting_fields", "text");
+	expect("{\"template_id\":\"w\",\"to\":[\"b@y.test\"],\"fields\":[]}", 400, "invalid_type",
+	       "fields");
+	expect("{\"template_id\":\"w\",\"to\":[\"b@y.test\"],\"fields\":{\"a\":{}}}", 400,
+	       "invalid_type", "fields");
+	expect("{\"template_id\":\"\",\"to\":[\"b@y.test\"]}", 400, "invalid_value", "template_id");
+	expect("{\"template_id\":\"w\",\"from\":\"nope\",\"to\":[\"b@y.test\"]}", 422,
+	       "invalid_address", "from");
+	expect("{\"template_id\":\"w\"}", 400, "missing_field", "to");
+	expect("{\"from\":\"a@x.test\",\"to\":[\"b@y.test\"],\"text\":\"t\",\"fields\":{}}", 400,
+	       "conflicting_fields", "fields");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_line_and_column),
 	    cmocka_unit_test(test_built_message), cmocka_unit_test(test_header_injection_refused),
-	    cmocka_unit_test(test_raw_gets_crlf),
+	    cmocka_unit_test(test_raw_gets_crlf), cmocka_unit_test(test_template_use),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
