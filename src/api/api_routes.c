@@ -386,9 +386,9 @@ static void move(struct call *c)
 		return;
 	}
 	if (!json_is_string(p) || (r && !json_is_string(r))) {
+		const char *field = !json_is_string(p) ? "pool" : "reason"; /* before p goes */
 		json_decref(o);
-		api_error_now(c, 400, "invalid_type", !json_is_string(p) ? "pool" : "reason",
-		              "'pool' and 'reason' must be strings");
+		api_error_now(c, 400, "invalid_type", field, "'pool' and 'reason' must be strings");
 		return;
 	}
 	snprintf(pool, sizeof(pool), "%.100s", json_string_value(p));
