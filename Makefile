@@ -97,14 +97,14 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/sluice unit
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice ASAN_OPTIONS=detect_leaks=1:exitcode=86 tests/run-e2e
 
-# The threaded parts (DKIM signing, password checks on worker threads) under ThreadSanitizer:
-# the pool's unit test and the DKIM and submission end-to-end tests.
+# The threaded parts (DKIM signing, password checks, the webhook dispatcher) under ThreadSanitizer:
+# the pool's unit test and the DKIM, submission and webhook end-to-end tests.
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=thread" \
 	  EXTRA_LDFLAGS="-fsanitize=thread" build-tsan/sluice build-tsan/tests/unit/util/test_workers
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build-tsan/tests/unit/util/test_workers
 	SLUICE_BIN=$(CURDIR)/build-tsan/sluice TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
-	  tests/run-e2e -k "dkim or submission"
+	  tests/run-e2e -k "dkim or submission or webhooks"
 
 fuzz:
 	$(MAKE) -f fuzz/Makefile
