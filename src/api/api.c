@@ -7,6 +7,7 @@
 #include "api/api.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,17 +216,6 @@ static const struct tenant *authenticate(struct api *a, const char *auth)
 	return tenant_by_api_key(a->p.cfg, auth, n);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s (n bytes) into out (at most size - 1 bytes): 0, or -1
  * if it does not fit, is malformed or decodes to a NUL. */
 int api_decode(const char *s, size_t n, char *out, size_t size)
@@ -235,9 +225,11 @@ int api_decode(const char *s, size_t n, char *out, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		int ch = (unsigned char)s[i];
 		if (ch == '%') {
-			if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			int hi = i + 2 < n ? OPENSSL_hexchar2int((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? OPENSSL_hexchar2int((unsigned char)s[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
 				return -1;
-			ch = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			ch = hi * 16 + lo;
 			i += 2;
 		}
 		if (ch == 0 || k + 1 >= size)

@@ -90,17 +90,6 @@ const struct monitor_policy *tenant_monitor(const struct config *c, const char *
 	return t ? &t->monitor : &c->monitor;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* "sha256:<64 hex>" into 32 bytes; 0, or -1 if malformed. */
 static int parse_key_hash(const char *s, unsigned char out[32])
 {
@@ -109,7 +98,8 @@ static int parse_key_hash(const char *s, unsigned char out[32])
 	if (strncmp(s, TENANT_API_KEY_PREFIX, p) != 0 || strlen(s + p) != 64)
 		return -1;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(s[p + 2 * i]), lo = hexval(s[p + 2 * i + 1]);
+		int hi = OPENSSL_hexchar2int((unsigned char)s[p + 2 * i]);
+		int lo = OPENSSL_hexchar2int((unsigned char)s[p + 2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
