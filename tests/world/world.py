@@ -88,7 +88,7 @@ SOURCE_HELO = "mta1.sluice.test"
 SOURCE2_IP = "127.0.0.11"  # a second egress identity, for pools
 SOURCE2_HELO = "mta2.sluice.test"
 POSTFIX_DOMAINS = ["ok.test", "multi.test", "nomx.test", "idn.test", "xn--caf-dma.test"]
-POSTFIX_USERS = ["alice", "bob", "carol", "dave", "full", "tls"] + [f"user{i}" for i in range(470)]
+POSTFIX_USERS = ["alice", "bob", "carol", "dave", "full", "tls"] + [f"user{i}" for i in range(560)]
 BENCH_DOMAINS = 1000
 PYTHON = "/usr/bin/python3"  # Debian's, which has aiosmtpd
 
