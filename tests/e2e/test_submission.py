@@ -385,6 +385,10 @@ def refused(port):
         socket.create_connection((SUB_IP, port), timeout=2).close()
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        # accepted by the kernel into the backlog just as the listener
+        # closed: the next try sees the refusal
+        return False
     return False
 
 
