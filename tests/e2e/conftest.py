@@ -152,3 +152,10 @@ def wait_for(pred, timeout=20.0, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+def pytest_configure(config):
+    # slow: a test whose length is the receiver's own window (minutes of
+    # waiting, not of work); `make asan` leaves these out, their code runs
+    # under the sanitizers in the unit tests (tests/unit/shape)
+    config.addinivalue_line("markers", "slow: waits out a receiver's minute-long window")

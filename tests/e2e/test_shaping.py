@@ -9,6 +9,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from conftest import SLUICE, fault_records, maildir_files, wait_for
 
 RP_LIMIT, RP_WINDOW = 20, 5.0
@@ -142,6 +144,7 @@ def test_postfix_anvil_limits_with_a_matching_policy_are_never_tripped(world, se
     assert all(len(maildir_files(world, "anvil.test", u)) == 1 for u in users)
 
 
+@pytest.mark.slow
 def test_postfix_anvil_limits_without_a_policy_sluice_adapts(world, sender):
     since = len(world.postfix_log(world.anvil_dir))
     users = [f"user{i}" for i in range(140, 240)]
@@ -270,6 +273,7 @@ def webmail_refusals(world, since):
             if x["outcome"] in ("refused", "conn_refused")]
 
 
+@pytest.mark.slow
 def test_learned_limits_few_refusals_then_none_after_a_restart(world, sender):
     """No policy for the receiver: at most 3 refusals to learn its limits,
     delivery within 1.3 times what it allows; the next run (a restart, a new
