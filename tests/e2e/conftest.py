@@ -21,7 +21,7 @@ SLUICE = os.environ.get("SLUICE_BIN") or os.path.abspath(
 @pytest.fixture(scope="session")
 def world():
     d = tempfile.mkdtemp(prefix="sluice-world-")
-    w = W.World(d).start()
+    w = W.World(d).start(stop_leftovers=True)
     yield w
     w.stop()
     shutil.rmtree(d, ignore_errors=True)

@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -403,8 +404,13 @@ class World:
         assert sorted(postfix_dirs(self.d)) == sorted(
             [self.postfix_dir, self.grey_dir, self.anvil_dir, self.later_dir, self.picky_dir])
 
-    def start(self):
-        """Starts every peer; on any failure (or Ctrl-C) stops what started."""
+    def start(self, stop_leftovers=False):
+        """Starts every peer; on any failure (or Ctrl-C) stops what started.
+        stop_leftovers: first stop the worlds an earlier, killed run left
+        behind (only for a caller holding /tmp/sluice-e2e.lock, as the tests
+        and 'make bench' do: then no other world can be live)."""
+        if stop_leftovers:
+            stop_leftover_worlds(self.d)
         try:
             return self._start()
         except BaseException:
@@ -595,6 +601,52 @@ def stop_dir(d):
         os.remove(pids)
     for pd in postfix_dirs(d):
         stop_postfix(pd)
+
+
+def stop_leftover_worlds(keep):
+    """A killed test run leaves its Postfix instances (they daemonize) on the
+    world's addresses, where they take the next run's mail. Stops every world
+    under the temp directory but keep, and says so."""
+    tmp = tempfile.gettempdir()
+    dirs = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith("sluice-world-")]
+    dirs += [os.path.join(tmp, n, "world") for n in os.listdir(tmp)
+             if n.startswith("sluice-bench-")]
+    for d in dirs:
+        if os.path.abspath(d) == os.path.abspath(keep) or not os.path.isdir(d):
+            continue
+        live = os.path.exists(os.path.join(d, "world.pids")) or any(
+            os.path.exists(os.path.join(pd, "queue", "pid", "master.pid"))
+            for pd in postfix_dirs(d))
+        if live and any(_runs_in(pid, d) for pid in _world_pids(d)):
+            print(f"world: stopping a leftover world in {d}", file=sys.stderr)
+            stop_dir(d)
+
+
+def _world_pids(d):
+    pids = []
+    try:
+        pids += [int(line.split()[1]) for line in open(os.path.join(d, "world.pids"))]
+    except (OSError, ValueError, IndexError):
+        pass
+    for pd in postfix_dirs(d):
+        try:
+            pids.append(int(open(os.path.join(pd, "queue", "pid", "master.pid")).read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return pids
+
+
+def _runs_in(pid, d):
+    """1 if pid is still one of the world's own processes (its command line or
+    environment names the world's directory, or it is a Postfix master whose
+    queue is there), not a later process that got the same number."""
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        env = open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return d in cmd or d in env or cwd.startswith(d)
 
 
 def main(argv):
