@@ -10,7 +10,9 @@
 #include <strings.h>
 
 #include "mail/address.h"
+#include "msg/crlf.h"
 #include "msg/header_encode.h"
+#include "util/utf8.h"
 #include "util/when.h"
 #include "util/xmalloc.h"
 
@@ -33,11 +35,28 @@ int api_fail(struct api_error *e, int status, const char *code, const char *fiel
 	return -1;
 }
 
+/* A JSON string of text that may quote the client's bytes (a parser's
+ * message, a field name cut at its bound): invalid UTF-8 is written \xNN,
+ * since jansson refuses it and the answer would be lost. */
+static json_t *json_text(const char *s)
+{
+	struct strbuf b = STRBUF_INIT;
+	json_t *j;
+
+	utf8_escape_invalid(s, strlen(s), &b);
+	j = json_string(b.data ? b.data : "");
+	strbuf_free(&b);
+	return j;
+}
+
 char *api_error_json(const struct api_error *e)
 {
-	json_t *err = json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
+	json_t *err = json_object();
+
+	json_object_set_new(err, "code", json_string(e->code));
+	json_object_set_new(err, "message", json_text(e->message));
 	if (e->field[0])
-		json_object_set_new(err, "field", json_string(e->field));
+		json_object_set_new(err, "field", json_text(e->field));
 	if (e->line > 0)
 		json_object_set_new(err, "line", json_integer(e->line));
 	json_t *o = json_pack("{s:o}", "error", err);
@@ -361,15 +380,22 @@ static void add_part(struct strbuf *out, const char *type, const char *body)
 	add_qp(out, body);
 }
 
+/* raw as given, each bare LF or bare CR made a CRLF (msg/crlf.h) */
 static void add_raw(struct strbuf *out, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			strbuf_addc(out, '\r');
-		strbuf_addc(out, s[i]);
-	}
-	if (n == 0 || s[n - 1] != '\n')
+	size_t start = out->len;
+
+	strbuf_add(out, s, n);
+	if (n == 0 || (s[n - 1] != '\n' && s[n - 1] != '\r'))
 		strbuf_adds(out, "\r\n");
+	if (!crlf_only(out->data + start, out->len - start)) {
+		struct strbuf msg = STRBUF_INIT;
+		strbuf_add(&msg, out->data + start, out->len - start);
+		crlf_normalize(&msg);
+		out->len = start;
+		strbuf_add(out, msg.data, msg.len);
+		strbuf_free(&msg);
+	}
 }
 
 int api_build_message(const struct api_message *m, struct strbuf *out, struct api_error *e)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "msg/crlf.h"
 #include "msg/verp.h"
 
 #define UNSUB_HEADERS_MAX 600 /* the List-Unsubscribe lines */
@@ -104,6 +105,7 @@ static int assemble_raw(const struct assemble_in *in, struct assembled *out)
 	if (in->feedback_id && !raw_header(in->raw, in->raw_len, "Feedback-ID", &n))
 		strbuf_addf(out->data, "Feedback-ID: %s\r\n", in->feedback_id);
 	strbuf_add(out->data, in->raw, in->raw_len);
+	crlf_normalize(out->data);
 	out->needs =
 	    raw_needs(in->raw, in->raw_len) | (in->utf8 ? RENDER_SMTPUTF8 | RENDER_8BITMIME : 0);
 	if (in->verp && cfg->bounce_domain)
@@ -144,6 +146,7 @@ int assemble_message(const struct assemble_in *in, struct assembled *out, struct
 	strbuf_reset(out->data);
 	if (template_render(in->tpl, &rin, out->data, &needs, e) != 0)
 		return -1;
+	crlf_normalize(out->data); /* a field's bare CR or LF, put in the body */
 	/* a UTF-8 mailbox goes in RCPT TO as it is: the receiver must take it */
 	if (in->utf8)
 		needs |= RENDER_SMTPUTF8 | RENDER_8BITMIME;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "msg/crlf.h"
 #include "smtp/client_int.h"
 
 /* Records the outcome of the message in flight (the first failure wins). */
@@ -64,13 +65,40 @@ void tx_send(struct smtp_client *c)
 	}
 }
 
-/* Writes the body with dot-stuffing and the final ".". */
+/* One line of a body that was not all CRLF, its line end cut off. */
+static void send_line(struct evbuffer *out, const char *p, size_t n)
+{
+	if (n > 0 && *p == '.')
+		evbuffer_add(out, ".", 1);
+	evbuffer_add(out, p, n);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Writes the body with dot-stuffing and the final ".". Assembly has made
+ * every line end a CRLF (msg/crlf.h); should a bare CR or LF still be
+ * there, it is written as a CRLF, with its line dot-stuffed, so no receiver
+ * can see the message end anywhere but at our "." (SMTP smuggling). */
 void tx_send_body(struct smtp_client *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	const char *p = c->msg->data, *end = p + c->msg->len;
 	const char *q;
 
+	if (!crlf_only(p, c->msg->len)) {
+		while (p < end) {
+			const char *lf = memchr(p, '\n', (size_t)(end - p));
+			const char *stop = lf ? (lf > p && lf[-1] == '\r' ? lf - 1 : lf) : end;
+			while ((q = memchr(p, '\r', (size_t)(stop - p))) != NULL) {
+				send_line(out, p, (size_t)(q - p));
+				p = q + 1;
+			}
+			send_line(out, p, (size_t)(stop - p));
+			p = lf ? lf + 1 : end;
+		}
+		evbuffer_add(out, ".\r\n", 3);
+		client_trace(c, "> (body, %s)", "dot-stuffed, bare line ends made CRLF");
+		return;
+	}
 	if (p < end && *p == '.')
 		evbuffer_add(out, ".", 1);
 	while ((q = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {

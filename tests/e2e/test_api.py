@@ -19,7 +19,7 @@ import dkim
 import pytest
 
 import world as W
-from conftest import maildir_files
+from conftest import fault_records, maildir_files
 from test_dkim import dkim_yaml, txt
 from test_security import Served
 
@@ -112,6 +112,35 @@ def test_errors_are_json_with_codes(api):
     assert st == 403 and out["error"]["code"] == "sender_domain", out
     st, out, _ = call("GET", "/v1/nothing")
     assert st == 404 and out["error"]["code"] == "not_found"
+    # the parser's message quotes the client's invalid UTF-8: still a JSON
+    # answer, and serve goes on (found by fuzz/fuzz_api.c)
+    st, out, _ = call("POST", "/v1/messages",
+                      raw=b'{"from":"a@news.sluice.test","subject":"Caf\\u0\xd0\x989"}')
+    assert st == 400 and out["error"]["code"] == "invalid_json", out
+    assert api.p.poll() is None
+
+
+def test_no_bare_cr_or_lf_reaches_the_receiver(world, api):
+    """SMTP smuggling outbound: a raw message whose lines end in bare CRs
+    (a receiver that takes CR as a line end would see "<CR>.<CR>" end it and
+    run the forged commands after it, as if from our IP) arrives as one
+    message, every line end a CRLF, the "." line dot-stuffed on the wire."""
+    rcpt = "smuggle@faults.test"
+    forged = "MAIL FROM:<ceo@bank.test>\rRCPT TO:<victim@faults.test>\rDATA\r"
+    raw = (f"From: {FROM}\r\nTo: {rcpt}\r\nSubject: smuggle\r\n\r\n"
+           f"hello\r.\r{forged}Subject: forged\r\rpay now\r.\rQUIT\r")
+    st, body, _ = call("POST", "/v1/messages", {"from": FROM, "to": [rcpt], "raw": raw})
+    assert st == 202, body
+    got = []
+    deadline = time.time() + 30
+    while not got and time.time() < deadline:
+        got = [r for r in fault_records(world) if rcpt in r.get("rcpt_tos", [])]
+        time.sleep(0.2)
+    assert len(got) == 1, got
+    assert not [r for r in fault_records(world) if "victim@faults.test" in r.get("rcpt_tos", [])]
+    data = got[0]["data"]
+    assert "\r" not in data.replace("\r\n", ""), repr(data)
+    assert "\r\n.\r\nMAIL FROM:<ceo@bank.test>\r\n" in data, repr(data)
 
 
 def test_body_over_max_body_gets_413_from_the_head(api):

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -154,12 +155,37 @@ static void test_template_use(void **state)
 	       "conflicting_fields", "fields");
 }
 
+/* A parser's message that quotes the client's invalid UTF-8 still makes a
+ * JSON error body (found by fuzz/fuzz_api.c: jansson refused it and the
+ * answer was NULL). */
+static void test_error_body_with_invalid_utf8(void **state)
+{
+	static const char body[] = "{\"subject\":\"Caf\\u0\xd0\x98\"}";
+	struct api_message m;
+	struct api_error e;
+	char *json;
+
+	(void)state;
+	assert_int_equal(api_parse_message(body, strlen(body), NOW, &m, &e), -1);
+	assert_string_equal(e.code, "invalid_json");
+	strcpy(e.field, "f\xc3"); /* a field name cut inside a character */
+	json = api_error_json(&e);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"code\":\"invalid_json\""));
+	assert_non_null(strstr(json, "f\\\\xC3"));
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_line_and_column),
-	    cmocka_unit_test(test_built_message), cmocka_unit_test(test_header_injection_refused),
-	    cmocka_unit_test(test_raw_gets_crlf), cmocka_unit_test(test_template_use),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_line_and_column),
+	    cmocka_unit_test(test_built_message),
+	    cmocka_unit_test(test_header_injection_refused),
+	    cmocka_unit_test(test_raw_gets_crlf),
+	    cmocka_unit_test(test_template_use),
+	    cmocka_unit_test(test_error_body_with_invalid_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
