@@ -415,6 +415,11 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	c->no_linger = 0;
 }
 
+void http_server_adopt(struct http_server *h, int fd, const struct sockaddr *sa, int len)
+{
+	on_accept(h, fd, sa, len);
+}
+
 int http_server_new(const struct http_server_params *p, const struct http_route *routes, size_t n,
                     struct http_server **out, struct err *e)
 {

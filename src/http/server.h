@@ -58,6 +58,7 @@
 #define HTTP_SERVER_IDLE_MS     5000 /* an idle keep-alive connection is closed after it */
 
 struct event_base;
+struct sockaddr;
 struct http_server;
 
 struct http_request {
@@ -109,6 +110,9 @@ struct http_server_params {
 int http_server_new(const struct http_server_params *p, const struct http_route *routes, size_t n,
                     struct http_server **out, struct err *e);
 void http_server_free(struct http_server *h);
+/* Serves fd, a connection from sa accepted elsewhere, as the listener's own
+ * (its limits, deadline and routes): for the fuzz target fuzz/fuzz_http.c. */
+void http_server_adopt(struct http_server *h, int fd, const struct sockaddr *sa, int len);
 
 /* Called by a handler: the response will come later, through
  * http_pending_done on the returned handle (which the handler's code owns
