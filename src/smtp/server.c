@@ -665,6 +665,11 @@ static void on_accept(void *arg, evutil_socket_t fd, const struct sockaddr *sa, 
 	srv_reply(s, "220 %s ESMTP sluice", srv->hostname);
 }
 
+void smtp_server_adopt(struct smtp_server *s, int fd, const struct sockaddr *sa, int len)
+{
+	on_accept(s, fd, sa, len);
+}
+
 int smtp_server_new(const struct smtp_server_params *p, const struct smtp_server_ops *ops,
                     void *arg, struct smtp_server **out, struct err *e)
 {

@@ -64,6 +64,7 @@
 
 struct event_base;
 struct smtp_server;
+struct sockaddr;
 
 #define SMTP_SERVER_LINE_MAX        1000 /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
 #define SMTP_SERVER_DATA_LINE_MAX   8192 /* longer data lines are read in pieces */
@@ -182,5 +183,8 @@ int smtp_server_flushed(const struct smtp_server *s);
  * with the owner stay valid until their smtp_server_done /
  * smtp_server_auth_done. */
 void smtp_server_free(struct smtp_server *s);
+/* Serves fd, a connection from sa accepted elsewhere, as the listener's own
+ * (its limits, timers and ops): for the fuzz target fuzz/fuzz_smtp.c. */
+void smtp_server_adopt(struct smtp_server *s, int fd, const struct sockaddr *sa, int len);
 
 #endif
