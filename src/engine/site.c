@@ -149,6 +149,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
 	site->source = pick_source(s, c, res->site);
+	failover_site_init(s, site, c); /* a blocked home: the next healthy source */
 	site->provider = provider_for_mx(res->addrs[0].host);
 	const char *pname;
 	struct provider_limits pl;
@@ -178,6 +179,7 @@ void site_free(void *p)
 	free(site->key);
 	free(site->domain);
 	free(site->addrs);
+	free(site->pool);
 	free(site);
 }
 
@@ -579,13 +581,57 @@ static void on_provider_msg_timer(evutil_socket_t fd, short what, void *arg)
 	provider_wake(arg, SITE_PACE_MESSAGE);
 }
 
-void site_connection_closed(struct scheduler *s, struct site *site)
+void site_connection_closed(struct scheduler *s, struct site *site, struct sched_provider *pv)
 {
-	(void)s;
-	if (!site->pv)
+	(void)s, (void)site;
+	if (!pv)
 		return;
-	provlimit_connection_closed(&site->pv->lim);
-	provider_wake(site->pv, SITE_PACE_CONNECTION);
+	provlimit_connection_closed(&pv->lim);
+	provider_wake(pv, SITE_PACE_CONNECTION);
+}
+
+/* Takes the site off pv's wait lists (it moves to another source's). */
+static void provider_unlink(struct sched_provider *pv, struct site *site)
+{
+	for (int w = 0; w < 2; w++) {
+		struct site **pp = &pv->wait_head[w], *prev = NULL;
+		if (!site->pv_waiting[w])
+			continue;
+		while (*pp && *pp != site)
+			prev = *pp, pp = &(*pp)->pv_next[w];
+		if (*pp) {
+			*pp = site->pv_next[w];
+			if (pv->wait_tail[w] == site)
+				pv->wait_tail[w] = prev;
+			pv->nwait[w]--;
+		}
+		site->pv_next[w] = NULL;
+		site->pv_waiting[w] = 0;
+	}
+}
+
+void site_set_source(struct scheduler *s, struct site *site, const struct source *src)
+{
+	if (site->source == src)
+		return;
+	site->source = src;
+	if (site->pv) { /* the provider's limits hold per source: its aggregate follows */
+		const char *pname;
+		struct provider_limits pl;
+		struct sched_provider *old = site->pv;
+		provider_unlink(old, site);
+		old->nsites--;
+		if (config_provider_for(s->p.cfg, site->addrs[0].host, &pname, &pl)) {
+			site->pv = provider_get(s, site, pname, site->addrs[0].host, &pl);
+			site->pv->nsites++;
+		} else {
+			site->pv = NULL;
+		}
+	}
+	size_t wi = source_index(s, src);
+	site->warm_sent =
+	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
+	site_finish_idle(site); /* sessions from the old source go; busy ones after their message */
 }
 
 /* What `sluice queue` shows of a provider (strings borrowed from it). */
@@ -650,6 +696,14 @@ enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_m
 	if (p) {
 		site_park_paused(s, site, p);
 		return SITE_ADMIT_PAUSED;
+	}
+	int64_t blocked_until = failover_admit(s, site, sched_wall_ms(s) / 1000);
+	if (blocked_until) { /* every source it may use is blocked: it waits */
+		struct job *j;
+		while ((j = site_pop(site)) != NULL)
+			sched_park(s, j, blocked_until);
+		site_finish_idle(site);
+		return SITE_ADMIT_SUSPENDED;
 	}
 	if (throttle_suspended(&site->thr, now_ms)) {
 		site_park_suspended(s, site, now_ms);
