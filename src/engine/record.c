@@ -87,15 +87,16 @@ static int apply_site(struct scheduler *s, struct site *site, const struct job *
 {
 	const struct reply *reply = a->reply;
 
-	if (o->rule && !failover_rule_fires(s, site, j, o->rule, reply->text))
-		return 0; /* counted; its action waits for its trigger */
+	if (o->rule && !failover_rule_fires(s, site, j, o->rule, reply->text)) {
+		o->rule = NULL; /* counted; its action waits for its trigger (or applied
+		                 * to its scope's targets by failover.c) */
+		return 0;
+	}
 	if (o->rule && o->rule->action == RULE_BLOCK_SOURCE) {
 		failover_block(s, site, j->source ? j->source : site->source, o->rule, reply,
 		               a->peer ? a->peer->host : NULL);
 		return 1;
 	}
-	if (o->rule && o->rule->scope != RSCOPE_SITE)
-		return 0; /* applied to its provider, source, campaign or tenant (failover.c) */
 	if (o->rule) {
 		int was = throttle_suspended(&site->thr, sched_mono_ms(s));
 		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
