@@ -195,6 +195,8 @@ void site_set_policies(struct scheduler *s)
 		struct policy pol = config_policy_for(s->p.cfg, site->domain, site->addrs[0].host);
 		throttle_set_policy(&site->thr, &site->pol, &pol, now_ms);
 		site->pol = pol;
+		if (site->npool) /* failover.c: the pool's width again */
+			site->failover_width = config_failover_width(s->p.cfg, site->pool[0]->pool);
 	}
 	providers_set_limits(s);
 }
@@ -614,7 +616,14 @@ void site_set_source(struct scheduler *s, struct site *site, const struct source
 {
 	if (site->source == src)
 		return;
+	/* the limits learned are per (site, source): the old source's are
+	 * kept, the new one's read (or a fresh start, slow) */
+	site->learned_saved_ms = INT64_MIN / 2;
+	site_learned_save(s, site, sched_mono_ms(s), sched_wall_ms(s) / 1000);
 	site->source = src;
+	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
+	throttle_set_established(&site->thr, site->active - site->starting);
+	site_learned_load(s, site);
 	if (site->pv) { /* the provider's limits hold per source: its aggregate follows */
 		const char *pname;
 		struct provider_limits pl;
