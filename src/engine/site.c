@@ -21,6 +21,7 @@
 #include "mail/stage.h"
 #include "shape/provlimit.h"
 #include "shape/warmup.h"
+#include "util/when.h"
 #include "util/xmalloc.h"
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
@@ -697,6 +698,31 @@ static void site_park_paused(struct scheduler *s, struct site *site, const struc
 	site_finish_idle(site);
 }
 
+/* Everything queued for the site waits in the store until until_s (the
+ * earliest end of its sources' blocks, failover.c), or the end of its
+ * lifetime if that comes first; at that end it expires (deferred until
+ * then, never bounced). */
+static void site_park_blocked(struct scheduler *s, struct site *site, int64_t until_s)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	struct job *j;
+	char text[160], when[WHEN_TEXT_MAX];
+
+	when_format(until_s, when, sizeof(when));
+	snprintf(text, sizeof(text), "not sent: every source this site may use is held until %s",
+	         when);
+	while ((j = site_pop(site)) != NULL) {
+		const struct queued_rcpt *r = j->r;
+		int64_t end = (r->send_at_s > r->queued_at_s ? r->send_at_s : r->queued_at_s) +
+		              s->p.cfg->max_lifetime_s;
+		if (now_s >= end)
+			sched_local_outcome(s, j, STAGE_LOAD, 451, "4.7.1", text); /* expires */
+		else
+			sched_park(s, j, until_s < end ? until_s : end);
+	}
+	site_finish_idle(site);
+}
+
 enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms)
 {
 	char why[200];
@@ -708,10 +734,7 @@ enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_m
 	}
 	int64_t blocked_until = failover_admit(s, site, sched_wall_ms(s) / 1000);
 	if (blocked_until) { /* every source it may use is blocked: it waits */
-		struct job *j;
-		while ((j = site_pop(site)) != NULL)
-			sched_park(s, j, blocked_until);
-		site_finish_idle(site);
+		site_park_blocked(s, site, blocked_until);
 		return SITE_ADMIT_SUSPENDED;
 	}
 	if (throttle_suspended(&site->thr, now_ms)) {

@@ -88,6 +88,29 @@ static void test_width_one_waits_never_bounces(void **state)
 	world_close(&w);
 }
 
+/* A block longer than the lifetime: the mail waits to the lifetime's end,
+ * then expires (never bounced, never sent from the blocked source again). */
+static void test_blocked_past_the_lifetime_expires(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, BASE "pools:\n  - name: default\n    failover_width: 1\n"
+	                    "rules:\n  - name: long-block\n    text: blocked using\n"
+	                    "    action: block_source\n    block_for: 7d\n");
+	w.all_pools = 1;
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, blocked, 1);
+	world_start(&w);
+	struct rcpt_count parked = {a, 1};
+	run_until(&w, has_postpones, &parked, "parked for the block");
+	assert_int_equal(a->next_attempt_s, T0_S + 5 * 86400); /* the lifetime's end */
+	world_advance(&w, 5 * 86400 * 1000LL);
+	run_until(&w, broke, NULL, "it expires at the lifetime's end");
+	assert_int_equal(a->state, RS_EXPIRED);
+	assert_int_equal(a->tries, 1);
+	world_close(&w);
+}
+
 static const struct script_reply rate_limited[] = {
     {STAGE_RCPT, "421 4.7.0 rate limit exceeded, slow down"}};
 
@@ -145,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_blocklist_reply_fails_over_to_the_next_source),
 	    cmocka_unit_test(test_width_one_waits_never_bounces),
+	    cmocka_unit_test(test_blocked_past_the_lifetime_expires),
 	    cmocka_unit_test(test_trigger_count_three),
 	    cmocka_unit_test(test_campaign_scope_pauses_the_campaign),
 	};
