@@ -145,6 +145,30 @@ static void test_trigger_count_three(void **state)
 	world_close(&w);
 }
 
+/* scope source: a match at one site suspends every site sent from that
+ * source (here two.test too) */
+static void test_source_scope_suspends_every_site_of_the_source(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, BASE "rules:\n  - name: ip-wide\n    code: 421\n"
+	                    "    text: rate limit\n    suspend: 10m\n    scope: source\n");
+	struct fake_rcpt *b = add_rcpt(&w, "b@two.test", T0_S, NULL, 0);
+	world_start(&w);
+	run_until(&w, delivered, b, "two.test is known (and its site made)");
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, rate_limited, 1);
+	world_advance(&w, 1000);
+	run_until_updates(&w, a, 1, "one.test's 421");
+	struct fake_rcpt *c = add_rcpt(&w, "c@two.test", T0_S, NULL, 0);
+	world_advance(&w, 1000);
+	settle(&w);
+	assert_int_equal(c->tries, 0); /* two.test is suspended too */
+	world_advance(&w, (SUSPEND_S + 1) * 1000);
+	run_until(&w, delivered, c, "after the suspension");
+	world_close(&w);
+}
+
 static void test_campaign_scope_pauses_the_campaign(void **state)
 {
 	struct world w;
@@ -170,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(test_width_one_waits_never_bounces),
 	    cmocka_unit_test(test_blocked_past_the_lifetime_expires),
 	    cmocka_unit_test(test_trigger_count_three),
+	    cmocka_unit_test(test_source_scope_suspends_every_site_of_the_source),
 	    cmocka_unit_test(test_campaign_scope_pauses_the_campaign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
