@@ -47,10 +47,18 @@ static void blocks_load(struct scheduler *s)
 		sched_fail(s, &e);
 }
 
-/* "provider:NAME" for the site's provider, or NULL. */
-static const char *provider_key(const struct site *site, char *buf, size_t n)
+/* "provider:NAME" for the site's provider (its provider-wide limits' name,
+ * else the built-in provider's), or NULL. */
+static const char *provider_key(const struct scheduler *s, const struct site *site, char *buf,
+                                size_t n)
 {
-	const char *name = site->pv ? site->pv->name : site->provider ? site->provider->name : NULL;
+	const char *name = site->pv ? site->pv->name : NULL;
+	struct provider_limits pl;
+
+	if (!name && !config_provider_for(s->p.cfg, site->addrs[0].host, &name, &pl))
+		name = NULL;
+	if (!name && site->provider)
+		name = site->provider->name;
 	if (!name)
 		return NULL;
 	snprintf(buf, n, "provider:%s", name);
@@ -70,7 +78,7 @@ static int choose(struct scheduler *s, const struct site *site, int64_t now_s, i
 		if (site->pool[i] == site->home)
 			home = i;
 	}
-	return srcblocks_pick(s->blocks, site->key, provider_key(site, pk, sizeof(pk)), ips,
+	return srcblocks_pick(s->blocks, site->key, provider_key(s, site, pk, sizeof(pk)), ips,
 	                      site->npool, home, site->failover_width, now_s, until);
 }
 
@@ -139,7 +147,7 @@ void failover_block(struct scheduler *s, struct site *site, const struct source 
 	struct err e;
 
 	blocks_load(s);
-	if (rule->scope == RSCOPE_PROVIDER && provider_key(site, pk, sizeof(pk)))
+	if (rule->scope == RSCOPE_PROVIDER && provider_key(s, site, pk, sizeof(pk)))
 		key = pk;
 	int64_t had = srcblocks_until(s->blocks, key, src->ip, now_s);
 	srcblocks_set(s->blocks, key, src->ip, until);
@@ -225,7 +233,7 @@ static void apply_scope(struct scheduler *s, struct site *site, const struct job
 	while (strmap_next(s->sites, &pos, &key, &v)) {
 		struct site *x = v;
 		char pk[200];
-		const char *xp = provider_key(x, pk, sizeof(pk));
+		const char *xp = provider_key(s, x, pk, sizeof(pk));
 		int hit = rule->scope == RSCOPE_SOURCE ? strcmp(x->source->ip, target) == 0
 		                                       : xp && strcmp(xp, target) == 0;
 		if (hit || x == site)
@@ -245,7 +253,7 @@ int failover_rule_fires(struct scheduler *s, struct site *site, const struct job
 	const struct sched_campaign *c = campaign_of(site, j);
 	switch (rule->scope) {
 	case RSCOPE_PROVIDER:
-		target = provider_key(site, buf, sizeof(buf)) ? buf : site->key;
+		target = provider_key(s, site, buf, sizeof(buf)) ? buf : site->key;
 		break;
 	case RSCOPE_SOURCE:
 		target = (j && j->source ? j->source : site->source)->ip;

@@ -150,8 +150,8 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->pol = config_policy_for(s->p.cfg, domain, res->addrs[0].host);
 	site->s = s;
 	site->source = pick_source(s, c, res->site);
-	failover_site_init(s, site, c); /* a blocked home: the next healthy source */
 	site->provider = provider_for_mx(res->addrs[0].host);
+	failover_site_init(s, site, c); /* a blocked home: the next healthy source */
 	const char *pname;
 	struct provider_limits pl;
 	if (config_provider_for(s->p.cfg, res->addrs[0].host, &pname, &pl)) {
