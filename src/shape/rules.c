@@ -51,10 +51,17 @@ static const struct {
 
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
+/* Listings of a domain or a link in the message (not the source IP):
+ * another source would not help, so no built-in block_source rule fires. */
+#define NOT_THE_SOURCE                                                                             \
+	"\\bdbl\\b|uribl|surbl|domain (is )?(black|block)?listed|(sender|domain|url|link)[^.;]* "  \
+	"listed"
+
 struct rules {
 	const struct reply_rule *conf;
 	size_t nconf;
 	struct reply_rule built[NBUILTIN];
+	struct pattern not_the_source;
 };
 
 int rules_new(const struct config *c, struct rules **out, struct err *e)
@@ -63,6 +70,10 @@ int rules_new(const struct config *c, struct rules **out, struct err *e)
 
 	r->conf = c->rules;
 	r->nconf = c->nrules;
+	if (pattern_compile(&r->not_the_source, NOT_THE_SOURCE, e) != 0) {
+		free(r);
+		return -1;
+	}
 	for (size_t i = 0; i < NBUILTIN; i++) {
 		struct reply_rule *b = &r->built[i];
 		b->name = xstrdup(builtin[i].name);
@@ -90,6 +101,7 @@ void rules_free(struct rules *r)
 		return;
 	for (size_t i = 0; i < NBUILTIN; i++)
 		config_rule_free(&r->built[i]);
+	pattern_free(&r->not_the_source);
 	free(r);
 }
 
@@ -117,8 +129,12 @@ const struct reply_rule *rules_match(const struct rules *r, enum stage stage,
 	for (size_t i = 0; i < r->nconf; i++)
 		if (matches(&r->conf[i], stage, reply, mx_host))
 			return &r->conf[i];
-	for (size_t i = 0; i < NBUILTIN; i++)
+	int not_source = r->not_the_source.text && pattern_match(&r->not_the_source, reply->text);
+	for (size_t i = 0; i < NBUILTIN; i++) {
+		if (not_source && r->built[i].action == RULE_BLOCK_SOURCE)
+			continue;
 		if (matches(&r->built[i], stage, reply, mx_host))
 			return &r->built[i];
+	}
 	return NULL;
 }

@@ -152,6 +152,12 @@ static void test_builtin_blocklist_rules(void **state)
 	assert_null(rules_match(r, STAGE_RCPT, &rep, NULL));
 	reply_set_local(&rep, 550, "5.1.1", "User unknown");
 	assert_null(rules_match(r, STAGE_RCPT, &rep, NULL));
+	/* a listed domain or link is not the source IP: no failover */
+	reply_set_local(&rep, 554, "5.7.1",
+	                "Sender address rejected: domain listed in dbl.spamhaus.org");
+	assert_null(rules_match(r, STAGE_RCPT, &rep, NULL));
+	reply_set_local(&rep, 554, "5.7.1", "message rejected: URL listed in multi.uribl.com");
+	assert_null(rules_match(r, STAGE_DOT, &rep, NULL));
 	rules_free(r);
 }
 
