@@ -76,6 +76,7 @@ static void expect_error(const char *text, const char *where, const char *what)
 	struct config c;
 	struct err e;
 	assert_int_not_equal(load(text, &c, &e), 0);
+	config_free(&c); /* the caller frees what was read before the error */
 	if (!strstr(e.msg, where) || !strstr(e.msg, what))
 		fail_msg("got: %s", e.msg);
 }
