@@ -1,5 +1,6 @@
 """Source failover (issue 12): a receiver that refuses one source IP with a
-blocklist-style reply. The mail moves to the other source of the pool, the
+blocklist-style reply (the world's real Postfix with a check_client_access
+restriction class for mta1, and a scripted receiver). The mail moves to the other source of the pool, the
 receiver's log shows the switch, nothing bounces, nothing is suppressed,
 nothing expires; the block is kept (a restart sends from the other source at
 once) and shown by `sluice queue`. With a failover width of 1 the mail waits
@@ -8,7 +9,7 @@ import collections
 import subprocess
 
 import world as W
-from conftest import SLUICE, fault_records, merged, yaml_text
+from conftest import SLUICE, fault_records, maildir_files, merged, yaml_text
 
 TWO_SOURCES = [f"  - ip: {W.SOURCE2_IP}", f"    helo: {W.SOURCE2_HELO}"]
 
@@ -36,6 +37,39 @@ def records(sender, r, campaign=None):
 
 def received(world, tag):
     return [x for x in fault_records(world) if any(tag in t for t in x["rcpt_tos"])]
+
+
+def test_postfix_refusing_one_source_gets_the_mail_from_the_other(world, sender):
+    """The world's real Postfix (mx.ok.test) refuses user470..479 from mta1
+    (127.0.0.10) with "554 5.7.1 ... blocked using zen.spamhaus.org" (a
+    restriction class with check_client_access): the mail arrives from mta2."""
+    users = W.BLOCKLISTED_USERS[:6]
+    since = len(world.postfix_log())  # other tests of the session use this Postfix too
+    cfg = two_source_config(sender, {"retry": {"max_lifetime": "60s"}})
+    r = send(sender, cfg, [[a, "P", str(i)] for i, a in enumerate(users)], "pf1")
+    assert r.returncode == 0, r.stderr
+    recs = records(sender, r)
+    last = {x["recipient"]: x for x in recs if x.get("recipient")}
+    assert {a: (last[a]["outcome"], last[a]["source_ip"]) for a in users} == \
+        {a: ("delivered", W.SOURCE2_IP) for a in users}, last
+    assert not any(x["outcome"] in ("bounced", "expired", "suppressed") for x in recs)
+    assert not any(x.get("list_action") for x in recs), recs
+    blocks = [x for x in recs if x["outcome"] == "source_blocked"]
+    assert len(blocks) == 1 and blocks[0]["source_ip"] == W.SOURCE_IP, blocks
+    assert "blocked using zen.spamhaus.org" in blocks[0]["reply"]
+    # Postfix's own log: refused from mta1, then accepted from mta2
+    log = world.postfix_log()[since:]
+    refused = [ln for ln in log.splitlines() if "reject: RCPT from" in ln and
+               f"[{W.SOURCE_IP}]" in ln and "blocked using" in ln]
+    assert refused, log[-3000:]
+    accepted = [ln for ln in log.splitlines() if "client=" in ln and f"[{W.SOURCE2_IP}]" in ln]
+    assert len(accepted) >= len(users), log[-3000:]
+    first_refusal = log.index(refused[0])
+    assert all(log.index(ln) > first_refusal for ln in accepted), log[-3000:]
+    assert not any("client=" in ln and f"[{W.SOURCE_IP}]" in ln for ln in log.splitlines())
+    for a in users:
+        user = a.split("@")[0]
+        assert maildir_files(world, "ok.test", user), user
 
 
 def test_blocked_source_fails_over_to_the_other_source(world, sender):
