@@ -94,6 +94,9 @@ void failover_site_init(struct scheduler *s, struct site *site, const struct sch
 	    config_failover_width(s->p.cfg, c->npool ? c->pool[0]->pool : s->p.cfg->pool);
 	blocks_load(s);
 	int i = choose(s, site, sched_wall_ms(s) / 1000, &until);
+	if (i >= 0 && site->pool[i] != site->source)
+		log_info("site %s: starts on source %s (its own, %s, is blocked)", site->key,
+		         site->pool[i]->ip, site->source->ip);
 	if (i >= 0)
 		site->source = site->pool[i]; /* its provider and warm-up are set after */
 }
@@ -104,6 +107,10 @@ int64_t failover_admit(struct scheduler *s, struct site *site, int64_t now_s)
 
 	if (!s->blocks || (srcblocks_count(s->blocks) == 0 && site->source == site->home))
 		return 0;
+	if (now_s - s->blocks_pruned_s >= 60) { /* ended blocks cost nothing once gone */
+		srcblocks_prune(s->blocks, now_s);
+		s->blocks_pruned_s = now_s;
+	}
 	int i = choose(s, site, now_s, &until);
 	if (i < 0)
 		return until;

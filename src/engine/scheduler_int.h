@@ -251,6 +251,7 @@ struct scheduler {
 	int64_t next_control_ms;
 	/* source failover and rule triggers (failover.c) */
 	struct srcblocks *blocks; /* NULL until loaded from the store */
+	int64_t blocks_pruned_s;  /* when ended blocks were last dropped */
 	struct triggers *triggers;
 };
 
