@@ -2,6 +2,7 @@
 #ifndef SLUICE_CLI_CLI_H
 #define SLUICE_CLI_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit statuses shared by the subcommands. */
@@ -70,5 +71,9 @@ const char *cli_state_dir(const char *config, const char *state);
  * comes from a delivery (the progress line may be half written). */
 struct monitor_sign;
 void cli_print_sign(void *arg, const struct monitor_sign *sg);
+
+/* queue_blocks.c: the source blocks in force at now_s, for `sluice queue`. */
+struct err;
+int cli_print_source_blocks(struct store *st, int64_t now_s, struct err *e);
 
 #endif

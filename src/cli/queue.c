@@ -227,6 +227,8 @@ int cli_queue(int argc, char **argv)
 		rc = store_control_requests(st, now - 3600, print_control, NULL, &e);
 	if (rc == 0)
 		rc = store_learned_list(st, print_learned, &now, &e);
+	if (rc == 0)
+		rc = cli_print_source_blocks(st, now, &e);
 	if (rc != 0)
 		log_error("%s", e.msg);
 	store_close(st);

@@ -158,6 +158,24 @@ static void sender_refused(const struct outcome_in *in, struct outcome *o)
 	o->refuse_campaign = in->at_site;
 }
 
+/* A blocklist-style refusal (a block_source rule): about the source IP,
+ * never the recipient, so never a bounce: deferred (the caller retries it
+ * at once when the block moved the site to another source), expired only
+ * at the end of its lifetime. */
+static void source_blocked(const struct outcome_in *in, struct outcome *o)
+{
+	o->source_blocked = 1;
+	if (own_expiry(in) && in->now_s >= own_expiry(in)) {
+		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED);
+		o->own_expiry = 1;
+	} else if (in->now_s >= lifetime_end(in)) {
+		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED);
+	} else {
+		set_fate(o, RS_QUEUED, "deferred", OC_DEFERRED);
+		defer(in, o);
+	}
+}
+
 static void decide_fate(const struct outcome_in *in, struct outcome *o)
 {
 	int cls = in->reply->code / 100;
@@ -169,6 +187,9 @@ static void decide_fate(const struct outcome_in *in, struct outcome *o)
 		set_fate(o, RS_EXPIRED, "expired", OC_EXPIRED);
 		o->category = CAT_EXPIRED;
 		o->own_expiry = 1;
+	} else if (cls != 2 && !in->reply->local && o->rule &&
+	           o->rule->action == RULE_BLOCK_SOURCE) {
+		source_blocked(in, o);
 	} else if (cls == 5 && !in->reply->local && in->stage == STAGE_MAIL) {
 		sender_refused(in, o);
 	} else if (cls == 2) {
@@ -210,7 +231,9 @@ static void decide_signs(const struct outcome_in *in, struct outcome *o)
 	m->counted = 1;
 	m->delivered = code / 100 == 2;
 	m->rcpt_failed = code / 100 == 5 && in->stage == STAGE_RCPT;
-	m->sender_rejected = sender_rejection(in->stage, code, o->category, in->reply->local);
+	/* a blocked source is failed over (failover.c), not a campaign's danger sign */
+	m->sender_rejected =
+	    !o->source_blocked && sender_rejection(in->stage, code, o->category, in->reply->local);
 	m->provider_tried = o->category != CAT_GREYLISTED;
 	m->provider_deferred = m->provider_tried && code / 100 == 4;
 }
@@ -221,8 +244,8 @@ void outcome_decide(const struct outcome_in *in, struct outcome *o)
 	int attempted = in->stage != STAGE_EXPIRY;
 
 	*o = (struct outcome){.attempts = in->attempts + attempted, .category = in->cls->category};
+	decide_site(in, o); /* first: a block_source rule decides the fate */
 	decide_fate(in, o);
-	decide_site(in, o);
 	if (!in->suppressed && attempted && (in->reply->code / 100 == 2 || o->state != RS_QUEUED))
 		o->list = outcome_list_action(in->stage, in->reply->code, in->cls,
 		                              o->state == RS_EXPIRED && !o->own_expiry);

@@ -114,6 +114,9 @@ struct outcome {
 	int refuse_campaign;           /* sender refused at MAIL FROM: the campaign starts
 	                                * nothing at this site until next_attempt_s */
 	int passed_mail;               /* the transaction got past MAIL FROM (lane) */
+	int source_blocked;            /* a block_source rule matched: deferred, never
+	                                * bounced; the caller blocks the source and
+	                                * retries from the next healthy one */
 	/* the monitor */
 	struct outcome_signs signs;
 };

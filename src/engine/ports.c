@@ -84,6 +84,17 @@ static int sq_learned_put(void *ctx, const struct store_learned *row, struct err
 	return store_learned_put(ctx, row, e);
 }
 
+static int sq_srcblock_put(void *ctx, const struct store_srcblock *row, struct err *e)
+{
+	return store_srcblock_put(ctx, row, e);
+}
+
+static int sq_srcblock_list(void *ctx, int64_t now_s, store_srcblock_fn cb, void *arg,
+                            struct err *e)
+{
+	return store_srcblock_list(ctx, now_s, cb, arg, e);
+}
+
 static int sq_warmup_first_day(void *ctx, const char *ip, int64_t today, int64_t *first,
                                struct err *e)
 {
@@ -255,6 +266,8 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .rcpt_add_message = sq_rcpt_add_message,
 	    .learned_get = sq_learned_get,
 	    .learned_put = sq_learned_put,
+	    .srcblock_put = sq_srcblock_put,
+	    .srcblock_list = sq_srcblock_list,
 	    .event_add = sq_event_add,
 	    .provider_snapshot = sq_provider_snapshot,
 	    .ctx = st,

@@ -20,6 +20,7 @@
 #include "store/events.h"
 #include "store/learned.h"
 #include "store/provider_state.h"
+#include "store/srcblock.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -94,6 +95,10 @@ struct engine_store {
 	int (*learned_get)(void *ctx, const char *site, const char *ip, struct store_learned *out,
 	                   struct err *e);
 	int (*learned_put)(void *ctx, const struct store_learned *row, struct err *e);
+	/* source failover's blocks (store/srcblock.h); either may be NULL */
+	int (*srcblock_put)(void *ctx, const struct store_srcblock *row, struct err *e);
+	int (*srcblock_list)(void *ctx, int64_t now_s, store_srcblock_fn cb, void *arg,
+	                     struct err *e);
 	/* a submitted message's body and envelope sender (store_message_get) */
 	int (*message_get)(void *ctx, int64_t id, char **body, size_t *len, char **mail_from,
 	                   struct err *e);

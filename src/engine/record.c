@@ -79,10 +79,24 @@ static void count_outcome(struct scheduler *s, const struct job *j, const struct
 	sched_count_attempt(s, (int)o->count, o->category, j->site);
 }
 
-/* The site's throttle and warm-up: a reply rule, or a delivery. */
-static void apply_site(struct scheduler *s, struct site *site, const struct outcome *o,
-                       const struct reply *reply)
+/* The site's throttle and warm-up: a reply rule (when its trigger fires;
+ * a block_source rule blocks the source the job went from), or a
+ * delivery. Returns 1 when a source block fired. */
+static int apply_site(struct scheduler *s, struct site *site, const struct job *j,
+                      const struct attempt *a, struct outcome *o)
 {
+	const struct reply *reply = a->reply;
+
+	if (o->rule && !failover_rule_fires(s, site, j, o->rule, reply->text)) {
+		o->rule = NULL; /* counted; its action waits for its trigger (or applied
+		                 * to its scope's targets by failover.c) */
+		return 0;
+	}
+	if (o->rule && o->rule->action == RULE_BLOCK_SOURCE) {
+		failover_block(s, site, j->source ? j->source : site->source, o->rule, reply,
+		               a->peer ? a->peer->host : NULL);
+		return 1;
+	}
 	if (o->rule) {
 		int was = throttle_suspended(&site->thr, sched_mono_ms(s));
 		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
@@ -94,6 +108,7 @@ static void apply_site(struct scheduler *s, struct site *site, const struct outc
 		throttle_connection_worked(&site->thr);
 		throttle_delivered(&site->thr, sched_mono_ms(s));
 	}
+	return 0;
 }
 
 static void update_store(struct scheduler *s, const struct job *j, const struct attempt *a,
@@ -151,8 +166,12 @@ static void log_outcome(struct scheduler *s, const struct job *j, const struct a
 	    .site = j->site ? j->site->key : NULL,
 	    .mx_host = a->peer ? a->peer->host : NULL,
 	    .mx_ip = a->peer ? a->peer->ip : NULL,
-	    .source_ip = j->site ? j->site->source->ip : NULL,
-	    .helo = j->site ? j->site->source->helo : NULL,
+	    .source_ip = j->source ? j->source->ip
+	                 : j->site ? j->site->source->ip
+	                           : NULL,
+	    .helo = j->source ? j->source->helo
+	            : j->site ? j->site->source->helo
+	                      : NULL,
 	    .tls = a->peer ? a->peer->tls : NULL,
 	    .stage = stage_name(a->stage),
 	    .code = a->reply->code,
@@ -183,8 +202,13 @@ void sched_record_outcome(struct scheduler *s, struct job *j, const struct attem
 
 	decide(s, j, a, now_s, &c, &o);
 	count_outcome(s, j, &o);
-	if (j->site)
-		apply_site(s, j->site, &o, a->reply);
+	int blocked = j->site && apply_site(s, j->site, j, a, &o);
+	if (blocked && o.state == RS_QUEUED && !s->stopping) {
+		/* from the next healthy source at once (or parked by site_admit
+		 * until a block ends): the row keeps the due time it was fetched at */
+		o.retry_now = 1;
+		o.next_attempt_s = j->r->next_attempt_s;
+	}
 	if (j->site && o.rule && o.state == RS_QUEUED && !o.retry_now)
 		o.next_attempt_s = site_throttled_retry_s(j->site, o.next_attempt_s);
 	update_store(s, j, a, &o);

@@ -343,6 +343,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	event_free(s->tick);
 	strmap_free(s->sites, site_free);
 	sched_providers_free(s);
+	failover_free(s);
 	while (s->campaigns) {
 		struct sched_campaign *c = s->campaigns;
 		s->campaigns = c->next;

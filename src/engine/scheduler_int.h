@@ -117,6 +117,7 @@ struct job {
 	/* while a worker DKIM-signs it (dkim_jobs.c): the session waiting for
 	 * it (NULL once that session closed), the Date it carries, the result */
 	struct session *sess;
+	const struct source *source; /* the source it was last handed over from (failover.c) */
 	int64_t date_s;
 	char *dkim_error; /* why signing failed (owned), or NULL; kept out of the job's
 	                   * fixed size: thousands of jobs wait in memory */
@@ -149,8 +150,10 @@ struct session {
 	struct site *site;
 	struct smtp_client *c;
 	int asked;
-	struct job *dkim_pending; /* handed to a DKIM worker (dkim_jobs.c) */
-	struct job *dkim_done;    /* back from the worker, next to send */
+	struct job *dkim_pending;    /* handed to a DKIM worker (dkim_jobs.c) */
+	struct job *dkim_done;       /* back from the worker, next to send */
+	const struct source *source; /* the site's source when it was opened (failover.c) */
+	struct sched_provider *pv;   /* the provider aggregate it counts in, or NULL */
 	struct session *next, *prev;
 };
 
@@ -182,6 +185,12 @@ struct site {
 	struct sched_provider *pv; /* the provider-wide limits it is under, or NULL */
 	int pv_waiting[2];         /* on pv's wait lists (by enum site_pace) */
 	struct site *pv_next[2];
+	/* source failover (failover.c): the source the site sticks to, and its
+	 * pool's sources (heaviest first) it may fail over to */
+	const struct source *home;
+	const struct source **pool;
+	size_t npool;
+	int failover_width;
 };
 
 /* An operator's pause the scheduler knows of (control.c), strings owned. */
@@ -240,6 +249,10 @@ struct scheduler {
 	struct sched_purge *purges; /* asked and not yet performed */
 	size_t npurges;
 	int64_t next_control_ms;
+	/* source failover and rule triggers (failover.c) */
+	struct srcblocks *blocks; /* NULL until loaded from the store */
+	int64_t blocks_pruned_s;  /* when ended blocks were last dropped */
+	struct triggers *triggers;
 };
 
 /* The engine's clock (s->p.clock): never util/clock directly, so a test
@@ -398,7 +411,7 @@ enum site_pace { SITE_PACE_CONNECTION, SITE_PACE_MESSAGE };
 int site_pace(struct site *site, enum site_pace what, int64_t now_ms);
 /* A session of the site closed (session.c): the provider's connection is
  * given back and the provider's next waiting site may open one. */
-void site_connection_closed(struct scheduler *s, struct site *site);
+void site_connection_closed(struct scheduler *s, struct site *site, struct sched_provider *pv);
 /* 1 when other sites of the site's provider wait for a connection: an idle
  * session of it with nothing to send says QUIT instead of idling. */
 int site_provider_contended(const struct site *site);
@@ -407,6 +420,30 @@ void sched_providers_free(struct scheduler *s);
 /* src's place in s->p.sources (0 if not there). */
 size_t source_index(const struct scheduler *s, const struct source *src);
 void sched_snapshot_sites(struct scheduler *s);
+/* failover.c: source failover (shape/srcblock.h) and rule triggers */
+struct reply;
+struct reply_rule;
+/* Sets the site's home source, its pool and the source it starts on (its
+ * home, or the next healthy one when the home is blocked). */
+void failover_site_init(struct scheduler *s, struct site *site, const struct sched_campaign *c);
+/* A block_source rule matched a reply to src at the site: blocks (site or
+ * its provider, src) for the rule's time, persists and logs it, and moves
+ * the site to its next healthy source. */
+void failover_block(struct scheduler *s, struct site *site, const struct source *src,
+                    const struct reply_rule *rule, const struct reply *reply, const char *mx_host);
+/* 0 when the site may send (moved back to or on to a healthy source as
+ * blocks end or begin), else when the earliest block of its allowed
+ * sources ends (wall seconds): every one is blocked. */
+int64_t failover_admit(struct scheduler *s, struct site *site, int64_t now_s);
+/* 1 when rule fires for this match (its trigger's count within its window,
+ * counted per target of its scope); campaign and tenant scopes pause them. */
+int failover_rule_fires(struct scheduler *s, struct site *site, const struct job *j,
+                        const struct reply_rule *rule, const char *text);
+void failover_free(struct scheduler *s);
+/* site.c: the site sends from src from now on (its provider aggregate and
+ * warm-up counts follow; sessions from the old source finish). */
+void site_set_source(struct scheduler *s, struct site *site, const struct source *src);
+
 /* events.c: events into the store's open transaction (store/events.h) */
 struct outcome;
 void sched_event_outcome(struct scheduler *s, const struct job *j, const struct attempt *a,

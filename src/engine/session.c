@@ -46,6 +46,8 @@ static void start_session(struct scheduler *s, struct site *site)
 
 	sess->s = s;
 	sess->site = site;
+	sess->source = site->source;
+	sess->pv = site->pv;
 	sess->next = site->sessions;
 	if (site->sessions)
 		site->sessions->prev = sess;
@@ -92,6 +94,7 @@ static struct smtp_msg *hand_over(struct site *site, struct job *j)
 {
 	j->msg.data = j->data.data;
 	j->msg.len = j->data.len;
+	j->source = site->source;
 	site->in_flight++;
 	return &j->msg;
 }
@@ -192,7 +195,8 @@ static struct smtp_msg *session_next_work(void *arg, struct smtp_client *c)
 			return hand_over(site, j);
 	}
 	int64_t now = sched_mono_ms(s);
-	if (site_admit(s, site, now) != SITE_ADMIT_OPEN) {
+	if (site_admit(s, site, now) != SITE_ADMIT_OPEN || sess->source != site->source) {
+		/* held, or the site moved to another source (failover.c) */
 		s->p.smtp.finish(c); /* the current transaction is over: QUIT */
 		return NULL;
 	}
@@ -240,7 +244,8 @@ static void session_done_work(void *arg, struct smtp_client *c, struct smtp_msg 
 
 /* A reply rule fired on a connection that carried no message (a "421 too
  * many connections" greeting): one record for the site, no recipient. */
-static void log_site_throttled(struct scheduler *s, const struct site *site, struct smtp_client *c,
+static void log_site_throttled(struct scheduler *s, const struct site *site,
+                               const struct source *src, struct smtp_client *c,
                                const struct smtp_result *failure, const struct reply_rule *rule)
 {
 	const struct smtp_peer *peer = s->p.smtp.peer(c);
@@ -249,8 +254,8 @@ static void log_site_throttled(struct scheduler *s, const struct site *site, str
 	    .site = site->key,
 	    .mx_host = peer ? peer->host : NULL,
 	    .mx_ip = peer ? peer->ip : NULL,
-	    .source_ip = site->source->ip,
-	    .helo = site->source->helo,
+	    .source_ip = src->ip,
+	    .helo = src->helo,
 	    .stage = stage_name(failure->stage),
 	    .code = failure->reply.code,
 	    .enhanced = failure->reply.enhanced,
@@ -267,6 +272,8 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 	struct session *sess = arg;
 	struct scheduler *s = sess->s;
 	struct site *site = sess->site;
+	struct sched_provider *pv = sess->pv;
+	int blocked = 0;
 
 	dkim_jobs_session_closed(s, sess);
 	if (!sess->asked)
@@ -290,13 +297,20 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		const struct smtp_peer *peer = s->p.smtp.peer(c);
 		const struct reply_rule *rule = rules_match(
 		    s->rules, failure->stage, &failure->reply, peer ? peer->host : NULL);
-		if (rule && !failure->local) {
+		if (rule && !failure->local && rule->action == RULE_BLOCK_SOURCE) {
+			if (failover_rule_fires(s, site, NULL, rule, failure->reply.text)) {
+				failover_block(s, site, sess->source, rule, &failure->reply,
+				               peer ? peer->host : NULL);
+				blocked = 1; /* what waits goes from another source, or waits */
+			}
+		} else if (rule && !failure->local &&
+		           failover_rule_fires(s, site, NULL, rule, failure->reply.text)) {
 			/* refused while others were accepted: the connection cap */
 			if (sess->asked || !throttle_refused_connection(
 			                       &site->thr, failure->reply.text, sched_mono_ms(s)))
 				throttle_apply(&site->thr, rule, failure->reply.text,
 				               sched_mono_ms(s));
-			log_site_throttled(s, site, c, failure, rule);
+			log_site_throttled(s, site, sess->source, c, failure, rule);
 		} else if (!sess->asked && failure->stage == STAGE_BANNER &&
 		           throttle_refused_connection(&site->thr, failure->reply.text,
 		                                       sched_mono_ms(s))) {
@@ -305,7 +319,7 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 			throttle_connection_failed(&site->thr, failure->reply.text,
 			                           sched_mono_ms(s));
 	}
-	if (failure && site->active == 0) {
+	if (failure && site->active == 0 && !blocked) {
 		struct job *j;
 		struct attempt a = {
 		    .stage = failure->stage,
@@ -318,8 +332,8 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 	free(sess);
 	/* the provider's freed connection goes to its longest-waiting site
 	 * first, then this one asks again (round-robin across its sites) */
-	site_connection_closed(s, site);
-	if (!failure)
+	site_connection_closed(s, site, pv);
+	if (!failure || blocked)
 		site_open_sessions(s, site);
 	while (s->wait_head && s->active < s->p.cfg->max_connections) {
 		struct site *w = s->wait_head;

@@ -21,6 +21,7 @@
 #include "mail/stage.h"
 #include "shape/provlimit.h"
 #include "shape/warmup.h"
+#include "util/when.h"
 #include "util/xmalloc.h"
 
 static void on_site_timer(evutil_socket_t fd, short what, void *arg);
@@ -150,6 +151,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->s = s;
 	site->source = pick_source(s, c, res->site);
 	site->provider = provider_for_mx(res->addrs[0].host);
+	failover_site_init(s, site, c); /* a blocked home: the next healthy source */
 	const char *pname;
 	struct provider_limits pl;
 	if (config_provider_for(s->p.cfg, res->addrs[0].host, &pname, &pl)) {
@@ -178,6 +180,7 @@ void site_free(void *p)
 	free(site->key);
 	free(site->domain);
 	free(site->addrs);
+	free(site->pool);
 	free(site);
 }
 
@@ -193,6 +196,8 @@ void site_set_policies(struct scheduler *s)
 		struct policy pol = config_policy_for(s->p.cfg, site->domain, site->addrs[0].host);
 		throttle_set_policy(&site->thr, &site->pol, &pol, now_ms);
 		site->pol = pol;
+		if (site->npool) /* failover.c: the pool's width again */
+			site->failover_width = config_failover_width(s->p.cfg, site->pool[0]->pool);
 	}
 	providers_set_limits(s);
 }
@@ -579,13 +584,64 @@ static void on_provider_msg_timer(evutil_socket_t fd, short what, void *arg)
 	provider_wake(arg, SITE_PACE_MESSAGE);
 }
 
-void site_connection_closed(struct scheduler *s, struct site *site)
+void site_connection_closed(struct scheduler *s, struct site *site, struct sched_provider *pv)
 {
-	(void)s;
-	if (!site->pv)
+	(void)s, (void)site;
+	if (!pv)
 		return;
-	provlimit_connection_closed(&site->pv->lim);
-	provider_wake(site->pv, SITE_PACE_CONNECTION);
+	provlimit_connection_closed(&pv->lim);
+	provider_wake(pv, SITE_PACE_CONNECTION);
+}
+
+/* Takes the site off pv's wait lists (it moves to another source's). */
+static void provider_unlink(struct sched_provider *pv, struct site *site)
+{
+	for (int w = 0; w < 2; w++) {
+		struct site **pp = &pv->wait_head[w], *prev = NULL;
+		if (!site->pv_waiting[w])
+			continue;
+		while (*pp && *pp != site)
+			prev = *pp, pp = &(*pp)->pv_next[w];
+		if (*pp) {
+			*pp = site->pv_next[w];
+			if (pv->wait_tail[w] == site)
+				pv->wait_tail[w] = prev;
+			pv->nwait[w]--;
+		}
+		site->pv_next[w] = NULL;
+		site->pv_waiting[w] = 0;
+	}
+}
+
+void site_set_source(struct scheduler *s, struct site *site, const struct source *src)
+{
+	if (site->source == src)
+		return;
+	/* the limits learned are per (site, source): the old source's are
+	 * kept, the new one's read (or a fresh start, slow) */
+	site->learned_saved_ms = INT64_MIN / 2;
+	site_learned_save(s, site, sched_mono_ms(s), sched_wall_ms(s) / 1000);
+	site->source = src;
+	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
+	throttle_set_established(&site->thr, site->active - site->starting);
+	site_learned_load(s, site);
+	if (site->pv) { /* the provider's limits hold per source: its aggregate follows */
+		const char *pname;
+		struct provider_limits pl;
+		struct sched_provider *old = site->pv;
+		provider_unlink(old, site);
+		old->nsites--;
+		if (config_provider_for(s->p.cfg, site->addrs[0].host, &pname, &pl)) {
+			site->pv = provider_get(s, site, pname, site->addrs[0].host, &pl);
+			site->pv->nsites++;
+		} else {
+			site->pv = NULL;
+		}
+	}
+	size_t wi = source_index(s, src);
+	site->warm_sent =
+	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
+	site_finish_idle(site); /* sessions from the old source go; busy ones after their message */
 }
 
 /* What `sluice queue` shows of a provider (strings borrowed from it). */
@@ -642,6 +698,31 @@ static void site_park_paused(struct scheduler *s, struct site *site, const struc
 	site_finish_idle(site);
 }
 
+/* Everything queued for the site waits in the store until until_s (the
+ * earliest end of its sources' blocks, failover.c), or the end of its
+ * lifetime if that comes first; at that end it expires (deferred until
+ * then, never bounced). */
+static void site_park_blocked(struct scheduler *s, struct site *site, int64_t until_s)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	struct job *j;
+	char text[160], when[WHEN_TEXT_MAX];
+
+	when_format(until_s, when, sizeof(when));
+	snprintf(text, sizeof(text), "not sent: every source this site may use is held until %s",
+	         when);
+	while ((j = site_pop(site)) != NULL) {
+		const struct queued_rcpt *r = j->r;
+		int64_t end = (r->send_at_s > r->queued_at_s ? r->send_at_s : r->queued_at_s) +
+		              s->p.cfg->max_lifetime_s;
+		if (now_s >= end)
+			sched_local_outcome(s, j, STAGE_LOAD, 451, "4.7.1", text); /* expires */
+		else
+			sched_park(s, j, until_s < end ? until_s : end);
+	}
+	site_finish_idle(site);
+}
+
 enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_ms)
 {
 	char why[200];
@@ -650,6 +731,11 @@ enum site_admit site_admit(struct scheduler *s, struct site *site, int64_t now_m
 	if (p) {
 		site_park_paused(s, site, p);
 		return SITE_ADMIT_PAUSED;
+	}
+	int64_t blocked_until = failover_admit(s, site, sched_wall_ms(s) / 1000);
+	if (blocked_until) { /* every source it may use is blocked: it waits */
+		site_park_blocked(s, site, blocked_until);
+		return SITE_ADMIT_SUSPENDED;
 	}
 	if (throttle_suspended(&site->thr, now_ms)) {
 		site_park_suspended(s, site, now_ms);

@@ -349,8 +349,16 @@ static int rule_key(struct loader *l, void *item, const char *k, struct ynode *k
 	    {"rules", "rate", F_RATE, ROFF(set_rate), 0, 0},
 	    {"rules", "connections", F_INT, ROFF(set_connections), 1, 10000},
 	    {"rules", "duration", F_RULE_MS, ROFF(duration_ms), 0, 0},
+	    /* read by cfg_rule_key_extra (config_rules.c); listed for errors */
+	    {"rules", "action", F_STR, 0, 0, 0},
+	    {"rules", "block_for", F_STR, 0, 0, 0},
+	    {"rules", "trigger", F_STR, 0, 0, 0},
+	    {"rules", "scope", F_STR, 0, 0, 0},
 	};
 #undef ROFF
+	int rc = cfg_rule_key_extra(l, item, k, key, val);
+	if (rc != 1)
+		return rc;
 	return cfg_set_item_field(l, item, rf, sizeof(rf) / sizeof(rf[0]), "a rule", k, key, val);
 }
 
@@ -361,9 +369,13 @@ static int rule_check(struct loader *l, void *item, struct ynode *where)
 	if (!r->code && !r->enhanced && !r->text.text)
 		return cfg_fail_at(l, where, "a rule needs at least one of code, enhanced or text",
 		                   "", NULL);
-	if (!r->suspend_ms && !r->factor && !r->set_rate && !r->set_connections)
+	if (cfg_rule_check_extra(l, r, where) != 0)
+		return -1;
+	if (r->action == RULE_THROTTLE && !r->suspend_ms && !r->factor && !r->set_rate &&
+	    !r->set_connections)
 		return cfg_fail_at(l, where,
-		                   "a rule needs an action: suspend, scale, rate or connections",
+		                   "a rule needs an action: suspend, scale, rate, connections or "
+		                   "'action: block_source'",
 		                   "", NULL);
 	if (!r->duration_ms)
 		r->duration_ms = 15 * 60 * 1000;
@@ -584,6 +596,8 @@ static int load_top(struct loader *l, struct ynode *root)
 			rc = cfg_load_webhooks(l, key, val);
 		else if (strcmp(k, "providers") == 0)
 			rc = cfg_load_providers(l, key, val);
+		else if (strcmp(k, "pools") == 0)
+			rc = cfg_load_pools(l, key, val);
 		else if (is_section(k))
 			rc = load_section(l, k, key, val);
 		else
@@ -593,7 +607,7 @@ static int load_top(struct loader *l, struct ynode *root)
 			    "delivery, retry, timeouts, policies, providers, rules, classify, "
 			    "dkim, bounce, "
 			    "inbound, http, unsubscribe, suppression, hygiene, check, monitor, "
-			    "tenants, submission, api, webhooks)",
+			    "tenants, submission, api, webhooks, pools)",
 			    k, NULL);
 		free(k);
 		if (rc)
@@ -756,6 +770,7 @@ void config_free(struct config *c)
 	}
 	free(c->policies);
 	cfg_free_providers(c);
+	cfg_free_pools(c);
 	for (size_t i = 0; i < c->nrules; i++)
 		config_rule_free(&c->rules[i]);
 	free(c->rules);

@@ -78,6 +78,25 @@ struct reply_rule {
 	double set_rate;     /* messages per second at most; 0: not set */
 	int set_connections; /* connections at most; 0: not set */
 	int64_t duration_ms;
+	/* source failover (shape/srcblock.h): RULE_BLOCK_SOURCE blocks the
+	 * (site, source) pair for block_ms and moves the site's mail to the
+	 * next healthy source of its pool (config_rules.c) */
+	int action;        /* RULE_THROTTLE (the fields above) or RULE_BLOCK_SOURCE */
+	int64_t block_ms;  /* how long a block lasts (default RULE_BLOCK_DEFAULT_MS) */
+	int trigger_count; /* fires at the count-th match within trigger_within_ms (1: each) */
+	int64_t trigger_within_ms;
+	int scope; /* enum rule_scope: what the action targets */
+};
+
+enum rule_action { RULE_THROTTLE = 0, RULE_BLOCK_SOURCE };
+enum rule_scope { RSCOPE_SITE = 0, RSCOPE_PROVIDER, RSCOPE_SOURCE, RSCOPE_CAMPAIGN, RSCOPE_TENANT };
+#define RULE_BLOCK_DEFAULT_MS  (6LL * 3600 * 1000)
+#define FAILOVER_WIDTH_DEFAULT 2
+
+/* A `pools` entry: settings of the pool named (its sources name it). */
+struct pool_conf {
+	char *name;
+	int failover_width; /* sources of the pool one site may use in all */
 };
 
 #define RULE_SUSPEND_MAX_MS (24LL * 3600 * 1000) /* suspensions are bounded */
@@ -213,7 +232,17 @@ struct config {
 	int api_max_connections, api_max_per_ip;
 	int api_timeout_ms;
 	int64_t api_idempotency_s; /* how long an Idempotency-Key is remembered */
+
+	/* per-pool settings (config_rules.c); a pool not listed has the defaults */
+	struct pool_conf *pools;
+	size_t npools;
 };
+
+/* How many sources of pool one site may use in all (pools[].failover_width,
+ * default FAILOVER_WIDTH_DEFAULT). */
+int config_failover_width(const struct config *c, const char *pool);
+/* The name of a rule scope ("site", ...). */
+const char *config_rule_scope_name(int scope);
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in
  * config order; returns how many (at most max; a loaded config has at most

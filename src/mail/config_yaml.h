@@ -78,6 +78,17 @@ int cfg_load_items(struct loader *l, const char *name, struct ynode *key, struct
 int cfg_set_item_field(struct loader *l, void *item, const struct field *tab, size_t n,
                        const char *what, const char *k, struct ynode *key, struct ynode *val);
 
+/* A reply rule's failover, trigger and scope settings (config_rules.c):
+ * 1 when k is not one of them, else 0 or -1. rule_check_extra: defaults
+ * and checks across them. The `pools` list, likewise. */
+struct reply_rule;
+struct config;
+int cfg_rule_key_extra(struct loader *l, struct reply_rule *r, const char *k, struct ynode *key,
+                       struct ynode *val);
+int cfg_rule_check_extra(struct loader *l, struct reply_rule *r, struct ynode *where);
+int cfg_load_pools(struct loader *l, struct ynode *key, struct ynode *seq);
+void cfg_free_pools(struct config *c);
+
 /* The tenants list (mail/config_tenant.c): reads it, checks it whole
  * (or makes the implicit tenant), frees it. */
 struct config;

@@ -17,6 +17,7 @@
 #include "store/events.h"
 #include "store/idempotency.h"
 #include "store/learned.h"
+#include "store/srcblock.h"
 #include "store/provider_state.h"
 #include "store/store_int.h"
 #include "util/xmalloc.h"
@@ -208,6 +209,7 @@ int store_open(const char *dir, struct store **out, struct err *e)
 	            "index", e) != 0 ||
 	    store_idem_init(s, e) != 0 ||           /* the API's tables (idempotency.c) */
 	    store_learned_init(s, e) != 0 ||        /* learned limits (learned.c) */
+	    store_srcblock_init(s, e) != 0 ||       /* source failover's blocks (srcblock.c) */
 	    store_events_init(s, e) != 0 ||         /* events and webhook cursors (events.c) */
 	    store_provider_state_init(s, e) != 0 || /* provider totals (provider_state.c) */
 	    db_prepare(&s->db, stmt_sql, ST_MAX, e) != 0) {

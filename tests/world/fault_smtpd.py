@@ -28,6 +28,8 @@ Recipient local parts (esmtp mode) that choose a fault:
   drop-*      connection dropped after the data, before the reply
   stall-*     no answer to RCPT for 30 s
   multi550-*  a three-line 550 5.1.1 reply at RCPT
+  blsrc-*     from 127.0.0.10 only: "554 5.7.1 ... blocked using zen.spamhaus.org"
+              at RCPT (logged with outcome "blocked"); accepted from other IPs
   multi250-*  a three-line 250 reply after the data
   datacmd554-*, datacmd451-*  the DATA command itself is refused (no 354)
 Anything else is accepted. Every transaction is logged as a JSON line to
@@ -48,6 +50,7 @@ WM_LIMIT, WM_WINDOW, WM_CONNS = 30, 60.0, 3
 ACCEPTED = {}  # client IP -> times of accepted messages (rp001 and webmail modes)
 OPEN = 0  # connections open now: the client's concurrency, seen from here
 OPEN_BY_IP = {}  # webmail: connections accepted per client IP
+BLOCKED_SOURCE = "127.0.0.10"  # blsrc-*: a blocklist refusal for this client IP only
 
 
 def log(session, envelope, outcome):
@@ -110,6 +113,13 @@ class Handler:
                 return ("421 RP-001 (BAY004-MC1F24) Unfortunately, some messages from %s "
                         "weren't sent. Please try again. We have limits for how many "
                         "messages can be sent per hour and per day." % session.peer[0])
+        if lp.startswith("blsrc-") and session.peer[0] == BLOCKED_SOURCE:
+            envelope.rcpt_tos.append(address)
+            log(session, envelope, "blocked")
+            envelope.rcpt_tos.remove(address)
+            return ("554 5.7.1 Service unavailable; Client host [%s] blocked using "
+                    "zen.spamhaus.org; https://www.spamhaus.org/query/ip/%s"
+                    % (session.peer[0], session.peer[0]))
         if lp.startswith("rcpt451-"):
             return "451 4.3.0 Temporary recipient failure"
         if lp.startswith("rcpt550-"):

@@ -90,6 +90,11 @@ SOURCE2_IP = "127.0.0.11"  # a second egress identity, for pools
 SOURCE2_HELO = "mta2.sluice.test"
 POSTFIX_DOMAINS = ["ok.test", "multi.test", "nomx.test", "idn.test", "xn--caf-dma.test"]
 POSTFIX_USERS = ["alice", "bob", "carol", "dave", "full", "tls"] + [f"user{i}" for i in range(560)]
+# source failover (tests/e2e/test_failover.py): mx.ok.test refuses these
+# recipients from SOURCE_IP only, with a blocklist-style reply (a Postfix
+# restriction class: check_client_access for one IP)
+BLOCKLISTED_USERS = [f"user{i}@ok.test" for i in range(470, 480)]
+BLOCKLIST_REPLY = "554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org"
 BENCH_DOMAINS = 1000
 PYTHON = "/usr/bin/python3"  # Debian's, which has aiosmtpd
 
@@ -421,7 +426,11 @@ class World:
         os.makedirs(self.d, exist_ok=True)
         os.chmod(self.d, 0o755)  # Postfix's daemons run as postfix and nobody
         self._start_unbound()
-        self._start_postfix()
+        pd = self.postfix_dir
+        self._start_postfix(extra=(
+            "smtpd_restriction_classes = blocklisted_mta1\n"
+            f"blocklisted_mta1 = check_client_access texthash:{pd}/etc/client_blocklist\n"),
+            files={"client_blocklist": f"{SOURCE_IP} {BLOCKLIST_REPLY}\n"})
         self._start_greylisting()
         # anvil limits loopback clients too once the exceptions list is empty
         self._start_postfix(self.anvil_dir, ANVIL_IP, "mx.anvil.test",
@@ -476,6 +485,8 @@ class World:
         with open(os.path.join(etc, "rcpt_access"), "w") as f:
             for dom in domains:
                 f.write(f"full@{dom} 452 4.2.2 Mailbox full\n")
+            if ip == POSTFIX_IP:  # source failover: a blocklist for one client IP
+                f.writelines(f"{u} blocklisted_mta1\n" for u in BLOCKLISTED_USERS)
         for name, text in (files or {}).items():
             with open(os.path.join(etc, name), "w") as f:
                 f.write(text)

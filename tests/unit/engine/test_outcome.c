@@ -176,7 +176,7 @@ static void test_5xx_at_mail_refuses_the_sender(void **state)
 	struct outcome o = decide(&(struct try){.stage = STAGE_MAIL,
 	                                        .code = 550,
 	                                        .enh = "5.7.1",
-	                                        .text = "blocked using zen.spamhaus.org"});
+	                                        .text = "sender address rejected: policy"});
 	assert_int_equal(o.state, RS_QUEUED); /* the recipient stays queued */
 	assert_string_equal(o.name, "deferred");
 	assert_int_equal(o.next_attempt_s, NOW + 4000);
@@ -373,6 +373,56 @@ static void test_site_rule(void **state)
 	assert_false(o.site_delivered);
 }
 
+/* A blocklist-style refusal is about the source IP: deferred at any stage
+ * (the engine fails over to another source), never bounced, never a list
+ * action, never a danger sign; expired only at the end of the lifetime. */
+static void test_blocklist_reply_is_never_a_bounce(void **state)
+{
+	(void)state;
+	static const struct {
+		enum stage stage;
+		int code;
+		const char *enh, *text;
+	} cases[] = {
+	    {STAGE_RCPT, 554, "5.7.1",
+	     "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"},
+	    {STAGE_MAIL, 550, "5.7.1", "blocked using zen.spamhaus.org"},
+	    {STAGE_BANNER, 554, "", "Your IP is listed at b.barracudacentral.org"},
+	    {STAGE_RCPT, 550, "5.7.1",
+	     "Unfortunately, messages from [192.0.2.1] weren't sent. (S3150) [Name=Protocol]"},
+	    {STAGE_RCPT, 550, "5.7.606", "Access denied, banned sending IP [192.0.2.1]"},
+	    {STAGE_DOT, 554, "5.7.1", "rejected because 192.0.2.1 is in bl.spamcop.net"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct outcome o = decide(&(struct try){.stage = cases[i].stage,
+		                                        .code = cases[i].code,
+		                                        .enh = cases[i].enh,
+		                                        .text = cases[i].text});
+		assert_non_null(o.rule);
+		assert_int_equal(o.rule->action, RULE_BLOCK_SOURCE);
+		assert_true(o.source_blocked);
+		assert_int_equal(o.state, RS_QUEUED);
+		assert_string_equal(o.name, "deferred");
+		assert_int_equal(o.list, OUTCOME_LIST_NONE);
+		assert_false(o.refuse_campaign);
+		assert_false(o.signs.sender_rejected);
+	}
+	/* at the end of its lifetime: expired, still no list action */
+	struct outcome o = decide(&(struct try){.stage = STAGE_RCPT,
+	                                        .code = 554,
+	                                        .text = "blocked using zen.spamhaus.org",
+	                                        .queued_ago_s = 5 * DAY});
+	assert_int_equal(o.state, RS_EXPIRED);
+	assert_int_equal(o.list, OUTCOME_LIST_NONE);
+	/* a recipient's own refusal that merely says "listed in" is not one */
+	o = decide(&(struct try){.stage = STAGE_RCPT,
+	                         .code = 550,
+	                         .enh = "5.1.1",
+	                         .text = "User not listed in Domino Directory"});
+	assert_false(o.source_blocked);
+	assert_int_equal(o.state, RS_BOUNCED);
+}
+
 /* ---- the list policy, through a suppression list ---- */
 
 /* Classifies one final reply, decides and writes its list action. */
@@ -502,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_ended_at_expiry_unsent),
 	    cmocka_unit_test(test_lifetime_and_expiry_the_earlier_wins),
 	    cmocka_unit_test(test_site_rule),
+	    cmocka_unit_test(test_blocklist_reply_is_never_a_bounce),
 	    cmocka_unit_test(test_list_hard_bounce_at_once),
 	    cmocka_unit_test(test_list_sender_side_never),
 	    cmocka_unit_test(test_list_strikes_need_days),
