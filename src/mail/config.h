@@ -213,6 +213,14 @@ struct config {
 	int api_max_connections, api_max_per_ip;
 	int api_timeout_ms;
 	int64_t api_idempotency_s; /* how long an Idempotency-Key is remembered */
+
+	/* serve re-checks its sources' identity (serve/watch.h) */
+	int watch_interval_ms;    /* DNSBL, rDNS and SPF every this; 0: off */
+	int watch_after_block_ms; /* at most this often after a blocklist-style reply */
+
+	/* health-gated warm-up (shape/warmup.h): a day's growth needs the day
+	 * before under these shares of attempts (fractions) */
+	double warmup_max_deferrals, warmup_max_blocks, warmup_max_complaints;
 };
 
 /* The sources of pool (pointers into c->sources), heaviest first, ties in
