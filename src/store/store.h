@@ -196,6 +196,26 @@ int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warm
                         struct err *e);
 int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e);
 
+/* Health-gated warm-up: what a source's attempts drew on a day, per group
+ * (a provider's name, or a site's; "" for all), and the schedule day
+ * (level) a group's caps were at on day, with why it did not grow. */
+struct store_warmup_health {
+	int64_t attempts, deferred, blocked, complaints;
+};
+int store_warmup_health_add(struct store *s, const char *ip, int64_t day, const char *grp,
+                            const struct store_warmup_health *delta, struct err *e);
+int store_warmup_health_get(struct store *s, const char *ip, int64_t day, const char *grp,
+                            struct store_warmup_health *out, struct err *e);
+struct store_warmup_level {
+	int64_t day, level;
+	char reason[256];
+};
+/* 1 found, 0 none (out zeroed), -1 error. */
+int store_warmup_level_get(struct store *s, const char *ip, const char *grp,
+                           struct store_warmup_level *out, struct err *e);
+int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
+                           const struct store_warmup_level *l, struct err *e);
+
 /* The HELO source ip last showed receivers, and since when: 1, or 0 if it
  * never sent from this state directory, or -1 with e set. */
 int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,

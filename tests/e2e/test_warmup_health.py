@@ -1,0 +1,84 @@
+"""Health-gated warm-up (shape/warmup.h, engine/warm_health.c): a day's
+growth needs the day before at that provider (or site) under the deferral,
+block and complaint limits. Day 1 at the scripted receiver (faults.test):
+3 of 10 attempts deferred (30%, over warmup.max_deferrals 10%); day 2 (the
+test-only clock offset, as the warm-up test in test_shaping.py) keeps day
+1's cap of 10 per site instead of doubling it, with the reason logged. The
+counts and the level live in the store: the second day is another process."""
+import json
+import os
+import signal
+import subprocess
+
+from conftest import fault_records, merged, wait_for, yaml_text
+
+TAG = "whealth"
+SOURCE = ("sources:\n  - ip: 127.0.0.10\n    helo: mta1.sluice.test\n"
+          "    warmup_day1: 100\n    warmup_site_day1: 10\n    warmup_growth: 2\n")
+# one attempt a day for a deferred recipient
+RETRY = {"retry": {"min_backoff": "10m", "max_backoff": "10m", "max_lifetime": "5d"}}
+
+
+def argv(sender, campaign, rows):
+    sender.rows(rows)
+    base = yaml_text(merged(RETRY)).split("\n", 3)[3]  # without the default source
+    path = sender.write("warm.yaml", SOURCE + base)
+    a = sender.args(extra_args=("--campaign", campaign))
+    a[a.index("--config") + 1] = path
+    return a
+
+
+def log(sender):
+    path = os.path.join(sender.state, "delivery.log")
+    return ([json.loads(x) for x in open(path) if x.endswith("\n")]
+            if os.path.exists(path) else [])
+
+
+def got(world, campaign_tag):
+    return [x for x in fault_records(world) if f"-{campaign_tag}-" in x["rcpt_tos"][0]
+            and x.get("outcome", "250") == "250"]
+
+
+def run_until(a, pred, env=None):
+    p = subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ok = wait_for(pred, timeout=60)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert ok, err
+    return err
+
+
+def test_warmup_health_deferrals_hold_the_next_days_cap(world, sender):
+    # day 1: 3 deferred (rcpt451) and 7 delivered at mx.faults.test: all
+    # under the day's cap of 10, 30% of the attempts deferred
+    rows = [[f"rcpt451-{TAG}1-{i}@faults.test", "W", str(i)] for i in range(3)] + \
+           [[f"ok-{TAG}1-{i}@faults.test", "W", str(i)] for i in range(7)]
+    a = argv(sender, "wh1", rows)
+
+    def day1_done():
+        recs = [x for x in log(sender) if x.get("campaign") == "wh1"]
+        return len([x for x in recs if x["outcome"] in ("delivered", "deferred")]) == 10
+
+    run_until(a, day1_done)
+    recs = [x for x in log(sender) if x.get("campaign") == "wh1"]
+    assert len([x for x in recs if x["outcome"] == "delivered"]) == 7
+    assert not [x for x in recs if x["stage"] == "warmup"]  # nothing over day 1's cap
+
+    # day 2: healthy, the per-site cap would be 20; held, it stays 10
+    rows = [[f"ok-{TAG}2-{i}@faults.test", "W", str(i)] for i in range(25)]
+    a = argv(sender, "wh2", rows)
+    env = dict(os.environ, SLUICE_TEST_NOW_OFFSET_S="86400")
+
+    def day2_parked():
+        return len([x for x in log(sender) if x.get("campaign") == "wh2"
+                    and x["stage"] == "warmup"]) == 15
+
+    err = run_until(a, day2_parked, env=env)
+    recs = [x for x in log(sender) if x.get("campaign") == "wh2"]
+    assert len([x for x in recs if x["outcome"] == "delivered"]) == 10
+    assert len(got(world, f"{TAG}2")) == 10
+    warm = [x for x in recs if x["stage"] == "warmup"]
+    assert "warm-up: day 2 cap of 10 messages per site" in warm[0]["reply"], warm[0]
+    assert "held the day before: 3 of 10 attempts deferred (30.0%, over 10.0%)" in \
+        warm[0]["reply"], warm[0]
+    assert "day 2 keeps the caps of day 1" in err, err
