@@ -340,6 +340,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	submission_close_listener(sv->subm); /* its sessions go on until serve closes */
 	webhook_request_stop(sv->wh);        /* what is not delivered goes after a restart */
 	scheduler_stop(sv->sched);           /* the loop ends when its sessions have */
+	watch_stop(sv->watch);
 }
 
 /* ---- submitted mail ---- */

@@ -249,6 +249,12 @@ int watch_start(const struct watch_params *p, struct watch **out, struct err *e)
 	return 0;
 }
 
+void watch_stop(struct watch *w)
+{
+	if (w)
+		w->stopping = 1;
+}
+
 void watch_free(struct watch *w)
 {
 	if (!w)

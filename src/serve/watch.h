@@ -46,6 +46,8 @@ struct watch_params {
 /* Starts watching (the first check at once); *out NULL when
  * cfg->watch_interval_ms is 0. 0, or -1 with e set. */
 int watch_start(const struct watch_params *p, struct watch **out, struct err *e);
+/* No check starts from now on (serve is stopping). NULL: no-op. */
+void watch_stop(struct watch *w);
 /* Waits for a check under way (acting on nothing more), frees. NULL: no-op. */
 void watch_free(struct watch *w);
 

@@ -94,3 +94,33 @@ def test_watch_pauses_a_listed_source_and_lifts_it(world, sender):
     assert f"watch: source {W.SOURCE_IP} paused: listed on bl.sluice.test" in err, err
     assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
     assert f"danger: campaign *: source_listed: source {W.SOURCE_IP}" in err, err
+
+
+def test_watch_checks_at_once_after_a_blocklist_reply(world, sender):
+    """watch.interval 1h: after the check at start, the listing is found
+    only because delivery saw a blocklist-style reply ("blocked using", a
+    reputation_block) and checked at once."""
+    cfg = yaml_text(merged(dict(CONFIG, watch={"interval": "1h", "after_block": "1s"})))
+    cfg = sender.write("serve1h.yaml", cfg)
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+    listed = False
+    try:
+        time.sleep(2)  # the check at start is done: the source was clean
+        world.dns_control("local_data", f"{REV}. 300 IN A 127.0.0.2")
+        world.dns_control("local_data", f'{REV}. 300 IN TXT "listed: after a block"')
+        listed = True
+        time.sleep(3)
+        assert not signs(sender)  # no scheduled check for an hour
+        queue_with(sender, cfg, "bl", [["rcptbl-watch@faults.test", "B", "1"]])
+        assert wait_for(lambda: any(x.get("category") == "reputation_block"
+                                    for x in _log(sender)), timeout=20)
+        assert wait_for(lambda: signs(sender), timeout=5), "no check after the block"
+        assert "listed: after a block" in signs(sender)[0]["reply"]
+        q = ctl(sender, "queue")
+        assert "watch: listed on bl.sluice.test" in q, q
+    finally:
+        if listed:
+            world.dns_control("local_data_remove", REV)
+        stop(p)
