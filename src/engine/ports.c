@@ -125,6 +125,12 @@ static int sq_warmup_level_set(void *ctx, const char *ip, const char *grp,
 	return store_warmup_level_set(ctx, ip, grp, l, e);
 }
 
+static int sq_warmup_sent_add(void *ctx, const char *campaign, const char *mailbox, const char *ip,
+                              const char *grp, int64_t day, struct err *e)
+{
+	return store_warmup_sent_add(ctx, campaign, mailbox, ip, grp, day, e);
+}
+
 static int sq_identity_set(void *ctx, const char *ip, const char *helo, int64_t now_s,
                            struct err *e)
 {
@@ -261,6 +267,7 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .warmup_health_get = sq_warmup_health_get,
 	    .warmup_level_get = sq_warmup_level_get,
 	    .warmup_level_set = sq_warmup_level_set,
+	    .warmup_sent_add = sq_warmup_sent_add,
 	    .identity_set = sq_identity_set,
 	    .sign_add = sq_sign_add,
 	    .campaign_pause = sq_campaign_pause,

@@ -63,6 +63,8 @@ struct engine_store {
 	                        struct store_warmup_level *out, struct err *e);
 	int (*warmup_level_set)(void *ctx, const char *ip, const char *grp,
 	                        const struct store_warmup_level *l, struct err *e);
+	int (*warmup_sent_add)(void *ctx, const char *campaign, const char *mailbox, const char *ip,
+	                       const char *grp, int64_t day, struct err *e);
 	int (*identity_set)(void *ctx, const char *ip, const char *helo, int64_t now_s,
 	                    struct err *e);
 	int (*sign_add)(void *ctx, const char *campaign, int64_t time_s, const char *kind,

@@ -387,10 +387,10 @@ void site_warm_count(struct scheduler *s, struct site *site);
 /* Health-gated warm-up (warm_health.c): a site's group (its provider's
  * name, else its key); an attempt's outcome counted for its source's
  * group and all; the schedule day whose caps the group has today (why:
- * "" or why it did not grow); the levels forgotten (a new day, the end). */
+ * "" or why it did not grow); the levels forgotten (a new day, the end).
+ * A delivery is remembered so that a complaint about it counts. */
 const char *sched_warm_group(const struct site *site);
-void sched_warm_outcome(struct scheduler *s, const struct site *site, int outcome,
-                        enum category cat);
+void sched_warm_outcome(struct scheduler *s, const struct job *j, int outcome, enum category cat);
 int64_t sched_warm_level(struct scheduler *s, size_t i, const char *grp, const char **why);
 void sched_warm_levels_reset(struct scheduler *s);
 /* Whether the site may go on at all now (asked where sessions are opened

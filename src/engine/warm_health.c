@@ -37,10 +37,11 @@ static int add(struct scheduler *s, const char *ip, const char *grp,
 	return 0;
 }
 
-void sched_warm_outcome(struct scheduler *s, const struct site *site, int outcome,
-                        enum category cat)
+void sched_warm_outcome(struct scheduler *s, const struct job *j, int outcome, enum category cat)
 {
+	const struct site *site = j->site;
 	struct store_warmup_health d = {0};
+	struct err e;
 
 	if (!site || !warmup_enabled(site->source) || !s->p.store.warmup_health_add ||
 	    (outcome != OC_DELIVERED && outcome != OC_DEFERRED && outcome != OC_BOUNCED))
@@ -48,8 +49,13 @@ void sched_warm_outcome(struct scheduler *s, const struct site *site, int outcom
 	d.attempts = 1;
 	d.deferred = outcome == OC_DEFERRED && cat != CAT_GREYLISTED;
 	d.blocked = cat == CAT_REPUTATION_BLOCK;
-	if (add(s, site->source->ip, sched_warm_group(site), &d) == 0)
-		add(s, site->source->ip, "", &d);
+	const char *ip = site->source->ip, *grp = sched_warm_group(site);
+	if (add(s, ip, grp, &d) != 0 || add(s, ip, "", &d) != 0)
+		return;
+	if (outcome == OC_DELIVERED && s->p.store.warmup_sent_add &&
+	    s->p.store.warmup_sent_add(s->p.store.ctx, j->camp->id, j->r->mailbox, ip, grp,
+	                               s->warm_today, &e) != 0)
+		sched_fail(s, &e);
 }
 
 /* The level of grp on day `to`, from the one stored for an earlier day. */

@@ -215,6 +215,14 @@ int store_warmup_level_get(struct store *s, const char *ip, const char *grp,
                            struct store_warmup_level *out, struct err *e);
 int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
                            const struct store_warmup_level *l, struct err *e);
+/* A message a warm-up source delivered (kept 30 days), so that a complaint
+ * about it counts against that source and group: store_warmup_complaint
+ * adds one to day's complaints of both (and of ""); 1 counted, 0 not a
+ * warm-up delivery, -1 error. */
+int store_warmup_sent_add(struct store *s, const char *campaign, const char *mailbox,
+                          const char *ip, const char *grp, int64_t day, struct err *e);
+int store_warmup_complaint(struct store *s, const char *campaign, const char *mailbox, int64_t day,
+                           struct err *e);
 
 /* The HELO source ip last showed receivers, and since when: 1, or 0 if it
  * never sent from this state directory, or -1 with e set. */

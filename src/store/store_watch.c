@@ -66,6 +66,8 @@ int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *s
 
 /* ---- health-gated warm-up ---- */
 
+#define WARMUP_SENT_KEEP_DAYS 30
+
 static sqlite3_stmt *prep_ip_grp(struct store *s, const char *sql, const char *ip, const char *grp,
                                  const char *what, struct err *e)
 {
@@ -169,7 +171,70 @@ int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
 	sqlite3_bind_int64(st, 3, l->day);
 	sqlite3_bind_int64(st, 4, l->level);
 	sqlite3_bind_text(st, 5, l->reason, -1, SQLITE_TRANSIENT);
+	if (step_done(s, st, what, e) != 0)
+		return -1;
+	/* once a day per group: what a complaint can no longer be about goes */
+	st = prep_ip_grp(s, "DELETE FROM warmup_sent WHERE ip = ?1 AND grp = ?2 AND day < ?3", ip,
+	                 grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, l->day - WARMUP_SENT_KEEP_DAYS);
 	return step_done(s, st, what, e);
+}
+
+int store_warmup_sent_add(struct store *s, const char *campaign, const char *mailbox,
+                          const char *ip, const char *grp, int64_t day, struct err *e)
+{
+	const char *what = "warm-up delivery";
+	sqlite3_stmt *st = prep_ip_grp(s,
+	                               "INSERT OR REPLACE INTO warmup_sent(ip, grp, day, campaign,"
+	                               " mailbox) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                               ip, grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, day);
+	sqlite3_bind_text(st, 4, campaign, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, mailbox, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, what, e);
+}
+
+struct sent_row {
+	char ip[64], grp[512];
+	int found;
+};
+
+static void sent_row(sqlite3_stmt *st, void *arg)
+{
+	struct sent_row *r = arg;
+	snprintf(r->ip, sizeof(r->ip), "%s", store_col_text(st, 0));
+	snprintf(r->grp, sizeof(r->grp), "%s", store_col_text(st, 1));
+	r->found = 1;
+}
+
+int store_warmup_complaint(struct store *s, const char *campaign, const char *mailbox, int64_t day,
+                           struct err *e)
+{
+	const char *what = "warm-up complaint";
+	struct sent_row r = {.found = 0};
+	struct store_warmup_health one = {.complaints = 1};
+	sqlite3_stmt *st =
+	    prep_ip_grp(s, "SELECT ip, grp FROM warmup_sent WHERE campaign = ?1 AND mailbox = ?2",
+	                campaign, mailbox, what, e);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		sent_row(st, &r);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_err(s, e, what);
+	if (!r.found)
+		return 0;
+	if (store_warmup_health_add(s, r.ip, day, r.grp, &one, e) != 0 ||
+	    store_warmup_health_add(s, r.ip, day, "", &one, e) != 0)
+		return -1;
+	return 1;
 }
 
 /* ---- danger signs and pauses (the monitor's) ---- */
