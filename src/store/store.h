@@ -215,6 +215,10 @@ int store_warmup_level_get(struct store *s, const char *ip, const char *grp,
                            struct store_warmup_level *out, struct err *e);
 int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
                            const struct store_warmup_level *l, struct err *e);
+/* Calls cb for every group's level (by source, then group). */
+typedef void (*store_warmup_level_fn)(void *arg, const char *ip, const char *grp,
+                                      const struct store_warmup_level *l);
+int store_warmup_levels(struct store *s, store_warmup_level_fn cb, void *arg, struct err *e);
 /* A message a warm-up source delivered (kept 30 days), so that a complaint
  * about it counts against that source and group: store_warmup_complaint
  * adds one to day's complaints of both (and of ""); 1 counted, 0 not a

@@ -182,6 +182,30 @@ int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
 	return step_done(s, st, what, e);
 }
 
+struct level_cb {
+	store_warmup_level_fn cb;
+	void *arg;
+};
+
+static void level_row(sqlite3_stmt *st, void *arg)
+{
+	struct level_cb *c = arg;
+	struct store_warmup_level l = {sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+	                               ""};
+
+	snprintf(l.reason, sizeof(l.reason), "%s", store_col_text(st, 4));
+	c->cb(c->arg, store_col_text(st, 0), store_col_text(st, 1), &l);
+}
+
+int store_warmup_levels(struct store *s, store_warmup_level_fn cb, void *arg, struct err *e)
+{
+	struct level_cb c = {cb, arg};
+	return store_each_row(s,
+	                      "SELECT ip, grp, day, level, reason FROM warmup_level"
+	                      " ORDER BY ip, grp",
+	                      NULL, 0, level_row, &c, e);
+}
+
 int store_warmup_sent_add(struct store *s, const char *campaign, const char *mailbox,
                           const char *ip, const char *grp, int64_t day, struct err *e)
 {

@@ -82,6 +82,12 @@ def test_warmup_health_deferrals_hold_the_next_days_cap(world, sender):
     assert "held the day before: 3 of 10 attempts deferred (30.0%, over 10.0%)" in \
         warm[0]["reply"], warm[0]
     assert "day 2 keeps the caps of day 1" in err, err
+    # `sluice queue` shows each group's level and why
+    q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True,
+                       text=True).stdout
+    line = [x for x in q.splitlines() if x.startswith("warm-up 127.0.0.10 at mx.faults.test")]
+    assert line and "caps of day 1 on" in line[0] and \
+        "held the day before: 3 of 10 attempts deferred" in line[0], q
 
 
 SECRET = "test-secret-0123456789"
