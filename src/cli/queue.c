@@ -169,6 +169,22 @@ static void print_learned(void *arg, const struct store_learned *l)
 	       l->site, l->source_ip, rate, conns, l->level, when);
 }
 
+/* A warm-up source's level per provider or site (shape/warmup.h): the
+ * schedule day whose caps it has, and why it did not grow. */
+static void print_warmup(void *arg, const char *ip, const char *grp,
+                         const struct store_warmup_level *l)
+{
+	char date[16];
+	time_t t = (time_t)(l->day * 86400);
+	struct tm tm;
+
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	printf("warm-up %s at %s: caps of day %lld on %s%s%s\n", ip, grp[0] ? grp : "all sites",
+	       (long long)l->level, date, l->reason[0] ? ": " : "", l->reason);
+}
+
 int cli_queue(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -229,6 +245,8 @@ int cli_queue(int argc, char **argv)
 		rc = store_learned_list(st, print_learned, &now, &e);
 	if (rc == 0)
 		rc = cli_print_source_blocks(st, now, &e);
+	if (rc == 0)
+		rc = store_warmup_levels(st, print_warmup, NULL, &e);
 	if (rc != 0)
 		log_error("%s", e.msg);
 	store_close(st);

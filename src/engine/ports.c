@@ -112,6 +112,36 @@ static int sq_warmup_add(void *ctx, const char *ip, int64_t day, const char *sit
 	return store_warmup_add(ctx, ip, day, site, e);
 }
 
+static int sq_warmup_health_add(void *ctx, const char *ip, int64_t day, const char *grp,
+                                const struct store_warmup_health *d, struct err *e)
+{
+	return store_warmup_health_add(ctx, ip, day, grp, d, e);
+}
+
+static int sq_warmup_health_get(void *ctx, const char *ip, int64_t day, const char *grp,
+                                struct store_warmup_health *out, struct err *e)
+{
+	return store_warmup_health_get(ctx, ip, day, grp, out, e);
+}
+
+static int sq_warmup_level_get(void *ctx, const char *ip, const char *grp,
+                               struct store_warmup_level *out, struct err *e)
+{
+	return store_warmup_level_get(ctx, ip, grp, out, e);
+}
+
+static int sq_warmup_level_set(void *ctx, const char *ip, const char *grp,
+                               const struct store_warmup_level *l, struct err *e)
+{
+	return store_warmup_level_set(ctx, ip, grp, l, e);
+}
+
+static int sq_warmup_sent_add(void *ctx, const char *campaign, const char *mailbox, const char *ip,
+                              const char *grp, int64_t day, struct err *e)
+{
+	return store_warmup_sent_add(ctx, campaign, mailbox, ip, grp, day, e);
+}
+
 static int sq_identity_set(void *ctx, const char *ip, const char *helo, int64_t now_s,
                            struct err *e)
 {
@@ -244,6 +274,11 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .warmup_first_day = sq_warmup_first_day,
 	    .warmup_counts = sq_warmup_counts,
 	    .warmup_add = sq_warmup_add,
+	    .warmup_health_add = sq_warmup_health_add,
+	    .warmup_health_get = sq_warmup_health_get,
+	    .warmup_level_get = sq_warmup_level_get,
+	    .warmup_level_set = sq_warmup_level_set,
+	    .warmup_sent_add = sq_warmup_sent_add,
 	    .identity_set = sq_identity_set,
 	    .sign_add = sq_sign_add,
 	    .campaign_pause = sq_campaign_pause,

@@ -55,6 +55,17 @@ struct engine_store {
 	int (*warmup_counts)(void *ctx, const char *ip, int64_t day, store_warmup_fn cb, void *arg,
 	                     struct err *e);
 	int (*warmup_add)(void *ctx, const char *ip, int64_t day, const char *site, struct err *e);
+	/* health-gated warm-up (NULL: the schedule alone) */
+	int (*warmup_health_add)(void *ctx, const char *ip, int64_t day, const char *grp,
+	                         const struct store_warmup_health *delta, struct err *e);
+	int (*warmup_health_get)(void *ctx, const char *ip, int64_t day, const char *grp,
+	                         struct store_warmup_health *out, struct err *e);
+	int (*warmup_level_get)(void *ctx, const char *ip, const char *grp,
+	                        struct store_warmup_level *out, struct err *e);
+	int (*warmup_level_set)(void *ctx, const char *ip, const char *grp,
+	                        const struct store_warmup_level *l, struct err *e);
+	int (*warmup_sent_add)(void *ctx, const char *campaign, const char *mailbox, const char *ip,
+	                       const char *grp, int64_t day, struct err *e);
 	int (*identity_set)(void *ctx, const char *ip, const char *helo, int64_t now_s,
 	                    struct err *e);
 	int (*sign_add)(void *ctx, const char *campaign, int64_t time_s, const char *kind,

@@ -77,6 +77,7 @@ static void count_outcome(struct scheduler *s, const struct job *j, const struct
 	                [OC_SUPPRESSED] = &s->st.suppressed};
 	(*c[o->count])++;
 	sched_count_attempt(s, (int)o->count, o->category, j->site);
+	sched_warm_outcome(s, j, (int)o->count, o->category);
 }
 
 /* The site's throttle and warm-up: a reply rule (when its trigger fires;

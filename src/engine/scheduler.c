@@ -356,6 +356,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 	}
 	for (size_t i = 0; i < SOURCES_MAX; i++)
 		strmap_free(s->warm_site_sent[i], NULL);
+	sched_warm_levels_reset(s);
 	sched_controls_free(s);
 	free(s);
 	return rc;

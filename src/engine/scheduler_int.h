@@ -239,6 +239,7 @@ struct scheduler {
 	int64_t warm_first_day[SOURCES_MAX];
 	int64_t warm_sent[SOURCES_MAX];
 	struct strmap *warm_site_sent[SOURCES_MAX]; /* site -> delivered today, loaded at start */
+	struct strmap *warm_levels[SOURCES_MAX];    /* group -> its level today (warm_health.c) */
 	/* sender rejections across all campaigns of this run (monitor.c) */
 	int64_t mon_source_rejected[SOURCES_MAX], mon_domain_rejected;
 	uint64_t mon_source_warned; /* bit per source: SOURCES_MAX <= 64 */
@@ -396,6 +397,15 @@ size_t site_backlog_max(const struct site *site);
 int64_t site_throttled_retry_s(const struct site *site, int64_t due_s);
 void sched_warm_load(struct scheduler *s, int64_t today);
 void site_warm_count(struct scheduler *s, struct site *site);
+/* Health-gated warm-up (warm_health.c): a site's group (its provider's
+ * name, else its key); an attempt's outcome counted for its source's
+ * group and all; the schedule day whose caps the group has today (why:
+ * "" or why it did not grow); the levels forgotten (a new day, the end).
+ * A delivery is remembered so that a complaint about it counts. */
+const char *sched_warm_group(const struct site *site);
+void sched_warm_outcome(struct scheduler *s, const struct job *j, int outcome, enum category cat);
+int64_t sched_warm_level(struct scheduler *s, size_t i, const char *grp, const char **why);
+void sched_warm_levels_reset(struct scheduler *s);
 /* Whether the site may go on at all now (asked where sessions are opened
  * and where a session asks for work): SITE_ADMIT_OPEN, or held (suspended
  * by its throttle, or its source over today's warm-up cap), when its whole

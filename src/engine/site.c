@@ -282,6 +282,7 @@ void sched_warm_load(struct scheduler *s, int64_t today)
 	void *v;
 
 	s->warm_today = today;
+	sched_warm_levels_reset(s); /* a new day: each group's level again */
 	for (size_t i = 0; i < s->p.nsources && i < SOURCES_MAX; i++) {
 		const struct source *src = s->p.sources[i];
 		if (!warmup_enabled(src))
@@ -318,19 +319,26 @@ static int site_warm_allows(struct scheduler *s, struct site *site, char *why, s
 
 	if (!warmup_enabled(src))
 		return 1;
-	int64_t day = s->warm_today - s->warm_first_day[i] + 1;
-	warmup_caps(src, day, &overall, &per_site);
+	int64_t day = s->warm_today - s->warm_first_day[i] + 1, unused;
+	const char *held_all, *held_site, *grp = sched_warm_group(site);
+	int64_t lv_all = sched_warm_level(s, i, "", &held_all);
+	int64_t lv_site = sched_warm_level(s, i, grp, &held_site);
+	warmup_caps(src, lv_all, &overall, &unused); /* the health gate (warm_health.c) */
+	warmup_caps(src, lv_site, &unused, &per_site);
 	while (strmap_next(s->sites, &pos, &key, &v))
 		if (((struct site *)v)->source == src)
 			in_flight += ((struct site *)v)->in_flight;
 	if (per_site != WARMUP_NO_CAP && site->warm_sent + site->in_flight >= per_site) {
-		snprintf(why, n, "warm-up: day %lld cap of %lld messages per site from %s reached",
-		         (long long)day, (long long)per_site, src->ip);
+		snprintf(why, n,
+		         "warm-up: day %lld cap of %lld messages per site from %s reached%s%s%s",
+		         (long long)day, (long long)per_site, src->ip, held_site[0] ? " (" : "",
+		         held_site, held_site[0] ? ")" : "");
 		return 0;
 	}
 	if (overall != WARMUP_NO_CAP && s->warm_sent[i] + in_flight >= overall) {
-		snprintf(why, n, "warm-up: day %lld cap of %lld messages from %s reached",
-		         (long long)day, (long long)overall, src->ip);
+		snprintf(why, n, "warm-up: day %lld cap of %lld messages from %s reached%s%s%s",
+		         (long long)day, (long long)overall, src->ip, held_all[0] ? " (" : "",
+		         held_all, held_all[0] ? ")" : "");
 		return 0;
 	}
 	return 1;

@@ -16,6 +16,7 @@
 #include "mail/config.h"
 #include "msg/verp.h"
 #include "dlog/dlog.h"
+#include "shape/warmup.h"
 #include "store/store.h"
 #include "util/clock.h"
 
@@ -463,7 +464,10 @@ static int act(struct inbound *in, const struct bounce_report *rep, struct inbou
 			                 e) >= 0 &&
 			    monitor_complaint(&in->store_port, campaign_monitor(in, res->campaign),
 			                      res->campaign, res->recipient, clock_wall_ms() / 1000,
-			                      &in->sink, e) == 0)
+			                      &in->sink, e) == 0 &&
+			    /* against the warm-up of the source that sent it */
+			    store_warmup_complaint(in->store, res->campaign, res->recipient,
+			                           warmup_day_of(clock_wall_ms() / 1000), e) >= 0)
 				res->action = "complaint";
 			else if (res->recipient[0])
 				rc = -1;

@@ -119,6 +119,11 @@ static const struct field fields[] = {
     {"api", "max_connections_per_ip", F_INT, OFF(api_max_per_ip), 1, 100000},
     {"api", "timeout", F_MS, OFF(api_timeout_ms), 1000, 3600000},
     {"api", "idempotency_window", F_SECONDS, OFF(api_idempotency_s), 24 * 3600, 30 * DAY_S},
+    {"watch", "interval", F_MS, OFF(watch_interval_ms), 0, 7 * DAY_S * 1000},
+    {"watch", "after_block", F_MS, OFF(watch_after_block_ms), 1000, DAY_S * 1000},
+    {"warmup", "max_deferrals", F_PERCENT, OFF(warmup_max_deferrals), 0, 0},
+    {"warmup", "max_blocks", F_PERCENT, OFF(warmup_max_blocks), 0, 0},
+    {"warmup", "max_complaints", F_PERCENT, OFF(warmup_max_complaints), 0, 0},
 };
 
 static const char *const lists[] = {"sources", "policies", "rules", "classify", "dkim"};
@@ -135,6 +140,11 @@ void config_defaults(struct config *c)
 	    2; /* fewer than Postfix (5): a new site shows first what it takes */
 	c->idle_timeout_ms = 1000;
 	c->signing_threads = -1;
+	c->watch_interval_ms = 3600000;
+	c->watch_after_block_ms = 60000;
+	c->warmup_max_deferrals = 0.10;
+	c->warmup_max_blocks = 0.01;
+	c->warmup_max_complaints = 0.001;
 	c->provider_policies = 1;
 	c->defaults.tls = TLS_OPPORTUNISTIC;
 	c->defaults.max_connections = 10;

@@ -236,6 +236,13 @@ struct config {
 	/* per-pool settings (config_rules.c); a pool not listed has the defaults */
 	struct pool_conf *pools;
 	size_t npools;
+	/* serve re-checks its sources' identity (serve/watch.h) */
+	int watch_interval_ms;    /* DNSBL, rDNS and SPF every this; 0: off */
+	int watch_after_block_ms; /* at most this often after a blocklist-style reply */
+
+	/* health-gated warm-up (shape/warmup.h): a day's growth needs the day
+	 * before under these shares of attempts (fractions) */
+	double warmup_max_deferrals, warmup_max_blocks, warmup_max_complaints;
 };
 
 /* How many sources of pool one site may use in all (pools[].failover_width,

@@ -534,3 +534,81 @@ int preflight_run(const struct config *cfg, const char *tpl, int bulk, const cha
 	*out = r;
 	return 0;
 }
+
+/* ---- the watcher's re-check of one source ---- */
+
+static void watch_rows(const struct preflight *r, struct preflight_watch *w)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct preflight_row *x = &r->rows[i];
+		if (strcmp(x->check, "blocklist") == 0) {
+			if (x->level == PREFLIGHT_FAIL && w->listed != 1) {
+				const char *zone = strstr(x->subject, " in ");
+				const char *why = strstr(x->detail, ": ");
+				w->listed = 1;
+				snprintf(w->listed_why, sizeof(w->listed_why), "%s: %s",
+				         zone ? zone + 4 : x->subject, why ? why + 2 : x->detail);
+			} else if (x->level == PREFLIGHT_WARN && w->listed == 0) {
+				w->listed = -1;
+			}
+		} else if (!strcmp(x->check, "ptr") || !strcmp(x->check, "fcrdns") ||
+		           !strcmp(x->check, "helo")) {
+			if (x->level != PREFLIGHT_FAIL || w->rdns == 0)
+				continue;
+			if (strstr(x->detail, "got no answer")) { /* check_source's tempfail */
+				w->rdns = -1;
+				continue;
+			}
+			w->rdns = 0;
+			snprintf(w->rdns_why, sizeof(w->rdns_why), "%s: %s", x->check, x->detail);
+		}
+	}
+}
+
+static void watch_spf(struct lookup *l, const char *domain, const char *ip,
+                      struct preflight_watch *w)
+{
+	struct spf_eval ev;
+
+	if (w->spf == 0)
+		return;
+	spf_check(l, domain, ip, &ev);
+	if (ev.result == SPF_PASS)
+		return;
+	if (ev.result == SPF_TEMPERROR) {
+		w->spf = -1;
+		return;
+	}
+	w->spf = 0;
+	snprintf(w->spf_why, sizeof(w->spf_why), "SPF of %s: %s (%s)", domain,
+	         spf_result_name(ev.result), ev.why);
+}
+
+int preflight_watch_source(const struct config *cfg, const struct source *src,
+                           struct preflight_watch *out, struct err *e)
+{
+	struct preflight *r = calloc(1, sizeof(*r));
+
+	memset(out, 0, sizeof(*out));
+	out->rdns = 1;
+	out->spf = 1;
+	if (!r)
+		return err_set(e, "out of memory");
+	r->cfg = cfg;
+	if (lookup_new(cfg->resolvers, cfg->nresolvers, cfg->dns_timeout_ms, cfg->dns_tries, &r->l,
+	               e) != 0) {
+		free(r);
+		return -1;
+	}
+	check_source(r, src);
+	check_dnsbl(r, src);
+	watch_rows(r, out);
+	const char *env =
+	    cfg->bounce_domain ? cfg->bounce_domain : strrchr(cfg->envelope_from, '@') + 1;
+	watch_spf(r->l, cfg->from_domain, src->ip, out);
+	if (strcasecmp(env, cfg->from_domain) != 0)
+		watch_spf(r->l, env, src->ip, out);
+	lookup_free(r->l);
+	free(r);
+	return 0;
+}

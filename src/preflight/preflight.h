@@ -44,4 +44,20 @@ const struct preflight_row *preflight_rows(const struct preflight *p, size_t *n)
 const char *preflight_level_name(enum preflight_level lv);
 void preflight_free(struct preflight *p);
 
+/* What a running serve re-checks of one source (serve/watch.h): each part
+ * 1 good, 0 bad, -1 no answer (a DNS failure: judge nothing), with why. */
+struct preflight_watch {
+	int listed;           /* 1: on a check.dnsbl zone (why: "ZONE: TXT") */
+	int rdns;             /* 1: PTR, forward-confirmed, and the HELO */
+	int spf;              /* 1: the From and envelope domains' SPF pass it */
+	char listed_why[300]; /* set when listed is 1 */
+	char rdns_why[300];   /* set when rdns is 0 */
+	char spf_why[300];    /* set when spf is 0 */
+};
+
+/* Blocking lookups through cfg's resolvers: run it off the event loop (a
+ * worker thread). 0, or -1 (e says why). */
+int preflight_watch_source(const struct config *cfg, const struct source *src,
+                           struct preflight_watch *out, struct err *e);
+
 #endif

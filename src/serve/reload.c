@@ -112,6 +112,10 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    {"api.max_connections", a->api_max_connections != b->api_max_connections},
 	    {"api.max_connections_per_ip", a->api_max_per_ip != b->api_max_per_ip},
 	    {"api.timeout", a->api_timeout_ms != b->api_timeout_ms},
+	    /* the identity watcher (serve/watch.c) keeps the config it started with */
+	    {"watch.interval", a->watch_interval_ms != b->watch_interval_ms},
+	    {"watch.after_block", a->watch_after_block_ms != b->watch_after_block_ms},
+	    {"check.dnsbl", str_differs(a->check_dnsbl, b->check_dnsbl)},
 	};
 	size_t n = 0;
 

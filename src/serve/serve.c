@@ -26,6 +26,7 @@
 #include "serve/observe.h"
 #include "serve/reload.h"
 #include "serve/submission.h"
+#include "serve/watch.h"
 #include "shape/rules.h"
 #include "smtp/server.h"
 #include "store/store.h"
@@ -68,6 +69,7 @@ struct serve {
 	struct api_wiring *api;  /* the HTTP API (api.listen), while the scheduler runs */
 	struct workers *parsers; /* a thread that parses inbound messages */
 	struct webhook *wh;      /* events to webhooks (webhook/webhook.h), or NULL */
+	struct watch *watch;     /* re-checks the sources' identity (serve/watch.h), or NULL */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
 	struct loaded *loaded;
@@ -338,6 +340,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	submission_close_listener(sv->subm); /* its sessions go on until serve closes */
 	webhook_request_stop(sv->wh);        /* what is not delivered goes after a restart */
 	scheduler_stop(sv->sched);           /* the loop ends when its sessions have */
+	watch_stop(sv->watch);
 }
 
 /* ---- submitted mail ---- */
@@ -614,6 +617,11 @@ int serve_run(struct serve *sv, struct err *e)
 		log_error("%s (events are kept; they go out after a restart)", e->msg);
 	observe_webhooks(sv->obs, sv->wh);
 	scheduler_start(sv->sched);
+	/* the config serve_params gave stays for the run (a reload's does not) */
+	struct watch_params wp = {sv->base,  sv->cfg,      sv->st,        sv->env.log,
+	                          sv->sched, sv->env.pool, sv->env.npool, {on_delivery_sign, sv}};
+	if (watch_start(&wp, &sv->watch, e) != 0)
+		log_error("%s (the sources are not watched)", e->msg);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);
 	struct event *sigterm = evsignal_new(sv->base, SIGTERM, on_signal, sv);
 	struct event *sighup = evsignal_new(sv->base, SIGHUP, on_hup, sv);
@@ -624,6 +632,8 @@ int serve_run(struct serve *sv, struct err *e)
 	poll_soon(sv, 0);
 	event_base_dispatch(sv->base);
 	flush_submission(sv);
+	watch_free(sv->watch);
+	sv->watch = NULL;
 	int rc = scheduler_error(sv->sched, e);
 	struct err fe;
 	observe_scheduler(sv->obs, NULL);

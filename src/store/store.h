@@ -196,6 +196,38 @@ int store_warmup_counts(struct store *s, const char *ip, int64_t day, store_warm
                         struct err *e);
 int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *site, struct err *e);
 
+/* Health-gated warm-up: what a source's attempts drew on a day, per group
+ * (a provider's name, or a site's; "" for all), and the schedule day
+ * (level) a group's caps were at on day, with why it did not grow. */
+struct store_warmup_health {
+	int64_t attempts, deferred, blocked, complaints;
+};
+int store_warmup_health_add(struct store *s, const char *ip, int64_t day, const char *grp,
+                            const struct store_warmup_health *delta, struct err *e);
+int store_warmup_health_get(struct store *s, const char *ip, int64_t day, const char *grp,
+                            struct store_warmup_health *out, struct err *e);
+struct store_warmup_level {
+	int64_t day, level;
+	char reason[256];
+};
+/* 1 found, 0 none (out zeroed), -1 error. */
+int store_warmup_level_get(struct store *s, const char *ip, const char *grp,
+                           struct store_warmup_level *out, struct err *e);
+int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
+                           const struct store_warmup_level *l, struct err *e);
+/* Calls cb for every group's level (by source, then group). */
+typedef void (*store_warmup_level_fn)(void *arg, const char *ip, const char *grp,
+                                      const struct store_warmup_level *l);
+int store_warmup_levels(struct store *s, store_warmup_level_fn cb, void *arg, struct err *e);
+/* A message a warm-up source delivered (kept 30 days), so that a complaint
+ * about it counts against that source and group: store_warmup_complaint
+ * adds one to day's complaints of both (and of ""); 1 counted, 0 not a
+ * warm-up delivery, -1 error. */
+int store_warmup_sent_add(struct store *s, const char *campaign, const char *mailbox,
+                          const char *ip, const char *grp, int64_t day, struct err *e);
+int store_warmup_complaint(struct store *s, const char *campaign, const char *mailbox, int64_t day,
+                           struct err *e);
+
 /* The HELO source ip last showed receivers, and since when: 1, or 0 if it
  * never sent from this state directory, or -1 with e set. */
 int store_identity_get(struct store *s, const char *ip, char *helo, size_t n, int64_t *since,

@@ -64,6 +64,203 @@ int store_warmup_add(struct store *s, const char *ip, int64_t day, const char *s
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "warm-up count");
 }
 
+/* ---- health-gated warm-up ---- */
+
+#define WARMUP_SENT_KEEP_DAYS 30
+
+static sqlite3_stmt *prep_ip_grp(struct store *s, const char *sql, const char *ip, const char *grp,
+                                 const char *what, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s, e))
+		return NULL;
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK) {
+		store_db_err(s, e, what);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, grp, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+}
+
+int store_warmup_health_add(struct store *s, const char *ip, int64_t day, const char *grp,
+                            const struct store_warmup_health *d, struct err *e)
+{
+	const char *what = "warm-up health count";
+	sqlite3_stmt *st = prep_ip_grp(
+	    s,
+	    "INSERT INTO warmup_health(ip, grp, day, attempts, deferred, blocked, complaints)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(ip, day, grp) DO UPDATE SET"
+	    " attempts = attempts + ?4, deferred = deferred + ?5, blocked = blocked + ?6,"
+	    " complaints = complaints + ?7",
+	    ip, grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, day);
+	sqlite3_bind_int64(st, 4, d->attempts);
+	sqlite3_bind_int64(st, 5, d->deferred);
+	sqlite3_bind_int64(st, 6, d->blocked);
+	sqlite3_bind_int64(st, 7, d->complaints);
+	return step_done(s, st, what, e);
+}
+
+int store_warmup_health_get(struct store *s, const char *ip, int64_t day, const char *grp,
+                            struct store_warmup_health *out, struct err *e)
+{
+	const char *what = "warm-up health";
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = prep_ip_grp(s,
+	                               "SELECT attempts, deferred, blocked, complaints FROM"
+	                               " warmup_health WHERE ip = ?1 AND grp = ?2 AND day = ?3",
+	                               ip, grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, day);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->attempts = sqlite3_column_int64(st, 0);
+		out->deferred = sqlite3_column_int64(st, 1);
+		out->blocked = sqlite3_column_int64(st, 2);
+		out->complaints = sqlite3_column_int64(st, 3);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+}
+
+int store_warmup_level_get(struct store *s, const char *ip, const char *grp,
+                           struct store_warmup_level *out, struct err *e)
+{
+	const char *what = "warm-up level";
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st =
+	    prep_ip_grp(s, "SELECT day, level, reason FROM warmup_level WHERE ip = ?1 AND grp = ?2",
+	                ip, grp, what, e);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		out->day = sqlite3_column_int64(st, 0);
+		out->level = sqlite3_column_int64(st, 1);
+		snprintf(out->reason, sizeof(out->reason), "%s", store_col_text(st, 2));
+		found = 1;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? found : store_db_err(s, e, what);
+}
+
+int store_warmup_level_set(struct store *s, const char *ip, const char *grp,
+                           const struct store_warmup_level *l, struct err *e)
+{
+	const char *what = "warm-up level";
+	sqlite3_stmt *st = prep_ip_grp(s,
+	                               "INSERT OR REPLACE INTO warmup_level(ip, grp, day, level,"
+	                               " reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                               ip, grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, l->day);
+	sqlite3_bind_int64(st, 4, l->level);
+	sqlite3_bind_text(st, 5, l->reason, -1, SQLITE_TRANSIENT);
+	if (step_done(s, st, what, e) != 0)
+		return -1;
+	/* once a day per group: what a complaint can no longer be about goes */
+	st = prep_ip_grp(s, "DELETE FROM warmup_sent WHERE ip = ?1 AND grp = ?2 AND day < ?3", ip,
+	                 grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, l->day - WARMUP_SENT_KEEP_DAYS);
+	return step_done(s, st, what, e);
+}
+
+struct level_cb {
+	store_warmup_level_fn cb;
+	void *arg;
+};
+
+static void level_row(sqlite3_stmt *st, void *arg)
+{
+	struct level_cb *c = arg;
+	struct store_warmup_level l = {sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+	                               ""};
+
+	snprintf(l.reason, sizeof(l.reason), "%s", store_col_text(st, 4));
+	c->cb(c->arg, store_col_text(st, 0), store_col_text(st, 1), &l);
+}
+
+int store_warmup_levels(struct store *s, store_warmup_level_fn cb, void *arg, struct err *e)
+{
+	struct level_cb c = {cb, arg};
+	return store_each_row(s,
+	                      "SELECT ip, grp, day, level, reason FROM warmup_level"
+	                      " ORDER BY ip, grp",
+	                      NULL, 0, level_row, &c, e);
+}
+
+int store_warmup_sent_add(struct store *s, const char *campaign, const char *mailbox,
+                          const char *ip, const char *grp, int64_t day, struct err *e)
+{
+	const char *what = "warm-up delivery";
+	sqlite3_stmt *st = prep_ip_grp(s,
+	                               "INSERT OR REPLACE INTO warmup_sent(ip, grp, day, campaign,"
+	                               " mailbox) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                               ip, grp, what, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, day);
+	sqlite3_bind_text(st, 4, campaign, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, mailbox, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, what, e);
+}
+
+struct sent_row {
+	char ip[64], grp[512];
+	int found;
+};
+
+static void sent_row(sqlite3_stmt *st, void *arg)
+{
+	struct sent_row *r = arg;
+	snprintf(r->ip, sizeof(r->ip), "%s", store_col_text(st, 0));
+	snprintf(r->grp, sizeof(r->grp), "%s", store_col_text(st, 1));
+	r->found = 1;
+}
+
+int store_warmup_complaint(struct store *s, const char *campaign, const char *mailbox, int64_t day,
+                           struct err *e)
+{
+	const char *what = "warm-up complaint";
+	struct sent_row r = {.found = 0};
+	struct store_warmup_health one = {.complaints = 1};
+	sqlite3_stmt *st =
+	    prep_ip_grp(s, "SELECT ip, grp FROM warmup_sent WHERE campaign = ?1 AND mailbox = ?2",
+	                campaign, mailbox, what, e);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		sent_row(st, &r);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_err(s, e, what);
+	if (!r.found)
+		return 0;
+	if (store_warmup_health_add(s, r.ip, day, r.grp, &one, e) != 0 ||
+	    store_warmup_health_add(s, r.ip, day, "", &one, e) != 0)
+		return -1;
+	return 1;
+}
+
 /* ---- danger signs and pauses (the monitor's) ---- */
 
 /* One write with up to two texts (?1, ?2) and a number (?3), in the open

@@ -30,6 +30,7 @@ Recipient local parts (esmtp mode) that choose a fault:
   multi550-*  a three-line 550 5.1.1 reply at RCPT
   blsrc-*     from 127.0.0.10 only: "554 5.7.1 ... blocked using zen.spamhaus.org"
               at RCPT (logged with outcome "blocked"); accepted from other IPs
+  rcptbl-*    451 4.7.1 "... blocked using bl.sluice.test" at RCPT (a DNSBL deferral)
   multi250-*  a three-line 250 reply after the data
   datacmd554-*, datacmd451-*  the DATA command itself is refused (no 354)
 Anything else is accepted. Every transaction is logged as a JSON line to
@@ -122,6 +123,9 @@ class Handler:
                     % (session.peer[0], session.peer[0]))
         if lp.startswith("rcpt451-"):
             return "451 4.3.0 Temporary recipient failure"
+        if lp.startswith("rcptbl-"):  # a blocklist-style deferral (reputation_block)
+            return ("451 4.7.1 Service unavailable; client host [%s] blocked using "
+                    "bl.sluice.test" % session.peer[0])
         if lp.startswith("rcpt550-"):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         if lp.startswith("multi550-"):

@@ -235,8 +235,11 @@ def write_unbound_conf(d, extra=()):
         '  local-zone: "refused.test." refuse',
         '  local-zone: "timeout.test." deny',
     ] + ["  " + l for l in zone_lines() + list(extra)] + [
+        # on a socket in the world's directory: tests change records at
+        # runtime (World.dns_control)
         "remote-control:",
-        "  control-enable: no",
+        "  control-enable: yes",
+        f'  control-interface: "{d}/unbound.ctl"',
     ]
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -470,6 +473,15 @@ class World:
         self.dkim_keys, txt = make_dkim_keys(self.d)
         conf = write_unbound_conf(self.d, txt)
         self._spawn("unbound", ["unbound", "-d", "-c", conf])
+
+    def dns_control(self, *args):
+        """unbound-control on the world's resolver, e.g. ("local_data", RR)
+        or ("local_data_remove", NAME): records change at once."""
+        conf = os.path.join(self.d, "unbound.conf")
+        r = subprocess.run(["unbound-control", "-c", conf, *args], capture_output=True,
+                           text=True, timeout=10)
+        if r.returncode != 0 or "ok" not in r.stdout:
+            raise RuntimeError(f"unbound-control {args}: {r.stdout}{r.stderr}")
 
     def _start_postfix(self, d=None, ip=POSTFIX_IP, hostname="mx.ok.test",
                        domains=POSTFIX_DOMAINS, policy="", extra="", files=None):

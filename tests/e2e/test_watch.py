@@ -1,0 +1,126 @@
+"""The identity watcher of a running `sluice serve` (serve/watch.c): a
+DNSBL zone of the test resolver changed while serve runs (unbound-control)
+lists the default pool's source (SOURCE_IP); within the check period
+(watch.interval 2s) that source is paused with the listing as its reason
+and a danger sign, while the other source (SOURCE2_IP, pool app) keeps
+delivering; the listing removed, the watcher lifts its pause and the rest
+goes. Recipients user500..529@ok.test."""
+import subprocess
+import time
+
+import world as W
+from conftest import SLUICE, merged, wait_for, yaml_text
+from test_campaigns import delivered, _log, stop
+from test_controls import ctl, queue_with
+
+CONFIG = {
+    "inbound": {"listen": f"{W.INBOUND_IP}:25"},
+    "retry": {"min_backoff": "10m", "max_backoff": "10m", "max_lifetime": "1h"},
+    "check": {"dnsbl": W.DNSBL_ZONE},
+    "watch": {"interval": "2s"},
+}
+POLICY = """policies:
+  - domain: ok.test
+    message_rate: 2/s
+    max_connections: 1
+tenants:
+  - name: spare
+    pool: app
+    sender_domains: [spare.sluice.test]
+"""
+REV = ".".join(reversed(W.SOURCE_IP.split("."))) + "." + W.DNSBL_ZONE
+
+
+def config(sender):
+    lines = yaml_text(merged(CONFIG), POLICY).split("\n")
+    source2 = [f"  - ip: {W.SOURCE2_IP}", f"    helo: {W.SOURCE2_HELO}", "    pool: app"]
+    return sender.write("serve.yaml", "\n".join(lines[:3] + source2 + lines[3:]))
+
+
+def sent(sender, campaign):
+    return [r for c, r in delivered(sender) if c == campaign]
+
+
+def signs(sender):
+    return [x for x in _log(sender) if x.get("outcome") == "danger"
+            and x.get("source_ip") == W.SOURCE_IP]
+
+
+def test_watch_pauses_a_listed_source_and_lifts_it(world, sender):
+    cfg = config(sender)
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+    listed = False
+    try:
+        queue_with(sender, cfg, "w1", [[f"user{u}@ok.test", "W", str(u)]
+                                       for u in range(500, 515)])
+        assert wait_for(lambda: len(sent(sender, "w1")) >= 2, timeout=30)
+        assert not signs(sender)  # the first checks found it clean
+        world.dns_control("local_data", f"{REV}. 300 IN A 127.0.0.2")
+        world.dns_control("local_data", f'{REV}. 300 IN TXT "listed: watch test"')
+        listed = True
+        t0 = time.time()
+        assert wait_for(lambda: signs(sender), timeout=10), "no danger sign"
+        took = time.time() - t0
+        assert took < 6, took  # within the check period (2 s) and a check
+        sg = signs(sender)[0]
+        assert sg["category"] == "source_listed", sg
+        assert "bl.sluice.test: listed: watch test" in sg["reply"], sg
+        time.sleep(1.5)  # taken within a second; what was in flight finishes
+        held = len(sent(sender, "w1"))
+        q = ctl(sender, "queue")
+        assert f"source {W.SOURCE_IP}" in q and "watch: listed on bl.sluice.test" in q, q
+        # the other source goes on: a campaign moved to pool app delivers
+        queue_with(sender, cfg, "w2", [[f"user{u}@ok.test", "V", str(u)]
+                                       for u in range(515, 530)])
+        r = subprocess.run([SLUICE, "campaign", "move", "w2", "--pool", "app", "--config", cfg,
+                            "--state", sender.state], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert wait_for(lambda: len(sent(sender, "w2")) == 15, timeout=30), sent(sender, "w2")
+        assert len(sent(sender, "w1")) == held < 15  # nothing from the listed source
+        w2 = [x for x in _log(sender) if x.get("campaign") == "w2"
+              and x.get("outcome") == "delivered"]
+        assert {x["source_ip"] for x in w2} == {W.SOURCE2_IP}
+        # delisted: the watcher's pause is lifted, the rest of w1 goes
+        world.dns_control("local_data_remove", REV)
+        listed = False
+        assert wait_for(lambda: len(sent(sender, "w1")) == 15, timeout=30), sent(sender, "w1")
+        assert "watch: listed" not in ctl(sender, "queue")
+    finally:
+        if listed:
+            world.dns_control("local_data_remove", REV)
+        err = stop(p)
+    assert f"watch: source {W.SOURCE_IP} paused: listed on bl.sluice.test" in err, err
+    assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
+    assert f"danger: campaign *: source_listed: source {W.SOURCE_IP}" in err, err
+
+
+def test_watch_checks_at_once_after_a_blocklist_reply(world, sender):
+    """watch.interval 1h: after the check at start, the listing is found
+    only because delivery saw a blocklist-style reply ("blocked using", a
+    reputation_block) and checked at once."""
+    cfg = yaml_text(merged(dict(CONFIG, watch={"interval": "1h", "after_block": "1s"})))
+    cfg = sender.write("serve1h.yaml", cfg)
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+    listed = False
+    try:
+        time.sleep(2)  # the check at start is done: the source was clean
+        world.dns_control("local_data", f"{REV}. 300 IN A 127.0.0.2")
+        world.dns_control("local_data", f'{REV}. 300 IN TXT "listed: after a block"')
+        listed = True
+        time.sleep(3)
+        assert not signs(sender)  # no scheduled check for an hour
+        queue_with(sender, cfg, "bl", [["rcptbl-watch@faults.test", "B", "1"]])
+        assert wait_for(lambda: any(x.get("category") == "reputation_block"
+                                    for x in _log(sender)), timeout=20)
+        assert wait_for(lambda: signs(sender), timeout=5), "no check after the block"
+        assert "listed: after a block" in signs(sender)[0]["reply"]
+        q = ctl(sender, "queue")
+        assert "watch: listed on bl.sluice.test" in q, q
+    finally:
+        if listed:
+            world.dns_control("local_data_remove", REV)
+        stop(p)
