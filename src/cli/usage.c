@@ -72,10 +72,17 @@ static const struct {
               "  within about a second, after the messages it is sending there finish.\n"},
     {"tenant", "usage: sluice tenant key\n"
                "       sluice tenant password < FILE   (or type it: it is not echoed)\n"
-               "       sluice tenant list --config FILE\n\n"
+               "       sluice tenant list --config FILE\n"
+               "       sluice tenant pause NAME [--for DURATION] --reason TEXT\n"
+               "                           [--config FILE | --state DIR]\n"
+               "       sluice tenant resume NAME [--config FILE | --state DIR]\n\n"
                "  key       prints a new API key and the sha256: line for the tenant's api_keys\n"
                "  password  prints a crypt(3) yescrypt hash for an smtp_users password_hash\n"
-               "  list      the tenants the config declares, their pools, limits and domains\n"},
+               "  list      the tenants the config declares, their pools, limits and domains\n"
+               "  pause     holds the tenant: none of its mail is sent and its submissions\n"
+               "            are refused (451) until resumed or its --for ends; recorded in\n"
+               "            the store, a running serve takes it within about a second\n"
+               "  resume    ends such a pause (not the config's tenants[].paused)\n"},
     {"site",
      "usage: sluice site pause SITE|--provider NAME|--source IP [--for DURATION] --reason TEXT\n"
      "       sluice site resume SITE|--provider NAME|--source IP\n"

@@ -111,6 +111,9 @@ void scheduler_commit_then(struct scheduler *s, void (*done)(void *arg, int ok),
 /* Stops delivering campaign id (paused in the store by someone else): what
  * waits in memory goes back to waiting in the store. */
 void scheduler_pause_campaign(struct scheduler *s, const char *id);
+/* 1 if the tenant's campaigns are held: paused in the config or by the
+ * operator (`sluice tenant pause`, POST /v1/pause; engine/control.c). */
+int scheduler_tenant_paused(struct scheduler *s, const char *tenant);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
 /* A reloaded config (serve, SIGHUP): cfg, rules and classifier replace

@@ -47,6 +47,7 @@ struct count_job {
 	size_t n, cap;
 	int64_t now_s, took_ms;
 	json_t *controls; /* the operator's one-shot controls, pending or of the last hour */
+	json_t *pauses;   /* the operator's pauses in force (sites, providers, sources, tenants) */
 	int failed;
 	struct err e;
 };
@@ -62,6 +63,7 @@ struct observe {
 	struct count_row *rows;
 	size_t nrows;
 	json_t *controls; /* as last read (count_job) */
+	json_t *pauses;   /* likewise */
 	int counted, counting;
 	int64_t counted_at_ms, count_cost_ms, asked_at_ms, count_warned;
 	struct event *count_timer;
@@ -117,6 +119,16 @@ static void collect_campaign(void *arg, const char *id, int64_t created_s)
 	r->created_s = created_s;
 }
 
+static void collect_pause(void *arg, const struct site_pause *p)
+{
+	json_t *j =
+	    json_pack("{s:s, s:s, s:s, s:o, s:I}", "scope", p->scope, "target", p->target, "reason",
+	              p->reason, "until", p->until_s ? json_integer(p->until_s) : json_null(),
+	              "since", (json_int_t)p->time_s);
+	if (j)
+		json_array_append_new(arg, j);
+}
+
 static void collect_control(void *arg, const struct control_request *r)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:b, s:o}", "kind", r->kind, "scope",
@@ -150,8 +162,10 @@ static void count_work(void *arg)
 			r->paused = xstrdup(reason);
 	}
 	j->controls = json_array();
-	if (!j->failed &&
-	    store_control_requests(st, j->now_s - 3600, collect_control, j->controls, &j->e) != 0)
+	j->pauses = json_array();
+	if (!j->failed && (store_control_requests(st, j->now_s - 3600, collect_control, j->controls,
+	                                          &j->e) != 0 ||
+	                   store_site_pauses(st, j->now_s, collect_pause, j->pauses, &j->e) != 0))
 		j->failed = 1;
 	j->took_ms = clock_mono_ms() - t0;
 }
@@ -169,10 +183,13 @@ static void count_done(void *arg)
 			log_warn("metrics: counting the queue: %s", j->e.msg);
 		rows_free(j->rows, j->n);
 		json_decref(j->controls);
+		json_decref(j->pauses);
 	} else {
 		rows_free(o->rows, o->nrows);
 		json_decref(o->controls);
+		json_decref(o->pauses);
 		o->controls = j->controls;
+		o->pauses = j->pauses;
 		o->rows = j->rows;
 		o->nrows = j->n;
 		o->counted = 1;
@@ -246,6 +263,14 @@ void observe_scheduler(struct observe *o, struct scheduler *s)
 {
 	if (o) {
 		o->sched = s;
+		o->cached = 0;
+	}
+}
+
+void observe_reconfigure(struct observe *o, const struct config *cfg)
+{
+	if (o) {
+		o->p.cfg = cfg;
 		o->cached = 0;
 	}
 }
@@ -446,6 +471,22 @@ static json_t *status_delivery(struct observe *o, int64_t now_s, json_t *root)
 	return a;
 }
 
+/* The operator's pauses in force: those of the store (as last read) and
+ * the tenants the config pauses (tenants[].paused). */
+static json_t *status_pauses(const struct observe *o)
+{
+	json_t *a = o->pauses ? json_deep_copy(o->pauses) : json_array();
+	const struct config *cfg = o->p.cfg;
+
+	for (size_t i = 0; i < cfg->ntenants; i++)
+		if (cfg->tenants[i].paused)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s, s:s, s:n, s:n}", "scope", "tenant", "target",
+			                 cfg->tenants[i].name, "reason",
+			                 "tenants[].paused in the config", "until", "since"));
+	return a;
+}
+
 void observe_status(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	struct observe *o = arg;
@@ -463,6 +504,7 @@ void observe_status(void *arg, const struct http_request *req, struct http_respo
 	json_object_set_new(root, "sites", status_delivery(o, now_s, root));
 	json_object_set_new(root, "controls",
 	                    o->controls ? json_deep_copy(o->controls) : json_array());
+	json_object_set_new(root, "pauses", status_pauses(o));
 	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	resp->content_type = "application/json";
@@ -511,6 +553,7 @@ void observe_free(struct observe *o)
 	store_close(o->st);
 	rows_free(o->rows, o->nrows);
 	json_decref(o->controls);
+	json_decref(o->pauses);
 	strbuf_free(&o->cache);
 	free(o);
 }

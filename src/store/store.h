@@ -236,15 +236,29 @@ int store_campaign_paused(struct store *s, const char *campaign, char reason[256
 
 /* The operator's controls (store_control.c). A site pause holds every site
  * that matches scope ("site": its key, "provider": its provider's name,
- * "source": its source IP) until until_s (0: until resumed). Strings are
+ * "source": its source IP) until until_s (0: until resumed); scope
+ * "tenant" holds every campaign of the tenant named and its submissions. Strings are
  * borrowed (in callbacks: for the call only). */
 struct site_pause {
 	const char *scope, *target, *reason;
 	int64_t until_s, time_s;
 };
 int store_site_pause(struct store *s, const struct site_pause *p, struct err *e);
-/* 1 it was paused (now resumed), 0 it was not, -1 error. */
+/* 1 it was paused (now resumed), 0 it was not, -1 error. A pause and a
+ * resumption each record an event (store/events.h): "site_paused" /
+ * "site_resumed" with data {scope, target, reason, until}, or for scope
+ * "tenant" (a tenant's pause: `sluice tenant pause`, POST /v1/pause)
+ * "tenant_paused" / "tenant_resumed" of that tenant. */
 int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e);
+int store_site_resume_why(struct store *s, const char *scope, const char *target,
+                          const char *reason, int64_t now_s, struct err *e);
+/* Forgets the pauses whose --for ended by now_s, recording a resumption
+ * event for each (the delivering process calls it); *n how many. */
+int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *e);
+/* Whether tenant has a pause (scope "tenant") in force at now_s: 1 with
+ * reason and *until_s (0: until resumed) set when not NULL, 0, or -1. */
+int store_tenant_paused(struct store *s, const char *tenant, int64_t now_s, char reason[256],
+                        int64_t *until_s, struct err *e);
 /* Calls cb for every pause still in force at now_s. */
 typedef void (*store_pause_fn)(void *arg, const struct site_pause *p);
 int store_site_pauses(struct store *s, int64_t now_s, store_pause_fn cb, void *arg, struct err *e);
