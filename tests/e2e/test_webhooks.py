@@ -248,3 +248,47 @@ def test_kill9_then_restart_delivers_every_event(world, sender):
         rcv.close()
     assert not rcv.bad
     rcv.by_id()  # duplicates, if any, are the same event under the same id
+
+
+def test_operator_pauses_are_events(world, sender):
+    """A site paused for a while and a tenant paused and resumed by the
+    operator: site_paused, site_resumed (its --for ended), site_restored
+    (the engine saw the site free again), tenant_paused, tenant_resumed.
+    Recipients: user556-user557@ok.test."""
+    rcv = Receiver(8105)
+    addrs = ["user556@ok.test", "user557@ok.test"]
+    p = start_serve(sender, [hook(rcv.url)])
+
+    def ctl(*args):
+        r = subprocess.run([SLUICE, *args, "--state", sender.state], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+
+    def of(type_):
+        return [e for e in rcv.by_id().values() if e["type"] == type_]
+    try:
+        queue(sender, "whp", addrs)
+        assert wait_for(lambda: len(finals(sender)) == len(addrs), timeout=40)
+        ctl("site", "pause", "mx.ok.test", "--for", "2s", "--reason", "wh pause")
+        ctl("tenant", "pause", "default", "--reason", "wh tenant")
+        ctl("tenant", "resume", "default")
+        assert wait_for(lambda: of("site_restored") and of("site_resumed")
+                        and of("tenant_resumed"), timeout=15), rcv.by_id()
+    finally:
+        stop(p)
+        rcv.close()
+    assert not rcv.bad
+    sp = of("site_paused")
+    assert len(sp) == 1 and sp[0]["tenant"] is None, sp
+    assert sp[0]["data"]["scope"] == "site" and sp[0]["data"]["target"] == "mx.ok.test"
+    assert sp[0]["data"]["reason"] == "wh pause" and sp[0]["data"]["until"], sp
+    sr = of("site_resumed")
+    assert sr[0]["data"]["target"] == "mx.ok.test" and "time ran out" in \
+        sr[0]["data"]["reason"], sr
+    assert any(e["data"]["site"] == "mx.ok.test" for e in of("site_restored")), \
+        of("site_restored")
+    tp, tr = of("tenant_paused"), of("tenant_resumed")
+    assert len(tp) == 1 and tp[0]["tenant"] == "default", tp
+    assert tp[0]["data"]["reason"] == "wh tenant" and tp[0]["data"]["until"] is None, tp
+    assert len(tr) == 1 and tr[0]["tenant"] == "default", tr
+    assert sp[0]["time"] <= sr[0]["time"]
