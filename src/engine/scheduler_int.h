@@ -424,6 +424,6 @@ void sched_event_site(struct scheduler *s, const struct site *site, const char *
                       const char *reason, int64_t until_s);
 /* record.c: counts an attempt's outcome (enum outcome_count) for metrics */
 void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
-                         const struct site *site);
+                         const struct site *site, const char *tenant);
 
 #endif

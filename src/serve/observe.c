@@ -37,6 +37,7 @@ struct count_row {
 	int64_t counts[RS_COUNT];
 	int64_t ready, later; /* queued and due now, queued for later */
 	char *paused;         /* the reason, or NULL */
+	char *tenant;         /* its owner, or NULL */
 };
 
 /* A recount, handed to the worker: it touches only this and o->st (one
@@ -97,6 +98,7 @@ static void rows_free(struct count_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(rows[i].id);
 		free(rows[i].paused);
+		free(rows[i].tenant);
 	}
 	free(rows);
 }
@@ -154,6 +156,9 @@ static void count_work(void *arg)
 	for (size_t i = 0; i < j->n && !j->failed; i++) {
 		struct count_row *r = &j->rows[i];
 		int paused;
+		char owner[TENANT_NAME_MAX + 1];
+		if (store_campaign_owner(st, r->id, owner, sizeof(owner), &j->e) == 1)
+			r->tenant = xstrdup(owner);
 		if (store_counts(st, r->id, r->counts, &j->e) != 0 ||
 		    store_ready_counts(st, r->id, j->now_s, &r->ready, &r->later, &j->e) != 0 ||
 		    (paused = store_campaign_paused(st, r->id, reason, &j->e)) < 0)
@@ -341,8 +346,11 @@ static void render_metrics(struct observe *o, struct strbuf *out)
 	size_t nsigns = o->nsigns;
 
 	for (size_t i = 0; i < o->nrows; i++) {
+		const char *t = o->rows[i].tenant;
 		camps[i].id = o->rows[i].id;
 		memcpy(camps[i].counts, o->rows[i].counts, sizeof(camps[i].counts));
+		/* tenant labels are the config's (bounded); any other is "(other)" */
+		camps[i].tenant = !t ? NULL : tenant_by_name(o->p.cfg, t) ? t : SCHED_TENANTS_OTHER;
 	}
 	memcpy(signs, o->signs, nsigns * sizeof(*signs));
 	if (o->signs_other)
