@@ -42,6 +42,24 @@ static int dkim_differs(const struct config *a, const struct config *b)
 	return 0;
 }
 
+/* The dispatcher (src/webhook) keeps the endpoints it started with. */
+static int webhooks_differ(const struct config *a, const struct config *b)
+{
+	if (a->nwebhooks != b->nwebhooks)
+		return 1;
+	for (size_t i = 0; i < a->nwebhooks; i++) {
+		const struct webhook_conf *x = &a->webhooks[i], *y = &b->webhooks[i];
+		if (str_differs(x->url, y->url) || str_differs(x->secret, y->secret) ||
+		    str_differs(x->tenant, y->tenant) || x->max_batch != y->max_batch ||
+		    x->timeout_ms != y->timeout_ms || x->nevents != y->nevents)
+			return 1;
+		for (size_t k = 0; k < x->nevents; k++)
+			if (str_differs(x->events[k], y->events[k]))
+				return 1;
+	}
+	return 0;
+}
+
 static int resolvers_differ(const struct config *a, const struct config *b)
 {
 	if (a->nresolvers != b->nresolvers)
@@ -112,6 +130,8 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    {"api.max_connections", a->api_max_connections != b->api_max_connections},
 	    {"api.max_connections_per_ip", a->api_max_per_ip != b->api_max_per_ip},
 	    {"api.timeout", a->api_timeout_ms != b->api_timeout_ms},
+	    /* the endpoints, their secrets and filters: the dispatcher's own */
+	    {"webhooks", webhooks_differ(a, b)},
 	};
 	size_t n = 0;
 
