@@ -55,15 +55,16 @@ static const struct {
                "  --tenant NAME  refuses a campaign of another tenant\n"},
     {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"
                  "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n"
-                 "       sluice campaign move ID --pool NAME [--reason TEXT] --config FILE\n"
-                 "                            [--state DIR]\n\n"
+                 "       sluice campaign move ID --pool NAME [--for DURATION] [--reason TEXT]\n"
+                 "                            --config FILE [--state DIR]\n\n"
                  "  resume  lets a campaign the danger-sign monitor paused go on\n"
                  "  cancel  ends its queued recipients as cancelled (final, logged with the\n"
                  "          reason); messages already being sent finish. A running serve or\n"
                  "          send stops it within about a second.\n"
                  "  move    sends it from another pool of the config's sources from now on\n"
                  "          (a running serve or send within about a second; messages already\n"
-                 "          being sent finish)\n"},
+                 "          being sent finish); with --for it goes back to its pool when\n"
+                 "          the time is up\n"},
     {"purge", "usage: sluice purge --domain DOMAIN --reason TEXT [--campaign ID]\n"
               "                    [--config FILE | --state DIR]\n\n"
               "  Ends the queued recipients of DOMAIN (of campaign ID only, if given) as\n"

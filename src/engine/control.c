@@ -30,7 +30,9 @@
  * - move (`sluice campaign move`; the store's campaign row is changed by
  *   the caller): the campaign is held and its waiting jobs go back to the
  *   store; once none is in memory (in flight ones finish) its sources are
- *   those of the new pool and it is fetched again from the start.
+ *   those of the new pool and it is fetched again from the start. A move
+ *   with --for leaves a move_back row: when it is due, the poll here puts
+ *   the old pool back in the row and asks a move like any other.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -623,6 +625,15 @@ void sched_controls(struct scheduler *s, int64_t now_ms)
 	if (s->p.store.pauses_expire) { /* each ended --for: forgotten, with its event */
 		int64_t n = 0;
 		if (s->p.store.pauses_expire(s->p.store.ctx, now_ms / 1000, &n, &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		if (n > 0)
+			s->dirty = 1;
+	}
+	if (s->p.store.move_backs_due) { /* a move's --for ended: a move back is asked */
+		int64_t n = 0;
+		if (s->p.store.move_backs_due(s->p.store.ctx, now_ms / 1000, &n, &e) != 0) {
 			sched_fail(s, &e);
 			return;
 		}

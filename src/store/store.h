@@ -320,5 +320,19 @@ int store_purge_queued(struct store *s, const char *domain, const char *campaign
 /* The campaign's pool becomes pool (what a later serve or send reads): 1
  * done, 0 no such campaign, -1 error. */
 int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e);
+/* A move for a while (`sluice campaign move --for`): at due_s the campaign
+ * goes back to pool (its pool before the first such move: a later one
+ * keeps it). store_move_back_cancel forgets it (a move without --for).
+ * store_move_backs_due performs those due by now_s: the campaign's row
+ * names the pool again and a "move" control_request is recorded for the
+ * delivering process (engine/control.c); *n how many. store_move_backs
+ * lists those pending. */
+int store_move_back_set(struct store *s, const char *campaign, const char *pool, int64_t due_s,
+                        const char *reason, int64_t now_s, struct err *e);
+int store_move_back_cancel(struct store *s, const char *campaign, struct err *e);
+int store_move_backs_due(struct store *s, int64_t now_s, int64_t *n, struct err *e);
+typedef void (*store_move_back_fn)(void *arg, const char *campaign, const char *pool, int64_t due_s,
+                                   const char *reason);
+int store_move_backs(struct store *s, store_move_back_fn cb, void *arg, struct err *e);
 
 #endif

@@ -381,3 +381,68 @@ int store_campaign_set_pool(struct store *s, const char *campaign, const char *p
 		return -1;
 	return sqlite3_changes(s->db.h) > 0 ? 1 : 0;
 }
+
+/* ---- moves for a while (move_back) ---- */
+
+int store_move_back_set(struct store *s, const char *campaign, const char *pool, int64_t due_s,
+                        const char *reason, int64_t now_s, struct err *e)
+{
+	return run_sql(s,
+	               "INSERT INTO move_back(campaign, pool, due, reason, time)"
+	               " VALUES (?1, ?2, ?4, ?3, ?5) ON CONFLICT(campaign) DO UPDATE"
+	               " SET due = ?4, reason = ?3, time = ?5",
+	               campaign, pool, reason, due_s, now_s, "record a move back", e);
+}
+
+int store_move_back_cancel(struct store *s, const char *campaign, struct err *e)
+{
+	return run_sql(s, "DELETE FROM move_back WHERE campaign = ?1", campaign, NULL, NULL, 0, 0,
+	               "forget a move back", e);
+}
+
+int store_move_backs_due(struct store *s, int64_t now_s, int64_t *n, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	*n = 0;
+	/* a read first: no write transaction is opened when none is due */
+	if (sqlite3_prepare_v2(s->db.h, "SELECT 1 FROM move_back WHERE due <= ?1 LIMIT 1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look for moves back");
+	sqlite3_bind_int64(st, 1, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_db_err(s, e, "look for moves back");
+	if (run_sql(s,
+	            "UPDATE campaign SET pool = (SELECT pool FROM move_back m"
+	            " WHERE m.campaign = campaign.id)"
+	            " WHERE id IN (SELECT campaign FROM move_back WHERE due <= ?4)",
+	            NULL, NULL, NULL, now_s, 0, "move a campaign back", e) != 0 ||
+	    run_sql(s,
+	            "INSERT INTO control_request(kind, scope, target, campaign, reason, time, done)"
+	            " SELECT 'move', 'pool', pool, campaign,"
+	            " 'back after its --for (moved: ' || reason || ')', ?4, 0"
+	            " FROM move_back WHERE due <= ?4 ORDER BY due",
+	            NULL, NULL, NULL, now_s, 0, "move a campaign back", e) != 0)
+		return -1;
+	*n = sqlite3_changes(s->db.h);
+	return run_sql(s, "DELETE FROM move_back WHERE due <= ?4", NULL, NULL, NULL, now_s, 0,
+	               "move a campaign back", e);
+}
+
+static void move_back_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_move_back_fn)p->cb)(p->arg, store_col_text(st, 0), store_col_text(st, 1),
+	                            sqlite3_column_int64(st, 2), store_col_text(st, 3));
+}
+
+int store_move_backs(struct store *s, store_move_back_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(s, "SELECT campaign, pool, due, reason FROM move_back ORDER BY due",
+	                      NULL, 0, move_back_row, &p, e);
+}

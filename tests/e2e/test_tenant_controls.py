@@ -173,3 +173,47 @@ def test_tenant_controls_refuse_bad_input(tmp_path, world, sender, served):
     assert "usage:" in out
     out = ctl(s, "tenant", "resume", "acme", rc=1)
     assert "was not paused" in out
+
+
+def test_campaign_move_for_a_while_moves_back(world, sender):
+    """`sluice campaign move --for`: the campaign leaves from the other
+    pool's source, then from its own again once the time is up (the
+    running serve moves it back). Two pools as in test_controls."""
+    from test_controls import one_shot_config, queue_with
+    cfg = one_shot_config(sender)
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+
+    def sent():
+        from test_campaigns import _log
+        return [x for x in _log(sender) if x.get("campaign") == "mvf"
+                and x.get("outcome") == "delivered"]
+    try:
+        queue_with(sender, cfg, "mvf", [[f"user{u}@ok.test", "M", str(u)]
+                                        for u in range(530, 554)])
+        assert wait_for(lambda: len(sent()) >= 3, timeout=20)
+        r = subprocess.run([SLUICE, "campaign", "move", "mvf", "--pool", "app", "--for", "3s",
+                            "--reason", "try the new IP", "--config", cfg,
+                            "--state", sender.state], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert "moved to pool app" in r.stdout and \
+            "goes back to pool default in 3s" in r.stdout, r.stdout
+        pending = subprocess.run([SLUICE, "queue", "--state", sender.state],
+                                 capture_output=True, text=True).stdout
+        assert "campaign mvf goes back to pool default in " in pending and \
+            "try the new IP" in pending, pending
+        assert wait_for(lambda: len(sent()) == 24, timeout=40), len(sent())
+        q = subprocess.run([SLUICE, "queue", "--state", sender.state], capture_output=True,
+                           text=True).stdout
+    finally:
+        from test_campaigns import stop
+        stop(p)
+    sources = [x["source_ip"] for x in sent()]
+    assert sources[0] == W.SOURCE_IP and W.SOURCE2_IP in sources, sources
+    assert sources[-1] == W.SOURCE_IP, sources  # back in its own pool
+    first_app = sources.index(W.SOURCE2_IP)
+    assert W.SOURCE_IP in sources[first_app:], sources
+    assert len({x["recipient"] for x in sent()}) == 24  # nobody twice
+    assert "control move campaign mvf to pool app: done" in q, q
+    assert "control move campaign mvf to pool default: done" in q, q
