@@ -336,6 +336,86 @@ static void control(struct call *c)
 	                 json_pack("{s:s, s:s}", "id", id, "status", status));
 }
 
+/* ---- POST /v1/pause {"for"?, "reason"?}, POST /v1/resume {"reason"?} ----
+ * The tenant holds its own sending (store: a pause of scope "tenant", as
+ * `sluice tenant pause` records it): the engine beside stops its campaigns
+ * within about a second and its submissions are refused (451 / 503) until
+ * resumed or the "for" (a duration, "2h", or seconds) ends. */
+
+static void tenant_control(struct call *c, int pause)
+{
+	static const char *const keys_pause[] = {"for", "reason", NULL};
+	static const char *const keys_resume[] = {"reason", NULL};
+	struct api_error ae;
+	struct err e;
+	char reason[256];
+	int64_t for_s = 0;
+	json_t *o = NULL;
+
+	if (c->req->body_len > 0 &&
+	    !(o = api_parse_object(c->req->body, c->req->body_len, pause ? keys_pause : keys_resume,
+	                           &ae))) {
+		api_reply_error(c, &ae);
+		return;
+	}
+	json_t *r = o ? json_object_get(o, "reason") : NULL;
+	json_t *f = o ? json_object_get(o, "for") : NULL;
+	if (r && !json_is_string(r)) {
+		json_decref(o);
+		api_error_now(c, 400, "invalid_type", "reason", "'reason' must be a string");
+		return;
+	}
+	if (json_is_integer(f) && json_integer_value(f) > 0) {
+		for_s = json_integer_value(f);
+	} else if (json_is_string(f)) {
+		int64_t ms = config_parse_duration_ms(json_string_value(f), json_string_length(f));
+		for_s = ms > 0 ? (ms + 999) / 1000 : 0;
+	}
+	if (f && for_s <= 0) {
+		json_decref(o);
+		api_error_now(c, 400, "invalid_value", "for",
+		              "'for' must be a duration (\"15m\", \"2h\", \"3d\") or seconds > 0");
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%.200s",
+	         r       ? json_string_value(r)
+	         : pause ? "paused through the API"
+	                 : "resumed through the API");
+	json_decref(o);
+	int64_t now_s = clock_wall_ms() / 1000;
+	int rc;
+	if (pause) {
+		struct site_pause p = {.scope = "tenant",
+		                       .target = c->t->name,
+		                       .reason = reason,
+		                       .until_s = for_s ? now_s + for_s : 0,
+		                       .time_s = now_s};
+		rc = store_site_pause(c->a->p.store, &p, &e);
+	} else {
+		rc = store_site_resume_why(c->a->p.store, "tenant", c->t->name, reason, now_s, &e);
+		if (rc == 0) {
+			api_error_now(c, 409, "not_paused", NULL,
+			              c->t->paused ? "paused by the config (tenants[].paused), not "
+			                             "through the API"
+			                           : "the tenant is not paused");
+			return;
+		}
+	}
+	if (rc < 0) {
+		store_failed(c, &e);
+		return;
+	}
+	json_t *out = json_pack("{s:s, s:s}", "tenant", c->t->name, "status",
+	                        pause || c->t->paused ? "paused" : "running");
+	if (pause) {
+		char until[WHEN_TEXT_MAX];
+		when_format(now_s + for_s, until, sizeof(until));
+		json_object_set_new(out, "reason", json_string(reason));
+		json_object_set_new(out, "until", for_s ? json_string(until) : json_null());
+	}
+	api_commit_reply(c, 200, out);
+}
+
 /* ---- POST /v1/campaigns/{id}/move {"pool", "reason"?} ----
  * The tenant's own campaign goes to another pool of the config: its row
  * says so at once (202, status "moving"); the engine beside moves what it
@@ -465,6 +545,12 @@ void api_route(struct call *c)
 		control(c);
 	else if (is(c, "POST", 3, "campaigns") && strcmp(c->seg[2], "move") == 0)
 		move(c);
+	else if (is(c, "POST", 1, "pause") || is(c, "POST", 1, "resume"))
+		tenant_control(c, strcmp(s0, "pause") == 0);
+	else if (strcmp(s0, "pause") == 0 || strcmp(s0, "resume") == 0)
+		api_error_now(c, c->nseg == 1 ? 405 : 404,
+		              c->nseg == 1 ? "method_not_allowed" : "not_found", NULL,
+		              "no such method on this path");
 	else if (strcmp(s0, "messages") == 0 || strcmp(s0, "recipients") == 0 ||
 	         strcmp(s0, "suppressions") == 0 || strcmp(s0, "campaigns") == 0)
 		api_error_now(c, c->nseg <= 3 ? 405 : 404,

@@ -7,11 +7,13 @@
  * "cancelled" with the reason) and records the cancel, which a running
  * serve or send reads within a second (engine/control.c: what it holds in
  * memory is dropped, messages in flight finish).
- * sluice campaign move ID --pool NAME [--reason TEXT] --config FILE: the
+ * sluice campaign move ID --pool NAME [--for DURATION] [--reason TEXT] --config FILE: the
  * campaign's row names the pool (a later serve or send reads it) and a
  * running one is asked to send it from there within a second (its jobs
  * waiting at sites of the old pool go back to the store; in flight ones
  * finish). An unknown pool is refused with the list of the config's.
+ * With --for the campaign goes back to its pool when the time is up (a
+ * move_back row the delivering process performs: engine/control.c).
  * Also the arguments and the store opening they share with `sluice report`
  * (report.c).
  * Exit status: 0 done; 1 the campaign was not paused (resume) or is
@@ -205,21 +207,34 @@ static void pool_in_use_warn(const struct config *cfg, const char *pool)
 	         pool);
 }
 
+/* Moves campaign to pool; for_s > 0: back to the pool it was in (its
+ * tenant's, or sender.pool, when it names none) once for_s seconds passed. */
 static int move_record(const char *state, const char *campaign, const char *pool,
-                       const char *reason)
+                       const char *reason, int64_t for_s, const struct config *cfg)
 {
 	struct store *st;
 	struct campaign_rec rec;
 	struct err e;
 	long holder = 0;
+	char back[256] = "";
+	int64_t now = clock_wall_ms() / 1000;
 
 	if (cli_open_store(state, &st) != 0)
 		return EXIT_USAGE;
 	int rc = store_campaign_get(st, campaign, &rec, &e);
 	if (rc == 1) {
+		const struct tenant *t = tenant_by_name(cfg, rec.tenant);
+		snprintf(back, sizeof(back), "%s",
+		         rec.pool       ? rec.pool
+		         : t && t->pool ? t->pool
+		                        : cfg->pool);
 		store_campaign_free(&rec);
 		rc = store_campaign_set_pool(st, campaign, pool, &e);
 	}
+	if (rc == 1 &&
+	    (for_s > 0 ? store_move_back_set(st, campaign, back, now + for_s, reason, now, &e)
+	               : store_move_back_cancel(st, campaign, &e)) != 0)
+		rc = -1;
 	if (rc == 1 && store_commit(st, &e) != 0)
 		rc = -1;
 	store_close(st);
@@ -245,6 +260,10 @@ static int move_record(const char *state, const char *campaign, const char *pool
 		       campaign, pool, holder, reason);
 	else
 		printf("campaign %s moved to pool %s (%s)\n", campaign, pool, reason);
+	if (for_s > 0)
+		printf("campaign %s goes back to pool %s in %llds (done by the running serve or "
+		       "send, or the next one to start)\n",
+		       campaign, back, (long long)for_s);
 	return 0;
 }
 
@@ -252,17 +271,24 @@ static int move_record(const char *state, const char *campaign, const char *pool
  * [--state DIR]: the config says which pools there are. */
 static int campaign_move(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
-	                                         {"config", required_argument, NULL, 'c'},
-	                                         {"pool", required_argument, NULL, 'p'},
-	                                         {"reason", required_argument, NULL, 'r'},
-	                                         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+	    {"pool", required_argument, NULL, 'p'},  {"reason", required_argument, NULL, 'r'},
+	    {"for", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
 	const char *state = NULL, *config = NULL, *pool = NULL, *reason = "moved by the operator";
+	int64_t for_s = 0;
 	int ch;
 
 	optind = 3;
-	while ((ch = getopt_long(argc, argv, "s:c:p:r:", longopts, NULL)) != -1) {
-		if (ch == 's')
+	while ((ch = getopt_long(argc, argv, "s:c:p:r:f:", longopts, NULL)) != -1) {
+		if (ch == 'f') {
+			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
+			if (ms <= 0) {
+				log_error("campaign move: bad --for '%s' (15m, 2h, 3d)", optarg);
+				return EXIT_USAGE;
+			}
+			for_s = (ms + 999) / 1000;
+		} else if (ch == 's')
 			state = optarg;
 		else if (ch == 'c')
 			config = optarg;
@@ -291,10 +317,10 @@ static int campaign_move(int argc, char **argv)
 		pool_in_use_warn(&cfg, pool);
 	if (!state)
 		state = cli_state_dir(config, NULL);
+	int rc =
+	    !known || !state ? EXIT_USAGE : move_record(state, argv[2], pool, reason, for_s, &cfg);
 	config_free(&cfg);
-	if (!known || !state)
-		return EXIT_USAGE;
-	return move_record(state, argv[2], pool, reason);
+	return rc;
 }
 
 int cli_campaign(int argc, char **argv)

@@ -118,6 +118,15 @@ static void print_control(void *arg, const struct control_request *r)
 		printf("control %s: pending: %s\n", what, r->reason);
 }
 
+/* A move with --for, waiting to go back (store: move_back). */
+static void print_move_back(void *arg, const char *campaign, const char *pool, int64_t due_s,
+                            const char *reason)
+{
+	int64_t now = *(int64_t *)arg;
+	printf("campaign %s goes back to pool %s in %llds: %s\n", campaign, pool,
+	       (long long)(due_s > now ? due_s - now : 0), reason);
+}
+
 /* A provider's totals across its sites, per source (store/provider_state.h):
  * a table of its own, after the sites, when there is any. */
 struct provider_print {
@@ -241,6 +250,8 @@ int cli_queue(int argc, char **argv)
 		rc = store_site_pauses(st, now, print_pause, &now, &e);
 	if (rc == 0)
 		rc = store_control_requests(st, now - 3600, print_control, NULL, &e);
+	if (rc == 0)
+		rc = store_move_backs(st, print_move_back, &now, &e);
 	if (rc == 0)
 		rc = store_learned_list(st, print_learned, &now, &e);
 	if (rc == 0)

@@ -5,10 +5,20 @@
  *   sluice tenant password   a crypt(3) (yescrypt) hash of a password read
  *                            from standard input, for smtp_users
  *   sluice tenant list --config FILE   the tenants a config declares
+ *   sluice tenant pause NAME [--for DURATION] --reason TEXT [--config FILE | --state DIR]
+ *   sluice tenant resume NAME [--config FILE | --state DIR]
+ *                            the operator's hold on a tenant: recorded in
+ *                            the store (scope "tenant" of the site pauses,
+ *                            store_control.c), so it survives a restart;
+ *                            a running serve holds the tenant's campaigns
+ *                            and refuses its submissions (451) within a
+ *                            second (engine/control.c, submit.c)
  * The config keeps only hashes: a stolen config file does not let anyone
- * send. Exit status: 0, or 2 on a usage or input error.
+ * send. Exit status: 0; 1 resume of a tenant not paused; 2 on a usage or
+ * input error.
  */
 #include <crypt.h>
+#include <getopt.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +28,9 @@
 
 #include "cli/cli.h"
 #include "mail/config.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 #define KEY_BYTES 24
 
@@ -108,6 +121,120 @@ static int list_tenants(int argc, char **argv)
 	return 0;
 }
 
+struct hold_opts {
+	const char *state, *config, *name, *reason;
+	int64_t for_s;
+};
+
+static int hold_args(int argc, char **argv, struct hold_opts *o)
+{
+	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
+	                                         {"for", required_argument, NULL, 'f'},
+	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {NULL, 0, NULL, 0}};
+	int ch;
+
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "s:c:f:r:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o->state = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'r':
+			o->reason = optarg;
+			break;
+		case 'f': {
+			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
+			if (ms <= 0) {
+				fprintf(stderr, "sluice tenant: bad --for '%s' (15m, 2h, 3d)\n",
+				        optarg);
+				return -1;
+			}
+			o->for_s = (ms + 999) / 1000;
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	if (optind + 1 != argc)
+		return -1;
+	o->name = argv[optind];
+	return 0;
+}
+
+/* With --config, a tenant the config does not declare is refused (its
+ * pause would hold nothing). 0, or -1 having said why. */
+static int tenant_known(const struct hold_opts *o)
+{
+	struct config c;
+	struct err e;
+
+	if (!o->config)
+		return 0;
+	if (config_load(o->config, &c, &e) != 0) {
+		log_error("tenant: %s", e.msg);
+		return -1;
+	}
+	int ok = tenant_by_name(&c, o->name) != NULL;
+	if (!ok) {
+		log_error("tenant: %s declares no tenant '%s'; its tenants are:", o->config,
+		          o->name);
+		for (size_t i = 0; i < c.ntenants; i++)
+			log_info("  %s", c.tenants[i].name);
+	}
+	config_free(&c);
+	return ok ? 0 : -1;
+}
+
+static int tenant_hold(int argc, char **argv, int pause)
+{
+	struct hold_opts o = {0};
+	struct store *st;
+	struct err e;
+	int rc;
+
+	if (hold_args(argc, argv, &o) != 0 || (pause && !o.reason) || (!pause && o.for_s) ||
+	    strlen(o.name) == 0)
+		return cli_usage("tenant", stderr);
+	if (tenant_known(&o) != 0)
+		return EXIT_USAGE;
+	if (cli_open_store(cli_state_dir(o.config, o.state), &st) != 0)
+		return EXIT_USAGE;
+	int64_t now = clock_wall_ms() / 1000;
+	if (pause) {
+		struct site_pause p = {.scope = "tenant",
+		                       .target = o.name,
+		                       .reason = o.reason,
+		                       .until_s = o.for_s ? now + o.for_s : 0,
+		                       .time_s = now};
+		rc = store_site_pause(st, &p, &e) == 0 ? 1 : -1;
+	} else {
+		rc = store_site_resume_why(
+		    st, "tenant", o.name, o.reason ? o.reason : "resumed by the operator", now, &e);
+	}
+	if (rc >= 0 && store_commit(st, &e) != 0)
+		rc = -1;
+	store_close(st);
+	if (rc < 0) {
+		log_error("%s", e.msg);
+		return EXIT_USAGE;
+	}
+	if (!pause) {
+		printf(rc ? "tenant %s resumed\n" : "tenant %s was not paused\n", o.name);
+		return rc ? 0 : 1;
+	}
+	if (o.for_s)
+		printf("tenant %s paused for %llds: %s\n", o.name, (long long)o.for_s, o.reason);
+	else
+		printf("tenant %s paused until resumed: %s\n", o.name, o.reason);
+	return 0;
+}
+
 int cli_tenant(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
@@ -118,6 +245,8 @@ int cli_tenant(int argc, char **argv)
 		return hash_password();
 	if (strcmp(sub, "list") == 0)
 		return list_tenants(argc, argv);
+	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0)
+		return tenant_hold(argc, argv, strcmp(sub, "pause") == 0);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
 		return cli_usage("tenant", stdout);
 	return cli_usage("tenant", stderr);

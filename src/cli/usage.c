@@ -55,15 +55,16 @@ static const struct {
                "  --tenant NAME  refuses a campaign of another tenant\n"},
     {"campaign", "usage: sluice campaign resume ID [--config FILE | --state DIR]\n"
                  "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n"
-                 "       sluice campaign move ID --pool NAME [--reason TEXT] --config FILE\n"
-                 "                            [--state DIR]\n\n"
+                 "       sluice campaign move ID --pool NAME [--for DURATION] [--reason TEXT]\n"
+                 "                            --config FILE [--state DIR]\n\n"
                  "  resume  lets a campaign the danger-sign monitor paused go on\n"
                  "  cancel  ends its queued recipients as cancelled (final, logged with the\n"
                  "          reason); messages already being sent finish. A running serve or\n"
                  "          send stops it within about a second.\n"
                  "  move    sends it from another pool of the config's sources from now on\n"
                  "          (a running serve or send within about a second; messages already\n"
-                 "          being sent finish)\n"},
+                 "          being sent finish); with --for it goes back to its pool when\n"
+                 "          the time is up\n"},
     {"purge", "usage: sluice purge --domain DOMAIN --reason TEXT [--campaign ID]\n"
               "                    [--config FILE | --state DIR]\n\n"
               "  Ends the queued recipients of DOMAIN (of campaign ID only, if given) as\n"
@@ -72,10 +73,17 @@ static const struct {
               "  within about a second, after the messages it is sending there finish.\n"},
     {"tenant", "usage: sluice tenant key\n"
                "       sluice tenant password < FILE   (or type it: it is not echoed)\n"
-               "       sluice tenant list --config FILE\n\n"
+               "       sluice tenant list --config FILE\n"
+               "       sluice tenant pause NAME [--for DURATION] --reason TEXT\n"
+               "                           [--config FILE | --state DIR]\n"
+               "       sluice tenant resume NAME [--config FILE | --state DIR]\n\n"
                "  key       prints a new API key and the sha256: line for the tenant's api_keys\n"
                "  password  prints a crypt(3) yescrypt hash for an smtp_users password_hash\n"
-               "  list      the tenants the config declares, their pools, limits and domains\n"},
+               "  list      the tenants the config declares, their pools, limits and domains\n"
+               "  pause     holds the tenant: none of its mail is sent and its submissions\n"
+               "            are refused (451) until resumed or its --for ends; recorded in\n"
+               "            the store, a running serve takes it within about a second\n"
+               "  resume    ends such a pause (not the config's tenants[].paused)\n"},
     {"site",
      "usage: sluice site pause SITE|--provider NAME|--source IP [--for DURATION] --reason TEXT\n"
      "       sluice site resume SITE|--provider NAME|--source IP\n"

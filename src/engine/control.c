@@ -30,7 +30,9 @@
  * - move (`sluice campaign move`; the store's campaign row is changed by
  *   the caller): the campaign is held and its waiting jobs go back to the
  *   store; once none is in memory (in flight ones finish) its sources are
- *   those of the new pool and it is fetched again from the start.
+ *   those of the new pool and it is fetched again from the start. A move
+ *   with --for leaves a move_back row: when it is due, the poll here puts
+ *   the old pool back in the row and asks a move like any other.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +134,18 @@ static void cancels_look(struct scheduler *s)
 	}
 }
 
+static void pauses_free(struct scheduler *s)
+{
+	for (size_t i = 0; i < s->npauses; i++) {
+		free(s->pauses[i].scope);
+		free(s->pauses[i].target);
+		free(s->pauses[i].reason);
+	}
+	free(s->pauses);
+	s->pauses = NULL;
+	s->npauses = 0;
+}
+
 void sched_controls_free(struct scheduler *s)
 {
 	for (size_t i = 0; i < s->npurges; i++) {
@@ -142,14 +156,7 @@ void sched_controls_free(struct scheduler *s)
 	free(s->purges);
 	s->purges = NULL;
 	s->npurges = 0;
-	for (size_t i = 0; i < s->npauses; i++) {
-		free(s->pauses[i].scope);
-		free(s->pauses[i].target);
-		free(s->pauses[i].reason);
-	}
-	free(s->pauses);
-	s->pauses = NULL;
-	s->npauses = 0;
+	pauses_free(s);
 }
 
 static void pause_row(void *arg, const struct site_pause *p)
@@ -163,6 +170,79 @@ static void pause_row(void *arg, const struct site_pause *p)
 	    .reason = xstrdup(p->reason),
 	    .until_s = p->until_s,
 	};
+}
+
+/* The pauses in force now, from the store; 0 or -1 (the engine failed). */
+static int read_pauses(struct scheduler *s, int64_t now_s)
+{
+	struct err e;
+
+	pauses_free(s);
+	s->pauses_read = 1;
+	if (!s->p.store.site_pauses)
+		return 0;
+	if (s->p.store.site_pauses(s->p.store.ctx, now_s, pause_row, s, &e) != 0) {
+		sched_fail(s, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int sched_tenant_paused(struct scheduler *s, const char *tenant)
+{
+	const struct tenant *t = tenant_by_name(s->p.cfg, tenant);
+	int64_t now_s = sched_wall_ms(s) / 1000;
+
+	if (t && t->paused)
+		return 1;
+	if (!s->pauses_read && read_pauses(s, now_s) != 0)
+		return 0;
+	for (size_t i = 0; i < s->npauses; i++) {
+		const struct sched_pause *p = &s->pauses[i];
+		if (strcmp(p->scope, "tenant") == 0 && strcmp(p->target, tenant) == 0 &&
+		    (p->until_s == 0 || now_s < p->until_s))
+			return 1;
+	}
+	return 0;
+}
+
+/* A tenant paused since the last look has its campaigns held (what waits
+ * in memory goes back to the store, messages in flight finish); one
+ * resumed (or past its --for) has them fetched again at once, unless a
+ * campaign is paused on its own (`sluice campaign pause`, the monitor). */
+static void tenants_look(struct scheduler *s)
+{
+	char reason[256];
+	struct err e;
+
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
+		if (c->finished || c->cancelled || c->moving)
+			continue;
+		int held = sched_tenant_paused(s, c->tenant);
+		if (held && !c->tenant_held) {
+			if (!c->paused)
+				monitor_stop_campaign(s, c);
+			c->tenant_held = 1;
+			log_info("campaign %s held: its tenant %s is paused", c->id, c->tenant);
+		} else if (!held && c->tenant_held) {
+			c->tenant_held = 0;
+			int own =
+			    s->p.store.campaign_paused
+			        ? s->p.store.campaign_paused(s->p.store.ctx, c->id, reason, &e)
+			        : 0;
+			if (own < 0) {
+				sched_fail(s, &e);
+				return;
+			}
+			if (own)
+				continue; /* stays paused until `sluice campaign resume` */
+			c->paused = 0;
+			c->cur = STORE_CURSOR_START;
+			c->next_fetch_ms = 0;
+			log_info("campaign %s goes on: its tenant %s is no longer paused", c->id,
+			         c->tenant);
+		}
+	}
 }
 
 /* Whether a control of scope and target (a pause, a retry) names the site. */
@@ -238,7 +318,16 @@ static void sites_look(struct scheduler *s, int64_t now_ms)
 			site->was_paused = 0;
 			site_unpaused(s, site, now_s);
 			site->paused_until_s = 0;
+			sched_event_site(s, site, "site_restored", "its pause ended", 0);
 			site_open_sessions(s, site);
+		}
+		/* a reply rule's suspension that ended (its time, or a retry) */
+		if (throttle_suspended(&site->thr, sched_mono_ms(s))) {
+			site->was_suspended = 1;
+		} else if (site->was_suspended) {
+			site->was_suspended = 0;
+			sched_event_site(s, site, "site_restored", "its suspension ended", 0);
+			s->dirty = 1;
 		}
 	}
 }
@@ -531,11 +620,28 @@ void sched_controls(struct scheduler *s, int64_t now_ms)
 		return;
 	s->next_control_ms = now_ms + CONTROL_POLL_MS;
 	sched_controls_free(s);
-	if (s->p.store.site_pauses(s->p.store.ctx, now_ms / 1000, pause_row, s, &e) != 0) {
-		sched_fail(s, &e);
+	if (read_pauses(s, now_ms / 1000) != 0)
 		return;
+	if (s->p.store.pauses_expire) { /* each ended --for: forgotten, with its event */
+		int64_t n = 0;
+		if (s->p.store.pauses_expire(s->p.store.ctx, now_ms / 1000, &n, &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		if (n > 0)
+			s->dirty = 1;
+	}
+	if (s->p.store.move_backs_due) { /* a move's --for ended: a move back is asked */
+		int64_t n = 0;
+		if (s->p.store.move_backs_due(s->p.store.ctx, now_ms / 1000, &n, &e) != 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		if (n > 0)
+			s->dirty = 1;
 	}
 	campaigns_look(s);
+	tenants_look(s);
 	cancels_look(s);
 	requests_look(s);
 	sites_look(s, now_ms);

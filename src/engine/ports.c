@@ -193,6 +193,16 @@ static int sq_site_pauses(void *ctx, int64_t now_s, store_pause_fn cb, void *arg
 	return store_site_pauses(ctx, now_s, cb, arg, e);
 }
 
+static int sq_pauses_expire(void *ctx, int64_t now_s, int64_t *n, struct err *e)
+{
+	return store_pauses_expire(ctx, now_s, n, e);
+}
+
+static int sq_move_backs_due(void *ctx, int64_t now_s, int64_t *n, struct err *e)
+{
+	return store_move_backs_due(ctx, now_s, n, e);
+}
+
 static int sq_campaign_cancelled(void *ctx, const char *campaign, char reason[256], struct err *e)
 {
 	return store_campaign_cancelled(ctx, campaign, reason, e);
@@ -288,6 +298,8 @@ struct engine_store engine_store_sqlite(struct store *st)
 	    .counts = sq_counts,
 	    .campaign_paused = sq_campaign_paused,
 	    .site_pauses = sq_site_pauses,
+	    .pauses_expire = sq_pauses_expire,
+	    .move_backs_due = sq_move_backs_due,
 	    .campaign_cancelled = sq_campaign_cancelled,
 	    .rcpt_due_domain = sq_rcpt_due_domain,
 	    .message_get = sq_message_get,

@@ -83,6 +83,8 @@ struct engine_store {
 	int (*campaign_paused)(void *ctx, const char *campaign, char reason[256], struct err *e);
 	/* the operator's controls (engine/control.c) */
 	int (*site_pauses)(void *ctx, int64_t now_s, store_pause_fn cb, void *arg, struct err *e);
+	int (*pauses_expire)(void *ctx, int64_t now_s, int64_t *n, struct err *e);
+	int (*move_backs_due)(void *ctx, int64_t now_s, int64_t *n, struct err *e);
 	int (*campaign_cancelled)(void *ctx, const char *campaign, char reason[256], struct err *e);
 	int (*rcpt_due_domain)(void *ctx, const char *domain, int64_t due_s, int64_t upto_s,
 	                       struct err *e);

@@ -58,14 +58,34 @@ const char *scheduler_outcome_name(int outcome)
 	return outcome >= 0 && outcome < SCHED_OUTCOMES ? names[outcome] : NULL;
 }
 
+/* The tenant's row of counts (the "(other)" row once the table is full). */
+static struct scheduler_tenant_counts *tenant_counts(struct scheduler_counters *c,
+                                                     const char *tenant)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntenants; i++)
+		if (strcmp(c->tenants[i].name, tenant) == 0)
+			return &c->tenants[i];
+	if (c->ntenants < SCHED_TENANTS_MAX && strlen(tenant) <= TENANT_NAME_MAX) {
+		snprintf(c->tenants[i].name, sizeof(c->tenants[i].name), "%s", tenant);
+		c->ntenants++;
+		return &c->tenants[i];
+	}
+	snprintf(c->tenants[SCHED_TENANTS_MAX].name, sizeof(c->tenants[0].name), "%s",
+	         SCHED_TENANTS_OTHER);
+	return &c->tenants[SCHED_TENANTS_MAX];
+}
+
 void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
-                         const struct site *site)
+                         const struct site *site, const char *tenant)
 {
 	int p = site ? provider_index(site->provider) : -1;
 
 	if (outcome < 0 || outcome >= SCHED_OUTCOMES || (int)cat < 0 || cat >= CAT_COUNT)
 		return;
 	s->counters.attempts[outcome][cat][p < 0 || p >= PROVIDERS_MAX ? PROVIDERS_MAX : p]++;
+	tenant_counts(&s->counters, tenant ? tenant : TENANT_DEFAULT)->attempts[outcome][cat]++;
 }
 
 static void count_outcome(struct scheduler *s, const struct job *j, const struct outcome *o)
@@ -76,7 +96,7 @@ static void count_outcome(struct scheduler *s, const struct job *j, const struct
 	                [OC_EXPIRED] = &s->st.expired,
 	                [OC_SUPPRESSED] = &s->st.suppressed};
 	(*c[o->count])++;
-	sched_count_attempt(s, (int)o->count, o->category, j->site);
+	sched_count_attempt(s, (int)o->count, o->category, j->site, j->camp->tenant);
 	sched_warm_outcome(s, j, (int)o->count, o->category);
 }
 

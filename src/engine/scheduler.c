@@ -188,11 +188,16 @@ void sched_campaign_pool(struct scheduler *s, struct sched_campaign *c, const ch
 }
 
 /* A tenant paused by the operator (tenants[].paused, in force after a
- * reload) has none of its campaigns delivered. */
-static int tenant_paused(const struct scheduler *s, const struct sched_campaign *c)
+ * reload, or `sluice tenant pause`: control.c) has none of its campaigns
+ * delivered. */
+static int tenant_paused(struct scheduler *s, const struct sched_campaign *c)
 {
-	const struct tenant *t = tenant_by_name(s->p.cfg, c->tenant);
-	return t && t->paused;
+	return sched_tenant_paused(s, c->tenant);
+}
+
+int scheduler_tenant_paused(struct scheduler *s, const char *tenant)
+{
+	return sched_tenant_paused(s, tenant ? tenant : TENANT_DEFAULT);
 }
 
 const struct config *scheduler_config(const struct scheduler *s)
@@ -212,6 +217,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 			if (c->finished || c->paused) { /* more queued, or resumed: start over */
 				c->finished = 0;
 				c->paused = 0;
+				c->tenant_held = 0;
 				c->cur = STORE_CURSOR_START;
 			}
 			/* new rows come after the cursor (row ids grow, due now) */
@@ -233,7 +239,7 @@ void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_des
 	c->clean_version = d->clean_version;
 	c->check_suppression = d->clean_version < 0;
 	c->cur = STORE_CURSOR_START;
-	c->paused = tenant_paused(s, c);
+	c->paused = c->tenant_held = tenant_paused(s, c);
 	*tail = c;
 	s->ncampaigns++;
 	monitor_campaign_start(s, c);
@@ -283,6 +289,7 @@ void scheduler_reconfigure(struct scheduler *s, const struct config *cfg, const 
 		if (tenant_paused(s, c) && !c->paused && !c->finished) {
 			log_info("campaign %s held: its tenant %s is paused", c->id, c->tenant);
 			monitor_stop_campaign(s, c);
+			c->tenant_held = 1;
 		}
 }
 

@@ -75,8 +75,19 @@ struct scheduler_stats {
  * provider; PROVIDERS_MAX for every other site and for outcomes that
  * reached no site, such as a domain without MX). */
 #define SCHED_OUTCOMES 5 /* delivered, bounced, deferred, expired, suppressed */
+/* The same by tenant (its campaign's) and category: one row per tenant
+ * seen, at most SCHED_TENANTS_MAX (tenants come from the config, so a
+ * few); the row after them counts any more, named SCHED_TENANTS_OTHER. */
+#define SCHED_TENANTS_MAX   64
+#define SCHED_TENANTS_OTHER "(other)"
+struct scheduler_tenant_counts {
+	char name[TENANT_NAME_MAX + 1];
+	int64_t attempts[SCHED_OUTCOMES][CAT_COUNT];
+};
 struct scheduler_counters {
 	int64_t attempts[SCHED_OUTCOMES][CAT_COUNT][PROVIDERS_MAX + 1];
+	struct scheduler_tenant_counts tenants[SCHED_TENANTS_MAX + 1];
+	size_t ntenants;         /* rows of tenants in use before the "(other)" one */
 	struct histogram commit; /* seconds one group commit took (log, queue, list) */
 };
 
@@ -111,6 +122,9 @@ void scheduler_commit_then(struct scheduler *s, void (*done)(void *arg, int ok),
 /* Stops delivering campaign id (paused in the store by someone else): what
  * waits in memory goes back to waiting in the store. */
 void scheduler_pause_campaign(struct scheduler *s, const char *id);
+/* 1 if the tenant's campaigns are held: paused in the config or by the
+ * operator (`sluice tenant pause`, POST /v1/pause; engine/control.c). */
+int scheduler_tenant_paused(struct scheduler *s, const char *tenant);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
 /* A reloaded config (serve, SIGHUP): cfg, rules and classifier replace

@@ -81,6 +81,7 @@ struct sched_campaign {
 	int paused;              /* by the monitor (monitor.c), until resumed */
 	int cancelled;           /* by the operator (control.c): for good */
 	int moving;              /* to another pool (control.c): held until none is in memory */
+	int tenant_held;         /* held because its tenant is paused (control.c) */
 	int64_t clean_version;   /* see sched_campaign_desc */
 	int check_suppression;   /* 1 once the list may have changed since */
 	int64_t mon_delivered, mon_rcpt_failed, mon_sender_rejected;
@@ -179,6 +180,7 @@ struct site {
 	struct event *timer;       /* wakes the site when the throttle allows more */
 	struct strmap *domains;    /* every recipient domain routed here (control.c) */
 	int was_paused;            /* held by an operator's pause at the last look */
+	int was_suspended;         /* suspended by a reply rule at the last look (control.c) */
 	char pause_why[200];       /* the snapshot's reason while paused */
 	int64_t paused_until_s;    /* the latest due time its pause parked rows at */
 	int64_t learned_saved_ms;  /* when its learned limits were last written */
@@ -247,6 +249,7 @@ struct scheduler {
 	/* the operator's controls, read from the store (control.c) */
 	struct sched_pause *pauses;
 	size_t npauses;
+	int pauses_read;            /* the pauses above were read from the store at least once */
 	struct sched_purge *purges; /* asked and not yet performed */
 	size_t npurges;
 	int64_t next_control_ms;
@@ -332,6 +335,9 @@ void sched_controls(struct scheduler *s, int64_t now_ms);
 const struct sched_pause *sched_site_pause(const struct scheduler *s, const struct site *site,
                                            int64_t now_s);
 void sched_controls_free(struct scheduler *s);
+/* 1 if the tenant is paused: tenants[].paused in the config, or a pause of
+ * scope "tenant" in the store (`sluice tenant pause`, POST /v1/pause). */
+int sched_tenant_paused(struct scheduler *s, const char *tenant);
 /* 1 if j's recipient is being purged (not to be loaded or sent: control.c
  * ends it as purged once nothing of its domain is in memory). */
 int sched_purging(const struct scheduler *s, const struct job *j);
@@ -465,6 +471,6 @@ void sched_event_site(struct scheduler *s, const struct site *site, const char *
                       const char *reason, int64_t until_s);
 /* record.c: counts an attempt's outcome (enum outcome_count) for metrics */
 void sched_count_attempt(struct scheduler *s, int outcome, enum category cat,
-                         const struct site *site);
+                         const struct site *site, const char *tenant);
 
 #endif

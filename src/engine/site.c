@@ -375,7 +375,7 @@ static void site_park_warmup(struct scheduler *s, struct site *site, const char 
 		};
 		dlog_add(s->p.log, &rec);
 		s->st.deferred++;
-		sched_count_attempt(s, OC_DEFERRED, CAT_RATE_LIMITED, site);
+		sched_count_attempt(s, OC_DEFERRED, CAT_RATE_LIMITED, site, j->camp->tenant);
 		sched_park(s, j, due);
 	}
 }

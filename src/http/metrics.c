@@ -91,6 +91,64 @@ static int provider_slot(const char *name)
 	return PROVIDERS_MAX;
 }
 
+/* Recipients by tenant and state: the campaigns' counts summed. */
+static void write_tenant_recipients(const struct metrics_input *in, struct strbuf *b)
+{
+	const char *names[SCHED_TENANTS_MAX + 1];
+	int64_t sums[SCHED_TENANTS_MAX + 1][RS_COUNT];
+	size_t n = 0;
+
+	memset(sums, 0, sizeof(sums));
+	for (size_t i = 0; i < in->ncampaigns; i++) {
+		const char *t = in->campaigns[i].tenant;
+		size_t k = 0;
+		if (!t)
+			continue;
+		while (k < n && strcmp(names[k], t) != 0)
+			k++;
+		if (k == n) {
+			if (n == SCHED_TENANTS_MAX + 1)
+				continue; /* the caller bounds them; never more than this */
+			names[n++] = t;
+		}
+		for (int s = 0; s < RS_COUNT; s++)
+			sums[k][s] += in->campaigns[i].counts[s];
+	}
+	prom_family(b, "sluice_tenant_recipients", "gauge",
+	            "Recipients in the queue store by tenant and state (its campaigns' and "
+	            "submitted mail's, as sluice_recipients counts them).");
+	for (size_t k = 0; k < n; k++)
+		for (int s = 0; s < RS_COUNT; s++) {
+			struct prom_label l[2] = {{"tenant", names[k]}, {"state", state_names[s]}};
+			prom_sample(b, "sluice_tenant_recipients", l, 2, (double)sums[k][s]);
+		}
+}
+
+/* Attempts by tenant, outcome and category (the engine's counters). */
+static void write_tenant_attempts(const struct metrics_input *in, struct strbuf *b)
+{
+	const struct scheduler_counters *c = in->counters;
+
+	prom_family(b, "sluice_tenant_attempts_total", "counter",
+	            "Delivery attempts by tenant, outcome and reply category.");
+	for (size_t k = 0; k <= SCHED_TENANTS_MAX; k++) {
+		const struct scheduler_tenant_counts *t = &c->tenants[k];
+		if (k >= c->ntenants && k != SCHED_TENANTS_MAX)
+			continue;
+		for (int o = 0; o < SCHED_OUTCOMES; o++)
+			for (int g = 0; g < CAT_COUNT; g++) {
+				const char *cat = category_name((enum category)g);
+				if (t->attempts[o][g] == 0)
+					continue; /* a series appears with its first attempt */
+				struct prom_label l[3] = {{"tenant", t->name},
+				                          {"outcome", scheduler_outcome_name(o)},
+				                          {"category", cat ? cat : "none"}};
+				prom_sample(b, "sluice_tenant_attempts_total", l, 3,
+				            (double)t->attempts[o][g]);
+			}
+	}
+}
+
 static void write_delivery(const struct metrics_input *in, struct strbuf *b)
 {
 	if (!in->have_scheduler)
@@ -115,6 +173,7 @@ static void write_delivery(const struct metrics_input *in, struct strbuf *b)
 				                          {"provider", provider_name_at(p)}};
 				prom_sample(b, "sluice_attempts_total", l, 3, (double)v);
 			}
+	write_tenant_attempts(in, b);
 	prom_family(b, "sluice_group_commit_seconds", "histogram",
 	            "How long one group commit (delivery log, queue, suppression list) took.");
 	prom_histogram(b, "sluice_group_commit_seconds", NULL, 0, &in->counters->commit);
@@ -230,6 +289,7 @@ void metrics_write(struct metrics_input *in, struct strbuf *out)
 {
 	write_info(in, out);
 	write_campaigns(in, out);
+	write_tenant_recipients(in, out);
 	write_delivery(in, out);
 	write_sites(in, out);
 	write_signs(in, out);

@@ -8,6 +8,8 @@
  * danger-sign kinds.
  *
  * Cardinality is bounded: campaigns by the caller (serve: CAMPAIGNS_MAX),
+ * tenants by the config (the caller names any other "(other)"; the
+ * engine's counters keep at most SCHED_TENANTS_MAX),
  * outcomes x categories x providers by their tables, sign kinds by the
  * caller's table, and sites by METRICS_SITES_MAX: the busiest sites
  * (metrics_rank_sites: suspended first, then by connections, queued and in
@@ -31,6 +33,7 @@
 struct metrics_campaign {
 	const char *id;
 	int64_t counts[RS_COUNT]; /* recipients by state (store/store.h) */
+	const char *tenant; /* its tenant's label (a config tenant or "(other)"); NULL: none */
 };
 
 struct metrics_site {

@@ -28,7 +28,8 @@ static const char *const event_types[] = {
     "expired",          "suppressed",         "cancelled",
     "complained",       "unsubscribed",       "campaign_paused",
     "campaign_resumed", "campaign_cancelled", "campaign_finished",
-    "site_suspended",
+    "site_suspended",   "site_restored",      "site_paused",
+    "site_resumed",     "tenant_paused",      "tenant_resumed",
 };
 
 int webhook_event_known(const char *type)
@@ -65,12 +66,15 @@ static int webhook_key(struct loader *l, void *item, const char *k, struct ynode
 	for (size_t i = 0; i < val->nkids; i++) {
 		struct ynode *v = val->kids[i];
 		if (v->kind != YN_SCALAR || !webhook_event_known(v->text))
-			return cfg_fail_at(l, v,
-			                   "unknown event type '%s' (known: delivered, deferred, "
-			                   "bounced, expired, suppressed, cancelled, complained, "
-			                   "unsubscribed, campaign_paused, campaign_resumed, "
-			                   "campaign_cancelled, campaign_finished, site_suspended)",
-			                   v->kind == YN_SCALAR ? v->text : "", NULL);
+			return cfg_fail_at(
+			    l, v,
+			    "unknown event type '%s' (known: delivered, deferred, "
+			    "bounced, expired, suppressed, cancelled, complained, "
+			    "unsubscribed, campaign_paused, campaign_resumed, "
+			    "campaign_cancelled, campaign_finished, site_suspended, "
+			    "site_restored, site_paused, site_resumed, tenant_paused, "
+			    "tenant_resumed)",
+			    v->kind == YN_SCALAR ? v->text : "", NULL);
 		w->events = xrealloc(w->events, (w->nevents + 1) * sizeof(char *));
 		w->events[w->nevents++] = xstrdup(v->text);
 	}

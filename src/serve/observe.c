@@ -37,6 +37,7 @@ struct count_row {
 	int64_t counts[RS_COUNT];
 	int64_t ready, later; /* queued and due now, queued for later */
 	char *paused;         /* the reason, or NULL */
+	char *tenant;         /* its owner, or NULL */
 };
 
 /* A recount, handed to the worker: it touches only this and o->st (one
@@ -47,6 +48,7 @@ struct count_job {
 	size_t n, cap;
 	int64_t now_s, took_ms;
 	json_t *controls; /* the operator's one-shot controls, pending or of the last hour */
+	json_t *pauses;   /* the operator's pauses in force (sites, providers, sources, tenants) */
 	int failed;
 	struct err e;
 };
@@ -62,6 +64,7 @@ struct observe {
 	struct count_row *rows;
 	size_t nrows;
 	json_t *controls; /* as last read (count_job) */
+	json_t *pauses;   /* likewise */
 	int counted, counting;
 	int64_t counted_at_ms, count_cost_ms, asked_at_ms, count_warned;
 	struct event *count_timer;
@@ -95,6 +98,7 @@ static void rows_free(struct count_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(rows[i].id);
 		free(rows[i].paused);
+		free(rows[i].tenant);
 	}
 	free(rows);
 }
@@ -115,6 +119,16 @@ static void collect_campaign(void *arg, const char *id, int64_t created_s)
 	memset(r, 0, sizeof(*r));
 	r->id = xstrdup(id);
 	r->created_s = created_s;
+}
+
+static void collect_pause(void *arg, const struct site_pause *p)
+{
+	json_t *j =
+	    json_pack("{s:s, s:s, s:s, s:o, s:I}", "scope", p->scope, "target", p->target, "reason",
+	              p->reason, "until", p->until_s ? json_integer(p->until_s) : json_null(),
+	              "since", (json_int_t)p->time_s);
+	if (j)
+		json_array_append_new(arg, j);
 }
 
 static void collect_control(void *arg, const struct control_request *r)
@@ -142,6 +156,9 @@ static void count_work(void *arg)
 	for (size_t i = 0; i < j->n && !j->failed; i++) {
 		struct count_row *r = &j->rows[i];
 		int paused;
+		char owner[TENANT_NAME_MAX + 1];
+		if (store_campaign_owner(st, r->id, owner, sizeof(owner), &j->e) == 1)
+			r->tenant = xstrdup(owner);
 		if (store_counts(st, r->id, r->counts, &j->e) != 0 ||
 		    store_ready_counts(st, r->id, j->now_s, &r->ready, &r->later, &j->e) != 0 ||
 		    (paused = store_campaign_paused(st, r->id, reason, &j->e)) < 0)
@@ -150,8 +167,10 @@ static void count_work(void *arg)
 			r->paused = xstrdup(reason);
 	}
 	j->controls = json_array();
-	if (!j->failed &&
-	    store_control_requests(st, j->now_s - 3600, collect_control, j->controls, &j->e) != 0)
+	j->pauses = json_array();
+	if (!j->failed && (store_control_requests(st, j->now_s - 3600, collect_control, j->controls,
+	                                          &j->e) != 0 ||
+	                   store_site_pauses(st, j->now_s, collect_pause, j->pauses, &j->e) != 0))
 		j->failed = 1;
 	j->took_ms = clock_mono_ms() - t0;
 }
@@ -169,10 +188,13 @@ static void count_done(void *arg)
 			log_warn("metrics: counting the queue: %s", j->e.msg);
 		rows_free(j->rows, j->n);
 		json_decref(j->controls);
+		json_decref(j->pauses);
 	} else {
 		rows_free(o->rows, o->nrows);
 		json_decref(o->controls);
+		json_decref(o->pauses);
 		o->controls = j->controls;
+		o->pauses = j->pauses;
 		o->rows = j->rows;
 		o->nrows = j->n;
 		o->counted = 1;
@@ -250,6 +272,14 @@ void observe_scheduler(struct observe *o, struct scheduler *s)
 	}
 }
 
+void observe_reconfigure(struct observe *o, const struct config *cfg)
+{
+	if (o) {
+		o->p.cfg = cfg;
+		o->cached = 0;
+	}
+}
+
 void observe_webhooks(struct observe *o, struct webhook *w)
 {
 	if (o) {
@@ -316,8 +346,11 @@ static void render_metrics(struct observe *o, struct strbuf *out)
 	size_t nsigns = o->nsigns;
 
 	for (size_t i = 0; i < o->nrows; i++) {
+		const char *t = o->rows[i].tenant;
 		camps[i].id = o->rows[i].id;
 		memcpy(camps[i].counts, o->rows[i].counts, sizeof(camps[i].counts));
+		/* tenant labels are the config's (bounded); any other is "(other)" */
+		camps[i].tenant = !t ? NULL : tenant_by_name(o->p.cfg, t) ? t : SCHED_TENANTS_OTHER;
 	}
 	memcpy(signs, o->signs, nsigns * sizeof(*signs));
 	if (o->signs_other)
@@ -446,6 +479,22 @@ static json_t *status_delivery(struct observe *o, int64_t now_s, json_t *root)
 	return a;
 }
 
+/* The operator's pauses in force: those of the store (as last read) and
+ * the tenants the config pauses (tenants[].paused). */
+static json_t *status_pauses(const struct observe *o)
+{
+	json_t *a = o->pauses ? json_deep_copy(o->pauses) : json_array();
+	const struct config *cfg = o->p.cfg;
+
+	for (size_t i = 0; i < cfg->ntenants; i++)
+		if (cfg->tenants[i].paused)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s, s:s, s:n, s:n}", "scope", "tenant", "target",
+			                 cfg->tenants[i].name, "reason",
+			                 "tenants[].paused in the config", "until", "since"));
+	return a;
+}
+
 void observe_status(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	struct observe *o = arg;
@@ -463,6 +512,7 @@ void observe_status(void *arg, const struct http_request *req, struct http_respo
 	json_object_set_new(root, "sites", status_delivery(o, now_s, root));
 	json_object_set_new(root, "controls",
 	                    o->controls ? json_deep_copy(o->controls) : json_array());
+	json_object_set_new(root, "pauses", status_pauses(o));
 	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	resp->content_type = "application/json";
@@ -511,6 +561,7 @@ void observe_free(struct observe *o)
 	store_close(o->st);
 	rows_free(o->rows, o->nrows);
 	json_decref(o->controls);
+	json_decref(o->pauses);
 	strbuf_free(&o->cache);
 	free(o);
 }

@@ -55,6 +55,8 @@ struct observe_params {
 int observe_new(const struct observe_params *p, struct observe **out, struct err *e);
 /* The scheduler whose counters and sites to show; NULL before it is freed. */
 void observe_scheduler(struct observe *o, struct scheduler *s);
+/* A reloaded config (SIGHUP) in place of the one before (borrowed). */
+void observe_reconfigure(struct observe *o, const struct config *cfg);
 /* The webhook dispatcher whose numbers /metrics shows (NULL: none). */
 struct webhook;
 void observe_webhooks(struct observe *o, struct webhook *w);

@@ -42,6 +42,24 @@ static int dkim_differs(const struct config *a, const struct config *b)
 	return 0;
 }
 
+/* The dispatcher (src/webhook) keeps the endpoints it started with. */
+static int webhooks_differ(const struct config *a, const struct config *b)
+{
+	if (a->nwebhooks != b->nwebhooks)
+		return 1;
+	for (size_t i = 0; i < a->nwebhooks; i++) {
+		const struct webhook_conf *x = &a->webhooks[i], *y = &b->webhooks[i];
+		if (str_differs(x->url, y->url) || str_differs(x->secret, y->secret) ||
+		    str_differs(x->tenant, y->tenant) || x->max_batch != y->max_batch ||
+		    x->timeout_ms != y->timeout_ms || x->nevents != y->nevents)
+			return 1;
+		for (size_t k = 0; k < x->nevents; k++)
+			if (str_differs(x->events[k], y->events[k]))
+				return 1;
+	}
+	return 0;
+}
+
 static int resolvers_differ(const struct config *a, const struct config *b)
 {
 	if (a->nresolvers != b->nresolvers)
@@ -116,6 +134,8 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    {"watch.interval", a->watch_interval_ms != b->watch_interval_ms},
 	    {"watch.after_block", a->watch_after_block_ms != b->watch_after_block_ms},
 	    {"check.dnsbl", str_differs(a->check_dnsbl, b->check_dnsbl)},
+	    /* the endpoints, their secrets and filters: the dispatcher's own */
+	    {"webhooks", webhooks_differ(a, b)},
 	};
 	size_t n = 0;
 

@@ -295,9 +295,9 @@ static void add_campaigns(struct serve *sv)
 			log_error("campaign %s: %s", id, e.msg);
 			continue;
 		}
-		const struct tenant *t = tenant_by_name(sv->cfg, l->rec.tenant);
-		if (t && t->paused)
-			continue; /* held with its tenant (tenants[].paused) */
+		if (scheduler_tenant_paused(sv->sched, l->rec.tenant))
+			continue; /* held with its tenant (tenants[].paused, `sluice tenant pause`)
+			           */
 		int64_t counts[RS_COUNT], total = 0;
 		if (store_counts(sv->st, id, counts, &e) == 0)
 			for (int i = 0; i < RS_COUNT; i++)
@@ -469,6 +469,7 @@ static void reload_config(struct serve *sv)
 	submit_reconfigure(sv->submit, &g->cfg);
 	submission_reconfigure(sv->subm, &g->cfg);
 	api_wiring_reconfigure(sv->api, &g->cfg);
+	observe_reconfigure(sv->obs, &g->cfg);
 	gen_free(sv->gen); /* nothing points into it any more */
 	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);

@@ -231,18 +231,28 @@ int store_webhook_cursor_set(struct store *s, const char *url, int64_t last_id, 
 	              NULL, NULL, last_id, "write a webhook cursor", e);
 }
 
-int store_events_prune(struct store *s, int64_t before_s, int64_t upto_id, int64_t *n,
-                       struct err *e)
+int store_events_prune(struct store *s, int64_t before_s, int64_t upto_id, int64_t limit,
+                       int64_t *n, struct err *e)
 {
-	char before[32];
+	sqlite3_stmt *st;
 
 	*n = 0;
-	snprintf(before, sizeof(before), "%lld", (long long)before_s);
-	if (write3(s,
-	           "DELETE FROM event WHERE id <= ?4 AND time < CAST(?1 AS INTEGER)"
-	           " AND id < (SELECT max(id) FROM event)",
-	           before, NULL, NULL, upto_id, "prune events", e) != 0)
+	if (store_begin(s, e))
 		return -1;
+	/* the oldest first, by the primary key: a batch never scans far */
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "DELETE FROM event WHERE id IN (SELECT id FROM event"
+	                       " WHERE id <= ?2 AND time < ?1 AND id < (SELECT max(id) FROM event)"
+	                       " ORDER BY id LIMIT ?3)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "prune events");
+	sqlite3_bind_int64(st, 1, before_s);
+	sqlite3_bind_int64(st, 2, upto_id);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_err(s, e, "prune events");
 	*n = sqlite3_changes(s->db.h);
 	return 0;
 }

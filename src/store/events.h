@@ -77,8 +77,9 @@ int store_webhook_cursor(struct store *s, const char *url, int64_t *last_id, str
 /* Sets it in the open transaction (store_commit makes it durable). */
 int store_webhook_cursor_set(struct store *s, const char *url, int64_t last_id, struct err *e);
 /* Deletes events at or before upto_id older than before_s, never the
- * newest row (ids must keep growing); *n how many. */
-int store_events_prune(struct store *s, int64_t before_s, int64_t upto_id, int64_t *n,
-                       struct err *e);
+ * newest row (ids must keep growing), the oldest first and at most limit
+ * of them (<= 0: all); *n how many. */
+int store_events_prune(struct store *s, int64_t before_s, int64_t upto_id, int64_t limit,
+                       int64_t *n, struct err *e);
 
 #endif

@@ -70,7 +70,9 @@ static const char schema[] =
     " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 1);"
     "CREATE TABLE IF NOT EXISTS control_request(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
     " scope TEXT NOT NULL, target TEXT NOT NULL, campaign TEXT, reason TEXT NOT NULL,"
-    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, result TEXT);";
+    " time INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, result TEXT);"
+    "CREATE TABLE IF NOT EXISTS move_back(campaign TEXT PRIMARY KEY, pool TEXT NOT NULL,"
+    " due INTEGER NOT NULL, reason TEXT NOT NULL, time INTEGER NOT NULL);";
 
 static const char *const stmt_sql[ST_MAX] = {
     [ST_RCPT_BY_SALT] = "SELECT r.mailbox, c.id FROM campaign c JOIN recipient r"

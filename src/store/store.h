@@ -268,15 +268,29 @@ int store_campaign_paused(struct store *s, const char *campaign, char reason[256
 
 /* The operator's controls (store_control.c). A site pause holds every site
  * that matches scope ("site": its key, "provider": its provider's name,
- * "source": its source IP) until until_s (0: until resumed). Strings are
+ * "source": its source IP) until until_s (0: until resumed); scope
+ * "tenant" holds every campaign of the tenant named and its submissions. Strings are
  * borrowed (in callbacks: for the call only). */
 struct site_pause {
 	const char *scope, *target, *reason;
 	int64_t until_s, time_s;
 };
 int store_site_pause(struct store *s, const struct site_pause *p, struct err *e);
-/* 1 it was paused (now resumed), 0 it was not, -1 error. */
+/* 1 it was paused (now resumed), 0 it was not, -1 error. A pause and a
+ * resumption each record an event (store/events.h): "site_paused" /
+ * "site_resumed" with data {scope, target, reason, until}, or for scope
+ * "tenant" (a tenant's pause: `sluice tenant pause`, POST /v1/pause)
+ * "tenant_paused" / "tenant_resumed" of that tenant. */
 int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e);
+int store_site_resume_why(struct store *s, const char *scope, const char *target,
+                          const char *reason, int64_t now_s, struct err *e);
+/* Forgets the pauses whose --for ended by now_s, recording a resumption
+ * event for each (the delivering process calls it); *n how many. */
+int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *e);
+/* Whether tenant has a pause (scope "tenant") in force at now_s: 1 with
+ * reason and *until_s (0: until resumed) set when not NULL, 0, or -1. */
+int store_tenant_paused(struct store *s, const char *tenant, int64_t now_s, char reason[256],
+                        int64_t *until_s, struct err *e);
 /* Calls cb for every pause still in force at now_s. */
 typedef void (*store_pause_fn)(void *arg, const struct site_pause *p);
 int store_site_pauses(struct store *s, int64_t now_s, store_pause_fn cb, void *arg, struct err *e);
@@ -338,5 +352,19 @@ int store_purge_queued(struct store *s, const char *domain, const char *campaign
 /* The campaign's pool becomes pool (what a later serve or send reads): 1
  * done, 0 no such campaign, -1 error. */
 int store_campaign_set_pool(struct store *s, const char *campaign, const char *pool, struct err *e);
+/* A move for a while (`sluice campaign move --for`): at due_s the campaign
+ * goes back to pool (its pool before the first such move: a later one
+ * keeps it). store_move_back_cancel forgets it (a move without --for).
+ * store_move_backs_due performs those due by now_s: the campaign's row
+ * names the pool again and a "move" control_request is recorded for the
+ * delivering process (engine/control.c); *n how many. store_move_backs
+ * lists those pending. */
+int store_move_back_set(struct store *s, const char *campaign, const char *pool, int64_t due_s,
+                        const char *reason, int64_t now_s, struct err *e);
+int store_move_back_cancel(struct store *s, const char *campaign, struct err *e);
+int store_move_backs_due(struct store *s, int64_t now_s, int64_t *n, struct err *e);
+typedef void (*store_move_back_fn)(void *arg, const char *campaign, const char *pool, int64_t due_s,
+                                   const char *reason);
+int store_move_backs(struct store *s, store_move_back_fn cb, void *arg, struct err *e);
 
 #endif

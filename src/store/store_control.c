@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/events.h"
 #include "store/store.h"
@@ -37,20 +38,120 @@ static int run_sql(struct store *s, const char *sql, const char *a, const char *
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
 }
 
-int store_site_pause(struct store *s, const struct site_pause *p, struct err *e)
+/* The event of an operator's pause or resumption: "site_paused" or
+ * "site_resumed" for a site, provider or source (no tenant), "tenant_paused"
+ * or "tenant_resumed" for a tenant (its own). */
+static int pause_event(struct store *s, const struct site_pause *p, int resumed, struct err *e)
 {
-	return run_sql(s,
-	               "INSERT OR REPLACE INTO site_pause(scope, target, reason, until, time)"
-	               " VALUES (?1, ?2, ?3, ?4, ?5)",
-	               p->scope, p->target, p->reason, p->until_s, p->time_s, "pause a site", e);
+	int tenant = strcmp(p->scope, "tenant") == 0;
+	const char *type = tenant ? (resumed ? "tenant_resumed" : "tenant_paused")
+	                          : (resumed ? "site_resumed" : "site_paused");
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "INSERT INTO event(uid, tenant, type, time, data)"
+	                       " VALUES (lower(hex(randomblob(16))), ?1, ?2, ?6,"
+	                       " json_object('scope', ?3, 'target', ?4, 'reason', ?5,"
+	                       " 'until', CASE WHEN ?7 > 0 THEN ?7 ELSE NULL END))",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "record a pause's event");
+	sqlite3_bind_text(st, 1, tenant ? p->target : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, p->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, p->reason ? p->reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, p->time_s);
+	sqlite3_bind_int64(st, 7, p->until_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "record a pause's event");
 }
 
-int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e)
+int store_site_pause(struct store *s, const struct site_pause *p, struct err *e)
+{
+	if (run_sql(s,
+	            "INSERT OR REPLACE INTO site_pause(scope, target, reason, until, time)"
+	            " VALUES (?1, ?2, ?3, ?4, ?5)",
+	            p->scope, p->target, p->reason, p->until_s, p->time_s, "pause a site", e) != 0)
+		return -1;
+	return pause_event(s, p, 0, e);
+}
+
+int store_site_resume_why(struct store *s, const char *scope, const char *target,
+                          const char *reason, int64_t now_s, struct err *e)
 {
 	if (run_sql(s, "DELETE FROM site_pause WHERE scope = ?1 AND target = ?2", scope, target,
 	            NULL, 0, 0, "resume a site", e) != 0)
 		return -1;
-	return sqlite3_changes(s->db.h) > 0;
+	if (sqlite3_changes(s->db.h) == 0)
+		return 0;
+	struct site_pause p = {scope, target, reason, 0, now_s};
+	return pause_event(s, &p, 1, e) == 0 ? 1 : -1;
+}
+
+int store_site_resume(struct store *s, const char *scope, const char *target, struct err *e)
+{
+	return store_site_resume_why(s, scope, target, "resumed by the operator",
+	                             (int64_t)time(NULL), e);
+}
+
+int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	*n = 0;
+	/* a read first: no write transaction is opened when nothing ended */
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "SELECT 1 FROM site_pause WHERE until > 0 AND until <= ?1 LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look for ended pauses");
+	sqlite3_bind_int64(st, 1, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_db_err(s, e, "look for ended pauses");
+	if (run_sql(s,
+	            "INSERT INTO event(uid, tenant, type, time, data)"
+	            " SELECT lower(hex(randomblob(16))),"
+	            " CASE WHEN scope = 'tenant' THEN target ELSE '' END,"
+	            " CASE WHEN scope = 'tenant' THEN 'tenant_resumed' ELSE 'site_resumed' END,"
+	            " ?4, json_object('scope', scope, 'target', target,"
+	            " 'reason', 'its time ran out (paused: ' || reason || ')')"
+	            " FROM site_pause WHERE until > 0 AND until <= ?4 ORDER BY time",
+	            NULL, NULL, NULL, now_s, 0, "record ended pauses' events", e) != 0 ||
+	    run_sql(s, "DELETE FROM site_pause WHERE until > 0 AND until <= ?4", NULL, NULL, NULL,
+	            now_s, 0, "forget ended pauses", e) != 0)
+		return -1;
+	*n = sqlite3_changes(s->db.h);
+	return 0;
+}
+
+int store_tenant_paused(struct store *s, const char *tenant, int64_t now_s, char reason[256],
+                        int64_t *until_s, struct err *e)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(s->db.h,
+	                       "SELECT reason, until FROM site_pause WHERE scope = 'tenant'"
+	                       " AND target = ?1 AND (until = 0 OR until > ?2)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look up a tenant's pause");
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_s);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		found = 1;
+		if (reason)
+			snprintf(reason, 256, "%s", store_col_text(st, 0));
+		if (until_s)
+			*until_s = sqlite3_column_int64(st, 1);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? found : store_db_err(s, e, "look up a tenant's pause");
 }
 
 static void pause_row(sqlite3_stmt *st, void *arg)
@@ -279,4 +380,69 @@ int store_campaign_set_pool(struct store *s, const char *campaign, const char *p
 	            "move a campaign", e) != 0)
 		return -1;
 	return sqlite3_changes(s->db.h) > 0 ? 1 : 0;
+}
+
+/* ---- moves for a while (move_back) ---- */
+
+int store_move_back_set(struct store *s, const char *campaign, const char *pool, int64_t due_s,
+                        const char *reason, int64_t now_s, struct err *e)
+{
+	return run_sql(s,
+	               "INSERT INTO move_back(campaign, pool, due, reason, time)"
+	               " VALUES (?1, ?2, ?4, ?3, ?5) ON CONFLICT(campaign) DO UPDATE"
+	               " SET due = ?4, reason = ?3, time = ?5",
+	               campaign, pool, reason, due_s, now_s, "record a move back", e);
+}
+
+int store_move_back_cancel(struct store *s, const char *campaign, struct err *e)
+{
+	return run_sql(s, "DELETE FROM move_back WHERE campaign = ?1", campaign, NULL, NULL, 0, 0,
+	               "forget a move back", e);
+}
+
+int store_move_backs_due(struct store *s, int64_t now_s, int64_t *n, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	*n = 0;
+	/* a read first: no write transaction is opened when none is due */
+	if (sqlite3_prepare_v2(s->db.h, "SELECT 1 FROM move_back WHERE due <= ?1 LIMIT 1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "look for moves back");
+	sqlite3_bind_int64(st, 1, now_s);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_db_err(s, e, "look for moves back");
+	if (run_sql(s,
+	            "UPDATE campaign SET pool = (SELECT pool FROM move_back m"
+	            " WHERE m.campaign = campaign.id)"
+	            " WHERE id IN (SELECT campaign FROM move_back WHERE due <= ?4)",
+	            NULL, NULL, NULL, now_s, 0, "move a campaign back", e) != 0 ||
+	    run_sql(s,
+	            "INSERT INTO control_request(kind, scope, target, campaign, reason, time, done)"
+	            " SELECT 'move', 'pool', pool, campaign,"
+	            " 'back after its --for (moved: ' || reason || ')', ?4, 0"
+	            " FROM move_back WHERE due <= ?4 ORDER BY due",
+	            NULL, NULL, NULL, now_s, 0, "move a campaign back", e) != 0)
+		return -1;
+	*n = sqlite3_changes(s->db.h);
+	return run_sql(s, "DELETE FROM move_back WHERE due <= ?4", NULL, NULL, NULL, now_s, 0,
+	               "move a campaign back", e);
+}
+
+static void move_back_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb_pair *p = arg;
+	((store_move_back_fn)p->cb)(p->arg, store_col_text(st, 0), store_col_text(st, 1),
+	                            sqlite3_column_int64(st, 2), store_col_text(st, 3));
+}
+
+int store_move_backs(struct store *s, store_move_back_fn cb, void *arg, struct err *e)
+{
+	struct cb_pair p = {(void *)cb, arg};
+	return store_each_row(s, "SELECT campaign, pool, due, reason FROM move_back ORDER BY due",
+	                      NULL, 0, move_back_row, &p, e);
 }

@@ -40,6 +40,16 @@ struct submit {
 	struct submit_params p;
 	struct strmap *rates;   /* tenant name -> struct tenant_rate */
 	struct strmap *streams; /* stream campaign ids known to exist -> KNOWN or TO_WAKE */
+	struct strmap *holds;   /* tenant name -> struct tenant_hold (a store pause, cached) */
+};
+
+/* A tenant's pause in the store (`sluice tenant pause`, POST /v1/pause), as
+ * last read: at most every HOLD_CHECK_MS per tenant. */
+#define HOLD_CHECK_MS 500
+struct tenant_hold {
+	int64_t read_ms;
+	int paused;
+	char reason[256];
 };
 
 int submit_new(const struct submit_params *p, struct submit **out, struct err *e)
@@ -49,6 +59,7 @@ int submit_new(const struct submit_params *p, struct submit **out, struct err *e
 	sb->p = *p;
 	sb->rates = strmap_new();
 	sb->streams = strmap_new();
+	sb->holds = strmap_new();
 	*out = sb;
 	return 0;
 }
@@ -64,6 +75,7 @@ void submit_free(struct submit *sb)
 		return;
 	strmap_free(sb->rates, free);
 	strmap_free(sb->streams, no_free);
+	strmap_free(sb->holds, free);
 	free(sb);
 }
 
@@ -172,16 +184,44 @@ static const char *domain_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
+/* The tenant's pause recorded in the store, or NULL (a store error counts
+ * as none: the config's pause and the engine still hold). */
+static const char *store_hold(struct submit *sb, const struct tenant *t)
+{
+	struct tenant_hold *h = strmap_get(sb->holds, t->name);
+	int64_t now = clock_mono_ms();
+	struct err e;
+
+	if (!sb->p.store)
+		return NULL;
+	if (!h) {
+		h = xcalloc(1, sizeof(*h));
+		h->read_ms = -HOLD_CHECK_MS;
+		strmap_put(sb->holds, t->name, h);
+	}
+	if (now - h->read_ms >= HOLD_CHECK_MS) {
+		h->read_ms = now;
+		h->paused = store_tenant_paused(sb->p.store, t->name, clock_wall_ms() / 1000,
+		                                h->reason, NULL, &e) == 1;
+	}
+	return h->paused ? h->reason : NULL;
+}
+
 int submit_check_sender(struct submit *sb, const struct tenant *t, const char *mail_from,
                         struct submit_refusal *r)
 {
 	struct address a;
 	struct err e;
+	const char *why;
 
 	if (t->paused)
 		return refuse(r, SUBMIT_PAUSED, "tenant_paused", NULL, 1,
 		              "451 4.7.0 Tenant %s is paused by the operator, try again later",
 		              t->name);
+	if ((why = store_hold(sb, t)))
+		return refuse(r, SUBMIT_PAUSED, "tenant_paused", NULL, 1,
+		              "451 4.7.0 Tenant %s is paused (%.120s), try again later", t->name,
+		              why);
 	if (!mail_from[0])
 		return refuse(r, SUBMIT_BAD_ADDRESS, "bad_address", "from", 0,
 		              "553 5.1.7 A sender address is required");

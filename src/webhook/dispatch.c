@@ -1,7 +1,10 @@
 /*
  * dispatch: the webhook thread (webhook.h). One loop over the endpoints:
- * an endpoint due for a try reads the events after its cursor, keeps those
- * it wants (tenant, types) up to max_batch, and POSTs them; a 2xx moves
+ * an endpoint due for a try (and with no POST under way) reads the events
+ * after its cursor, keeps those it wants (tenant, types) up to max_batch,
+ * and starts POSTing them in a libcurl multi handle, where every
+ * endpoint's POST runs at once: a slow or silent endpoint delays none of
+ * the others (only itself, up to its timeout). A 2xx moves
  * its cursor past every event read (wanted or not), a failure schedules
  * the next try by webhook_backoff_ms. Events pending longer than
  * WEBHOOK_OLD_S are warned about hourly; longer than WEBHOOK_GIVE_UP_S
@@ -34,6 +37,14 @@ struct endpoint {
 	int failures;          /* in a row */
 	int64_t next_try_ms;   /* monotonic */
 	int64_t warned_old_ms;
+	/* its POST under way, if any (in the multi handle) */
+	CURL *curl;
+	struct curl_slist *hs;
+	char *body;
+	int in_flight;
+	int64_t batch_last;       /* the last event read that the batch covers */
+	int64_t batch_first_time; /* the time of its first event */
+	size_t batch_count;
 	/* for /metrics (under the mutex) */
 	int64_t backlog, failures_total, delivered_total;
 };
@@ -43,12 +54,13 @@ struct webhook {
 	struct store *st; /* the thread's own connection */
 	struct endpoint *eps;
 	size_t neps;
-	CURL *curl;
+	CURLM *multi; /* every endpoint's POST at once: a slow one delays no other */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_int stop;
 	int64_t next_save_ms, next_prune_ms;
+	int64_t pruned; /* by the batches of this pruning so far */
 };
 
 /* ---- one POST ---- */
@@ -66,27 +78,27 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
 	return atomic_load(&w->stop) ? 1 : 0; /* nonzero: abandon the transfer */
 }
 
-/* POSTs body: the HTTP status, or 0 with why set (no answer). */
-static long post(struct webhook *w, const struct endpoint *ep, const char *body, char *why,
-                 size_t wn)
+/* Starts POSTing ep->body (taken) in the multi handle; the answer comes
+ * to post_done. */
+static void post_start(struct webhook *w, struct endpoint *ep)
 {
 	char sig[WEBHOOK_SIG_MAX], h_ts[64], h_sig[96];
 	int64_t ts = clock_wall_ms() / 1000;
-	size_t len = strlen(body);
-	long status = 0;
+	size_t len = strlen(ep->body);
 
-	webhook_sign(ep->c->secret, ts, body, len, sig);
+	webhook_sign(ep->c->secret, ts, ep->body, len, sig);
 	snprintf(h_ts, sizeof(h_ts), "X-Sluice-Timestamp: %lld", (long long)ts);
 	snprintf(h_sig, sizeof(h_sig), "X-Sluice-Signature: %s", sig);
 	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
 	hs = curl_slist_append(hs, h_ts);
 	hs = curl_slist_append(hs, h_sig);
 	hs = curl_slist_append(hs, "Expect:"); /* no 100-continue round trip */
-	CURL *c = w->curl;
+	ep->hs = hs;
+	CURL *c = ep->curl;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, ep->c->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, ep->body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ep->c->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -96,13 +108,20 @@ static long post(struct webhook *w, const struct endpoint *ep, const char *body,
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	else
-		snprintf(why, wn, "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(hs);
-	return status;
+	curl_easy_setopt(c, CURLOPT_PRIVATE, ep);
+	ep->in_flight = 1;
+	curl_multi_add_handle(w->multi, c);
+}
+
+/* The POST ended: frees what it held. */
+static void post_end(struct webhook *w, struct endpoint *ep)
+{
+	curl_multi_remove_handle(w->multi, ep->curl);
+	curl_slist_free_all(ep->hs);
+	ep->hs = NULL;
+	free(ep->body);
+	ep->body = NULL;
+	ep->in_flight = 0;
 }
 
 /* ---- an endpoint's turn ---- */
@@ -182,14 +201,15 @@ static void failed(struct webhook *w, struct endpoint *ep, long status, const ch
 	skip_old(w, ep, first_time);
 }
 
-/* One try of ep: 1 if it did something (more may be waiting), 0 idle. */
+/* One look at ep (not in flight): reads the events after its cursor and
+ * starts POSTing those it wants. 1 if it did something (more may be
+ * waiting), 0 idle. */
 static int endpoint_step(struct webhook *w, struct endpoint *ep)
 {
 	int scan_max = ep->c->max_batch * 4 > SCAN_ROWS_MIN ? ep->c->max_batch * 4 : SCAN_ROWS_MIN;
 	struct scan sc = {ep, webhook_batch_new(), ep->cursor, 0, 0};
 	int64_t n;
 	struct err e;
-	char why[CURL_ERROR_SIZE] = "";
 
 	if (store_events_after(w->st, ep->cursor, scan_max, scan_row, &sc, &n, &e) != 0) {
 		log_warn("webhook %s: %s", ep->label, e.msg);
@@ -205,20 +225,57 @@ static int endpoint_step(struct webhook *w, struct endpoint *ep)
 	}
 	char *body = webhook_batch_body(sc.b);
 	webhook_batch_free(sc.b);
-	long status = post(w, ep, body ? body : "{\"events\":[]}", why, sizeof(why));
-	free(body);
+	ep->body = body ? body : xstrdup("{\"events\":[]}");
+	ep->batch_last = sc.last;
+	ep->batch_first_time = sc.first_time;
+	ep->batch_count = count;
+	post_start(w, ep);
+	return 1;
+}
+
+/* ep's POST ended with rc (and the HTTP status when rc is CURLE_OK). */
+static void endpoint_done(struct webhook *w, struct endpoint *ep, CURLcode rc)
+{
+	long status = 0;
+	char why[CURL_ERROR_SIZE] = "";
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(ep->curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
+	post_end(w, ep);
 	if (atomic_load(&w->stop))
-		return 0;
+		return;
 	if (status >= 200 && status < 300) {
-		ep->cursor = sc.last;
+		ep->cursor = ep->batch_last;
 		ep->failures = 0;
 		pthread_mutex_lock(&w->mu);
-		ep->delivered_total += (int64_t)count;
+		ep->delivered_total += (int64_t)ep->batch_count;
 		pthread_mutex_unlock(&w->mu);
-		return 1;
+		ep->next_try_ms = 0; /* more may wait: look again at once */
+		return;
 	}
-	failed(w, ep, status, why, sc.first_time);
-	return 0;
+	failed(w, ep, status, why, ep->batch_first_time);
+}
+
+/* Drives the POSTs under way; the ended ones go to endpoint_done. 1 if one ended. */
+static int drive(struct webhook *w)
+{
+	struct CURLMsg *m;
+	int running, left, ended = 0;
+
+	curl_multi_perform(w->multi, &running);
+	while ((m = curl_multi_info_read(w->multi, &left))) {
+		struct endpoint *ep = NULL;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&ep);
+		if (ep) {
+			endpoint_done(w, ep, m->data.result);
+			ended = 1;
+		}
+	}
+	return ended;
 }
 
 /* ---- bookkeeping ---- */
@@ -261,7 +318,10 @@ static void count_backlogs(struct webhook *w)
 	}
 }
 
-static void prune(struct webhook *w)
+/* One batch of WEBHOOK_PRUNE_BATCH old events deleted and committed (a
+ * short write transaction: the engine's group commits do not wait behind
+ * one big DELETE): 1 if more may be left (prune again soon), else 0. */
+static int prune(struct webhook *w)
 {
 	int64_t upto = INT64_MAX, n;
 	struct err e;
@@ -269,12 +329,21 @@ static void prune(struct webhook *w)
 	for (size_t i = 0; i < w->neps; i++)
 		if (w->eps[i].saved < upto)
 			upto = w->eps[i].saved;
-	if (store_events_prune(w->st, clock_wall_ms() / 1000 - WEBHOOK_KEEP_S, upto, &n, &e) != 0 ||
-	    store_commit(w->st, &e) != 0)
+	if (store_events_prune(w->st, clock_wall_ms() / 1000 - WEBHOOK_KEEP_S, upto,
+	                       WEBHOOK_PRUNE_BATCH, &n, &e) != 0 ||
+	    store_commit(w->st, &e) != 0) {
 		log_warn("webhooks: %s", e.msg);
-	else if (n > 0)
-		log_info("webhooks: %lld delivered events older than %d days pruned", (long long)n,
-		         WEBHOOK_KEEP_S / 86400);
+		w->pruned = 0;
+		return 0;
+	}
+	w->pruned += n;
+	if (n >= WEBHOOK_PRUNE_BATCH)
+		return 1;
+	if (w->pruned > 0)
+		log_info("webhooks: %lld delivered events older than %d days pruned",
+		         (long long)w->pruned, WEBHOOK_KEEP_S / 86400);
+	w->pruned = 0;
+	return 0;
 }
 
 static void wait_a_while(struct webhook *w, int64_t ms)
@@ -300,27 +369,37 @@ static void *run(void *arg)
 
 	while (!atomic_load(&w->stop)) {
 		int64_t now = clock_mono_ms(), next = now + WEBHOOK_IDLE_MS;
-		int worked = 0;
+		int worked = 0, in_flight = 0;
 		for (size_t i = 0; i < w->neps && !atomic_load(&w->stop); i++) {
 			struct endpoint *ep = &w->eps[i];
-			if (now >= ep->next_try_ms)
+			if (!ep->in_flight && now >= ep->next_try_ms)
 				worked |= endpoint_step(w, ep);
-			if (ep->next_try_ms > now && ep->next_try_ms < next)
+			if (!ep->in_flight && ep->next_try_ms > now && ep->next_try_ms < next)
 				next = ep->next_try_ms;
 		}
+		worked |= drive(w);
+		for (size_t i = 0; i < w->neps; i++)
+			in_flight |= w->eps[i].in_flight;
 		now = clock_mono_ms();
 		if (now >= w->next_save_ms) {
 			save_cursors(w);
 			count_backlogs(w);
 			w->next_save_ms = now + WEBHOOK_SAVE_MS;
 		}
-		if (now >= w->next_prune_ms) {
-			prune(w);
-			w->next_prune_ms = now + WEBHOOK_PRUNE_MS;
-		}
-		if (!worked && next > now)
+		if (now >= w->next_prune_ms)
+			w->next_prune_ms =
+			    now + (prune(w) ? WEBHOOK_PRUNE_PAUSE_MS : WEBHOOK_PRUNE_MS);
+		if (worked || next <= now)
+			continue;
+		if (in_flight) /* until a socket is ready, the next try is due, or a stop */
+			curl_multi_poll(w->multi, NULL, 0, (int)(next - now), NULL);
+		else
 			wait_a_while(w, next - now);
 	}
+	/* a POST under way is abandoned: what it carried goes again next time */
+	for (size_t i = 0; i < w->neps; i++)
+		if (w->eps[i].in_flight)
+			post_end(w, &w->eps[i]);
 	save_cursors(w);
 	return NULL;
 }
@@ -352,8 +431,11 @@ static int load_cursors(struct webhook *w, struct err *e)
 
 static void webhook_free(struct webhook *w)
 {
-	if (w->curl)
-		curl_easy_cleanup(w->curl);
+	for (size_t i = 0; i < w->neps; i++)
+		if (w->eps[i].curl)
+			curl_easy_cleanup(w->eps[i].curl);
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
 	store_close(w->st);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -379,10 +461,17 @@ int webhook_start(const struct config *cfg, const char *state_dir, struct webhoo
 		w->eps[i].c = &cfg->webhooks[i];
 		webhook_endpoint_label(cfg->webhooks[i].url, w->eps[i].label, WEBHOOK_LABEL_MAX);
 	}
+	int curl_ok = (w->multi = curl_multi_init()) != NULL;
+	for (size_t i = 0; i < w->neps && curl_ok; i++)
+		curl_ok = (w->eps[i].curl = curl_easy_init()) != NULL;
+	if (!curl_ok) {
+		webhook_free(w);
+		return err_set(e, "webhooks: libcurl cannot start");
+	}
 	if (store_open(state_dir, &w->st, e) != 0 || load_cursors(w, e) != 0 ||
-	    !(w->curl = curl_easy_init()) || pthread_create(&w->thread, NULL, run, w) != 0) {
-		if (w->st && w->curl)
-			err_set(e, "webhooks: cannot start the thread or libcurl");
+	    pthread_create(&w->thread, NULL, run, w) != 0) {
+		if (w->st)
+			err_set(e, "webhooks: cannot start the thread");
 		webhook_free(w);
 		return -1;
 	}
@@ -398,6 +487,7 @@ void webhook_request_stop(struct webhook *w)
 	atomic_store(&w->stop, 1);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	curl_multi_wakeup(w->multi); /* out of a curl_multi_poll */
 }
 
 void webhook_stop(struct webhook *w)

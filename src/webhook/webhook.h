@@ -2,8 +2,9 @@
  * webhook: events (store/events.h) pushed to the endpoints of the config's
  * `webhooks:` list (mail/webhook_conf.h; docs/operations.md, "Webhooks").
  * One thread with its own connection to queue.db (WAL: its reads never
- * block the engine's writer) and libcurl, blocking on that thread, so a
- * slow or dead endpoint never slows delivery. Per endpoint a durable
+ * block the engine's writer) and a libcurl multi handle where the
+ * endpoints' POSTs run side by side, so a slow or dead endpoint never
+ * slows delivery nor another endpoint. Per endpoint a durable
  * cursor (table webhook_cursor): events go in id order, in JSON batches
  * {"events": [...]}, signed (webhook_sign); a 2xx moves the cursor past the
  * batch, anything else (or a timeout) is retried after webhook_backoff_ms.
@@ -30,7 +31,9 @@
 #define WEBHOOK_KEEP_S         (7 * 24 * 3600) /* delivered events are pruned after */
 #define WEBHOOK_SAVE_MS        1000            /* cursors and backlogs, at most this often */
 #define WEBHOOK_PRUNE_MS       (3600 * 1000)
-#define WEBHOOK_IDLE_MS        200 /* a look for new events when idle */
+#define WEBHOOK_PRUNE_BATCH    10000 /* events deleted per statement and commit */
+#define WEBHOOK_PRUNE_PAUSE_MS 50    /* between two batches of one pruning */
+#define WEBHOOK_IDLE_MS        200   /* a look for new events when idle */
 #define WEBHOOK_LABEL_MAX      200
 
 struct webhook;

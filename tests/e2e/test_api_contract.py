@@ -214,6 +214,14 @@ def test_every_route_answers_as_documented(world, api):  # noqa: F811
           headers={"Content-Type": "text/plain"})
     check("POST", "/v1/campaigns/contract-c/cancel", {"reason": "done"}, 202)
 
+    out = check("POST", "/v1/pause", {"for": "2h", "reason": "contract"}, 200)
+    assert out["status"] == "paused" and out["until"], out
+    check("POST", "/v1/pause", {"for": "soon"}, 400)
+    check("POST", "/v1/pause", {"reason": "x"}, 401, key=None)
+    check("POST", "/v1/resume", None, 200)
+    check("POST", "/v1/resume", None, 409)
+    check("POST", "/v1/resume", None, 401, key=None)
+
     check("GET", "/v1/recipients/user353%40ok.test", status=200)
     check("GET", "/v1/recipients/not%20an%20address", status=422)
     check("GET", "/v1/recipients/user353%40ok.test", status=401, key=None)

@@ -113,6 +113,18 @@ def test_metrics_match_the_delivery_log(world, sender, served):
     for outcome in ("delivered", "bounced", "deferred", "expired"):
         n = sum(1 for x in attempts if x["outcome"] == outcome)
         assert value(fam, "sluice_attempts", outcome=outcome) == n, (outcome, n, body)
+    # by tenant (the implicit one: no tenants declared), outcome and category
+    for outcome in ("delivered", "bounced", "deferred", "expired"):
+        n = sum(1 for x in attempts if x["outcome"] == outcome)
+        assert value(fam, "sluice_tenant_attempts", tenant="default", outcome=outcome) == n, \
+            (outcome, n, body)
+    assert value(fam, "sluice_tenant_attempts", tenant="default", outcome="bounced",
+                 category="invalid_recipient") == 4
+    assert fam["sluice_tenant_attempts"].type == "counter"
+    for s in FINAL:
+        assert value(fam, "sluice_tenant_recipients", tenant="default", state=s) == want[s], \
+            (s, body)
+    assert value(fam, "sluice_tenant_recipients", tenant="default", state="queued") == 0
     # by category and provider: the bounces are invalid_recipient at "other",
     # the deferrals and expiries at the large provider its MX looks like
     assert value(fam, "sluice_attempts", outcome="bounced", category="invalid_recipient",

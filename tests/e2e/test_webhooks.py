@@ -37,8 +37,8 @@ POLICY = """policies:
 class Receiver:
     """Records what it is POSTed; answers 500 to the first `fail` requests."""
 
-    def __init__(self, port, fail=0):
-        self.port, self.fail = port, fail
+    def __init__(self, port, fail=0, delay=0):
+        self.port, self.fail, self.delay = port, fail, delay
         self.requests, self.events, self.bad = 0, [], []
         self.lock = threading.Lock()
         rcv = self
@@ -46,6 +46,8 @@ class Receiver:
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if rcv.delay:
+                    time.sleep(rcv.delay)
                 ts = self.headers.get("X-Sluice-Timestamp", "")
                 want = "v1=" + hmac.new(SECRET.encode(), ts.encode() + b"." + body,
                                         hashlib.sha256).hexdigest()
@@ -248,3 +250,77 @@ def test_kill9_then_restart_delivers_every_event(world, sender):
         rcv.close()
     assert not rcv.bad
     rcv.by_id()  # duplicates, if any, are the same event under the same id
+
+
+def test_operator_pauses_are_events(world, sender):
+    """A site paused for a while and a tenant paused and resumed by the
+    operator: site_paused, site_resumed (its --for ended), site_restored
+    (the engine saw the site free again), tenant_paused, tenant_resumed.
+    Recipients: user556-user557@ok.test."""
+    rcv = Receiver(8105)
+    addrs = ["user556@ok.test", "user557@ok.test"]
+    p = start_serve(sender, [hook(rcv.url)])
+
+    def ctl(*args):
+        r = subprocess.run([SLUICE, *args, "--state", sender.state], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+
+    def of(type_):
+        return [e for e in rcv.by_id().values() if e["type"] == type_]
+    try:
+        queue(sender, "whp", addrs)
+        assert wait_for(lambda: len(finals(sender)) == len(addrs), timeout=40)
+        ctl("site", "pause", "mx.ok.test", "--for", "2s", "--reason", "wh pause")
+        ctl("tenant", "pause", "default", "--reason", "wh tenant")
+        ctl("tenant", "resume", "default")
+        assert wait_for(lambda: of("site_restored") and of("site_resumed")
+                        and of("tenant_resumed"), timeout=15), rcv.by_id()
+    finally:
+        stop(p)
+        rcv.close()
+    assert not rcv.bad
+    sp = of("site_paused")
+    assert len(sp) == 1 and sp[0]["tenant"] is None, sp
+    assert sp[0]["data"]["scope"] == "site" and sp[0]["data"]["target"] == "mx.ok.test"
+    assert sp[0]["data"]["reason"] == "wh pause" and sp[0]["data"]["until"], sp
+    sr = of("site_resumed")
+    assert sr[0]["data"]["target"] == "mx.ok.test" and "time ran out" in \
+        sr[0]["data"]["reason"], sr
+    assert any(e["data"]["site"] == "mx.ok.test" for e in of("site_restored")), \
+        of("site_restored")
+    tp, tr = of("tenant_paused"), of("tenant_resumed")
+    assert len(tp) == 1 and tp[0]["tenant"] == "default", tp
+    assert tp[0]["data"]["reason"] == "wh tenant" and tp[0]["data"]["until"] is None, tp
+    assert len(tr) == 1 and tr[0]["tenant"] == "default", tr
+    assert sp[0]["time"] <= sr[0]["time"]
+
+
+def test_a_slow_endpoint_does_not_delay_another(world, sender):
+    """Two endpoints: one answers each POST after 2.5 s, the other at once.
+    The fast one gets its events, one per POST, as they happen: none waits
+    behind the slow one's POSTs (one after the other, five would take more
+    than 12 s). Recipients: user556-user559@ok.test."""
+    slow, fast = Receiver(8106, delay=2.5), Receiver(8107)
+    addrs = [f"user{u}@ok.test" for u in range(556, 560)]
+    p = start_serve(sender, [hook(slow.url, timeout="5s", max_batch=1),
+                             hook(fast.url, max_batch=1)])
+    try:
+        time.sleep(1)  # the slow endpoint's first POSTs are under way or due
+        queue(sender, "whslow", addrs)
+        assert wait_for(lambda: len(finals(sender)) == len(addrs), timeout=40)
+        t0 = time.monotonic()
+        # 4 delivered events and campaign_finished, one POST each: behind
+        # the slow endpoint's they would take 2.5 s each
+        assert wait_for(lambda: final_events(fast) == finals(sender) and
+                        any(e["type"] == "campaign_finished" for e in fast.by_id().values()),
+                        timeout=4), (final_events(fast), finals(sender))
+        took = time.monotonic() - t0
+        assert took < 4, took
+        # the slow one gets them too, in its own time
+        assert wait_for(lambda: final_events(slow) == finals(sender), timeout=30)
+    finally:
+        stop(p)
+        slow.close()
+        fast.close()
+    assert not fast.bad

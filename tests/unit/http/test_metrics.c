@@ -29,7 +29,8 @@ static int count_lines(const char *out, const char *prefix)
 static void test_campaigns_and_attempts(void **state)
 {
 	struct scheduler_counters *c = calloc(1, sizeof(*c));
-	struct metrics_campaign camps[1] = {{"spring \"sale\"", {5, 90, 3, 1, 1}}};
+	struct metrics_campaign camps[2] = {{"spring \"sale\"", {5, 90, 3, 1, 1}, "acme"},
+	                                    {"autumn", {2, 10, 0, 0, 0}, "acme"}};
 	struct strbuf b = STRBUF_INIT;
 	size_t np;
 	const struct provider *table = provider_table(&np);
@@ -37,11 +38,17 @@ static void test_campaigns_and_attempts(void **state)
 	(void)state;
 	c->attempts[0][CAT_DELIVERED][0] = 7;                     /* delivered at google */
 	c->attempts[1][CAT_INVALID_RECIPIENT][PROVIDERS_MAX] = 2; /* bounced elsewhere */
+	snprintf(c->tenants[0].name, sizeof(c->tenants[0].name), "acme");
+	c->tenants[0].attempts[0][CAT_DELIVERED] = 7;
+	c->tenants[0].attempts[1][CAT_INVALID_RECIPIENT] = 2;
+	c->ntenants = 1;
+	snprintf(c->tenants[SCHED_TENANTS_MAX].name, sizeof(c->tenants[0].name), "(other)");
+	c->tenants[SCHED_TENANTS_MAX].attempts[2][CAT_RATE_LIMITED] = 3;
 	struct metrics_input in = {.version = "1.2-3-gabc",
 	                           .start_time_s = 123,
 	                           .now_s = NOW,
 	                           .campaigns = camps,
-	                           .ncampaigns = 1,
+	                           .ncampaigns = 2,
 	                           .have_scheduler = 1,
 	                           .in_flight = 4,
 	                           .connections = 2,
@@ -52,7 +59,18 @@ static void test_campaigns_and_attempts(void **state)
 	assert_non_null(
 	    strstr(b.data,
 	           "sluice_recipients{campaign=\"spring \\\"sale\\\"\",state=\"delivered\"} 90\n"));
-	assert_int_equal(count_lines(b.data, "sluice_recipients{"), RS_COUNT);
+	assert_int_equal(count_lines(b.data, "sluice_recipients{"), 2 * RS_COUNT);
+	/* per tenant: the campaigns summed, attempts by outcome and category */
+	assert_non_null(
+	    strstr(b.data, "sluice_tenant_recipients{tenant=\"acme\",state=\"queued\"} 7\n"));
+	assert_non_null(
+	    strstr(b.data, "sluice_tenant_recipients{tenant=\"acme\",state=\"delivered\"} 100\n"));
+	assert_int_equal(count_lines(b.data, "sluice_tenant_recipients{"), RS_COUNT);
+	assert_non_null(strstr(b.data, "sluice_tenant_attempts_total{tenant=\"acme\",outcome="
+	                               "\"bounced\",category=\"invalid_recipient\"} 2\n"));
+	assert_non_null(strstr(b.data, "sluice_tenant_attempts_total{tenant=\"(other)\",outcome="
+	                               "\"deferred\",category=\"rate_limited\"} 3\n"));
+	assert_int_equal(count_lines(b.data, "sluice_tenant_attempts_total{"), 3);
 	char want[200];
 	snprintf(want, sizeof(want),
 	         "sluice_attempts_total{outcome=\"delivered\",category=\"delivered\","

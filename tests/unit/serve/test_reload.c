@@ -101,6 +101,28 @@ static const char *SUBMIT = "tenants:\n"
                             "             tls_cert: /etc/%s.pem, tls_key: /etc/%s.key%s}\n"
                             "api: {listen: 127.0.0.1:%d%s}\n";
 
+/* A changed webhooks: section needs a restart (the dispatcher keeps the
+ * endpoints it started with): named once, as "webhooks". */
+static void test_webhooks_are_named(void **state)
+{
+	const char *out[RELOAD_RESTART_MAX];
+	char a[2048], b[2048], c[2048];
+	const char *hook = "webhooks:\n  - {url: \"http://127.0.0.1:9/h\", secret: "
+	                   "\"0123456789abcdef0123456789abcdef\"%s}\n";
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", BASE);
+	snprintf(a + strlen(a), sizeof(a) - strlen(a), hook, "");
+	snprintf(b, sizeof(b), "%s", BASE);
+	snprintf(b + strlen(b), sizeof(b) - strlen(b), hook, ", events: [bounced]");
+	assert_int_equal(changes(a, a, out), 0);
+	assert_int_equal(changes(a, b, out), 1);
+	assert_string_equal(out[0], "webhooks");
+	snprintf(c, sizeof(c), "%s", BASE);
+	assert_int_equal(changes(a, c, out), 1);
+	assert_string_equal(out[0], "webhooks");
+}
+
 static void test_submission_and_api_listeners_are_named(void **state)
 {
 	const char *out[RELOAD_RESTART_MAX];
@@ -162,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_nothing_changed),
 	    cmocka_unit_test(test_policies_need_no_restart),
 	    cmocka_unit_test(test_restart_settings_are_named),
+	    cmocka_unit_test(test_webhooks_are_named),
 	    cmocka_unit_test(test_submission_and_api_listeners_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

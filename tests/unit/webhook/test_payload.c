@@ -152,9 +152,17 @@ static void test_store_events(void **state)
 	assert_int_equal(store_commit(st, &e), 0);
 	assert_int_equal(store_webhook_cursor(st, "http://x/", &last, &e), 1);
 	assert_int_equal(last, 4);
-	/* pruning keeps the newest row, so ids keep growing */
-	assert_int_equal(store_events_prune(st, 5000, 100, &n, &e), 0);
-	assert_int_equal(n, 4);
+	/* pruning keeps the newest row, so ids keep growing; in batches, the
+	 * oldest first */
+	assert_int_equal(store_events_prune(st, 5000, 100, 3, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_commit(st, &e), 0);
+	ids[0] = 0;
+	assert_int_equal(store_events_after(st, 0, 10, collect, ids, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[1], 4);
+	assert_int_equal(store_events_prune(st, 5000, 100, 3, &n, &e), 0);
+	assert_int_equal(n, 1);
 	assert_int_equal(store_commit(st, &e), 0);
 	assert_int_equal(store_event_last_id(st, &last, &e), 0);
 	assert_int_equal(last, 5);
