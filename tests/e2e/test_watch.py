@@ -94,6 +94,10 @@ def test_watch_pauses_a_listed_source_and_lifts_it(world, sender):
     assert f"watch: source {W.SOURCE_IP} paused: listed on bl.sluice.test" in err, err
     assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
     assert f"danger: campaign *: source_listed: source {W.SOURCE_IP}" in err, err
+    # the sign is kept with the campaign being delivered then
+    rep = subprocess.run([SLUICE, "report", "--campaign", "w1", "--state", sender.state],
+                         capture_output=True, text=True).stdout
+    assert "source_listed" in rep and "bl.sluice.test: listed: watch test" in rep, rep
 
 
 def test_watch_checks_at_once_after_a_blocklist_reply(world, sender):
