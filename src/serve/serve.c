@@ -207,6 +207,26 @@ struct loaded {
 	struct loaded *next;
 };
 
+static int scheduler_has(const struct serve *sv, const char *id)
+{
+	return sv->sched && scheduler_has_campaign(sv->sched, id);
+}
+
+/* A danger sign of the identity watcher (serve/watch.c): counted and
+ * printed, and kept with every campaign being delivered (`sluice report`). */
+static void on_watch_sign(void *arg, const struct monitor_sign *sg)
+{
+	struct serve *sv = arg;
+	struct err e;
+
+	on_delivery_sign(sv, sg);
+	for (const struct loaded *l = sv->loaded; l; l = l->next)
+		if (scheduler_has(sv, l->rec.id) &&
+		    store_sign_add(sv->st, l->rec.id, clock_wall_ms() / 1000, sg->kind, sg->detail,
+		                   &e) != 0)
+			log_error("watch: %s", e.msg);
+}
+
 static void poll_soon(struct serve *sv, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -620,7 +640,7 @@ int serve_run(struct serve *sv, struct err *e)
 	scheduler_start(sv->sched);
 	/* the config serve_params gave stays for the run (a reload's does not) */
 	struct watch_params wp = {sv->base,  sv->cfg,      sv->st,        sv->env.log,
-	                          sv->sched, sv->env.pool, sv->env.npool, {on_delivery_sign, sv}};
+	                          sv->sched, sv->env.pool, sv->env.npool, {on_watch_sign, sv}};
 	if (watch_start(&wp, &sv->watch, e) != 0)
 		log_error("%s (the sources are not watched)", e->msg);
 	struct event *sigint = evsignal_new(sv->base, SIGINT, on_signal, sv);

@@ -153,6 +153,7 @@ static void act(struct watch *w, const struct source *src, const struct prefligh
 	} else if (a == WATCH_SIGN) {
 		log_warn("watch: source %s (paused by the operator): %s", src->ip, detail);
 		sign(w, src->ip, kind, detail, 0);
+		scheduler_commit_then(w->p.sched, committed, NULL);
 	} else if (a == WATCH_LIFT) {
 		if (store_site_resume(w->p.st, "source", src->ip, &e) < 0) {
 			log_error("watch: resuming source %s: %s", src->ip, e.msg);

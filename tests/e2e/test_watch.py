@@ -94,6 +94,10 @@ def test_watch_pauses_a_listed_source_and_lifts_it(world, sender):
     assert f"watch: source {W.SOURCE_IP} paused: listed on bl.sluice.test" in err, err
     assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
     assert f"danger: campaign *: source_listed: source {W.SOURCE_IP}" in err, err
+    # the sign is kept with the campaign being delivered then
+    rep = subprocess.run([SLUICE, "report", "--campaign", "w1", "--state", sender.state],
+                         capture_output=True, text=True).stdout
+    assert "source_listed" in rep and "bl.sluice.test: listed: watch test" in rep, rep
 
 
 def test_watch_checks_at_once_after_a_blocklist_reply(world, sender):
@@ -124,3 +128,39 @@ def test_watch_checks_at_once_after_a_blocklist_reply(world, sender):
         if listed:
             world.dns_control("local_data_remove", REV)
         stop(p)
+
+
+def test_watch_pauses_a_source_whose_spf_stops_passing(world, sender):
+    """SPF of the From domain passed at start; a second SPF record (a
+    permerror) published while serve runs pauses the source with the SPF
+    result as the reason; the record taken back, the pause is lifted."""
+    dom = "news.sluice.test"
+    spf = f"v=spf1 ip4:{W.SOURCE_IP} ip4:{W.SOURCE2_IP} -all"
+    cfg = sender.write("servespf.yaml", yaml_text(merged(CONFIG)))
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+    changed = False
+
+    def restore():
+        world.dns_control("local_data_remove", dom)
+        world.dns_control("local_data", f'{dom}. 300 IN TXT "{spf}"')
+        world.dns_control("local_data", f"{dom}. 300 IN MX 10 mx.ok.test.")
+
+    try:
+        time.sleep(2.5)  # the check at start passed
+        world.dns_control("local_data", f'{dom}. 300 IN TXT "v=spf1 -all"')
+        changed = True
+        assert wait_for(lambda: signs(sender), timeout=10), "no danger sign"
+        sg = signs(sender)[0]
+        assert sg["category"] == "source_identity", sg
+        assert f"SPF of {dom}: permerror" in sg["reply"], sg
+        assert "watch: SPF of news.sluice.test" in ctl(sender, "queue")
+        restore()
+        changed = False
+        assert wait_for(lambda: "watch: SPF" not in ctl(sender, "queue"), timeout=10)
+    finally:
+        if changed:
+            restore()
+        err = stop(p)
+    assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
