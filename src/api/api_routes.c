@@ -342,6 +342,8 @@ static void control(struct call *c)
  * within about a second and its submissions are refused (451 / 503) until
  * resumed or the "for" (a duration, "2h", or seconds) ends. */
 
+#define TENANT_PAUSE_FOR_MAX_S (366LL * 86400) /* a longer one: pause until resumed */
+
 static void tenant_control(struct call *c, int pause)
 {
 	static const char *const keys_pause[] = {"for", "reason", NULL};
@@ -371,10 +373,11 @@ static void tenant_control(struct call *c, int pause)
 		int64_t ms = config_parse_duration_ms(json_string_value(f), json_string_length(f));
 		for_s = ms > 0 ? (ms + 999) / 1000 : 0;
 	}
-	if (f && for_s <= 0) {
+	if (f && (for_s <= 0 || for_s > TENANT_PAUSE_FOR_MAX_S)) {
 		json_decref(o);
 		api_error_now(c, 400, "invalid_value", "for",
-		              "'for' must be a duration (\"15m\", \"2h\", \"3d\") or seconds > 0");
+		              "'for' must be a duration (\"15m\", \"2h\", \"3d\") or seconds > 0,"
+		              " at most a year");
 		return;
 	}
 	snprintf(reason, sizeof(reason), "%.200s",
