@@ -171,6 +171,42 @@ static int store_migrate_unique(struct store *s, struct err *e)
 	return 0;
 }
 
+/* Columns added since the first queues: each ALTER on its own, and only
+ * "there already" taken as done. Any other failure (a full disk) is an
+ * error: ignored, it left a queue without a column that the next start, its
+ * first ALTER then failing as "duplicate", would never add. */
+static int store_add_columns(struct store *s, struct err *e)
+{
+	static const char *const cols[][2] = {
+	    {"campaign", "priority INTEGER NOT NULL DEFAULT 0"},
+	    {"recipient", "last_mx TEXT"},
+	    /* the duplicate key (the mailbox, its local part folded unless the
+	     * config says otherwise): rows queued before it get theirs in
+	     * store_migrate_unique */
+	    {"recipient", "mkey TEXT"},
+	    /* send time and expiry: NULL in rows queued before them */
+	    {"recipient", "send_at INTEGER"},
+	    {"recipient", "expires_at INTEGER"},
+	    /* tenants and submitted messages: a campaign's owner, kind and
+	     * pool; a recipient's message (NULL: rendered from its campaign) */
+	    {"campaign", "tenant TEXT NOT NULL DEFAULT 'default'"},
+	    {"campaign", "kind INTEGER NOT NULL DEFAULT 0"},
+	    {"campaign", "pool TEXT"},
+	    {"recipient", "message INTEGER"},
+	    /* a cancel requested of the running engine (done 0) or performed */
+	    {"campaign_cancel", "done INTEGER NOT NULL DEFAULT 1"},
+	};
+	char sql[200];
+
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s", cols[i][0], cols[i][1]);
+		if (sqlite3_exec(s->db.h, sql, NULL, NULL, NULL) != SQLITE_OK &&
+		    !strstr(sqlite3_errmsg(s->db.h), "duplicate column name"))
+			return store_db_err(s, e, "add a column");
+	}
+	return 0;
+}
+
 int store_open(const char *dir, struct store **out, struct err *e)
 {
 	*out = NULL;
@@ -180,32 +216,11 @@ int store_open(const char *dir, struct store **out, struct err *e)
 		free(s);
 		return -1;
 	}
-	/* queues made before campaign priorities: add the column (an error
-	 * here means it is there already) */
-	sqlite3_exec(s->db.h, "ALTER TABLE campaign ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
-	             NULL, NULL, NULL);
-	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN last_mx TEXT", NULL, NULL, NULL);
-	/* the duplicate key (the mailbox, its local part folded unless the
-	 * config says otherwise): rows queued before it have NULL, which never
-	 * collides, and keep UNIQUE(campaign, mailbox) */
-	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN mkey TEXT", NULL, NULL, NULL);
-	/* a recipient's send time and expiry (sluice send --send-at,
-	 * --expires-in, the list's columns): NULL in rows queued before them */
-	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN send_at INTEGER", NULL, NULL, NULL);
-	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN expires_at INTEGER", NULL, NULL,
-	             NULL);
-	/* tenants and submitted messages: a campaign's owner, kind and pool; a
-	 * recipient's message (NULL: rendered from its campaign's template) */
-	sqlite3_exec(s->db.h,
-	             "ALTER TABLE campaign ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';"
-	             "ALTER TABLE campaign ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
-	             "ALTER TABLE campaign ADD COLUMN pool TEXT;",
-	             NULL, NULL, NULL);
-	sqlite3_exec(s->db.h, "ALTER TABLE recipient ADD COLUMN message INTEGER", NULL, NULL, NULL);
-	/* a cancel requested of the running engine (done 0) or performed */
-	sqlite3_exec(s->db.h,
-	             "ALTER TABLE campaign_cancel ADD COLUMN done INTEGER NOT NULL DEFAULT 1", NULL,
-	             NULL, NULL);
+	/* columns a queue made by an earlier sluice lacks (store_add_columns) */
+	if (store_add_columns(s, e) != 0) {
+		store_close(s);
+		return -1;
+	}
 	if (store_migrate_unique(s, e) != 0) {
 		store_close(s);
 		return -1;
