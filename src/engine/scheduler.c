@@ -365,6 +365,7 @@ int scheduler_free(struct scheduler *s, struct err *e)
 		strmap_free(s->warm_site_sent[i], NULL);
 	sched_warm_levels_reset(s);
 	sched_controls_free(s);
+	strbuf_free(&s->event_json);
 	free(s);
 	return rc;
 }

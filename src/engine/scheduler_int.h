@@ -216,6 +216,7 @@ struct commit_wait {
 
 struct scheduler {
 	struct scheduler_params p;
+	struct strbuf event_json; /* the data of the event being written (events.c) */
 	struct commit_wait *commit_waits;
 	size_t ncommit_waits, commit_waits_cap;
 	struct event *tick;

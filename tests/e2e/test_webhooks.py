@@ -271,11 +271,12 @@ def test_operator_pauses_are_events(world, sender):
     try:
         queue(sender, "whp", addrs)
         assert wait_for(lambda: len(finals(sender)) == len(addrs), timeout=40)
-        ctl("site", "pause", "mx.ok.test", "--for", "2s", "--reason", "wh pause")
+        ctl("site", "pause", "mx.ok.test", "--for", "3s", "--reason", "wh pause")
         ctl("tenant", "pause", "default", "--reason", "wh tenant")
         ctl("tenant", "resume", "default")
         assert wait_for(lambda: of("site_restored") and of("site_resumed")
-                        and of("tenant_resumed"), timeout=15), rcv.by_id()
+                        and of("tenant_resumed"), timeout=30), \
+            sorted(e["type"] for e in rcv.by_id().values())
     finally:
         stop(p)
         rcv.close()
