@@ -22,6 +22,7 @@
 struct provlimit {
 	int max_connections;                  /* open at once; 0: no cap */
 	double message_rate, connection_rate; /* per second; 0: unlimited */
+	double learned_rate;                  /* messages per second learned; 0: none */
 	struct bucket messages, connections;
 	int open; /* connections open now (taken, not yet closed) */
 };
@@ -32,6 +33,11 @@ void provlimit_init(struct provlimit *p, int max_connections, double message_rat
 /* New limits (a reload); the connections open are kept. */
 void provlimit_set(struct provlimit *p, int max_connections, double message_rate,
                    double connection_rate, int64_t now_ms);
+/* The message rate learned (shape/learn.h) for the provider and source;
+ * the lower of it and the configured one is in force. 0: none. */
+void provlimit_set_learned(struct provlimit *p, double learned_rate, int64_t now_ms);
+/* The message rate in force (per second; 0: unlimited). */
+double provlimit_message_rate(const struct provlimit *p);
 /* 0: one more connection may open now; PROVLIMIT_FULL: at the cap; else
  * the milliseconds until the connection rate allows one. Takes nothing. */
 int64_t provlimit_connection_wait(struct provlimit *p, int64_t now_ms);
