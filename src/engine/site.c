@@ -5,7 +5,9 @@
  * is parked back in the store; site_pace: the message and connection rates),
  * the warm-up counts, the per-second snapshots `sluice queue` reads, and
  * the limits the site's throttle learned (shape/learn.h), read from the
- * store when the site is made and written back in the group commit.
+ * store when the site is made and written back in the group commit. A
+ * site of a provider learns as the provider (its sched_provider's learn,
+ * kept as "provider:NAME"): its own throttle only suspends it.
  */
 #include <event2/event.h>
 #include <stddef.h>

@@ -3,7 +3,9 @@
  * site of that provider (Microsoft 365 tenants, Google Workspace domains:
  * thousands of sites, one receiver judging the source IP). It counts the
  * connections open and holds two token buckets (messages, connections);
- * each site's own throttle still applies on top. Pure accounting: time is
+ * each site's own throttle still applies on top. The message rate in
+ * force is the lower of the configured one and the one learned from the
+ * provider's throttling replies (shape/learn.h, fed by the engine). Pure accounting: time is
  * passed in; who waits for it and how they are woken is the engine's.
  *
  * The questions (provlimit_*_wait) take nothing, so that a caller can ask
