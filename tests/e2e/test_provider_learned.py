@@ -59,9 +59,9 @@ def test_provider_learned_rate_holds_after_a_restart(world, sender):
     # a restart with the next campaign, to other recipients (other sites
     # first): the provider's learned rate holds from the start
     since = len(world.postfix_log(world.anvil_dir))
-    second = mailboxes(3, 30)[::-1]
+    second = mailboxes(3, W.ANVIL_MESSAGES + 5)[::-1]  # more than its window allows
     sender.rows([[m, "L", str(i)] for i, m in enumerate(second)])
-    r = sender.run(config=CONFIG, extra_yaml=PROVIDER_YAML, timeout=200)
+    r = sender.run(config=CONFIG, extra_yaml=PROVIDER_YAML, timeout=250)
     assert r.rc == 0, r.err
     refused = rate_refusals(world, since)
     delivered = {x["recipient"] for x in r.log() if x["outcome"] == "delivered"} - set(first)
