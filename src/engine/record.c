@@ -121,6 +121,7 @@ static int apply_site(struct scheduler *s, struct site *site, const struct job *
 	if (o->rule) {
 		int was = throttle_suspended(&site->thr, sched_mono_ms(s));
 		throttle_apply(&site->thr, o->rule, reply->text, sched_mono_ms(s));
+		site_provider_throttled(s, site, o->rule, sched_mono_ms(s));
 		if (!was && throttle_suspended(&site->thr, sched_mono_ms(s)))
 			sched_event_site(s, site, "site_suspended", o->rule->name,
 			                 site_suspension_end_s(site, sched_mono_ms(s)));
@@ -128,6 +129,7 @@ static int apply_site(struct scheduler *s, struct site *site, const struct job *
 		site_warm_count(s, site);
 		throttle_connection_worked(&site->thr);
 		throttle_delivered(&site->thr, sched_mono_ms(s));
+		site_provider_delivered(site, sched_mono_ms(s));
 	}
 	return 0;
 }

@@ -144,7 +144,17 @@ struct sched_provider {
 	/* the message rate it had lately: counts per window, the last full one */
 	int64_t window_start_ms, window_count;
 	double observed_rate;
+	/* what a throttle at any of its sites taught of the provider's limit
+	 * for the source (shape/learn.h), kept as "provider:NAME" */
+	struct learn lr;
+	int64_t learned_saved_ms;
 };
+
+/* A reply rule r fired at the site / a message was accepted there: the
+ * provider's learning (when the site has one) hears of it. */
+void site_provider_throttled(struct scheduler *s, struct site *site, const struct reply_rule *r,
+                             int64_t now_ms);
+void site_provider_delivered(struct site *site, int64_t now_ms);
 
 struct session {
 	struct scheduler *s;

@@ -307,9 +307,11 @@ static void session_closed_work(void *arg, struct smtp_client *c, const struct s
 		           failover_rule_fires(s, site, NULL, rule, failure->reply.text)) {
 			/* refused while others were accepted: the connection cap */
 			if (sess->asked || !throttle_refused_connection(
-			                       &site->thr, failure->reply.text, sched_mono_ms(s)))
+			                       &site->thr, failure->reply.text, sched_mono_ms(s))) {
 				throttle_apply(&site->thr, rule, failure->reply.text,
 				               sched_mono_ms(s));
+				site_provider_throttled(s, site, rule, sched_mono_ms(s));
+			}
 			log_site_throttled(s, site, sess->source, c, failure, rule);
 		} else if (!sess->asked && failure->stage == STAGE_BANNER &&
 		           throttle_refused_connection(&site->thr, failure->reply.text,

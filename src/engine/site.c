@@ -5,7 +5,9 @@
  * is parked back in the store; site_pace: the message and connection rates),
  * the warm-up counts, the per-second snapshots `sluice queue` reads, and
  * the limits the site's throttle learned (shape/learn.h), read from the
- * store when the site is made and written back in the group commit.
+ * store when the site is made and written back in the group commit. A
+ * site of a provider learns as the provider (its sched_provider's learn,
+ * kept as "provider:NAME"): its own throttle only suspends it.
  */
 #include <event2/event.h>
 #include <stddef.h>
@@ -59,7 +61,7 @@ static void site_learned_load(struct scheduler *s, struct site *site)
 	struct store_learned row;
 	struct err e;
 
-	if (!s->p.store.learned_get)
+	if (!s->p.store.learned_get || site->pv) /* a provider's site: the provider learns */
 		return;
 	int rc = s->p.store.learned_get(s->p.store.ctx, site->key, site->source->ip, &row, &e);
 	if (rc < 0) {
@@ -89,7 +91,7 @@ static void site_learned_save(struct scheduler *s, struct site *site, int64_t no
 	struct err e;
 	int idle = site->active == 0 && site->queued == 0;
 
-	if (!s->p.store.learned_put || !site->thr.lr.changed ||
+	if (!s->p.store.learned_put || site->pv || !site->thr.lr.changed ||
 	    (!idle && now_mono - site->learned_saved_ms < LEARN_SAVE_MS))
 		return;
 	if (!throttle_learned_changed(&site->thr, now_mono, now_s, &k))
@@ -162,6 +164,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->warm_sent =
 	    s->warm_site_sent[wi] ? (intptr_t)strmap_get(s->warm_site_sent[wi], site->key) : 0;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
+	site->thr.rate_elsewhere = site->pv != NULL;
 	site_learned_load(s, site);
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	site->domains = strmap_new();
@@ -411,6 +414,101 @@ static void site_arm(struct site *site, int64_t wait_ms)
 static void on_provider_timer(evutil_socket_t fd, short what, void *arg);
 static void on_provider_msg_timer(evutil_socket_t fd, short what, void *arg);
 
+/* ---- what the provider taught (its struct learn, kept per source) ---- */
+
+/* The store's key of a provider's learned limits (beside sites' keys). */
+static void provider_learned_key(const struct sched_provider *pv, char *buf, size_t size)
+{
+	snprintf(buf, size, "provider:%s", pv->name);
+}
+
+/* The learned rate in force, stepped up per quiet interval, into the
+ * provider's bucket (the lower of it and the configured rate). */
+static void provider_learned_apply(struct sched_provider *pv, int64_t now_ms)
+{
+	learn_step(&pv->lr, now_ms);
+	if (learn_rate(&pv->lr) != pv->lim.learned_rate)
+		provlimit_set_learned(&pv->lim, learn_rate(&pv->lr), now_ms);
+}
+
+static void provider_learned_load(struct scheduler *s, struct sched_provider *pv)
+{
+	struct store_learned row;
+	struct err e;
+	char key[300];
+
+	learn_init(&pv->lr);
+	pv->learned_saved_ms = sched_mono_ms(s);
+	if (!s->p.store.learned_get)
+		return;
+	provider_learned_key(pv, key, sizeof(key));
+	int rc = s->p.store.learned_get(s->p.store.ctx, key, pv->source->ip, &row, &e);
+	if (rc < 0) {
+		sched_fail(s, &e);
+		return;
+	}
+	if (rc == 0)
+		return;
+	struct learn_kept k = {
+	    .rate = row.rate,
+	    .ceiling = row.ceiling,
+	    .connections = row.connections,
+	    .level = row.level,
+	    .throttled_s = row.throttled_s,
+	    .suspended_until_s = row.suspended_until_s,
+	};
+	learn_restore(&pv->lr, &k, sched_mono_ms(s), sched_wall_ms(s) / 1000);
+	provider_learned_apply(pv, sched_mono_ms(s));
+}
+
+/* Writes what the provider learned, when it changed and was not written
+ * in the last LEARN_SAVE_MS (or none of its connections is open). */
+static void provider_learned_save(struct scheduler *s, struct sched_provider *pv, int64_t now_mono,
+                                  int64_t now_s)
+{
+	struct learn_kept k;
+	struct err e;
+	char key[300];
+
+	if (!s->p.store.learned_put || !pv->lr.changed ||
+	    (pv->lim.open > 0 && now_mono - pv->learned_saved_ms < LEARN_SAVE_MS))
+		return;
+	learn_kept_of(&pv->lr, now_mono, now_s, &k);
+	provider_learned_key(pv, key, sizeof(key));
+	struct store_learned row = {
+	    .site = key,
+	    .source_ip = pv->source->ip,
+	    .rate = k.rate,
+	    .ceiling = k.ceiling,
+	    .connections = k.connections,
+	    .level = k.level,
+	    .throttled_s = k.throttled_s,
+	    .suspended_until_s = k.suspended_until_s,
+	    .updated_s = now_s,
+	};
+	if (s->p.store.learned_put(s->p.store.ctx, &row, &e) != 0)
+		sched_fail(s, &e);
+	pv->learned_saved_ms = now_mono;
+}
+
+void site_provider_throttled(struct scheduler *s, struct site *site, const struct reply_rule *r,
+                             int64_t now_ms)
+{
+	struct sched_provider *pv = site->pv;
+
+	if (!pv || !r || r->suspend_ms <= 0)
+		return;
+	(void)s;
+	(void)learn_throttled(&pv->lr, r->suspend_ms, now_ms);
+	provider_learned_apply(pv, now_ms);
+}
+
+void site_provider_delivered(struct site *site, int64_t now_ms)
+{
+	if (site->pv)
+		learn_delivered(&site->pv->lr, now_ms);
+}
+
 /* The provider aggregate of (name, the site's source), made at first use. */
 static struct sched_provider *provider_get(struct scheduler *s, struct site *site, const char *name,
                                            const char *mx, const struct provider_limits *pl)
@@ -435,6 +533,7 @@ static struct sched_provider *provider_get(struct scheduler *s, struct site *sit
 	pv->timer[SITE_PACE_MESSAGE] = evtimer_new(s->p.base, on_provider_msg_timer, pv);
 	pv->window_start_ms = sched_mono_ms(s);
 	strmap_put(s->providers, pv->key, pv);
+	provider_learned_load(s, pv);
 	return pv;
 }
 
@@ -477,8 +576,14 @@ static void providers_set_limits(struct scheduler *s)
 /* What the provider allows now: 0 go, PROVLIMIT_FULL, or ms to wait. */
 static int64_t provider_wait(struct sched_provider *pv, enum site_pace what, int64_t now_ms)
 {
-	return what == SITE_PACE_CONNECTION ? provlimit_connection_wait(&pv->lim, now_ms)
-	                                    : provlimit_message_wait(&pv->lim, now_ms);
+	provider_learned_apply(pv, now_ms);
+	int64_t w = what == SITE_PACE_CONNECTION ? provlimit_connection_wait(&pv->lim, now_ms)
+	                                         : provlimit_message_wait(&pv->lim, now_ms);
+	/* a throttle at one of its sites suspends them all: the receiver
+	 * counts the source across them */
+	if (w != PROVLIMIT_FULL && pv->lr.suspended_until_ms - now_ms > w)
+		w = pv->lr.suspended_until_ms - now_ms;
+	return w;
 }
 
 static void provider_take(struct sched_provider *pv, enum site_pace what, int64_t now_ms)
@@ -632,6 +737,7 @@ void site_set_source(struct scheduler *s, struct site *site, const struct source
 	site->source = src;
 	throttle_init(&site->thr, &site->pol, s->p.cfg->initial_connections, sched_mono_ms(s));
 	throttle_set_established(&site->thr, site->active - site->starting);
+	site->thr.rate_elsewhere = site->pv != NULL;
 	site_learned_load(s, site);
 	if (site->pv) { /* the provider's limits hold per source: its aggregate follows */
 		const char *pname;
@@ -666,7 +772,7 @@ static void provider_snapshot_of(struct sched_provider *pv, int64_t now_mono, in
 	    .conns = pv->lim.open,
 	    .conn_limit = pv->lim.max_connections,
 	    .rate = pv->observed_rate,
-	    .rate_limit = pv->lim.message_rate,
+	    .rate_limit = provlimit_message_rate(&pv->lim), /* the lower of configured, learned */
 	    .conn_rate_limit = pv->lim.connection_rate,
 	    .updated_s = now_s,
 	};
@@ -679,15 +785,15 @@ static void sched_snapshot_providers(struct scheduler *s, int64_t now_s)
 	void *v;
 	struct err e;
 
-	if (!s->p.store.provider_snapshot)
-		return;
 	while (s->providers && strmap_next(s->providers, &pos, &key, &v)) {
 		struct provider_snapshot snap;
 		provider_snapshot_of(v, sched_mono_ms(s), now_s, &snap);
-		if (s->p.store.provider_snapshot(s->p.store.ctx, &snap, &e) != 0) {
+		if (s->p.store.provider_snapshot &&
+		    s->p.store.provider_snapshot(s->p.store.ctx, &snap, &e) != 0) {
 			sched_fail(s, &e);
 			return;
 		}
+		provider_learned_save(s, v, sched_mono_ms(s), now_s);
 	}
 }
 

@@ -7,6 +7,7 @@ void provlimit_init(struct provlimit *p, int max_connections, double message_rat
                     double connection_rate, int64_t now_ms)
 {
 	p->open = 0;
+	p->learned_rate = 0;
 	p->max_connections = max_connections;
 	p->message_rate = message_rate;
 	p->connection_rate = connection_rate;
@@ -20,8 +21,23 @@ void provlimit_set(struct provlimit *p, int max_connections, double message_rate
 	p->max_connections = max_connections;
 	p->message_rate = message_rate;
 	p->connection_rate = connection_rate;
-	bucket_set_rate(&p->messages, message_rate, now_ms);
+	bucket_set_rate(&p->messages, provlimit_message_rate(p), now_ms);
 	bucket_set_rate(&p->connections, connection_rate, now_ms);
+}
+
+double provlimit_message_rate(const struct provlimit *p)
+{
+	double r = p->message_rate;
+
+	if (p->learned_rate > 0 && (r <= 0 || p->learned_rate < r))
+		r = p->learned_rate;
+	return r;
+}
+
+void provlimit_set_learned(struct provlimit *p, double learned_rate, int64_t now_ms)
+{
+	p->learned_rate = learned_rate > 0 ? learned_rate : 0;
+	bucket_set_rate(&p->messages, provlimit_message_rate(p), now_ms);
 }
 
 int64_t provlimit_connection_wait(struct provlimit *p, int64_t now_ms)
@@ -64,7 +80,7 @@ int provlimit_connection_room(struct provlimit *p, int64_t now_ms)
 
 int provlimit_message_room(struct provlimit *p, int64_t now_ms)
 {
-	if (p->message_rate <= 0)
+	if (provlimit_message_rate(p) <= 0)
 		return INT_MAX;
 	return bucket_peek(&p->messages, now_ms) == 0 ? (int)p->messages.tokens : 0;
 }

@@ -3,7 +3,9 @@
  * site of that provider (Microsoft 365 tenants, Google Workspace domains:
  * thousands of sites, one receiver judging the source IP). It counts the
  * connections open and holds two token buckets (messages, connections);
- * each site's own throttle still applies on top. Pure accounting: time is
+ * each site's own throttle still applies on top. The message rate in
+ * force is the lower of the configured one and the one learned from the
+ * provider's throttling replies (shape/learn.h, fed by the engine). Pure accounting: time is
  * passed in; who waits for it and how they are woken is the engine's.
  *
  * The questions (provlimit_*_wait) take nothing, so that a caller can ask
@@ -22,6 +24,7 @@
 struct provlimit {
 	int max_connections;                  /* open at once; 0: no cap */
 	double message_rate, connection_rate; /* per second; 0: unlimited */
+	double learned_rate;                  /* messages per second learned; 0: none */
 	struct bucket messages, connections;
 	int open; /* connections open now (taken, not yet closed) */
 };
@@ -32,6 +35,11 @@ void provlimit_init(struct provlimit *p, int max_connections, double message_rat
 /* New limits (a reload); the connections open are kept. */
 void provlimit_set(struct provlimit *p, int max_connections, double message_rate,
                    double connection_rate, int64_t now_ms);
+/* The message rate learned (shape/learn.h) for the provider and source;
+ * the lower of it and the configured one is in force. 0: none. */
+void provlimit_set_learned(struct provlimit *p, double learned_rate, int64_t now_ms);
+/* The message rate in force (per second; 0: unlimited). */
+double provlimit_message_rate(const struct provlimit *p);
 /* 0: one more connection may open now; PROVLIMIT_FULL: at the cap; else
  * the milliseconds until the connection rate allows one. Takes nothing. */
 int64_t provlimit_connection_wait(struct provlimit *p, int64_t now_ms);

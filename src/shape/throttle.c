@@ -17,7 +17,7 @@ double throttle_message_rate(const struct throttle *t)
 
 	if (t->ceil_rate > 0 && (r <= 0 || t->ceil_rate < r))
 		r = t->ceil_rate;
-	double learned = learn_rate(&t->lr);
+	double learned = t->rate_elsewhere ? 0 : learn_rate(&t->lr);
 	if (learned > 0 && (r <= 0 || learned < r))
 		r = learned;
 	return r;

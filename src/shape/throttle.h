@@ -41,6 +41,8 @@ struct throttle {
 	int64_t ramp_ms;            /* when it last grew */
 	int established;            /* connections open and accepted now (the engine's count) */
 	struct learn lr;            /* what the receiver taught (shape/learn.h) */
+	int rate_elsewhere;         /* the learned rate is kept elsewhere (a provider's,
+	                             * engine/site.c): lr only suspends and caps connections */
 	/* the rate the site accepted lately, so that a rule can scale a site
 	 * that has no configured rate: counts per window, the last full one */
 	int64_t window_start_ms;

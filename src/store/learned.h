@@ -3,7 +3,9 @@
  * source IP), kept in queue.db (table `learned`) so that a restart or the
  * next campaign starts at the learned limits (shape/learn.h decides them;
  * the engine writes them in its group commit, at most every few seconds
- * per site). `sluice queue` lists them; operations.md says how to delete them.
+ * per site). A provider's sites learn together: their row's site is
+ * "provider:NAME" (engine/site.c). `sluice queue` lists them; operations.md
+ * says how to delete them.
  */
 #ifndef SLUICE_STORE_LEARNED_H
 #define SLUICE_STORE_LEARNED_H

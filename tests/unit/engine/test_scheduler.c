@@ -654,6 +654,123 @@ static void test_without_provider_more_connections(void **state)
 	world_close(&w);
 }
 
+/* ---- what a provider taught (engine/site.c) ----
+ * A throttle at one site of a provider teaches the provider's rate for the
+ * source (no message_rate configured): every site of it waits out the
+ * suspension, then goes at the learned rate; the store keeps it as
+ * "provider:NAME", and a later run starts at it. */
+
+static const char provider_learning[] = CONFIG_HEAD "providers:\n"
+                                                    "  - name: tenantmail\n"
+                                                    "    mx: ['mx.p*.provider.test']\n"
+                                                    "    max_connections: 50\n"
+                                                    "rules:\n"
+                                                    "  - name: test-rate-limit\n"
+                                                    "    code: 421\n"
+                                                    "    text: \"rate limit\"\n"
+                                                    "    suspend: 10m\n";
+
+static int delivered_of(struct fake_rcpt **r, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += r[i]->state == RS_DELIVERED;
+	return k;
+}
+
+static int first_delivered(struct world *w, const void *arg)
+{
+	(void)arg;
+	return count_delivered(w) >= 9;
+}
+
+static void test_provider_learns_across_its_sites(void **state)
+{
+	struct world w;
+	char mailbox[64];
+	struct fake_rcpt *later[4];
+
+	(void)state;
+	world_open(&w, provider_learning);
+	for (int k = 0; k < 9; k++) { /* accepted in the minute before the throttle */
+		snprintf(mailbox, sizeof(mailbox), "u%d@p0.provider.test", k);
+		add_rcpt(&w, mailbox, T0_S, NULL, 0);
+	}
+	later[0] = add_rcpt(&w, "x@p1.provider.test", T0_S, rate_limited, 1);
+	later[0]->next_attempt_s = T0_S + 5;
+	for (int k = 1; k < 4; k++) { /* a second site of the provider */
+		snprintf(mailbox, sizeof(mailbox), "b%d@p2.provider.test", k);
+		later[k] = add_rcpt(&w, mailbox, T0_S, NULL, 0);
+		later[k]->next_attempt_s = T0_S + 10;
+	}
+	world_start(&w);
+	run_until(&w, first_delivered, NULL, "the first nine delivered");
+	world_advance(&w, 5000);
+	run_until_updates(&w, later[0], 1, "the 421 at p1");
+	world_advance(&w, 4000);
+	settle(&w);
+	/* kept as the provider's, per source: 90% of 9 a minute */
+	assert_string_equal(w.learned_site, "provider:tenantmail");
+	print_message("learned %.2f msg/min, suspended until T0+%lld\n", w.learned.rate * 60,
+	              (long long)(w.learned.suspended_until_s - T0_S));
+	assert_true(w.learned.rate > 0.9 * 9 / 60 - 0.001 && w.learned.rate < 0.9 * 9 / 60 + 0.001);
+	assert_true(w.learned.suspended_until_s >= T0_S + 5 + SUSPEND_S);
+	/* the second site is due, but its provider is suspended */
+	world_advance(&w, 10 * 1000);
+	settle(&w);
+	assert_int_equal(delivered_of(later, 4), 0);
+	for (int k = 1; k < 4; k++)
+		assert_int_equal(later[k]->tries, 0);
+	/* the suspension ends: one, then one per 1/rate (7.4 s) */
+	world_advance(&w, (5 + SUSPEND_S + 1 - 19) * 1000); /* T0+66 */
+	settle(&w);
+	assert_int_equal(delivered_of(later, 4), 1);
+	world_advance(&w, 3000);
+	settle(&w);
+	assert_int_equal(delivered_of(later, 4), 1);
+	world_advance(&w, 5000);
+	settle(&w);
+	assert_int_equal(delivered_of(later, 4), 2);
+	world_close(&w);
+}
+
+/* What the store kept for the provider holds from the start, at a site
+ * that never throttled; a site of no provider is not held by it. */
+static void test_provider_learned_restored(void **state)
+{
+	struct world w;
+	char mailbox[64];
+	struct fake_rcpt *r[3];
+
+	(void)state;
+	world_open(&w, provider_learning);
+	snprintf(w.learned_site, sizeof(w.learned_site), "provider:tenantmail");
+	w.learned = (struct store_learned){.rate = 0.1, /* one per 10 s */
+	                                   .ceiling = 0.1,
+	                                   .level = 0,
+	                                   .throttled_s = T0_S - 3600};
+	for (int k = 0; k < 3; k++) {
+		snprintf(mailbox, sizeof(mailbox), "u%d@p7.provider.test", k);
+		r[k] = add_rcpt(&w, mailbox, T0_S, NULL, 0);
+	}
+	struct fake_rcpt *other = add_rcpt(&w, "a@one.test", T0_S, NULL, 0);
+	struct fake_rcpt *other2 = add_rcpt(&w, "b@one.test", T0_S, NULL, 0);
+	world_start(&w);
+	settle(&w);
+	settle(&w);
+	assert_int_equal(other->state, RS_DELIVERED);
+	assert_int_equal(other2->state, RS_DELIVERED);
+	assert_int_equal(delivered_of(r, 3), 1);
+	world_advance(&w, 5000);
+	settle(&w);
+	assert_int_equal(delivered_of(r, 3), 1);
+	world_advance(&w, 6000);
+	settle(&w);
+	assert_int_equal(delivered_of(r, 3), 2);
+	world_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +792,8 @@ int main(void)
 	    cmocka_unit_test(test_learned_limits_restored_from_the_store),
 	    cmocka_unit_test(test_provider_caps_connections_and_rate_across_sites),
 	    cmocka_unit_test(test_without_provider_more_connections),
+	    cmocka_unit_test(test_provider_learns_across_its_sites),
+	    cmocka_unit_test(test_provider_learned_restored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
