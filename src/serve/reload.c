@@ -42,8 +42,7 @@ static int dkim_differs(const struct config *a, const struct config *b)
 	return 0;
 }
 
-/* The dispatcher (src/webhook) keeps the endpoints it started with. */
-static int webhooks_differ(const struct config *a, const struct config *b)
+int serve_webhooks_differ(const struct config *a, const struct config *b)
 {
 	if (a->nwebhooks != b->nwebhooks)
 		return 1;
@@ -135,7 +134,9 @@ size_t serve_restart_changes(const struct config *a, const struct config *b, con
 	    {"watch.after_block", a->watch_after_block_ms != b->watch_after_block_ms},
 	    {"check.dnsbl", str_differs(a->check_dnsbl, b->check_dnsbl)},
 	    /* the endpoints, their secrets and filters: the dispatcher's own */
-	    {"webhooks", webhooks_differ(a, b)},
+	    /* whether events are written at all is the engine's, from its start
+	     * (engine/env.c); a change among endpoints is applied (serve.c) */
+	    {"webhooks", a->nwebhooks == 0 && b->nwebhooks > 0},
 	};
 	size_t n = 0;
 

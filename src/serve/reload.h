@@ -22,5 +22,8 @@ struct config;
  * new one, into out (static strings); returns how many (at most max). */
 size_t serve_restart_changes(const struct config *running, const struct config *next,
                              const char **out, size_t max);
+/* 1 if the webhooks: sections differ (endpoints, secrets, tenants, event
+ * filters, batch sizes, timeouts): serve starts its dispatcher again. */
+int serve_webhooks_differ(const struct config *a, const struct config *b);
 
 #endif

@@ -63,13 +63,17 @@ struct serve {
 	struct smtp_server *smtp;
 	struct http_server *http; /* unsubscribe, /metrics, /status */
 	struct unsub_http unsub;
-	struct observe *obs;     /* /metrics and /status (with an HTTP listener) */
-	struct submit *submit;   /* messages from applications (submit/submit.h) */
-	struct submission *subm; /* SMTP submission listeners, or NULL */
-	struct api_wiring *api;  /* the HTTP API (api.listen), while the scheduler runs */
-	struct workers *parsers; /* a thread that parses inbound messages */
-	struct webhook *wh;      /* events to webhooks (webhook/webhook.h), or NULL */
-	struct watch *watch;     /* re-checks the sources' identity (serve/watch.h), or NULL */
+	struct observe *obs;          /* /metrics and /status (with an HTTP listener) */
+	struct submit *submit;        /* messages from applications (submit/submit.h) */
+	struct submission *subm;      /* SMTP submission listeners, or NULL */
+	struct api_wiring *api;       /* the HTTP API (api.listen), while the scheduler runs */
+	struct workers *parsers;      /* a thread that parses inbound messages */
+	struct webhook *wh;           /* events to webhooks (webhook/webhook.h), or NULL */
+	const struct config *wh_cfg;  /* the config wh borrows */
+	struct webhook *wh_old;       /* told to stop by a reload, not yet joined */
+	struct serve_gen *wh_old_gen; /* the config wh_old borrows, freed with it */
+	struct event *wh_restart;     /* on_webhooks_restart */
+	struct watch *watch;          /* re-checks the sources' identity (serve/watch.h), or NULL */
 	/* delivery: one scheduler for every campaign */
 	struct scheduler *sched;
 	struct loaded *loaded;
@@ -465,6 +469,65 @@ static struct serve_gen *load_gen(const char *path, struct err *e)
 	return g;
 }
 
+/* The dispatcher told to stop by a reload has ended: joined (at once),
+ * the config it borrowed freed, and the one for the config now in force
+ * started. Polled: its last save may wait for the engine's commit, which
+ * only this loop makes. */
+static void on_webhooks_restart(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+	struct timeval tv = {0, 100 * 1000};
+	struct err e;
+
+	(void)fd, (void)what;
+	if (!webhook_finished(sv->wh_old)) {
+		event_add(sv->wh_restart, &tv);
+		return;
+	}
+	webhook_stop(sv->wh_old);
+	sv->wh_old = NULL;
+	gen_free(sv->wh_old_gen);
+	sv->wh_old_gen = NULL;
+	if (sv->stopping || sv->cfg->nwebhooks == 0)
+		return;
+	if (webhook_start(sv->cfg, sv->state_dir, &sv->wh, &e) != 0) {
+		log_error("reload: %s (events are kept; they go out after a restart)", e.msg);
+		return;
+	}
+	sv->wh_cfg = sv->cfg;
+	observe_webhooks(sv->obs, sv->wh);
+	log_info("reload: webhooks started again with %zu endpoint%s", sv->cfg->nwebhooks,
+	         sv->cfg->nwebhooks == 1 ? "" : "s");
+}
+
+/* A reload's webhooks: the dispatcher starts again with the new endpoints
+ * when they changed (cursors are durable, per URL: a batch under way is
+ * sent again, and receivers deduplicate by id), or when the config it
+ * borrows is the one about to be freed. With none left it stops; events
+ * are still recorded until a restart. From none, a restart is needed
+ * (serve_restart_changes says so): the engine writes no events. Returns 1
+ * when the running generation must be kept for the dispatcher that is
+ * stopping (on_webhooks_restart frees it). */
+static int reload_webhooks(struct serve *sv, const struct config *next)
+{
+	int borrowed = sv->gen && sv->wh_cfg == &sv->gen->cfg;
+	struct timeval now = {0, 0};
+
+	if (!sv->wh || (!serve_webhooks_differ(sv->wh_cfg, next) && !borrowed))
+		return 0;
+	observe_webhooks(sv->obs, NULL);
+	webhook_request_stop(sv->wh);
+	sv->wh_old = sv->wh;
+	sv->wh_old_gen = borrowed ? sv->gen : NULL;
+	sv->wh = NULL;
+	sv->wh_cfg = NULL;
+	if (next->nwebhooks == 0)
+		log_warn("reload: no webhooks any more: events are recorded (and not sent) until "
+		         "serve restarts");
+	event_add(sv->wh_restart, &now);
+	return borrowed;
+}
+
 /* Reads the config file again: refused whole on any error (the running
  * config stays), else applied to delivery and inbound at once; settings
  * read only at start are named in a warning each. */
@@ -490,7 +553,8 @@ static void reload_config(struct serve *sv)
 	submission_reconfigure(sv->subm, &g->cfg);
 	api_wiring_reconfigure(sv->api, &g->cfg);
 	observe_reconfigure(sv->obs, &g->cfg);
-	gen_free(sv->gen); /* nothing points into it any more */
+	if (!reload_webhooks(sv, &g->cfg))
+		gen_free(sv->gen); /* nothing points into it any more */
 	sv->gen = g;
 	log_info("reload: config %s in force", sv->config_path);
 }
@@ -636,6 +700,8 @@ int serve_run(struct serve *sv, struct err *e)
 	observe_scheduler(sv->obs, sv->sched);
 	if (webhook_start(sv->cfg, sv->state_dir, &sv->wh, e) != 0)
 		log_error("%s (events are kept; they go out after a restart)", e->msg);
+	sv->wh_cfg = sv->cfg;
+	sv->wh_restart = evtimer_new(sv->base, on_webhooks_restart, sv);
 	observe_webhooks(sv->obs, sv->wh);
 	scheduler_start(sv->sched);
 	/* the config serve_params gave stays for the run (a reload's does not) */
@@ -661,6 +727,12 @@ int serve_run(struct serve *sv, struct err *e)
 	observe_webhooks(sv->obs, NULL);
 	webhook_stop(sv->wh);
 	sv->wh = NULL;
+	webhook_stop(sv->wh_old); /* a reload's, still ending */
+	sv->wh_old = NULL;
+	gen_free(sv->wh_old_gen);
+	sv->wh_old_gen = NULL;
+	event_free(sv->wh_restart);
+	sv->wh_restart = NULL;
 	if (scheduler_free(sv->sched, &fe) != 0 && rc == 0) {
 		*e = fe;
 		rc = -1;

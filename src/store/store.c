@@ -171,8 +171,8 @@ static int store_migrate_unique(struct store *s, struct err *e)
 	return 0;
 }
 
-/* Columns added since the first queues: each ALTER on its own, and only
- * "there already" taken as done. Any other failure (a full disk) is an
+/* Columns added since the first queues: each looked for first, each ALTER
+ * on its own, and only "there already" taken as done. Any other failure (a full disk) is an
  * error: ignored, it left a queue without a column that the next start, its
  * first ALTER then failing as "duplicate", would never add. */
 static int store_add_columns(struct store *s, struct err *e)
@@ -196,9 +196,21 @@ static int store_add_columns(struct store *s, struct err *e)
 	    /* a cancel requested of the running engine (done 0) or performed */
 	    {"campaign_cancel", "done INTEGER NOT NULL DEFAULT 1"},
 	};
-	char sql[200];
+	char sql[200], name[64];
 
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		sqlite3_stmt *st;
+		int have = 0;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(cols[i][1], " "), cols[i][1]);
+		snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1",
+		         cols[i][0]);
+		if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
+			return store_db_err(s, e, "read the schema");
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		have = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (have) /* the usual case: read only, so it never waits for a writer */
+			continue;
 		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s", cols[i][0], cols[i][1]);
 		if (sqlite3_exec(s->db.h, sql, NULL, NULL, NULL) != SQLITE_OK &&
 		    !strstr(sqlite3_errmsg(s->db.h), "duplicate column name"))

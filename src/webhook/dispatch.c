@@ -59,6 +59,8 @@ struct webhook {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_int stop;
+	atomic_int finished; /* run() has returned (webhook_finished) */
+	char *state_dir;
 	int64_t next_save_ms, next_prune_ms;
 	int64_t pruned; /* by the batches of this pruning so far */
 };
@@ -363,10 +365,20 @@ static void wait_a_while(struct webhook *w, int64_t ms)
 	pthread_mutex_unlock(&w->mu);
 }
 
+static int load_cursors(struct webhook *w, struct err *e);
+
 static void *run(void *arg)
 {
 	struct webhook *w = arg;
+	struct err e;
 
+	/* here, not in webhook_start: the engine may hold a write transaction
+	 * that only the event loop webhook_start runs on would commit */
+	if (store_open(w->state_dir, &w->st, &e) != 0 || load_cursors(w, &e) != 0) {
+		log_error("webhooks: %s (events are kept; they go out after a restart)", e.msg);
+		atomic_store(&w->finished, 1);
+		return NULL;
+	}
 	while (!atomic_load(&w->stop)) {
 		int64_t now = clock_mono_ms(), next = now + WEBHOOK_IDLE_MS;
 		int worked = 0, in_flight = 0;
@@ -401,6 +413,7 @@ static void *run(void *arg)
 		if (w->eps[i].in_flight)
 			post_end(w, &w->eps[i]);
 	save_cursors(w);
+	atomic_store(&w->finished, 1);
 	return NULL;
 }
 
@@ -437,6 +450,7 @@ static void webhook_free(struct webhook *w)
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
 	store_close(w->st);
+	free(w->state_dir);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w->eps);
@@ -468,10 +482,9 @@ int webhook_start(const struct config *cfg, const char *state_dir, struct webhoo
 		webhook_free(w);
 		return err_set(e, "webhooks: libcurl cannot start");
 	}
-	if (store_open(state_dir, &w->st, e) != 0 || load_cursors(w, e) != 0 ||
-	    pthread_create(&w->thread, NULL, run, w) != 0) {
-		if (w->st)
-			err_set(e, "webhooks: cannot start the thread");
+	w->state_dir = xstrdup(state_dir);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		err_set(e, "webhooks: cannot start the thread");
 		webhook_free(w);
 		return -1;
 	}
@@ -488,6 +501,11 @@ void webhook_request_stop(struct webhook *w)
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	curl_multi_wakeup(w->multi); /* out of a curl_multi_poll */
+}
+
+int webhook_finished(struct webhook *w)
+{
+	return w ? atomic_load(&w->finished) : 1;
 }
 
 void webhook_stop(struct webhook *w)

@@ -39,7 +39,8 @@
 struct webhook;
 
 /* Starts the dispatcher for cfg's webhooks (cfg borrowed until
- * webhook_stop): opens its connection to the queue in state_dir and gives
+ * webhook_stop): its thread opens its connection to the queue in state_dir
+ * (a failure there is logged; the thread ends) and gives
  * each endpoint seen for the first time a cursor at the newest event (an
  * endpoint gets what happens from its first start on). *out NULL when no
  * webhook is configured. 0, or -1 with e. */
@@ -48,6 +49,9 @@ int webhook_start(const struct config *cfg, const char *state_dir, struct webhoo
 /* Asks the thread to stop (a POST under way is abandoned): returns at
  * once; w may be NULL. */
 void webhook_request_stop(struct webhook *w);
+/* 1 once the thread has ended (after webhook_request_stop, its last save
+ * done): webhook_stop then joins at once. */
+int webhook_finished(struct webhook *w);
 /* Stops (saving the cursors), joins and frees; w may be NULL. */
 void webhook_stop(struct webhook *w);
 /* Appends the Prometheus text of the endpoints' backlog and failures:

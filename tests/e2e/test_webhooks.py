@@ -325,3 +325,30 @@ def test_a_slow_endpoint_does_not_delay_another(world, sender):
         slow.close()
         fast.close()
     assert not fast.bad
+
+
+def test_reload_sends_to_the_new_endpoint(world, sender):
+    """A SIGHUP with another webhooks: section: the dispatcher starts again
+    with it; what happens after goes to the new endpoint, not the old.
+    Recipients: user461-user462@ok.test."""
+    old, new = Receiver(8111), Receiver(8112)
+    p = start_serve(sender, [hook(old.url)])
+    try:
+        queue(sender, "whr1", ["user461@ok.test"])
+        assert wait_for(lambda: "user461@ok.test" in final_events(old), timeout=30), \
+            final_events(old)
+        hooks = "webhooks:\n  - " + "\n    ".join(
+            f"{k}: {v}" for k, v in hook(new.url).items()) + "\n"
+        sender.write("serve.yaml", yaml_text(merged(CONFIG), POLICY + hooks))
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        queue(sender, "whr2", ["user462@ok.test"])
+        assert wait_for(lambda: "user462@ok.test" in final_events(new), timeout=30), \
+            final_events(new)
+    finally:
+        err = stop(p)
+        old.close()
+        new.close()
+    assert "user462@ok.test" not in final_events(old)
+    assert not old.bad and not new.bad
+    assert "webhooks started again" in err, err[-2000:]

@@ -101,8 +101,9 @@ static const char *SUBMIT = "tenants:\n"
                             "             tls_cert: /etc/%s.pem, tls_key: /etc/%s.key%s}\n"
                             "api: {listen: 127.0.0.1:%d%s}\n";
 
-/* A changed webhooks: section needs a restart (the dispatcher keeps the
- * endpoints it started with): named once, as "webhooks". */
+/* webhooks: a change among endpoints is applied by serve (its dispatcher
+ * starts again); only webhooks where there were none need a restart (the
+ * engine writes no events): named once, as "webhooks". */
 static void test_webhooks_are_named(void **state)
 {
 	const char *out[RELOAD_RESTART_MAX];
@@ -115,11 +116,11 @@ static void test_webhooks_are_named(void **state)
 	snprintf(a + strlen(a), sizeof(a) - strlen(a), hook, "");
 	snprintf(b, sizeof(b), "%s", BASE);
 	snprintf(b + strlen(b), sizeof(b) - strlen(b), hook, ", events: [bounced]");
-	assert_int_equal(changes(a, a, out), 0);
-	assert_int_equal(changes(a, b, out), 1);
-	assert_string_equal(out[0], "webhooks");
 	snprintf(c, sizeof(c), "%s", BASE);
-	assert_int_equal(changes(a, c, out), 1);
+	assert_int_equal(changes(a, a, out), 0);
+	assert_int_equal(changes(a, b, out), 0);
+	assert_int_equal(changes(a, c, out), 0);
+	assert_int_equal(changes(c, a, out), 1);
 	assert_string_equal(out[0], "webhooks");
 }
 
