@@ -28,9 +28,32 @@
 #include "util/when.h"
 #include "util/xmalloc.h"
 
+/* 1 when the reply names one of the check.dnsbl zones: the watcher's
+ * check tells whether that listing is gone (serve/watch.c). */
+static int names_a_zone(const struct config *cfg, const char *text)
+{
+	const char *z = cfg->check_dnsbl;
+	char zone[256];
+
+	while (z && *z && text) {
+		size_t n = strcspn(z, ", ");
+		if (n > 0 && n < sizeof(zone)) {
+			memcpy(zone, z, n);
+			zone[n] = '\0';
+			if (strcasestr(text, zone))
+				return 1;
+		}
+		z += n;
+		z += strspn(z, ", ");
+	}
+	return 0;
+}
+
 static void load_row(void *arg, const struct store_srcblock *r)
 {
-	srcblocks_set(arg, r->site, r->source_ip, r->until_s);
+	struct scheduler *s = arg;
+	srcblocks_set_at(s->blocks, r->site, r->source_ip, r->until_s, r->created_s * 1000,
+	                 names_a_zone(s->p.cfg, r->reply));
 }
 
 /* The blocks kept in the store, once. */
@@ -42,8 +65,7 @@ static void blocks_load(struct scheduler *s)
 		return;
 	s->blocks = srcblocks_new();
 	if (s->p.store.srcblock_list &&
-	    s->p.store.srcblock_list(s->p.store.ctx, sched_wall_ms(s) / 1000, load_row, s->blocks,
-	                             &e) != 0)
+	    s->p.store.srcblock_list(s->p.store.ctx, sched_wall_ms(s) / 1000, load_row, s, &e) != 0)
 		sched_fail(s, &e);
 }
 
@@ -157,8 +179,9 @@ void failover_block(struct scheduler *s, struct site *site, const struct source 
 	if (rule->scope == RSCOPE_PROVIDER && provider_key(s, site, pk, sizeof(pk)))
 		key = pk;
 	int64_t had = srcblocks_until(s->blocks, key, src->ip, now_s);
-	srcblocks_set(s->blocks, key, src->ip, until);
 	snprintf(text, sizeof(text), "%d %s %s", reply->code, reply->enhanced, reply->text);
+	srcblocks_set_at(s->blocks, key, src->ip, until, sched_wall_ms(s),
+	                 names_a_zone(s->p.cfg, text));
 	if (!had || until - had >= 60) { /* kept: a restart keeps the block */
 		struct store_srcblock row = {.site = key,
 		                             .source_ip = src->ip,
@@ -191,6 +214,76 @@ void failover_block(struct scheduler *s, struct site *site, const struct source 
 		    "waits until %s",
 		    site->key, site->failover_width, when);
 	}
+}
+
+/* ---- blocks ended early: the listing is gone (serve/watch.c) ---- */
+
+struct lift {
+	struct scheduler *s;
+	const char *ip, *why;
+	size_t n;
+};
+
+/* The mail the site parked for the block (due at its end at the latest)
+ * is due again now; campaigns fetch again (as a pause's end does). */
+static void site_wake(struct scheduler *s, struct site *site, int64_t until_s)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	size_t pos = 0;
+	const char *domain;
+	void *v;
+	struct err e;
+
+	while (s->p.store.rcpt_due_domain && strmap_next(site->domains, &pos, &domain, &v))
+		if (s->p.store.rcpt_due_domain(s->p.store.ctx, domain, now_s + 1, until_s, &e) !=
+		    0) {
+			sched_fail(s, &e);
+			return;
+		}
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (!c->finished && !c->paused)
+			c->next_fetch_ms = (now_s + 1) * 1000;
+}
+
+static void lifted(void *arg, const char *key, int64_t until_s)
+{
+	struct lift *l = arg;
+	struct scheduler *s = l->s;
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	struct store_srcblock row = {.site = key,
+	                             .source_ip = l->ip,
+	                             .rule = "",
+	                             .reply = l->why,
+	                             .until_s = now_s,
+	                             .created_s = now_s};
+	struct err e;
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	l->n++;
+	if (s->p.store.srcblock_put && s->p.store.srcblock_put(s->p.store.ctx, &row, &e) != 0)
+		sched_fail(s, &e);
+	log_info("source %s: its block at %s ends early: %s", l->ip, key, l->why);
+	while (strmap_next(s->sites, &pos, &k, &v)) {
+		struct site *site = v;
+		char pk[200];
+		const char *xp = provider_key(s, site, pk, sizeof(pk));
+		if (strcmp(site->key, key) == 0 || (xp && strcmp(xp, key) == 0))
+			site_wake(s, site, until_s);
+	}
+}
+
+size_t scheduler_lift_source_blocks(struct scheduler *s, const char *ip, int64_t before_ms,
+                                    const char *why)
+{
+	struct lift l = {s, ip, why, 0};
+
+	blocks_load(s);
+	srcblocks_lift(s->blocks, ip, before_ms, lifted, &l);
+	if (l.n)
+		s->dirty = 1;
+	return l.n;
 }
 
 /* ---- rule triggers and scopes ---- */
