@@ -310,6 +310,73 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 	monitor_stop_campaign(s, c);
 }
 
+/* A provider- or source-scoped suspension in force, for sites made while
+ * it lasts (failover_site_made). */
+struct scoped {
+	int scope;
+	char target[200];
+	char rule[100];
+	char reason[THROTTLE_REASON_MAX];
+	int64_t until_ms; /* monotonic */
+};
+
+static void scoped_keep(struct scheduler *s, const struct reply_rule *rule, const char *target,
+                        const char *reason, int64_t until_ms)
+{
+	char key[260];
+	struct scoped *x;
+
+	snprintf(key, sizeof(key), "%d\n%s", rule->scope, target);
+	if (!s->scoped)
+		s->scoped = strmap_new();
+	x = strmap_get(s->scoped, key);
+	if (!x) {
+		x = xcalloc(1, sizeof(*x));
+		strmap_put(s->scoped, key, x);
+	}
+	x->scope = rule->scope;
+	snprintf(x->target, sizeof(x->target), "%s", target);
+	snprintf(x->rule, sizeof(x->rule), "%s", rule->name);
+	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	if (until_ms > x->until_ms)
+		x->until_ms = until_ms;
+}
+
+void failover_site_made(struct scheduler *s, struct site *site)
+{
+	int64_t now = sched_mono_ms(s);
+	size_t pos = 0, n = 0;
+	const char *key;
+	void *v;
+	char pk[200], *gone[16];
+
+	if (!s->scoped)
+		return;
+	const char *xp = provider_key(s, site, pk, sizeof(pk));
+	while (strmap_next(s->scoped, &pos, &key, &v)) {
+		const struct scoped *x = v;
+		if (x->until_ms <= now) {
+			if (n < 16)
+				gone[n++] = xstrdup(key);
+			continue;
+		}
+		int hit = x->scope == RSCOPE_SOURCE ? strcmp(site->source->ip, x->target) == 0
+		                                    : xp && strcmp(xp, x->target) == 0;
+		if (!hit || x->until_ms <= site->thr.suspended_until_ms)
+			continue;
+		site->thr.suspended_until_ms = x->until_ms;
+		snprintf(site->thr.reason, sizeof(site->thr.reason), "%s", x->reason);
+		log_info("site %s: starts suspended by reply rule %s (%s %s)", site->key, x->rule,
+		         config_rule_scope_name(x->scope), x->target);
+		sched_event_site(s, site, "site_suspended", x->rule,
+		                 site_suspension_end_s(site, now));
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(strmap_remove(s->scoped, gone[i]));
+		free(gone[i]);
+	}
+}
+
 /* A fired rule of scope provider, source, campaign or tenant, applied. */
 static void apply_scope(struct scheduler *s, struct site *site, const struct job *j,
                         const struct reply_rule *rule, const char *text, const char *target)
@@ -330,15 +397,29 @@ static void apply_scope(struct scheduler *s, struct site *site, const struct job
 		return;
 	}
 	log_warn("%s: applied to every site of it", why);
+	int64_t now = sched_mono_ms(s), until = 0;
 	while (strmap_next(s->sites, &pos, &key, &v)) {
 		struct site *x = v;
 		char pk[200];
 		const char *xp = provider_key(s, x, pk, sizeof(pk));
 		int hit = rule->scope == RSCOPE_SOURCE ? strcmp(x->source->ip, target) == 0
 		                                       : xp && strcmp(xp, target) == 0;
-		if (hit || x == site)
-			throttle_apply(&x->thr, rule, text, sched_mono_ms(s));
+		if (!hit && x != site)
+			continue;
+		int was = throttle_suspended(&x->thr, now);
+		throttle_apply(&x->thr, rule, text, now);
+		if (!throttle_suspended(&x->thr, now))
+			continue;
+		if (x->thr.suspended_until_ms > until) {
+			until = x->thr.suspended_until_ms;
+			snprintf(why, sizeof(why), "%s", x->thr.reason);
+		}
+		if (!was)
+			sched_event_site(s, x, "site_suspended", rule->name,
+			                 site_suspension_end_s(x, now));
 	}
+	if (until > now) /* sites made while it lasts start under it */
+		scoped_keep(s, rule, target, why, until);
 }
 
 int failover_rule_fires(struct scheduler *s, struct site *site, const struct job *j,
@@ -384,4 +465,6 @@ void failover_free(struct scheduler *s)
 	s->blocks = NULL;
 	triggers_free(s->triggers);
 	s->triggers = NULL;
+	strmap_free(s->scoped, free);
+	s->scoped = NULL;
 }
