@@ -28,9 +28,32 @@
 #include "util/when.h"
 #include "util/xmalloc.h"
 
+/* 1 when the reply names one of the check.dnsbl zones: the watcher's
+ * check tells whether that listing is gone (serve/watch.c). */
+static int names_a_zone(const struct config *cfg, const char *text)
+{
+	const char *z = cfg->check_dnsbl;
+	char zone[256];
+
+	while (z && *z && text) {
+		size_t n = strcspn(z, ", ");
+		if (n > 0 && n < sizeof(zone)) {
+			memcpy(zone, z, n);
+			zone[n] = '\0';
+			if (strcasestr(text, zone))
+				return 1;
+		}
+		z += n;
+		z += strspn(z, ", ");
+	}
+	return 0;
+}
+
 static void load_row(void *arg, const struct store_srcblock *r)
 {
-	srcblocks_set(arg, r->site, r->source_ip, r->until_s);
+	struct scheduler *s = arg;
+	srcblocks_set_at(s->blocks, r->site, r->source_ip, r->until_s, r->created_s * 1000,
+	                 names_a_zone(s->p.cfg, r->reply));
 }
 
 /* The blocks kept in the store, once. */
@@ -42,8 +65,7 @@ static void blocks_load(struct scheduler *s)
 		return;
 	s->blocks = srcblocks_new();
 	if (s->p.store.srcblock_list &&
-	    s->p.store.srcblock_list(s->p.store.ctx, sched_wall_ms(s) / 1000, load_row, s->blocks,
-	                             &e) != 0)
+	    s->p.store.srcblock_list(s->p.store.ctx, sched_wall_ms(s) / 1000, load_row, s, &e) != 0)
 		sched_fail(s, &e);
 }
 
@@ -157,8 +179,9 @@ void failover_block(struct scheduler *s, struct site *site, const struct source 
 	if (rule->scope == RSCOPE_PROVIDER && provider_key(s, site, pk, sizeof(pk)))
 		key = pk;
 	int64_t had = srcblocks_until(s->blocks, key, src->ip, now_s);
-	srcblocks_set(s->blocks, key, src->ip, until);
 	snprintf(text, sizeof(text), "%d %s %s", reply->code, reply->enhanced, reply->text);
+	srcblocks_set_at(s->blocks, key, src->ip, until, sched_wall_ms(s),
+	                 names_a_zone(s->p.cfg, text));
 	if (!had || until - had >= 60) { /* kept: a restart keeps the block */
 		struct store_srcblock row = {.site = key,
 		                             .source_ip = src->ip,
@@ -193,6 +216,76 @@ void failover_block(struct scheduler *s, struct site *site, const struct source 
 	}
 }
 
+/* ---- blocks ended early: the listing is gone (serve/watch.c) ---- */
+
+struct lift {
+	struct scheduler *s;
+	const char *ip, *why;
+	size_t n;
+};
+
+/* The mail the site parked for the block (due at its end at the latest)
+ * is due again now; campaigns fetch again (as a pause's end does). */
+static void site_wake(struct scheduler *s, struct site *site, int64_t until_s)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	size_t pos = 0;
+	const char *domain;
+	void *v;
+	struct err e;
+
+	while (s->p.store.rcpt_due_domain && strmap_next(site->domains, &pos, &domain, &v))
+		if (s->p.store.rcpt_due_domain(s->p.store.ctx, domain, now_s + 1, until_s, &e) !=
+		    0) {
+			sched_fail(s, &e);
+			return;
+		}
+	for (struct sched_campaign *c = s->campaigns; c; c = c->next)
+		if (!c->finished && !c->paused)
+			c->next_fetch_ms = (now_s + 1) * 1000;
+}
+
+static void lifted(void *arg, const char *key, int64_t until_s)
+{
+	struct lift *l = arg;
+	struct scheduler *s = l->s;
+	int64_t now_s = sched_wall_ms(s) / 1000;
+	struct store_srcblock row = {.site = key,
+	                             .source_ip = l->ip,
+	                             .rule = "",
+	                             .reply = l->why,
+	                             .until_s = now_s,
+	                             .created_s = now_s};
+	struct err e;
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	l->n++;
+	if (s->p.store.srcblock_put && s->p.store.srcblock_put(s->p.store.ctx, &row, &e) != 0)
+		sched_fail(s, &e);
+	log_info("source %s: its block at %s ends early: %s", l->ip, key, l->why);
+	while (strmap_next(s->sites, &pos, &k, &v)) {
+		struct site *site = v;
+		char pk[200];
+		const char *xp = provider_key(s, site, pk, sizeof(pk));
+		if (strcmp(site->key, key) == 0 || (xp && strcmp(xp, key) == 0))
+			site_wake(s, site, until_s);
+	}
+}
+
+size_t scheduler_lift_source_blocks(struct scheduler *s, const char *ip, int64_t before_ms,
+                                    const char *why)
+{
+	struct lift l = {s, ip, why, 0};
+
+	blocks_load(s);
+	srcblocks_lift(s->blocks, ip, before_ms, lifted, &l);
+	if (l.n)
+		s->dirty = 1;
+	return l.n;
+}
+
 /* ---- rule triggers and scopes ---- */
 
 static struct sched_campaign *campaign_of(const struct site *site, const struct job *j)
@@ -217,6 +310,73 @@ static void pause_campaign(struct scheduler *s, struct sched_campaign *c, const 
 	monitor_stop_campaign(s, c);
 }
 
+/* A provider- or source-scoped suspension in force, for sites made while
+ * it lasts (failover_site_made). */
+struct scoped {
+	int scope;
+	char target[200];
+	char rule[100];
+	char reason[THROTTLE_REASON_MAX];
+	int64_t until_ms; /* monotonic */
+};
+
+static void scoped_keep(struct scheduler *s, const struct reply_rule *rule, const char *target,
+                        const char *reason, int64_t until_ms)
+{
+	char key[260];
+	struct scoped *x;
+
+	snprintf(key, sizeof(key), "%d\n%s", rule->scope, target);
+	if (!s->scoped)
+		s->scoped = strmap_new();
+	x = strmap_get(s->scoped, key);
+	if (!x) {
+		x = xcalloc(1, sizeof(*x));
+		strmap_put(s->scoped, key, x);
+	}
+	x->scope = rule->scope;
+	snprintf(x->target, sizeof(x->target), "%s", target);
+	snprintf(x->rule, sizeof(x->rule), "%s", rule->name);
+	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	if (until_ms > x->until_ms)
+		x->until_ms = until_ms;
+}
+
+void failover_site_made(struct scheduler *s, struct site *site)
+{
+	int64_t now = sched_mono_ms(s);
+	size_t pos = 0, n = 0;
+	const char *key;
+	void *v;
+	char pk[200], *gone[16];
+
+	if (!s->scoped)
+		return;
+	const char *xp = provider_key(s, site, pk, sizeof(pk));
+	while (strmap_next(s->scoped, &pos, &key, &v)) {
+		const struct scoped *x = v;
+		if (x->until_ms <= now) {
+			if (n < 16)
+				gone[n++] = xstrdup(key);
+			continue;
+		}
+		int hit = x->scope == RSCOPE_SOURCE ? strcmp(site->source->ip, x->target) == 0
+		                                    : xp && strcmp(xp, x->target) == 0;
+		if (!hit || x->until_ms <= site->thr.suspended_until_ms)
+			continue;
+		site->thr.suspended_until_ms = x->until_ms;
+		snprintf(site->thr.reason, sizeof(site->thr.reason), "%s", x->reason);
+		log_info("site %s: starts suspended by reply rule %s (%s %s)", site->key, x->rule,
+		         config_rule_scope_name(x->scope), x->target);
+		sched_event_site(s, site, "site_suspended", x->rule,
+		                 site_suspension_end_s(site, now));
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(strmap_remove(s->scoped, gone[i]));
+		free(gone[i]);
+	}
+}
+
 /* A fired rule of scope provider, source, campaign or tenant, applied. */
 static void apply_scope(struct scheduler *s, struct site *site, const struct job *j,
                         const struct reply_rule *rule, const char *text, const char *target)
@@ -237,15 +397,29 @@ static void apply_scope(struct scheduler *s, struct site *site, const struct job
 		return;
 	}
 	log_warn("%s: applied to every site of it", why);
+	int64_t now = sched_mono_ms(s), until = 0;
 	while (strmap_next(s->sites, &pos, &key, &v)) {
 		struct site *x = v;
 		char pk[200];
 		const char *xp = provider_key(s, x, pk, sizeof(pk));
 		int hit = rule->scope == RSCOPE_SOURCE ? strcmp(x->source->ip, target) == 0
 		                                       : xp && strcmp(xp, target) == 0;
-		if (hit || x == site)
-			throttle_apply(&x->thr, rule, text, sched_mono_ms(s));
+		if (!hit && x != site)
+			continue;
+		int was = throttle_suspended(&x->thr, now);
+		throttle_apply(&x->thr, rule, text, now);
+		if (!throttle_suspended(&x->thr, now))
+			continue;
+		if (x->thr.suspended_until_ms > until) {
+			until = x->thr.suspended_until_ms;
+			snprintf(why, sizeof(why), "%s", x->thr.reason);
+		}
+		if (!was)
+			sched_event_site(s, x, "site_suspended", rule->name,
+			                 site_suspension_end_s(x, now));
 	}
+	if (until > now) /* sites made while it lasts start under it */
+		scoped_keep(s, rule, target, why, until);
 }
 
 int failover_rule_fires(struct scheduler *s, struct site *site, const struct job *j,
@@ -291,4 +465,6 @@ void failover_free(struct scheduler *s)
 	s->blocks = NULL;
 	triggers_free(s->triggers);
 	s->triggers = NULL;
+	strmap_free(s->scoped, free);
+	s->scoped = NULL;
 }

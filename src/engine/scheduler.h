@@ -109,6 +109,13 @@ struct sched_campaign_desc {
 };
 
 struct scheduler *scheduler_new(const struct scheduler_params *p);
+/* Source failover (engine/failover.c): the listing behind ip's blocks is
+ * gone (serve/watch.c found it on none of the check.dnsbl zones): its
+ * blocks whose reply named such a zone, set or renewed before before_ms
+ * (wall), end now (logged with why, kept in the store; the sites go back
+ * to their own source, the mail they parked is due). Returns how many. */
+size_t scheduler_lift_source_blocks(struct scheduler *s, const char *ip, int64_t before_ms,
+                                    const char *why);
 /* Adds a campaign (again: wakes it up, e.g. after more was queued). */
 void scheduler_add_campaign(struct scheduler *s, const struct sched_campaign_desc *d);
 /* The config in force (scheduler_new's, or the last reconfigure's). */

@@ -268,6 +268,8 @@ struct scheduler {
 	struct srcblocks *blocks; /* NULL until loaded from the store */
 	int64_t blocks_pruned_s;  /* when ended blocks were last dropped */
 	struct triggers *triggers;
+	struct strmap *scoped; /* provider/source rules' suspensions: "SCOPE\nTARGET" ->
+	                        * struct scoped (failover.c), for sites made later */
 };
 
 /* The engine's clock (s->p.clock): never util/clock directly, so a test
@@ -466,6 +468,9 @@ int64_t failover_admit(struct scheduler *s, struct site *site, int64_t now_s);
  * counted per target of its scope); campaign and tenant scopes pause them. */
 int failover_rule_fires(struct scheduler *s, struct site *site, const struct job *j,
                         const struct reply_rule *rule, const char *text);
+/* A site just made starts under the suspension a rule of scope provider or
+ * source put on its provider or source, until that ends. */
+void failover_site_made(struct scheduler *s, struct site *site);
 void failover_free(struct scheduler *s);
 /* site.c: the site sends from src from now on (its provider aggregate and
  * warm-up counts follow; sessions from the old source finish). */

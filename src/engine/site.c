@@ -169,6 +169,7 @@ struct site *site_get(struct scheduler *s, const struct sched_campaign *c, const
 	site->timer = evtimer_new(s->p.base, on_site_timer, site);
 	site->domains = strmap_new();
 	strmap_put(s->sites, site->key, site);
+	failover_site_made(s, site); /* a provider or source rule's suspension */
 	return site;
 }
 

@@ -26,15 +26,17 @@ struct watch {
 	struct workers *wk;
 	struct event *tick;
 	struct watch_memory mem[SOURCES_MAX];
-	int64_t next_due_ms;   /* the next scheduled check (monotonic) */
-	int64_t last_start_ms; /* the last check's start; 0: none */
-	int64_t blocks_seen;   /* reputation_block attempts counted so far */
+	int64_t next_due_ms;                            /* the next scheduled check (monotonic) */
+	int64_t last_start_ms;                          /* the last check's start; 0: none */
+	int64_t last_start_wall_ms, prev_start_wall_ms; /* the last two checks' (wall) */
+	int64_t blocks_seen; /* reputation_block attempts counted so far */
 	int running, stopping;
 };
 
 /* One check: every source, on the worker. */
 struct watch_job {
 	struct watch *w;
+	int64_t before_ms; /* the check before this one started then (wall; 0: none) */
 	struct preflight_watch found[SOURCES_MAX];
 	int failed[SOURCES_MAX];
 	char why[SOURCES_MAX][ERR_MSG_MAX];
@@ -68,6 +70,12 @@ enum watch_act watch_decide(const struct preflight_watch *f, struct watch_memory
 		return WATCH_NONE; /* no answer: judge nothing */
 	m->bad = 0;
 	return paused == WATCH_PAUSED_BY_WATCH ? WATCH_LIFT : WATCH_NONE;
+}
+
+int watch_ends_blocks(const struct preflight_watch *f, int have_zones, int64_t set_ms,
+                      int64_t before_ms)
+{
+	return have_zones && f->listed == 0 && before_ms > 0 && set_ms < before_ms;
 }
 
 static void check_work(void *arg)
@@ -126,8 +134,28 @@ static void sign(struct watch *w, const char *ip, const char *kind, const char *
 		w->p.sink.fn(w->p.sink.arg, &sg);
 }
 
+/* The listing is gone: the source blocks of blocklist-style replies that
+ * named a check.dnsbl zone and came before the previous check end now
+ * (watch_ends_blocks; the scheduler holds them). */
+static void end_blocks(struct watch *w, const struct source *src, const struct preflight_watch *f,
+                       int64_t before_ms)
+{
+	const char *z = w->p.cfg->check_dnsbl;
+
+	if (!w->p.sched || !watch_ends_blocks(f, z && *z, before_ms - 1, before_ms))
+		return;
+	size_t n = scheduler_lift_source_blocks(
+	    w->p.sched, src->ip, before_ms, "watch: listed on none of the check.dnsbl zones now");
+	if (!n)
+		return;
+	scheduler_commit_then(w->p.sched, committed, NULL);
+	log_info("watch: source %s is on none of the check.dnsbl zones: %zu block(s) of it "
+	         "ended early",
+	         src->ip, n);
+}
+
 static void act(struct watch *w, const struct source *src, const struct preflight_watch *f,
-                struct watch_memory *m)
+                struct watch_memory *m, int64_t before_ms)
 {
 	struct pause_find pf = {src->ip, WATCH_NOT_PAUSED};
 	char reason[400];
@@ -138,6 +166,7 @@ static void act(struct watch *w, const struct source *src, const struct prefligh
 		log_error("watch: %s", e.msg);
 		return;
 	}
+	end_blocks(w, src, f, before_ms);
 	enum watch_act a = watch_decide(f, m, pf.paused, reason, sizeof(reason));
 	const char *kind = f->listed == 1 ? "source_listed" : "source_identity";
 	const char *detail = reason + strlen(WATCH_REASON_PREFIX);
@@ -177,7 +206,7 @@ static void check_done(void *arg)
 			log_warn("watch: source %s not checked: %s", w->p.sources[i]->ip,
 			         j->why[i]);
 		else
-			act(w, w->p.sources[i], &j->found[i], &w->mem[i]);
+			act(w, w->p.sources[i], &j->found[i], &w->mem[i], j->before_ms);
 	}
 	free(j);
 }
@@ -201,6 +230,9 @@ static void start_check(struct watch *w, int64_t now_ms, const char *why)
 	j->w = w;
 	w->running = 1;
 	w->last_start_ms = now_ms;
+	w->prev_start_wall_ms = w->last_start_wall_ms;
+	w->last_start_wall_ms = clock_wall_ms();
+	j->before_ms = w->prev_start_wall_ms;
 	w->next_due_ms = now_ms + w->p.cfg->watch_interval_ms;
 	(void)why;
 	workers_submit(w->wk, check_work, check_done, j);

@@ -18,6 +18,7 @@
 #define SLUICE_SERVE_WATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/monitor.h"
 #include "mail/config.h"
@@ -72,5 +73,17 @@ struct watch_memory {
  * without them is the operator's known state, `sluice check` reports it. */
 enum watch_act watch_decide(const struct preflight_watch *f, struct watch_memory *m,
                             enum watch_paused paused, char *reason, size_t n);
+
+/* Source failover's blocks end early when the listing is gone: 1 when a
+ * block set (or renewed) at set_ms ends after check f, whose previous
+ * check started at before_ms (0: none): the check found the source on none
+ * of the check.dnsbl zones (have_zones: some are configured; without them
+ * nothing tells) and the block came before the previous check started: a
+ * check that started after the block (usually the one its reply triggers
+ * at once) came first, so a listing slow to show is not missed. The
+ * scheduler applies it to each block whose reply named a zone
+ * (scheduler_lift_source_blocks; set_ms as each block's). */
+int watch_ends_blocks(const struct preflight_watch *f, int have_zones, int64_t set_ms,
+                      int64_t before_ms);
 
 #endif

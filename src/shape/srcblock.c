@@ -9,7 +9,13 @@
 #include "util/xmalloc.h"
 
 struct srcblocks {
-	struct strmap *m; /* "SITE\nIP" -> int64_t until (malloc'd) */
+	struct strmap *m; /* "SITE\nIP" -> struct blk (malloc'd) */
+};
+
+struct blk {
+	int64_t until; /* wall seconds */
+	int64_t set_ms;
+	int watched;
 };
 
 static char *pair_key(const char *site, const char *ip)
@@ -45,7 +51,7 @@ void srcblocks_prune(struct srcblocks *b, int64_t now_s)
 
 	/* a few at a time: keys cannot be removed while iterating */
 	while (n < 64 && strmap_next(b->m, &pos, &key, &v))
-		if (*(int64_t *)v <= now_s)
+		if (((const struct blk *)v)->until <= now_s)
 			gone[n++] = xstrdup(key);
 	for (size_t i = 0; i < n; i++) {
 		free(strmap_remove(b->m, gone[i]));
@@ -53,19 +59,60 @@ void srcblocks_prune(struct srcblocks *b, int64_t now_s)
 	}
 }
 
-void srcblocks_set(struct srcblocks *b, const char *site, const char *ip, int64_t until_s)
+void srcblocks_set_at(struct srcblocks *b, const char *site, const char *ip, int64_t until_s,
+                      int64_t set_ms, int watched)
 {
 	char *k = pair_key(site, ip);
-	int64_t *v = strmap_get(b->m, k);
+	struct blk *v = strmap_get(b->m, k);
 
 	if (!v) {
-		v = xmalloc(sizeof(*v));
-		*v = 0;
+		v = xcalloc(1, sizeof(*v));
 		strmap_put(b->m, k, v);
 	}
-	if (until_s > *v)
-		*v = until_s;
+	if (until_s > v->until)
+		v->until = until_s;
+	if (set_ms > v->set_ms)
+		v->set_ms = set_ms;
+	if (watched)
+		v->watched = 1;
 	free(k);
+}
+
+void srcblocks_set(struct srcblocks *b, const char *site, const char *ip, int64_t until_s)
+{
+	srcblocks_set_at(b, site, ip, until_s, 0, 0);
+}
+
+size_t srcblocks_lift(struct srcblocks *b, const char *ip, int64_t before_ms, srcblocks_lift_fn cb,
+                      void *arg)
+{
+	size_t pos = 0, n = 0, cap = 0, iplen = strlen(ip);
+	const char *key;
+	void *v;
+	char **gone = NULL;
+
+	while (strmap_next(b->m, &pos, &key, &v)) {
+		const struct blk *x = v;
+		size_t kl = strlen(key);
+		if (!x->watched || x->set_ms >= before_ms || kl <= iplen + 1 ||
+		    key[kl - iplen - 1] != '\n' || strcmp(key + kl - iplen, ip) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			gone = xrealloc(gone, cap * sizeof(*gone));
+		}
+		gone[n++] = xstrdup(key);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct blk *x = strmap_remove(b->m, gone[i]);
+		gone[i][strlen(gone[i]) - iplen - 1] = '\0'; /* the site (or provider key) */
+		if (cb)
+			cb(arg, gone[i], x->until);
+		free(x);
+		free(gone[i]);
+	}
+	free(gone);
+	return n;
 }
 
 int64_t srcblocks_until(const struct srcblocks *b, const char *site, const char *ip, int64_t now_s)
@@ -73,9 +120,9 @@ int64_t srcblocks_until(const struct srcblocks *b, const char *site, const char 
 	if (!b || strmap_count(b->m) == 0)
 		return 0;
 	char *k = pair_key(site, ip);
-	const int64_t *v = strmap_get(b->m, k);
+	const struct blk *v = strmap_get(b->m, k);
 	free(k);
-	return v && *v > now_s ? *v : 0;
+	return v && v->until > now_s ? v->until : 0;
 }
 
 size_t srcblocks_count(const struct srcblocks *b)

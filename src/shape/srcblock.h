@@ -21,6 +21,17 @@ struct srcblocks *srcblocks_new(void);
 void srcblocks_free(struct srcblocks *b);
 /* Blocks (site, ip) until until_s (the later of two blocks stays). */
 void srcblocks_set(struct srcblocks *b, const char *site, const char *ip, int64_t until_s);
+/* The same, set_ms (wall) when the block was set or renewed (the latest
+ * stays), watched 1 when the watcher's DNSBL check may end it early (its
+ * reply named a check.dnsbl zone; kept once set). */
+void srcblocks_set_at(struct srcblocks *b, const char *site, const char *ip, int64_t until_s,
+                      int64_t set_ms, int watched);
+/* Ends early the watched blocks of ip set before before_ms (the listing is
+ * gone, serve/watch.c): cb(arg, site, until_s) per block ended (site
+ * borrowed for the call), before it is dropped. Returns their number. */
+typedef void (*srcblocks_lift_fn)(void *arg, const char *site, int64_t until_s);
+size_t srcblocks_lift(struct srcblocks *b, const char *ip, int64_t before_ms, srcblocks_lift_fn cb,
+                      void *arg);
 /* When the block of (site, ip) ends, or 0 when it is not blocked at now_s. */
 int64_t srcblocks_until(const struct srcblocks *b, const char *site, const char *ip, int64_t now_s);
 /* Blocks in force (ended ones are dropped by srcblocks_set and _prune). */

@@ -164,3 +164,34 @@ def test_watch_pauses_a_source_whose_spf_stops_passing(world, sender):
             restore()
         err = stop(p)
     assert f"watch: source {W.SOURCE_IP} is fine again" in err, err
+
+
+def test_watch_ends_a_block_when_the_source_is_not_listed(world, sender):
+    """A blocklist-style reply naming a check.dnsbl zone ("blocked using
+    bl.sluice.test") blocks (faults.test, SOURCE_IP) and makes the watcher
+    check at once; the source is on no zone, so that check pauses nothing
+    and the next one (watch.interval 3s) ends the block early: the parked
+    mail is retried from its own source at once, not after the block's 6
+    hours (the receiver still refuses it, so it is blocked again)."""
+    cfg = yaml_text(merged(dict(CONFIG, watch={"interval": "3s", "after_block": "1s"})))
+    cfg = sender.write("servelift.yaml", cfg)
+    p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert W.wait_port(W.INBOUND_IP, 25) is not False
+
+    def blocks():
+        return [x for x in _log(sender) if x.get("outcome") == "source_blocked"
+                and x.get("source_ip") == W.SOURCE_IP]
+
+    try:
+        time.sleep(1.5)  # the check at start is done
+        queue_with(sender, cfg, "lift", [["rcptbl-lift@faults.test", "L", "1"]])
+        assert wait_for(lambda: blocks(), timeout=20), "no block"
+        assert "blocked using bl.sluice.test" in blocks()[0]["reply"]
+        assert wait_for(lambda: len(blocks()) >= 2, timeout=20), "the block did not end early"
+        assert not signs(sender)  # not listed: never paused
+    finally:
+        err = stop(p)
+    assert f"source {W.SOURCE_IP}: its block at mx.faults.test ends early: watch: listed on " \
+        "none of the check.dnsbl zones now" in err, err
+    assert f"watch: source {W.SOURCE_IP} is on none of the check.dnsbl zones: 1 block(s)" in err

@@ -169,6 +169,32 @@ static void test_source_scope_suspends_every_site_of_the_source(void **state)
 	world_close(&w);
 }
 
+/* A site made after a source-scoped rule fired (a destination never seen
+ * before, from that source) starts under the same suspension, until it
+ * ends; one made after it ended is not held. */
+static void test_source_scope_holds_sites_made_later(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_open(&w, BASE "rules:\n  - name: ip-wide\n    code: 421\n"
+	                    "    text: rate limit\n    suspend: 10m\n    scope: source\n");
+	struct fake_rcpt *a = add_rcpt(&w, "a@one.test", T0_S, rate_limited, 1);
+	world_start(&w);
+	run_until_updates(&w, a, 1, "one.test's 421");
+	world_advance(&w, 1000);
+	struct fake_rcpt *c = add_rcpt(&w, "c@three.test", T0_S, NULL, 0);
+	world_advance(&w, 1000);
+	settle(&w);
+	assert_int_equal(c->tries, 0); /* three.test was made suspended */
+	world_advance(&w, (SUSPEND_S + 1) * 1000);
+	run_until(&w, delivered, c, "after the suspension");
+	struct fake_rcpt *d = add_rcpt(&w, "d@four.test", T0_S, NULL, 0);
+	world_advance(&w, 1000);
+	run_until(&w, delivered, d, "a site made after it ended goes at once");
+	world_close(&w);
+}
+
 static void test_campaign_scope_pauses_the_campaign(void **state)
 {
 	struct world w;
@@ -195,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_blocked_past_the_lifetime_expires),
 	    cmocka_unit_test(test_trigger_count_three),
 	    cmocka_unit_test(test_source_scope_suspends_every_site_of_the_source),
+	    cmocka_unit_test(test_source_scope_holds_sites_made_later),
 	    cmocka_unit_test(test_campaign_scope_pauses_the_campaign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,28 @@ static void test_no_answer_judges_nothing(void **state)
 	assert_int_equal(watch_decide(&f, &m, WATCH_PAUSED_BY_WATCH, why, sizeof(why)), WATCH_NONE);
 }
 
+/* Blocks end early only when zones are configured, the source is on none
+ * of them, and the block came before the previous check started. */
+static void test_blocks_end_when_the_listing_is_gone(void **state)
+{
+	struct preflight_watch f = good();
+
+	(void)state;
+	/* the check the block triggered at once: the previous one was before it */
+	assert_false(watch_ends_blocks(&f, 1, 5000, 4000));
+	assert_false(watch_ends_blocks(&f, 1, 5000, 5000));
+	/* the check after: the previous check started after the block */
+	assert_true(watch_ends_blocks(&f, 1, 5000, 5001));
+	/* no zones: the watcher cannot tell; no check before: neither */
+	assert_false(watch_ends_blocks(&f, 0, 5000, 6000));
+	assert_false(watch_ends_blocks(&f, 1, 5000, 0));
+	/* listed, or no answer: the block keeps its time */
+	f.listed = 1;
+	assert_false(watch_ends_blocks(&f, 1, 5000, 6000));
+	f.listed = -1;
+	assert_false(watch_ends_blocks(&f, 1, 5000, 6000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +141,7 @@ int main(void)
 	    cmocka_unit_test(test_rdns_and_spf_count_once_they_passed),
 	    cmocka_unit_test(test_after_restart_own_pause_still_holds),
 	    cmocka_unit_test(test_no_answer_judges_nothing),
+	    cmocka_unit_test(test_blocks_end_when_the_listing_is_gone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

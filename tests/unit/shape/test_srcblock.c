@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -161,6 +162,51 @@ static void test_builtin_blocklist_rules(void **state)
 	rules_free(r);
 }
 
+struct lifted {
+	char sites[4][64];
+	int64_t until[4];
+	int n;
+};
+
+static void on_lift(void *arg, const char *site, int64_t until_s)
+{
+	struct lifted *l = arg;
+	snprintf(l->sites[l->n], sizeof(l->sites[0]), "%s", site);
+	l->until[l->n++] = until_s;
+}
+
+/* The listing is gone: only the watched blocks of that IP set before the
+ * previous check end; a block renewed since, or one not watched (its reply
+ * named no check.dnsbl zone), or of another IP, stays. */
+static void test_lift_watched_blocks_set_before(void **state)
+{
+	struct srcblocks *b = srcblocks_new();
+	struct lifted l = {0};
+
+	(void)state;
+	srcblocks_set_at(b, "a.test", "10.0.0.1", 5000, 1000000, 1);
+	srcblocks_set_at(b, "provider:big", "10.0.0.1", 6000, 1500000, 1);
+	srcblocks_set_at(b, "b.test", "10.0.0.1", 5000, 2500000, 1);  /* after the check */
+	srcblocks_set_at(b, "c.test", "10.0.0.1", 5000, 1000000, 0);  /* not watched */
+	srcblocks_set_at(b, "a.test", "10.0.0.11", 5000, 1000000, 1); /* another IP */
+	assert_int_equal(srcblocks_lift(b, "10.0.0.1", 2000000, on_lift, &l), 2);
+	assert_int_equal(l.n, 2);
+	int a = strcmp(l.sites[0], "a.test") == 0 ? 0 : 1;
+	assert_string_equal(l.sites[a], "a.test");
+	assert_int_equal(l.until[a], 5000);
+	assert_string_equal(l.sites[1 - a], "provider:big");
+	assert_int_equal(srcblocks_until(b, "a.test", "10.0.0.1", 100), 0);
+	assert_int_equal(srcblocks_until(b, "b.test", "10.0.0.1", 100), 5000);
+	assert_int_equal(srcblocks_until(b, "c.test", "10.0.0.1", 100), 5000);
+	assert_int_equal(srcblocks_until(b, "a.test", "10.0.0.11", 100), 5000);
+	/* a renewal moves the block's time on: a later check lifts it */
+	srcblocks_set_at(b, "b.test", "10.0.0.1", 5000, 2600000, 0);
+	assert_int_equal(srcblocks_lift(b, "10.0.0.1", 2550000, NULL, NULL), 0);
+	assert_int_equal(srcblocks_lift(b, "10.0.0.1", 2700000, NULL, NULL), 1);
+	assert_int_equal(srcblocks_count(b), 2);
+	srcblocks_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +216,7 @@ int main(void)
 	    cmocka_unit_test(test_provider_block_holds_for_its_sites),
 	    cmocka_unit_test(test_trigger_count_within_window),
 	    cmocka_unit_test(test_builtin_blocklist_rules),
+	    cmocka_unit_test(test_lift_watched_blocks_set_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
