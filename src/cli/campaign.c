@@ -1,6 +1,8 @@
 /*
+ * sluice campaign pause ID --reason TEXT [--state DIR]: holds a campaign (a
+ * running serve within a second) until `sluice campaign resume`.
  * sluice campaign resume ID [--state DIR]: lets a campaign the danger-sign
- * monitor paused go on (a running serve picks it up; else run its send
+ * monitor (or a pause) paused go on (a running serve picks it up; else run its send
  * again).
  * sluice campaign cancel ID --reason TEXT [--state DIR]: ends its queued
  * recipients as cancelled (final; one delivery-log record each, outcome
@@ -96,6 +98,58 @@ static void cancel_row(void *arg, const char *mailbox, const char *domain, int a
 	    .queue_time_s = c->now_ms / 1000 - queued_at_s,
 	};
 	dlog_add(c->log, &rec);
+}
+
+/* sluice campaign pause ID --reason TEXT: as the danger-sign monitor and
+ * the API pause one; a running serve holds it within a second. */
+static int campaign_pause(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+	                                         {"config", required_argument, NULL, 'c'},
+	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *state = NULL, *config = NULL, *reason = NULL, *campaign = argv[2];
+	struct campaign_rec rec;
+	struct store *st;
+	struct err e;
+	int ch;
+
+	optind = 3;
+	while ((ch = getopt_long(argc, argv, "s:c:r:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			state = optarg;
+		else if (ch == 'c')
+			config = optarg;
+		else if (ch == 'r')
+			reason = optarg;
+		else
+			return cli_usage("campaign", stderr);
+	}
+	if (!reason || optind != argc)
+		return cli_usage("campaign", stderr);
+	state = cli_state_dir(config, state);
+	if (cli_open_store(state, &st) != 0)
+		return EXIT_USAGE;
+	int rc = store_campaign_get(st, campaign, &rec, &e);
+	if (rc == 1) {
+		store_campaign_free(&rec);
+		if (store_campaign_pause(st, campaign, reason, clock_wall_ms() / 1000, &e) != 0 ||
+		    store_commit(st, &e) != 0)
+			rc = -1;
+	}
+	store_close(st);
+	if (rc < 0) {
+		log_error("%s", e.msg);
+		return EXIT_USAGE;
+	}
+	if (rc == 0) {
+		log_error("campaign pause: no campaign %s", campaign);
+		return 1;
+	}
+	printf("campaign %s paused (%s): a running serve holds it within a second; "
+	       "`sluice campaign resume %s` lets it go on\n",
+	       campaign, reason, campaign);
+	return 0;
 }
 
 static int campaign_cancel(int argc, char **argv)
@@ -329,6 +383,8 @@ int cli_campaign(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "cancel") == 0)
 		return campaign_cancel(argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "pause") == 0)
+		return campaign_pause(argc, argv);
 	if (argc >= 3 && strcmp(argv[1], "move") == 0)
 		return campaign_move(argc, argv);
 	if (argc < 3 || strcmp(argv[1], "resume") != 0)

@@ -348,6 +348,19 @@ static void campaigns_look(struct scheduler *s)
 		if (r == 1) {
 			c->cancelled = 1;
 			monitor_stop_campaign(s, c); /* its jobs leave memory */
+			continue;
+		}
+		/* paused by another process (`sluice campaign pause`, the API) */
+		if (c->paused || !s->p.store.campaign_paused)
+			continue;
+		r = s->p.store.campaign_paused(s->p.store.ctx, c->id, reason, &e);
+		if (r < 0) {
+			sched_fail(s, &e);
+			return;
+		}
+		if (r == 1) {
+			monitor_stop_campaign(s, c);
+			log_info("campaign %s held: paused (%s)", c->id, reason);
 		}
 	}
 }

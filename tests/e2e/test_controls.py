@@ -1,4 +1,5 @@
-"""The operator's controls against a running `sluice serve`: a site paused
+"""The operator's controls against a running `sluice serve`: a campaign
+paused (`sluice campaign pause`) holds within a second; a site paused
 (`sluice site pause`) starts nothing new within about a second and goes on
 when resumed; a campaign cancelled (`sluice campaign cancel`) ends its
 queued recipients as cancelled; a purge bounces the rest of a domain's
@@ -26,6 +27,14 @@ def test_pause_resume_and_cancel_a_running_campaign(world, sender):
     try:
         queue(sender, "ctl", USERS)
         assert wait_for(lambda: len(delivered(sender)) >= 3, timeout=20)
+        out = ctl(sender, "campaign", "pause", "ctl", "--reason", "check the list")
+        assert "campaign ctl paused (check the list)" in out, out
+        time.sleep(1.5)  # a running serve holds it within a second
+        held = len(delivered(sender))
+        time.sleep(2)
+        assert len(delivered(sender)) == held
+        assert "check the list" in ctl(sender, "campaign", "resume", "ctl")
+        assert wait_for(lambda: len(delivered(sender)) >= held + 3, timeout=10)
         ctl(sender, "site", "pause", "mx.ok.test", "--reason", "wrong IP")
         time.sleep(1.5)  # taken within a second; what was in flight finishes
         held = len(delivered(sender))
