@@ -101,6 +101,12 @@ int64_t learn_throttled(struct learn *l, int64_t max_ms, int64_t now_ms)
 		return 0; /* refusals of messages already under way: the same episode */
 	if (max_ms > RULE_SUSPEND_MAX_MS)
 		max_ms = RULE_SUSPEND_MAX_MS;
+	/* a probe refused after a suspension: the window is longer than that
+	 * suspension, so the next is four times it, not two (an hour's window
+	 * is reached in four refusals: 1, 4, 16, 60 minutes) */
+	if (l->throttled_ms && l->delivered_since == 0 && l->level > 0 &&
+	    l->level < LEARN_LEVEL_MAX && interval_ms(l->level, max_ms) < max_ms)
+		l->level++;
 	int64_t len = interval_ms(l->level, max_ms);
 
 	if (l->delivered_since > 0) {

@@ -8,7 +8,9 @@
  * The model, for a receiver that allows N messages per window W per client:
  *  - a throttle suspends for the current level's length, 1 minute (the
  *    shortest common window) doubled per level, at most the rule's maximum;
- *    each throttle raises the level, each quiet interval (no throttle for
+ *    each throttle raises the level (by two when it refuses the probe
+ *    after a suspension: nothing was accepted since, so the window is
+ *    longer than that suspension), each quiet interval (no throttle for
  *    the level's length) lowers it again;
  *  - the suspension's length is also the guess of W: the safe rate becomes
  *    what was accepted over it, minus a margin (LEARN_MARGIN); a throttle
