@@ -100,34 +100,46 @@ static void cancel_row(void *arg, const char *mailbox, const char *domain, int a
 	dlog_add(c->log, &rec);
 }
 
-/* sluice campaign pause ID --reason TEXT: as the danger-sign monitor and
- * the API pause one; a running serve holds it within a second. */
-static int campaign_pause(int argc, char **argv)
+/* The options of pause and cancel after ID: --reason TEXT (needed) and
+ * --state DIR or --config FILE. 0, or -1 (a usage error). */
+static int reason_args(int argc, char **argv, const char **state, const char **reason)
 {
 	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
 	                                         {"config", required_argument, NULL, 'c'},
 	                                         {"reason", required_argument, NULL, 'r'},
 	                                         {NULL, 0, NULL, 0}};
-	const char *state = NULL, *config = NULL, *reason = NULL, *campaign = argv[2];
-	struct campaign_rec rec;
-	struct store *st;
-	struct err e;
+	const char *config = NULL;
 	int ch;
 
+	*state = *reason = NULL;
 	optind = 3;
 	while ((ch = getopt_long(argc, argv, "s:c:r:", longopts, NULL)) != -1) {
 		if (ch == 's')
-			state = optarg;
+			*state = optarg;
 		else if (ch == 'c')
 			config = optarg;
 		else if (ch == 'r')
-			reason = optarg;
+			*reason = optarg;
 		else
-			return cli_usage("campaign", stderr);
+			return -1;
 	}
-	if (!reason || optind != argc)
+	if (!*reason || optind != argc)
+		return -1;
+	*state = cli_state_dir(config, *state);
+	return 0;
+}
+
+/* sluice campaign pause ID --reason TEXT: as the danger-sign monitor and
+ * the API pause one; a running serve holds it within a second. */
+static int campaign_pause(int argc, char **argv)
+{
+	const char *state, *reason, *campaign = argv[2];
+	struct campaign_rec rec;
+	struct store *st;
+	struct err e;
+
+	if (reason_args(argc, argv, &state, &reason) != 0)
 		return cli_usage("campaign", stderr);
-	state = cli_state_dir(config, state);
 	if (cli_open_store(state, &st) != 0)
 		return EXIT_USAGE;
 	int rc = store_campaign_get(st, campaign, &rec, &e);
@@ -154,27 +166,10 @@ static int campaign_pause(int argc, char **argv)
 
 static int campaign_cancel(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
-	                                         {"config", required_argument, NULL, 'c'},
-	                                         {"reason", required_argument, NULL, 'r'},
-	                                         {NULL, 0, NULL, 0}};
-	const char *state = NULL, *config = NULL, *reason = NULL, *campaign = argv[2];
-	int ch;
+	const char *state, *reason, *campaign = argv[2];
 
-	optind = 3;
-	while ((ch = getopt_long(argc, argv, "s:c:r:", longopts, NULL)) != -1) {
-		if (ch == 's')
-			state = optarg;
-		else if (ch == 'c')
-			config = optarg;
-		else if (ch == 'r')
-			reason = optarg;
-		else
-			return cli_usage("campaign", stderr);
-	}
-	if (!reason || optind != argc)
+	if (reason_args(argc, argv, &state, &reason) != 0)
 		return cli_usage("campaign", stderr);
-	state = cli_state_dir(config, state);
 	struct store *st;
 	struct campaign_rec rec;
 	struct err e;

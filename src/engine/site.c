@@ -55,22 +55,19 @@ static const struct source *pick_source(const struct scheduler *s, const struct 
 	return c->pool[0];
 }
 
-/* What the store kept of the site's limits, into its throttle. */
-static void site_learned_load(struct scheduler *s, struct site *site)
+/* What the store kept for (key, ip): 1 and k, 0 nothing, -1 failed (the
+ * engine stops, as on any failed store read). */
+static int learned_read(struct scheduler *s, const char *key, const char *ip, struct learn_kept *k)
 {
 	struct store_learned row;
 	struct err e;
+	int rc = s->p.store.learned_get(s->p.store.ctx, key, ip, &row, &e);
 
-	if (!s->p.store.learned_get || site->pv) /* a provider's site: the provider learns */
-		return;
-	int rc = s->p.store.learned_get(s->p.store.ctx, site->key, site->source->ip, &row, &e);
-	if (rc < 0) {
+	if (rc < 0)
 		sched_fail(s, &e);
-		return;
-	}
-	if (rc == 0)
-		return;
-	struct learn_kept k = {
+	if (rc != 1)
+		return rc;
+	*k = (struct learn_kept){
 	    .rate = row.rate,
 	    .ceiling = row.ceiling,
 	    .connections = row.connections,
@@ -78,6 +75,39 @@ static void site_learned_load(struct scheduler *s, struct site *site)
 	    .throttled_s = row.throttled_s,
 	    .suspended_until_s = row.suspended_until_s,
 	};
+	return 1;
+}
+
+/* Keeps k for (key, ip), in the group commit. */
+static void learned_write(struct scheduler *s, const char *key, const char *ip,
+                          const struct learn_kept *k, int64_t now_s)
+{
+	struct store_learned row = {
+	    .site = key,
+	    .source_ip = ip,
+	    .rate = k->rate,
+	    .ceiling = k->ceiling,
+	    .connections = k->connections,
+	    .level = k->level,
+	    .throttled_s = k->throttled_s,
+	    .suspended_until_s = k->suspended_until_s,
+	    .updated_s = now_s,
+	};
+	struct err e;
+
+	if (s->p.store.learned_put(s->p.store.ctx, &row, &e) != 0)
+		sched_fail(s, &e);
+}
+
+/* What the store kept of the site's limits, into its throttle. */
+static void site_learned_load(struct scheduler *s, struct site *site)
+{
+	struct learn_kept k;
+
+	if (!s->p.store.learned_get || site->pv) /* a provider's site: the provider learns */
+		return;
+	if (learned_read(s, site->key, site->source->ip, &k) != 1)
+		return;
 	throttle_restore_learned(&site->thr, &k, sched_mono_ms(s), sched_wall_ms(s) / 1000);
 	site->learned_saved_ms = sched_mono_ms(s);
 }
@@ -88,7 +118,6 @@ static void site_learned_save(struct scheduler *s, struct site *site, int64_t no
                               int64_t now_s)
 {
 	struct learn_kept k;
-	struct err e;
 	int idle = site->active == 0 && site->queued == 0;
 
 	if (!s->p.store.learned_put || site->pv || !site->thr.lr.changed ||
@@ -96,19 +125,7 @@ static void site_learned_save(struct scheduler *s, struct site *site, int64_t no
 		return;
 	if (!throttle_learned_changed(&site->thr, now_mono, now_s, &k))
 		return;
-	struct store_learned row = {
-	    .site = site->key,
-	    .source_ip = site->source->ip,
-	    .rate = k.rate,
-	    .ceiling = k.ceiling,
-	    .connections = k.connections,
-	    .level = k.level,
-	    .throttled_s = k.throttled_s,
-	    .suspended_until_s = k.suspended_until_s,
-	    .updated_s = now_s,
-	};
-	if (s->p.store.learned_put(s->p.store.ctx, &row, &e) != 0)
-		sched_fail(s, &e);
+	learned_write(s, site->key, site->source->ip, &k, now_s);
 	site->learned_saved_ms = now_mono;
 }
 
@@ -434,8 +451,7 @@ static void provider_learned_apply(struct sched_provider *pv, int64_t now_ms)
 
 static void provider_learned_load(struct scheduler *s, struct sched_provider *pv)
 {
-	struct store_learned row;
-	struct err e;
+	struct learn_kept k;
 	char key[300];
 
 	learn_init(&pv->lr);
@@ -443,21 +459,8 @@ static void provider_learned_load(struct scheduler *s, struct sched_provider *pv
 	if (!s->p.store.learned_get)
 		return;
 	provider_learned_key(pv, key, sizeof(key));
-	int rc = s->p.store.learned_get(s->p.store.ctx, key, pv->source->ip, &row, &e);
-	if (rc < 0) {
-		sched_fail(s, &e);
+	if (learned_read(s, key, pv->source->ip, &k) != 1)
 		return;
-	}
-	if (rc == 0)
-		return;
-	struct learn_kept k = {
-	    .rate = row.rate,
-	    .ceiling = row.ceiling,
-	    .connections = row.connections,
-	    .level = row.level,
-	    .throttled_s = row.throttled_s,
-	    .suspended_until_s = row.suspended_until_s,
-	};
 	learn_restore(&pv->lr, &k, sched_mono_ms(s), sched_wall_ms(s) / 1000);
 	provider_learned_apply(pv, sched_mono_ms(s));
 }
@@ -468,7 +471,6 @@ static void provider_learned_save(struct scheduler *s, struct sched_provider *pv
                                   int64_t now_s)
 {
 	struct learn_kept k;
-	struct err e;
 	char key[300];
 
 	if (!s->p.store.learned_put || !pv->lr.changed ||
@@ -476,19 +478,7 @@ static void provider_learned_save(struct scheduler *s, struct sched_provider *pv
 		return;
 	learn_kept_of(&pv->lr, now_mono, now_s, &k);
 	provider_learned_key(pv, key, sizeof(key));
-	struct store_learned row = {
-	    .site = key,
-	    .source_ip = pv->source->ip,
-	    .rate = k.rate,
-	    .ceiling = k.ceiling,
-	    .connections = k.connections,
-	    .level = k.level,
-	    .throttled_s = k.throttled_s,
-	    .suspended_until_s = k.suspended_until_s,
-	    .updated_s = now_s,
-	};
-	if (s->p.store.learned_put(s->p.store.ctx, &row, &e) != 0)
-		sched_fail(s, &e);
+	learned_write(s, key, pv->source->ip, &k, now_s);
 	pv->learned_saved_ms = now_mono;
 }
 
