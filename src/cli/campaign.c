@@ -331,12 +331,8 @@ static int campaign_move(int argc, char **argv)
 	optind = 3;
 	while ((ch = getopt_long(argc, argv, "s:c:p:r:f:", longopts, NULL)) != -1) {
 		if (ch == 'f') {
-			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
-			if (ms <= 0) {
-				log_error("campaign move: bad --for '%s' (15m, 2h, 3d)", optarg);
+			if (cli_for_seconds("campaign move", optarg, &for_s) != 0)
 				return EXIT_USAGE;
-			}
-			for_s = (ms + 999) / 1000;
 		} else if (ch == 's')
 			state = optarg;
 		else if (ch == 'c')

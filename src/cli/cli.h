@@ -65,6 +65,9 @@ int cli_usage(const char *cmd, FILE *f);
  * is read for it), else ./sluice-state. NULL (message printed) when the
  * config cannot be read. The result is static. */
 const char *cli_state_dir(const char *config, const char *state);
+/* A control's --for DURATION (15m, 2h, 3d) in seconds, rounded up: 0, or
+ * -1 with "sluice WHAT: bad --for ..." said. */
+int cli_for_seconds(const char *what, const char *arg, int64_t *out_s);
 
 /* A danger sign on stderr (a monitor_sink function, engine/monitor.h):
  * "sluice: danger: campaign C: KIND: DETAIL", on a line of its own when it

@@ -58,16 +58,10 @@ static int site_args(int argc, char **argv, struct site_opts *o)
 		case 'r':
 			o->reason = optarg;
 			break;
-		case 'f': {
-			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
-			if (ms <= 0) {
-				fprintf(stderr, "sluice site: bad --for '%s' (15m, 2h, 3d)\n",
-				        optarg);
+		case 'f':
+			if (cli_for_seconds("site", optarg, &o->for_s) != 0)
 				return -1;
-			}
-			o->for_s = (ms + 999) / 1000;
 			break;
-		}
 		default:
 			return -1;
 		}

@@ -147,16 +147,10 @@ static int hold_args(int argc, char **argv, struct hold_opts *o)
 		case 'r':
 			o->reason = optarg;
 			break;
-		case 'f': {
-			int64_t ms = config_parse_duration_ms(optarg, strlen(optarg));
-			if (ms <= 0) {
-				fprintf(stderr, "sluice tenant: bad --for '%s' (15m, 2h, 3d)\n",
-				        optarg);
+		case 'f':
+			if (cli_for_seconds("tenant", optarg, &o->for_s) != 0)
 				return -1;
-			}
-			o->for_s = (ms + 999) / 1000;
 			break;
-		}
 		default:
 			return -1;
 		}

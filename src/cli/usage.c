@@ -141,3 +141,15 @@ const char *cli_state_dir(const char *config, const char *state)
 	config_free(&cfg);
 	return dir;
 }
+
+int cli_for_seconds(const char *what, const char *arg, int64_t *out_s)
+{
+	int64_t ms = config_parse_duration_ms(arg, strlen(arg));
+
+	if (ms <= 0) {
+		log_error("%s: bad --for '%s' (15m, 2h, 3d)", what, arg);
+		return -1;
+	}
+	*out_s = (ms + 999) / 1000;
+	return 0;
+}
