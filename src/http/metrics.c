@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mail/category.h"
@@ -61,15 +62,19 @@ static void write_info(const struct metrics_input *in, struct strbuf *b)
 static void write_campaigns(const struct metrics_input *in, struct strbuf *b)
 {
 	prom_family(b, "sluice_recipients", "gauge",
-	            "Recipients in the queue store by campaign and state (committed; "
-	            "recounted in the background at most every second).");
-	for (size_t i = 0; i < in->ncampaigns; i++)
+	            "Recipients in the queue store by campaign, its priority and state "
+	            "(committed; recounted in the background at most every second).");
+	for (size_t i = 0; i < in->ncampaigns; i++) {
+		char prio[16];
+		snprintf(prio, sizeof(prio), "%d", in->campaigns[i].priority);
 		for (int s = 0; s < RS_COUNT; s++) {
-			struct prom_label l[2] = {{"campaign", in->campaigns[i].id},
+			struct prom_label l[3] = {{"campaign", in->campaigns[i].id},
+			                          {"priority", prio},
 			                          {"state", state_names[s]}};
-			prom_sample(b, "sluice_recipients", l, 2,
+			prom_sample(b, "sluice_recipients", l, 3,
 			            (double)in->campaigns[i].counts[s]);
 		}
+	}
 }
 
 static const char *provider_name_at(int p)

@@ -34,6 +34,7 @@ struct metrics_campaign {
 	const char *id;
 	int64_t counts[RS_COUNT]; /* recipients by state (store/store.h) */
 	const char *tenant; /* its tenant's label (a config tenant or "(other)"); NULL: none */
+	int priority;       /* higher goes first (0: bulk) */
 };
 
 struct metrics_site {

@@ -38,6 +38,7 @@ struct count_row {
 	int64_t ready, later; /* queued and due now, queued for later */
 	char *paused;         /* the reason, or NULL */
 	char *tenant;         /* its owner, or NULL */
+	int priority;
 };
 
 /* A recount, handed to the worker: it touches only this and o->st (one
@@ -159,7 +160,8 @@ static void count_work(void *arg)
 		char owner[TENANT_NAME_MAX + 1];
 		if (store_campaign_owner(st, r->id, owner, sizeof(owner), &j->e) == 1)
 			r->tenant = xstrdup(owner);
-		if (store_counts(st, r->id, r->counts, &j->e) != 0 ||
+		if (store_campaign_priority(st, r->id, &r->priority, &j->e) < 0 ||
+		    store_counts(st, r->id, r->counts, &j->e) != 0 ||
 		    store_ready_counts(st, r->id, j->now_s, &r->ready, &r->later, &j->e) != 0 ||
 		    (paused = store_campaign_paused(st, r->id, reason, &j->e)) < 0)
 			j->failed = 1;
@@ -348,6 +350,7 @@ static void render_metrics(struct observe *o, struct strbuf *out)
 	for (size_t i = 0; i < o->nrows; i++) {
 		const char *t = o->rows[i].tenant;
 		camps[i].id = o->rows[i].id;
+		camps[i].priority = o->rows[i].priority;
 		memcpy(camps[i].counts, o->rows[i].counts, sizeof(camps[i].counts));
 		/* tenant labels are the config's (bounded); any other is "(other)" */
 		camps[i].tenant = !t ? NULL : tenant_by_name(o->p.cfg, t) ? t : SCHED_TENANTS_OTHER;

@@ -694,6 +694,24 @@ int store_campaign_owner_set(struct store *s, const char *campaign, const char *
 	return rc == SQLITE_DONE ? 0 : store_db_err(s, e, "campaign owner");
 }
 
+int store_campaign_priority(struct store *s, const char *campaign, int *out, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	*out = 0;
+	if (sqlite3_prepare_v2(s->db.h, "SELECT priority FROM campaign WHERE id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store_db_err(s, e, "campaign priority");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW    ? 1
+	       : rc == SQLITE_DONE ? 0
+	                           : store_db_err(s, e, "campaign priority");
+}
+
 int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e)
 {
 	sqlite3_stmt *st;

@@ -108,6 +108,8 @@ int store_campaign_owner_set(struct store *s, const char *campaign, const char *
                              struct err *e);
 /* The owner into out: 1, or 0 if there is no such campaign; -1 error. */
 int store_campaign_owner(struct store *s, const char *campaign, char *out, size_t n, struct err *e);
+/* A campaign's priority: 1 and *out, 0 no such campaign, -1 error. */
+int store_campaign_priority(struct store *s, const char *campaign, int *out, struct err *e);
 
 /* 1 queued, 0 already there (a duplicate, or a resume), -1 error. key is
  * what makes two rows one recipient (address_dedupe_key). */

@@ -29,8 +29,8 @@ static int count_lines(const char *out, const char *prefix)
 static void test_campaigns_and_attempts(void **state)
 {
 	struct scheduler_counters *c = calloc(1, sizeof(*c));
-	struct metrics_campaign camps[2] = {{"spring \"sale\"", {5, 90, 3, 1, 1}, "acme"},
-	                                    {"autumn", {2, 10, 0, 0, 0}, "acme"}};
+	struct metrics_campaign camps[2] = {{"spring \"sale\"", {5, 90, 3, 1, 1}, "acme", 0},
+	                                    {"autumn", {2, 10, 0, 0, 0}, "acme", 5}};
 	struct strbuf b = STRBUF_INIT;
 	size_t np;
 	const struct provider *table = provider_table(&np);
@@ -56,10 +56,10 @@ static void test_campaigns_and_attempts(void **state)
 	metrics_write(&in, &b);
 	assert_non_null(strstr(b.data, "sluice_build_info{version=\"1.2-3-gabc\"} 1\n"));
 	assert_non_null(strstr(b.data, "process_start_time_seconds 123\n"));
-	assert_non_null(
-	    strstr(b.data,
-	           "sluice_recipients{campaign=\"spring \\\"sale\\\"\",state=\"delivered\"} 90\n"));
+	assert_non_null(strstr(b.data, "sluice_recipients{campaign=\"spring "
+	                               "\\\"sale\\\"\",priority=\"0\",state=\"delivered\"} 90\n"));
 	assert_int_equal(count_lines(b.data, "sluice_recipients{"), 2 * RS_COUNT);
+	assert_non_null(strstr(b.data, "sluice_recipients{campaign=\"autumn\",priority=\"5\","));
 	/* per tenant: the campaigns summed, attempts by outcome and category */
 	assert_non_null(
 	    strstr(b.data, "sluice_tenant_recipients{tenant=\"acme\",state=\"queued\"} 7\n"));
