@@ -100,26 +100,32 @@ static void cancel_row(void *arg, const char *mailbox, const char *domain, int a
 	dlog_add(c->log, &rec);
 }
 
-/* The options of pause and cancel after ID: --reason TEXT (needed) and
- * --state DIR or --config FILE. 0, or -1 (a usage error). */
-static int reason_args(int argc, char **argv, const char **state, const char **reason)
+/* The options of pause and cancel after ID: --reason TEXT (needed),
+ * --state DIR or --config FILE, and --for DURATION where for_s is given
+ * (pause). 0, or -1 (a usage error). */
+static int reason_args(int argc, char **argv, const char **state, const char **reason,
+                       int64_t *for_s)
 {
 	static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
 	                                         {"config", required_argument, NULL, 'c'},
 	                                         {"reason", required_argument, NULL, 'r'},
+	                                         {"for", required_argument, NULL, 'f'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	int ch;
 
 	*state = *reason = NULL;
 	optind = 3;
-	while ((ch = getopt_long(argc, argv, "s:c:r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:r:f:", longopts, NULL)) != -1) {
 		if (ch == 's')
 			*state = optarg;
 		else if (ch == 'c')
 			config = optarg;
 		else if (ch == 'r')
 			*reason = optarg;
+		else if (ch == 'f' && for_s &&
+		         cli_for_seconds("campaign pause", optarg, for_s) == 0)
+			continue;
 		else
 			return -1;
 	}
@@ -137,15 +143,20 @@ static int campaign_pause(int argc, char **argv)
 	struct campaign_rec rec;
 	struct store *st;
 	struct err e;
+	int64_t for_s = 0, now_s = clock_wall_ms() / 1000;
 
-	if (reason_args(argc, argv, &state, &reason) != 0)
+	if (reason_args(argc, argv, &state, &reason, &for_s) != 0)
 		return cli_usage("campaign", stderr);
 	if (cli_open_store(state, &st) != 0)
 		return EXIT_USAGE;
 	int rc = store_campaign_get(st, campaign, &rec, &e);
 	if (rc == 1) {
+		/* for a while: a pause of scope campaign, which the delivering
+		 * process ends when its time runs out; else as the monitor's */
+		struct site_pause p = {"campaign", campaign, reason, now_s + for_s, now_s};
 		store_campaign_free(&rec);
-		if (store_campaign_pause(st, campaign, reason, clock_wall_ms() / 1000, &e) != 0 ||
+		if ((for_s ? store_site_pause(st, &p, &e)
+		           : store_campaign_pause(st, campaign, reason, now_s, &e)) != 0 ||
 		    store_commit(st, &e) != 0)
 			rc = -1;
 	}
@@ -158,9 +169,14 @@ static int campaign_pause(int argc, char **argv)
 		log_error("campaign pause: no campaign %s", campaign);
 		return 1;
 	}
-	printf("campaign %s paused (%s): a running serve holds it within a second; "
-	       "`sluice campaign resume %s` lets it go on\n",
-	       campaign, reason, campaign);
+	if (for_s)
+		printf("campaign %s paused for %llds (%s): a running serve or send holds it within "
+		       "a second and goes on when the time is up\n",
+		       campaign, (long long)for_s, reason);
+	else
+		printf("campaign %s paused (%s): a running serve or send holds it within a second; "
+		       "`sluice campaign resume %s` lets it go on\n",
+		       campaign, reason, campaign);
 	return 0;
 }
 
@@ -168,7 +184,7 @@ static int campaign_cancel(int argc, char **argv)
 {
 	const char *state, *reason, *campaign = argv[2];
 
-	if (reason_args(argc, argv, &state, &reason) != 0)
+	if (reason_args(argc, argv, &state, &reason, NULL) != 0)
 		return cli_usage("campaign", stderr);
 	struct store *st;
 	struct campaign_rec rec;
@@ -391,6 +407,13 @@ int cli_campaign(int argc, char **argv)
 		return EXIT_USAGE;
 	int was = store_campaign_paused(st, campaign, reason, &e);
 	int rc = was < 0 ? -1 : store_campaign_resume(st, campaign, &e);
+	if (rc >= 0) { /* and a pause for a while (`campaign pause --for`) */
+		int timed = store_site_resume(st, "campaign", campaign, &e);
+		if (timed < 0)
+			rc = -1;
+		else if (timed && !rc)
+			rc = 1, snprintf(reason, sizeof(reason), "for a while");
+	}
 	if (rc >= 0 && store_commit(st, &e) != 0)
 		rc = -1;
 	store_close(st);

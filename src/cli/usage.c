@@ -53,12 +53,14 @@ static const struct {
              "                         [--no-dns]\n"},
     {"report", "usage: sluice report --campaign ID [--tenant NAME] [--config FILE | --state DIR]\n"
                "  --tenant NAME  refuses a campaign of another tenant\n"},
-    {"campaign", "usage: sluice campaign pause ID --reason TEXT [--config FILE | --state DIR]\n"
+    {"campaign", "usage: sluice campaign pause ID [--for DURATION] --reason TEXT\n"
+                 "                             [--config FILE | --state DIR]\n"
                  "       sluice campaign resume ID [--config FILE | --state DIR]\n"
                  "       sluice campaign cancel ID --reason TEXT [--config FILE | --state DIR]\n"
                  "       sluice campaign move ID --pool NAME [--for DURATION] [--reason TEXT]\n"
                  "                            --config FILE [--state DIR]\n\n"
-                 "  pause   holds it (a running serve within about a second) until resumed\n"
+                 "  pause   holds it (a running serve or send within about a second) until\n"
+                 "          resumed, or for DURATION (15m, 2h, 3d)\n"
                  "  resume  lets a campaign paused (by the danger-sign monitor, a pause or\n"
                  "          the API) go on\n"
                  "  cancel  ends its queued recipients as cancelled (final, logged with the\n"

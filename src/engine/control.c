@@ -206,6 +206,23 @@ int sched_tenant_paused(struct scheduler *s, const char *tenant)
 	return 0;
 }
 
+/* Whether campaign id has a pause of its own for a while (`sluice campaign
+ * pause --for`: scope "campaign") in force. */
+int sched_campaign_held(struct scheduler *s, const char *id)
+{
+	int64_t now_s = sched_wall_ms(s) / 1000;
+
+	if (!s->pauses_read && read_pauses(s, now_s) != 0)
+		return 0;
+	for (size_t i = 0; i < s->npauses; i++) {
+		const struct sched_pause *p = &s->pauses[i];
+		if (strcmp(p->scope, "campaign") == 0 && strcmp(p->target, id) == 0 &&
+		    (p->until_s == 0 || now_s < p->until_s))
+			return 1;
+	}
+	return 0;
+}
+
 /* A tenant paused since the last look has its campaigns held (what waits
  * in memory goes back to the store, messages in flight finish); one
  * resumed (or past its --for) has them fetched again at once, unless a
@@ -218,12 +235,17 @@ static void tenants_look(struct scheduler *s)
 	for (struct sched_campaign *c = s->campaigns; c; c = c->next) {
 		if (c->finished || c->cancelled || c->moving)
 			continue;
-		int held = sched_tenant_paused(s, c->tenant);
+		int by_tenant = sched_tenant_paused(s, c->tenant);
+		int held = by_tenant || sched_campaign_held(s, c->id);
 		if (held && !c->tenant_held) {
 			if (!c->paused)
 				monitor_stop_campaign(s, c);
 			c->tenant_held = 1;
-			log_info("campaign %s held: its tenant %s is paused", c->id, c->tenant);
+			if (by_tenant)
+				log_info("campaign %s held: its tenant %s is paused", c->id,
+				         c->tenant);
+			else
+				log_info("campaign %s held: paused for a while", c->id);
 		} else if (!held && c->tenant_held) {
 			c->tenant_held = 0;
 			int own =
@@ -239,8 +261,9 @@ static void tenants_look(struct scheduler *s)
 			c->paused = 0;
 			c->cur = STORE_CURSOR_START;
 			c->next_fetch_ms = 0;
-			log_info("campaign %s goes on: its tenant %s is no longer paused", c->id,
-			         c->tenant);
+			log_info("campaign %s goes on: no longer paused (its own pause or its "
+			         "tenant's)",
+			         c->id);
 		}
 	}
 }

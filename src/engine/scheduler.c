@@ -189,15 +189,21 @@ void sched_campaign_pool(struct scheduler *s, struct sched_campaign *c, const ch
 
 /* A tenant paused by the operator (tenants[].paused, in force after a
  * reload, or `sluice tenant pause`: control.c) has none of its campaigns
- * delivered. */
+ * delivered; nor is a campaign paused for a while (`sluice campaign pause
+ * --for`). */
 static int tenant_paused(struct scheduler *s, const struct sched_campaign *c)
 {
-	return sched_tenant_paused(s, c->tenant);
+	return sched_tenant_paused(s, c->tenant) || sched_campaign_held(s, c->id);
 }
 
 int scheduler_tenant_paused(struct scheduler *s, const char *tenant)
 {
 	return sched_tenant_paused(s, tenant ? tenant : TENANT_DEFAULT);
+}
+
+int scheduler_campaign_held(struct scheduler *s, const char *id)
+{
+	return sched_campaign_held(s, id);
 }
 
 const struct config *scheduler_config(const struct scheduler *s)

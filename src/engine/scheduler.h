@@ -132,6 +132,8 @@ void scheduler_pause_campaign(struct scheduler *s, const char *id);
 /* 1 if the tenant's campaigns are held: paused in the config or by the
  * operator (`sluice tenant pause`, POST /v1/pause; engine/control.c). */
 int scheduler_tenant_paused(struct scheduler *s, const char *tenant);
+/* 1 if campaign id is paused for a while (`sluice campaign pause --for`). */
+int scheduler_campaign_held(struct scheduler *s, const char *id);
 /* 1 if the scheduler has campaign id and it is not finished. */
 int scheduler_has_campaign(const struct scheduler *s, const char *id);
 /* A reloaded config (serve, SIGHUP): cfg, rules and classifier replace

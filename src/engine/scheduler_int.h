@@ -351,6 +351,7 @@ void sched_controls_free(struct scheduler *s);
 /* 1 if the tenant is paused: tenants[].paused in the config, or a pause of
  * scope "tenant" in the store (`sluice tenant pause`, POST /v1/pause). */
 int sched_tenant_paused(struct scheduler *s, const char *tenant);
+int sched_campaign_held(struct scheduler *s, const char *id); /* control.c */
 /* 1 if j's recipient is being purged (not to be loaded or sent: control.c
  * ends it as purged once nothing of its domain is in memory). */
 int sched_purging(const struct scheduler *s, const struct job *j);

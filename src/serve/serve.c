@@ -319,7 +319,8 @@ static void add_campaigns(struct serve *sv)
 			log_error("campaign %s: %s", id, e.msg);
 			continue;
 		}
-		if (scheduler_tenant_paused(sv->sched, l->rec.tenant))
+		if (scheduler_tenant_paused(sv->sched, l->rec.tenant) ||
+		    scheduler_campaign_held(sv->sched, id))
 			continue; /* held with its tenant (tenants[].paused, `sluice tenant pause`)
 			           */
 		int64_t counts[RS_COUNT], total = 0;

@@ -43,14 +43,19 @@ static int run_sql(struct store *s, const char *sql, const char *a, const char *
  * or "tenant_resumed" for a tenant (its own). */
 static int pause_event(struct store *s, const struct site_pause *p, int resumed, struct err *e)
 {
-	int tenant = strcmp(p->scope, "tenant") == 0;
-	const char *type = tenant ? (resumed ? "tenant_resumed" : "tenant_paused")
-	                          : (resumed ? "site_resumed" : "site_paused");
+	int tenant = strcmp(p->scope, "tenant") == 0, campaign = strcmp(p->scope, "campaign") == 0;
+	const char *type = tenant     ? (resumed ? "tenant_resumed" : "tenant_paused")
+	                   : campaign ? (resumed ? "campaign_resumed" : "campaign_paused")
+	                              : (resumed ? "site_resumed" : "site_paused");
 	sqlite3_stmt *st;
 
+	/* a campaign's: its tenant's, and its campaign named */
 	if (sqlite3_prepare_v2(s->db.h,
-	                       "INSERT INTO event(uid, tenant, type, time, data)"
-	                       " VALUES (lower(hex(randomblob(16))), ?1, ?2, ?6,"
+	                       "INSERT INTO event(uid, tenant, type, time, campaign, data)"
+	                       " VALUES (lower(hex(randomblob(16))),"
+	                       " CASE WHEN ?3 = 'campaign' THEN coalesce((SELECT tenant FROM"
+	                       " campaign WHERE id = ?4), '') ELSE ?1 END, ?2, ?6,"
+	                       " CASE WHEN ?3 = 'campaign' THEN ?4 ELSE NULL END,"
 	                       " json_object('scope', ?3, 'target', ?4, 'reason', ?5,"
 	                       " 'until', CASE WHEN ?7 > 0 THEN ?7 ELSE NULL END))",
 	                       -1, &st, NULL) != SQLITE_OK)
@@ -113,11 +118,14 @@ int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *
 	if (rc != SQLITE_ROW)
 		return store_db_err(s, e, "look for ended pauses");
 	if (run_sql(s,
-	            "INSERT INTO event(uid, tenant, type, time, data)"
+	            "INSERT INTO event(uid, tenant, type, time, campaign, data)"
 	            " SELECT lower(hex(randomblob(16))),"
-	            " CASE WHEN scope = 'tenant' THEN target ELSE '' END,"
-	            " CASE WHEN scope = 'tenant' THEN 'tenant_resumed' ELSE 'site_resumed' END,"
-	            " ?4, json_object('scope', scope, 'target', target,"
+	            " CASE WHEN scope = 'tenant' THEN target WHEN scope = 'campaign' THEN"
+	            " coalesce((SELECT tenant FROM campaign WHERE id = target), '') ELSE '' END,"
+	            " CASE WHEN scope = 'tenant' THEN 'tenant_resumed' WHEN scope = 'campaign'"
+	            " THEN 'campaign_resumed' ELSE 'site_resumed' END,"
+	            " ?4, CASE WHEN scope = 'campaign' THEN target ELSE NULL END,"
+	            " json_object('scope', scope, 'target', target,"
 	            " 'reason', 'its time ran out (paused: ' || reason || ')')"
 	            " FROM site_pause WHERE until > 0 AND until <= ?4 ORDER BY time",
 	            NULL, NULL, NULL, now_s, 0, "record ended pauses' events", e) != 0 ||
