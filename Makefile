@@ -91,7 +91,7 @@ e2e: bin/sluice $(TOOL_BIN)
 test: unit e2e
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer, less the
-# end-to-end tests marked slow (minutes of waiting out a receiver's window; the
+# end-to-end tests marked slow (waiting out a receiver's window or a watch period; the
 # code they drive runs under the sanitizers in the unit tests of src/shape).
 asan:
 	ASAN_OPTIONS=detect_leaks=1:exitcode=86 $(MAKE) BUILD=build-asan OPT=-O1 \

@@ -10,6 +10,8 @@ user(350+N) at pN (test_providers.py's)."""
 import re
 import subprocess
 
+import pytest
+
 import world as W
 from conftest import SLUICE
 
@@ -32,6 +34,7 @@ def mailboxes(shift, count):
     return out
 
 
+@pytest.mark.slow
 def test_provider_learned_rate_holds_after_a_restart(world, sender):
     # first campaign: more than the receiver allows in its window, at full speed
     since = len(world.postfix_log(world.anvil_dir))

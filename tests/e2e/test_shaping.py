@@ -37,6 +37,7 @@ def test_a_matching_rate_policy_never_trips_the_limit(world, sender):
     assert len(accepted(world, tag)) == 30
 
 
+@pytest.mark.slow
 def test_throttling_replies_slow_the_site_and_spare_the_others(world, sender):
     tag = "adapt"
     sender.rows([[f"{tag}-{i}@throttle.test", "T", str(i)] for i in range(60)] +
@@ -90,6 +91,7 @@ def world_maildir(world, user):
     return maildir_files(world, "grey.test", user)
 
 
+@pytest.mark.slow
 def test_sluice_queue_shows_each_site_while_sending(world, sender):
     tag = "qview"
     sender.rows([[f"{tag}-{i}@throttle.test", "Q", str(i)] for i in range(40)])

@@ -8,6 +8,8 @@ goes. Recipients user500..529@ok.test."""
 import subprocess
 import time
 
+import pytest
+
 import world as W
 from conftest import SLUICE, merged, wait_for, yaml_text
 from test_campaigns import delivered, _log, stop
@@ -46,6 +48,7 @@ def signs(sender):
             and x.get("source_ip") == W.SOURCE_IP]
 
 
+@pytest.mark.slow
 def test_watch_pauses_a_listed_source_and_lifts_it(world, sender):
     cfg = config(sender)
     p = subprocess.Popen([SLUICE, "serve", "--config", cfg, "--state", sender.state, "--force"],
