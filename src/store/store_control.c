@@ -100,23 +100,28 @@ int store_site_resume(struct store *s, const char *scope, const char *target, st
 	                             (int64_t)time(NULL), e);
 }
 
-int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *e)
+/* Whether sql (one row or none, its ?1 the time now_s) finds a row: 1, 0,
+ * or -1 with e. A read, so no write transaction opens when nothing is due. */
+static int any_due(struct store *s, const char *sql, int64_t now_s, const char *what, struct err *e)
 {
 	sqlite3_stmt *st;
 
-	*n = 0;
-	/* a read first: no write transaction is opened when nothing ended */
-	if (sqlite3_prepare_v2(s->db.h,
-	                       "SELECT 1 FROM site_pause WHERE until > 0 AND until <= ?1 LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return store_db_err(s, e, "look for ended pauses");
+	if (sqlite3_prepare_v2(s->db.h, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(s, e, what);
 	sqlite3_bind_int64(st, 1, now_s);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return store_db_err(s, e, "look for ended pauses");
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+}
+
+int store_pauses_expire(struct store *s, int64_t now_s, int64_t *n, struct err *e)
+{
+	*n = 0;
+	/* a read first: no write transaction is opened when nothing ended */
+	int rc = any_due(s, "SELECT 1 FROM site_pause WHERE until > 0 AND until <= ?1 LIMIT 1",
+	                 now_s, "look for ended pauses", e);
+	if (rc <= 0)
+		return rc;
 	if (run_sql(s,
 	            "INSERT INTO event(uid, tenant, type, time, campaign, data)"
 	            " SELECT lower(hex(randomblob(16))),"
@@ -410,20 +415,12 @@ int store_move_back_cancel(struct store *s, const char *campaign, struct err *e)
 
 int store_move_backs_due(struct store *s, int64_t now_s, int64_t *n, struct err *e)
 {
-	sqlite3_stmt *st;
-
 	*n = 0;
 	/* a read first: no write transaction is opened when none is due */
-	if (sqlite3_prepare_v2(s->db.h, "SELECT 1 FROM move_back WHERE due <= ?1 LIMIT 1", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return store_db_err(s, e, "look for moves back");
-	sqlite3_bind_int64(st, 1, now_s);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return store_db_err(s, e, "look for moves back");
+	int rc = any_due(s, "SELECT 1 FROM move_back WHERE due <= ?1 LIMIT 1", now_s,
+	                 "look for moves back", e);
+	if (rc <= 0)
+		return rc;
 	if (run_sql(s,
 	            "UPDATE campaign SET pool = (SELECT pool FROM move_back m"
 	            " WHERE m.campaign = campaign.id)"
